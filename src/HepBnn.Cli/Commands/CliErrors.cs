@@ -1,0 +1,21 @@
+using HepBnn;
+using Spectre.Console;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>Turns the library's own errors into one clear line and exit code 2; anything else is a bug and says so.</summary>
+public static class CliErrors
+{
+    public static int Guard(Func<int> body)
+    {
+        try { return body(); }
+        catch (HepBnnException e)
+        {
+            Console.Error.WriteLine($"hepbnn: error: {e.Message}");
+            return 2;
+        }
+    }
+
+    /// <summary>Wraps a command action so that library errors print cleanly (System.CommandLine otherwise prints a stack trace).</summary>
+    public static Func<System.CommandLine.ParseResult, int> Action(Func<System.CommandLine.ParseResult, int> body) => r => Guard(() => body(r));
+}

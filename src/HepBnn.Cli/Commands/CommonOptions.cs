@@ -1,0 +1,22 @@
+using System.CommandLine;
+using HepBnn.Model;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>Options shared by several commands, and how a --model value becomes a model.</summary>
+public static class CommonOptions
+{
+    public static Option<string> Model(bool required = true) => new("--model", "-m")
+    {
+        Description = "a .hbnn file, an .onnx file, or a built-in architecture (vgg3, vgg7) with random weights",
+        Required = required,
+        DefaultValueFactory = required ? null! : _ => "vgg3",
+    };
+
+    public static Option<int> Seed() => new("--seed") { Description = "seed of a built-in model's random weights and of generated inputs", DefaultValueFactory = _ => 1 };
+    public static Option<int> Batch(int defaultValue = 1) => new("--batch", "-b") { Description = "images per inference", DefaultValueFactory = _ => defaultValue };
+    public static Option<bool> Json() => new("--json") { Description = "machine-readable JSON output" };
+
+    public static BnnModel LoadModel(string spec, int seed) =>
+        ModelZoo.TryGet(spec, seed) ?? ModelLoader.Load(spec);
+}

@@ -1,0 +1,31 @@
+using System.CommandLine;
+using HepBnn.Cli.Output;
+using HepBnn.Devices;
+using HepBnn.Runtime;
+using Spectre.Console;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>`hepbnn info`: this machine's CPU, SIMD features, GPUs and the configurations available.</summary>
+public static class InfoCommand
+{
+    public static Command Create()
+    {
+        var json = CommonOptions.Json();
+        var cmd = new Command("info", "show the CPU, its SIMD features, CUDA GPUs and the available parallel configurations") { json };
+        cmd.SetAction(CliErrors.Action(r =>
+        {
+            var platform = PlatformInfo.Detect();
+            if (r.GetValue(json)) { JsonOut.Write(platform); return 0; }
+            var t = new Table().AddColumn("").AddColumn("");
+            t.AddRow("CPU", Markup.Escape(platform.Cpu.Model));
+            t.AddRow("logical cores", platform.Cpu.LogicalCores.ToString());
+            t.AddRow("SIMD", Markup.Escape(platform.Cpu.SimdSummary));
+            t.AddRow("GPUs", platform.Gpus.Count == 0 ? "no CUDA GPU" : Markup.Escape(string.Join("\n", platform.Gpus)));
+            t.AddRow("configurations", Markup.Escape(string.Join("\n", platform.Configurations)));
+            AnsiConsole.Write(t);
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,64 @@
+using System.CommandLine;
+using System.Diagnostics;
+using HepBnn.Cli.Output;
+using HepBnn.Model;
+using HepBnn.Runtime;
+using Spectre.Console;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>`hepbnn run`: one inference of generated images, printing scores, argmax and latency.</summary>
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var seed = CommonOptions.Seed();
+        var batch = CommonOptions.Batch();
+        var json = CommonOptions.Json();
+        var config = new Option<string>("--config") { Description = "configuration for every block (see `hepbnn info`)", DefaultValueFactory = _ => "cpu.mt-rows" };
+        var repeat = new Option<int>("--repeat") { Description = "timed repetitions after warm-up", DefaultValueFactory = _ => 20 };
+        var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, repeat, json };
+        cmd.SetAction(CliErrors.Action(r =>
+        {
+            var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
+            int b = r.GetValue(batch);
+            var images = ModelZoo.RandomImages(m.InputShape, b, r.GetValue(seed));
+            using var session = new InferenceSession(m, r.GetValue(config)!, new SessionOptions { MaxBatch = b });
+            var result = Execute(session, images, b, r.GetValue(repeat));
+            if (r.GetValue(json)) JsonOut.Write(result);
+            else Print(result);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    public sealed record RunResult(string Model, int Batch, string[] Configurations, double MedianLatencyUs, double[][] Scores, int[] Predictions);
+
+    public static RunResult Execute(InferenceSession session, byte[] images, int batch, int repeat)
+    {
+        var scores = new double[batch * session.NumClasses];
+        session.Run(images, batch, scores);
+        var raw = new int[batch * session.NumClasses];
+        var times = new List<double>();
+        for (int i = 0; i < Math.Max(1, repeat); i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            session.Run(images, batch, raw);
+            times.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+        }
+        var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.NumClasses, session.NumClasses).ToArray()).ToArray();
+        return new RunResult(session.Model.Name, batch, session.Assignment.Select(c => c.Name).ToArray(),
+            Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray());
+    }
+
+    static void Print(RunResult r)
+    {
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(r.Model)}[/], batch {r.Batch}, configurations: {Markup.Escape(string.Join(" ", r.Configurations.Distinct()))}");
+        var t = new Table().AddColumn("image").AddColumn("argmax").AddColumn("scores");
+        for (int n = 0; n < Math.Min(r.Batch, 16); n++)
+            t.AddRow(n.ToString(), r.Predictions[n].ToString(), string.Join(" ", r.Scores[n].Select(s => s.ToString("F2"))));
+        AnsiConsole.Write(t);
+        AnsiConsole.MarkupLine($"median latency: [bold]{r.MedianLatencyUs:F1} µs[/] per batch ({r.MedianLatencyUs / r.Batch:F1} µs per image)");
+    }
+}

@@ -1,0 +1,13 @@
+using System.CommandLine;
+using HepBnn.Cli.Commands;
+
+if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 220;
+
+var root = new RootCommand("hepbnn: binarized neural networks on CPU + CUDA GPU, mapped layer by layer for the lowest latency")
+{
+    InfoCommand.Create(),
+    RunCommand.Create(),
+    BenchCommand.Create(),
+    DemoCommand.Create(),
+};
+return CliErrors.Guard(() => root.Parse(args).Invoke());

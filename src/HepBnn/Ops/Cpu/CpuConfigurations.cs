@@ -1,0 +1,82 @@
+using HepBnn.Runtime;
+
+namespace HepBnn.Ops.Cpu;
+
+/// <summary>Common shape of the CPU configurations: a popcount flavour and a partition over the worker pool.</summary>
+public abstract class CpuConfiguration : IKernelConfiguration
+{
+    public abstract string Name { get; }
+    public abstract string Description { get; }
+    public DeviceKind Device => DeviceKind.Cpu;
+    protected abstract CpuPartition Partition { get; }
+    public virtual bool Supports(Block block) => true;
+
+    public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources) =>
+        CreateRunner(block, resources) ?? throw new HepBnnException($"{Name} is not supported on this CPU");
+
+    protected virtual IBlockRunner? CreateRunner(Block block, ExecutionResources r) => BestSimd(block, r);
+
+    /// <summary>The widest popcount this CPU has, with the vectorised image layer.</summary>
+    protected IBlockRunner BestSimd(Block block, ExecutionResources r) =>
+        Avx512XorPopCount.IsSupported ? new CpuBlockRunner<Avx512XorPopCount>(this, block, Partition, true, r.CpuWorkers)
+        : Avx2XorPopCount.IsSupported ? new CpuBlockRunner<Avx2XorPopCount>(this, block, Partition, true, r.CpuWorkers)
+        : new CpuBlockRunner<ScalarXorPopCount>(this, block, Partition, true, r.CpuWorkers);
+
+    public override string ToString() => Name;
+}
+
+/// <summary>One thread, one 64-bit POPCNT at a time, scalar image layer: the sequential baseline.</summary>
+public sealed class CpuScalar : CpuConfiguration
+{
+    public override string Name => "cpu.scalar";
+    public override string Description => "1 thread, scalar 64-bit popcount";
+    protected override CpuPartition Partition => CpuPartition.Sequential;
+    protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
+        new CpuBlockRunner<ScalarXorPopCount>(this, block, Partition, false, r.CpuWorkers);
+}
+
+/// <summary>One thread, 256-bit vectors (AVX2 nibble-LUT popcount; image layer vectorised over output channels).</summary>
+public sealed class CpuSimd256 : CpuConfiguration
+{
+    public override string Name => "cpu.simd256";
+    public override string Description => "1 thread, AVX2 Vector256 popcount";
+    protected override CpuPartition Partition => CpuPartition.Sequential;
+    public override bool Supports(Block block) => Avx2XorPopCount.IsSupported;
+    protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
+        Supports(block) ? new CpuBlockRunner<Avx2XorPopCount>(this, block, Partition, true, r.CpuWorkers) : null;
+}
+
+/// <summary>One thread, 512-bit vectors (AVX-512BW nibble-LUT popcount).</summary>
+public sealed class CpuSimd512 : CpuConfiguration
+{
+    public override string Name => "cpu.simd512";
+    public override string Description => "1 thread, AVX-512BW Vector512 popcount";
+    protected override CpuPartition Partition => CpuPartition.Sequential;
+    public override bool Supports(Block block) => Avx512XorPopCount.IsSupported;
+    protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
+        Supports(block) ? new CpuBlockRunner<Avx512XorPopCount>(this, block, Partition, true, r.CpuWorkers) : null;
+}
+
+/// <summary>All worker threads, best SIMD, one work item per (sample, 64 output channels) — or channel chunk for scores.</summary>
+public sealed class CpuThreadsChannels : CpuConfiguration
+{
+    public override string Name => "cpu.mt-channels";
+    public override string Description => "all cores, split over output channels";
+    protected override CpuPartition Partition => CpuPartition.Channels;
+}
+
+/// <summary>All worker threads, best SIMD, one work item per (sample, output row).</summary>
+public sealed class CpuThreadsRows : CpuConfiguration
+{
+    public override string Name => "cpu.mt-rows";
+    public override string Description => "all cores, split over output rows";
+    protected override CpuPartition Partition => CpuPartition.Rows;
+}
+
+/// <summary>All worker threads, best SIMD, one work item per sample.</summary>
+public sealed class CpuThreadsBatch : CpuConfiguration
+{
+    public override string Name => "cpu.mt-batch";
+    public override string Description => "all cores, split over the batch";
+    protected override CpuPartition Partition => CpuPartition.Batch;
+}

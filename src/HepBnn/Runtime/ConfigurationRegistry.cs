@@ -1,0 +1,28 @@
+using HepBnn.Ops;
+using HepBnn.Ops.Cpu;
+
+namespace HepBnn.Runtime;
+
+/// <summary>Every parallel configuration the library knows; the profiler enumerates these.</summary>
+public static class ConfigurationRegistry
+{
+    public static IReadOnlyList<IKernelConfiguration> Cpu { get; } =
+        [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch()];
+
+    static readonly List<IKernelConfiguration> _all = [.. Cpu];
+
+    /// <summary>All configurations (CPU first; devices register theirs on start-up).</summary>
+    public static IReadOnlyList<IKernelConfiguration> All => _all;
+
+    public static void Register(IKernelConfiguration config)
+    {
+        lock (_all) if (_all.All(c => c.Name != config.Name)) _all.Add(config);
+    }
+
+    public static IKernelConfiguration Find(string name) =>
+        _all.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new HepBnnException($"unknown configuration '{name}' (known: {string.Join(", ", _all.Select(c => c.Name))})");
+
+    public static IEnumerable<IKernelConfiguration> For(Block block, DeviceKind? device = null) =>
+        _all.Where(c => (device is null || c.Device == device) && c.Supports(block));
+}

@@ -1,0 +1,3 @@
+namespace HepBnn.Runtime;
+
+public enum DeviceKind { Cpu, Gpu }

@@ -1,0 +1,137 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+
+namespace HepBnn.Runtime;
+
+/// <summary>
+/// Runs a model with one configuration per block. Everything is set up in the constructor (weights packed and
+/// uploaded, buffers for <see cref="SessionOptions.MaxBatch"/>, kernels compiled); <see cref="Run(ReadOnlySpan{byte}, int, Span{int})"/>
+/// only copies the input, launches the blocks with the transfers the assignment implies, and reads the scores back.
+/// A session is not thread-safe: use one per thread (or <see cref="SessionPool"/>). Dispose releases device memory.
+/// </summary>
+public sealed class InferenceSession : IDisposable
+{
+    readonly ExecutionResources _resources;
+    readonly IBlockRunner[] _runners;
+    readonly TensorBuffer?[] _staging;   // input copy on the block's device when the data lives elsewhere
+    readonly TensorBuffer[] _outputs;
+    readonly HostBuffer _input;
+    readonly HostBuffer _scores;
+    bool _disposed;
+
+    public BnnModel Model { get; }
+    public IReadOnlyList<Block> Blocks { get; }
+    public IReadOnlyList<IKernelConfiguration> Assignment { get; }
+    public int MaxBatch { get; }
+    public int NumClasses => Blocks[^1].OutputShape.C * Blocks[^1].OutputShape.Pixels;
+
+    /// <summary>Runs every block with the one configuration <paramref name="configuration"/> (e.g. "cpu.scalar").</summary>
+    public InferenceSession(BnnModel model, string configuration, SessionOptions? options = null)
+        : this(model, Enumerable.Repeat(configuration, BlockCompiler.Compile(model).Count).ToArray(), options) { }
+
+    public InferenceSession(BnnModel model, IReadOnlyList<string> configurationPerBlock, SessionOptions? options = null)
+        : this(model, BlockCompiler.Compile(model), configurationPerBlock.Select(ConfigurationRegistry.Find).ToArray(), options, null) { }
+
+    /// <summary>Full control: precompiled blocks, configuration objects, and optionally shared resources (not disposed by the session).</summary>
+    public InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
+        SessionOptions? options, ExecutionResources? sharedResources)
+    {
+        options ??= new SessionOptions();
+        if (options.MaxBatch < 1 || options.MaxBatch > 1 << 16) throw new HepBnnException($"MaxBatch {options.MaxBatch} out of range 1..65536");
+        if (assignment.Count != blocks.Count)
+            throw new HepBnnException($"the assignment names {assignment.Count} configurations but the model has {blocks.Count} blocks");
+        Model = model; Blocks = blocks; Assignment = assignment; MaxBatch = options.MaxBatch;
+        _ownsResources = sharedResources is null;
+        _resources = sharedResources ?? new ExecutionResources(options.CpuThreads);
+        _runners = new IBlockRunner[blocks.Count];
+        _staging = new TensorBuffer?[blocks.Count];
+        _outputs = new TensorBuffer[blocks.Count];
+        try
+        {
+            _input = new HostBuffer(blocks[0].InputBufferWords(MaxBatch));
+            var where = DeviceKind.Cpu;
+            for (int i = 0; i < blocks.Count; i++)
+            {
+                var cfg = assignment[i];
+                if (!cfg.Supports(blocks[i])) throw new HepBnnException($"configuration {cfg.Name} does not support block {blocks[i].Name}");
+                if (!_resources.Has(cfg.Device)) throw new HepBnnException($"configuration {cfg.Name} needs a {cfg.Device}, which this machine/session does not have");
+                _runners[i] = cfg.Prepare(blocks[i], MaxBatch, _resources);
+                if (cfg.Device != where) _staging[i] = _resources.Allocate(cfg.Device, blocks[i].InputBufferWords(MaxBatch));
+                _outputs[i] = _resources.Allocate(cfg.Device, blocks[i].OutputBufferWords(MaxBatch));
+                where = cfg.Device;
+            }
+            _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    readonly bool _ownsResources;
+
+    /// <summary>Runs <paramref name="batch"/> images (NHWC bytes, contiguous) and writes raw integer class scores [batch][classes].</summary>
+    public void Run(ReadOnlySpan<byte> images, int batch, Span<int> rawScores)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+        long inBytes = batch * Model.InputShape.Elements;
+        if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
+        if (rawScores.Length < batch * NumClasses) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * NumClasses}");
+        images.CopyTo(_input.Bytes);
+        TensorBuffer current = _input;
+        for (int i = 0; i < _runners.Length; i++)
+        {
+            if (_staging[i] is { } stage)
+            {
+                _resources.Copy(current, stage, Blocks[i].InputBufferWords(batch));
+                current = stage;
+            }
+            _runners[i].Run(current, _outputs[i], batch);
+            current = _outputs[i];
+        }
+        long scoreWords = Blocks[^1].OutputBufferWords(batch);
+        if (!ReferenceEquals(current, _scores)) _resources.Copy(current, _scores, scoreWords);
+        _resources.Synchronize(Assignment[^1].Device);
+        _scores.Ints[..(batch * NumClasses)].CopyTo(rawScores);
+    }
+
+    /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>
+    public void Run(ReadOnlySpan<byte> images, int batch, Span<double> scores)
+    {
+        var raw = new int[batch * NumClasses];
+        Run(images, batch, raw);
+        var norm = Blocks[^1].ScoreNorm;
+        int k = Blocks[^1].OutChannels;
+        for (int i = 0; i < raw.Length; i++)
+            scores[i] = norm is null ? raw[i] : BatchNormFold.ScoreAffine(norm, i % k, raw[i]);
+    }
+
+    /// <summary>Predicted class per image.</summary>
+    public int[] Predict(ReadOnlySpan<byte> images, int batch)
+    {
+        var scores = new double[batch * NumClasses];
+        Run(images, batch, scores);
+        var result = new int[batch];
+        for (int n = 0; n < batch; n++) result[n] = ArgMax(scores.AsSpan(n * NumClasses, NumClasses));
+        return result;
+    }
+
+    public static int ArgMax(ReadOnlySpan<double> v)
+    {
+        int best = 0;
+        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        foreach (var r in _runners) r?.Dispose();
+        foreach (var b in _staging) b?.Dispose();
+        foreach (var b in _outputs) b?.Dispose();
+        if (_ownsResources) _resources?.Dispose();
+    }
+}

@@ -1,0 +1,10 @@
+namespace HepBnn.Runtime;
+
+/// <summary>Options of an <see cref="InferenceSession"/> (in the spirit of ONNX Runtime's SessionOptions).</summary>
+public sealed class SessionOptions
+{
+    /// <summary>Largest batch <see cref="InferenceSession.Run(ReadOnlySpan{byte}, int, Span{int})"/> accepts; buffers are sized for it once.</summary>
+    public int MaxBatch { get; init; } = 1;
+    /// <summary>CPU worker threads (default: all logical cores).</summary>
+    public int? CpuThreads { get; init; }
+}
