@@ -6,6 +6,8 @@ if (Console.IsOutputRedirected) Spectre.Console.AnsiConsole.Profile.Width = 220;
 var root = new RootCommand("hepbnn: binarized neural networks on CPU + CUDA GPU, mapped layer by layer for the lowest latency")
 {
     InfoCommand.Create(),
+    ProfileCommand.Create(),
+    MapCommand.Create(),
     RunCommand.Create(),
     BenchCommand.Create(),
     DemoCommand.Create(),

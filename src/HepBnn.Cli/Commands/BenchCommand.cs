@@ -3,10 +3,12 @@ using HepBnn.Cli.Output;
 using HepBnn.Planning;
 using HepBnn.Runtime;
 using Spectre.Console;
+using Profile = HepBnn.Planning.Profile;
 
 namespace HepBnn.Cli.Commands;
 
-/// <summary>`hepbnn bench`: per-layer median latency of every configuration on the chosen devices.</summary>
+/// <summary>`hepbnn bench`: profile, map, and measure the found plan against its runners-up and the baselines in one
+/// interleaved run (the verdict); `--layers` adds the per-layer latency tables, `--plot-dir` PNG charts.</summary>
 public static class BenchCommand
 {
     public static Command Create()
@@ -15,28 +17,49 @@ public static class BenchCommand
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
         var batches = new Option<int[]>("--batch", "-b") { Description = "batch sizes (repeatable)", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
-        var device = new Option<string>("--device") { Description = "cpu, gpu or all", DefaultValueFactory = _ => "all" };
-        var budget = new Option<double>("--budget-ms") { Description = "measuring time per block and configuration", DefaultValueFactory = _ => 200 };
-        var cmd = new Command("bench", "per-layer latency of every parallel configuration") { model, seed, batches, device, budget, json };
+        var device = PlanningOptions.Device();
+        var budget = PlanningOptions.Budget();
+        var profile = PlanningOptions.Profile();
+        var top = PlanningOptions.Top();
+        var layers = new Option<bool>("--layers") { Description = "also print the per-layer latency of every configuration" };
+        var measure = new Option<double>("--measure-s") { Description = "seconds for measuring the plans (at least 5 interleaved rounds)", DefaultValueFactory = _ => 4 };
+        var plotDir = new Option<string?>("--plot-dir") { Description = "write PNG charts (per-block latency, plan vs baselines) into this folder" };
+        var cmd = new Command("bench", "the found plan vs the top-k by prediction and the baselines (all-GPU fully parallel, best all-GPU, all-CPU best, best single configuration)")
+            { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
-            var filter = DeviceFilter(r.GetValue(device)!);
+            var options = PlanningOptions.From(r, device, budget, r.GetValue(seed));
+            bool quiet = r.GetValue(json);
+            int k = r.GetValue(top);
+            if (k < 1 || k > 50) throw new HepBnnException($"--top must be in 1..50 (got {k})");
+            double seconds = r.GetValue(measure);
+            if (!(seconds >= 0 && seconds <= 3600)) throw new HepBnnException($"--measure-s must be in [0, 3600] (got {seconds})");
+            if (r.GetValue(profile) is not null && r.GetValue(batches)!.Length > 1) throw new HepBnnException("--profile holds one batch size: give one --batch with it");
             using var res = new ExecutionResources();
-            var results = new List<LayerTable>();
+            var results = new List<BenchResult>();
             foreach (int b in r.GetValue(batches)!)
             {
-                if (b < 1 || b > 65536) throw new HepBnnException($"batch {b} out of range 1..65536");
-                var timings = AnsiConsole.Status().Start($"benchmarking {m.Name} at batch {b}", ctx =>
-                    BlockBenchmark.Run(m, b, res, filter, budgetMs: r.GetValue(budget), progress: s => ctx.Status($"batch {b}: {s}")).ToList());
-                results.Add(new LayerTable(m.Name, b, timings));
+                PlanningOptions.CheckBatch(b);
+                var p = PlanningOptions.GetProfile(r.GetValue(profile), m, b, res, options, quiet);
+                var verdict = quiet ? VerdictRunner.Run(m, p, res, new VerdictOptions { TopK = k, BudgetSeconds = seconds, Seed = r.GetValue(seed) })
+                    : AnsiConsole.Status().Start("measuring plans", ctx => VerdictRunner.Run(m, p, res,
+                        new VerdictOptions { TopK = k, BudgetSeconds = seconds, Seed = r.GetValue(seed) }, s => ctx.Status(Markup.Escape(s))));
+                var charts = r.GetValue(plotDir) is { } dir ? Charts.Write(verdict, p, dir) : null;
+                var result = new BenchResult(verdict, r.GetValue(layers) ? Layers(p) : null, charts);
+                results.Add(result);
+                if (quiet) continue;
+                if (result.Layers is { } t) Print(t);
+                VerdictView.Print(verdict);
+                if (charts is not null) AnsiConsole.MarkupLine($"charts: {Markup.Escape(string.Join(", ", charts))}");
             }
-            if (r.GetValue(json)) JsonOut.Write(results);
-            else foreach (var t in results) Print(t);
+            if (quiet) JsonOut.Write(results);
             return 0;
         }));
         return cmd;
     }
+
+    public sealed record BenchResult(Verdict Verdict, LayerTable? Layers, string[]? Charts);
 
     public static Func<IKernelConfiguration, bool> DeviceFilter(string device) => device.ToLowerInvariant() switch
     {
@@ -48,10 +71,14 @@ public static class BenchCommand
 
     public sealed record LayerTable(string Model, int Batch, IReadOnlyList<BlockTiming> Timings);
 
+    /// <summary>A profile's isolated block timings as a per-layer table.</summary>
+    public static LayerTable Layers(Profile p) => new(p.Model, p.Batch, p.Blocks.SelectMany(b => b.Configurations.Select(c =>
+        new BlockTiming(b.Index, b.Name, c.Configuration, c.Device, new TimingStats(c.MedianUs, c.P10Us, c.P90Us, c.Samples), c.Pruned))).ToList());
+
     public static void Print(LayerTable t)
     {
         var configs = t.Timings.Select(x => x.Configuration).Distinct().ToList();
-        var table = new Table().Title($"{t.Model}, batch {t.Batch}: median µs per block (fastest in green)").AddColumn("block");
+        var table = new Table().Title($"{t.Model}, batch {t.Batch}: median µs per block (fastest in green, ~ = abandoned after one sample)").AddColumn("block");
         foreach (var c in configs) table.AddColumn(new TableColumn(c).RightAligned());
         table.AddColumn("fastest").AddColumn(new TableColumn("scalar/fastest").RightAligned());
         foreach (var g in t.Timings.GroupBy(x => x.BlockName))
@@ -61,7 +88,7 @@ public static class BenchCommand
             foreach (var c in configs)
             {
                 var x = g.FirstOrDefault(v => v.Configuration == c);
-                cells.Add(x is null ? "-" : x == best ? $"[green]{x.Kernel.MedianUs:F1}[/]" : $"{x.Kernel.MedianUs:F1}");
+                cells.Add(x is null ? "-" : x == best ? $"[green]{x.Kernel.MedianUs:F1}[/]" : $"{(x.Pruned ? "~" : "")}{x.Kernel.MedianUs:F1}");
             }
             cells.Add(best.Configuration);
             var scalar = g.FirstOrDefault(v => v.Configuration == "cpu.scalar");

@@ -1,46 +1,72 @@
 using System.CommandLine;
+using HepBnn.Cli.Output;
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Planning;
+using HepBnn.Reference;
 using HepBnn.Runtime;
 using Spectre.Console;
+using Profile = HepBnn.Planning.Profile;
 
 namespace HepBnn.Cli.Commands;
 
-/// <summary>`hepbnn demo`: profile this machine, pick the fastest configuration per block, run, compare with baselines.</summary>
+/// <summary>`hepbnn demo`: info → profile → map → run (checked against the reference) → verdict, on a built-in model.</summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
         var model = CommonOptions.Model(required: false);
         var seed = CommonOptions.Seed();
-        var batch = CommonOptions.Batch();
-        var cmd = new Command("demo", "profile this machine, map the bundled model and compare the plan with baselines") { model, seed, batch };
+        var batch = CommonOptions.Batch(defaultValue: 16);
+        var device = PlanningOptions.Device();
+        var budget = new Option<double>("--profile-budget-s") { Description = "seconds for the per-block measurements", DefaultValueFactory = _ => 3 };
+        var plotDir = new Option<string?>("--plot-dir") { Description = "write PNG charts into this folder" };
+        var cmd = new Command("demo", "profile this machine, map the built-in model, run the plan and compare it with the baselines") { model, seed, batch, device, budget, plotDir };
         cmd.SetAction(CliErrors.Action(r =>
         {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var platform = PlatformInfo.Detect();
-            AnsiConsole.MarkupLine($"[bold]machine[/]: {Markup.Escape(platform.Cpu.Model)}, {platform.Cpu.LogicalCores} cores, {Markup.Escape(platform.Cpu.SimdSummary)}; " +
+            Step(1, "info");
+            AnsiConsole.MarkupLine($"machine: {Markup.Escape(platform.Cpu.Model)}, {platform.Cpu.LogicalCores} cores, {Markup.Escape(platform.Cpu.SimdSummary)}; " +
                                    (platform.Gpus.Count == 0 ? "no CUDA GPU" : Markup.Escape(string.Join(", ", platform.Gpus))));
+            AnsiConsole.MarkupLine($"configurations: {Markup.Escape(string.Join(", ", ConfigurationRegistry.All.Where(c => BenchCommand.DeviceFilter(r.GetValue(device)!)(c)).Select(c => c.Name)))}");
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
-            int b = r.GetValue(batch);
+            int b = PlanningOptions.CheckBatch(r.GetValue(batch));
+            AnsiConsole.MarkupLine($"model: {Markup.Escape(m.Name)} ({m.InputShape} input, {m.Layers.Count} layers), batch {b}");
             using var res = new ExecutionResources();
-            var timings = AnsiConsole.Status().Start("profiling", ctx =>
-                BlockBenchmark.Run(m, b, res, _ => true, budgetMs: 100, progress: s => ctx.Status($"profiling {s}")).ToList());
-            BenchCommand.Print(new BenchCommand.LayerTable(m.Name, b, timings));
-            var best = timings.GroupBy(t => t.Block).OrderBy(g => g.Key).Select(g => g.MinBy(t => t.Kernel.MedianUs)!.Configuration).ToArray();
-            var images = ModelZoo.RandomImages(m.InputShape, b, r.GetValue(seed));
-            var table = new Table().AddColumn("mapping").AddColumn(new TableColumn("median µs").RightAligned()).AddColumn(new TableColumn("speedup").RightAligned());
-            double? baseline = null;
-            foreach (var (name, assignment) in new[] { ("all cpu.scalar", Enumerable.Repeat("cpu.scalar", best.Length).ToArray()), ("per-block fastest", best) })
+
+            Step(2, "profile");
+            var options = PlanningOptions.From(r, device, budget, r.GetValue(seed)) with { CalibrationBudgetSeconds = 1.5 };
+            var profile = ProfileRunner.Run(m, b, res, options);
+            BenchCommand.Print(BenchCommand.Layers(profile));
+
+            Step(3, "map");
+            var plans = Planner.Map(profile, 5);
+            PlanView.Print(plans[0]);
+
+            Step(4, "run");
+            int sample = Math.Max(32, b);
+            var images = ModelZoo.RandomImages(m.InputShape, sample, r.GetValue(seed));
+            using (var session = new InferenceSession(m, plans[0]))
             {
-                using var session = new InferenceSession(m, m.Layers.Count == 0 ? [] : assignment, new SessionOptions { MaxBatch = b });
-                var result = RunCommand.Execute(session, images, b, repeat: 50);
-                baseline ??= result.MedianLatencyUs;
-                table.AddRow(name, $"{result.MedianLatencyUs:F1}", $"{baseline / result.MedianLatencyUs:F2}x");
+                var run = RunCommand.Execute(session, images[..(int)(b * m.InputShape.Elements)], b, repeat: 20);
+                AnsiConsole.MarkupLine($"planned session: median {run.MedianLatencyUs:F1} µs per batch of {b} ({run.MedianLatencyUs / b:F1} µs per image); " +
+                                       $"predictions of the first images: {string.Join(" ", run.Predictions.Take(8))}");
+                var (agree, total) = ReferenceAgreement.Check(session, images, sample);
+                AnsiConsole.MarkupLine($"agreement with reference: [{(agree == total ? "green" : "red")}]{agree}/{total}[/] images with identical integer scores");
+                if (agree != total) throw new HepBnnException($"the planned session disagrees with the reference on {total - agree} of {total} images");
             }
-            AnsiConsole.Write(table);
+
+            Step(5, "verdict");
+            var verdict = AnsiConsole.Status().Start("measuring plans", ctx =>
+                VerdictRunner.Run(m, profile, res, new VerdictOptions { BudgetSeconds = 3, Seed = r.GetValue(seed) }, s => ctx.Status(Markup.Escape(s))));
+            VerdictView.Print(verdict);
+            if (r.GetValue(plotDir) is { } dir) AnsiConsole.MarkupLine($"charts: {Markup.Escape(string.Join(", ", Charts.Write(verdict, profile, dir)))}");
+            AnsiConsole.MarkupLine($"demo finished in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         }));
         return cmd;
     }
+
+    static void Step(int n, string what) => AnsiConsole.Write(new Rule($"[bold]{n}/5 {what}[/]").LeftJustified());
 }

@@ -18,19 +18,43 @@ public static class RunCommand
         var json = CommonOptions.Json();
         var config = new Option<string>("--config") { Description = "configuration for every block (see `hepbnn info`)", DefaultValueFactory = _ => "cpu.mt-rows" };
         var repeat = new Option<int>("--repeat") { Description = "timed repetitions after warm-up", DefaultValueFactory = _ => 20 };
-        var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, repeat, json };
+        var plan = new Option<string?>("--plan") { Description = "run a plan from `hepbnn map` instead of one --config everywhere" };
+        var remap = new Option<bool>("--remap") { Description = "when the plan does not fit this model or machine, profile and map again instead of refusing" };
+        var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, plan, remap, repeat, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
             int b = r.GetValue(batch);
+            Planning.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), r.GetValue(seed)) : null;
+            if (p is not null && r.GetResult(batch) is not { Implicit: false }) b = p.Batch;
             var images = ModelZoo.RandomImages(m.InputShape, b, r.GetValue(seed));
-            using var session = new InferenceSession(m, r.GetValue(config)!, new SessionOptions { MaxBatch = b });
+            using var session = p is null ? new InferenceSession(m, r.GetValue(config)!, new SessionOptions { MaxBatch = b })
+                                          : new InferenceSession(m, p, new SessionOptions { MaxBatch = b });
             var result = Execute(session, images, b, r.GetValue(repeat));
             if (r.GetValue(json)) JsonOut.Write(result);
             else Print(result);
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>Loads and validates a plan; one that does not fit is refused, or with --remap replaced by a fresh mapping.</summary>
+    static Planning.Plan PlanForRun(BnnModel model, string path, bool remap, int seed)
+    {
+        try { return Planning.PlanFile.Load(path, model); }
+        catch (Planning.PlanMismatchException e) when (remap)
+        {
+            Output.ProfileRunner.Status($"[yellow]{Markup.Escape(e.Message)}[/]: re-mapping (--remap)");
+            var plan = Planning.Planner.Map(RemapProfile(model, Planning.PlanFile.Read(path).Batch, seed))[0];
+            Output.ProfileRunner.Status($"re-mapped: predicted {plan.PredictedTotalUs:F1} µs ({Markup.Escape(Output.PlanView.Summary(plan.Configurations))}); save it with `hepbnn map`");
+            return plan;
+        }
+    }
+
+    static Planning.Profile RemapProfile(BnnModel model, int batch, int seed)
+    {
+        using var res = new ExecutionResources();
+        return Output.ProfileRunner.Run(model, batch, res, new Planning.ProfileOptions { Seed = seed });
     }
 
     public sealed record RunResult(string Model, int Batch, string[] Configurations, double MedianLatencyUs, double[][] Scores, int[] Predictions);

@@ -4,21 +4,38 @@ using HepBnn.Runtime;
 
 namespace HepBnn.Planning;
 
-/// <summary>One block in one configuration, timed in isolation on its own device (data already there).</summary>
-public sealed record BlockTiming(int Block, string BlockName, string Configuration, DeviceKind Device, TimingStats Kernel);
+/// <summary>One block in one configuration, timed in isolation on its own device (data already there).
+/// <paramref name="Pruned"/>: measured only roughly because it was far slower than the best on its device.</summary>
+public sealed record BlockTiming(int Block, string BlockName, string Configuration, DeviceKind Device, TimingStats Kernel, bool Pruned = false);
+
+/// <summary>How <see cref="BlockBenchmark"/> spends time: a budget per measurement, and how much slower than the best
+/// configuration of the same block and device a candidate may be before it is abandoned after one sample.</summary>
+public sealed record BenchmarkPolicy(double BudgetMs = 200, double PruneFactor = double.PositiveInfinity, int MinSamples = 5);
 
 /// <summary>Times every block of a model in every applicable configuration of the chosen devices.</summary>
 public static class BlockBenchmark
 {
     public static IEnumerable<BlockTiming> Run(BnnModel model, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
-        int seed = 1, double budgetMs = 200, Action<string>? progress = null)
+        int seed = 1, double budgetMs = 200, Action<string>? progress = null) =>
+        Run(BlockCompiler.Compile(model), batch, res, include, new BenchmarkPolicy(budgetMs), seed, progress);
+
+    /// <summary>The configurations that <see cref="Run(IReadOnlyList{Block}, int, ExecutionResources, Func{IKernelConfiguration, bool}, BenchmarkPolicy, int, Action{string}?)"/>
+    /// measures for a block.</summary>
+    public static IEnumerable<IKernelConfiguration> Candidates(Block block, ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
+        ConfigurationRegistry.For(block).Where(c => include(c) && res.Has(c.Device));
+
+    public static IEnumerable<BlockTiming> Run(IReadOnlyList<Block> blocks, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
+        BenchmarkPolicy policy, int seed = 1, Action<string>? progress = null)
     {
-        var blocks = BlockCompiler.Compile(model);
         var rng = new Random(seed);
+        // Measuring the previous block's fastest configurations first makes pruning effective (blocks of one model rank alike).
+        var rank = new Dictionary<string, double>();
         foreach (var block in blocks)
-            foreach (var config in ConfigurationRegistry.For(block).Where(include))
+        {
+            var bestOnDevice = new Dictionary<DeviceKind, double>();
+            var results = new List<BlockTiming>();
+            foreach (var config in Candidates(block, res, include).OrderBy(c => rank.GetValueOrDefault(c.Name, double.MaxValue)))
             {
-                if (!res.Has(config.Device)) continue;
                 progress?.Invoke($"{block.Name} / {config.Name}");
                 using var runner = config.Prepare(block, batch, res);
                 using var input = res.Allocate(config.Device, block.InputBufferWords(batch));
@@ -27,9 +44,17 @@ public static class BlockBenchmark
                 for (int i = 0; i < host.Data.Length; i++) host.Data[i] = (ulong)rng.NextInt64();
                 MaskTails(block, host, batch);
                 res.Copy(host, input, host.Words);
-                var stats = TimingStats.Measure(() => { runner.Run(input, output, batch); res.Synchronize(config.Device); }, budgetMs: budgetMs);
-                yield return new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats);
+                res.Synchronize(config.Device);
+                double limit = bestOnDevice.TryGetValue(config.Device, out var best) ? best * policy.PruneFactor : double.PositiveInfinity;
+                var (stats, pruned) = TimingStats.MeasureAdaptive(() => { runner.Run(input, output, batch); res.Synchronize(config.Device); },
+                    policy.BudgetMs, limit, policy.MinSamples);
+                if (!pruned) bestOnDevice[config.Device] = Math.Min(stats.MedianUs, bestOnDevice.GetValueOrDefault(config.Device, double.PositiveInfinity));
+                var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, pruned);
+                results.Add(timing);
+                yield return timing;
             }
+            rank = results.ToDictionary(t => t.Configuration, t => t.Kernel.MedianUs);
+        }
     }
 
     /// <summary>Random bits must respect the invariant that channel padding bits are zero.</summary>

@@ -20,12 +20,39 @@ public readonly record struct TimingStats(double MedianUs, double P10Us, double 
         var samples = new List<double>(minSamples);
         var total = Stopwatch.StartNew();
         while (samples.Count < maxSamples && (samples.Count < minSamples || total.Elapsed.TotalMilliseconds < budgetMs))
-        {
-            long t0 = Stopwatch.GetTimestamp();
-            action();
-            samples.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
-        }
+            samples.Add(TimeOnce(action));
         return From(samples);
+    }
+
+    /// <summary>
+    /// Measurement whose cost adapts to the action: one cold run (JIT, first touch), a short warm-up only for fast
+    /// actions (so tiered compilation reaches optimized code), then as many samples as fit <paramref name="budgetMs"/>
+    /// but at least <paramref name="minSamples"/>. A candidate slower than <paramref name="abandonAboveUs"/> is
+    /// abandoned after one sample (Abandoned = true): the optimizer cannot pick it, so precision there is wasted time.
+    /// </summary>
+    public static (TimingStats Stats, bool Abandoned) MeasureAdaptive(Action action, double budgetMs,
+        double abandonAboveUs = double.PositiveInfinity, int minSamples = 3, int maxSamples = 200)
+    {
+        double cold = TimeOnce(action);
+        // A cold run this far above the limit is hopeless even allowing for JIT and cold caches.
+        if (cold > 2 * abandonAboveUs) return (From([cold]), true);
+        double first = TimeOnce(action);
+        if (first > abandonAboveUs) return (From([first]), true);
+        double warmBudgetUs = Math.Min(budgetMs * 250, 20_000);
+        for (double warmed = first; warmed + first < warmBudgetUs && warmed < 30 * first; warmed += first)
+            first = TimeOnce(action);
+        var samples = new List<double> { first };
+        var total = Stopwatch.StartNew();
+        while (samples.Count < maxSamples && (samples.Count < minSamples || total.Elapsed.TotalMilliseconds < budgetMs))
+            samples.Add(TimeOnce(action));
+        return (From(samples), false);
+    }
+
+    static double TimeOnce(Action action)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        action();
+        return Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
     }
 
     public override string ToString() => $"{MedianUs:F1} µs [{P10Us:F1}..{P90Us:F1}]";

@@ -1,5 +1,6 @@
 using HepBnn.Model;
 using HepBnn.Ops;
+using HepBnn.Planning;
 
 namespace HepBnn.Runtime;
 
@@ -31,6 +32,11 @@ public sealed class InferenceSession : IDisposable
 
     public InferenceSession(BnnModel model, IReadOnlyList<string> configurationPerBlock, SessionOptions? options = null)
         : this(model, BlockCompiler.Compile(model), configurationPerBlock.Select(ConfigurationRegistry.Find).ToArray(), options, null) { }
+
+    /// <summary>Runs a plan from the optimizer, after checking that it fits this model and this machine (throws
+    /// <see cref="PlanMismatchException"/> otherwise). Buffers are sized for the plan's batch unless <paramref name="options"/> says otherwise.</summary>
+    public InferenceSession(BnnModel model, Plan plan, SessionOptions? options = null)
+        : this(model, BlockCompiler.Compile(model), PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, null) { }
 
     /// <summary>Full control: precompiled blocks, configuration objects, and optionally shared resources (not disposed by the session).</summary>
     public InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,

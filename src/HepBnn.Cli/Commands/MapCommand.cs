@@ -1,0 +1,45 @@
+using System.CommandLine;
+using HepBnn.Cli.Output;
+using HepBnn.Planning;
+using HepBnn.Runtime;
+using Spectre.Console;
+using Profile = HepBnn.Planning.Profile;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>`hepbnn map`: the minimum-latency configuration per block (exact dynamic program), saved as a plan file.</summary>
+public static class MapCommand
+{
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var seed = CommonOptions.Seed();
+        var batch = CommonOptions.Batch();
+        var json = CommonOptions.Json();
+        var device = PlanningOptions.Device();
+        var budget = PlanningOptions.Budget();
+        var profile = PlanningOptions.Profile();
+        var top = PlanningOptions.Top();
+        var output = new Option<string>("--out", "-o") { Description = "where to write the plan JSON", Required = true };
+        var cmd = new Command("map", "find the fastest configuration per block (exact, transfers included) and write the plan")
+            { model, seed, batch, profile, device, budget, top, output, json };
+        cmd.SetAction(CliErrors.Action(r =>
+        {
+            var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
+            int b = PlanningOptions.CheckBatch(r.GetValue(batch));
+            int k = r.GetValue(top);
+            if (k < 1 || k > 1000) throw new HepBnnException($"--top must be in 1..1000 (got {k})");
+            using var res = new ExecutionResources();
+            bool quiet = r.GetValue(json);
+            var p = PlanningOptions.GetProfile(r.GetValue(profile), m, b, res, PlanningOptions.From(r, device, budget, r.GetValue(seed)), quiet);
+            var plans = Planner.Map(p, k);
+            PlanFile.Save(plans[0], r.GetValue(output)!);
+            if (quiet) { JsonOut.Write(new { plan = plans[0], top = plans }); return 0; }
+            PlanView.Print(plans[0]);
+            PlanView.PrintTop(plans);
+            AnsiConsole.MarkupLine($"plan written to {Markup.Escape(r.GetValue(output)!)}");
+            return 0;
+        }));
+        return cmd;
+    }
+}

@@ -1,0 +1,30 @@
+using HepBnn.Planning;
+using Spectre.Console;
+
+namespace HepBnn.Cli.Output;
+
+/// <summary>The verdict as a table: found plan, runners-up and baselines with predicted and measured latency.</summary>
+public static class VerdictView
+{
+    public static void Print(Verdict v)
+    {
+        var t = new Table().Title($"{Markup.Escape(v.Model)}, batch {v.Batch}: found plan vs runners-up and baselines (measured interleaved)")
+            .AddColumn("plan").AddColumn(new TableColumn("predicted µs").RightAligned()).AddColumn(new TableColumn("measured median µs").RightAligned())
+            .AddColumn(new TableColumn("p10..p90 µs").RightAligned()).AddColumn(new TableColumn("vs found plan").RightAligned()).AddColumn("configurations");
+        foreach (var r in v.Rows)
+        {
+            if (r.Measured is not { } m) { t.AddRow(Markup.Escape(r.Label), "-", "-", "-", "-", $"[grey]{Markup.Escape(r.Note ?? "")}[/]"); continue; }
+            string ratio = r.VsPlan is { } x ? (x >= 1 ? $"{x:F2}x slower" : $"[yellow]{1 / x:F2}x faster[/]") : "-";
+            if (r.Label.StartsWith("found", StringComparison.Ordinal) || r.Configurations!.SequenceEqual(v.Plan.Configurations)) ratio = "1.00x";
+            string configs = Markup.Escape(PlanView.Summary(r.Configurations!)) + (r.Note is null ? "" : $" [grey]({Markup.Escape(r.Note)})[/]");
+            t.AddRow(Markup.Escape(r.Label), $"{r.PredictedUs:F1}", $"{m.MedianUs:F1}", $"{m.P10Us:F1}..{m.P90Us:F1}", ratio, configs);
+        }
+        AnsiConsole.Write(t);
+        AnsiConsole.MarkupLine($"found plan: predicted [bold]{v.PredictedUs:F1} µs[/], measured [bold]{v.MeasuredUs:F1} µs[/] " +
+                               $"(prediction error {v.PredictionError:+0.0%;-0.0%}{(Math.Abs(v.PredictionError) <= 0.10 ? ", within 10%" : ", [red]over 10%[/]")})");
+        AnsiConsole.MarkupLine(v.PlanIsMeasuredBest
+            ? $"verdict: the found plan [green]is the measured best[/] of the top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} (within 3%)"
+            : $"verdict: the found plan is [red]not[/] the measured best: top-{v.MeasuredBestRank} measured faster by more than 3%");
+        AnsiConsole.MarkupLine($"profiling {v.ProfilingSeconds:F1} s, measuring {v.MeasuringSeconds:F1} s");
+    }
+}

@@ -1,0 +1,25 @@
+using HepBnn.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>
+/// What isolated measurements miss about a block inside a whole run, fitted on whole-plan measurements:
+/// a constant per run (input/score copies, session bookkeeping), per device a per-block correction (e.g. the
+/// synchronization an isolated GPU timing includes but a chain of launches does not; thread wake-ups on the CPU) and
+/// a proportional one (caches, overlap), and a cost per device boundary (the synchronization a transfer forces).
+/// </summary>
+public sealed record Calibration(double SessionUs, double BoundaryUs, IReadOnlyList<DeviceCalibration> Devices, IReadOnlyList<CalibrationPoint> Points)
+{
+    public static Calibration None { get; } = new(0, 0, [], []);
+
+    public DeviceCalibration For(DeviceKind device) => Devices.FirstOrDefault(d => d.Device == device) ?? new DeviceCalibration(device, 0, 0);
+
+    /// <summary>Largest |predicted − measured| / measured over the calibration plans (NaN if none).</summary>
+    public double MaxRelativeError => Points.Count == 0 ? double.NaN : Points.Max(p => Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs);
+}
+
+/// <summary>Block time inside a plan on <paramref name="Device"/> = isolated × (1 + WorkFactor) + PerBlockUs (never below 0).</summary>
+public sealed record DeviceCalibration(DeviceKind Device, double PerBlockUs, double WorkFactor);
+
+/// <summary>One whole plan measured end to end: its isolated prediction (sum of parts), the measurement, and the calibrated prediction.</summary>
+public sealed record CalibrationPoint(IReadOnlyList<string> Configurations, double IsolatedUs, double MeasuredUs, double PredictedUs);

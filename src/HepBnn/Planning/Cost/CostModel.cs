@@ -1,0 +1,97 @@
+using HepBnn.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>Turns a <see cref="Profile"/> (isolated measurements, optionally calibrated) into the optimizer's <see cref="CostTable"/>.</summary>
+public static class CostModel
+{
+    /// <summary>The cost table of a profile, with its calibration applied unless <paramref name="calibrated"/> is false.</summary>
+    public static CostTable Build(Profile profile, bool calibrated = true) =>
+        Build(profile, calibrated ? profile.Calibration ?? Calibration.None : Calibration.None);
+
+    public static CostTable Build(Profile profile, Calibration calibration)
+    {
+        var options = profile.Blocks.Select(b => (IReadOnlyList<CostOption>)b.Configurations
+            .Where(c => double.IsFinite(c.MedianUs))
+            .Select(c => new CostOption(c.Configuration, c.Device, Adjust(c.MedianUs, calibration.For(c.Device))))
+            .ToList()).ToList();
+        var moves = new List<IReadOnlyDictionary<(DeviceKind, DeviceKind), double>>();
+        for (int boundary = 0; boundary <= profile.Blocks.Count; boundary++)
+        {
+            var here = profile.Transfers.Where(t => t.Boundary == boundary).ToList();
+            double? Leg(DeviceKind d, TransferDirection dir) => here.FirstOrDefault(t => t.Device == d && t.Direction == dir)?.MedianUs;
+            var devices = here.Select(t => t.Device).Distinct().ToList();
+            var m = new Dictionary<(DeviceKind, DeviceKind), double>();
+            foreach (var d in devices)
+            {
+                if (Leg(d, TransferDirection.HostToDevice) is { } up) m[(DeviceKind.Cpu, d)] = up + calibration.BoundaryUs;
+                if (Leg(d, TransferDirection.DeviceToHost) is { } down) m[(d, DeviceKind.Cpu)] = down + calibration.BoundaryUs;
+            }
+            // Between two accelerators the data goes through the host.
+            foreach (var a in devices) foreach (var b in devices)
+                if (a != b && Leg(a, TransferDirection.DeviceToHost) is { } down && Leg(b, TransferDirection.HostToDevice) is { } up)
+                    m[(a, b)] = down + up + calibration.BoundaryUs;
+            moves.Add(m);
+        }
+        return new CostTable(options, moves, calibration.SessionUs);
+    }
+
+    static double Adjust(double isolatedUs, DeviceCalibration c) => Math.Max(0, isolatedUs * (1 + c.WorkFactor) + c.PerBlockUs);
+
+    /// <summary>
+    /// Fits a <see cref="Calibration"/> to whole-plan measurements (configuration names per block, measured µs):
+    /// measured − isolated prediction = session + Σ_devices (blocks_d · perBlock_d + isolatedWork_d · workFactor_d) + boundaries · boundary,
+    /// relative errors, non-negative least squares (signed terms as a pair of non-negative ones).
+    /// </summary>
+    public static Calibration Fit(Profile profile, IReadOnlyList<(IReadOnlyList<string> Configurations, double MeasuredUs)> runs)
+    {
+        var iso = Build(profile, Calibration.None);
+        var devices = profile.Blocks.SelectMany(b => b.Configurations).Select(c => c.Device).Distinct().OrderBy(d => d).ToList();
+        // Columns: session, boundary, then per device: +perBlock, −perBlock, +work, −work.
+        int cols = 2 + 4 * devices.Count;
+        var a = new double[runs.Count][];
+        var y = new double[runs.Count];
+        var isolated = new double[runs.Count];
+        for (int r = 0; r < runs.Count; r++)
+        {
+            var choice = iso.Choice(runs[r].Configurations);
+            isolated[r] = iso.Cost(choice);
+            double w = 1 / runs[r].MeasuredUs;
+            var row = new double[cols];
+            row[0] = w;
+            row[1] = w * Boundaries(iso, choice);
+            for (int i = 0; i < choice.Length; i++)
+            {
+                var o = iso.Options[i][choice[i]];
+                int c = 2 + 4 * devices.IndexOf(o.Device);
+                row[c] += w; row[c + 1] -= w; row[c + 2] += w * o.TimeUs; row[c + 3] -= w * o.TimeUs;
+            }
+            a[r] = row;
+            y[r] = w * (runs[r].MeasuredUs - isolated[r]);
+        }
+        // Constant, per-block and per-boundary terms are cheap; the proportional term is collinear with them when the
+        // plans differ little, and would then fit noise with large opposite-sign corrections: it needs strong evidence.
+        var lambda = new double[cols];
+        for (int j = 0; j < cols; j++) lambda[j] = j >= 2 && (j - 2) % 4 >= 2 ? 0.2 : 1e-3;
+        var x = NonNegativeLeastSquares.Solve(a, y, lambda);
+        var cal = new Calibration(x[0], x[1],
+            devices.Select((d, k) => new DeviceCalibration(d, x[2 + 4 * k] - x[3 + 4 * k], x[4 + 4 * k] - x[5 + 4 * k])).ToList(), []);
+        var calibrated = Build(profile, cal);
+        var points = runs.Select((run, r) => new CalibrationPoint(run.Configurations.ToArray(), isolated[r], run.MeasuredUs, calibrated.Cost(run.Configurations))).ToList();
+        return cal with { Points = points };
+    }
+
+    /// <summary>How many times the data changes device, counting the start and end on the host.</summary>
+    public static int Boundaries(CostTable table, IReadOnlyList<int> choice)
+    {
+        int count = 0;
+        var where = DeviceKind.Cpu;
+        for (int i = 0; i < choice.Count; i++)
+        {
+            var d = table.Options[i][choice[i]].Device;
+            if (d != where) count++;
+            where = d;
+        }
+        return count + (where != DeviceKind.Cpu ? 1 : 0);
+    }
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>
+/// Whole plans measured end to end through <see cref="InferenceSession"/>, interleaved (A B C, C B A, A B C …) so that
+/// drifting machine load (turbo, other processes) hits every plan alike; the median of each plan's runs is reported.
+/// </summary>
+public static class PlanBenchmark
+{
+    public static IReadOnlyList<TimingStats> MeasureInterleaved(BnnModel model, IReadOnlyList<Block> blocks,
+        IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
+        double budgetMs, int minRounds = 3, int maxRounds = 200, Action<int, double>? afterRound = null)
+    {
+        if (plans.Count == 0) return [];
+        var sessions = new List<InferenceSession>();
+        try
+        {
+            foreach (var plan in plans)
+                sessions.Add(new InferenceSession(model, blocks, plan.Select(ConfigurationRegistry.Find).ToArray(),
+                    new SessionOptions { MaxBatch = batch }, res));
+            var scores = new int[batch * sessions[0].NumClasses];
+            // Warm-up: one run each (JIT, first touch), a second where runs are cheap compared with the budget.
+            var once = sessions.Select(s => Time(s, images, batch, scores)).ToArray();
+            double perRound = once.Sum() / 1000;
+            if (perRound * 2 * minRounds < budgetMs) foreach (var s in sessions) Time(s, images, batch, scores);
+            var samples = plans.Select(_ => new List<double>()).ToArray();
+            var clock = Stopwatch.StartNew();
+            for (int round = 0; round < maxRounds && (round < minRounds || clock.Elapsed.TotalMilliseconds < budgetMs); round++)
+            {
+                for (int j = 0; j < sessions.Count; j++)
+                {
+                    int p = round % 2 == 0 ? j : sessions.Count - 1 - j;
+                    samples[p].Add(Time(sessions[p], images, batch, scores));
+                }
+                afterRound?.Invoke(round + 1, clock.Elapsed.TotalMilliseconds);
+            }
+            return samples.Select(TimingStats.From).ToList();
+        }
+        finally
+        {
+            foreach (var s in sessions) s.Dispose();
+        }
+    }
+
+    static double Time(InferenceSession session, byte[] images, int batch, int[] scores)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        session.Run(images, batch, scores);
+        return Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+    }
+}

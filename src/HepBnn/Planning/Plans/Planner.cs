@@ -1,0 +1,29 @@
+namespace HepBnn.Planning;
+
+/// <summary>From a profile to plans: the cost table, the optimizer, and the plan records with their per-block predictions.</summary>
+public static class Planner
+{
+    /// <summary>The <paramref name="k"/> best plans by prediction, best first.</summary>
+    public static IReadOnlyList<Plan> Map(Profile profile, int k = 1)
+    {
+        var table = CostModel.Build(profile);
+        var top = PlanOptimizer.KBest(table, k);
+        if (top.Count == 0) throw new HepBnnException($"no mapping of '{profile.Model}' covers every block with the measured configurations");
+        return top.Select(m => ToPlan(profile, table, m)).ToList();
+    }
+
+    public static Plan ToPlan(Profile profile, CostTable table, Mapping mapping)
+    {
+        var blocks = new List<PlannedBlock>();
+        var where = Runtime.DeviceKind.Cpu;
+        for (int i = 0; i < table.BlockCount; i++)
+        {
+            var o = mapping.Options[i];
+            double move = table.Move(i, where, o.Device);
+            blocks.Add(new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, o.TimeUs, move, o.TimeUs + move));
+            where = o.Device;
+        }
+        return new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
+            table.Move(table.BlockCount, where, Runtime.DeviceKind.Cpu), table.FixedUs, mapping.PredictedUs);
+    }
+}

@@ -1,0 +1,33 @@
+using HepBnn.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>Everything the optimizer needs about one model at one batch size on one machine: each block's isolated
+/// latency in every configuration, the cost of moving each activation tensor between host and device, and the
+/// calibration of isolated numbers against whole-plan runs. Saved as JSON (<see cref="ProfileFile"/>).</summary>
+public sealed record Profile(
+    string Format,
+    string Model,
+    string ModelHash,
+    int Batch,
+    string Platform,
+    DateTime CreatedUtc,
+    double ProfilingSeconds,
+    IReadOnlyList<BlockProfile> Blocks,
+    IReadOnlyList<TransferProfile> Transfers,
+    Calibration? Calibration)
+{
+    public const string FormatId = "hepbnn-profile/1";
+}
+
+/// <summary>One block: the words of its input and output tensors at the profile's batch, and its timing per configuration.</summary>
+public sealed record BlockProfile(int Index, string Name, long InputWords, long OutputWords, IReadOnlyList<ConfigurationTiming> Configurations);
+
+/// <summary>Isolated latency of one block in one configuration (µs). Pruned: abandoned after one sample as far slower than the best.</summary>
+public sealed record ConfigurationTiming(string Configuration, DeviceKind Device, double MedianUs, double P10Us, double P90Us, int Samples, bool Pruned);
+
+public enum TransferDirection { HostToDevice, DeviceToHost }
+
+/// <summary>Moving the tensor at <paramref name="Boundary"/> (0 = the model input, i = output of block i−1 = input of block i,
+/// n = the scores) between the host and <paramref name="Device"/>, including the synchronization that completes it.</summary>
+public sealed record TransferProfile(int Boundary, DeviceKind Device, TransferDirection Direction, long Words, double MedianUs, double P10Us, double P90Us, int Samples);

@@ -1,0 +1,47 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+
+namespace HepBnn.Planning;
+
+/// <summary>Reading, writing and checking profile JSON files.</summary>
+public static class ProfileFile
+{
+    public static void Save(Profile profile, string path) => PlanningJson.Write(profile, path, "profile");
+
+    public static Profile Read(string path)
+    {
+        var p = PlanningJson.Read<Profile>(path, "profile");
+        CheckWellFormed(p, $"profile '{path}'");
+        return p;
+    }
+
+    /// <summary>Reads a profile and checks that it belongs to this model, batch and machine.</summary>
+    public static Profile Load(string path, BnnModel model, int batch, string? platform = null)
+    {
+        var p = Read(path);
+        string source = $"profile '{path}'";
+        string hash = ModelHash.Compute(model);
+        if (p.ModelHash != hash) throw new PlanMismatchException($"{source} was measured for another model ('{p.Model}'), not '{model.Name}'; profile this model again");
+        if (p.Blocks.Count != BlockCompiler.Compile(model).Count) throw new PlanMismatchException($"{source} has {p.Blocks.Count} blocks, the model has another number");
+        if (p.Batch != batch) throw new PlanMismatchException($"{source} was measured at batch {p.Batch}, not {batch}; profile again at this batch");
+        platform ??= PlanValidator.CurrentPlatform;
+        if (p.Platform != platform) throw new PlanMismatchException($"{source} was measured on another machine ({p.Platform}); this one is {platform}");
+        return p;
+    }
+
+    public static void CheckWellFormed(Profile p, string source)
+    {
+        if (p.Format != Profile.FormatId) throw new HepBnnException($"{source}: format '{p.Format}' is not '{Profile.FormatId}'");
+        if (p.Batch < 1 || p.Batch > 1 << 16) throw new HepBnnException($"{source}: batch {p.Batch} out of range 1..65536");
+        if (p.Blocks.Count == 0) throw new HepBnnException($"{source} has no blocks");
+        for (int i = 0; i < p.Blocks.Count; i++)
+        {
+            if (p.Blocks[i].Index != i) throw new HepBnnException($"{source}: block {i} has index {p.Blocks[i].Index}");
+            if (!p.Blocks[i].Configurations.Any(c => double.IsFinite(c.MedianUs) && c.MedianUs >= 0))
+                throw new HepBnnException($"{source}: block {i} ({p.Blocks[i].Name}) has no valid timing");
+        }
+        foreach (var t in p.Transfers)
+            if (t.Boundary < 0 || t.Boundary > p.Blocks.Count || !double.IsFinite(t.MedianUs) || t.MedianUs < 0)
+                throw new HepBnnException($"{source}: transfer at boundary {t.Boundary} is out of range or has no valid time");
+    }
+}

@@ -1,0 +1,43 @@
+using HepBnn.Ops;
+using HepBnn.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>Cost of moving every tensor that could cross a device boundary (each block's input and output, i.e. every
+/// boundary of the chain) between the host and each accelerator, both ways, through <see cref="ExecutionResources.Copy"/>
+/// and <see cref="ExecutionResources.Synchronize"/> exactly as a session moves them. Equal sizes are measured once.</summary>
+public static class TransferBenchmark
+{
+    /// <summary>Words of the tensor at each boundary 0..n at this batch.</summary>
+    public static long[] BoundaryWords(IReadOnlyList<Block> blocks, int batch) =>
+        [blocks[0].InputBufferWords(batch), .. blocks.Select(b => b.OutputBufferWords(batch))];
+
+    /// <summary>The accelerators (non-host devices) that have at least one included configuration and exist here.</summary>
+    public static IReadOnlyList<DeviceKind> Accelerators(ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
+        ConfigurationRegistry.All.Where(c => c.Device != DeviceKind.Cpu && include(c) && res.Has(c.Device)).Select(c => c.Device).Distinct().ToList();
+
+    public static int Count(IReadOnlyList<Block> blocks, int batch, IReadOnlyList<DeviceKind> devices) =>
+        BoundaryWords(blocks, batch).Distinct().Count() * devices.Count * 2;
+
+    public static IEnumerable<TransferProfile> Run(IReadOnlyList<Block> blocks, int batch, ExecutionResources res,
+        IReadOnlyList<DeviceKind> devices, double budgetMs, Action<string>? progress = null)
+    {
+        var words = BoundaryWords(blocks, batch);
+        foreach (var device in devices)
+            foreach (long size in words.Distinct())
+            {
+                using var host = new HostBuffer(size);
+                using var remote = res.Allocate(device, size);
+                host.Span.Fill(0x5A5A_5A5A_5A5A_5A5AUL);
+                foreach (var direction in new[] { TransferDirection.HostToDevice, TransferDirection.DeviceToHost })
+                {
+                    progress?.Invoke($"{direction} {size * 8} bytes ({device})");
+                    TensorBuffer src = direction == TransferDirection.HostToDevice ? host : remote, dst = direction == TransferDirection.HostToDevice ? remote : host;
+                    var (stats, _) = TimingStats.MeasureAdaptive(() => { res.Copy(src, dst, size); res.Synchronize(device); }, budgetMs, minSamples: 5);
+                    for (int b = 0; b < words.Length; b++)
+                        if (words[b] == size)
+                            yield return new TransferProfile(b, device, direction, size, stats.MedianUs, stats.P10Us, stats.P90Us, stats.Samples);
+                }
+            }
+    }
+}

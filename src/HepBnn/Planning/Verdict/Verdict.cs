@@ -1,0 +1,37 @@
+using HepBnn.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>One line of the verdict: a plan (the found one, a runner-up, or a baseline), predicted and measured.
+/// <paramref name="VsPlan"/> = measured / measured of the found plan (how much slower than the found plan, i.e. its speedup over this one).
+/// <paramref name="Note"/> says why a baseline is missing (e.g. no GPU) or that it equals another row.</summary>
+public sealed record VerdictRow(string Label, IReadOnlyList<string>? Configurations, double PredictedUs, TimingStats? Measured, double? VsPlan, string? Note);
+
+/// <summary>The found plan against its runners-up and the baselines, all measured in one interleaved run.
+/// MeasuredBestRank: rank by prediction (1 = the found plan) of the top-k plan that measured fastest.
+/// PlanIsMeasuredBest: the found plan measured within <see cref="VerdictOptions.Tolerance"/> of the fastest of the top-k.</summary>
+public sealed record Verdict(
+    string Model, int Batch, string Platform, Plan Plan, IReadOnlyList<VerdictRow> Rows,
+    double PredictedUs, double MeasuredUs, double PredictionError,
+    int MeasuredBestRank,
+    bool PlanIsMeasuredBest,
+    double ProfilingSeconds, double MeasuringSeconds);
+
+public sealed record VerdictOptions
+{
+    public int TopK { get; init; } = 5;
+    public double BudgetSeconds { get; init; } = 4;
+    public int MinRounds { get; init; } = 5;
+    public double Tolerance { get; init; } = 0.03;
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>Names and labels of the baselines (the HEP-BNN paper compares with the fully parallel all-GPU mapping).</summary>
+public static class Baselines
+{
+    public const string FullyParallelGpu = "gpu.thread-per-output";
+
+    public static string AllOn(DeviceKind d) => d == DeviceKind.Cpu ? "all-CPU best" : $"best all-{Name(d)}";
+
+    public static string Name(DeviceKind d) => d.ToString().ToUpperInvariant();
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>Builds the candidate list (top-k by prediction and the baselines), measures every distinct plan in one
+/// interleaved run and compares them with the found plan.</summary>
+public static class VerdictRunner
+{
+    public static Verdict Run(BnnModel model, Profile profile, ExecutionResources res, VerdictOptions? options = null, Action<string>? status = null)
+    {
+        options ??= new VerdictOptions();
+        var blocks = BlockCompiler.Compile(model);
+        var table = CostModel.Build(profile);
+        var top = PlanOptimizer.KBest(table, options.TopK);
+        if (top.Count == 0) throw new HepBnnException($"no mapping of '{model.Name}' covers every block");
+        var candidates = new List<(string Label, Mapping? Mapping, string? Note)>();
+        for (int i = 0; i < top.Count; i++) candidates.Add((i == 0 ? "found plan (top-1)" : $"top-{i + 1}", top[i], null));
+        bool gpu = res.Has(DeviceKind.Gpu);
+        var fullyParallel = Uniform(table, Baselines.FullyParallelGpu);
+        candidates.Add(($"all-GPU fully parallel ({Baselines.FullyParallelGpu})", fullyParallel,
+            fullyParallel is not null ? null : gpu ? $"skipped: {Baselines.FullyParallelGpu} was not profiled for every block" : "skipped: no GPU on this machine"));
+        foreach (var d in Enum.GetValues<DeviceKind>())
+        {
+            var m = PlanOptimizer.Best(table, o => o.Device == d);
+            candidates.Add((Baselines.AllOn(d), m, m is not null ? null : res.Has(d) ? $"skipped: not every block runs on the {Baselines.Name(d)}" : $"skipped: no {Baselines.Name(d)} on this machine"));
+        }
+        var single = Calibrator.BestSingleConfiguration(table);
+        candidates.Add(($"best single configuration{(single is null ? "" : $" ({single.Configurations[0]})")}", single, single is null ? "skipped: no configuration covers every block" : null));
+
+        var distinct = new List<Mapping>();
+        foreach (var c in candidates)
+            if (c.Mapping is { } m && !distinct.Any(x => x.SameAs(m))) distinct.Add(m);
+        status?.Invoke($"measuring {distinct.Count} plans, interleaved");
+        var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
+        var clock = Stopwatch.StartNew();
+        var measured = PlanBenchmark.MeasureInterleaved(model, blocks, distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList(),
+            profile.Batch, res, images, options.BudgetSeconds * 1000, options.MinRounds,
+            afterRound: (r, ms) => { if (r % 10 == 0) status?.Invoke($"measuring {distinct.Count} plans, interleaved: round {r}, {ms / 1000:F1} s"); });
+        double measuringSeconds = clock.Elapsed.TotalSeconds;
+        TimingStats Of(Mapping m) => measured[distinct.FindIndex(x => x.SameAs(m))];
+
+        double planUs = Of(top[0]).MedianUs;
+        var rows = new List<VerdictRow>();
+        var firstLabel = new Dictionary<int, string>();
+        foreach (var (label, m, note) in candidates)
+        {
+            if (m is null) { rows.Add(new VerdictRow(label, null, double.NaN, null, null, note)); continue; }
+            int id = distinct.FindIndex(x => x.SameAs(m));
+            string? same = firstLabel.TryGetValue(id, out var first) ? $"same plan as {first}" : null;
+            firstLabel.TryAdd(id, label);
+            var stats = measured[id];
+            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same));
+        }
+        var topMeasured = top.Select(Of).ToList();
+        int bestRank = 1 + topMeasured.Select((s, i) => (s.MedianUs, i)).MinBy(x => x.MedianUs).i;
+        double bestTop = topMeasured.Min(s => s.MedianUs);
+        var plan = Planner.ToPlan(profile, table, top[0]);
+        return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, top[0].PredictedUs, planUs,
+            (top[0].PredictedUs - planUs) / planUs, bestRank, planUs <= bestTop * (1 + options.Tolerance),
+            profile.ProfilingSeconds, measuringSeconds);
+    }
+
+    /// <summary>The same configuration for every block, if it was profiled for all of them.</summary>
+    static Mapping? Uniform(CostTable table, string name) =>
+        table.Options.All(b => b.Any(o => o.Configuration == name)) ? Mapping.Of(table, table.Choice(Enumerable.Repeat(name, table.BlockCount).ToArray())) : null;
+}

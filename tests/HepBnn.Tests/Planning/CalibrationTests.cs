@@ -1,0 +1,67 @@
+using HepBnn.Planning;
+using HepBnn.Runtime;
+
+namespace HepBnn.Tests.Planning;
+
+/// <summary>The calibration fit and its solver on synthetic data with a known answer.</summary>
+public class CalibrationTests
+{
+    [Fact]
+    public void NnlsRecoversNonNegativeSolutionAndClampsNegativeOnes()
+    {
+        var r = new Random(4);
+        var a = Enumerable.Range(0, 12).Select(_ => Enumerable.Range(0, 3).Select(_ => r.NextDouble()).ToArray()).ToArray();
+        double[] truth = [2, 0, 5];
+        var b = a.Select(row => row.Zip(truth, (x, y) => x * y).Sum()).ToArray();
+        var x = NonNegativeLeastSquares.Solve(a, b, lambda: 1e-9);
+        for (int j = 0; j < 3; j++) Assert.Equal(truth[j], x[j], 3);
+        // The unconstrained optimum has a negative coefficient: NNLS must clamp it to 0 and stay optimal on the rest.
+        var b2 = a.Select(row => 3 * row[0] - 2 * row[1]).ToArray();
+        var x2 = NonNegativeLeastSquares.Solve(a, b2, lambda: 1e-9);
+        Assert.All(x2, v => Assert.True(v >= 0));
+        Assert.Equal(0, x2[1], 9);
+    }
+
+    static Profile SyntheticProfile(int seed)
+    {
+        var r = new Random(seed);
+        int n = 5;
+        var blocks = Enumerable.Range(0, n).Select(i => new BlockProfile(i, $"b{i}", 100, 100,
+        [
+            new ConfigurationTiming("cpu.scalar", DeviceKind.Cpu, 200 + r.Next(500), 0, 0, 5, false),
+            new ConfigurationTiming("cpu.mt-rows", DeviceKind.Cpu, 100 + r.Next(500), 0, 0, 5, false),
+            new ConfigurationTiming("gpu.fake-a", DeviceKind.Gpu, 60 + r.Next(200), 0, 0, 5, false),
+            new ConfigurationTiming("gpu.fake-b", DeviceKind.Gpu, 60 + r.Next(200), 0, 0, 5, false),
+        ])).ToList();
+        var transfers = Enumerable.Range(0, n + 1).SelectMany(b => new[]
+        {
+            new TransferProfile(b, DeviceKind.Gpu, TransferDirection.HostToDevice, 100, 10 + r.Next(30), 0, 0, 5),
+            new TransferProfile(b, DeviceKind.Gpu, TransferDirection.DeviceToHost, 100, 15 + r.Next(30), 0, 0, 5),
+        }).ToList();
+        return new Profile(Profile.FormatId, "synthetic", "00", 1, "test", DateTime.UtcNow, 1, blocks, transfers, null);
+    }
+
+    [Fact]
+    public void FitRecoversKnownChainEffects()
+    {
+        // "Truth": GPU blocks save 40 µs each in a chain (no sync per launch), each device boundary costs 8 µs more, 25 µs per run.
+        var truth = new Calibration(25, 8, [new DeviceCalibration(DeviceKind.Gpu, -40, 0), new DeviceCalibration(DeviceKind.Cpu, 0, 0)], []);
+        for (int seed = 1; seed <= 5; seed++)
+        {
+            var profile = SyntheticProfile(seed);
+            var trueTable = CostModel.Build(profile, truth);
+            var plans = PlanOptimizer.KBest(CostModel.Build(profile, Calibration.None), 4).Select(m => m.Configurations).ToList();
+            plans.Add(PlanOptimizer.Best(CostModel.Build(profile, Calibration.None), o => o.Device == DeviceKind.Cpu)!.Configurations);
+            plans.Add(PlanOptimizer.Best(CostModel.Build(profile, Calibration.None), o => o.Device == DeviceKind.Gpu)!.Configurations);
+            plans.Add(["cpu.mt-rows", "gpu.fake-a", "cpu.mt-rows", "gpu.fake-b", "cpu.scalar"]);
+            var runs = plans.Select(p => ((IReadOnlyList<string>)p, trueTable.Cost(p))).ToList();
+            var fit = CostModel.Fit(profile, runs);
+            Assert.All(fit.Points, p => Assert.True(Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs < 0.01,
+                $"seed {seed}: calibrated {p.PredictedUs:F1} vs measured {p.MeasuredUs:F1} for [{string.Join(", ", p.Configurations)}]"));
+            Assert.True(fit.SessionUs >= 0 && fit.BoundaryUs >= 0, "session and boundary terms must be non-negative");
+            // The calibrated optimum is the true optimum.
+            var all = SyntheticCosts.Enumerate(trueTable).MinBy(a => a.Cost);
+            Assert.Equal(all.Cost, trueTable.Cost(PlanOptimizer.Best(CostModel.Build(profile, fit))!.Choice), 6);
+        }
+    }
+}

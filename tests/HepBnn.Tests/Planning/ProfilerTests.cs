@@ -1,0 +1,95 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Planning;
+using HepBnn.Reference;
+using HepBnn.Runtime;
+
+namespace HepBnn.Tests.Planning;
+
+/// <summary>Profile → map → run end to end on small random networks with tiny budgets.</summary>
+public class ProfilerTests
+{
+    [Fact]
+    public void ProfileMapRunEndToEnd()
+    {
+        foreach (int seed in new[] { 3, 17 })
+        {
+            var model = RandomNetworks.Generate(seed);
+            var blocks = BlockCompiler.Compile(model);
+            using var res = new ExecutionResources(2);
+            var steps = new List<ProfileProgress>();
+            var profile = Profiler.Run(model, 2, res, ProfileOptions.Quick, steps.Add);
+
+            Assert.Equal(ModelHash.Compute(model), profile.ModelHash);
+            Assert.Equal(blocks.Count, profile.Blocks.Count);
+            foreach (var b in blocks)
+            {
+                var expected = ConfigurationRegistry.For(b).Where(c => res.Has(c.Device)).Select(c => c.Name).Order();
+                Assert.Equal(expected, profile.Blocks[b.Index].Configurations.Select(c => c.Configuration).Order());
+                Assert.All(profile.Blocks[b.Index].Configurations, c => Assert.True(c.MedianUs > 0 && c.P10Us <= c.MedianUs && c.MedianUs <= c.P90Us && c.Samples >= 1,
+                    $"seed {seed}, block {b.Name}, {c.Configuration}: bad stats {c.MedianUs} [{c.P10Us}..{c.P90Us}] n={c.Samples}"));
+                Assert.Equal(b.InputBufferWords(2), profile.Blocks[b.Index].InputWords);
+            }
+            Assert.Equal(res.Has(DeviceKind.Gpu), profile.Transfers.Count > 0);
+            Assert.NotNull(profile.Calibration);
+            Assert.NotEmpty(profile.Calibration!.Points);
+            Assert.True(profile.ProfilingSeconds > 0);
+            Assert.NotEmpty(steps);
+            Assert.True(steps.Zip(steps.Skip(1)).All(p => p.First.Done <= p.Second.Done + 1e-9), "progress went backwards");
+            Assert.Equal(steps[^1].Total, steps[^1].Done, 6);
+
+            var path = Path.Combine(Path.GetTempPath(), $"hepbnn-profile-{Guid.NewGuid():N}.json");
+            try
+            {
+                ProfileFile.Save(profile, path);
+                var back = ProfileFile.Load(path, model, 2);
+                Assert.Equal(PlanningJson.Serialize(profile), PlanningJson.Serialize(back));
+                Assert.IsType<PlanMismatchException>(Assert.ThrowsAny<HepBnnException>(() => ProfileFile.Load(path, model, 3)));
+                Assert.IsType<PlanMismatchException>(Assert.ThrowsAny<HepBnnException>(() => ProfileFile.Load(path, RandomNetworks.Generate(seed + 1), 2)));
+                Assert.IsType<PlanMismatchException>(Assert.ThrowsAny<HepBnnException>(() => ProfileFile.Load(path, model, 2, "cpu=elsewhere")));
+            }
+            finally { File.Delete(path); }
+
+            var plans = Planner.Map(profile, 3);
+            Assert.InRange(plans.Count, 1, 3);
+            var table = CostModel.Build(profile);
+            Assert.Equal(PlanOptimizer.Best(table)!.PredictedUs, plans[0].PredictedTotalUs, 6);
+            Assert.Equal(plans[0].PredictedTotalUs, plans[0].Blocks.Sum(b => b.PredictedUs) + plans[0].OutputTransferUs + plans[0].OverheadUs, 6);
+            var images = ModelZoo.RandomImages(model.InputShape, 5, seed);
+            using var session = new InferenceSession(model, plans[0]);
+            var (agree, total) = ReferenceAgreement.Check(session, images, 5);
+            Assert.True(agree == total, $"seed {seed}: planned session agrees with the reference on {agree}/{total} images");
+        }
+    }
+
+    [Fact]
+    public void VerdictMeasuresFoundPlanAndBaselines()
+    {
+        var model = RandomNetworks.Generate(5);
+        using var res = new ExecutionResources(2);
+        var profile = Profiler.Run(model, 1, res, ProfileOptions.Quick);
+        var v = VerdictRunner.Run(model, profile, res, new VerdictOptions { TopK = 3, BudgetSeconds = 0.01, MinRounds = 3 });
+        Assert.StartsWith("found plan", v.Rows[0].Label);
+        Assert.Equal(1.0, v.Rows[0].VsPlan!.Value, 9);
+        Assert.Equal(v.Plan.Configurations, v.Rows[0].Configurations);
+        Assert.Contains(v.Rows, r => r.Label == Baselines.AllOn(DeviceKind.Cpu) && r.Measured is not null);
+        Assert.Contains(v.Rows, r => r.Label.StartsWith("best single configuration") && r.Measured is not null);
+        var fullyParallel = v.Rows.Single(r => r.Label.Contains(Baselines.FullyParallelGpu));
+        if (!res.Has(DeviceKind.Gpu)) Assert.Equal("skipped: no GPU on this machine", fullyParallel.Note);
+        Assert.All(v.Rows.Where(r => r.Measured is not null), r => Assert.True(r.Measured!.Value.Samples >= 3));
+        Assert.InRange(v.MeasuredBestRank, 1, 3);
+    }
+
+    [Fact]
+    public void AdaptiveMeasurementAbandonsHopelessCandidates()
+    {
+        int calls = 0;
+        var (stats, abandoned) = TimingStats.MeasureAdaptive(() => { calls++; Thread.Sleep(2); }, budgetMs: 100, abandonAboveUs: 100);
+        Assert.True(abandoned);
+        Assert.Equal(1, stats.Samples);
+        Assert.True(calls <= 2, $"{calls} runs of an abandoned candidate");
+        var (fast, gaveUp) = TimingStats.MeasureAdaptive(() => Thread.SpinWait(10), budgetMs: 5, minSamples: 4);
+        Assert.False(gaveUp);
+        Assert.True(fast.Samples >= 4);
+    }
+}

@@ -1,0 +1,67 @@
+using HepBnn.Planning;
+using HepBnn.Runtime;
+
+namespace HepBnn.Tests.Planning;
+
+/// <summary>Random cost tables with CPU and (synthetic) GPU options, and an independent brute-force evaluator.</summary>
+public static class SyntheticCosts
+{
+    public static CostTable Random(int seed, int maxBlocks = 6, bool gpu = true, bool holes = false)
+    {
+        var r = new Random(seed);
+        int n = r.Next(1, maxBlocks + 1);
+        var options = new List<IReadOnlyList<CostOption>>();
+        for (int i = 0; i < n; i++)
+        {
+            var list = new List<CostOption>();
+            int cpu = r.Next(1, 4), gpus = gpu ? r.Next(0, 4) : 0;
+            for (int j = 0; j < cpu; j++) list.Add(new CostOption($"cpu.c{j}", DeviceKind.Cpu, Math.Round(r.NextDouble() * 100, 3)));
+            for (int j = 0; j < gpus; j++) list.Add(new CostOption($"gpu.g{j}", DeviceKind.Gpu, Math.Round(r.NextDouble() * 30, 3)));
+            options.Add(list);
+        }
+        var moves = new List<IReadOnlyDictionary<(DeviceKind, DeviceKind), double>>();
+        for (int b = 0; b <= n; b++)
+        {
+            var m = new Dictionary<(DeviceKind, DeviceKind), double>();
+            // holes: some boundaries cannot be crossed in one direction, which the optimizer must respect.
+            if (!holes || r.Next(4) != 0) m[(DeviceKind.Cpu, DeviceKind.Gpu)] = Math.Round(r.NextDouble() * 40, 3);
+            if (!holes || r.Next(4) != 0) m[(DeviceKind.Gpu, DeviceKind.Cpu)] = Math.Round(r.NextDouble() * 40, 3);
+            moves.Add(m);
+        }
+        return new CostTable(options, moves, Math.Round(r.NextDouble() * 10, 3));
+    }
+
+    /// <summary>Every assignment and its cost, computed here independently of <see cref="CostTable.Cost(IReadOnlyList{int})"/>.</summary>
+    public static List<(int[] Choice, double Cost)> Enumerate(CostTable t, Func<CostOption, bool>? allow = null)
+    {
+        var all = new List<(int[], double)>();
+        var choice = new int[t.BlockCount];
+        void Walk(int i)
+        {
+            if (i == t.BlockCount)
+            {
+                double cost = t.FixedUs;
+                var where = DeviceKind.Cpu;
+                for (int k = 0; k < t.BlockCount; k++)
+                {
+                    var o = t.Options[k][choice[k]];
+                    cost += Move(t, k, where, o.Device) + o.TimeUs;
+                    where = o.Device;
+                }
+                cost += Move(t, t.BlockCount, where, DeviceKind.Cpu);
+                if (double.IsFinite(cost)) all.Add(((int[])choice.Clone(), cost));
+                return;
+            }
+            for (int j = 0; j < t.Options[i].Count; j++)
+            {
+                if (allow is not null && !allow(t.Options[i][j])) continue;
+                choice[i] = j;
+                Walk(i + 1);
+            }
+        }
+        Walk(0);
+        return all;
+    }
+
+    static double Move(CostTable t, int boundary, DeviceKind from, DeviceKind to) => from == to ? 0 : t.Move(boundary, from, to);
+}
