@@ -78,7 +78,7 @@ public static class BenchCommand
     public static void Print(LayerTable t)
     {
         var configs = t.Timings.Select(x => x.Configuration).Distinct().ToList();
-        var table = new Table().Title($"{t.Model}, batch {t.Batch}: median µs per block (fastest in green, ~ = abandoned after one sample)").AddColumn("block");
+        var table = new Table().Title($"{t.Model}, batch {t.Batch}: median µs per block (fastest in green, ~ = abandoned early as far slower than the best)").AddColumn("block");
         foreach (var c in configs) table.AddColumn(new TableColumn(c).RightAligned());
         table.AddColumn("fastest").AddColumn(new TableColumn("scalar/fastest").RightAligned());
         foreach (var g in t.Timings.GroupBy(x => x.BlockName))

@@ -69,19 +69,22 @@ public static class Charts
     {
         var plot = new Plot();
         var rows = v.Rows.Where(r => r.Measured is not null).ToList();
-        var bars = new List<Bar>();
+        var bars = rows.Select((r, i) => new Bar
+        {
+            Position = rows.Count - 1 - i, Value = r.Measured!.Value.MedianUs, Size = 0.7,
+            FillColor = i == 0 ? Colors.SeaGreen : Colors.SteelBlue.WithAlpha(0.7),
+        }).ToList();
+        var bp = plot.Add.Bars(bars);
+        bp.Horizontal = true;
         for (int i = 0; i < rows.Count; i++)
         {
             var m = rows[i].Measured!.Value;
             double y = rows.Count - 1 - i;
-            bars.Add(new Bar { Position = y, Value = m.MedianUs, FillColor = i == 0 ? Colors.SeaGreen : Colors.SteelBlue.WithAlpha(0.7), Size = 0.7 });
             var whisker = plot.Add.Line(m.P10Us, y, m.P90Us, y);
             whisker.Color = Colors.Black; whisker.LineWidth = 2;
             var predicted = plot.Add.Marker(rows[i].PredictedUs, y, MarkerShape.OpenDiamond, 10, Colors.OrangeRed);
             if (i == 0) predicted.LegendText = "predicted";
         }
-        var bp = plot.Add.Bars(bars);
-        bp.Horizontal = true;
         plot.Axes.Left.SetTicks(rows.Select((_, i) => (double)(rows.Count - 1 - i)).ToArray(),
             rows.Select(r => $"{r.Label} ({r.VsPlan:F2}x)").ToArray());
         plot.Axes.Bottom.Label.Text = "measured median latency per batch, µs (whisker: p10..p90)";

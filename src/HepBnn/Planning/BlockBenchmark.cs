@@ -9,7 +9,7 @@ namespace HepBnn.Planning;
 public sealed record BlockTiming(int Block, string BlockName, string Configuration, DeviceKind Device, TimingStats Kernel, bool Pruned = false);
 
 /// <summary>How <see cref="BlockBenchmark"/> spends time: a budget per measurement, and how much slower than the best
-/// configuration of the same block and device a candidate may be before it is abandoned after one sample.</summary>
+/// configuration of the same block and device a candidate may be before it is abandoned after one or two samples.</summary>
 public sealed record BenchmarkPolicy(double BudgetMs = 200, double PruneFactor = double.PositiveInfinity, int MinSamples = 5);
 
 /// <summary>Times every block of a model in every applicable configuration of the chosen devices.</summary>

@@ -27,8 +27,8 @@ public readonly record struct TimingStats(double MedianUs, double P10Us, double 
     /// <summary>
     /// Measurement whose cost adapts to the action: one cold run (JIT, first touch), a short warm-up only for fast
     /// actions (so tiered compilation reaches optimized code), then as many samples as fit <paramref name="budgetMs"/>
-    /// but at least <paramref name="minSamples"/>. A candidate slower than <paramref name="abandonAboveUs"/> is
-    /// abandoned after one sample (Abandoned = true): the optimizer cannot pick it, so precision there is wasted time.
+    /// but at least <paramref name="minSamples"/>. A candidate slower than <paramref name="abandonAboveUs"/> (cold run over
+    /// twice that, or two warm runs over it) is abandoned early (Abandoned = true): the optimizer cannot pick it, so precision there is wasted time.
     /// </summary>
     public static (TimingStats Stats, bool Abandoned) MeasureAdaptive(Action action, double budgetMs,
         double abandonAboveUs = double.PositiveInfinity, int minSamples = 3, int maxSamples = 200)
@@ -37,7 +37,13 @@ public readonly record struct TimingStats(double MedianUs, double P10Us, double 
         // A cold run this far above the limit is hopeless even allowing for JIT and cold caches.
         if (cold > 2 * abandonAboveUs) return (From([cold]), true);
         double first = TimeOnce(action);
-        if (first > abandonAboveUs) return (From([first]), true);
+        // One slow sample may be a hiccup of a busy machine: abandon only when a second one is slow too.
+        if (first > abandonAboveUs)
+        {
+            double second = TimeOnce(action);
+            if (second > abandonAboveUs) return (From([first, second]), true);
+            first = second;
+        }
         double warmBudgetUs = Math.Min(budgetMs * 250, 20_000);
         for (double warmed = first; warmed + first < warmBudgetUs && warmed < 30 * first; warmed += first)
             first = TimeOnce(action);

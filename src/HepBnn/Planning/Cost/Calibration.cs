@@ -18,7 +18,7 @@ public sealed record Calibration(double SessionUs, double BoundaryUs, IReadOnlyL
     public double MaxRelativeError => Points.Count == 0 ? double.NaN : Points.Max(p => Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs);
 }
 
-/// <summary>Block time inside a plan on <paramref name="Device"/> = isolated × (1 + WorkFactor) + PerBlockUs (never below 0).</summary>
+/// <summary>Block time inside a plan on <paramref name="Device"/> = isolated × (1 + WorkFactor) + PerBlockUs (never below 5% of isolated).</summary>
 public sealed record DeviceCalibration(DeviceKind Device, double PerBlockUs, double WorkFactor);
 
 /// <summary>One whole plan measured end to end: its isolated prediction (sum of parts), the measurement, and the calibrated prediction.</summary>

@@ -36,7 +36,9 @@ public static class CostModel
         return new CostTable(options, moves, calibration.SessionUs);
     }
 
-    static double Adjust(double isolatedUs, DeviceCalibration c) => Math.Max(0, isolatedUs * (1 + c.WorkFactor) + c.PerBlockUs);
+    /// <summary>Calibrated block time. The floor (a small fraction of the isolated time, not 0) keeps it strictly increasing in
+    /// the isolated time, so a negative correction never makes cheap and very cheap options tie.</summary>
+    static double Adjust(double isolatedUs, DeviceCalibration c) => Math.Max(0.05 * isolatedUs, isolatedUs * (1 + c.WorkFactor) + c.PerBlockUs);
 
     /// <summary>
     /// Fits a <see cref="Calibration"/> to whole-plan measurements (configuration names per block, measured µs):

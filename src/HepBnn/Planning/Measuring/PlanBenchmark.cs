@@ -13,9 +13,16 @@ public static class PlanBenchmark
 {
     public static IReadOnlyList<TimingStats> MeasureInterleaved(BnnModel model, IReadOnlyList<Block> blocks,
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
+        double budgetMs, int minRounds = 3, int maxRounds = 200, Action<int, double>? afterRound = null) =>
+        Samples(model, blocks, plans, batch, res, images, budgetMs, minRounds, maxRounds, afterRound).Select(TimingStats.From).ToList();
+
+    /// <summary>Raw samples, [plan][round] in µs: sample r of every plan comes from the same round, for paired comparisons.</summary>
+    public static double[][] Samples(BnnModel model, IReadOnlyList<Block> blocks,
+        IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
         double budgetMs, int minRounds = 3, int maxRounds = 200, Action<int, double>? afterRound = null)
     {
         if (plans.Count == 0) return [];
+        if (images.Length != batch * model.InputShape.Elements) throw new HepBnnException($"{images.Length} image bytes for batch {batch} of {model.InputShape}");
         var sessions = new List<InferenceSession>();
         try
         {
@@ -38,13 +45,17 @@ public static class PlanBenchmark
                 }
                 afterRound?.Invoke(round + 1, clock.Elapsed.TotalMilliseconds);
             }
-            return samples.Select(TimingStats.From).ToList();
+            return samples.Select(s => s.ToArray()).ToArray();
         }
         finally
         {
             foreach (var s in sessions) s.Dispose();
         }
     }
+
+    /// <summary>Median over rounds of samples[a][r] / samples[b][r]: how much slower a is than b, robust to load that drifts between rounds.</summary>
+    public static double PairedRatio(double[] a, double[] b) =>
+        TimingStats.From(a.Zip(b, (x, y) => x / y).ToList()).MedianUs;
 
     static double Time(InferenceSession session, byte[] images, int batch, int[] scores)
     {

@@ -23,7 +23,7 @@ public sealed record Profile(
 /// <summary>One block: the words of its input and output tensors at the profile's batch, and its timing per configuration.</summary>
 public sealed record BlockProfile(int Index, string Name, long InputWords, long OutputWords, IReadOnlyList<ConfigurationTiming> Configurations);
 
-/// <summary>Isolated latency of one block in one configuration (µs). Pruned: abandoned after one sample as far slower than the best.</summary>
+/// <summary>Isolated latency of one block in one configuration (µs). Pruned: abandoned after one or two samples as far slower than the best.</summary>
 public sealed record ConfigurationTiming(string Configuration, DeviceKind Device, double MedianUs, double P10Us, double P90Us, int Samples, bool Pruned);
 
 public enum TransferDirection { HostToDevice, DeviceToHost }

@@ -12,7 +12,7 @@ public sealed record ProfileOptions
     public double MinMeasurementMs { get; init; } = 2;
     public double MaxMeasurementMs { get; init; } = 150;
     public int MinSamples { get; init; } = 3;
-    /// <summary>A configuration this much slower than the best of its block on its device is abandoned after one sample.</summary>
+    /// <summary>A configuration this much slower than the best of its block on its device is abandoned after one or two samples.</summary>
     public double PruneFactor { get; init; } = 2;
     public double TransferBudgetSeconds { get; init; } = 1;
     /// <summary>Whole plans measured end to end to calibrate the isolated numbers (0 = no calibration).</summary>

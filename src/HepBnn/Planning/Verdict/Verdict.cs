@@ -3,7 +3,7 @@ using HepBnn.Runtime;
 namespace HepBnn.Planning;
 
 /// <summary>One line of the verdict: a plan (the found one, a runner-up, or a baseline), predicted and measured.
-/// <paramref name="VsPlan"/> = measured / measured of the found plan (how much slower than the found plan, i.e. its speedup over this one).
+/// <paramref name="VsPlan"/> = measured / measured of the found plan per round, median over the rounds of the interleaved run (how much slower than the found plan, i.e. the found plan's speedup over it).
 /// <paramref name="Note"/> says why a baseline is missing (e.g. no GPU) or that it equals another row.</summary>
 public sealed record VerdictRow(string Label, IReadOnlyList<string>? Configurations, double PredictedUs, TimingStats? Measured, double? VsPlan, string? Note);
 

@@ -36,10 +36,12 @@ public static class VerdictRunner
         status?.Invoke($"measuring {distinct.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         var clock = Stopwatch.StartNew();
-        var measured = PlanBenchmark.MeasureInterleaved(model, blocks, distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList(),
+        var samples = PlanBenchmark.Samples(model, blocks, distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList(),
             profile.Batch, res, images, options.BudgetSeconds * 1000, options.MinRounds,
             afterRound: (r, ms) => { if (r % 10 == 0) status?.Invoke($"measuring {distinct.Count} plans, interleaved: round {r}, {ms / 1000:F1} s"); });
         double measuringSeconds = clock.Elapsed.TotalSeconds;
+        var measured = samples.Select(TimingStats.From).ToList();
+        int found = distinct.FindIndex(x => x.SameAs(top[0]));
         TimingStats Of(Mapping m) => measured[distinct.FindIndex(x => x.SameAs(m))];
 
         double planUs = Of(top[0]).MedianUs;
@@ -52,14 +54,14 @@ public static class VerdictRunner
             string? same = firstLabel.TryGetValue(id, out var first) ? $"same plan as {first}" : null;
             firstLabel.TryAdd(id, label);
             var stats = measured[id];
-            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same));
+            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, PlanBenchmark.PairedRatio(samples[id], samples[found]), same));
         }
-        var topMeasured = top.Select(Of).ToList();
-        int bestRank = 1 + topMeasured.Select((s, i) => (s.MedianUs, i)).MinBy(x => x.MedianUs).i;
-        double bestTop = topMeasured.Min(s => s.MedianUs);
+        // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
+        var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
+        int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;
         var plan = Planner.ToPlan(profile, table, top[0]);
         return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, top[0].PredictedUs, planUs,
-            (top[0].PredictedUs - planUs) / planUs, bestRank, planUs <= bestTop * (1 + options.Tolerance),
+            (top[0].PredictedUs - planUs) / planUs, bestRank, ratios.Min() >= 1 / (1 + options.Tolerance),
             profile.ProfilingSeconds, measuringSeconds);
     }
 
