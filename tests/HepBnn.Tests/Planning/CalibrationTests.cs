@@ -64,4 +64,23 @@ public class CalibrationTests
             Assert.Equal(all.Cost, trueTable.Cost(PlanOptimizer.Best(CostModel.Build(profile, fit))!.Choice), 6);
         }
     }
+
+    [Fact]
+    public void IndistinguishableCorrectionGoesToThePerRunConstant()
+    {
+        // CPU-only plans all have the same number of CPU blocks: a per-run constant and a per-block term explain the data
+        // equally well; the fit must prefer the constant so per-block predictions stay meaningful.
+        var full = SyntheticProfile(9);
+        var profile = full with
+        {
+            Blocks = full.Blocks.Select(b => b with { Configurations = b.Configurations.Where(c => c.Device == DeviceKind.Cpu).ToList() }).ToList(),
+            Transfers = [],
+        };
+        var iso = CostModel.Build(profile, Calibration.None);
+        var runs = PlanOptimizer.KBest(iso, 4).Select(m => ((IReadOnlyList<string>)m.Configurations, m.PredictedUs + 700)).ToList();
+        var fit = CostModel.Fit(profile, runs);
+        Assert.True(fit.SessionUs > 650, $"session term {fit.SessionUs:F1} µs, expected about 700");
+        Assert.True(Math.Abs(fit.For(DeviceKind.Cpu).PerBlockUs) < 10, $"per-block term {fit.For(DeviceKind.Cpu).PerBlockUs:F1} µs, expected about 0");
+        Assert.All(fit.Points, p => Assert.Equal(p.MeasuredUs, p.PredictedUs, 0));
+    }
 }

@@ -71,10 +71,12 @@ public static class CostModel
             a[r] = row;
             y[r] = w * (runs[r].MeasuredUs - isolated[r]);
         }
-        // Constant, per-block and per-boundary terms are cheap; the proportional term is collinear with them when the
-        // plans differ little, and would then fit noise with large opposite-sign corrections: it needs strong evidence.
+        // Ridge weights say which explanation to prefer when the plans cannot tell them apart: a per-run constant first,
+        // then boundary and per-block terms (per-block equals the constant when every plan keeps all blocks on one device);
+        // the proportional term is collinear with the rest when plans differ little, and would then fit noise with large
+        // opposite-sign corrections, so it needs strong evidence.
         var lambda = new double[cols];
-        for (int j = 0; j < cols; j++) lambda[j] = j >= 2 && (j - 2) % 4 >= 2 ? 0.2 : 1e-3;
+        for (int j = 0; j < cols; j++) lambda[j] = j == 0 ? 1e-6 : j == 1 ? 1e-5 : (j - 2) % 4 < 2 ? 1e-4 : 0.2;
         var x = NonNegativeLeastSquares.Solve(a, y, lambda);
         var cal = new Calibration(x[0], x[1],
             devices.Select((d, k) => new DeviceCalibration(d, x[2 + 4 * k] - x[3 + 4 * k], x[4 + 4 * k] - x[5 + 4 * k])).ToList(), []);

@@ -21,6 +21,7 @@ public sealed record Plan(
 {
     public const string FormatId = "hepbnn-plan/1";
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public string[] Configurations => Blocks.Select(b => b.Configuration).ToArray();
 }
 
