@@ -54,7 +54,7 @@ public static class Profiler
         {
             double start = done;
             var calibration = Calibrator.Run(model, blocks, profile, res, options,
-                ms => { done = start + Math.Min(ms, calibrationMs); Report("calibrating on whole plans"); });
+                ms => { done = Math.Max(done, start + Math.Min(ms, calibrationMs)); Report("calibrating on whole plans"); });
             profile = profile with { Calibration = calibration };
         }
         done = total;
