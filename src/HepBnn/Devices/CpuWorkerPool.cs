@@ -4,10 +4,20 @@ namespace HepBnn.Devices;
 public interface IParallelWork
 {
     void Execute(int index);
+
+    /// <summary>As <see cref="Execute(int)"/>, told which participant runs it: <paramref name="worker"/> is in
+    /// [0, <see cref="CpuWorkerPool.Threads"/>) and unique among the threads of one <see cref="CpuWorkerPool.For"/> call
+    /// (0 = the calling thread), so work items can use per-worker scratch memory.</summary>
+    void Execute(int index, int worker) => Execute(index);
 }
 
-/// <summary>A fixed set of worker threads created once (per session). <see cref="For"/> hands out indices dynamically
-/// and the calling thread works too; returns when every index is done. Calls are serialized.</summary>
+/// <summary>A fixed set of worker threads created once (per session or shared by a <see cref="Runtime.SessionPool"/>).
+/// <see cref="For"/> hands out indices dynamically and the calling thread works too; returns when every index is done.
+/// <para>Thread safety: <see cref="For"/> may be called from several threads; calls are serialized (one parallel loop
+/// owns the workers at a time, the others wait on a lock). Work items must not block on another thread's use of the
+/// same pool. A call from inside a work item of this pool (nesting) runs its items inline on the current thread instead
+/// of deadlocking. The first exception of a work item stops handing out indices and is rethrown from For as a
+/// <see cref="HepBnnException"/> (inner exception attached); the pool stays usable. Dispose must not race with For.</para></summary>
 public sealed class CpuWorkerPool : IDisposable
 {
     readonly Thread[] _threads;
@@ -18,6 +28,8 @@ public sealed class CpuWorkerPool : IDisposable
     int _count, _next, _active;
     volatile bool _stopping;
     Exception? _error;
+    /// <summary>The pool whose work the current thread is executing (nesting detection).</summary>
+    [ThreadStatic] static CpuWorkerPool? t_inside;
 
     public int Threads => _threads.Length + 1;
 
@@ -28,7 +40,8 @@ public sealed class CpuWorkerPool : IDisposable
         _threads = new Thread[threads - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
-            _threads[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"hepbnn-cpu-{i}" };
+            int worker = i + 1;
+            _threads[i] = new Thread(() => WorkerLoop(worker)) { IsBackground = true, Name = $"hepbnn-cpu-{i}" };
             _threads[i].Start();
         }
     }
@@ -36,9 +49,9 @@ public sealed class CpuWorkerPool : IDisposable
     public void For(int count, IParallelWork work)
     {
         if (count <= 0) return;
-        if (count == 1 || _threads.Length == 0)
+        if (count == 1 || _threads.Length == 0 || t_inside == this)
         {
-            for (int i = 0; i < count; i++) work.Execute(i);
+            for (int i = 0; i < count; i++) work.Execute(i, 0);
             return;
         }
         lock (_gate)
@@ -48,36 +61,46 @@ public sealed class CpuWorkerPool : IDisposable
             _active = helpers + 1;
             _done.Reset();
             _start.Release(helpers);
-            Drain();
+            Drain(0);
             _done.Wait();
             _work = null;
-            if (_error is not null) throw new HepBnnException("a CPU kernel failed: " + _error.Message, _error);
+            var error = _error;
+            _error = null;
+            if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
         }
     }
 
-    void Drain()
+    void Drain(int worker)
     {
+        var outer = t_inside;
+        t_inside = this;
         try
         {
             int i;
-            while ((i = Interlocked.Increment(ref _next) - 1) < _count) _work!.Execute(i);
+            while ((i = Interlocked.Increment(ref _next) - 1) < _count) _work!.Execute(i, worker);
         }
-        catch (Exception e) { _error ??= e; Interlocked.Exchange(ref _next, int.MaxValue / 2); }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _error, e, null);
+            Interlocked.Exchange(ref _next, int.MaxValue / 2);
+        }
+        finally { t_inside = outer; }
         if (Interlocked.Decrement(ref _active) == 0) _done.Set();
     }
 
-    void WorkerLoop()
+    void WorkerLoop(int worker)
     {
         while (true)
         {
             _start.Wait();
             if (_stopping) return;
-            Drain();
+            Drain(worker);
         }
     }
 
     public void Dispose()
     {
+        if (_stopping) return;
         _stopping = true;
         _start.Release(_threads.Length);
         foreach (var t in _threads) t.Join();

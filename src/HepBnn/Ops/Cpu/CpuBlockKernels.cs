@@ -1,134 +1,154 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using HepBnn.Runtime;
 
 namespace HepBnn.Ops.Cpu;
 
-/// <summary>Per-block data the CPU kernels precompute once: the block and, for the image layer, weights transposed to
-/// [ky][kx][c][K rounded up to 64] so that 64 output channels accumulate as vectors.</summary>
-public sealed class CpuBlockData
-{
-    public Block Block { get; }
-    public int[] ImageWeightsT { get; } = [];
-    public int PaddedK { get; }
-
-    public CpuBlockData(Block block)
-    {
-        Block = block;
-        PaddedK = (block.OutChannels + 63) & ~63;
-        if (block.ImageWeights is { } w)
-        {
-            int c = block.InputShape.C, kh = block.KernelH, kw = block.KernelW;
-            ImageWeightsT = new int[kh * kw * c * PaddedK];
-            for (int k = 0; k < block.OutChannels; k++)
-                for (int t = 0; t < kh * kw * c; t++)
-                    ImageWeightsT[t * PaddedK + k] = w[k * kh * kw * c + t];
-        }
-    }
-}
-
-/// <summary>The CPU computation of a block, as regions that configurations split among threads.
-/// <typeparamref name="TDot"/> picks the popcount implementation; <c>vectorImage</c> picks the vectorised image layer.</summary>
+/// <summary>The CPU computation of a block, as regions that configurations split among threads. Per conv output pixel
+/// the patch is gathered once (<see cref="CpuBlockData"/>) and every channel word of the region is computed from it by
+/// <typeparamref name="TK"/>; pooled outputs visit their window once and combine the words with OR / AND.</summary>
 public static class CpuBlockKernels
 {
-    /// <summary>Integer pre-activation of a binary layer at (oy, ox, k): valid bits − 2·popcount(a XOR w) over in-bounds taps.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int BinaryConvAt<TDot>(Block b, ReadOnlySpan<ulong> sample, int oy, int ox, int k) where TDot : struct, IXorPopCount
-    {
-        var s = b.InputShape;
-        int cw = s.ChannelWords, iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
-        int kyLo = Math.Max(0, -iy0), kyHi = Math.Min(b.KernelH, s.H - iy0);
-        int kxLo = Math.Max(0, -ix0), kxHi = Math.Min(b.KernelW, s.W - ix0);
-        if (kyHi <= kyLo || kxHi <= kxLo) return 0; // every tap in the zero padding
-        int len = (kxHi - kxLo) * cw, p = 0;
-        ref ulong input = ref MemoryMarshal.GetReference(sample);
-        ref ulong weights = ref MemoryMarshal.GetArrayDataReference(b.PackedWeights!);
-        for (int ky = kyLo; ky < kyHi; ky++)
-        {
-            int a = ((iy0 + ky) * s.W + ix0 + kxLo) * cw;
-            int w = ((k * b.KernelH + ky) * b.KernelW + kxLo) * cw;
-            p += TDot.Count(ref Unsafe.Add(ref input, a), ref Unsafe.Add(ref weights, w), len);
-        }
-        return (kyHi - kyLo) * (kxHi - kxLo) * s.C - 2 * p;
-    }
-
-    /// <summary>Raw-pixel sums of the image layer at (oy, ox) for channels [k0, k0 + acc.Length), over in-bounds taps.</summary>
-    public static void ImageConvAt(CpuBlockData d, ReadOnlySpan<byte> sample, int oy, int ox, int k0, Span<int> acc, bool vector)
-    {
-        var b = d.Block;
-        var s = b.InputShape;
-        int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
-        int kyLo = Math.Max(0, -iy0), kyHi = Math.Min(b.KernelH, s.H - iy0);
-        int kxLo = Math.Max(0, -ix0), kxHi = Math.Min(b.KernelW, s.W - ix0);
-        acc.Clear();
-        var wt = d.ImageWeightsT.AsSpan();
-        int n = acc.Length, vw = Vector<int>.Count;
-        for (int ky = kyLo; ky < kyHi; ky++)
-            for (int kx = kxLo; kx < kxHi; kx++)
-                for (int c = 0; c < s.C; c++)
-                {
-                    int v = sample[((iy0 + ky) * s.W + ix0 + kx) * s.C + c];
-                    var w = wt.Slice(((ky * b.KernelW + kx) * s.C + c) * d.PaddedK + k0, n);
-                    int j = 0;
-                    if (vector)
-                    {
-                        var vv = new Vector<int>(v);
-                        for (; j <= n - vw; j += vw)
-                            (new Vector<int>(acc[j..]) + vv * new Vector<int>(w[j..])).CopyTo(acc[j..]);
-                    }
-                    for (; j < n; j++) acc[j] += v * w[j];
-                }
-    }
-
-    /// <summary>Bits output: words [w0, w1) of pooled output rows [py0, py1) of sample n (threshold, then OR/AND pooling).</summary>
-    public static void BitsRegion<TDot>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int py0, int py1, int w0, int w1, bool vectorImage)
-        where TDot : struct, IXorPopCount
-    {
-        var b = d.Block;
-        var outShape = b.OutputShape;
-        int ocw = outShape.ChannelWords, k = b.OutChannels;
-        int pool = b.HasPool ? b.PoolSize : 1, pstride = b.HasPool ? b.PoolStride : 1;
-        var outWords = ((HostBuffer)output).Span.Slice((int)(n * outShape.PackedWords), (int)outShape.PackedWords);
-        bool image = b.Input == BlockInput.Image;
-        var inHost = (HostBuffer)input;
-        ReadOnlySpan<ulong> bitsSample = image ? default : inHost.Span.Slice((int)(n * b.InputShape.PackedWords), (int)b.InputShape.PackedWords);
-        ReadOnlySpan<byte> imageSample = image ? inHost.Bytes.Slice((int)(n * b.InputShape.Elements), (int)b.InputShape.Elements) : default;
-        Span<int> acc = stackalloc int[64];
-        for (int py = py0; py < py1; py++)
-            for (int px = 0; px < outShape.W; px++)
-                for (int w = w0; w < w1; w++)
-                {
-                    int kBase = w * 64, kCount = Math.Min(64, k - kBase);
-                    ulong any = 0, all = ~0UL;
-                    for (int dy = 0; dy < pool; dy++)
-                        for (int dx = 0; dx < pool; dx++)
-                        {
-                            int oy = py * pstride + dy, ox = px * pstride + dx;
-                            if (image) ImageConvAt(d, imageSample, oy, ox, kBase, acc[..kCount], vectorImage);
-                            ulong bits = 0;
-                            for (int j = 0; j < kCount; j++)
-                            {
-                                int x = image ? acc[j] : BinaryConvAt<TDot>(b, bitsSample, oy, ox, kBase + j);
-                                if (b.ThresholdAt(kBase + j, oy, ox).Fires(x)) bits |= 1UL << j;
-                            }
-                            any |= bits; all &= bits;
-                        }
-                    ulong andMask = b.HasPool ? b.PoolAndMask[w] : 0;
-                    outWords[(py * outShape.W + px) * ocw + w] = (any & ~andMask) | (all & andMask);
-                }
-    }
-
-    /// <summary>Scores output: int scores [pixels][K] for pixels [p0, p1) and channels [k0, k1) of sample n.</summary>
-    public static void ScoresRegion<TDot>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int p0, int p1, int k0, int k1)
-        where TDot : struct, IXorPopCount
+    /// <summary>Bits output: words [w0, w1) of pooled output rows [py0, py1) of sample n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BitsRegion<TK>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int py0, int py1, int w0, int w1, CpuScratch s)
+        where TK : struct, ICpuKernel
     {
         var b = d.Block;
         var os = b.OutputShape;
+        int ocw = os.ChannelWords;
+        var outWords = ((HostBuffer)output).Span.Slice((int)(n * os.PackedWords), (int)os.PackedWords);
+        ref byte sample = ref SampleStart(d, (HostBuffer)input, n);
+        if (!b.HasPool)
+        {
+            for (int y = py0; y < py1; y++)
+                for (int x = 0; x < os.W; x++)
+                {
+                    ref ulong dst = ref outWords[(y * os.W + x) * ocw];
+                    PixelWords<TK>(d, ref sample, y, x, w0, w1, s, ref dst, pool: 0);
+                }
+            return;
+        }
+        int size = b.PoolSize, stride = b.PoolStride, words = w1 - w0;
+        for (int py = py0; py < py1; py++)
+            for (int px = 0; px < os.W; px++)
+            {
+                s.Any.AsSpan(0, words).Clear();
+                s.All.AsSpan(0, words).Fill(~0UL);
+                for (int dy = 0; dy < size; dy++)
+                    for (int dx = 0; dx < size; dx++)
+                        PixelWords<TK>(d, ref sample, py * stride + dy, px * stride + dx, w0, w1, s, ref s.Any[0], pool: 1);
+                int o = (py * os.W + px) * ocw;
+                for (int w = w0; w < w1; w++)
+                {
+                    ulong and = b.PoolAndMask[w];
+                    outWords[o + w] = (s.Any[w - w0] & ~and) | (s.All[w - w0] & and);
+                }
+            }
+    }
+
+    /// <summary>Computes words [w0, w1) of conv output (oy, ox): stores them at <paramref name="dst"/>[w] (pool 0) or
+    /// ORs / ANDs them into the scratch accumulators (pool 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PixelWords<TK>(CpuBlockData d, ref byte sample, int oy, int ox, int w0, int w1, CpuScratch s, ref ulong dst, int pool)
+        where TK : struct, ICpuKernel
+    {
+        int cls = d.RowClass[oy] * d.ColClasses + d.ColClass[ox];
+        if (d.IsImage)
+        {
+            ref short patch = ref GatherPixels(d, ref sample, oy, ox, s.Pixels);
+            for (int w = w0; w < w1; w++) Store(TK.ImageWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
+        }
+        else
+        {
+            ref ulong patch = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox, s.Patch);
+            for (int w = w0; w < w1; w++) Store(TK.BinaryWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(ulong bits, int w, int w0, CpuScratch s, ref ulong dst, int pool)
+    {
+        if (pool == 0) { Unsafe.Add(ref dst, w) = bits; return; }
+        s.Any[w - w0] |= bits;
+        s.All[w - w0] &= bits;
+    }
+
+    /// <summary>Scores output: int scores [pixels][K] for pixels [p0, p1) and channel words [w0, w1) of sample n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScoresRegion<TK>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int p0, int p1, int w0, int w1, CpuScratch s)
+        where TK : struct, ICpuKernel
+    {
+        var b = d.Block;
+        var os = b.OutputShape;
+        int k = b.OutChannels;
         var scores = ((HostBuffer)output).Ints.Slice((int)(n * os.Elements), (int)os.Elements);
-        var sample = ((HostBuffer)input).Span.Slice((int)(n * b.InputShape.PackedWords), (int)b.InputShape.PackedWords);
+        ref ulong sample = ref Unsafe.As<byte, ulong>(ref SampleStart(d, (HostBuffer)input, n));
         for (int p = p0; p < p1; p++)
-            for (int k = k0; k < k1; k++)
-                scores[p * os.C + k] = BinaryConvAt<TDot>(b, sample, p / os.W, p % os.W, k);
+        {
+            int oy = p / os.W, ox = p % os.W, cls = d.RowClass[oy] * d.ColClasses + d.ColClass[ox];
+            ref ulong patch = ref GatherBits(d, ref sample, oy, ox, s.Patch);
+            for (int w = w0; w < w1; w++)
+            {
+                TK.BinaryCounts(d, ref patch, w, s.Counts);
+                int kEnd = Math.Min(k, w * 64 + 64);
+                for (int ch = w * 64; ch < kEnd; ch++)
+                    scores[p * k + ch] = d.Corr[cls * d.PaddedK + ch] - 2 * (int)s.Counts[ch - w * 64];
+            }
+        }
+    }
+
+    /// <summary>First byte of sample n of the input (image bytes or packed words), bounds-checked once per region.</summary>
+    static ref byte SampleStart(CpuBlockData d, HostBuffer input, int n)
+    {
+        var s = d.Block.InputShape;
+        return ref d.IsImage
+            ? ref MemoryMarshal.GetReference(input.Bytes.Slice((int)(n * s.Elements), (int)s.Elements))
+            : ref Unsafe.As<ulong, byte>(ref MemoryMarshal.GetReference(input.Span.Slice((int)(n * s.PackedWords), (int)s.PackedWords)));
+    }
+
+    /// <summary>The binary patch of conv output (oy, ox): [ky][kx][ChannelWords] with zeros at out-of-bounds taps, or
+    /// the sample itself for a dense block. Tap ranges come from the border class, so every read is in bounds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ref ulong GatherBits(CpuBlockData d, ref ulong sample, int oy, int ox, ulong[] patch)
+    {
+        if (d.PatchIsSample) return ref sample;
+        var b = d.Block;
+        int cw = b.InputWords, kw = b.KernelW, rowWords = b.InputShape.W * cw;
+        int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
+        var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
+        var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
+        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) Array.Clear(patch);
+        ref ulong dst = ref MemoryMarshal.GetArrayDataReference(patch);
+        int run = (xhi - xlo) * cw;
+        for (int ky = ylo; ky < yhi && run > 0; ky++)
+        {
+            ref ulong src = ref Unsafe.Add(ref sample, (nint)(iy0 + ky) * rowWords + (ix0 + xlo) * cw);
+            ref ulong to = ref Unsafe.Add(ref dst, (ky * kw + xlo) * cw);
+            for (int i = 0; i < run; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref src, i);
+        }
+        return ref dst;
+    }
+
+    /// <summary>The image patch of conv output (oy, ox) as int16 pixels [ky][kx][C], zeros at out-of-bounds taps and in
+    /// the pair padding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ref short GatherPixels(CpuBlockData d, ref byte sample, int oy, int ox, short[] patch)
+    {
+        var b = d.Block;
+        int c = b.InputShape.C, kw = b.KernelW, rowBytes = b.InputShape.W * c;
+        int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
+        var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
+        var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
+        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) Array.Clear(patch);
+        ref short dst = ref MemoryMarshal.GetArrayDataReference(patch);
+        int run = (xhi - xlo) * c;
+        for (int ky = ylo; ky < yhi && run > 0; ky++)
+        {
+            ref byte src = ref Unsafe.Add(ref sample, (nint)(iy0 + ky) * rowBytes + (ix0 + xlo) * c);
+            ref short to = ref Unsafe.Add(ref dst, (ky * kw + xlo) * c);
+            for (int i = 0; i < run; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref src, i);
+        }
+        return ref dst;
     }
 }

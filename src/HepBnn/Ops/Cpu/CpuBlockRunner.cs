@@ -6,74 +6,67 @@ namespace HepBnn.Ops.Cpu;
 /// <summary>How a CPU configuration splits a block into independent work items (each writes whole output words).</summary>
 public enum CpuPartition { Sequential, Batch, Rows, Channels }
 
-/// <summary>Runs one block on the CPU with a popcount flavour and a partition. Holds its work-item state so that
-/// dispatching to the worker pool allocates nothing.</summary>
-public sealed class CpuBlockRunner<TDot> : IBlockRunner, IParallelWork where TDot : struct, IXorPopCount
+/// <summary>Runs one block on the CPU with a kernel flavour and a partition. Holds its work-item state and one scratch
+/// per worker thread (indexed by the pool's worker id), so that running allocates nothing. Not for concurrent use
+/// (like the session that owns it).</summary>
+public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : struct, ICpuKernel
 {
     readonly CpuBlockData _data;
     readonly CpuPartition _partition;
-    readonly bool _vectorImage;
     readonly CpuWorkerPool _pool;
+    readonly CpuScratch[] _scratch;
     TensorBuffer? _in, _out;
-    int _batch, _units, _chunkK;
 
     public Block Block => _data.Block;
     public IKernelConfiguration Configuration { get; }
 
-    public CpuBlockRunner(IKernelConfiguration config, Block block, CpuPartition partition, bool vectorImage, CpuWorkerPool pool)
+    public CpuBlockRunner(IKernelConfiguration config, Block block, CpuPartition partition, CpuWorkerPool pool)
     {
         Configuration = config;
-        _data = new CpuBlockData(block);
+        _data = new CpuBlockData(block, TK.BinaryLanes, TK.ImageLanes);
         _partition = partition;
-        _vectorImage = vectorImage;
         _pool = pool;
+        _scratch = new CpuScratch[partition == CpuPartition.Sequential ? 1 : pool.Threads];
+        for (int i = 0; i < _scratch.Length; i++) _scratch[i] = new CpuScratch(_data);
     }
+
+    /// <summary>Work items per sample: output rows (pooled rows for bits, pixels for scores) or 64-channel words.</summary>
+    int UnitsPerSample => _partition switch
+    {
+        CpuPartition.Rows => Block.Output == BlockOutput.Bits ? Block.OutputShape.H : Block.OutputShape.Pixels,
+        CpuPartition.Channels => Block.OutputShape.ChannelWords,
+        _ => 1,
+    };
 
     public void Run(TensorBuffer input, TensorBuffer output, int batch)
     {
         if (input is not HostBuffer || output is not HostBuffer)
             throw new HepBnnException($"{Configuration.Name} runs on host buffers; the plan must copy data to the host before block {Block.Name}");
-        _in = input; _out = output; _batch = batch;
-        var b = Block;
-        int perSample = _partition switch
+        _in = input; _out = output;
+        try
         {
-            CpuPartition.Rows => b.Output == BlockOutput.Bits ? b.OutputShape.H : b.OutputShape.Pixels,
-            CpuPartition.Channels => b.Output == BlockOutput.Bits ? b.OutputShape.ChannelWords : ChannelChunks(),
-            _ => 1,
-        };
-        _units = batch * perSample;
-        if (_partition == CpuPartition.Sequential) for (int n = 0; n < batch; n++) Execute(n);
-        else _pool.For(_units, this);
-        _in = _out = null;
+            if (_partition == CpuPartition.Sequential) for (int n = 0; n < batch; n++) Execute(n, 0);
+            else _pool.For(batch * UnitsPerSample, this);
+        }
+        finally { _in = _out = null; }
     }
 
-    int ChannelChunks()
-    {
-        int k = Block.OutChannels, chunks = Math.Min(k, _pool.Threads * 2);
-        _chunkK = (k + chunks - 1) / chunks;
-        return (k + _chunkK - 1) / _chunkK;
-    }
+    public void Execute(int unit) => Execute(unit, 0);
 
-    public void Execute(int unit)
+    public void Execute(int unit, int worker)
     {
         var b = Block;
         bool bits = b.Output == BlockOutput.Bits;
-        int rows = bits ? b.OutputShape.H : b.OutputShape.Pixels;
-        int words = b.OutputShape.ChannelWords, k = b.OutChannels;
-        int n, r0 = 0, r1 = rows, c0 = 0, c1 = bits ? words : k;
+        int rows = bits ? b.OutputShape.H : b.OutputShape.Pixels, words = b.OutputShape.ChannelWords;
+        int n = unit, r0 = 0, r1 = rows, c0 = 0, c1 = words;
         switch (_partition)
         {
-            case CpuPartition.Sequential or CpuPartition.Batch: n = unit; break;
             case CpuPartition.Rows: n = unit / rows; r0 = unit % rows; r1 = r0 + 1; break;
-            default:
-                int per = bits ? words : (k + _chunkK - 1) / _chunkK;
-                n = unit / per;
-                int c = unit % per;
-                if (bits) { c0 = c; c1 = c + 1; } else { c0 = c * _chunkK; c1 = Math.Min(k, c0 + _chunkK); }
-                break;
+            case CpuPartition.Channels: n = unit / words; c0 = unit % words; c1 = c0 + 1; break;
         }
-        if (bits) CpuBlockKernels.BitsRegion<TDot>(_data, _in!, _out!, n, r0, r1, c0, c1, _vectorImage);
-        else CpuBlockKernels.ScoresRegion<TDot>(_data, _in!, _out!, n, r0, r1, c0, c1);
+        var scratch = _scratch[worker];
+        if (bits) CpuBlockKernels.BitsRegion<TK>(_data, _in!, _out!, n, r0, r1, c0, c1, scratch);
+        else CpuBlockKernels.ScoresRegion<TK>(_data, _in!, _out!, n, r0, r1, c0, c1, scratch);
     }
 
     public void Dispose() { }

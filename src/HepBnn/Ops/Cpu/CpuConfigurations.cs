@@ -16,34 +16,34 @@ public abstract class CpuConfiguration : IKernelConfiguration
 
     protected virtual IBlockRunner? CreateRunner(Block block, ExecutionResources r) => BestSimd(block, r);
 
-    /// <summary>The widest popcount this CPU has, with the vectorised image layer.</summary>
+    /// <summary>The widest SIMD kernel this CPU has.</summary>
     protected IBlockRunner BestSimd(Block block, ExecutionResources r) =>
-        Avx512XorPopCount.IsSupported ? new CpuBlockRunner<Avx512XorPopCount>(this, block, Partition, true, r.CpuWorkers)
-        : Avx2XorPopCount.IsSupported ? new CpuBlockRunner<Avx2XorPopCount>(this, block, Partition, true, r.CpuWorkers)
-        : new CpuBlockRunner<ScalarXorPopCount>(this, block, Partition, true, r.CpuWorkers);
+        Simd512Kernel.IsSupported ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers)
+        : Simd256Kernel.IsSupported ? new CpuBlockRunner<Simd256Kernel>(this, block, Partition, r.CpuWorkers)
+        : new CpuBlockRunner<ScalarKernel>(this, block, Partition, r.CpuWorkers);
 
     public override string ToString() => Name;
 }
 
-/// <summary>One thread, one 64-bit POPCNT at a time, scalar image layer: the sequential baseline.</summary>
+/// <summary>One thread, one 64-bit POPCNT at a time, image layer as integer loops: the sequential baseline.</summary>
 public sealed class CpuScalar : CpuConfiguration
 {
     public override string Name => "cpu.scalar";
     public override string Description => "1 thread, scalar 64-bit popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
     protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
-        new CpuBlockRunner<ScalarXorPopCount>(this, block, Partition, false, r.CpuWorkers);
+        new CpuBlockRunner<ScalarKernel>(this, block, Partition, r.CpuWorkers);
 }
 
-/// <summary>One thread, 256-bit vectors (AVX2 nibble-LUT popcount; image layer vectorised over output channels).</summary>
+/// <summary>One thread, 256-bit vectors (AVX2 nibble-LUT popcount), vectorised over output channels.</summary>
 public sealed class CpuSimd256 : CpuConfiguration
 {
     public override string Name => "cpu.simd256";
     public override string Description => "1 thread, AVX2 Vector256 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
-    public override bool Supports(Block block) => Avx2XorPopCount.IsSupported;
+    public override bool Supports(Block block) => Simd256Kernel.IsSupported;
     protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
-        Supports(block) ? new CpuBlockRunner<Avx2XorPopCount>(this, block, Partition, true, r.CpuWorkers) : null;
+        Supports(block) ? new CpuBlockRunner<Simd256Kernel>(this, block, Partition, r.CpuWorkers) : null;
 }
 
 /// <summary>One thread, 512-bit vectors (AVX-512BW nibble-LUT popcount).</summary>
@@ -52,12 +52,12 @@ public sealed class CpuSimd512 : CpuConfiguration
     public override string Name => "cpu.simd512";
     public override string Description => "1 thread, AVX-512BW Vector512 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
-    public override bool Supports(Block block) => Avx512XorPopCount.IsSupported;
+    public override bool Supports(Block block) => Simd512Kernel.IsSupported;
     protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
-        Supports(block) ? new CpuBlockRunner<Avx512XorPopCount>(this, block, Partition, true, r.CpuWorkers) : null;
+        Supports(block) ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers) : null;
 }
 
-/// <summary>All worker threads, best SIMD, one work item per (sample, 64 output channels) — or channel chunk for scores.</summary>
+/// <summary>All worker threads, best SIMD, one work item per (sample, 64 output channels).</summary>
 public sealed class CpuThreadsChannels : CpuConfiguration
 {
     public override string Name => "cpu.mt-channels";
@@ -65,7 +65,7 @@ public sealed class CpuThreadsChannels : CpuConfiguration
     protected override CpuPartition Partition => CpuPartition.Channels;
 }
 
-/// <summary>All worker threads, best SIMD, one work item per (sample, output row).</summary>
+/// <summary>All worker threads, best SIMD, one work item per (sample, output row) — per output pixel for scores.</summary>
 public sealed class CpuThreadsRows : CpuConfiguration
 {
     public override string Name => "cpu.mt-rows";

@@ -1,0 +1,207 @@
+using System.Numerics;
+
+namespace HepBnn.Ops.Cpu;
+
+/// <summary>
+/// What the CPU kernels of one block precompute at Prepare: patch geometry, border classes, thresholds moved onto the
+/// popcount, and weights rearranged for the kernel's vector width.
+/// <para><b>Patch.</b> A conv output pixel reads kh·kw taps. The kernels gather them into a contiguous patch in
+/// [ky][kx][C] order (packed words for binary input, int16 pixels for the image), with zeros at out-of-bounds taps —
+/// the same order as one channel's weights, so every channel's dot is one contiguous loop. A dense block's patch is the
+/// input sample itself (no copy).</para>
+/// <para><b>Binary thresholds on the popcount.</b> With zeros at out-of-bounds taps, P = Σ popcount(patch XOR w) counts
+/// popcount(w) there too, so the pre-activation is x = n − 2(P − oob) = Corr − 2P with Corr = n + 2·oob, per (border
+/// class, channel). "Sign·x ≥ Value" then is "P ∈ [Lo, Lo + Span]", tested branch-free as (P − Lo) ≤ Span unsigned.</para>
+/// <para><b>Border classes</b> here combine the in-bounds tap range with the block's own threshold class (the image
+/// layer's normalization), so one class index selects both the correction and the threshold.</para>
+/// </summary>
+public sealed class CpuBlockData
+{
+    public Block Block { get; }
+    public bool IsImage { get; }
+    /// <summary>Binary: words of a patch (kh·kw·ChannelWords). Image: taps (kh·kw·C) rounded up to an even count.</summary>
+    public int PatchLength { get; }
+    /// <summary>Dense binary block: the patch is the input sample itself.</summary>
+    public bool PatchIsSample { get; }
+    /// <summary>Output channels rounded up to whole 64-bit words: the stride of the per-class arrays.</summary>
+    public int PaddedK { get; }
+
+    /// <summary>Border class of each conv output row / column, and each class's in-bounds tap range [Lo, Hi).</summary>
+    public int[] RowClass { get; }
+    public int[] ColClass { get; }
+    public (int Lo, int Hi)[] RowTaps { get; }
+    public (int Lo, int Hi)[] ColTaps { get; }
+    public int ColClasses => ColTaps.Length;
+
+    /// <summary>Binary, [class][PaddedK]: the output bit fires iff (P − Lo) ≤ Span, unsigned. Channels ≥ K never fire
+    /// (tail bits stay zero).</summary>
+    public ulong[] Lo { get; } = [];
+    public ulong[] Span { get; } = [];
+    /// <summary>Image, [class][PaddedK]: fires iff (uint)(x − SumLo) ≤ SumSpan for the raw integer sum x.</summary>
+    public uint[] SumLo { get; } = [];
+    public uint[] SumSpan { get; } = [];
+    /// <summary>Binary scores: x = Corr − 2P, [class][PaddedK].</summary>
+    public int[] Corr { get; } = [];
+
+    /// <summary>Binary lanes: weights as [group][PatchLength][Lanes] (channel group g = channels g·Lanes…), zero-padded.</summary>
+    public ulong[] LaneWeights { get; } = [];
+    public int BinaryLanes { get; }
+    /// <summary>Image lanes: int16 weights as [group][PatchLength/2][Lanes][2] for multiply-add of tap pairs.</summary>
+    public short[] ImageLaneWeights { get; } = [];
+    public int ImageLanes { get; }
+
+    /// <param name="binaryLanes">Channels per vector of the binary kernel (0 = scalar: uses the block's packed weights).</param>
+    /// <param name="imageLanes">int32 channels per vector of the image kernel (0 = scalar: uses the block's ±1 weights).</param>
+    public CpuBlockData(Block block, int binaryLanes, int imageLanes)
+    {
+        Block = block;
+        IsImage = block.Input == BlockInput.Image;
+        var s = block.InputShape;
+        int k = block.OutChannels, kh = block.KernelH, kw = block.KernelW;
+        PaddedK = (k + 63) & ~63;
+        long taps = (long)kh * kw * s.C;
+        if (IsImage && taps * 255 > int.MaxValue / 2)
+            throw new HepBnnException($"block {block.Name}: the image layer's patch ({taps} values) is too large for exact 32-bit accumulation");
+        PatchLength = IsImage ? (int)((taps + 1) & ~1L) : kh * kw * s.ChannelWords;
+        PatchIsSample = !IsImage && block.IsDense;
+
+        (RowClass, RowTaps) = Classes(s.H, block.ConvShape.H, kh, block.Stride, block.Padding, block.RowClassOf);
+        (ColClass, ColTaps) = Classes(s.W, block.ConvShape.W, kw, block.Stride, block.Padding, block.ColClassOf);
+        int classes = RowTaps.Length * ColTaps.Length;
+        var rowRep = Representatives(RowClass, RowTaps.Length);
+        var colRep = Representatives(ColClass, ColTaps.Length);
+
+        if (!IsImage)
+        {
+            var tapPop = TapPopCounts(block);
+            Corr = new int[classes * PaddedK];
+            for (int c = 0; c < classes; c++)
+            {
+                var (ry, cx) = (RowTaps[c / ColClasses], ColTaps[c % ColClasses]);
+                int validTaps = Math.Max(0, ry.Hi - ry.Lo) * Math.Max(0, cx.Hi - cx.Lo);
+                for (int ch = 0; ch < k; ch++)
+                {
+                    long oob = 0;
+                    for (int ky = 0; ky < kh; ky++)
+                        for (int kx = 0; kx < kw; kx++)
+                            if (ky < ry.Lo || ky >= ry.Hi || kx < cx.Lo || kx >= cx.Hi) oob += tapPop[(ch * kh + ky) * kw + kx];
+                    Corr[c * PaddedK + ch] = checked((int)((long)validTaps * s.C + 2 * oob));
+                }
+            }
+        }
+
+        if (block.Output == BlockOutput.Bits)
+        {
+            long max = IsImage ? 255 * taps : (long)PatchLength * 64;
+            var lo = new long[classes * PaddedK];
+            var hi = new long[classes * PaddedK];
+            for (int c = 0; c < classes; c++)
+                for (int ch = 0; ch < PaddedK; ch++)
+                {
+                    var r = (Lo: max + 1, Hi: max + 1); // empty: padding channels never fire
+                    if (ch < k)
+                    {
+                        var t = block.ThresholdAt(ch, rowRep[c / ColClasses], colRep[c % ColClasses]);
+                        r = IsImage ? SumRange(t, max) : CountRange(t, Corr[c * PaddedK + ch], max);
+                        if (r.Lo > r.Hi) r = (max + 1, max + 1);
+                    }
+                    (lo[c * PaddedK + ch], hi[c * PaddedK + ch]) = r;
+                }
+            if (IsImage)
+            {
+                SumLo = lo.Select(v => (uint)(int)v).ToArray();
+                SumSpan = lo.Zip(hi, (l, h) => (uint)(h - l)).ToArray();
+            }
+            else
+            {
+                Lo = lo.Select(v => (ulong)v).ToArray();
+                Span = lo.Zip(hi, (l, h) => (ulong)(h - l)).ToArray();
+            }
+        }
+
+        if (binaryLanes > 0 && !IsImage)
+        {
+            BinaryLanes = binaryLanes;
+            LaneWeights = BinaryLaneWeights(block, PatchLength, binaryLanes);
+        }
+        if (imageLanes > 0 && IsImage)
+        {
+            ImageLanes = imageLanes;
+            ImageLaneWeights = ImagePairWeights(block, PatchLength, imageLanes);
+        }
+    }
+
+    /// <summary>P range where sign·(corr − 2P) ≥ value.</summary>
+    static (long Lo, long Hi) CountRange(Threshold t, long corr, long maxP) => t.Sign switch
+    {
+        > 0 => (0, Math.Min(maxP, FloorDiv2(corr - t.Value))),
+        < 0 => (Math.Max(0, -FloorDiv2(-(corr + t.Value))), maxP),
+        _ => t.Value <= 0 ? (0, maxP) : (1, 0),
+    };
+
+    /// <summary>Range of the raw sum x (|x| ≤ max) where sign·x ≥ value.</summary>
+    static (long Lo, long Hi) SumRange(Threshold t, long max) => t.Sign switch
+    {
+        > 0 => (Math.Max(-max, t.Value), max),
+        < 0 => (-max, Math.Min(max, -(long)t.Value)),
+        _ => t.Value <= 0 ? (-max, max) : (1, 0),
+    };
+
+    static long FloorDiv2(long v) => v >> 1; // arithmetic shift = floor division by 2, also for negatives
+
+    /// <summary>Classes keyed by (in-bounds tap range, block threshold class).</summary>
+    static (int[] ClassOf, (int Lo, int Hi)[] Taps) Classes(int inSize, int outSize, int kernel, int stride, int pad, int[] blockClass)
+    {
+        var classOf = new int[outSize];
+        var keys = new List<(int Lo, int Hi, int Block)>();
+        for (int o = 0; o < outSize; o++)
+        {
+            var (lo, hi) = BorderClasses.TapRange(o, inSize, kernel, stride, pad);
+            var key = (lo, hi, blockClass.Length > o ? blockClass[o] : 0);
+            int idx = keys.IndexOf(key);
+            if (idx < 0) { idx = keys.Count; keys.Add(key); }
+            classOf[o] = idx;
+        }
+        return (classOf, keys.Select(x => (x.Lo, x.Hi)).ToArray());
+    }
+
+    static int[] Representatives(int[] classOf, int classes)
+    {
+        var rep = new int[classes];
+        for (int o = classOf.Length - 1; o >= 0; o--) rep[classOf[o]] = o;
+        return rep;
+    }
+
+    /// <summary>popcount of each channel's weights per tap: [K][kh][kw].</summary>
+    static int[] TapPopCounts(Block b)
+    {
+        int cw = b.InputWords, taps = b.KernelH * b.KernelW;
+        var w = b.PackedWeights!;
+        var pop = new int[b.OutChannels * taps];
+        for (int t = 0; t < pop.Length; t++)
+            for (int i = 0; i < cw; i++) pop[t] += BitOperations.PopCount(w[(long)t * cw + i]);
+        return pop;
+    }
+
+    static ulong[] BinaryLaneWeights(Block b, int patch, int lanes)
+    {
+        int k = b.OutChannels, groups = (k + lanes - 1) / lanes;
+        var w = b.PackedWeights!;
+        var t = new ulong[(long)groups * patch * lanes];
+        for (int ch = 0; ch < k; ch++)
+            for (int j = 0; j < patch; j++)
+                t[((long)(ch / lanes) * patch + j) * lanes + ch % lanes] = w[(long)ch * patch + j];
+        return t;
+    }
+
+    static short[] ImagePairWeights(Block b, int patch, int lanes)
+    {
+        int k = b.OutChannels, groups = (k + lanes - 1) / lanes, taps = b.KernelH * b.KernelW * b.InputShape.C, pairs = patch / 2;
+        var w = b.ImageWeights!;
+        var t = new short[(long)groups * pairs * lanes * 2];
+        for (int ch = 0; ch < k; ch++)
+            for (int i = 0; i < taps; i++)
+                t[(((long)(ch / lanes) * pairs + i / 2) * lanes + ch % lanes) * 2 + (i & 1)] = w[(long)ch * taps + i];
+        return t;
+    }
+}

@@ -1,0 +1,23 @@
+namespace HepBnn.Ops.Cpu;
+
+/// <summary>Working memory of one worker thread for one block, allocated at Prepare so that running allocates nothing.</summary>
+public sealed class CpuScratch
+{
+    /// <summary>Gathered binary patch (words).</summary>
+    public ulong[] Patch { get; }
+    /// <summary>Gathered image patch (int16 pixels, even length).</summary>
+    public short[] Pixels { get; }
+    /// <summary>Pooling accumulators per output word of a region: OR and AND of the window's bits.</summary>
+    public ulong[] Any { get; }
+    public ulong[] All { get; }
+    /// <summary>Popcounts of one 64-channel word (scores output).</summary>
+    public ulong[] Counts { get; } = new ulong[64];
+
+    public CpuScratch(CpuBlockData d)
+    {
+        Patch = d.IsImage || d.PatchIsSample ? [] : new ulong[d.PatchLength];
+        Pixels = d.IsImage ? new short[d.PatchLength] : [];
+        Any = new ulong[d.Block.OutputWords];
+        All = new ulong[d.Block.OutputWords];
+    }
+}

@@ -1,0 +1,22 @@
+namespace HepBnn.Ops.Cpu;
+
+/// <summary>The arithmetic of one CPU flavour, for one patch and one 64-channel output word. Static abstract members on
+/// structs let the JIT specialise and inline the region loops of <see cref="CpuBlockKernels"/> per flavour.
+/// <c>patch</c> is the gathered patch (<see cref="CpuBlockData"/>); <c>cls</c> the pixel's border class.</summary>
+public interface ICpuKernel
+{
+    /// <summary>Channels per vector of the binary kernel (0 = scalar layout), for <see cref="CpuBlockData"/>.</summary>
+    static abstract int BinaryLanes { get; }
+    /// <summary>int32 channels per vector of the image kernel (0 = scalar layout).</summary>
+    static abstract int ImageLanes { get; }
+    static abstract bool IsSupported { get; }
+
+    /// <summary>Binary input: the 64 thresholded output bits of channels [64·word, 64·word + 64).</summary>
+    static abstract ulong BinaryWord(CpuBlockData d, ref ulong patch, int word, int cls);
+
+    /// <summary>Binary input: P = popcount(patch XOR weights) of the channels of <paramref name="word"/> into counts[0..64).</summary>
+    static abstract void BinaryCounts(CpuBlockData d, ref ulong patch, int word, Span<ulong> counts);
+
+    /// <summary>Image input (int16 pixels in pairs): the 64 thresholded output bits of the channels of <paramref name="word"/>.</summary>
+    static abstract ulong ImageWord(CpuBlockData d, ref short patch, int word, int cls);
+}

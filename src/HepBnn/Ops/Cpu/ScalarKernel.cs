@@ -1,0 +1,56 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace HepBnn.Ops.Cpu;
+
+/// <summary>One channel at a time, one 64-bit POPCNT per word; the image layer as plain integer loops.</summary>
+public struct ScalarKernel : ICpuKernel
+{
+    public static int BinaryLanes => 0;
+    public static int ImageLanes => 0;
+    public static bool IsSupported => true;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong BinaryWord(CpuBlockData d, ref ulong patch, int word, int cls)
+    {
+        int k0 = word * 64, n = Math.Min(64, d.Block.OutChannels - k0), len = d.PatchLength;
+        ref ulong w = ref MemoryMarshal.GetArrayDataReference(d.Block.PackedWeights!);
+        ref ulong lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.Lo), cls * d.PaddedK + k0);
+        ref ulong span = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.Span), cls * d.PaddedK + k0);
+        ulong bits = 0;
+        for (int j = 0; j < n; j++)
+        {
+            ulong p = (ulong)ScalarXorPopCount.Count(ref patch, ref Unsafe.Add(ref w, (nint)(k0 + j) * len), len);
+            bits |= (ulong)(p - Unsafe.Add(ref lo, j) <= Unsafe.Add(ref span, j) ? 1 : 0) << j;
+        }
+        return bits;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BinaryCounts(CpuBlockData d, ref ulong patch, int word, Span<ulong> counts)
+    {
+        int k0 = word * 64, n = Math.Min(64, d.Block.OutChannels - k0), len = d.PatchLength;
+        ref ulong w = ref MemoryMarshal.GetArrayDataReference(d.Block.PackedWeights!);
+        for (int j = 0; j < n; j++)
+            counts[j] = (ulong)ScalarXorPopCount.Count(ref patch, ref Unsafe.Add(ref w, (nint)(k0 + j) * len), len);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong ImageWord(CpuBlockData d, ref short patch, int word, int cls)
+    {
+        var b = d.Block;
+        int k0 = word * 64, n = Math.Min(64, b.OutChannels - k0), taps = b.KernelH * b.KernelW * b.InputShape.C;
+        ref sbyte w = ref MemoryMarshal.GetArrayDataReference(b.ImageWeights!);
+        ref uint lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo), cls * d.PaddedK + k0);
+        ref uint span = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan), cls * d.PaddedK + k0);
+        ulong bits = 0;
+        for (int j = 0; j < n; j++)
+        {
+            ref sbyte wk = ref Unsafe.Add(ref w, (nint)(k0 + j) * taps);
+            int x = 0;
+            for (int t = 0; t < taps; t++) x += Unsafe.Add(ref patch, t) * Unsafe.Add(ref wk, t);
+            bits |= (ulong)((uint)x - Unsafe.Add(ref lo, j) <= Unsafe.Add(ref span, j) ? 1 : 0) << j;
+        }
+        return bits;
+    }
+}

@@ -1,0 +1,52 @@
+using HepBnn.Model;
+using HepBnn.Tests.Support;
+
+namespace HepBnn.Tests.Ops;
+
+/// <summary>Shapes aimed at each branch of the CPU kernels (patch gather vs dense, carry-save blocks and their flush,
+/// partial lane groups and words, border classes, pooling before/after/overlapping, scores from a convolution), every
+/// CPU configuration bit-exact against the reference.</summary>
+public class CpuKernelPathTests
+{
+    static readonly Dictionary<string, Func<int, BnnModel>> Cases = new()
+    {
+        // image layer: 1 channel (odd taps → pair padding), full 64-channel word, pool before BN (OR/AND by sign)
+        ["image-c1-k64-pool-before"] = s => B(new(9, 9, 1), s, 0.5).InputConv(64).Pool().BnSign().Flatten().Dense(10).Build("c1"),
+        // image layer: normalized (threshold border classes), 3 channels, 20 outputs (partial lane group)
+        ["image-c3-k20-normalized"] = s => B(new(7, 6, 3), s).InputConv(20, normalize: true).BnSign().Conv(9, 3, 2, 1).BnSign().Flatten().Dense(3).Build("c3"),
+        // image layer: even taps, 130 outputs (three words, the last partial), stride 2
+        ["image-c2-k130-kernel1"] = s => B(new(5, 5, 2), s).InputConv(130, 1, 2, 0).BnSign().Flatten().Dense(7).Build("k130"),
+        // binary conv: 5 words per pixel → 45-word patches (carry-save blocks + tail), 70 outputs
+        ["conv-5-words"] = s => B(new(5, 4, 1), s).InputConv(320).BnSign().Conv(70).BnSign().Flatten().Dense(5).Build("w5"),
+        // binary conv: 288-word patches (eights counter flushed after 31 blocks)
+        ["conv-flush"] = s => B(new(3, 3, 1), s).InputConv(2048, 1, 1, 0).BnSign().Conv(9).BnSign().Flatten().Dense(4).Build("flush"),
+        // dense: 256-word input (flush) into 13 outputs, then 1 output (one partial group)
+        ["dense-flush-k1"] = s => B(new(4, 4, 1), s).InputConv(1024, 1, 1, 0).BnSign().Flatten().Dense(13).BnSign().Dense(1).BnSign().Dense(2).Build("dense"),
+        // kernel larger than the input (padding 2): every pixel is a border class
+        ["kernel-larger-than-input"] = s => B(new(2, 2, 1), s).InputConv(8, 3, 1, 1).BnSign().Conv(65, 5, 1, 2).BnSign().Flatten().Dense(3).Build("big-kernel"),
+        // stride larger than the kernel
+        ["stride-gt-kernel"] = s => B(new(9, 9, 2), s).InputConv(5, 2, 3, 1).BnSign().Conv(7, 2, 3, 1).BnSign().Flatten().Dense(3).Build("stride"),
+        // 1x1 convolution with padding 2: border rows/columns see no input at all
+        ["all-padding-rows"] = s => B(new(3, 3, 1), s).InputConv(16, 1, 1, 2).BnSign().Conv(65, 1, 1, 2).BnSign().Flatten().Dense(3).Build("pad"),
+        // overlapping integer max pool (size 3, stride 1) with many negative scales (AND pooling)
+        ["pool-overlap-and"] = s => B(new(6, 7, 1), s, 0.5).InputConv(8).Pool(3, 1).BnSign().Conv(66).Pool(3, 1).BnSign().Flatten().Dense(3).Build("overlap"),
+        // pooling after the sign (OR), odd sizes
+        ["pool-after-sign"] = s => B(new(7, 7, 1), s, 0.5).InputConv(12).BnSign().Pool(2, 2).Conv(64).BnSign().Pool(3, 2).Flatten().Dense(3).Build("after"),
+        // the class scores come from a convolution with several pixels and two words of channels
+        ["scores-from-conv"] = s => B(new(4, 3, 1), s).InputConv(8).BnSign().Conv(70, 3, 1, 1).ScoreBn().Build("conv-scores"),
+        // 1x1 image through 3x3 kernels (padding only), 129 channels
+        ["image-1x1"] = s => B(new(1, 1, 3), s).InputConv(65).BnSign().Conv(129).BnSign().Flatten().Dense(10).Build("one-pixel"),
+    };
+
+    static ModelBuilder B(Shape3 input, int seed, double negativeGamma = 0.2) => new(input, seed) { NegativeGammaFraction = negativeGamma };
+
+    public static TheoryData<string> CaseNames() => [.. Cases.Keys];
+
+    [Theory]
+    [MemberData(nameof(CaseNames))]
+    public void EveryCpuConfigurationMatchesReference(string name)
+    {
+        for (int seed = 1; seed <= 2; seed++)
+            CpuChecks.AllConfigurations(Cases[name](seed), batch: seed == 1 ? 1 : 3, seed);
+    }
+}

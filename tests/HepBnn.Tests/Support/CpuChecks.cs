@@ -1,0 +1,43 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Reference;
+using HepBnn.Runtime;
+
+namespace HepBnn.Tests.Support;
+
+/// <summary>Checks a model in every CPU configuration: each block in isolation (<see cref="BlockOracle"/>) and the
+/// whole network through an <see cref="InferenceSession"/>, bit-exact against the reference.</summary>
+public static class CpuChecks
+{
+    public static void AllConfigurations(BnnModel model, int batch, int seed)
+    {
+        using var res = new ExecutionResources(3);
+        var blocks = BlockCompiler.Compile(model);
+        foreach (var config in ConfigurationRegistry.Cpu)
+        {
+            foreach (var block in blocks)
+                if (config.Supports(block)) BlockOracle.Check(model, block, config, res, batch, seed + block.Index);
+            if (blocks.All(config.Supports)) Session(model, config.Name, batch, seed);
+        }
+    }
+
+    /// <summary>Whole model in one configuration vs the reference's raw scores.</summary>
+    public static void Session(BnnModel model, string config, int batch, int seed)
+    {
+        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
+        using var session = new InferenceSession(model, config, new SessionOptions { MaxBatch = batch, CpuThreads = 3 });
+        var raw = new int[batch * session.NumClasses];
+        session.Run(images, batch, raw);
+        for (int n = 0; n < batch; n++)
+        {
+            var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
+            for (int k = 0; k < expected.Length; k++)
+                Assert.True(expected[k] == raw[n * session.NumClasses + k],
+                    $"seed {seed}, model {model.Name}, config {config}: sample {n} class {k} expected {expected[k]} got {raw[n * session.NumClasses + k]}");
+        }
+    }
+
+    /// <summary>The model with the BatchNorm parameters of every BatchNormSign replaced by <paramref name="change"/>(layer, params).</summary>
+    public static BnnModel WithBatchNorm(BnnModel model, Func<int, BatchNormParams, BatchNormParams> change) =>
+        new(model.Name, model.InputShape, model.Layers.Select((l, i) => l is BatchNormSign b ? new BatchNormSign(change(i, b.Params)) : l).ToArray());
+}
