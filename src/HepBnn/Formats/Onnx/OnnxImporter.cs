@@ -1,0 +1,67 @@
+using Google.Protobuf;
+using HepBnn.Formats.Onnx.Import;
+using HepBnn.Model;
+using HepBnn.Ops;
+using Onnx;
+
+namespace HepBnn.Formats.Onnx;
+
+/// <summary>
+/// Imports a BNN from ONNX (docs/MODEL_FORMATS.md lists what is recognised). Conventions: one input, float NCHW images in
+/// raw 0..255 pixel units (a leading Div by 255 and any per-channel Sub/Add with one common Div/Mul fold into the model's
+/// <see cref="InputNormalization"/>); weights ±1 constants or binarized in the graph (Sign(W), Where(W ≥ 0, 1, −1));
+/// activations binarized by Sign or Where(x ≥ 0, 1, −1) (sign(0) = +1 as in HepBnn; ONNX's Sign(0) = 0 differs only at
+/// exactly 0); the first output holds the class scores. Every problem, from a truncated protobuf to an unsupported node,
+/// is one <see cref="HepBnnException"/>; memory stays proportional to the file size.
+/// </summary>
+public static class OnnxImporter
+{
+    public const string Extension = ".onnx";
+    /// <summary>Protobuf messages cannot exceed 2 GiB.</summary>
+    public const long MaxFileBytes = int.MaxValue;
+
+    public static BnnModel ImportFile(string path)
+    {
+        try { return Import(BoundedRead.File(path, MaxFileBytes), Path.GetFileNameWithoutExtension(path)); }
+        catch (HepBnnException e) { throw new HepBnnException($"ONNX file '{path}': {e.Message}", e); }
+    }
+
+    public static BnnModel Import(Stream stream, string? name = null) => Import(BoundedRead.All(stream, MaxFileBytes, "ONNX model"), name);
+
+    public static BnnModel Import(byte[] bytes, string? name = null)
+    {
+        var proto = Parse(bytes);
+        CheckVersions(proto);
+        var graph = new OnnxGraph(proto.Graph ?? throw new HepBnnException("the model has no graph"));
+        // folded constants may not exceed twice the file's bytes in elements (plus a little for tiny files)
+        var folder = new ConstantFolder(graph, 2L * bytes.Length + (1 << 20));
+        var chain = new ChainImporter(graph, folder);
+        var layers = chain.Run();
+        string modelName = name ?? (proto.Graph.Name.Length > 0 ? OnnxGraph.Clip(proto.Graph.Name) : "onnx-model");
+        var model = new BnnModel(modelName, chain.InputShape, layers);
+        BlockCompiler.Compile(model); // the engine must be able to run what was imported: fail here, not at run time
+        return model;
+    }
+
+    internal static ModelProto Parse(byte[] bytes)
+    {
+        try
+        {
+            // a fresh parser with the default recursion limit (100): nested sub-graphs cannot overflow the stack
+            return ModelProto.Parser.ParseFrom(bytes);
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new HepBnnException($"not a valid ONNX protobuf: {e.Message}");
+        }
+    }
+
+    static void CheckVersions(ModelProto m)
+    {
+        if (m.IrVersion < 3) throw new HepBnnException($"ONNX IR version {m.IrVersion} is not supported (3 or newer)");
+        var opset = m.OpsetImport.Where(o => o.Domain is "" or "ai.onnx").Select(o => o.Version).DefaultIfEmpty(-1).Max();
+        if (opset < 7 || opset > MaxOpset) throw new HepBnnException($"ONNX opset {opset} is not supported (7..{MaxOpset})");
+    }
+
+    public const int MaxOpset = 24;
+}
