@@ -17,7 +17,8 @@ public static class BenchCommand
         var batches = new Option<int[]>("--batch", "-b") { Description = "batch sizes (repeatable)", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
         var device = new Option<string>("--device") { Description = "cpu, gpu or all", DefaultValueFactory = _ => "all" };
         var budget = new Option<double>("--budget-ms") { Description = "measuring time per block and configuration", DefaultValueFactory = _ => 200 };
-        var cmd = new Command("bench", "per-layer latency of every parallel configuration") { model, seed, batches, device, budget, json };
+        var onnxRuntime = new Option<bool>("--onnxruntime") { Description = "also compare end to end with ONNX Runtime CPU on the float32 ONNX export (extra table)" };
+        var cmd = new Command("bench", "per-layer latency of every parallel configuration") { model, seed, batches, device, budget, json, onnxRuntime };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
@@ -31,8 +32,15 @@ public static class BenchCommand
                     BlockBenchmark.Run(m, b, res, filter, budgetMs: r.GetValue(budget), progress: s => ctx.Status($"batch {b}: {s}")).ToList());
                 results.Add(new LayerTable(m.Name, b, timings));
             }
-            if (r.GetValue(json)) JsonOut.Write(results);
-            else foreach (var t in results) Print(t);
+            var ort = r.GetValue(onnxRuntime)
+                ? Baselines.OnnxRuntimeComparison.Measure(m, results.Select(t => (t.Batch, t.Timings)), r.GetValue(seed), r.GetValue(budget))
+                : null;
+            if (r.GetValue(json)) JsonOut.Write<object>(ort is null ? results : new { layers = results, onnxRuntime = ort });
+            else
+            {
+                foreach (var t in results) Print(t);
+                if (ort is not null) Baselines.OnnxRuntimeComparison.Print(m.Name, ort);
+            }
             return 0;
         }));
         return cmd;

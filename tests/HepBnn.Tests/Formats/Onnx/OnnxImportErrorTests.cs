@@ -194,4 +194,23 @@ public class OnnxImportErrorTests
         m.Graph.Node.Remove(Node(m, "layer2.sign_ge"));
         Rejects(m, "its input is not binarized");
     }
+
+    [Fact]
+    public void NonFiniteBatchNormParameters()
+    {
+        // found by the fuzzer: NaN parameters once reached Math.Sign (ArithmeticException)
+        var m = Proto(Tiny, OnnxPrecision.Float32);
+        var v = Init(m, "layer4.bn_var");
+        var vals = Floats(v);
+        vals[1] = float.NaN;
+        SetFloats(v, v.Dims.ToArray(), vals);
+        Rejects(m, "BatchNormalization 'layer4.batchnorm': channel 1 has a non-finite parameter");
+        m = Proto(Tiny, OnnxPrecision.Float32);
+        SetAttr(Node(m, "layer4.batchnorm"), new AttributeProto { Name = "epsilon", Type = AttributeProto.Types.AttributeType.Float, F = float.NaN });
+        Rejects(m, "epsilon NaN must be finite");
+        m = Proto(Tiny);
+        var g = Init(m, "layer4.bn_gamma");
+        g.RawData = ByteString.CopyFrom(Enumerable.Repeat(BitConverter.GetBytes(double.NaN), 4).SelectMany(b => b).ToArray());
+        Rejects(m, "non-finite");
+    }
 }
