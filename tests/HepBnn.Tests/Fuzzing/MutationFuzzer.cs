@@ -40,7 +40,7 @@ public sealed class MutationFuzzer(string name, IReadOnlyList<byte[]> seeds, Act
         {
             var sb = new StringBuilder();
             sb.AppendLine($"fuzz {Name}: {Cases} cases (seed {Seed}) in {Elapsed.TotalSeconds:F1} s: {Accepted} parsed, {Rejected} rejected with HepBnnException, {Failures.Count} failures");
-            sb.AppendLine($"  max allocation {MaxAllocationBytes / 1024.0:F0} KiB, max {MaxAllocationPerInputByte:F1} bytes per input byte beyond the first MiB; slowest case {SlowestCase.TotalMilliseconds:F1} ms");
+            sb.AppendLine($"  max allocation {MaxAllocationBytes / 1024.0:F0} KiB, max {MaxAllocationPerInputByte:F1} bytes allocated per input byte (inputs ≥ 4 KiB); slowest case {SlowestCase.TotalMilliseconds:F1} ms");
             foreach (var (reason, count) in TopReasons) sb.AppendLine($"  {count,8}  {reason}");
             foreach (var f in Failures) sb.AppendLine($"  FAILURE {f}");
             return sb.ToString();
@@ -85,7 +85,7 @@ public sealed class MutationFuzzer(string name, IReadOnlyList<byte[]> seeds, Act
             if (failure is null && alloc > ceiling) failure = $"allocated {alloc} bytes for a {input.Length}-byte input (ceiling {ceiling})";
             if (failure is null && elapsed > options.CaseTimeLimit) failure = $"took {elapsed.TotalSeconds:F1} s";
             maxAlloc = Math.Max(maxAlloc, alloc);
-            maxRatio = Math.Max(maxRatio, (alloc - Math.Min(alloc, 1 << 20)) / (double)Math.Max(1, input.Length));
+            if (input.Length >= 4096) maxRatio = Math.Max(maxRatio, alloc / (double)input.Length);
             if (elapsed > slowest) slowest = elapsed;
             if (failure is not null && failures.Count < options.MaxFailures)
             {
