@@ -11,5 +11,8 @@ var root = new RootCommand("hepbnn: binarized neural networks on CPU + CUDA GPU,
     RunCommand.Create(),
     BenchCommand.Create(),
     DemoCommand.Create(),
+    ModelFileCommands.Save(),
+    ModelFileCommands.Import(),
+    ModelFileCommands.Export(),
 };
 return CliErrors.Guard(() => root.Parse(args).Invoke());

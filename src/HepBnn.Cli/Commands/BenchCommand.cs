@@ -23,9 +23,10 @@ public static class BenchCommand
         var top = PlanningOptions.Top();
         var layers = new Option<bool>("--layers") { Description = "also print the per-layer latency of every configuration" };
         var measure = new Option<double>("--measure-s") { Description = "seconds for measuring the plans (at least 5 interleaved rounds)", DefaultValueFactory = _ => 4 };
+        var onnxRuntime = new Option<bool>("--onnxruntime") { Description = "also compare the found plan end to end with ONNX Runtime CPU on the float32 ONNX export (extra table)" };
         var plotDir = new Option<string?>("--plot-dir") { Description = "write PNG charts (per-block latency, plan vs baselines) into this folder" };
         var cmd = new Command("bench", "the found plan vs the top-k by prediction and the baselines (all-GPU fully parallel, best all-GPU, all-CPU best, best single configuration)")
-            { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, json };
+            { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, onnxRuntime, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
@@ -53,7 +54,11 @@ public static class BenchCommand
                 VerdictView.Print(verdict);
                 if (charts is not null) AnsiConsole.MarkupLine($"charts: {Markup.Escape(string.Join(", ", charts))}");
             }
-            if (quiet) JsonOut.Write(results);
+            var ort = r.GetValue(onnxRuntime)
+                ? Baselines.OnnxRuntimeComparison.Measure(m, results.Select(x => (x.Verdict.Batch, x.Verdict.Plan.Configurations)), r.GetValue(seed), budgetMs: 500)
+                : null;
+            if (quiet) JsonOut.Write<object>(ort is null ? results : new { results, onnxRuntime = ort });
+            else if (ort is not null) Baselines.OnnxRuntimeComparison.Print(m.Name, ort);
             return 0;
         }));
         return cmd;

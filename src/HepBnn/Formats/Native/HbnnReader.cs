@@ -44,6 +44,8 @@ internal static class HbnnReader
 
     static JsonDocument ParseJson(ReadOnlySpan<byte> header)
     {
+        // JsonDocument defers some UTF-8 checks to string access (InvalidOperationException): check all of it up front
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw new HepBnnException("header JSON invalid: not valid UTF-8");
         try
         {
             return JsonDocument.Parse(header.ToArray(), new JsonDocumentOptions { MaxDepth = 8, AllowDuplicateProperties = false });
@@ -166,6 +168,7 @@ internal static class HbnnReader
             var blob = f.Object("weights");
             long count = blob.Int("count", 0, long.MaxValue);
             if (count != expectedCount) throw new HepBnnException($"{where}: weight count mismatch: header says {count}, the layer's shape needs {expectedCount}");
+            if (count > Array.MaxLength) throw new HepBnnException($"{where}: {count} weights in one layer are more than this runtime can hold");
             var bits = Take(blob, where, "weights", BitWeights.PackedBytes(count));
             if (!BitWeights.TryUnpack(bits, count, out var w)) throw new HepBnnException($"{where}: weights blob has non-zero padding bits");
             return w;

@@ -28,6 +28,7 @@ public static class OnnxImporter
 
     public static BnnModel Import(Stream stream, string? name = null) => Import(BoundedRead.All(stream, MaxFileBytes, "ONNX model"), name);
 
+    /// <param name="name">the model's name unless the file is a HepBnn export (which carries the name); e.g. the file name</param>
     public static BnnModel Import(byte[] bytes, string? name = null)
     {
         var proto = Parse(bytes);
@@ -37,7 +38,9 @@ public static class OnnxImporter
         var folder = new ConstantFolder(graph, 2L * bytes.Length + (1 << 20));
         var chain = new ChainImporter(graph, folder);
         var layers = chain.Run();
-        string modelName = name ?? (proto.Graph.Name.Length > 0 ? OnnxGraph.Clip(proto.Graph.Name) : "onnx-model");
+        // HepBnn's own exports keep the model's name in the graph name; other producers name graphs generically ("main_graph")
+        bool ours = proto.ProducerName == "HepBnn" && proto.Graph.Name.Length > 0;
+        string modelName = ours ? OnnxGraph.Clip(proto.Graph.Name) : name ?? (proto.Graph.Name.Length > 0 ? OnnxGraph.Clip(proto.Graph.Name) : "onnx-model");
         var model = new BnnModel(modelName, chain.InputShape, layers);
         BlockCompiler.Compile(model); // the engine must be able to run what was imported: fail here, not at run time
         return model;

@@ -125,7 +125,7 @@ internal sealed class ChainImporter
         var outs = _g.Nodes[node].Output;
         if (outs.Count == 0 || outs[0].Length == 0) throw new HepBnnException($"{desc}: has no output");
         for (int i = 1; i < outs.Count; i++)
-            if (outs[i].Length > 0 && (_g.ConsumersOf(outs[i]).Count > 0 || _g.Proto.Output.Any(o => o.Name == outs[i])))
+            if (outs[i].Length > 0 && (_g.ConsumersOf(outs[i]).Count > 0 || _g.GraphOutputs.Contains(outs[i])))
                 throw new HepBnnException($"{desc}: its output {i} ('{OnnxGraph.Clip(outs[i])}') is used; only the first output is supported");
     }
 

@@ -72,7 +72,7 @@ internal sealed class ConstantFolder
 
     void Reserve(long elements, int node)
     {
-        if (elements > _budget) throw new HepBnnException($"{_g.Describe(node)}: result of {elements} elements exceeds the constant folding budget");
+        if (elements < 0 || elements > _budget || elements > Array.MaxLength) throw new HepBnnException($"{_g.Describe(node)}: result of {elements} elements exceeds the constant folding budget");
     }
 
     ConstTensor Evaluate(int node, List<ConstTensor?> inp)

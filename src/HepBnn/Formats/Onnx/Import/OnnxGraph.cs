@@ -16,6 +16,7 @@ internal sealed class OnnxGraph
     public Dictionary<string, int> Producer { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, List<int>> Consumers { get; } = new(StringComparer.Ordinal);
     public HashSet<string> GraphInputs { get; } = new(StringComparer.Ordinal);
+    public HashSet<string> GraphOutputs { get; } = new(StringComparer.Ordinal);
 
     public OnnxGraph(GraphProto g)
     {
@@ -25,6 +26,7 @@ internal sealed class OnnxGraph
         foreach (var t in g.Initializer)
             if (!Initializers.TryAdd(t.Name, t)) throw new HepBnnException($"initializer '{t.Name}' is defined twice");
         foreach (var i in g.Input) GraphInputs.Add(i.Name);
+        foreach (var o in g.Output) GraphOutputs.Add(o.Name);
         for (int n = 0; n < g.Node.Count; n++)
         {
             var node = g.Node[n];

@@ -40,8 +40,23 @@ internal sealed class SumsPipeline(int channels, double[] initialScale, string l
 
     public void Append(Step s)
     {
+        var values = s switch { Add x => x.Values, Sub x => x.Values, Mul x => x.Values, Div x => x.Values, _ => [] };
+        if (values.Any(v => !double.IsFinite(v))) throw new HepBnnException($"{s.Where}: constant has a non-finite value");
+        if (s is Bn bn) CheckBatchNorm(bn);
         if (s is Pool && HasPool) throw new HepBnnException($"{s.Where}: a second max pool between {layerName} and its binarization is not supported");
         _steps.Add(s);
+    }
+
+    static void CheckBatchNorm(Bn bn)
+    {
+        var p = bn.Params;
+        if (!double.IsFinite(p.Epsilon) || p.Epsilon < 0) throw new HepBnnException($"{bn.Where}: epsilon {p.Epsilon} must be finite and ≥ 0");
+        for (int c = 0; c < p.Channels; c++)
+        {
+            if (!double.IsFinite(p.Gamma[c]) || !double.IsFinite(p.Beta[c]) || !double.IsFinite(p.Mean[c]) || !double.IsFinite(p.Variance[c]))
+                throw new HepBnnException($"{bn.Where}: channel {c} has a non-finite parameter");
+            if (p.Variance[c] < 0) throw new HepBnnException($"{bn.Where}: channel {c} has negative variance {p.Variance[c]}");
+        }
     }
 
     bool UnitInitialScale => initialScale.All(v => v == 1);
@@ -137,13 +152,16 @@ internal sealed class SumsPipeline(int channels, double[] initialScale, string l
         for (int i = from; i < to; i++)
             sign *= _steps[i] switch
             {
-                Mul x => Math.Sign(x.Values[c]),
-                Div x => Math.Sign(x.Values[c]),
-                Bn x => Math.Sign(BatchNormFold.Scale(x.Params, c)),
+                Mul x => SignOf(x.Values[c]),
+                Div x => SignOf(x.Values[c]),
+                Bn x => SignOf(BatchNormFold.Scale(x.Params, c)),
                 _ => 1,
             };
         return sign;
     }
+
+    /// <summary>Math.Sign, except NaN stays NaN (Math.Sign throws on it) so that every comparison with it fails.</summary>
+    static double SignOf(double v) => v > 0 ? 1 : v < 0 ? -1 : v == 0 ? 0 : double.NaN;
 
     (MaxPool2d? Before, MaxPool2d? After) PlacePool(int direction)
     {
@@ -154,7 +172,7 @@ internal sealed class SumsPipeline(int channels, double[] initialScale, string l
         for (int c = 0; c < channels; c++)
         {
             if (!(initialScale[c] * ScaleSign(0, at, c) > 0)) increasingBefore = false;
-            if (ScaleSign(at + 1, _steps.Count, c) * direction < 0) monotoneAfter = false;
+            if (!(ScaleSign(at + 1, _steps.Count, c) * direction >= 0)) monotoneAfter = false;
         }
         if (increasingBefore) return (pool.Layer, null);
         if (monotoneAfter) return (null, pool.Layer);

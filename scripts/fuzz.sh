@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Dedicated fuzzing run of both model parsers (.hbnn and ONNX): HEPBNN_FUZZ_CASES cases per parser (default 100000),
+# printing per parser the counts (parsed / rejected with HepBnnException / failures), the largest allocation per input
+# byte and the most frequent rejection reasons. Failing inputs are saved under $TMPDIR/hepbnn-fuzz-failures/.
+#   scripts/fuzz.sh [cases] [seed]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cases="${1:-100000}"
+seed="${2:-12345}"
+report="$(mktemp -t hepbnn-fuzz-XXXXXX.txt)"
+echo "fuzzing with $cases cases per parser, seed $seed"
+start=$(date +%s)
+status=0
+HEPBNN_FUZZ_CASES="$cases" HEPBNN_FUZZ_SEED="$seed" HEPBNN_FUZZ_REPORT="$report" \
+  dotnet test tests/HepBnn.Tests -c Release --filter "Category=Fuzz" --logger "console;verbosity=minimal" || status=$?
+echo
+cat "$report"
+echo "total time: $(( $(date +%s) - start )) s"
+rm -f "$report"
+exit $status

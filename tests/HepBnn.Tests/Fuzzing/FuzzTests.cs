@@ -1,0 +1,64 @@
+using HepBnn.Formats.Native;
+using HepBnn.Formats.Onnx;
+using HepBnn.Model;
+using HepBnn.Tests.Formats;
+using HepBnn.Tests.Formats.Native;
+using Xunit.Abstractions;
+
+namespace HepBnn.Tests.Fuzzing;
+
+/// <summary>
+/// Mutation fuzzing of both model parsers. `dotnet test` runs a few thousand cases per parser; scripts/fuzz.sh sets
+/// HEPBNN_FUZZ_CASES (e.g. 100000) for a dedicated run and HEPBNN_FUZZ_REPORT to collect the printed counts.
+/// HEPBNN_FUZZ_SEED changes the random cases.
+/// </summary>
+[Trait("Category", "Fuzz")]
+public class FuzzTests(ITestOutputHelper output)
+{
+    static int Cases => int.TryParse(Environment.GetEnvironmentVariable("HEPBNN_FUZZ_CASES"), out int n) && n > 0 ? n : 2500;
+    static int Seed => int.TryParse(Environment.GetEnvironmentVariable("HEPBNN_FUZZ_SEED"), out int s) ? s : 12345;
+
+    static MutationFuzzer.Options Options(Func<byte[], byte[]>? reseal, Func<byte[], Random, (byte[], string)> structured) => new()
+    {
+        Seed = Seed,
+        Reseal = reseal,
+        Structured = structured,
+        FailureDirectory = Path.Combine(Path.GetTempPath(), "hepbnn-fuzz-failures"),
+    };
+
+    void Check(MutationFuzzer.Report report)
+    {
+        output.WriteLine(report.ToString());
+        if (Environment.GetEnvironmentVariable("HEPBNN_FUZZ_REPORT") is { Length: > 0 } path) File.AppendAllText(path, report + Environment.NewLine);
+        Assert.True(report.Failures.Count == 0, report.ToString());
+        Assert.True(report.Rejected > 0 && report.Accepted > 0, "the fuzzer neither reached the parser's success path nor its error path");
+    }
+
+    [Fact]
+    public void NativeModelFileParser()
+    {
+        var seeds = new List<byte[]> { ModelFile.ToBytes(FormatTestModels.Tiny(1)), ModelFile.ToBytes(FormatTestModels.TinyPlain(2)) };
+        for (int s = 0; seeds.Count < 6; s++)
+            if (ModelFile.ToBytes(RandomNetworks.Generate(s)) is { Length: < 24_000 } b) seeds.Add(b);
+        var fuzzer = new MutationFuzzer("hbnn", seeds, b => ModelFile.FromBytes(b), Options(HbnnSurgery.Reseal, HbnnMutator.Mutate));
+        Check(fuzzer.Run(Cases));
+    }
+
+    [Fact]
+    public void OnnxModelImporter()
+    {
+        var seeds = new List<byte[]>
+        {
+            OnnxExporter.Export(FormatTestModels.Tiny(1)),
+            OnnxExporter.Export(FormatTestModels.Tiny(2), new OnnxExportOptions { Precision = OnnxPrecision.Float32, RawScoresOutput = true }),
+            OnnxExporter.Export(FormatTestModels.TinyPlain(3)),
+        };
+        for (int s = 0; seeds.Count < 5; s++)
+            if (OnnxExporter.Export(RandomNetworks.Generate(s)) is { Length: < 40_000 } b) seeds.Add(b);
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "Formats", "Onnx", "Fixtures");
+        seeds.Add(File.ReadAllBytes(Path.Combine(fixtures, "bnn_small_torchscript.onnx")));
+        seeds.Add(File.ReadAllBytes(Path.Combine(fixtures, "bnn_small_dynamo.onnx")));
+        var fuzzer = new MutationFuzzer("onnx", seeds, b => OnnxImporter.Import(b), Options(null, OnnxMutator.Mutate));
+        Check(fuzzer.Run(Cases));
+    }
+}
