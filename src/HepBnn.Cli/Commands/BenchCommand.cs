@@ -78,7 +78,7 @@ public static class BenchCommand
 
     /// <summary>A profile's isolated block timings as a per-layer table.</summary>
     public static LayerTable Layers(Profile p) => new(p.Model, p.Batch, p.Blocks.SelectMany(b => b.Configurations.Select(c =>
-        new BlockTiming(b.Index, b.Name, c.Configuration, c.Device, new TimingStats(c.MedianUs, c.P10Us, c.P90Us, c.Samples), c.Pruned))).ToList());
+        new BlockTiming(b.Index, b.Name, c.Configuration, c.Device, new TimingStats(c.MedianUs, c.P10Us, c.P90Us, c.Samples), Pruned: c.Pruned))).ToList());
 
     public static void Print(LayerTable t)
     {

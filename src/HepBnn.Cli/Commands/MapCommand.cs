@@ -37,6 +37,7 @@ public static class MapCommand
             if (quiet) { JsonOut.Write(new { plan = plans[0], top = plans }); return 0; }
             PlanView.Print(plans[0]);
             PlanView.PrintTop(plans);
+            PlanView.PrintCalibration(p.Calibration);
             AnsiConsole.MarkupLine($"plan written to {Markup.Escape(r.GetValue(output)!)}");
             return 0;
         }));

@@ -33,7 +33,8 @@ public static class PlanView
             .AddColumn("plan").AddColumn(new TableColumn("isolated sum µs").RightAligned()).AddColumn(new TableColumn("measured µs").RightAligned())
             .AddColumn(new TableColumn("calibrated µs").RightAligned()).AddColumn(new TableColumn("error").RightAligned());
         foreach (var p in c.Points)
-            t.AddRow(Markup.Escape(Summary(p.Configurations)), $"{p.IsolatedUs:F1}", $"{p.MeasuredUs:F1}", $"{p.PredictedUs:F1}", $"{(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs:+0.0%;-0.0%}");
+            t.AddRow(Markup.Escape(Summary(p.Configurations)), $"{p.IsolatedUs:F1}", $"{p.MeasuredUs:F1}", $"{p.PredictedUs:F1}",
+                $"{(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs:+0.0%;-0.0%}{(p.Weight == 0 ? " (outlier, ignored)" : "")}");
         AnsiConsole.Write(t);
     }
 

@@ -25,6 +25,10 @@ public static class VerdictView
         AnsiConsole.MarkupLine(v.PlanIsMeasuredBest
             ? $"verdict: the found plan [green]is the measured best[/] of the top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} (within 3%)"
             : $"verdict: the found plan is [red]not[/] the measured best: top-{v.MeasuredBestRank} measured faster by more than 3%");
-        AnsiConsole.MarkupLine($"profiling {v.ProfilingSeconds:F1} s, measuring {v.MeasuringSeconds:F1} s");
+        AnsiConsole.MarkupLine($"profiling {v.ProfilingSeconds:F1} s, measuring {v.MeasuringSeconds:F1} s" +
+                               (double.IsNaN(v.LoadBefore) ? "" : $", load average {v.LoadBefore:F1} → {v.LoadAfter:F1} on {Environment.ProcessorCount} cores"));
+        if (v.Spread > 1.3 || v.LoadAfter > Environment.ProcessorCount)
+            AnsiConsole.MarkupLine($"[yellow]note: noisy measurements (found plan p90/p10 = {v.Spread:F2}); other processes compete for the CPU, " +
+                                   "so medians and predictions drift with their load[/]");
     }
 }

@@ -49,7 +49,7 @@ public static class BlockBenchmark
                 var (stats, pruned) = TimingStats.MeasureAdaptive(() => { runner.Run(input, output, batch); res.Synchronize(config.Device); },
                     policy.BudgetMs, limit, policy.MinSamples);
                 if (!pruned) bestOnDevice[config.Device] = Math.Min(stats.MedianUs, bestOnDevice.GetValueOrDefault(config.Device, double.PositiveInfinity));
-                var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, pruned);
+                var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned);
                 results.Add(timing);
                 yield return timing;
             }

@@ -83,4 +83,28 @@ public class CalibrationTests
         Assert.True(Math.Abs(fit.For(DeviceKind.Cpu).PerBlockUs) < 10, $"per-block term {fit.For(DeviceKind.Cpu).PerBlockUs:F1} µs, expected about 0");
         Assert.All(fit.Points, p => Assert.Equal(p.MeasuredUs, p.PredictedUs, 0));
     }
+
+    [Fact]
+    public void OutlierPlanDoesNotDragTheFit()
+    {
+        // One plan measured 40% faster than its isolated sum says (one of its blocks was timed during a load spike);
+        // the other plans agree on a +600 µs per-run constant. The fit must follow them and mark the outlier.
+        var full = SyntheticProfile(11);
+        var profile = full with
+        {
+            Blocks = full.Blocks.Select(b => b with { Configurations = b.Configurations.Where(c => c.Device == DeviceKind.Cpu).ToList() }).ToList(),
+            Transfers = [],
+        };
+        var iso = CostModel.Build(profile, Calibration.None);
+        var plans = PlanOptimizer.KBest(iso, 4).ToList();
+        var runs = plans.Select((m, i) => ((IReadOnlyList<string>)m.Configurations, i == 2 ? 0.6 * m.PredictedUs : m.PredictedUs + 600)).ToList();
+        var fit = CostModel.Fit(profile, runs);
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var p = fit.Points[i];
+            if (i == 2) Assert.Equal(0, p.Weight);
+            else Assert.True(Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs < 0.01, $"plan {i}: calibrated {p.PredictedUs:F1} vs measured {p.MeasuredUs:F1}");
+        }
+        Assert.True(fit.MaxRelativeError < 0.01);
+    }
 }

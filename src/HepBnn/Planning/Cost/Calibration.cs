@@ -14,12 +14,13 @@ public sealed record Calibration(double SessionUs, double BoundaryUs, IReadOnlyL
 
     public DeviceCalibration For(DeviceKind device) => Devices.FirstOrDefault(d => d.Device == device) ?? new DeviceCalibration(device, 0, 0);
 
-    /// <summary>Largest |predicted − measured| / measured over the calibration plans (NaN if none).</summary>
-    public double MaxRelativeError => Points.Count == 0 ? double.NaN : Points.Max(p => Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs);
+    /// <summary>Largest |predicted − measured| / measured over the calibration plans the fit kept (NaN if none).</summary>
+    public double MaxRelativeError => Points.Any(p => p.Weight > 0) ? Points.Where(p => p.Weight > 0).Max(p => Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs) : double.NaN;
 }
 
 /// <summary>Block time inside a plan on <paramref name="Device"/> = isolated × (1 + WorkFactor) + PerBlockUs (never below 5% of isolated).</summary>
 public sealed record DeviceCalibration(DeviceKind Device, double PerBlockUs, double WorkFactor);
 
-/// <summary>One whole plan measured end to end: its isolated prediction (sum of parts), the measurement, and the calibrated prediction.</summary>
-public sealed record CalibrationPoint(IReadOnlyList<string> Configurations, double IsolatedUs, double MeasuredUs, double PredictedUs);
+/// <summary>One whole plan measured end to end: its isolated prediction (sum of parts), the measurement, the calibrated
+/// prediction, and its weight in the robust fit (0 = outlier, ignored).</summary>
+public sealed record CalibrationPoint(IReadOnlyList<string> Configurations, double IsolatedUs, double MeasuredUs, double PredictedUs, double Weight);

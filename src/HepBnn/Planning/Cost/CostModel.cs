@@ -43,7 +43,7 @@ public static class CostModel
     /// <summary>
     /// Fits a <see cref="Calibration"/> to whole-plan measurements (configuration names per block, measured µs):
     /// measured − isolated prediction = session + Σ_devices (blocks_d · perBlock_d + isolatedWork_d · workFactor_d) + boundaries · boundary,
-    /// relative errors, non-negative least squares (signed terms as a pair of non-negative ones).
+    /// relative errors, non-negative least squares (signed terms as a pair of non-negative ones), robust to outlier plans.
     /// </summary>
     public static Calibration Fit(Profile profile, IReadOnlyList<(IReadOnlyList<string> Configurations, double MeasuredUs)> runs)
     {
@@ -77,13 +77,41 @@ public static class CostModel
         // opposite-sign corrections, so it needs strong evidence.
         var lambda = new double[cols];
         for (int j = 0; j < cols; j++) lambda[j] = j == 0 ? 1e-6 : j == 1 ? 1e-5 : (j - 2) % 4 < 2 ? 1e-4 : 0.2;
-        var x = NonNegativeLeastSquares.Solve(a, y, lambda);
+        var weights = RobustWeights(a, y, lambda, out var x);
         var cal = new Calibration(x[0], x[1],
             devices.Select((d, k) => new DeviceCalibration(d, x[2 + 4 * k] - x[3 + 4 * k], x[4 + 4 * k] - x[5 + 4 * k])).ToList(), []);
         var calibrated = Build(profile, cal);
-        var points = runs.Select((run, r) => new CalibrationPoint(run.Configurations.ToArray(), isolated[r], run.MeasuredUs, calibrated.Cost(run.Configurations))).ToList();
+        var points = runs.Select((run, r) => new CalibrationPoint(run.Configurations.ToArray(), isolated[r], run.MeasuredUs,
+            calibrated.Cost(run.Configurations), weights[r])).ToList();
         return cal with { Points = points };
     }
+
+    /// <summary>
+    /// Iteratively reweighted fit: Huber weights (relative residual beyond 3% counts linearly), then Tukey's biweight
+    /// (beyond 20% not at all). A plan whose isolated sum is far off its measurement — one block timed during a load
+    /// spike — then cannot drag the corrections of all the others; it keeps weight 0 and shows as an outlier.
+    /// </summary>
+    static double[] RobustWeights(double[][] a, double[] y, double[] lambda, out double[] x)
+    {
+        int n = y.Length;
+        var w = Enumerable.Repeat(1.0, n).ToArray();
+        x = NonNegativeLeastSquares.Solve(a, y, lambda);
+        for (int iteration = 0; iteration < 20; iteration++)
+        {
+            var residual = Residuals(a, y, x);
+            var next = residual.Select(r => iteration < 10 ? Math.Min(1, 0.03 / Math.Max(Math.Abs(r), 1e-12))
+                                                           : Math.Abs(r) < 0.2 ? Math.Pow(1 - r * r / 0.04, 2) : 0).ToArray();
+            if (next.Sum() < 1e-9) break; // everything is an outlier: keep the last fit
+            w = next;
+            var sa = a.Select((row, r) => row.Select(v => v * Math.Sqrt(w[r])).ToArray()).ToArray();
+            var sy = y.Select((v, r) => v * Math.Sqrt(w[r])).ToArray();
+            x = NonNegativeLeastSquares.Solve(sa, sy, lambda);
+        }
+        return w;
+    }
+
+    static double[] Residuals(double[][] a, double[] y, double[] x) =>
+        y.Select((v, r) => a[r].Zip(x, (p, q) => p * q).Sum() - v).ToArray();
 
     /// <summary>How many times the data changes device, counting the start and end on the host.</summary>
     public static int Boundaries(CostTable table, IReadOnlyList<int> choice)

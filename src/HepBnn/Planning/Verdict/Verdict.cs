@@ -9,13 +9,19 @@ public sealed record VerdictRow(string Label, IReadOnlyList<string>? Configurati
 
 /// <summary>The found plan against its runners-up and the baselines, all measured in one interleaved run.
 /// MeasuredBestRank: rank by prediction (1 = the found plan) of the top-k plan that measured fastest.
-/// PlanIsMeasuredBest: the found plan measured within <see cref="VerdictOptions.Tolerance"/> of the fastest of the top-k.</summary>
+/// PlanIsMeasuredBest: the found plan measured within <see cref="VerdictOptions.Tolerance"/> of the fastest of the top-k.
+/// LoadBefore/After: the machine's 1-minute load average around the measurement (NaN where unknown).</summary>
 public sealed record Verdict(
     string Model, int Batch, string Platform, Plan Plan, IReadOnlyList<VerdictRow> Rows,
     double PredictedUs, double MeasuredUs, double PredictionError,
     int MeasuredBestRank,
     bool PlanIsMeasuredBest,
-    double ProfilingSeconds, double MeasuringSeconds);
+    double ProfilingSeconds, double MeasuringSeconds,
+    double LoadBefore, double LoadAfter)
+{
+    /// <summary>p90 / p10 of the found plan's runs: near 1 on a quiet machine; well above 1 means the numbers are noisy.</summary>
+    public double Spread => Rows[0].Measured is { } m ? m.P90Us / m.P10Us : double.NaN;
+}
 
 public sealed record VerdictOptions
 {

@@ -35,6 +35,7 @@ public static class VerdictRunner
             if (c.Mapping is { } m && !distinct.Any(x => x.SameAs(m))) distinct.Add(m);
         status?.Invoke($"measuring {distinct.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
+        double loadBefore = Devices.MachineLoad.OneMinute();
         var clock = Stopwatch.StartNew();
         var samples = PlanBenchmark.Samples(model, blocks, distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList(),
             profile.Batch, res, images, options.BudgetSeconds * 1000, options.MinRounds,
@@ -62,7 +63,7 @@ public static class VerdictRunner
         var plan = Planner.ToPlan(profile, table, top[0]);
         return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, top[0].PredictedUs, planUs,
             (top[0].PredictedUs - planUs) / planUs, bestRank, ratios.Min() >= 1 / (1 + options.Tolerance),
-            profile.ProfilingSeconds, measuringSeconds);
+            profile.ProfilingSeconds, measuringSeconds, loadBefore, Devices.MachineLoad.OneMinute());
     }
 
     /// <summary>The same configuration for every block, if it was profiled for all of them.</summary>
