@@ -27,28 +27,39 @@ public class XorPopCountBenchmarks
     [Benchmark] public int Avx512() => Avx512XorPopCount.IsSupported ? Avx512XorPopCount.Count(ref _a[0], ref _b[0], Words) : 0;
 }
 
-/// <summary>Each vgg3 block in each CPU configuration at batch 1.</summary>
-public class Vgg3BlockBenchmarks
+/// <summary>Each block of vgg3 and vgg7 in each CPU configuration, on random inputs:
+/// <c>dotnet run -c Release --project bench/HepBnn.Bench -- --filter '*ModelBlock*'</c>.</summary>
+public class ModelBlockBenchmarks
 {
     ExecutionResources _res = null!;
     IBlockRunner _runner = null!;
     HostBuffer _in = null!, _out = null!;
 
     [ParamsSource(nameof(Configs))] public string Config { get; set; } = "";
-    [Params(0, 1, 2, 3)] public int Block { get; set; }
+    /// <summary>"model/block", e.g. "vgg7/conv2".</summary>
+    [ParamsSource(nameof(Blocks))] public string Block { get; set; } = "";
+    [Params(1, 64)] public int Batch { get; set; }
+
     public static IEnumerable<string> Configs => ConfigurationRegistry.Cpu.Select(c => c.Name);
+    public static IEnumerable<string> Blocks =>
+        ModelZoo.Names.SelectMany(m => BlockCompiler.Compile(ModelZoo.TryGet(m, 1)!).Select(b => $"{m}/{b.Name}"));
 
     [GlobalSetup]
     public void Setup()
     {
-        var block = BlockCompiler.Compile(ModelZoo.Vgg3())[Block];
+        var parts = Block.Split('/');
+        var block = BlockCompiler.Compile(ModelZoo.TryGet(parts[0], 1)!).Single(b => b.Name == parts[1]);
         _res = new ExecutionResources();
-        _runner = ConfigurationRegistry.Find(Config).Prepare(block, 1, _res);
-        _in = new HostBuffer(block.InputBufferWords(1));
-        _out = new HostBuffer(block.OutputBufferWords(1));
+        _runner = ConfigurationRegistry.Find(Config).Prepare(block, Batch, _res);
+        _in = new HostBuffer(block.InputBufferWords(Batch));
+        _out = new HostBuffer(block.OutputBufferWords(Batch));
+        var r = new Random(1);
+        for (int i = 0; i < _in.Data.Length; i++) _in.Data[i] = (ulong)r.NextInt64();
+        if (block.Input == BlockInput.Bits && block.InputShape.C % 64 != 0)
+            throw new InvalidOperationException("random bits would set channel padding bits");
     }
 
-    [Benchmark] public void Run() => _runner.Run(_in, _out, 1);
+    [Benchmark] public void Run() => _runner.Run(_in, _out, Batch);
 
     [GlobalCleanup] public void Cleanup() { _runner.Dispose(); _res.Dispose(); }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace HepBnn.Devices;
 
 /// <summary>A unit of parallel work: Execute(i) for i in [0, count). Runners keep one instance, so dispatch allocates nothing.</summary>
@@ -30,6 +32,9 @@ public sealed class CpuWorkerPool : IDisposable
     Exception? _error;
     /// <summary>The pool whose work the current thread is executing (nesting detection).</summary>
     [ThreadStatic] static CpuWorkerPool? t_inside;
+    /// <summary>How long an idle worker (or the caller waiting for the last items) spins before blocking: the next
+    /// parallel block of an inference usually follows within microseconds, and waking a blocked thread costs tens.</summary>
+    static readonly long SpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
 
     public int Threads => _threads.Length + 1;
 
@@ -62,7 +67,7 @@ public sealed class CpuWorkerPool : IDisposable
             _done.Reset();
             _start.Release(helpers);
             Drain(0);
-            _done.Wait();
+            WaitUntilDone();
             _work = null;
             var error = _error;
             _error = null;
@@ -88,14 +93,43 @@ public sealed class CpuWorkerPool : IDisposable
         if (Interlocked.Decrement(ref _active) == 0) _done.Set();
     }
 
+    void WaitUntilDone()
+    {
+        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        while (Volatile.Read(ref _active) != 0)
+        {
+            if (Stopwatch.GetTimestamp() > deadline) { _done.Wait(); return; }
+            Pause();
+        }
+    }
+
+    /// <summary>One spin step; yields the core when other threads are runnable (an oversubscribed machine).</summary>
+    static void Pause()
+    {
+        Thread.SpinWait(20);
+        Thread.Yield();
+    }
+
     void WorkerLoop(int worker)
     {
         while (true)
         {
-            _start.Wait();
+            WaitForWork();
             if (_stopping) return;
             Drain(worker);
         }
+    }
+
+    /// <summary>Takes one start permit: spinning briefly (cheap to hand over) before blocking.</summary>
+    void WaitForWork()
+    {
+        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            if (_start.CurrentCount > 0 && _start.Wait(0)) return;
+            Pause();
+        }
+        _start.Wait();
     }
 
     public void Dispose()

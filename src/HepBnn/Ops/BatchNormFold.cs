@@ -25,16 +25,44 @@ public static class BatchNormFold
     }
 
     /// <summary>Threshold on y = (x − offset) / divisor for channel c (offset/divisor describe the first layer's
-    /// input normalization; 0 and 1 for hidden layers).</summary>
+    /// input normalization; 0 and 1 for hidden layers).
+    /// <para>Hidden layers (y = x): the threshold is then moved to the exact integer where <see cref="FloatDecision"/>
+    /// flips, so the two agree at every integer, float ties included. (μ − β/s rounds: with s = 1e20, β = −1e-6,
+    /// μ = 5 it is exactly 5.0, yet at x = 5 the float model computes s·0 + β &lt; 0.)</para></summary>
     public static Threshold Fold(BatchNormParams p, int c, double offset = 0, double divisor = 1)
     {
         double s = Scale(p, c);
         if (s == 0) return new Threshold(0, p.Beta[c] >= 0 ? 0 : 1);
         double t = double.IsInfinity(s) ? p.Mean[c] : p.Mean[c] - p.Beta[c] / s;
         double onX = offset + divisor * t;
-        if (s > 0) return new Threshold(1, ClampToInt(Math.Ceiling(onX)));
-        return new Threshold(-1, -ClampToInt(Math.Floor(onX)));
+        bool exactInput = offset == 0 && divisor == 1;
+        if (s > 0)
+        {
+            // +1 iff x ≥ T: the smallest integer where the (monotone) float decision holds.
+            int lo = ClampToInt(Math.Ceiling(onX));
+            if (exactInput)
+                for (int step = 0; step < SnapSteps; step++)
+                {
+                    if (lo > -(int)Clamp && FloatDecision(p, c, lo - 1)) lo--;
+                    else if (lo < (int)Clamp && !FloatDecision(p, c, lo)) lo++;
+                    else break;
+                }
+            return new Threshold(1, lo);
+        }
+        // +1 iff x ≤ U: the largest such integer.
+        int hi = ClampToInt(Math.Floor(onX));
+        if (exactInput)
+            for (int step = 0; step < SnapSteps; step++)
+            {
+                if (hi < (int)Clamp && FloatDecision(p, c, hi + 1)) hi++;
+                else if (hi > -(int)Clamp && !FloatDecision(p, c, hi)) hi--;
+                else break;
+            }
+        return new Threshold(-1, -hi);
     }
+
+    /// <summary>Rounding moves the boundary by at most a few integers; the bound only guards against surprises.</summary>
+    const int SnapSteps = 64;
 
     static int ClampToInt(double v) => (int)Math.Clamp(v, -Clamp, Clamp);
 

@@ -8,7 +8,10 @@ namespace HepBnn.Runtime;
 /// Runs a model with one configuration per block. Everything is set up in the constructor (weights packed and
 /// uploaded, buffers for <see cref="SessionOptions.MaxBatch"/>, kernels compiled); <see cref="Run(ReadOnlySpan{byte}, int, Span{int})"/>
 /// only copies the input, launches the blocks with the transfers the assignment implies, and reads the scores back.
-/// A session is not thread-safe: use one per thread (or <see cref="SessionPool"/>). Dispose releases device memory.
+/// <para>Thread safety: a session is <b>not</b> thread-safe. Its activation buffers, staging buffers and block runners
+/// (with their scratch memory) are shared by every call, so concurrent <c>Run</c> calls on one session corrupt each
+/// other's results. Use one session per thread, or a <see cref="SessionPool"/>. CPU-only sessions may share one
+/// <see cref="ExecutionResources"/> (its CPU worker pool is safe to use from several threads). Dispose releases device memory.</para>
 /// </summary>
 public sealed class InferenceSession : IDisposable
 {
@@ -106,6 +109,8 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>
     public void Run(ReadOnlySpan<byte> images, int batch, Span<double> scores)
     {
+        if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+        if (scores.Length < batch * NumClasses) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * NumClasses}");
         var raw = new int[batch * NumClasses];
         Run(images, batch, raw);
         var norm = Blocks[^1].ScoreNorm;

@@ -14,7 +14,12 @@ public abstract class TensorBuffer : IDisposable
 public sealed class HostBuffer : TensorBuffer
 {
     public ulong[] Data { get; }
-    public HostBuffer(long words) => Data = GC.AllocateArray<ulong>(checked((int)Math.Max(words, 1)), pinned: true);
+    public HostBuffer(long words)
+    {
+        if (words > Array.MaxLength)
+            throw new HepBnnException($"a host buffer of {words} words ({words * 8L >> 20} MiB) exceeds the largest array .NET can allocate; use a smaller batch");
+        Data = GC.AllocateArray<ulong>((int)Math.Max(words, 1), pinned: true);
+    }
     public override DeviceKind Device => DeviceKind.Cpu;
     public override long Words => Data.LongLength;
     public Span<ulong> Span => Data;

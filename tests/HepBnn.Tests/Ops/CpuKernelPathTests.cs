@@ -16,6 +16,8 @@ public class CpuKernelPathTests
         ["image-c3-k20-normalized"] = s => B(new(7, 6, 3), s).InputConv(20, normalize: true).BnSign().Conv(9, 3, 2, 1).BnSign().Flatten().Dense(3).Build("c3"),
         // image layer: even taps, 130 outputs (three words, the last partial), stride 2
         ["image-c2-k130-kernel1"] = s => B(new(5, 5, 2), s).InputConv(130, 1, 2, 0).BnSign().Flatten().Dense(7).Build("k130"),
+        // image layer: 196 taps (int16 sums widened after 64 pixel pairs), normalized, 40 outputs
+        ["image-large-patch"] = s => B(new(9, 8, 4), s).InputConv(40, 7, 1, 3, normalize: true).BnSign().Flatten().Dense(3).Build("img-196"),
         // binary conv: 5 words per pixel → 45-word patches (carry-save blocks + tail), 70 outputs
         ["conv-5-words"] = s => B(new(5, 4, 1), s).InputConv(320).BnSign().Conv(70).BnSign().Flatten().Dense(5).Build("w5"),
         // binary conv: 288-word patches (eights counter flushed after 31 blocks)
@@ -37,6 +39,31 @@ public class CpuKernelPathTests
         // 1x1 image through 3x3 kernels (padding only), 129 channels
         ["image-1x1"] = s => B(new(1, 1, 3), s).InputConv(65).BnSign().Conv(129).BnSign().Flatten().Dense(10).Build("one-pixel"),
     };
+
+    /// <summary>Saturation check: all-255 pixels against all-+1 (and all-−1) weights give the largest sums an int16
+    /// chunk of 64 pixel pairs can hold (±32640).</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(-1)]
+    public void ImageLayerExtremeSums(int sign)
+    {
+        var m = B(new(9, 9, 4), 3).InputConv(70, 7, 1, 3).BnSign().Flatten().Dense(3).Build("extreme");
+        var conv = (InputConv2d)m.Layers[0];
+        var layers = m.Layers.ToArray();
+        layers[0] = conv with { Weights = conv.Weights.Select(_ => (sbyte)sign).ToArray() };
+        // thresholds around the extreme sums, so that the output depends on them being exact
+        var bn = (BatchNormSign)layers[1];
+        double extreme = 255.0 * 196 * sign;
+        layers[1] = new BatchNormSign(bn.Params with
+        {
+            Gamma = bn.Params.Gamma.Select(_ => 1.0).ToArray(), Beta = bn.Params.Beta.Select(_ => 0.0).ToArray(),
+            Mean = bn.Params.Mean.Select((_, c) => extreme + (c % 5 - 2)).ToArray(), Variance = bn.Params.Variance.Select(_ => 1.0).ToArray(),
+        });
+        var model = new BnnModel("extreme", m.InputShape, layers);
+        var images = Enumerable.Repeat((byte)255, (int)(2 * model.InputShape.Elements)).ToArray();
+        foreach (var config in HepBnn.Runtime.ConfigurationRegistry.Cpu)
+            if (HepBnn.Ops.BlockCompiler.Compile(model).All(config.Supports)) CpuChecks.Session(model, config.Name, 2, 3, images);
+    }
 
     static ModelBuilder B(Shape3 input, int seed, double negativeGamma = 0.2) => new(input, seed) { NegativeGammaFraction = negativeGamma };
 

@@ -22,9 +22,9 @@ public static class CpuChecks
     }
 
     /// <summary>Whole model in one configuration vs the reference's raw scores.</summary>
-    public static void Session(BnnModel model, string config, int batch, int seed)
+    public static void Session(BnnModel model, string config, int batch, int seed, byte[]? images = null)
     {
-        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
+        images ??= ModelZoo.RandomImages(model.InputShape, batch, seed);
         using var session = new InferenceSession(model, config, new SessionOptions { MaxBatch = batch, CpuThreads = 3 });
         var raw = new int[batch * session.NumClasses];
         session.Run(images, batch, raw);

@@ -19,7 +19,7 @@ public sealed class CpuBlockData
 {
     public Block Block { get; }
     public bool IsImage { get; }
-    /// <summary>Binary: words of a patch (kh·kw·ChannelWords). Image: taps (kh·kw·C) rounded up to an even count.</summary>
+    /// <summary>Binary: words of a patch (kh·kw·ChannelWords). Image: pixel bytes (kh·kw·C) rounded up to an even count.</summary>
     public int PatchLength { get; }
     /// <summary>Dense binary block: the patch is the input sample itself.</summary>
     public bool PatchIsSample { get; }
@@ -46,12 +46,13 @@ public sealed class CpuBlockData
     /// <summary>Binary lanes: weights as [group][PatchLength][Lanes] (channel group g = channels g·Lanes…), zero-padded.</summary>
     public ulong[] LaneWeights { get; } = [];
     public int BinaryLanes { get; }
-    /// <summary>Image lanes: int16 weights as [group][PatchLength/2][Lanes][2] for multiply-add of tap pairs.</summary>
-    public short[] ImageLaneWeights { get; } = [];
+    /// <summary>Image lanes: ±1 weights as [group][PatchLength/2][Lanes][2] sbytes, for the multiply-add of unsigned
+    /// pixel pairs (VPMADDUBSW) into one int16 per channel.</summary>
+    public sbyte[] ImageLaneWeights { get; } = [];
     public int ImageLanes { get; }
 
     /// <param name="binaryLanes">Channels per vector of the binary kernel (0 = scalar: uses the block's packed weights).</param>
-    /// <param name="imageLanes">int32 channels per vector of the image kernel (0 = scalar: uses the block's ±1 weights).</param>
+    /// <param name="imageLanes">int16 channels per vector of the image kernel (0 = scalar: uses the block's ±1 weights).</param>
     public CpuBlockData(Block block, int binaryLanes, int imageLanes)
     {
         Block = block;
@@ -194,11 +195,11 @@ public sealed class CpuBlockData
         return t;
     }
 
-    static short[] ImagePairWeights(Block b, int patch, int lanes)
+    static sbyte[] ImagePairWeights(Block b, int patch, int lanes)
     {
         int k = b.OutChannels, groups = (k + lanes - 1) / lanes, taps = b.KernelH * b.KernelW * b.InputShape.C, pairs = patch / 2;
         var w = b.ImageWeights!;
-        var t = new short[(long)groups * pairs * lanes * 2];
+        var t = new sbyte[(long)groups * pairs * lanes * 2];
         for (int ch = 0; ch < k; ch++)
             for (int i = 0; i < taps; i++)
                 t[(((long)(ch / lanes) * pairs + i / 2) * lanes + ch % lanes) * 2 + (i & 1)] = w[(long)ch * taps + i];

@@ -33,8 +33,7 @@ public static class CpuBlockKernels
         for (int py = py0; py < py1; py++)
             for (int px = 0; px < os.W; px++)
             {
-                s.Any.AsSpan(0, words).Clear();
-                s.All.AsSpan(0, words).Fill(~0UL);
+                for (int i = 0; i < words; i++) { s.Any[i] = 0; s.All[i] = ~0UL; } // a few words: no memset call
                 for (int dy = 0; dy < size; dy++)
                     for (int dx = 0; dx < size; dx++)
                         PixelWords<TK>(d, ref sample, py * stride + dy, px * stride + dx, w0, w1, s, ref s.Any[0], pool: 1);
@@ -56,7 +55,7 @@ public static class CpuBlockKernels
         int cls = d.RowClass[oy] * d.ColClasses + d.ColClass[ox];
         if (d.IsImage)
         {
-            ref short patch = ref GatherPixels(d, ref sample, oy, ox, s.Pixels);
+            ref byte patch = ref GatherPixels(d, ref sample, oy, ox, s.Pixels);
             for (int w = w0; w < w1; w++) Store(TK.ImageWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
         }
         else
@@ -118,7 +117,7 @@ public static class CpuBlockKernels
         int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
         var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
-        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) Array.Clear(patch);
+        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan().Clear();
         ref ulong dst = ref MemoryMarshal.GetArrayDataReference(patch);
         int run = (xhi - xlo) * cw;
         for (int ky = ylo; ky < yhi && run > 0; ky++)
@@ -130,24 +129,25 @@ public static class CpuBlockKernels
         return ref dst;
     }
 
-    /// <summary>The image patch of conv output (oy, ox) as int16 pixels [ky][kx][C], zeros at out-of-bounds taps and in
+    /// <summary>The image patch of conv output (oy, ox) as pixel bytes [ky][kx][C], zeros at out-of-bounds taps and in
     /// the pair padding.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static ref short GatherPixels(CpuBlockData d, ref byte sample, int oy, int ox, short[] patch)
+    static ref byte GatherPixels(CpuBlockData d, ref byte sample, int oy, int ox, byte[] patch)
     {
         var b = d.Block;
         int c = b.InputShape.C, kw = b.KernelW, rowBytes = b.InputShape.W * c;
         int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
         var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
-        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) Array.Clear(patch);
-        ref short dst = ref MemoryMarshal.GetArrayDataReference(patch);
+        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan().Clear();
+        ref byte dst = ref MemoryMarshal.GetArrayDataReference(patch);
         int run = (xhi - xlo) * c;
         for (int ky = ylo; ky < yhi && run > 0; ky++)
         {
-            ref byte src = ref Unsafe.Add(ref sample, (nint)(iy0 + ky) * rowBytes + (ix0 + xlo) * c);
-            ref short to = ref Unsafe.Add(ref dst, (ky * kw + xlo) * c);
-            for (int i = 0; i < run; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref src, i);
+            ref byte to = ref Unsafe.Add(ref dst, (ky * kw + xlo) * c);
+            ref byte from = ref Unsafe.Add(ref sample, (nint)(iy0 + ky) * rowBytes + (ix0 + xlo) * c);
+            if (run > 32) Unsafe.CopyBlockUnaligned(ref to, ref from, (uint)run);
+            else for (int i = 0; i < run; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref from, i); // short rows: no memmove call
         }
         return ref dst;
     }

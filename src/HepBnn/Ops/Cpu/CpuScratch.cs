@@ -5,8 +5,8 @@ public sealed class CpuScratch
 {
     /// <summary>Gathered binary patch (words).</summary>
     public ulong[] Patch { get; }
-    /// <summary>Gathered image patch (int16 pixels, even length).</summary>
-    public short[] Pixels { get; }
+    /// <summary>Gathered image patch (pixel bytes, even length).</summary>
+    public byte[] Pixels { get; }
     /// <summary>Pooling accumulators per output word of a region: OR and AND of the window's bits.</summary>
     public ulong[] Any { get; }
     public ulong[] All { get; }
@@ -16,7 +16,7 @@ public sealed class CpuScratch
     public CpuScratch(CpuBlockData d)
     {
         Patch = d.IsImage || d.PatchIsSample ? [] : new ulong[d.PatchLength];
-        Pixels = d.IsImage ? new short[d.PatchLength] : [];
+        Pixels = d.IsImage ? new byte[d.PatchLength] : [];
         Any = new ulong[d.Block.OutputWords];
         All = new ulong[d.Block.OutputWords];
     }

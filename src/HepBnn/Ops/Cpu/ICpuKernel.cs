@@ -7,7 +7,7 @@ public interface ICpuKernel
 {
     /// <summary>Channels per vector of the binary kernel (0 = scalar layout), for <see cref="CpuBlockData"/>.</summary>
     static abstract int BinaryLanes { get; }
-    /// <summary>int32 channels per vector of the image kernel (0 = scalar layout).</summary>
+    /// <summary>int16 channels per vector of the image kernel (0 = scalar layout).</summary>
     static abstract int ImageLanes { get; }
     static abstract bool IsSupported { get; }
 
@@ -17,6 +17,6 @@ public interface ICpuKernel
     /// <summary>Binary input: P = popcount(patch XOR weights) of the channels of <paramref name="word"/> into counts[0..64).</summary>
     static abstract void BinaryCounts(CpuBlockData d, ref ulong patch, int word, Span<ulong> counts);
 
-    /// <summary>Image input (int16 pixels in pairs): the 64 thresholded output bits of the channels of <paramref name="word"/>.</summary>
-    static abstract ulong ImageWord(CpuBlockData d, ref short patch, int word, int cls);
+    /// <summary>Image input (pixel bytes, even count): the 64 thresholded output bits of the channels of <paramref name="word"/>.</summary>
+    static abstract ulong ImageWord(CpuBlockData d, ref byte patch, int word, int cls);
 }

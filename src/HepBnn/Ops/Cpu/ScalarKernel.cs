@@ -36,7 +36,7 @@ public struct ScalarKernel : ICpuKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ulong ImageWord(CpuBlockData d, ref short patch, int word, int cls)
+    public static ulong ImageWord(CpuBlockData d, ref byte patch, int word, int cls)
     {
         var b = d.Block;
         int k0 = word * 64, n = Math.Min(64, b.OutChannels - k0), taps = b.KernelH * b.KernelW * b.InputShape.C;

@@ -6,11 +6,11 @@ using System.Runtime.Intrinsics.X86;
 namespace HepBnn.Ops.Cpu;
 
 /// <summary>AVX2, vectorised over output channels like <see cref="Simd512Kernel"/> with half the width: 4 channels per
-/// Vector256 (carry-save tree, nibble-LUT popcount, VPSADBW), 8 int32 channel sums per VPMADDWD in the image layer.</summary>
+/// Vector256 (carry-save tree, nibble-LUT popcount, VPSADBW), 16 int16 channel sums per VPMADDUBSW in the image layer.</summary>
 public struct Simd256Kernel : ICpuKernel
 {
     public static int BinaryLanes => 4;
-    public static int ImageLanes => 8;
+    public static int ImageLanes => 16;
     public static bool IsSupported => Avx2.IsSupported;
 
     /// <summary>Per-byte popcount (0..8) by nibble lookup.</summary>
@@ -100,48 +100,36 @@ public struct Simd256Kernel : ICpuKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ulong ImageWord(CpuBlockData d, ref short patch, int word, int cls)
+    public static ulong ImageWord(CpuBlockData d, ref byte patch, int word, int cls)
     {
-        int groups = Math.Min(8, (d.Block.OutChannels - word * 64 + 7) >> 3), pairs = d.PatchLength / 2;
-        ref int pixels = ref Unsafe.As<short, int>(ref patch);
-        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 8 * pairs * 16);
+        int groups = Math.Min(4, (d.Block.OutChannels - word * 64 + 15) >> 4), pairs = d.PatchLength / 2;
+        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref patch);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 4 * pairs * 32);
         ref uint lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo), cls * d.PaddedK + word * 64);
         ref uint span = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan), cls * d.PaddedK + word * 64);
         ulong bits = 0;
-        int g = 0;
-        // Four groups at a time share each broadcast pixel pair and run as independent dependency chains.
-        for (; g + 4 <= groups; g += 4)
+        for (int g = 0; g < groups; g++)
         {
-            ref short w0 = ref Unsafe.Add(ref w, (nint)g * pairs * 16);
-            ref short w1 = ref Unsafe.Add(ref w0, (nint)pairs * 16);
-            ref short w2 = ref Unsafe.Add(ref w1, (nint)pairs * 16);
-            ref short w3 = ref Unsafe.Add(ref w2, (nint)pairs * 16);
-            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int t = 0; t < pairs; t++)
+            ref sbyte wg = ref Unsafe.Add(ref w, (nint)g * pairs * 32);
+            Vector256<int> low = default, high = default;
+            // int16 sums of up to 64 pixel pairs stay within ±32640; then they are widened into the int32 sums.
+            for (int t0 = 0; t0 < pairs; t0 += 64)
             {
-                var x = Vector256.Create(Unsafe.Add(ref pixels, t)).AsInt16();
-                a0 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w0, (nuint)t * 16));
-                a1 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w1, (nuint)t * 16));
-                a2 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w2, (nuint)t * 16));
-                a3 += Avx2.MultiplyAddAdjacent(x, Vector256.LoadUnsafe(ref w3, (nuint)t * 16));
+                int t1 = Math.Min(pairs, t0 + 64);
+                var acc = Vector256<short>.Zero;
+                for (int t = t0; t < t1; t++)
+                    acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref pixels, t)).AsByte(), Vector256.LoadUnsafe(ref wg, (nuint)t * 32));
+                low += Vector256.WidenLower(acc);
+                high += Vector256.WidenUpper(acc);
             }
-            bits |= (Fire(a0, ref lo, ref span, g) | Fire(a1, ref lo, ref span, g + 1) << 8
-                   | Fire(a2, ref lo, ref span, g + 2) << 16 | Fire(a3, ref lo, ref span, g + 3) << 24) << (8 * g);
-        }
-        for (; g < groups; g++)
-        {
-            ref short wg = ref Unsafe.Add(ref w, (nint)g * pairs * 16);
-            var acc = Vector256<int>.Zero;
-            for (int t = 0; t < pairs; t++)
-                acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref pixels, t)).AsInt16(), Vector256.LoadUnsafe(ref wg, (nuint)t * 16));
-            bits |= Fire(acc, ref lo, ref span, g) << (8 * g);
+            bits |= (Fire(low, ref lo, ref span, 2 * g) | Fire(high, ref lo, ref span, 2 * g + 1) << 8) << (16 * g);
         }
         return bits;
     }
 
-    /// <summary>Threshold bits of the 8 channel sums of group g.</summary>
+    /// <summary>Threshold bits of 8 channel sums (channels 8·i … of the word).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static ulong Fire(Vector256<int> sums, ref uint lo, ref uint span, int g) =>
-        Vector256.LessThanOrEqual(sums.AsUInt32() - Vector256.LoadUnsafe(ref lo, (nuint)g * 8), Vector256.LoadUnsafe(ref span, (nuint)g * 8))
+    static ulong Fire(Vector256<int> sums, ref uint lo, ref uint span, int i) =>
+        Vector256.LessThanOrEqual(sums.AsUInt32() - Vector256.LoadUnsafe(ref lo, (nuint)i * 8), Vector256.LoadUnsafe(ref span, (nuint)i * 8))
             .ExtractMostSignificantBits();
 }

@@ -8,12 +8,12 @@ namespace HepBnn.Ops.Cpu;
 /// <summary>AVX-512BW, vectorised over output channels: a Vector512 holds 8 channels' 64-bit lanes; each patch word is
 /// broadcast and XORed with the 8 channels' weight words, a carry-save tree (VPTERNLOGQ) compresses 8 such vectors
 /// into one that the nibble-LUT popcount (VPSHUFB) counts, and VPSADBW sums bytes per channel. No horizontal sums.
-/// The image layer multiply-adds int16 pixel pairs into 16 int32 channel sums (VPMADDWD).
+/// The image layer multiply-adds unsigned pixel pairs with ±1 weight pairs into 32 int16 channel sums (VPMADDUBSW).
 /// (.NET 10 exposes no VPOPCNTDQ intrinsic; this is the widest popcount C# can emit.)</summary>
 public struct Simd512Kernel : ICpuKernel
 {
     public static int BinaryLanes => 8;
-    public static int ImageLanes => 16;
+    public static int ImageLanes => 32;
     public static bool IsSupported => Avx512BW.IsSupported;
 
     static Vector512<byte> Lut
@@ -110,46 +110,36 @@ public struct Simd512Kernel : ICpuKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ulong ImageWord(CpuBlockData d, ref short patch, int word, int cls)
+    public static ulong ImageWord(CpuBlockData d, ref byte patch, int word, int cls)
     {
-        int groups = Math.Min(4, (d.Block.OutChannels - word * 64 + 15) >> 4), pairs = d.PatchLength / 2;
-        ref int pixels = ref Unsafe.As<short, int>(ref patch);
-        ref short w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 4 * pairs * 32);
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.PatchLength / 2;
+        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref patch);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 2 * pairs * 64);
         ref uint lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo), cls * d.PaddedK + word * 64);
         ref uint span = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan), cls * d.PaddedK + word * 64);
         ulong bits = 0;
-        if (groups == 4)
-        {
-            // A full word: four groups share each broadcast pixel pair and run as independent dependency chains.
-            ref short w1 = ref Unsafe.Add(ref w, (nint)pairs * 32);
-            ref short w2 = ref Unsafe.Add(ref w1, (nint)pairs * 32);
-            ref short w3 = ref Unsafe.Add(ref w2, (nint)pairs * 32);
-            Vector512<int> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int t = 0; t < pairs; t++)
-            {
-                var x = Vector512.Create(Unsafe.Add(ref pixels, t)).AsInt16();
-                a0 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w, (nuint)t * 32));
-                a1 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w1, (nuint)t * 32));
-                a2 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w2, (nuint)t * 32));
-                a3 += Avx512BW.MultiplyAddAdjacent(x, Vector512.LoadUnsafe(ref w3, (nuint)t * 32));
-            }
-            return Fire(a0, ref lo, ref span, 0) | Fire(a1, ref lo, ref span, 1) << 16
-                 | Fire(a2, ref lo, ref span, 2) << 32 | Fire(a3, ref lo, ref span, 3) << 48;
-        }
         for (int g = 0; g < groups; g++)
         {
-            ref short wg = ref Unsafe.Add(ref w, (nint)g * pairs * 32);
-            var acc = Vector512<int>.Zero;
-            for (int t = 0; t < pairs; t++)
-                acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref pixels, t)).AsInt16(), Vector512.LoadUnsafe(ref wg, (nuint)t * 32));
-            bits |= Fire(acc, ref lo, ref span, g) << (16 * g);
+            ref sbyte wg = ref Unsafe.Add(ref w, (nint)g * pairs * 64);
+            Vector512<int> low = default, high = default;
+            // int16 sums of up to 64 pixel pairs stay within ±32640; then they are widened into the int32 sums.
+            for (int t0 = 0; t0 < pairs; t0 += 64)
+            {
+                int t1 = Math.Min(pairs, t0 + 64);
+                var acc = Vector512<short>.Zero;
+                for (int t = t0; t < t1; t++)
+                    acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref pixels, t)).AsByte(), Vector512.LoadUnsafe(ref wg, (nuint)t * 64));
+                low += Vector512.WidenLower(acc);
+                high += Vector512.WidenUpper(acc);
+            }
+            bits |= (Fire(low, ref lo, ref span, 2 * g) | Fire(high, ref lo, ref span, 2 * g + 1) << 16) << (32 * g);
         }
         return bits;
     }
 
-    /// <summary>Threshold bits of the 16 channel sums of group g.</summary>
+    /// <summary>Threshold bits of 16 channel sums (channels 16·i … of the word).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static ulong Fire(Vector512<int> sums, ref uint lo, ref uint span, int g) =>
-        Vector512.LessThanOrEqual(sums.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)g * 16), Vector512.LoadUnsafe(ref span, (nuint)g * 16))
+    static ulong Fire(Vector512<int> sums, ref uint lo, ref uint span, int i) =>
+        Vector512.LessThanOrEqual(sums.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)i * 16), Vector512.LoadUnsafe(ref span, (nuint)i * 16))
             .ExtractMostSignificantBits();
 }

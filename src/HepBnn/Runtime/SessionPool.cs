@@ -1,0 +1,117 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+
+namespace HepBnn.Runtime;
+
+/// <summary>
+/// Thread-safe inference for concurrent callers: <see cref="Count"/> sessions of one model and assignment; each
+/// <see cref="Run(ReadOnlySpan{byte}, int, Span{int})"/> borrows an idle session (blocking while all are busy) and returns
+/// it when done. (<see cref="InferenceSession"/> itself is not thread-safe: its activation buffers and runners serve one
+/// call at a time.)
+/// <para><b>Resources.</b> When every configuration of the assignment runs on the CPU, all sessions share one
+/// <see cref="ExecutionResources"/> and so one <see cref="Devices.CpuWorkerPool"/> of <see cref="SessionOptions.CpuThreads"/>
+/// threads: the multithreaded blocks (cpu.mt-*) of concurrent runs take turns on it (the machine is never oversubscribed),
+/// while single-thread blocks (cpu.scalar, cpu.simd*) of different runs proceed in parallel on the callers' threads.
+/// Assignments that use another device give each session its own resources (device streams are per session).</para>
+/// <para>Steady-state <c>Run</c> with int scores allocates nothing. <see cref="Dispose"/> waits for runs in progress; runs
+/// that start afterwards throw <see cref="ObjectDisposedException"/>.</para>
+/// </summary>
+public sealed class SessionPool : IDisposable
+{
+    readonly InferenceSession[] _sessions;
+    readonly InferenceSession[] _idle;
+    readonly object _gate = new();
+    readonly SemaphoreSlim _available;
+    readonly ExecutionResources? _shared;
+    int _idleCount;
+    volatile bool _disposed;
+
+    public BnnModel Model { get; }
+    public int Count => _sessions.Length;
+    public int MaxBatch => _sessions[0].MaxBatch;
+    public int NumClasses => _sessions[0].NumClasses;
+    public IReadOnlyList<IKernelConfiguration> Assignment => _sessions[0].Assignment;
+    /// <summary>True when the sessions share one set of execution resources (one CPU worker pool).</summary>
+    public bool SharesResources => _shared is not null;
+
+    /// <summary>Every block in the one configuration <paramref name="configuration"/>.</summary>
+    public SessionPool(BnnModel model, string configuration, int sessions, SessionOptions? options = null)
+        : this(model, Enumerable.Repeat(configuration, BlockCompiler.Compile(model).Count).ToArray(), sessions, options) { }
+
+    public SessionPool(BnnModel model, IReadOnlyList<string> configurationPerBlock, int sessions, SessionOptions? options = null)
+    {
+        if (sessions < 1 || sessions > 1024) throw new HepBnnException($"session count {sessions} out of range 1..1024");
+        options ??= new SessionOptions();
+        var blocks = BlockCompiler.Compile(model);
+        var assignment = configurationPerBlock.Select(ConfigurationRegistry.Find).ToArray();
+        Model = model;
+        _sessions = new InferenceSession[sessions];
+        _idle = new InferenceSession[sessions];
+        try
+        {
+            if (assignment.All(c => c.Device == DeviceKind.Cpu)) _shared = new ExecutionResources(options.CpuThreads);
+            for (int i = 0; i < sessions; i++)
+                _sessions[i] = new InferenceSession(model, blocks, assignment, options, _shared);
+        }
+        catch
+        {
+            foreach (var s in _sessions) s?.Dispose();
+            _shared?.Dispose();
+            throw;
+        }
+        _sessions.CopyTo(_idle, 0);
+        _idleCount = sessions;
+        _available = new SemaphoreSlim(sessions, sessions);
+    }
+
+    /// <summary>As <see cref="InferenceSession.Run(ReadOnlySpan{byte}, int, Span{int})"/>, on a borrowed session.</summary>
+    public void Run(ReadOnlySpan<byte> images, int batch, Span<int> rawScores)
+    {
+        var session = Borrow();
+        try { session.Run(images, batch, rawScores); }
+        finally { Return(session); }
+    }
+
+    /// <summary>As <see cref="InferenceSession.Run(ReadOnlySpan{byte}, int, Span{double})"/>, on a borrowed session.</summary>
+    public void Run(ReadOnlySpan<byte> images, int batch, Span<double> scores)
+    {
+        var session = Borrow();
+        try { session.Run(images, batch, scores); }
+        finally { Return(session); }
+    }
+
+    public int[] Predict(ReadOnlySpan<byte> images, int batch)
+    {
+        var session = Borrow();
+        try { return session.Predict(images, batch); }
+        finally { Return(session); }
+    }
+
+    InferenceSession Borrow()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        _available.Wait();
+        if (_disposed)
+        {
+            _available.Release();
+            throw new ObjectDisposedException(nameof(SessionPool));
+        }
+        lock (_gate) return _idle[--_idleCount];
+    }
+
+    void Return(InferenceSession session)
+    {
+        lock (_gate) _idle[_idleCount++] = session;
+        _available.Release();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        for (int i = 0; i < _sessions.Length; i++) _available.Wait(); // every in-flight run has returned its session
+        foreach (var s in _sessions) s.Dispose();
+        _shared?.Dispose();
+        _available.Dispose();
+    }
+}

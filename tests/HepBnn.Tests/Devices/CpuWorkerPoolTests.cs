@@ -1,0 +1,95 @@
+using HepBnn.Devices;
+
+namespace HepBnn.Tests.Devices;
+
+/// <summary>The worker pool under concurrent callers, failing work items and nesting.</summary>
+public class CpuWorkerPoolTests
+{
+    /// <summary>Counts executions per index and checks that a worker id is used by one thread at a time.</summary>
+    sealed class Recorder(int count, int workers) : IParallelWork
+    {
+        public readonly int[] Hits = new int[count];
+        readonly int[] _owner = new int[workers];
+        public volatile string? Problem;
+
+        public void Execute(int index) => Problem = "the pool called Execute(int) instead of Execute(int, int)";
+
+        public void Execute(int index, int worker)
+        {
+            if (worker < 0 || worker >= _owner.Length) { Problem = $"worker id {worker} out of range"; return; }
+            int me = Environment.CurrentManagedThreadId;
+            if (Interlocked.CompareExchange(ref _owner[worker], me, 0) != 0) Problem = $"worker id {worker} used by two threads at once";
+            Interlocked.Increment(ref Hits[index]);
+            Thread.SpinWait(50);
+            Interlocked.Exchange(ref _owner[worker], 0);
+        }
+    }
+
+    [Fact]
+    public void ConcurrentCallersEachGetEveryIndexExactlyOnce()
+    {
+        using var pool = new CpuWorkerPool(3);
+        var errors = new List<string>();
+        var threads = Enumerable.Range(0, 8).Select(t => new Thread(() =>
+        {
+            for (int round = 0; round < 200; round++)
+            {
+                int count = 1 + (t * 31 + round * 7) % 40;
+                var rec = new Recorder(count, pool.Threads);
+                pool.For(count, rec);
+                string? bad = rec.Problem ?? (rec.Hits.Any(h => h != 1) ? $"hits {string.Join(",", rec.Hits)}" : null);
+                if (bad is not null) lock (errors) errors.Add($"thread {t} round {round}: {bad}");
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        Assert.True(threads.All(t => t.Join(TimeSpan.FromSeconds(60))), "concurrent For calls did not finish (deadlock?)");
+        Assert.Empty(errors);
+    }
+
+    sealed class Failing(int failAt) : IParallelWork
+    {
+        public int Done;
+        public void Execute(int index)
+        {
+            if (index == failAt) throw new InvalidOperationException($"boom at {index}");
+            Interlocked.Increment(ref Done);
+        }
+    }
+
+    [Fact]
+    public void AnExceptionInAWorkItemPropagatesAndThePoolStaysUsable()
+    {
+        using var pool = new CpuWorkerPool(2);
+        for (int failAt = 0; failAt < 20; failAt += 3)
+        {
+            var e = Assert.Throws<HepBnnException>(() => pool.For(20, new Failing(failAt)));
+            Assert.IsType<InvalidOperationException>(e.InnerException);
+            Assert.Contains($"boom at {failAt}", e.Message);
+        }
+        var ok = new Recorder(50, pool.Threads);
+        pool.For(50, ok);
+        Assert.Null(ok.Problem);
+        Assert.All(ok.Hits, h => Assert.Equal(1, h));
+    }
+
+    sealed class Nesting(CpuWorkerPool pool) : IParallelWork
+    {
+        public int Inner;
+        public void Execute(int index)
+        {
+            var rec = new Recorder(5, pool.Threads);
+            pool.For(5, rec); // nested: runs inline on this thread
+            Interlocked.Add(ref Inner, rec.Hits.Sum());
+        }
+    }
+
+    [Fact]
+    public void NestedForRunsInlineInsteadOfDeadlocking()
+    {
+        using var pool = new CpuWorkerPool(3);
+        var work = new Nesting(pool);
+        var task = Task.Run(() => pool.For(10, work));
+        Assert.True(task.Wait(TimeSpan.FromSeconds(30)), "nested For deadlocked");
+        Assert.Equal(50, work.Inner);
+    }
+}

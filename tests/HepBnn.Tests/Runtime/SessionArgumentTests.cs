@@ -1,0 +1,27 @@
+using HepBnn.Model;
+using HepBnn.Runtime;
+
+namespace HepBnn.Tests.Runtime;
+
+/// <summary>Bad arguments to a session give one clear <see cref="HepBnnException"/>, never another exception type.</summary>
+public class SessionArgumentTests
+{
+    static BnnModel Model() => new ModelBuilder(new Shape3(4, 4, 1), 1).InputConv(8).BnSign().Flatten().Dense(3).Build("args");
+
+    [Fact]
+    public void ShortScoreBufferForFinalScores()
+    {
+        using var session = new InferenceSession(Model(), "cpu.scalar");
+        var e = Assert.Throws<HepBnnException>(() => session.Run(new byte[16], 1, new double[2]));
+        Assert.Contains("score buffer", e.Message);
+    }
+
+    [Fact]
+    public void BatchTooLargeForAnyBuffer()
+    {
+        // 65536 samples of a 16384x16384 image: far beyond the largest array.
+        var big = new ModelBuilder(new Shape3(16384, 16384, 1), 1).InputConv(1, 64, 64, 0).BnSign().Conv(1, 64, 64, 0).BnSign().Flatten().Dense(2).Build("big");
+        var e = Assert.Throws<HepBnnException>(() => new InferenceSession(big, "cpu.scalar", new SessionOptions { MaxBatch = 65536 }));
+        Assert.Contains("exceeds the largest array", e.Message);
+    }
+}
