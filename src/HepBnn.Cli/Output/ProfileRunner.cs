@@ -30,7 +30,8 @@ public static class ProfileRunner
                 });
         if (!quiet) Status($"profiled {model.Name} at batch {batch} in [bold]{profile!.ProfilingSeconds:F1} s[/] " +
                            $"({profile.Blocks.Sum(b => b.Configurations.Count)} block × configuration measurements, {profile.Transfers.Count} transfers, " +
-                           $"{profile.Calibration?.Points.Count ?? 0} calibration plans)");
+                           $"{profile.Calibration?.Points.Count ?? 0} calibration plans)" +
+                           (profile.Remeasured ? "; [yellow]blocks timed twice: the first timings disagreed with whole-plan runs (busy machine?)[/]" : ""));
         return profile!;
     }
 

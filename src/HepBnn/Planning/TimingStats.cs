@@ -34,11 +34,12 @@ public readonly record struct TimingStats(double MedianUs, double P10Us, double 
         double abandonAboveUs = double.PositiveInfinity, int minSamples = 3, int maxSamples = 200)
     {
         double cold = TimeOnce(action);
-        // A cold run this far above the limit is hopeless even allowing for JIT and cold caches.
-        if (cold > 2 * abandonAboveUs) return (From([cold]), true);
+        // A long cold run far above the limit is hopeless even allowing for JIT and cold caches. Short actions are never
+        // abandoned: their first runs are mostly JIT and unoptimized tier-0 code, and measuring them fully is cheap anyway.
+        if (cold > 2 * abandonAboveUs && cold > 20_000) return (From([cold]), true);
         double first = TimeOnce(action);
         // One slow sample may be a hiccup of a busy machine: abandon only when a second one is slow too.
-        if (first > abandonAboveUs)
+        if (first > abandonAboveUs && first > 1_000)
         {
             double second = TimeOnce(action);
             if (second > abandonAboveUs) return (From([first, second]), true);

@@ -38,7 +38,7 @@ public class CalibrationTests
             new TransferProfile(b, DeviceKind.Gpu, TransferDirection.HostToDevice, 100, 10 + r.Next(30), 0, 0, 5),
             new TransferProfile(b, DeviceKind.Gpu, TransferDirection.DeviceToHost, 100, 15 + r.Next(30), 0, 0, 5),
         }).ToList();
-        return new Profile(Profile.FormatId, "synthetic", "00", 1, "test", DateTime.UtcNow, 1, blocks, transfers, null);
+        return new Profile(Profile.FormatId, "synthetic", "00", 1, "test", DateTime.UtcNow, 1, blocks, transfers, null, false);
     }
 
     [Fact]
@@ -106,5 +106,15 @@ public class CalibrationTests
             else Assert.True(Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs < 0.01, $"plan {i}: calibrated {p.PredictedUs:F1} vs measured {p.MeasuredUs:F1}");
         }
         Assert.True(fit.MaxRelativeError < 0.01);
+    }
+
+    [Fact]
+    public void DisagreementMeansNoPlanFitsWithin15Percent()
+    {
+        CalibrationPoint P(double measured, double predicted, double weight) => new(["cpu.scalar"], predicted, measured, predicted, weight);
+        Assert.False(Profiler.Disagrees(Calibration.None));
+        Assert.False(Profiler.Disagrees(Calibration.None with { Points = [P(100, 104, 1), P(100, 140, 0)] }));
+        Assert.True(Profiler.Disagrees(Calibration.None with { Points = [P(100, 400, 0), P(100, 380, 0)] }));
+        Assert.True(Profiler.Disagrees(Calibration.None with { Points = [P(100, 130, 0.2)] }));
     }
 }

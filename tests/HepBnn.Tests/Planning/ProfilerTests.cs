@@ -88,6 +88,10 @@ public class ProfilerTests
         Assert.True(abandoned);
         Assert.InRange(stats.Samples, 1, 2);
         Assert.True(calls <= 3, $"{calls} runs of an abandoned candidate");
+        // Sub-millisecond actions are measured fully whatever the limit (their first runs are JIT-dominated).
+        var (tiny, tinyAbandoned) = TimingStats.MeasureAdaptive(() => Thread.SpinWait(20), budgetMs: 2, abandonAboveUs: 1e-3, minSamples: 3);
+        Assert.False(tinyAbandoned);
+        Assert.True(tiny.Samples >= 3);
         var (fast, gaveUp) = TimingStats.MeasureAdaptive(() => Thread.SpinWait(10), budgetMs: 5, minSamples: 4);
         Assert.False(gaveUp);
         Assert.True(fast.Samples >= 4);

@@ -4,7 +4,8 @@ namespace HepBnn.Planning;
 
 /// <summary>Everything the optimizer needs about one model at one batch size on one machine: each block's isolated
 /// latency in every configuration, the cost of moving each activation tensor between host and device, and the
-/// calibration of isolated numbers against whole-plan runs. Saved as JSON (<see cref="ProfileFile"/>).</summary>
+/// calibration of isolated numbers against whole-plan runs. Saved as JSON (<see cref="ProfileFile"/>).
+/// Remeasured: the blocks were timed twice because the first calibration disagreed with every isolated prediction.</summary>
 public sealed record Profile(
     string Format,
     string Model,
@@ -15,7 +16,8 @@ public sealed record Profile(
     double ProfilingSeconds,
     IReadOnlyList<BlockProfile> Blocks,
     IReadOnlyList<TransferProfile> Transfers,
-    Calibration? Calibration)
+    Calibration? Calibration,
+    bool Remeasured)
 {
     public const string FormatId = "hepbnn-profile/1";
 }
