@@ -27,8 +27,11 @@ public static class BenchCommand
             foreach (int b in r.GetValue(batches)!)
             {
                 if (b < 1 || b > 65536) throw new HepBnnException($"batch {b} out of range 1..65536");
-                var timings = AnsiConsole.Status().Start($"benchmarking {m.Name} at batch {b}", ctx =>
-                    BlockBenchmark.Run(m, b, res, filter, budgetMs: r.GetValue(budget), progress: s => ctx.Status($"batch {b}: {s}")).ToList());
+                // With --json, stdout carries only the JSON document (no progress lines).
+                var timings = r.GetValue(json)
+                    ? BlockBenchmark.Run(m, b, res, filter, budgetMs: r.GetValue(budget)).ToList()
+                    : AnsiConsole.Status().Start($"benchmarking {m.Name} at batch {b}", ctx =>
+                        BlockBenchmark.Run(m, b, res, filter, budgetMs: r.GetValue(budget), progress: s => ctx.Status($"batch {b}: {s}")).ToList());
                 results.Add(new LayerTable(m.Name, b, timings));
             }
             if (r.GetValue(json)) JsonOut.Write(results);
