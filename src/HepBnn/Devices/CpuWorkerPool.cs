@@ -25,10 +25,10 @@ public sealed class CpuWorkerPool : IDisposable
 {
     readonly Thread[] _threads;
     readonly SemaphoreSlim _start;
-    /// <summary>Completion signal: a plain monitor, because ManualResetEventSlim allocates its lock on the first blocking
-    /// wait, which would break allocation-free inference the first time the caller has to block.</summary>
+    /// <summary>Completion signal for a caller that stops spinning: a plain monitor pulsed when <c>_active</c> reaches 0
+    /// (ManualResetEventSlim allocates its lock on the first blocking wait, breaking allocation-free inference). The
+    /// waiter re-checks <c>_active</c>, so a late pulse from the previous loop cannot end the current one early.</summary>
     readonly object _doneGate = new();
-    bool _doneFlag;
     readonly object _gate = new();
     IParallelWork? _work;
     int _count, _next, _active;
@@ -70,7 +70,6 @@ public sealed class CpuWorkerPool : IDisposable
             _work = work; _count = count; _next = 0; _error = null;
             int helpers = Math.Min(_threads.Length, count - 1);
             _active = helpers + 1;
-            _doneFlag = false;
             _start.Release(helpers);
             Drain(0);
             WaitUntilDone();
@@ -114,7 +113,7 @@ public sealed class CpuWorkerPool : IDisposable
         }
         finally { t_inside = outer; }
         if (Interlocked.Decrement(ref _active) == 0)
-            lock (_doneGate) { _doneFlag = true; Monitor.PulseAll(_doneGate); }
+            lock (_doneGate) Monitor.PulseAll(_doneGate);
     }
 
     void WaitUntilDone()
@@ -124,7 +123,7 @@ public sealed class CpuWorkerPool : IDisposable
         {
             if (Stopwatch.GetTimestamp() > deadline)
             {
-                lock (_doneGate) while (!_doneFlag) Monitor.Wait(_doneGate);
+                lock (_doneGate) while (Volatile.Read(ref _active) != 0) Monitor.Wait(_doneGate);
                 return;
             }
             Pause();
