@@ -15,16 +15,20 @@ public interface IParallelWork
 
 /// <summary>A fixed set of worker threads created once (per session or shared by a <see cref="Runtime.SessionPool"/>).
 /// <see cref="For"/> hands out indices dynamically and the calling thread works too; returns when every index is done.
-/// <para>Thread safety: <see cref="For"/> may be called from several threads; calls are serialized (one parallel loop
-/// owns the workers at a time, the others wait on a lock). Work items must not block on another thread's use of the
-/// same pool. A call from inside a work item of this pool (nesting) runs its items inline on the current thread instead
-/// of deadlocking. The first exception of a work item stops handing out indices and is rethrown from For as a
+/// <para>Thread safety: <see cref="For"/> may be called from several threads. One call at a time owns the workers; a
+/// call that finds them busy runs its items inline on its own thread (its core does the work instead of waiting for a
+/// hand-off), so concurrent sessions never queue behind each other. A call from inside a work item of this pool
+/// (nesting) also runs inline instead of deadlocking. Work items must not block on another thread's use of the pool.
+/// The first exception of a work item stops handing out indices and is rethrown from For as a
 /// <see cref="HepBnnException"/> (inner exception attached); the pool stays usable. Dispose must not race with For.</para></summary>
 public sealed class CpuWorkerPool : IDisposable
 {
     readonly Thread[] _threads;
     readonly SemaphoreSlim _start;
-    readonly ManualResetEventSlim _done = new(false);
+    /// <summary>Completion signal for a caller that stops spinning: a plain monitor pulsed when <c>_active</c> reaches 0
+    /// (ManualResetEventSlim allocates its lock on the first blocking wait, breaking allocation-free inference). The
+    /// waiter re-checks <c>_active</c>, so a late pulse from the previous loop cannot end the current one early.</summary>
+    readonly object _doneGate = new();
     readonly object _gate = new();
     IParallelWork? _work;
     int _count, _next, _active;
@@ -54,17 +58,18 @@ public sealed class CpuWorkerPool : IDisposable
     public void For(int count, IParallelWork work)
     {
         if (count <= 0) return;
-        if (count == 1 || _threads.Length == 0 || t_inside == this)
+        // Inline on the calling thread: a single item, no workers, a nested call, or the workers already serving
+        // another caller (then waiting for them would only add a hand-off; the caller's own core does the work).
+        if (count == 1 || _threads.Length == 0 || t_inside == this || !Monitor.TryEnter(_gate))
         {
-            for (int i = 0; i < count; i++) work.Execute(i, 0);
+            RunInline(count, work);
             return;
         }
-        lock (_gate)
+        try
         {
             _work = work; _count = count; _next = 0; _error = null;
             int helpers = Math.Min(_threads.Length, count - 1);
             _active = helpers + 1;
-            _done.Reset();
             _start.Release(helpers);
             Drain(0);
             WaitUntilDone();
@@ -73,6 +78,23 @@ public sealed class CpuWorkerPool : IDisposable
             _error = null;
             if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
         }
+        finally { Monitor.Exit(_gate); }
+    }
+
+    /// <summary>All items on the calling thread as worker 0 (ids are unique per call, and this call has one thread).</summary>
+    void RunInline(int count, IParallelWork work)
+    {
+        var outer = t_inside;
+        t_inside = this;
+        try
+        {
+            for (int i = 0; i < count; i++) work.Execute(i, 0);
+        }
+        catch (Exception e) when (e is not HepBnnException)
+        {
+            throw new HepBnnException("a CPU kernel failed: " + e.Message, e);
+        }
+        finally { t_inside = outer; }
     }
 
     void Drain(int worker)
@@ -90,7 +112,8 @@ public sealed class CpuWorkerPool : IDisposable
             Interlocked.Exchange(ref _next, int.MaxValue / 2);
         }
         finally { t_inside = outer; }
-        if (Interlocked.Decrement(ref _active) == 0) _done.Set();
+        if (Interlocked.Decrement(ref _active) == 0)
+            lock (_doneGate) Monitor.PulseAll(_doneGate);
     }
 
     void WaitUntilDone()
@@ -98,7 +121,11 @@ public sealed class CpuWorkerPool : IDisposable
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
         while (Volatile.Read(ref _active) != 0)
         {
-            if (Stopwatch.GetTimestamp() > deadline) { _done.Wait(); return; }
+            if (Stopwatch.GetTimestamp() > deadline)
+            {
+                lock (_doneGate) while (Volatile.Read(ref _active) != 0) Monitor.Wait(_doneGate);
+                return;
+            }
             Pause();
         }
     }
@@ -139,6 +166,5 @@ public sealed class CpuWorkerPool : IDisposable
         _start.Release(_threads.Length);
         foreach (var t in _threads) t.Join();
         _start.Dispose();
-        _done.Dispose();
     }
 }

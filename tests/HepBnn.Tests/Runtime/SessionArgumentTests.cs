@@ -24,4 +24,13 @@ public class SessionArgumentTests
         var e = Assert.Throws<HepBnnException>(() => new InferenceSession(big, "cpu.scalar", new SessionOptions { MaxBatch = 65536 }));
         Assert.Contains("exceeds the largest array", e.Message);
     }
+
+    [Fact]
+    public void BlockWithAbsurdBorderTablesIsUnsupportedNotAllocated()
+    {
+        // 64x64 kernel with padding 63: 127x127 border classes x 1100 channels exceed the CPU kernels' table bound.
+        var model = new ModelBuilder(new Shape3(64, 64, 1), 1).InputConv(1, 1, 1, 0).BnSign().Conv(1100, 64, 1, 63).Build("absurd");
+        var e = Assert.Throws<HepBnnException>(() => new InferenceSession(model, "cpu.scalar"));
+        Assert.Contains("does not support block conv2", e.Message);
+    }
 }

@@ -51,6 +51,23 @@ public sealed class CpuBlockData
     public sbyte[] ImageLaneWeights { get; } = [];
     public int ImageLanes { get; }
 
+    /// <summary>Most per-(border class, channel) table entries a block may need (20 bytes each): a bound that only absurd
+    /// layers (kernels near 64×64 with as much padding and thousands of channels) exceed.</summary>
+    public const long MaxTableEntries = 1L << 24;
+
+    /// <summary>Whether the CPU kernels can run <paramref name="block"/>: its tables fit <see cref="MaxTableEntries"/> and
+    /// the image layer's sums fit 32 bits.</summary>
+    public static bool Fits(Block block)
+    {
+        var s = block.InputShape;
+        long rows = BorderClasses.Compute(s.H, block.ConvShape.H, block.KernelH, block.Stride, block.Padding).Ranges.Count;
+        long cols = BorderClasses.Compute(s.W, block.ConvShape.W, block.KernelW, block.Stride, block.Padding).Ranges.Count;
+        long classes = rows * Math.Max(1, block.RowClasses) * cols * Math.Max(1, block.ColClasses);
+        long taps = (long)block.KernelH * block.KernelW * s.C;
+        return classes * ((block.OutChannels + 63) & ~63) <= MaxTableEntries
+               && (block.Input != BlockInput.Image || taps * 255 <= int.MaxValue / 2);
+    }
+
     /// <param name="binaryLanes">Channels per vector of the binary kernel (0 = scalar: uses the block's packed weights).</param>
     /// <param name="imageLanes">int16 channels per vector of the image kernel (0 = scalar: uses the block's ±1 weights).</param>
     public CpuBlockData(Block block, int binaryLanes, int imageLanes)
@@ -61,8 +78,8 @@ public sealed class CpuBlockData
         int k = block.OutChannels, kh = block.KernelH, kw = block.KernelW;
         PaddedK = (k + 63) & ~63;
         long taps = (long)kh * kw * s.C;
-        if (IsImage && taps * 255 > int.MaxValue / 2)
-            throw new HepBnnException($"block {block.Name}: the image layer's patch ({taps} values) is too large for exact 32-bit accumulation");
+        if (!Fits(block))
+            throw new HepBnnException($"block {block.Name}: too large for the CPU kernels (border-class tables over {MaxTableEntries} entries, or image sums beyond 32 bits)");
         PatchLength = IsImage ? (int)((taps + 1) & ~1L) : kh * kw * s.ChannelWords;
         PatchIsSample = !IsImage && block.IsDense;
 

@@ -9,7 +9,8 @@ public abstract class CpuConfiguration : IKernelConfiguration
     public abstract string Description { get; }
     public DeviceKind Device => DeviceKind.Cpu;
     protected abstract CpuPartition Partition { get; }
-    public virtual bool Supports(Block block) => true;
+    /// <summary>Every block whose precomputed tables stay within bounds (see <see cref="CpuBlockData.Fits"/>).</summary>
+    public virtual bool Supports(Block block) => CpuBlockData.Fits(block);
 
     public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources) =>
         CreateRunner(block, resources) ?? throw new HepBnnException($"{Name} is not supported on this CPU");
@@ -41,7 +42,7 @@ public sealed class CpuSimd256 : CpuConfiguration
     public override string Name => "cpu.simd256";
     public override string Description => "1 thread, AVX2 Vector256 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
-    public override bool Supports(Block block) => Simd256Kernel.IsSupported;
+    public override bool Supports(Block block) => Simd256Kernel.IsSupported && CpuBlockData.Fits(block);
     protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
         Supports(block) ? new CpuBlockRunner<Simd256Kernel>(this, block, Partition, r.CpuWorkers) : null;
 }
@@ -52,7 +53,7 @@ public sealed class CpuSimd512 : CpuConfiguration
     public override string Name => "cpu.simd512";
     public override string Description => "1 thread, AVX-512BW Vector512 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
-    public override bool Supports(Block block) => Simd512Kernel.IsSupported;
+    public override bool Supports(Block block) => Simd512Kernel.IsSupported && CpuBlockData.Fits(block);
     protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
         Supports(block) ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers) : null;
 }
