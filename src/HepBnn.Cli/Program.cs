@@ -9,5 +9,7 @@ var root = new RootCommand("hepbnn: binarized neural networks on CPU + CUDA GPU,
     RunCommand.Create(),
     BenchCommand.Create(),
     DemoCommand.Create(),
+    VerifyCommand.Create(),
+    TransfersCommand.Create(),
 };
 return CliErrors.Guard(() => root.Parse(args).Invoke());

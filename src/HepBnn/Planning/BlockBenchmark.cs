@@ -4,8 +4,10 @@ using HepBnn.Runtime;
 
 namespace HepBnn.Planning;
 
-/// <summary>One block in one configuration, timed in isolation on its own device (data already there).</summary>
-public sealed record BlockTiming(int Block, string BlockName, string Configuration, DeviceKind Device, TimingStats Kernel);
+/// <summary>One block in one configuration, timed in isolation on its own device (data already there). For GPU configurations
+/// also <paramref name="WithTransfers"/>: input host→device, kernel, output device→host, synchronized.</summary>
+public sealed record BlockTiming(int Block, string BlockName, string Configuration, DeviceKind Device, TimingStats Kernel,
+    TimingStats? WithTransfers = null);
 
 /// <summary>Times every block of a model in every applicable configuration of the chosen devices.</summary>
 public static class BlockBenchmark
@@ -28,7 +30,20 @@ public static class BlockBenchmark
                 MaskTails(block, host, batch);
                 res.Copy(host, input, host.Words);
                 var stats = TimingStats.Measure(() => { runner.Run(input, output, batch); res.Synchronize(config.Device); }, budgetMs: budgetMs);
-                yield return new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats);
+                TimingStats? transfers = null;
+                if (config.Device != DeviceKind.Cpu)
+                {
+                    var hostOut = new HostBuffer(block.OutputBufferWords(batch));
+                    long inWords = block.InputBufferWords(batch), outWords = block.OutputBufferWords(batch);
+                    transfers = TimingStats.Measure(() =>
+                    {
+                        res.Copy(host, input, inWords);
+                        runner.Run(input, output, batch);
+                        res.Copy(output, hostOut, outWords);
+                        res.Synchronize(config.Device);
+                    }, budgetMs: budgetMs);
+                }
+                yield return new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, transfers);
             }
     }
 
