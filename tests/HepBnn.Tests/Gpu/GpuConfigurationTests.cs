@@ -22,7 +22,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
     {
         var config = ConfigurationRegistry.Find(configName);
         int checkedBlocks = 0, pooled = 0, image = 0, scores = 0, batched = 0;
-        for (int seed = 1; seed <= 24; seed++)
+        for (int seed = 1; seed <= 16; seed++)
         {
             var model = RandomNetworks.Generate(seed);
             int batch = seed % 4 == 0 ? 2 : 1;
@@ -38,7 +38,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
             }
         }
         // The sample must cover every kind of block the kernels distinguish.
-        Assert.True(checkedBlocks >= 60 && pooled >= 5 && image >= 10 && scores >= 15 && batched >= 10,
+        Assert.True(checkedBlocks >= 50 && pooled >= 4 && image >= 10 && scores >= 12 && batched >= 8,
             $"{configName}: {checkedBlocks} blocks ({pooled} pooled, {image} image, {scores} scores, {batched} batched)");
     }
 

@@ -43,7 +43,7 @@ public class GpuSessionTests(CpuAcceleratorFixture fixture)
     public void RandomNetworksWithAlternatingDevicesMatchReference()
     {
         var gpu = ConfigurationRegistry.Gpu.Select(c => c.Name).ToArray();
-        for (int seed = 200; seed < 212; seed++)
+        for (int seed = 200; seed < 208; seed++)
         {
             var model = RandomNetworks.Generate(seed);
             var blocks = BlockCompiler.Compile(model);

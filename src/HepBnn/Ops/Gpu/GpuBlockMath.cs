@@ -31,31 +31,33 @@ public static class GpuBlockMath
             int c = p.InC, acc = 0, len = (kxHi - kxLo) * c;
             for (int ky = kyLo; ky < kyHi; ky++)
             {
-                long a = inBase + ((long)(iy0 + ky) * p.InW + ix0 + kxLo) * c;
+                long pix = inBase + ((long)(iy0 + ky) * p.InW + ix0 + kxLo) * c;
                 int t = (ky * p.KW + kxLo) * c;
                 for (int i = 0; i < len; i++)
                 {
                     int w = channelMinor ? meta[p.ImageWeightOffset + (t + i) * slots + k] : meta[p.ImageWeightOffset + (k * p.KH * p.KW) * c + t + i];
-                    acc += ImageByte(input, a + i) * w;
+                    acc += ImageByte(input, pix + i) * w;
                 }
             }
             return acc;
         }
         int cw = p.InWords, words = (kxHi - kxLo) * cw, pop = 0;
+        // Running indices instead of index arithmetic per word: the inner loop is a load pair, XOR, popcount, add.
+        long a = inBase + ((long)(iy0 + kyLo) * p.InW + ix0 + kxLo) * cw, rowStep = (long)p.InW * cw;
+        long wStep = channelMinor ? slots : 1;
+        long b = channelMinor ? (long)(kyLo * p.KW + kxLo) * cw * slots + k : ((long)k * p.KH + kyLo) * p.KW * cw + kxLo * cw;
+        long wRowStep = (long)p.KW * cw * wStep;
         for (int ky = kyLo; ky < kyHi; ky++)
         {
-            long a = inBase + ((long)(iy0 + ky) * p.InW + ix0 + kxLo) * cw;
-            int t = (ky * p.KW + kxLo) * cw;
-            if (channelMinor)
+            long ai = a, bi = b;
+            for (int i = 0; i < words; i++)
             {
-                long b = (long)t * slots + k;
-                for (int i = 0; i < words; i++) pop += IntrinsicMath.BitOperations.PopCount(input[a + i] ^ weights[b + (long)i * slots]);
+                pop += IntrinsicMath.BitOperations.PopCount(input[ai] ^ weights[bi]);
+                ai++;
+                bi += wStep;
             }
-            else
-            {
-                long b = (long)k * p.KH * p.KW * cw + t;
-                for (int i = 0; i < words; i++) pop += IntrinsicMath.BitOperations.PopCount(input[a + i] ^ weights[b + i]);
-            }
+            a += rowStep;
+            b += wRowStep;
         }
         return (kyHi - kyLo) * (kxHi - kxLo) * p.InC - 2 * pop;
     }

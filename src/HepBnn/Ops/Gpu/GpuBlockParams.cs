@@ -18,6 +18,7 @@ public struct GpuBlockParams
     public int ValueOffset, RowOfOffset, ColOfOffset, ImageWeightOffset;
     public int Lanes;        // warp-reduce: lanes that share one output channel's reduction (power of two ≤ 32)
     public int StageWords;   // tiled: shared-memory words per group
+    public int TileCols;     // tiled: output columns per group (set per launch)
 
     public static GpuBlockParams From(Block b)
     {

@@ -24,8 +24,8 @@ public abstract class GpuConfiguration : IKernelConfiguration
     protected abstract GpuKernelMethod Scores { get; }
     /// <summary>Fills the configuration's own fields of the parameters (lanes, stage size).</summary>
     protected virtual GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu) => p;
-    /// <summary>Grid and group for <paramref name="batch"/> samples.</summary>
-    protected internal abstract KernelConfig Launch(GpuBlockParams p, int batch, GpuDevice gpu);
+    /// <summary>Grid and group for <paramref name="batch"/> samples; may set per-launch fields of <paramref name="p"/> (a copy).</summary>
+    protected internal abstract KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu);
 
     public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
     {
@@ -69,8 +69,9 @@ public sealed class GpuBlockRunner : IBlockRunner
         if (batch < 1 || gin.Words < Block.InputBufferWords(batch) || gout.Words < Block.OutputBufferWords(batch))
             throw new HepBnnException($"{_config.Name}: buffers too small for block {Block.Name} at batch {batch}");
         var p = _data.Params;
+        var launch = _config.Launch(ref p, batch, _gpu);
         var o = gout.View;
-        _kernel(_gpu.Stream, _config.Launch(p, batch, _gpu), p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd);
+        _kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd);
     }
 
     public void Dispose() => _data.Dispose();

@@ -16,7 +16,7 @@ public sealed class GpuThreadPerOutput : GpuConfiguration
     protected override GpuKernelMethod Bits => BitsKernel;
     protected override GpuKernelMethod Scores => ScoresKernel;
 
-    protected internal override KernelConfig Launch(GpuBlockParams p, int batch, GpuDevice gpu) =>
+    protected internal override KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu) =>
         Linear((long)p.OutH * p.OutW * p.ChannelSlots, gpu.MaxGroupSize, batch);
 
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,

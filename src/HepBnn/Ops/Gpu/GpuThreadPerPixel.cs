@@ -13,7 +13,7 @@ public sealed class GpuThreadPerPixel : GpuConfiguration
     protected override GpuKernelMethod Bits => BitsKernel;
     protected override GpuKernelMethod Scores => ScoresKernel;
 
-    protected internal override KernelConfig Launch(GpuBlockParams p, int batch, GpuDevice gpu)
+    protected internal override KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu)
     {
         int pixels = p.OutH * p.OutW;
         // Few pixels (dense layers, small maps): small groups so that the few threads spread over more SMs.
