@@ -14,5 +14,7 @@ var root = new RootCommand("hepbnn: binarized neural networks on CPU + CUDA GPU,
     ModelFileCommands.Save(),
     ModelFileCommands.Import(),
     ModelFileCommands.Export(),
+    VerifyCommand.Create(),
+    TransfersCommand.Create(),
 };
 return CliErrors.Guard(() => root.Parse(args).Invoke());

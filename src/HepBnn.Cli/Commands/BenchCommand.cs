@@ -24,9 +24,11 @@ public static class BenchCommand
         var layers = new Option<bool>("--layers") { Description = "also print the per-layer latency of every configuration" };
         var measure = new Option<double>("--measure-s") { Description = "seconds for measuring the plans (at least 5 interleaved rounds)", DefaultValueFactory = _ => 4 };
         var onnxRuntime = new Option<bool>("--onnxruntime") { Description = "also compare the found plan end to end with ONNX Runtime CPU on the float32 ONNX export (extra table)" };
+        var gpu = CommonOptions.Gpu();
+        var jsonOut = CommonOptions.JsonOut();
         var plotDir = new Option<string?>("--plot-dir") { Description = "write PNG charts (per-block latency, plan vs baselines) into this folder" };
         var cmd = new Command("bench", "the found plan vs the top-k by prediction and the baselines (all-GPU fully parallel, best all-GPU, all-CPU best, best single configuration)")
-            { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, onnxRuntime, json };
+            { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, onnxRuntime, gpu, json, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
@@ -37,7 +39,7 @@ public static class BenchCommand
             double seconds = r.GetValue(measure);
             if (!(seconds >= 0 && seconds <= 3600)) throw new HepBnnException($"--measure-s must be in [0, 3600] (got {seconds})");
             if (r.GetValue(profile) is not null && r.GetValue(batches)!.Length > 1) throw new HepBnnException("--profile holds one batch size: give one --batch with it");
-            using var res = new ExecutionResources();
+            using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
             var results = new List<BenchResult>();
             foreach (int b in r.GetValue(batches)!)
             {
@@ -57,7 +59,9 @@ public static class BenchCommand
             var ort = r.GetValue(onnxRuntime)
                 ? Baselines.OnnxRuntimeComparison.Measure(m, results.Select(x => (x.Verdict.Batch, x.Verdict.Plan.Configurations)), r.GetValue(seed), budgetMs: 500)
                 : null;
-            if (quiet) JsonOut.Write<object>(ort is null ? results : new { results, onnxRuntime = ort });
+            object document = ort is null ? results : new { results, onnxRuntime = ort };
+            JsonOut.WriteFile(document, r.GetValue(jsonOut));
+            if (quiet) JsonOut.Write(document);
             else if (ort is not null) Baselines.OnnxRuntimeComparison.Print(m.Name, ort);
             return 0;
         }));
@@ -76,9 +80,21 @@ public static class BenchCommand
 
     public sealed record LayerTable(string Model, int Batch, IReadOnlyList<BlockTiming> Timings);
 
-    /// <summary>A profile's isolated block timings as a per-layer table.</summary>
+    /// <summary>A profile's isolated block timings as a per-layer table; off-host configurations also with their input copied
+    /// in and output copied back (the profile's transfer medians added to the kernel's).</summary>
     public static LayerTable Layers(Profile p) => new(p.Model, p.Batch, p.Blocks.SelectMany(b => b.Configurations.Select(c =>
-        new BlockTiming(b.Index, b.Name, c.Configuration, c.Device, new TimingStats(c.MedianUs, c.P10Us, c.P90Us, c.Samples), Pruned: c.Pruned))).ToList());
+        new BlockTiming(b.Index, b.Name, c.Configuration, c.Device, new TimingStats(c.MedianUs, c.P10Us, c.P90Us, c.Samples), Pruned: c.Pruned,
+            WithTransfers: WithTransfers(p, b.Index, c.Device, c.MedianUs)))).ToList());
+
+    static TimingStats? WithTransfers(Profile p, int block, DeviceKind device, double kernelUs)
+    {
+        if (device == DeviceKind.Cpu) return null;
+        var toDevice = p.Transfers.FirstOrDefault(t => t.Boundary == block && t.Device == device && t.Direction == TransferDirection.HostToDevice);
+        var toHost = p.Transfers.FirstOrDefault(t => t.Boundary == block + 1 && t.Device == device && t.Direction == TransferDirection.DeviceToHost);
+        if (toDevice is null || toHost is null) return null;
+        double us = kernelUs + toDevice.MedianUs + toHost.MedianUs;
+        return new TimingStats(us, us, us, 1);
+    }
 
     public static void Print(LayerTable t)
     {
@@ -98,6 +114,28 @@ public static class BenchCommand
             cells.Add(best.Configuration);
             var scalar = g.FirstOrDefault(v => v.Configuration == "cpu.scalar");
             cells.Add(scalar is null ? "-" : $"{scalar.Kernel.MedianUs / best.Kernel.MedianUs:F1}x");
+            table.AddRow(cells.ToArray());
+        }
+        AnsiConsole.Write(table);
+        PrintTransfers(t);
+    }
+
+    /// <summary>GPU configurations: the kernel alone vs. with its input copied in and its output copied back.</summary>
+    static void PrintTransfers(LayerTable t)
+    {
+        var gpu = t.Timings.Where(x => x.WithTransfers is not null).ToList();
+        if (gpu.Count == 0) return;
+        var configs = gpu.Select(x => x.Configuration).Distinct().ToList();
+        var table = new Table().Title($"{t.Model}, batch {t.Batch}: GPU median µs, kernel / with transfers in+out (synchronized)").AddColumn("block");
+        foreach (var c in configs) table.AddColumn(new TableColumn(c).RightAligned());
+        foreach (var g in gpu.GroupBy(x => x.BlockName))
+        {
+            var cells = new List<string> { g.Key };
+            foreach (var c in configs)
+            {
+                var x = g.FirstOrDefault(v => v.Configuration == c);
+                cells.Add(x is null ? "-" : $"{x.Kernel.MedianUs:F1} / {x.WithTransfers!.Value.MedianUs:F1}");
+            }
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using HepBnn.Devices;
 using HepBnn.Model;
 
 namespace HepBnn.Cli.Commands;
@@ -15,7 +16,16 @@ public static class CommonOptions
 
     public static Option<int> Seed() => new("--seed") { Description = "seed of a built-in model's random weights and of generated inputs", DefaultValueFactory = _ => 1 };
     public static Option<int> Batch(int defaultValue = 1) => new("--batch", "-b") { Description = "images per inference", DefaultValueFactory = _ => defaultValue };
+    public static Option<string> JsonOut() => new("--json-out") { Description = "also write the JSON document to this file" };
     public static Option<bool> Json() => new("--json") { Description = "machine-readable JSON output" };
+
+    public static Option<string> Gpu() => new("--gpu")
+    {
+        Description = "what plays the GPU: auto (a CUDA GPU if usable), cuda, cpu-accelerator (ILGPU's emulation) or none",
+        DefaultValueFactory = _ => "auto",
+    };
+
+    public static GpuSelection GpuSelection(string value) => GpuSelections.Parse(value);
 
     public static BnnModel LoadModel(string spec, int seed) =>
         ModelZoo.TryGet(spec, seed) ?? ModelLoader.Load(spec);

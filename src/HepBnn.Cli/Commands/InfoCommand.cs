@@ -12,16 +12,19 @@ public static class InfoCommand
     public static Command Create()
     {
         var json = CommonOptions.Json();
-        var cmd = new Command("info", "show the CPU, its SIMD features, CUDA GPUs and the available parallel configurations") { json };
+        var jsonOut = CommonOptions.JsonOut();
+        var cmd = new Command("info", "show the CPU, its SIMD features, CUDA GPUs and the available parallel configurations") { json, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var platform = PlatformInfo.Detect();
+            JsonOut.WriteFile(platform, r.GetValue(jsonOut));
             if (r.GetValue(json)) { JsonOut.Write(platform); return 0; }
             var t = new Table().AddColumn("").AddColumn("");
             t.AddRow("CPU", Markup.Escape(platform.Cpu.Model));
             t.AddRow("logical cores", platform.Cpu.LogicalCores.ToString());
             t.AddRow("SIMD", Markup.Escape(platform.Cpu.SimdSummary));
-            t.AddRow("GPUs", platform.Gpus.Count == 0 ? "no CUDA GPU" : Markup.Escape(string.Join("\n", platform.Gpus)));
+            t.AddRow("GPUs", platform.GpuDetails.Count == 0 ? Markup.Escape(platform.GpuStatus)
+                : Markup.Escape(string.Join("\n", platform.GpuDetails.Select(g => $"{g.Index}: {g.Summary}"))));
             t.AddRow("configurations", Markup.Escape(string.Join("\n", platform.Configurations)));
             AnsiConsole.Write(t);
             return 0;

@@ -16,4 +16,15 @@ public static class JsonOut
     };
 
     public static void Write<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Options));
+
+    /// <summary>Also writes the document to <paramref name="path"/> (when given), so one run yields both text and JSON.</summary>
+    public static void WriteFile<T>(T value, string? path)
+    {
+        if (string.IsNullOrEmpty(path)) return;
+        try { File.WriteAllText(path, JsonSerializer.Serialize(value, Options) + Environment.NewLine); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new HepBnnException($"cannot write JSON to '{path}': {e.Message}");
+        }
+    }
 }

@@ -163,7 +163,7 @@ public sealed class CpuWorkerPool : IDisposable
     {
         if (_stopping) return;
         _stopping = true;
-        _start.Release(_threads.Length);
+        if (_threads.Length > 0) _start.Release(_threads.Length); // a pool of one thread has no workers to wake
         foreach (var t in _threads) t.Join();
         _start.Dispose();
     }

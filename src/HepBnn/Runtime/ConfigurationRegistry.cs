@@ -1,5 +1,6 @@
 using HepBnn.Ops;
 using HepBnn.Ops.Cpu;
+using HepBnn.Ops.Gpu;
 
 namespace HepBnn.Runtime;
 
@@ -9,9 +10,13 @@ public static class ConfigurationRegistry
     public static IReadOnlyList<IKernelConfiguration> Cpu { get; } =
         [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch()];
 
-    static readonly List<IKernelConfiguration> _all = [.. Cpu];
+    /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.Has"/> says a GPU is.</summary>
+    public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
+        [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuTiledShared()];
 
-    /// <summary>All configurations (CPU first; devices register theirs on start-up).</summary>
+    static readonly List<IKernelConfiguration> _all = [.. Cpu, .. Gpu];
+
+    /// <summary>All configurations, CPU then GPU; whether one can run here is decided by Supports(block) and Has(device).</summary>
     public static IReadOnlyList<IKernelConfiguration> All => _all;
 
     public static void Register(IKernelConfiguration config)

@@ -3,35 +3,78 @@ using HepBnn.Devices;
 namespace HepBnn.Runtime;
 
 /// <summary>Long-lived execution resources shared by the runners of one session: the CPU worker pool
-/// (never re-created per call) and, when present, the GPU. Also the one place that allocates device buffers
-/// and moves data between devices.</summary>
+/// (never re-created per call) and, when present, the GPU (opened on first use). Also the one place that allocates
+/// device buffers and moves data between devices.</summary>
 public sealed class ExecutionResources : IDisposable
 {
-    public CpuWorkerPool CpuWorkers { get; }
+    GpuDevice? _gpu;
+    bool _gpuOpened;
+    string? _gpuProblem;
 
-    public ExecutionResources(int? cpuThreads = null)
+    public CpuWorkerPool CpuWorkers { get; }
+    public GpuSelection GpuSelection { get; }
+
+    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto)
     {
         CpuWorkers = new CpuWorkerPool(cpuThreads ?? Environment.ProcessorCount);
+        GpuSelection = gpu;
     }
 
-    public bool Has(DeviceKind device) => device == DeviceKind.Cpu;
+    /// <summary>The session's GPU (context, accelerator, stream), or null when there is none.</summary>
+    public GpuDevice? Gpu
+    {
+        get
+        {
+            if (!_gpuOpened)
+            {
+                _gpuOpened = true;
+                _gpu = GpuDevice.Open(GpuSelection, out _gpuProblem);
+            }
+            return _gpu;
+        }
+    }
+
+    /// <summary>Why <see cref="Gpu"/> is null.</summary>
+    public string? GpuProblem => Gpu is null ? _gpuProblem : null;
+
+    /// <summary>The GPU, or a clear error saying why there is none.</summary>
+    public GpuDevice RequireGpu() => Gpu ?? throw new HepBnnException($"no GPU available in this session: {_gpuProblem}");
+
+    public bool Has(DeviceKind device) => device == DeviceKind.Cpu || (device == DeviceKind.Gpu && Gpu is not null);
 
     public TensorBuffer Allocate(DeviceKind device, long words) => device switch
     {
         DeviceKind.Cpu => new HostBuffer(words),
+        DeviceKind.Gpu => new GpuBuffer(RequireGpu(), words),
         _ => throw new HepBnnException($"no {device} device is available in this session"),
     };
 
-    /// <summary>Copies the first <paramref name="words"/> words of <paramref name="source"/> into <paramref name="destination"/>,
-    /// across devices where needed (asynchronously with respect to the host where a GPU is involved).</summary>
+    /// <summary>Copies the first <paramref name="words"/> words of <paramref name="source"/> into <paramref name="destination"/>.
+    /// Host→device and device→device copies are queued on the GPU stream (asynchronous); device→host copies are complete
+    /// on return, since the host reads the data next.</summary>
     public void Copy(TensorBuffer source, TensorBuffer destination, long words)
     {
-        if (source is HostBuffer hs && destination is HostBuffer hd) { hs.Span[..(int)words].CopyTo(hd.Span); return; }
+        if (words > source.Words || words > destination.Words)
+            throw new HepBnnException($"copy of {words} words exceeds a buffer ({source.Words} → {destination.Words} words)");
+        switch (source, destination)
+        {
+            case (HostBuffer hs, HostBuffer hd): hs.Span[..(int)words].CopyTo(hd.Span); return;
+            case (HostBuffer hs, GpuBuffer gd): GpuTransfers.ToDevice(gd.Gpu, hs, gd, words); return;
+            case (GpuBuffer gs, HostBuffer hd): GpuTransfers.ToHost(gs.Gpu, gs, hd, words); return;
+            case (GpuBuffer gs, GpuBuffer gd): GpuTransfers.OnDevice(gs.Gpu, gs, gd, words); return;
+        }
         throw new HepBnnException($"cannot copy {source.Device} → {destination.Device}: no such device in this session");
     }
 
     /// <summary>Waits until all queued work on <paramref name="device"/> is done (no-op on the CPU).</summary>
-    public void Synchronize(DeviceKind device) { }
+    public void Synchronize(DeviceKind device)
+    {
+        if (device == DeviceKind.Gpu) _gpu?.Synchronize();
+    }
 
-    public void Dispose() => CpuWorkers.Dispose();
+    public void Dispose()
+    {
+        _gpu?.Dispose();
+        CpuWorkers.Dispose();
+    }
 }

@@ -51,7 +51,7 @@ public sealed class InferenceSession : IDisposable
             throw new HepBnnException($"the assignment names {assignment.Count} configurations but the model has {blocks.Count} blocks");
         Model = model; Blocks = blocks; Assignment = assignment; MaxBatch = options.MaxBatch;
         _ownsResources = sharedResources is null;
-        _resources = sharedResources ?? new ExecutionResources(options.CpuThreads);
+        _resources = sharedResources ?? new ExecutionResources(options.CpuThreads, options.Gpu);
         _runners = new IBlockRunner[blocks.Count];
         _staging = new TensorBuffer?[blocks.Count];
         _outputs = new TensorBuffer[blocks.Count];
@@ -63,7 +63,8 @@ public sealed class InferenceSession : IDisposable
             {
                 var cfg = assignment[i];
                 if (!cfg.Supports(blocks[i])) throw new HepBnnException($"configuration {cfg.Name} does not support block {blocks[i].Name}");
-                if (!_resources.Has(cfg.Device)) throw new HepBnnException($"configuration {cfg.Name} needs a {cfg.Device}, which this machine/session does not have");
+                if (!_resources.Has(cfg.Device)) throw new HepBnnException($"configuration {cfg.Name} needs a {cfg.Device}, which this machine/session does not have" +
+                    (cfg.Device == DeviceKind.Gpu ? $" ({_resources.GpuProblem})" : ""));
                 _runners[i] = cfg.Prepare(blocks[i], MaxBatch, _resources);
                 if (cfg.Device != where) _staging[i] = _resources.Allocate(cfg.Device, blocks[i].InputBufferWords(MaxBatch));
                 _outputs[i] = _resources.Allocate(cfg.Device, blocks[i].OutputBufferWords(MaxBatch));

@@ -1,3 +1,5 @@
+using HepBnn.Devices;
+
 namespace HepBnn.Runtime;
 
 /// <summary>Options of an <see cref="InferenceSession"/> (in the spirit of ONNX Runtime's SessionOptions).</summary>
@@ -7,4 +9,6 @@ public sealed class SessionOptions
     public int MaxBatch { get; init; } = 1;
     /// <summary>CPU worker threads (default: all logical cores).</summary>
     public int? CpuThreads { get; init; }
+    /// <summary>Which device plays the GPU (default: a CUDA GPU if one is usable).</summary>
+    public GpuSelection Gpu { get; init; } = GpuSelection.Auto;
 }

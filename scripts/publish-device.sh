@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Publishes the hepbnn CLI self-contained as a single file for the GPU machine (which has no .NET SDK), together with
+# gpu-check.sh, into <root>/.device/<name>/.
+# Usage: scripts/publish-device.sh [name=gpu] [root=this checkout]
+#   e.g. scripts/publish-device.sh gpu /work/main   → /work/main/.device/gpu/{hepbnn,gpu-check.sh}
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name=${1:-gpu}
+root=${2:-$PWD}
+out="$root/.device/$name"
+rm -rf "$out"
+dotnet publish src/HepBnn.Cli -c Release -r linux-x64 --self-contained \
+  -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none -p:DebugSymbols=false \
+  -o "$out" >/dev/null
+cp scripts/gpu-check.sh "$out/"
+size=$(du -sm "$out" | cut -f1)
+echo "published to $out (${size} MiB)"
+if [ "$size" -ge 60 ]; then echo "warning: payload is ${size} MiB; the device transfer limit is 64 MiB" >&2; exit 1; fi

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using HepBnn.Cli.Output;
+using HepBnn.Planning;
+using HepBnn.Runtime;
+using Spectre.Console;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>`hepbnn transfers`: host↔device copy cost (pageable vs page-locked) and per-launch overhead of the GPU.</summary>
+public static class TransfersCommand
+{
+    public static Command Create()
+    {
+        var gpu = CommonOptions.Gpu();
+        var json = CommonOptions.Json();
+        var jsonOut = CommonOptions.JsonOut();
+        var budget = new Option<double>("--budget-ms") { Description = "measuring time per size and kind", DefaultValueFactory = _ => 200 };
+        var cmd = new Command("transfers", "host↔device transfer cost (1 KiB, 64 KiB, 4 MiB; pageable vs page-locked) and kernel launch overhead") { gpu, budget, json, jsonOut };
+        cmd.SetAction(CliErrors.Action(r =>
+        {
+            using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
+            var report = GpuLinkBenchmark.Run(res, budgetMs: r.GetValue(budget));
+            JsonOut.WriteFile(report, r.GetValue(jsonOut));
+            if (r.GetValue(json)) { JsonOut.Write(report); return 0; }
+            AnsiConsole.MarkupLine($"GPU: {Markup.Escape(report.Gpu)}");
+            var t = new Table().AddColumn("direction").AddColumn(new TableColumn("size").RightAligned()).AddColumn("host memory")
+                .AddColumn(new TableColumn("median µs").RightAligned()).AddColumn(new TableColumn("p10..p90 µs").RightAligned())
+                .AddColumn(new TableColumn("GB/s").RightAligned());
+            foreach (var x in report.Transfers)
+                t.AddRow(x.Direction, Size(x.Bytes), x.HostMemory, $"{x.Time.MedianUs:F1}", $"{x.Time.P10Us:F1}..{x.Time.P90Us:F1}", $"{x.GigabytesPerSecond:F2}");
+            AnsiConsole.Write(t);
+            AnsiConsole.MarkupLine($"empty kernel launch + stream sync: [bold]{report.LaunchAndSync.MedianUs:F1} µs[/] median; " +
+                                   $"launch only (100 queued, then one sync): [bold]{report.LaunchOnly.MedianUs:F2} µs[/] per launch");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    static string Size(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : bytes >= 1 << 10 ? $"{bytes >> 10} KiB" : $"{bytes} B";
+}

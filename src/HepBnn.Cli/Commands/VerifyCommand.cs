@@ -1,0 +1,51 @@
+using System.CommandLine;
+using HepBnn.Cli.Output;
+using HepBnn.Reference;
+using HepBnn.Runtime;
+using Spectre.Console;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>`hepbnn verify`: every configuration available here × every block of random networks, vgg3 and vgg7,
+/// bit-exact against the reference. Exit code 1 on any mismatch. This is how a GPU machine without an SDK is checked.</summary>
+public static class VerifyCommand
+{
+    public static Command Create()
+    {
+        var networks = new Option<int>("--networks", "-n") { Description = "random networks to check (each at batch 1 and 3)", DefaultValueFactory = _ => 30 };
+        var seed = CommonOptions.Seed();
+        var device = new Option<string>("--device") { Description = "cpu, gpu or all", DefaultValueFactory = _ => "all" };
+        var gpu = CommonOptions.Gpu();
+        var json = CommonOptions.Json();
+        var jsonOut = CommonOptions.JsonOut();
+        var skipZoo = new Option<bool>("--skip-zoo") { Description = "check only the random networks, not vgg3 and vgg7" };
+        var cmd = new Command("verify", "check every configuration bit-exact against the reference implementation") { networks, seed, device, gpu, skipZoo, json, jsonOut };
+        cmd.SetAction(CliErrors.Action(r =>
+        {
+            int n = r.GetValue(networks);
+            if (n < 0 || n > 100_000) throw new HepBnnException($"--networks {n} out of range 0..100000");
+            var filter = BenchCommand.DeviceFilter(r.GetValue(device)!);
+            using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
+            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.Has(c.Device)).ToList();
+            var models = Verifier.DefaultModels(n, r.GetValue(seed), zoo: !r.GetValue(skipZoo));
+            var report = ConsoleProgress.Run("verifying", status => Verifier.Run(res, configs, models, s => status($"verifying {s}")));
+            JsonOut.WriteFile(report, r.GetValue(jsonOut));
+            if (r.GetValue(json)) JsonOut.Write(report);
+            else Print(report);
+            return report.Passed ? 0 : 1;
+        }));
+        return cmd;
+    }
+
+    static void Print(VerificationReport report)
+    {
+        AnsiConsole.MarkupLine($"GPU: {Markup.Escape(report.Gpu)}; {report.Models} models, {report.Cases} block cases");
+        var t = new Table().AddColumn("configuration").AddColumn("device").AddColumn(new TableColumn("blocks checked").RightAligned())
+            .AddColumn(new TableColumn("mismatches").RightAligned()).AddColumn("first mismatch");
+        foreach (var x in report.Results)
+            t.AddRow(x.Configuration, x.Device.ToString(), x.BlocksChecked.ToString(),
+                x.Mismatches == 0 ? "[green]0[/]" : $"[red]{x.Mismatches}[/]", Markup.Escape(x.FirstMismatch ?? ""));
+        AnsiConsole.Write(t);
+        AnsiConsole.MarkupLine(report.Passed ? "[green]all configurations bit-exact[/]" : "[red]MISMATCHES FOUND[/]");
+    }
+}

@@ -1,0 +1,52 @@
+namespace HepBnn.Ops.Gpu;
+
+/// <summary>Everything a GPU kernel needs to know about a block, passed by value at launch (plain ints only).
+/// Offsets index the block's int "meta" array on the device: [sign K][threshold values][row class][col class][image weights].</summary>
+public struct GpuBlockParams
+{
+    public int ImageInput;   // 1: input is bytes [N][H][W][C]; 0: bits [N][H][W][InWords]
+    public int ScoresOutput; // 1: int scores [N][pixels][K]; 0: bits
+    public int InH, InW, InC, InWords;
+    public int InSample;     // per sample: bytes (image) or words (bits)
+    public int ConvH, ConvW, K;
+    public int OutH, OutW, OutWords;
+    public int OutSample;    // per sample: words (bits) or ints (scores)
+    public int ChannelSlots; // channel positions the thread grid spans: OutWords·64 (bits), K rounded up to 32 (scores)
+    public int KH, KW, Stride, Pad;
+    public int Pool, PoolStride; // 1, 1 without pooling
+    public int RowClasses, ColClasses;
+    public int ValueOffset, RowOfOffset, ColOfOffset, ImageWeightOffset;
+    public int Lanes;        // warp-reduce: lanes that share one output channel's reduction (power of two ≤ 32)
+    public int StageWords;   // tiled: shared-memory words per group
+    public int TileCols;     // tiled: output columns per group (set per launch)
+
+    public static GpuBlockParams From(Block b)
+    {
+        bool bits = b.Output == BlockOutput.Bits;
+        var p = new GpuBlockParams
+        {
+            ImageInput = b.Input == BlockInput.Image ? 1 : 0,
+            ScoresOutput = bits ? 0 : 1,
+            InH = b.InputShape.H, InW = b.InputShape.W, InC = b.InputShape.C, InWords = b.InputWords,
+            InSample = checked((int)(b.Input == BlockInput.Image ? b.InputShape.Elements : b.InputShape.PackedWords)),
+            ConvH = b.ConvShape.H, ConvW = b.ConvShape.W, K = b.OutChannels,
+            OutH = b.OutputShape.H, OutW = b.OutputShape.W, OutWords = b.OutputWords,
+            OutSample = checked((int)(bits ? b.OutputShape.PackedWords : b.OutputShape.Elements)),
+            ChannelSlots = bits ? b.OutputWords * 64 : (b.OutChannels + 31) & ~31,
+            KH = b.KernelH, KW = b.KernelW, Stride = b.Stride, Pad = b.Padding,
+            Pool = b.HasPool ? b.PoolSize : 1, PoolStride = b.HasPool ? b.PoolStride : 1,
+            RowClasses = b.RowClasses, ColClasses = b.ColClasses,
+        };
+        p.ValueOffset = b.ThresholdSign.Length;
+        p.RowOfOffset = p.ValueOffset + b.ThresholdValue.Length;
+        p.ColOfOffset = p.RowOfOffset + b.RowClassOf.Length;
+        p.ImageWeightOffset = p.ColOfOffset + b.ColClassOf.Length;
+        return p;
+    }
+
+    /// <summary>Units of one output's reduction: 64-bit words (bits input) or pixel values (image input).</summary>
+    public readonly int ReductionLength => KH * KW * (ImageInput == 1 ? InC : InWords);
+
+    /// <summary>Input rows one pooled output row reads (what a tiled group stages).</summary>
+    public readonly int RowsPerOutputRow => (Pool - 1) * Stride + KH;
+}

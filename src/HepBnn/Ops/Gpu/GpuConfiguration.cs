@@ -1,0 +1,78 @@
+using HepBnn.Devices;
+using HepBnn.Runtime;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace HepBnn.Ops.Gpu;
+
+/// <summary>Common shape of the GPU configurations: a kernel for bits output and one for int scores, a weight layout,
+/// and how a batch maps onto the grid (batch is always a grid dimension). Prepare uploads the block and loads the
+/// kernel (compiled once per device); Run only launches on the session stream.</summary>
+public abstract class GpuConfiguration : IKernelConfiguration
+{
+    /// <summary>Largest batch: the batch is a grid dimension, limited to 65535 in CUDA's Y and Z.</summary>
+    public const int MaxBatch = 65535;
+
+    public abstract string Name { get; }
+    public abstract string Description { get; }
+    public DeviceKind Device => DeviceKind.Gpu;
+    public virtual bool Supports(Block block) => true;
+
+    protected virtual GpuWeightLayout Layout => GpuWeightLayout.ChannelMajor;
+    /// <summary>Static kernel methods (ILGPU compiles static methods only).</summary>
+    protected abstract GpuKernelMethod Bits { get; }
+    protected abstract GpuKernelMethod Scores { get; }
+    /// <summary>Fills the configuration's own fields of the parameters (lanes, stage size).</summary>
+    protected virtual GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu) => p;
+    /// <summary>Grid and group for <paramref name="batch"/> samples; may set per-launch fields of <paramref name="p"/> (a copy).</summary>
+    protected internal abstract KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu);
+
+    public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
+    {
+        if (!Supports(block)) throw new HepBnnException($"{Name} does not support block {block.Name}");
+        if (maxBatch > MaxBatch) throw new HepBnnException($"{Name}: batch {maxBatch} exceeds the GPU grid limit {MaxBatch}");
+        var gpu = resources.RequireGpu();
+        bool scores = block.Output == BlockOutput.Scores;
+        var method = scores ? Scores : Bits;
+        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/{(scores ? "scores" : "bits")}", a => a.LoadKernel(method));
+        var data = new GpuBlockData(gpu, block, Layout, Specialize(GpuBlockParams.From(block), gpu));
+        return new GpuBlockRunner(this, gpu, data, kernel);
+    }
+
+    /// <summary>Groups of <paramref name="group"/> threads covering <paramref name="threads"/> per sample; batch in Y.</summary>
+    protected static KernelConfig Linear(long threads, int group, int batch) =>
+        new(new Index3D(checked((int)((threads + group - 1) / group)), batch, 1), new Index3D(group, 1, 1));
+
+    public override string ToString() => Name;
+}
+
+/// <summary>One block bound to a GPU configuration: launches on the session stream, allocates nothing.</summary>
+public sealed class GpuBlockRunner : IBlockRunner
+{
+    readonly GpuConfiguration _config;
+    readonly GpuDevice _gpu;
+    readonly GpuBlockData _data;
+    readonly GpuKernelLauncher _kernel;
+
+    internal GpuBlockRunner(GpuConfiguration config, GpuDevice gpu, GpuBlockData data, GpuKernelLauncher kernel)
+    {
+        _config = config; _gpu = gpu; _data = data; _kernel = kernel;
+    }
+
+    public Block Block => _data.Block;
+    public IKernelConfiguration Configuration => _config;
+
+    public void Run(TensorBuffer input, TensorBuffer output, int batch)
+    {
+        if (input is not GpuBuffer gin || output is not GpuBuffer gout || gin.Gpu != _gpu || gout.Gpu != _gpu)
+            throw new HepBnnException($"{_config.Name} runs on buffers of its GPU; the plan must copy data to the GPU before block {Block.Name}");
+        if (batch < 1 || gin.Words < Block.InputBufferWords(batch) || gout.Words < Block.OutputBufferWords(batch))
+            throw new HepBnnException($"{_config.Name}: buffers too small for block {Block.Name} at batch {batch}");
+        var p = _data.Params;
+        var launch = _config.Launch(ref p, batch, _gpu);
+        var o = gout.View;
+        _kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd);
+    }
+
+    public void Dispose() => _data.Dispose();
+}

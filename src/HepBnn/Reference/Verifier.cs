@@ -1,0 +1,68 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Runtime;
+
+namespace HepBnn.Reference;
+
+/// <summary>One configuration's verification result.</summary>
+public sealed record ConfigVerification(string Configuration, DeviceKind Device, int BlocksChecked, int Mismatches, string? FirstMismatch);
+
+public sealed record VerificationReport(string Gpu, int Models, int Cases, IReadOnlyList<ConfigVerification> Results)
+{
+    public bool Passed => Results.All(r => r.Mismatches == 0);
+}
+
+/// <summary>
+/// Checks configurations bit for bit against the reference on every block of a set of models: each block's reference
+/// output is computed once per (batch, seed) and compared with every configuration that supports the block. A
+/// configuration that throws counts as a mismatch with the error as its message.
+/// </summary>
+public static class Verifier
+{
+    /// <summary>Random networks seed..seed+<paramref name="networks"/>−1 at batches 1 and 3, then (with <paramref name="zoo"/>)
+    /// vgg3 at batch 2 and vgg7 at batch 1.</summary>
+    public static IEnumerable<(BnnModel Model, int Batch)> DefaultModels(int networks, int seed = 1, bool zoo = true)
+    {
+        for (int i = 0; i < networks; i++)
+        {
+            var m = RandomNetworks.Generate(seed + i);
+            yield return (m, 1);
+            yield return (m, 3);
+        }
+        if (!zoo) yield break;
+        yield return (ModelZoo.Vgg3(seed), 2);
+        yield return (ModelZoo.Vgg7(seed), 1);
+    }
+
+    public static VerificationReport Run(ExecutionResources res, IReadOnlyList<IKernelConfiguration> configs,
+        IEnumerable<(BnnModel Model, int Batch)> models, Action<string>? progress = null)
+    {
+        var checkedBlocks = configs.ToDictionary(c => c.Name, _ => 0);
+        var mismatches = configs.ToDictionary(c => c.Name, _ => 0);
+        var first = new Dictionary<string, string>();
+        int modelCount = 0, cases = 0;
+        foreach (var (model, batch) in models)
+        {
+            modelCount++;
+            foreach (var block in BlockCompiler.Compile(model))
+            {
+                progress?.Invoke($"{model.Name} {block.Name} batch {batch}");
+                var c = new BlockCase(model, block, batch, seed: 1000 * block.Index + batch + model.Name.Length);
+                cases++;
+                foreach (var config in configs.Where(x => x.Supports(block)))
+                {
+                    string? problem;
+                    try { problem = c.Check(config, res)?.ToString(); }
+                    catch (Exception e) { problem = $"error: {e.GetType().Name}: {e.Message}"; }
+                    checkedBlocks[config.Name]++;
+                    if (problem is null) continue;
+                    mismatches[config.Name]++;
+                    first.TryAdd(config.Name, $"{model.Name} {block} batch {batch}: {problem}");
+                }
+            }
+        }
+        var results = configs.Select(c => new ConfigVerification(c.Name, c.Device, checkedBlocks[c.Name], mismatches[c.Name],
+            first.GetValueOrDefault(c.Name))).ToList();
+        return new VerificationReport(res.Gpu?.Description ?? res.GpuProblem ?? "no GPU", modelCount, cases, results);
+    }
+}

@@ -1,0 +1,24 @@
+using HepBnn.Devices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace HepBnn.Runtime;
+
+/// <summary>Device memory on the session's GPU, allocated once (image bytes and int scores are viewed through its words).</summary>
+public sealed class GpuBuffer : TensorBuffer
+{
+    readonly MemoryBuffer1D<ulong, Stride1D.Dense> _memory;
+
+    public GpuBuffer(GpuDevice gpu, long words)
+    {
+        Gpu = gpu;
+        _memory = gpu.Accelerator.Allocate1D<ulong>(Math.Max(words, 1));
+        View = _memory.View;
+    }
+
+    public GpuDevice Gpu { get; }
+    public ArrayView<ulong> View { get; }
+    public override DeviceKind Device => DeviceKind.Gpu;
+    public override long Words => View.Length;
+    public override void Dispose() => _memory.Dispose();
+}

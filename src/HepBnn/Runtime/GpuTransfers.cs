@@ -1,0 +1,32 @@
+using HepBnn.Devices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace HepBnn.Runtime;
+
+/// <summary>Copies between host buffers and the GPU on the session stream, through the cached page-locked views.</summary>
+public static class GpuTransfers
+{
+    public static void ToDevice(GpuDevice gpu, HostBuffer host, GpuBuffer device, long words)
+    {
+        if (words <= 0) return;
+        var target = device.View.SubView(0, words);
+        if (gpu.PageLocks.ViewOf(host.Data) is { } locked) target.CopyFrom(gpu.Stream, locked.SubView(0, words));
+        else target.CopyFromCPUUnsafeAsync(gpu.Stream, ref host.Data[0], words);
+    }
+
+    public static void ToHost(GpuDevice gpu, GpuBuffer device, HostBuffer host, long words)
+    {
+        if (words <= 0) return;
+        var source = device.View.SubView(0, words);
+        if (gpu.PageLocks.ViewOf(host.Data) is { } locked) source.CopyTo(gpu.Stream, locked.SubView(0, words));
+        else source.CopyToCPUUnsafeAsync(gpu.Stream, ref host.Data[0], words);
+        gpu.Stream.Synchronize();
+    }
+
+    public static void OnDevice(GpuDevice gpu, GpuBuffer source, GpuBuffer destination, long words)
+    {
+        if (words <= 0) return;
+        destination.View.SubView(0, words).CopyFrom(gpu.Stream, source.View.SubView(0, words));
+    }
+}

@@ -1,0 +1,58 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Runtime;
+using HepBnn.Tests.Support;
+
+namespace HepBnn.Tests.Gpu;
+
+/// <summary>Every GPU configuration, bit-exact against the reference on ILGPU's CPU accelerator. The accelerator emulates
+/// each warp with 32 threads (every shuffle is a barrier), so the blocks are kept small; `hepbnn verify` runs the full set
+/// (30 random networks, vgg3, vgg7) on a real GPU.</summary>
+[Collection(GpuCollection.Name)]
+public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
+{
+    public static TheoryData<string> GpuConfigs() => [.. ConfigurationRegistry.Gpu.Select(c => c.Name)];
+
+    /// <summary>Binary multiply-accumulates of a block at a batch: what the emulation time grows with.</summary>
+    internal static long Cost(Block b, int batch) => batch * b.ConvShape.Elements * b.KernelH * b.KernelW * (b.Input == BlockInput.Image ? b.InputShape.C : b.InputWords);
+
+    [Theory]
+    [MemberData(nameof(GpuConfigs))]
+    public void EveryBlockOfRandomNetworksMatchesReference(string configName)
+    {
+        var config = ConfigurationRegistry.Find(configName);
+        int checkedBlocks = 0, pooled = 0, image = 0, scores = 0, batched = 0;
+        for (int seed = 1; seed <= 16; seed++)
+        {
+            var model = RandomNetworks.Generate(seed);
+            int batch = seed % 4 == 0 ? 2 : 1;
+            foreach (var block in BlockCompiler.Compile(model))
+            {
+                if (!config.Supports(block) || Cost(block, batch) > 12_000) continue;
+                BlockOracle.Check(model, block, config, fixture.Resources, batch, seed);
+                checkedBlocks++;
+                if (block.HasPool) pooled++;
+                if (block.Input == BlockInput.Image) image++;
+                if (block.Output == BlockOutput.Scores) scores++;
+                if (batch > 1) batched++;
+            }
+        }
+        // The sample must cover every kind of block the kernels distinguish.
+        Assert.True(checkedBlocks >= 50 && pooled >= 4 && image >= 10 && scores >= 12 && batched >= 8,
+            $"{configName}: {checkedBlocks} blocks ({pooled} pooled, {image} image, {scores} scores, {batched} batched)");
+    }
+
+    [Theory]
+    [MemberData(nameof(GpuConfigs))]
+    public void Vgg3BlocksMatchReference(string configName)
+    {
+        // conv1 (28×28×64, 451k MACs) takes the emulator 5–20 s per configuration; verify covers it on the GPU.
+        var config = ConfigurationRegistry.Find(configName);
+        var model = ModelZoo.Vgg3(seed: 7);
+        foreach (var block in BlockCompiler.Compile(model).Skip(1))
+        {
+            Assert.True(config.Supports(block), $"{configName} should support vgg3 {block}");
+            BlockOracle.Check(model, block, config, fixture.Resources, batch: 1, seed: 11 + block.Index);
+        }
+    }
+}

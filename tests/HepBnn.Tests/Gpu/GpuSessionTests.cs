@@ -1,0 +1,70 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Reference;
+using HepBnn.Runtime;
+
+namespace HepBnn.Tests.Gpu;
+
+/// <summary>Whole networks through <see cref="InferenceSession"/> with blocks on the CPU and on the (emulated) GPU, so
+/// that every kind of transfer happens between them, against the reference's raw integer scores.</summary>
+[Collection(GpuCollection.Name)]
+public class GpuSessionTests(CpuAcceleratorFixture fixture)
+{
+    void AssertMatchesReference(BnnModel model, IReadOnlyList<string> assignment, int batch, int seed)
+    {
+        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
+        var blocks = BlockCompiler.Compile(model);
+        using var session = new InferenceSession(model, blocks, assignment.Select(ConfigurationRegistry.Find).ToArray(),
+            new SessionOptions { MaxBatch = batch }, fixture.Resources);
+        var raw = new int[batch * session.NumClasses];
+        for (int repeat = 0; repeat < 2; repeat++) // the second run reuses every buffer and registration
+        {
+            Array.Fill(raw, int.MinValue);
+            session.Run(images, batch, raw);
+            for (int n = 0; n < batch; n++)
+            {
+                var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
+                for (int k = 0; k < expected.Length; k++)
+                    Assert.True(expected[k] == raw[n * session.NumClasses + k],
+                        $"seed {seed}, model {model.Name}, [{string.Join(", ", assignment)}]: sample {n} class {k} expected {expected[k]} got {raw[n * session.NumClasses + k]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Vgg3WithTheMiddleOnTheGpuMatchesReference() =>
+        AssertMatchesReference(ModelZoo.Vgg3(3), ["cpu.mt-rows", "gpu.tiled-shared", "gpu.thread-per-pixel", "cpu.scalar"], batch: 2, seed: 5);
+
+    [Fact]
+    public void Vgg3StartingOnTheGpuMatchesReference() =>
+        AssertMatchesReference(ModelZoo.Vgg3(4), ["gpu.thread-per-pixel", "cpu.mt-channels", "gpu.warp-reduce", "gpu.thread-per-output"], batch: 1, seed: 6);
+
+    [Fact]
+    public void RandomNetworksWithAlternatingDevicesMatchReference()
+    {
+        var gpu = ConfigurationRegistry.Gpu.Select(c => c.Name).ToArray();
+        for (int seed = 200; seed < 208; seed++)
+        {
+            var model = RandomNetworks.Generate(seed);
+            var blocks = BlockCompiler.Compile(model);
+            // GPU/CPU alternate, starting on either, and the GPU configuration rotates; blocks too big for the emulator stay on the CPU.
+            var assignment = blocks.Select((b, i) => (i + seed) % 2 == 0 && GpuConfigurationTests.Cost(b, 2) <= 12_000
+                ? gpu[(i + seed) % gpu.Length] : "cpu.mt-batch").ToArray();
+            AssertMatchesReference(model, assignment, batch: 2, seed);
+        }
+    }
+
+    [Fact]
+    public void AllOnTheGpuMatchesReference()
+    {
+        int done = 0;
+        for (int seed = 300; done < 6; seed++)
+        {
+            var model = RandomNetworks.Generate(seed);
+            var blocks = BlockCompiler.Compile(model);
+            if (blocks.Any(b => GpuConfigurationTests.Cost(b, 3) > 12_000)) continue;
+            AssertMatchesReference(model, Enumerable.Repeat(ConfigurationRegistry.Gpu[seed % 4].Name, blocks.Count).ToArray(), batch: 3, seed);
+            done++;
+        }
+    }
+}
