@@ -12,7 +12,8 @@ rm -rf "$out"
 dotnet publish src/HepBnn.Cli -c Release -r linux-x64 --self-contained \
   -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none -p:DebugSymbols=false \
   -o "$out" >/dev/null
-cp scripts/gpu-check.sh "$out/"
+rm -f "$out"/*.dll   # Windows natives some packages copy into every runtime's output
+cp scripts/gpu-check.sh scripts/plan-check.sh "$out/"
 size=$(du -sm "$out" | cut -f1)
 echo "published to $out (${size} MiB)"
 if [ "$size" -ge 60 ]; then echo "warning: payload is ${size} MiB; the device transfer limit is 64 MiB" >&2; exit 1; fi

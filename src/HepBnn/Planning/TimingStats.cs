@@ -63,5 +63,8 @@ public readonly record struct TimingStats(double MedianUs, double P10Us, double 
         return Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
     }
 
+    /// <summary>The same statistics with every value multiplied by <paramref name="factor"/> (e.g. per launch of a repeated sample).</summary>
+    public TimingStats Scaled(double factor) => this with { MedianUs = MedianUs * factor, P10Us = P10Us * factor, P90Us = P90Us * factor };
+
     public override string ToString() => $"{MedianUs:F1} µs [{P10Us:F1}..{P90Us:F1}]";
 }

@@ -78,6 +78,10 @@ public static class CostModel
         var lambda = new double[cols];
         for (int j = 0; j < cols; j++) lambda[j] = j == 0 ? 1e-6 : j == 1 ? 1e-5 : (j - 2) % 4 < 2 ? 1e-4 : 0.2;
         var weights = RobustWeights(a, y, lambda, out var x);
+        // With few plans the terms are nearly collinear and the fit can explain the calibration plans with corrections that
+        // mislead on every other plan. Keep it only if it predicts each plan better from the others (leave-one-out) than
+        // the isolated sum does.
+        if (!BeatsIsolatedOutOfSample(a, y, lambda, weights)) x = new double[cols];
         var cal = new Calibration(x[0], x[1],
             devices.Select((d, k) => new DeviceCalibration(d, x[2 + 4 * k] - x[3 + 4 * k], x[4 + 4 * k] - x[5 + 4 * k])).ToList(), []);
         var calibrated = Build(profile, cal);
@@ -108,6 +112,23 @@ public static class CostModel
             x = NonNegativeLeastSquares.Solve(sa, sy, lambda);
         }
         return w;
+    }
+
+    /// <summary>Mean relative error of each inlier plan predicted by a fit on the other plans, vs. the uncorrected isolated sum
+    /// (rows and targets are already relative: y = (measured − isolated) / measured).</summary>
+    static bool BeatsIsolatedOutOfSample(double[][] a, double[] y, double[] lambda, double[] weights)
+    {
+        var inliers = Enumerable.Range(0, y.Length).Where(r => weights[r] > 0).ToList();
+        if (inliers.Count < 3) return true; // too few plans to judge: trust the fit
+        double fitted = 0, isolated = 0;
+        foreach (int r in inliers)
+        {
+            var others = inliers.Where(o => o != r).ToList();
+            var x = NonNegativeLeastSquares.Solve(others.Select(o => a[o]).ToArray(), others.Select(o => y[o]).ToArray(), lambda);
+            fitted += Math.Abs(a[r].Zip(x, (p, q) => p * q).Sum() - y[r]);
+            isolated += Math.Abs(y[r]);
+        }
+        return fitted < isolated;
     }
 
     static double[] Residuals(double[][] a, double[] y, double[] x) =>

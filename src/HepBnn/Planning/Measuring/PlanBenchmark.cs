@@ -13,13 +13,13 @@ public static class PlanBenchmark
 {
     public static IReadOnlyList<TimingStats> MeasureInterleaved(BnnModel model, IReadOnlyList<Block> blocks,
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
-        double budgetMs, int minRounds = 3, int maxRounds = 200, Action<int, double>? afterRound = null) =>
+        double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null) =>
         Samples(model, blocks, plans, batch, res, images, budgetMs, minRounds, maxRounds, afterRound).Select(TimingStats.From).ToList();
 
     /// <summary>Raw samples, [plan][round] in µs: sample r of every plan comes from the same round, for paired comparisons.</summary>
     public static double[][] Samples(BnnModel model, IReadOnlyList<Block> blocks,
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
-        double budgetMs, int minRounds = 3, int maxRounds = 200, Action<int, double>? afterRound = null)
+        double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null)
     {
         if (plans.Count == 0) return [];
         if (images.Length != batch * model.InputShape.Elements) throw new HepBnnException($"{images.Length} image bytes for batch {batch} of {model.InputShape}");
