@@ -89,8 +89,9 @@ public class CpuWorkerPoolTests
     {
         using var pool = new CpuWorkerPool(3);
         var work = new Nesting(pool);
-        var task = Task.Run(() => pool.For(10, work));
-        Assert.True(task.Wait(TimeSpan.FromSeconds(30)), "nested For deadlocked");
+        var thread = new Thread(() => pool.For(10, work));
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)), "nested For deadlocked");
         Assert.Equal(50, work.Inner);
     }
 }
