@@ -1,5 +1,4 @@
 using HepBnn.Model;
-using HepBnn.Reference;
 using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Engine;
@@ -7,20 +6,8 @@ namespace HepBnn.Tests.Engine;
 /// <summary>Whole networks through <see cref="InferenceSession"/> against the reference on the raw integer scores.</summary>
 public class WholeModelTests
 {
-    static void AssertSessionMatchesReference(BnnModel model, string config, int batch, int seed)
-    {
-        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
-        using var session = new InferenceSession(model, config, new SessionOptions { MaxBatch = batch });
-        var raw = new int[batch * session.NumClasses];
-        session.Run(images, batch, raw);
-        for (int n = 0; n < batch; n++)
-        {
-            var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
-            for (int k = 0; k < expected.Length; k++)
-                Assert.True(expected[k] == raw[n * session.NumClasses + k],
-                    $"seed {seed}, model {model.Name}, config {config}: sample {n} class {k} expected {expected[k]} got {raw[n * session.NumClasses + k]}");
-        }
-    }
+    static void AssertSessionMatchesReference(BnnModel model, string config, int batch, int seed) =>
+        Support.CpuChecks.Session(model, config, batch, seed);
 
     [Theory]
     [InlineData("cpu.scalar")]
