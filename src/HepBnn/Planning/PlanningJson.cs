@@ -33,12 +33,36 @@ public static class PlanningJson
     {
         try
         {
-            return JsonSerializer.Deserialize<T>(json, Options) ?? throw new HepBnnException($"{source} is empty (JSON null)");
+            var value = JsonSerializer.Deserialize<T>(json, Options) ?? throw new HepBnnException($"{source} is empty (JSON null)");
+            RejectNullElements(value, "$", source);
+            return value;
         }
         catch (JsonException e)
         {
             throw new HepBnnException($"{source} is not valid: {e.Message}", e);
         }
+    }
+
+    /// <summary>Nullable annotations are respected for properties but not for list elements, so <c>"blocks": [null]</c>
+    /// would deserialize; walks the records' positional (init) properties and refuses any null element of a list.</summary>
+    static void RejectNullElements(object value, string path, string source)
+    {
+        var type = value.GetType();
+        if (type.IsPrimitive || type.IsEnum || value is string or DateTime) return;
+        if (value is System.Collections.IEnumerable list)
+        {
+            int i = 0;
+            foreach (var item in list)
+            {
+                if (item is null) throw new HepBnnException($"{source} is not valid: element {path}[{i}] is null");
+                RejectNullElements(item, $"{path}[{i}]", source);
+                i++;
+            }
+            return;
+        }
+        foreach (var p in type.GetProperties())
+            if (p.SetMethod is not null && p.GetIndexParameters().Length == 0 && p.GetValue(value) is { } child)
+                RejectNullElements(child, $"{path}.{JsonNamingPolicy.CamelCase.ConvertName(p.Name)}", source);
     }
 
     public static void Write<T>(T value, string path, string what)

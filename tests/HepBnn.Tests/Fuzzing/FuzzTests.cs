@@ -8,31 +8,17 @@ using Xunit.Abstractions;
 namespace HepBnn.Tests.Fuzzing;
 
 /// <summary>
-/// Mutation fuzzing of both model parsers. `dotnet test` runs a few thousand cases per parser; scripts/fuzz.sh sets
+/// Mutation fuzzing of both model parsers (the planning and dataset parsers: PlanningFuzzTests, DatasetFuzzTests). `dotnet test` runs a few thousand cases per parser; scripts/fuzz.sh sets
 /// HEPBNN_FUZZ_CASES (e.g. 100000) for a dedicated run and HEPBNN_FUZZ_REPORT to collect the printed counts.
 /// HEPBNN_FUZZ_SEED changes the random cases.
 /// </summary>
 [Trait("Category", "Fuzz")]
 public class FuzzTests(ITestOutputHelper output)
 {
-    static int Cases => int.TryParse(Environment.GetEnvironmentVariable("HEPBNN_FUZZ_CASES"), out int n) && n > 0 ? n : 2500;
-    static int Seed => int.TryParse(Environment.GetEnvironmentVariable("HEPBNN_FUZZ_SEED"), out int s) ? s : 12345;
-
-    static MutationFuzzer.Options Options(Func<byte[], byte[]>? reseal, Func<byte[], Random, (byte[], string)> structured) => new()
-    {
-        Seed = Seed,
-        Reseal = reseal,
-        Structured = structured,
-        FailureDirectory = Path.Combine(Path.GetTempPath(), "hepbnn-fuzz-failures"),
-    };
-
-    void Check(MutationFuzzer.Report report)
-    {
-        output.WriteLine(report.ToString());
-        if (Environment.GetEnvironmentVariable("HEPBNN_FUZZ_REPORT") is { Length: > 0 } path) File.AppendAllText(path, report + Environment.NewLine);
-        Assert.True(report.Failures.Count == 0, report.ToString());
-        Assert.True(report.Rejected > 0 && report.Accepted > 0, "the fuzzer neither reached the parser's success path nor its error path");
-    }
+    static int Cases => FuzzSettings.Cases;
+    static MutationFuzzer.Options Options(Func<byte[], byte[]>? reseal, Func<byte[], Random, (byte[], string)> structured) =>
+        FuzzSettings.Options(reseal, structured);
+    void Check(MutationFuzzer.Report report) => FuzzSettings.Check(output, report);
 
     [Fact]
     public void NativeModelFileParser()
