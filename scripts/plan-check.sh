@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs ON the GPU machine in one call: the HEP-BNN verdict (profile → map → found plan vs top-5 and baselines) for vgg3
-# and vgg7 at batch 1, 16 and 256 with per-layer tables, then the demo and a short verify. Text goes to $OUT/plan-check.txt
+# and vgg7 at batch 1, 16 and 256 with per-layer tables, then the demo, the found plan vs ONNX Runtime CPU (batch 1, 64)
+# and a short verify. Text goes to $OUT/plan-check.txt
 # (appended as it runs, so a cut-off run still returns what finished), JSON to $OUT/bench-<model>.json, charts to $OUT/plots.
 # Usage: plan-check.sh [binary-dir=.device/gpu]
 set -uo pipefail
@@ -17,4 +18,6 @@ step bench --model vgg3 --batch 1 16 256 --layers --json-out "$out/bench-vgg3.js
 step bench --model vgg7 --batch 1 16 256 --layers --json-out "$out/bench-vgg7.json"
 step bench --model vgg7 --batch 1 --plot-dir "$out/plots"
 step demo
+step bench --model vgg3 --batch 1 64 --onnxruntime --measure-s 2
+step bench --model vgg7 --batch 1 64 --onnxruntime --measure-s 2
 step verify --networks 8
