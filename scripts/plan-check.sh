@@ -18,6 +18,7 @@ step bench --model vgg3 --batch 1 16 256 --layers --json-out "$out/bench-vgg3.js
 step bench --model vgg7 --batch 1 16 256 --layers --json-out "$out/bench-vgg7.json"
 step bench --model vgg7 --batch 1 --plot-dir "$out/plots"
 step demo
+step transfers --batch 256
 step bench --model vgg3 --batch 1 64 --onnxruntime --measure-s 2
 step bench --model vgg7 --batch 1 64 --onnxruntime --measure-s 2
 step verify --networks 8

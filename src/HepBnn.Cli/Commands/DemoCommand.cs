@@ -35,27 +35,31 @@ public static class DemoCommand
             AnsiConsole.MarkupLine($"model: {Markup.Escape(m.Name)} ({m.InputShape} input, {m.Layers.Count} layers), batch {b}");
             using var res = new ExecutionResources();
 
-            Step(2, "profile");
-            var options = PlanningOptions.From(r, device, budget, r.GetValue(seed)) with { CalibrationBudgetSeconds = 1.5 };
-            var profile = ProfileRunner.Run(m, b, res, options);
-            BenchCommand.Print(BenchCommand.Layers(profile));
-
-            Step(3, "map");
-            var plans = Planner.Map(profile, 5);
-            PlanView.Print(plans[0]);
-
-            Step(4, "run");
+            var fallback = GpuFallback.BeforePlanning(res, r.GetValue(device)!);
             int sample = Math.Max(32, b);
             var images = ModelZoo.RandomImages(m.InputShape, sample, r.GetValue(seed));
-            using (var session = new InferenceSession(m, plans[0]))
+            // steps 2-4; a GPU that fails on the way (out of memory, driver) sends them round again with the CPU only
+            var (profile, _) = GpuFallback.Run(include =>
             {
+                Step(2, "profile");
+                var options = PlanningOptions.From(r, device, budget, r.GetValue(seed)) with { CalibrationBudgetSeconds = 1.5 };
+                var profile = ProfileRunner.Run(m, b, res, include is null ? options : options with { Include = include });
+                BenchCommand.Print(BenchCommand.Layers(profile));
+
+                Step(3, "map");
+                var plans = Planner.Map(profile, 5);
+                PlanView.Print(plans[0]);
+
+                Step(4, "run");
+                using var session = new InferenceSession(m, plans[0]);
                 var run = RunCommand.Execute(session, images[..(int)(b * m.InputShape.Elements)], b, repeat: 20);
                 AnsiConsole.MarkupLine($"planned session: median {run.MedianLatencyUs:F1} µs per batch of {b} ({run.MedianLatencyUs / b:F1} µs per image); " +
                                        $"predictions of the first images: {string.Join(" ", run.Predictions.Take(8))}");
                 var (agree, total) = ReferenceAgreement.Check(session, images, sample);
                 AnsiConsole.MarkupLine($"agreement with reference: [{(agree == total ? "green" : "red")}]{agree}/{total}[/] images with identical integer scores");
                 if (agree != total) throw new HepBnnException($"the planned session disagrees with the reference on {total - agree} of {total} images");
-            }
+                return profile;
+            }, fallback);
 
             Step(5, "verdict");
             var verdict = AnsiConsole.Status().Start("measuring plans", ctx =>

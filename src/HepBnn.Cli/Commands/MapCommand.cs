@@ -31,10 +31,14 @@ public static class MapCommand
             if (k < 1 || k > 1000) throw new HepBnnException($"--top must be in 1..1000 (got {k})");
             using var res = new ExecutionResources();
             bool quiet = r.GetValue(json);
-            var p = PlanningOptions.GetProfile(r.GetValue(profile), m, b, res, PlanningOptions.From(r, device, budget, r.GetValue(seed)), quiet);
+            var options = PlanningOptions.From(r, device, budget, r.GetValue(seed));
+            var profilePath = r.GetValue(profile);
+            var early = profilePath is null ? GpuFallback.BeforePlanning(res, r.GetValue(device)!) : null;
+            var (p, fallback) = GpuFallback.Run(include => PlanningOptions.GetProfile(profilePath, m, b, res,
+                include is null ? options : options with { Include = include }, quiet), early);
             var plans = Planner.Map(p, k);
             PlanFile.Save(plans[0], r.GetValue(output)!);
-            if (quiet) { JsonOut.Write(new { plan = plans[0], top = plans }); return 0; }
+            if (quiet) { JsonOut.Write(new { plan = plans[0], top = plans, fallback }); return 0; }
             PlanView.Print(plans[0]);
             PlanView.PrintTop(plans);
             PlanView.PrintCalibration(p.Calibration);

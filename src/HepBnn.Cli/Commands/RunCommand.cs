@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Runtime;
 using Spectre.Console;
@@ -23,32 +24,67 @@ public static class RunCommand
         var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, plan, remap, repeat, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
-            var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
+            int s = r.GetValue(seed);
+            bool quiet = r.GetValue(json);
+            var m = CommonOptions.LoadModel(r.GetValue(model)!, s);
             int b = r.GetValue(batch);
-            Planning.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), r.GetValue(seed)) : null;
+            GpuFallback.Info? fallback = null;
+            Planning.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), s, quiet, out fallback) : null;
             if (p is not null && r.GetResult(batch) is not { Implicit: false }) b = p.Batch;
-            var images = ModelZoo.RandomImages(m.InputShape, b, r.GetValue(seed));
-            using var session = p is null ? new InferenceSession(m, r.GetValue(config)!, new SessionOptions { MaxBatch = b })
-                                          : new InferenceSession(m, p, new SessionOptions { MaxBatch = b });
-            var result = Execute(session, images, b, r.GetValue(repeat));
-            if (r.GetValue(json)) JsonOut.Write(result);
+            var images = ModelZoo.RandomImages(m.InputShape, b, s);
+            RunResult result;
+            try { result = RunOnce(m, p, r.GetValue(config)!, images, b, r.GetValue(repeat)); }
+            catch (GpuUnavailableException e) when (fallback is null)
+            {
+                // the GPU was there but failed (driver, out of memory, a launch): the best CPU plan instead
+                fallback = GpuFallback.Announce(e.Message);
+                result = RunOnce(m, GpuFallback.BestCpuPlan(m, b, s, quiet), null, images, b, r.GetValue(repeat));
+            }
+            result = result with { Fallback = fallback };
+            if (quiet) JsonOut.Write(result);
             else Print(result);
             return 0;
         }));
         return cmd;
     }
 
-    /// <summary>Loads and validates a plan; one that does not fit is refused, or with --remap replaced by a fresh mapping.</summary>
-    static Planning.Plan PlanForRun(BnnModel model, string path, bool remap, int seed)
+    static RunResult RunOnce(BnnModel m, Planning.Plan? plan, string? config, byte[] images, int batch, int repeat)
     {
+        using var session = plan is null ? new InferenceSession(m, config!, new SessionOptions { MaxBatch = batch })
+                                         : new InferenceSession(m, plan, new SessionOptions { MaxBatch = batch });
+        return Execute(session, images, batch, repeat);
+    }
+
+    /// <summary>Loads and validates a plan; one that does not fit is refused, or with --remap replaced by a fresh mapping.
+    /// A plan that uses the GPU on a machine without a usable one (but made for this model) becomes the best CPU plan.</summary>
+    static Planning.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
+    {
+        fallback = null;
+        var raw = Planning.PlanFile.Read(path);
+        if (GpuFallback.UsesGpu(raw.Blocks) && FitsModel(raw, model, path))
+        {
+            using var probe = new ExecutionResources(cpuThreads: 1);
+            if (probe.Gpu is null)
+            {
+                fallback = GpuFallback.Announce(probe.GpuProblem ?? "no GPU");
+                return GpuFallback.BestCpuPlan(model, raw.Batch, seed, quiet);
+            }
+        }
         try { return Planning.PlanFile.Load(path, model); }
         catch (Planning.PlanMismatchException e) when (remap)
         {
             Output.ProfileRunner.Status($"[yellow]{Markup.Escape(e.Message)}[/]: re-mapping (--remap)");
-            var plan = Planning.Planner.Map(RemapProfile(model, Planning.PlanFile.Read(path).Batch, seed))[0];
+            var plan = Planning.Planner.Map(RemapProfile(model, raw.Batch, seed))[0];
             Output.ProfileRunner.Status($"re-mapped: predicted {plan.PredictedTotalUs:F1} µs ({Markup.Escape(Output.PlanView.Summary(plan.Configurations))}); save it with `hepbnn map`");
             return plan;
         }
+    }
+
+    /// <summary>Whether the plan was made for this model (hash, blocks, configurations), whatever machine it was made on.</summary>
+    static bool FitsModel(Planning.Plan plan, BnnModel model, string path)
+    {
+        try { Planning.PlanValidator.Validate(plan, model, plan.Platform, $"plan '{path}'"); return true; }
+        catch (Planning.PlanMismatchException) { return false; }
     }
 
     static Planning.Profile RemapProfile(BnnModel model, int batch, int seed)
@@ -57,7 +93,11 @@ public static class RunCommand
         return Output.ProfileRunner.Run(model, batch, res, new Planning.ProfileOptions { Seed = seed });
     }
 
-    public sealed record RunResult(string Model, int Batch, string[] Configurations, double MedianLatencyUs, double[][] Scores, int[] Predictions);
+    public sealed record RunResult(string Model, int Batch, string[] Configurations, double MedianLatencyUs, double[][] Scores, int[] Predictions)
+    {
+        /// <summary>Set when the GPU was unusable and the best CPU plan ran instead (null otherwise).</summary>
+        public GpuFallback.Info? Fallback { get; init; }
+    }
 
     public static RunResult Execute(InferenceSession session, byte[] images, int batch, int repeat)
     {

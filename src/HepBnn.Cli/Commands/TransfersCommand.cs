@@ -15,13 +15,19 @@ public static class TransfersCommand
         var json = CommonOptions.Json();
         var jsonOut = CommonOptions.JsonOut();
         var budget = new Option<double>("--budget-ms") { Description = "measuring time per size and kind", DefaultValueFactory = _ => 200 };
-        var cmd = new Command("transfers", "host↔device transfer cost (1 KiB, 64 KiB, 4 MiB; pageable vs page-locked) and kernel launch overhead") { gpu, budget, json, jsonOut };
+        var model = CommonOptions.Model(required: false);
+        var seed = CommonOptions.Seed();
+        var batch = CommonOptions.Batch(defaultValue: 256);
+        var cmd = new Command("transfers", "host↔device transfer cost (1 KiB, 64 KiB, 4 MiB; pageable vs page-locked), kernel launch overhead, " +
+                                           "and GPU memory before/with/after an all-GPU session of --model at --batch") { gpu, budget, model, seed, batch, json, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
             var report = GpuLinkBenchmark.Run(res, budgetMs: r.GetValue(budget));
-            JsonOut.WriteFile(report, r.GetValue(jsonOut));
-            if (r.GetValue(json)) { JsonOut.Write(report); return 0; }
+            var memory = GpuMemoryReport.Measure(CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed)), PlanningOptions.CheckBatch(r.GetValue(batch)), res);
+            var document = new { report.Gpu, report.Transfers, report.LaunchAndSync, report.LaunchOnly, Memory = memory };
+            JsonOut.WriteFile(document, r.GetValue(jsonOut));
+            if (r.GetValue(json)) { JsonOut.Write(document); return 0; }
             AnsiConsole.MarkupLine($"GPU: {Markup.Escape(report.Gpu)}");
             var t = new Table().AddColumn("direction").AddColumn(new TableColumn("size").RightAligned()).AddColumn("host memory")
                 .AddColumn(new TableColumn("median µs").RightAligned()).AddColumn(new TableColumn("p10..p90 µs").RightAligned())
@@ -31,10 +37,24 @@ public static class TransfersCommand
             AnsiConsole.Write(t);
             AnsiConsole.MarkupLine($"empty kernel launch + stream sync: [bold]{report.LaunchAndSync.MedianUs:F1} µs[/] median; " +
                                    $"launch only (100 queued, then one sync): [bold]{report.LaunchOnly.MedianUs:F2} µs[/] per launch");
+            PrintMemory(memory);
             return 0;
         }));
         return cmd;
     }
+
+    static void PrintMemory(GpuMemoryReport m)
+    {
+        var t = new Table().AddColumn($"GPU memory, {Markup.Escape(m.Model)} batch {m.Batch} all on the GPU")
+            .AddColumn(new TableColumn("session holds").RightAligned()).AddColumn(new TableColumn("device free").RightAligned())
+            .AddColumn(new TableColumn("device in use").RightAligned());
+        foreach (var (when, x) in new[] { ("before session creation", m.Before), ("after creation", m.Created), ("after disposal", m.Disposed) })
+            t.AddRow(when, Mib(x.SessionBytes), x.DeviceFreeBytes is { } f ? Mib(f) : "n/a (not CUDA)",
+                     x.DeviceFreeBytes is { } free && x.DeviceTotalBytes is { } total ? Mib(total - free) : "n/a (not CUDA)");
+        AnsiConsole.Write(t);
+    }
+
+    static string Mib(long bytes) => $"{bytes / (double)(1 << 20):F2} MiB";
 
     static string Size(long bytes) => bytes >= 1 << 20 ? $"{bytes >> 20} MiB" : bytes >= 1 << 10 ? $"{bytes >> 10} KiB" : $"{bytes} B";
 }

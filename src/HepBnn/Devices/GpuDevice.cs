@@ -48,24 +48,44 @@ public sealed class GpuDevice : IDisposable
                 problem = "no GPU in this session (GPU selection: none)";
                 return null;
             case GpuSelection.CpuAccelerator:
-                return OpenCpuAccelerator();
+                return TryOpen(OpenCpuAccelerator, "ILGPU CPU accelerator unusable", out problem);
             default:
-                if (GpuDetection.Gpus.Count == 0) { problem = GpuDetection.Problem ?? "no CUDA GPU"; return null; }
-                Context? context = null;
-                try
-                {
-                    context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
-                    var device = context.GetCudaDevice(0);
-                    var flags = CudaSchedule();
-                    var accelerator = device.CreateCudaAccelerator(context, flags);
-                    return new GpuDevice(context, accelerator, $"{GpuInfo.From(0, device).Summary}, {flags}");
-                }
-                catch (Exception e)
-                {
-                    context?.Dispose();
-                    problem = $"no usable CUDA GPU: {GpuDetection.Describe(e)}";
-                    return null;
-                }
+                if (GpuDetection.Gpus.Count == 0) { problem = NoCudaReason(GpuDetection.Problem); return null; }
+                return TryOpen(OpenCuda, "no usable CUDA GPU", out problem);
+        }
+    }
+
+    /// <summary>"no usable CUDA GPU: reason" whatever detection said.</summary>
+    internal static string NoCudaReason(string? detected) =>
+        detected is not null && detected.StartsWith("no usable CUDA GPU: ", StringComparison.Ordinal) ? detected
+            : $"no usable CUDA GPU: {(string.IsNullOrEmpty(detected) || detected == "no CUDA GPU" ? "no CUDA device found" : detected)}";
+
+    /// <summary>Runs <paramref name="open"/>; any failure (driver, context, accelerator, stream) becomes a reason, never an exception.</summary>
+    internal static GpuDevice? TryOpen(Func<GpuDevice> open, string prefix, out string? problem)
+    {
+        problem = null;
+        try { return open(); }
+        catch (HepBnnException e) { problem = $"{prefix}: {e.Message}"; }
+        catch (Exception e) { problem = $"{prefix}: {GpuDetection.Describe(e)}"; }
+        return null;
+    }
+
+    static GpuDevice OpenCuda()
+    {
+        var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
+        Accelerator? accelerator = null;
+        try
+        {
+            var device = context.GetCudaDevice(0);
+            var flags = CudaSchedule();
+            accelerator = device.CreateCudaAccelerator(context, flags);
+            return new GpuDevice(context, accelerator, $"{GpuInfo.From(0, device).Summary}, {flags}");
+        }
+        catch
+        {
+            accelerator?.Dispose();
+            context.Dispose();
+            throw;
         }
     }
 
@@ -84,8 +104,69 @@ public sealed class GpuDevice : IDisposable
     static GpuDevice OpenCpuAccelerator()
     {
         var context = Context.Create(b => b.CPU(new CPUDevice(numThreadsPerWarp: WarpSize, numWarpsPerMultiprocessor: 2, numMultiprocessors: 1)));
-        var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context);
-        return new GpuDevice(context, accelerator, "ILGPU CPU accelerator (emulated GPU)");
+        try
+        {
+            var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context);
+            return new GpuDevice(context, accelerator, "ILGPU CPU accelerator (emulated GPU)");
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    long _allocated;
+
+    /// <summary>Bytes of device memory this session holds now (every allocation goes through <see cref="Allocate{T}"/>).</summary>
+    public long AllocatedBytes => Interlocked.Read(ref _allocated);
+
+    /// <summary>A cap on <see cref="AllocatedBytes"/> (null: only the device's own limit). Tests use it to simulate a full device.</summary>
+    internal long? MemoryLimitBytes { get; set; }
+
+    /// <summary>Device memory for <paramref name="length"/> elements; a full device is a <see cref="GpuOutOfMemoryException"/>
+    /// and any other failure a <see cref="GpuUnavailableException"/>.</summary>
+    public GpuMemory<T> Allocate<T>(long length) where T : unmanaged
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        length = Math.Max(length, 1);
+        long bytes = checked(length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
+        if (MemoryLimitBytes is { } limit && AllocatedBytes + bytes > limit)
+            throw GpuFaults.OutOfMemory(bytes);
+        MemoryBuffer1D<T, Stride1D.Dense> buffer;
+        try { buffer = Accelerator.Allocate1D<T>(length); }
+        catch (Exception e) when (GpuFaults.IsOutOfMemory(e)) { throw GpuFaults.OutOfMemory(bytes, inner: e); }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"allocating {bytes} bytes", this); }
+        Interlocked.Add(ref _allocated, bytes);
+        return new GpuMemory<T>(this, buffer, bytes);
+    }
+
+    /// <summary>Allocates and copies <paramref name="data"/> (complete on return).</summary>
+    public GpuMemory<T> Upload<T>(T[] data) where T : unmanaged
+    {
+        var memory = Allocate<T>(data.Length);
+        try { memory.View.SubView(0, data.Length).CopyFromCPU(Stream, data); Synchronize(); }
+        catch (Exception e)
+        {
+            memory.Dispose();
+            if (GpuFaults.IsDeviceFault(e)) throw GpuFaults.Wrap(e, $"uploading {memory.Bytes} bytes", this);
+            throw;
+        }
+        return memory;
+    }
+
+    internal void Released(long bytes) => Interlocked.Add(ref _allocated, -bytes);
+
+    /// <summary>Free and total device memory as the driver reports it (CUDA only; null elsewhere or on failure).</summary>
+    public (long FreeBytes, long TotalBytes)? DeviceMemory()
+    {
+        if (!IsCuda || _disposed) return null;
+        try
+        {
+            Accelerator.Bind();
+            return CudaAPI.CurrentAPI.GetMemoryInfo(out long free, out long total) == CudaError.CUDA_SUCCESS ? (free, total) : null;
+        }
+        catch (Exception) { return null; }
     }
 
     /// <summary>The kernel named <paramref name="key"/>, compiled and loaded on first request only.</summary>
@@ -99,14 +180,18 @@ public sealed class GpuDevice : IDisposable
             try { loaded = load(Accelerator); }
             catch (Exception e) when (e is not HepBnnException)
             {
-                throw new HepBnnException($"compiling GPU kernel {key} for {Description} failed: {GpuDetection.Describe(e)}", e);
+                throw new GpuUnavailableException($"compiling GPU kernel {key} for {Description} failed: {GpuDetection.Describe(e)}", e);
             }
             _kernels[key] = loaded;
             return loaded;
         }
     }
 
-    public void Synchronize() => Stream.Synchronize();
+    public void Synchronize()
+    {
+        try { Stream.Synchronize(); }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, "waiting for the GPU (stream synchronize)", this); }
+    }
 
     public void Dispose()
     {

@@ -27,6 +27,12 @@ public static class GpuLinkBenchmark
     public static TransferReport Run(ExecutionResources res, IReadOnlyList<long>? sizes = null, double budgetMs = 200)
     {
         var gpu = res.RequireGpu();
+        try { return Measure(gpu, sizes, budgetMs); }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, "measuring transfers and launches", gpu); }
+    }
+
+    static TransferReport Measure(GpuDevice gpu, IReadOnlyList<long>? sizes, double budgetMs)
+    {
         var list = new List<TransferTiming>();
         foreach (long bytes in sizes ?? DefaultSizes)
         {

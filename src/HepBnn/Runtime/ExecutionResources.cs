@@ -38,7 +38,7 @@ public sealed class ExecutionResources : IDisposable
     public string? GpuProblem => Gpu is null ? _gpuProblem : null;
 
     /// <summary>The GPU, or a clear error saying why there is none.</summary>
-    public GpuDevice RequireGpu() => Gpu ?? throw new HepBnnException($"no GPU available in this session: {_gpuProblem}");
+    public GpuDevice RequireGpu() => Gpu ?? throw new GpuUnavailableException(_gpuProblem ?? "no GPU in this session");
 
     public bool Has(DeviceKind device) => device == DeviceKind.Cpu || (device == DeviceKind.Gpu && Gpu is not null);
 

@@ -7,12 +7,12 @@ namespace HepBnn.Runtime;
 /// <summary>Device memory on the session's GPU, allocated once (image bytes and int scores are viewed through its words).</summary>
 public sealed class GpuBuffer : TensorBuffer
 {
-    readonly MemoryBuffer1D<ulong, Stride1D.Dense> _memory;
+    readonly GpuMemory<ulong> _memory;
 
     public GpuBuffer(GpuDevice gpu, long words)
     {
         Gpu = gpu;
-        _memory = gpu.Accelerator.Allocate1D<ulong>(Math.Max(words, 1));
+        _memory = gpu.Allocate<ulong>(Math.Max(words, 1));
         View = _memory.View;
     }
 
@@ -20,5 +20,6 @@ public sealed class GpuBuffer : TensorBuffer
     public ArrayView<ulong> View { get; }
     public override DeviceKind Device => DeviceKind.Gpu;
     public override long Words => View.Length;
+    public bool IsDisposed => _memory.IsDisposed;
     public override void Dispose() => _memory.Dispose();
 }

@@ -10,23 +10,32 @@ public static class GpuTransfers
     public static void ToDevice(GpuDevice gpu, HostBuffer host, GpuBuffer device, long words)
     {
         if (words <= 0) return;
-        var target = device.View.SubView(0, words);
-        if (gpu.PageLocks.ViewOf(host.Data) is { } locked) target.CopyFrom(gpu.Stream, locked.SubView(0, words));
-        else target.CopyFromCPUUnsafeAsync(gpu.Stream, ref host.Data[0], words);
+        try
+        {
+            var target = device.View.SubView(0, words);
+            if (gpu.PageLocks.ViewOf(host.Data) is { } locked) target.CopyFrom(gpu.Stream, locked.SubView(0, words));
+            else target.CopyFromCPUUnsafeAsync(gpu.Stream, ref host.Data[0], words);
+        }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"copying {words * 8} bytes host→GPU", gpu); }
     }
 
     public static void ToHost(GpuDevice gpu, GpuBuffer device, HostBuffer host, long words)
     {
         if (words <= 0) return;
-        var source = device.View.SubView(0, words);
-        if (gpu.PageLocks.ViewOf(host.Data) is { } locked) source.CopyTo(gpu.Stream, locked.SubView(0, words));
-        else source.CopyToCPUUnsafeAsync(gpu.Stream, ref host.Data[0], words);
-        gpu.Stream.Synchronize();
+        try
+        {
+            var source = device.View.SubView(0, words);
+            if (gpu.PageLocks.ViewOf(host.Data) is { } locked) source.CopyTo(gpu.Stream, locked.SubView(0, words));
+            else source.CopyToCPUUnsafeAsync(gpu.Stream, ref host.Data[0], words);
+            gpu.Stream.Synchronize();
+        }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"copying {words * 8} bytes GPU→host", gpu); }
     }
 
     public static void OnDevice(GpuDevice gpu, GpuBuffer source, GpuBuffer destination, long words)
     {
         if (words <= 0) return;
-        destination.View.SubView(0, words).CopyFrom(gpu.Stream, source.View.SubView(0, words));
+        try { destination.View.SubView(0, words).CopyFrom(gpu.Stream, source.View.SubView(0, words)); }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"copying {words * 8} bytes on the GPU", gpu); }
     }
 }

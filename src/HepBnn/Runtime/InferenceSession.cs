@@ -63,11 +63,22 @@ public sealed class InferenceSession : IDisposable
             {
                 var cfg = assignment[i];
                 if (!cfg.Supports(blocks[i])) throw new HepBnnException($"configuration {cfg.Name} does not support block {blocks[i].Name}");
-                if (!_resources.Has(cfg.Device)) throw new HepBnnException($"configuration {cfg.Name} needs a {cfg.Device}, which this machine/session does not have" +
-                    (cfg.Device == DeviceKind.Gpu ? $" ({_resources.GpuProblem})" : ""));
-                _runners[i] = cfg.Prepare(blocks[i], MaxBatch, _resources);
-                if (cfg.Device != where) _staging[i] = _resources.Allocate(cfg.Device, blocks[i].InputBufferWords(MaxBatch));
-                _outputs[i] = _resources.Allocate(cfg.Device, blocks[i].OutputBufferWords(MaxBatch));
+                if (!_resources.Has(cfg.Device))
+                {
+                    string message = $"configuration {cfg.Name} needs a {cfg.Device}, which this machine/session does not have";
+                    if (cfg.Device == DeviceKind.Gpu) throw new Devices.GpuUnavailableException($"{message} ({_resources.GpuProblem})");
+                    throw new HepBnnException(message);
+                }
+                try
+                {
+                    _runners[i] = cfg.Prepare(blocks[i], MaxBatch, _resources);
+                    if (cfg.Device != where) _staging[i] = _resources.Allocate(cfg.Device, blocks[i].InputBufferWords(MaxBatch));
+                    _outputs[i] = _resources.Allocate(cfg.Device, blocks[i].OutputBufferWords(MaxBatch));
+                }
+                catch (Devices.GpuOutOfMemoryException e)
+                {
+                    throw new Devices.GpuOutOfMemoryException(e.Bytes, $"{e.Message} for block {blocks[i].Name} (batch {MaxBatch})", e);
+                }
                 where = cfg.Device;
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));

@@ -17,20 +17,19 @@ public enum GpuWeightLayout
 /// border classes, image weights) and the per-word pooling AND mask.</summary>
 public sealed class GpuBlockData : IDisposable
 {
-    readonly MemoryBuffer1D<ulong, Stride1D.Dense> _weights, _poolAnd;
-    readonly MemoryBuffer1D<int, Stride1D.Dense> _meta;
+    readonly GpuMemory<ulong>? _weights, _poolAnd;
+    readonly GpuMemory<int>? _meta;
 
     public Block Block { get; }
     public GpuBlockParams Params { get; }
-    public ArrayView<ulong> Weights => _weights.View;
-    public ArrayView<int> Meta => _meta.View;
-    public ArrayView<ulong> PoolAnd => _poolAnd.View;
+    public ArrayView<ulong> Weights => _weights!.View;
+    public ArrayView<int> Meta => _meta!.View;
+    public ArrayView<ulong> PoolAnd => _poolAnd!.View;
 
     public GpuBlockData(GpuDevice gpu, Block block, GpuWeightLayout layout, GpuBlockParams p)
     {
         Block = block;
         Params = p;
-        var acc = gpu.Accelerator;
         int slots = p.ChannelSlots, taps = block.KernelH * block.KernelW;
         ulong[] weights = [0];
         if (block.PackedWeights is { } packed)
@@ -48,9 +47,17 @@ public sealed class GpuBlockData : IDisposable
         }
         if (meta.Count == 0) meta.Add(0);
         var poolAnd = block.HasPool && block.PoolAndMask.Length > 0 ? block.PoolAndMask : new ulong[Math.Max(1, block.OutputWords)];
-        _weights = acc.Allocate1D(weights);
-        _meta = acc.Allocate1D(meta.ToArray());
-        _poolAnd = acc.Allocate1D(poolAnd);
+        try
+        {
+            _weights = gpu.Upload(weights);
+            _meta = gpu.Upload(meta.ToArray());
+            _poolAnd = gpu.Upload(poolAnd);
+        }
+        catch
+        {
+            Dispose(); // what was uploaded before the failure
+            throw;
+        }
     }
 
     /// <summary>[k][t] → [t][slots] with zero channels beyond k.</summary>
@@ -65,8 +72,8 @@ public sealed class GpuBlockData : IDisposable
 
     public void Dispose()
     {
-        _weights.Dispose();
-        _meta.Dispose();
-        _poolAnd.Dispose();
+        _weights?.Dispose();
+        _meta?.Dispose();
+        _poolAnd?.Dispose();
     }
 }

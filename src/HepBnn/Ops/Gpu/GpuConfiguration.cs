@@ -71,7 +71,8 @@ public sealed class GpuBlockRunner : IBlockRunner
         var p = _data.Params;
         var launch = _config.Launch(ref p, batch, _gpu);
         var o = gout.View;
-        _kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd);
+        try { _kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd); }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"launching {_config.Name} for block {Block.Name} (batch {batch})", _gpu); }
     }
 
     public void Dispose() => _data.Dispose();

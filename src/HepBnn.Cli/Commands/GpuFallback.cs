@@ -1,0 +1,52 @@
+using HepBnn.Cli.Output;
+using HepBnn.Devices;
+using HepBnn.Model;
+using HepBnn.Planning;
+using HepBnn.Runtime;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>When the GPU a command wants is missing or fails (driver, out of memory, a failed launch), the command runs the
+/// best CPU plan instead and says so in one line on stderr; `--json` output carries the same as a <c>fallback</c> field.</summary>
+public static class GpuFallback
+{
+    /// <summary>The <c>fallback</c> field of JSON output: what the command fell back to and why.</summary>
+    public sealed record Info(string To, string Reason);
+
+    public static string Line(string reason) => $"GPU unavailable ({reason}): falling back to the best CPU plan";
+
+    public static Info Announce(string reason)
+    {
+        Console.Error.WriteLine($"hepbnn: {Line(reason)}"); // plain text: one line whatever the terminal width
+        return new Info("cpu", reason);
+    }
+
+    public static readonly Func<IKernelConfiguration, bool> CpuOnly = c => c.Device == DeviceKind.Cpu;
+
+    /// <summary>Announces a fallback when the devices asked for (--device) include the GPU and this session has none.</summary>
+    public static Info? BeforePlanning(ExecutionResources res, string device) =>
+        !device.Equals("cpu", StringComparison.OrdinalIgnoreCase) && res.Gpu is null ? Announce(res.GpuProblem ?? "no GPU") : null;
+
+    public static bool UsesGpu(IReadOnlyList<PlannedBlock> blocks) => blocks.Any(b => b.Device == DeviceKind.Gpu);
+
+    /// <summary>Profiles the CPU configurations only (short budgets) and maps: the best CPU plan at <paramref name="batch"/>.</summary>
+    public static Plan BestCpuPlan(BnnModel model, int batch, int seed, bool quiet)
+    {
+        using var res = new ExecutionResources(gpu: GpuSelection.None);
+        var options = new ProfileOptions { KernelBudgetSeconds = 2, CalibrationBudgetSeconds = 1, Seed = seed, Include = CpuOnly };
+        return Planner.Map(ProfileRunner.Run(model, batch, res, options, quiet))[0];
+    }
+
+    /// <summary>Runs <paramref name="plan"/> with <paramref name="include"/> (all devices); a GPU failure announces the
+    /// fallback and runs <paramref name="plan"/> again with the CPU configurations only.</summary>
+    public static (T Result, Info? Fallback) Run<T>(Func<Func<IKernelConfiguration, bool>?, T> plan, Info? already = null)
+    {
+        if (already is not null) return (plan(CpuOnly), already);
+        try { return (plan(null), null); }
+        catch (GpuUnavailableException e)
+        {
+            var info = Announce(e.Message);
+            return (plan(CpuOnly), info);
+        }
+    }
+}
