@@ -31,8 +31,8 @@ run info info
 run verify verify --networks "$networks"
 verify_rc=$?
 run transfers transfers
-run benchVgg3 bench --device all --model vgg3 --batch 1 256
-run benchVgg7 bench --device all --model vgg7 --batch 1 256
+run benchVgg3 bench --device all --layers --model vgg3 --batch 1 256
+run benchVgg7 bench --device all --layers --model vgg7 --batch 1 256
 
 json="$out/report.json"
 {

@@ -6,15 +6,15 @@ namespace HepBnn.Planning;
 
 /// <summary>One block in one configuration, timed in isolation on its own device (data already there).
 /// <paramref name="Pruned"/>: measured only roughly because it was far slower than the best on its device.
-/// <paramref name="WithTransfers"/> (off-host configurations, when asked for): input host→device, kernel, output device→host, synchronized.</summary>
+/// <paramref name="WithTransfers"/> (off-host configurations in per-layer tables): kernel plus its input copied in and output
+/// copied back, from the profile's per-tensor transfer medians.</summary>
 public sealed record BlockTiming(int Block, string BlockName, string Configuration, DeviceKind Device, TimingStats Kernel, bool Pruned = false,
     TimingStats? WithTransfers = null);
 
 /// <summary>How <see cref="BlockBenchmark"/> spends time: a budget per measurement, and how much slower than the best
 /// configuration of the same block and device a candidate may be before it is abandoned after one or two samples.
-/// MeasureTransfers adds the with-transfers timing of off-host configurations (per-layer tables; the profiler times
-/// transfers per tensor instead).</summary>
-public sealed record BenchmarkPolicy(double BudgetMs = 200, double PruneFactor = double.PositiveInfinity, int MinSamples = 5, bool MeasureTransfers = false);
+/// </summary>
+public sealed record BenchmarkPolicy(double BudgetMs = 200, double PruneFactor = double.PositiveInfinity, int MinSamples = 5);
 
 /// <summary>Times every block of a model in every applicable configuration of the chosen devices.</summary>
 public static class BlockBenchmark
@@ -23,8 +23,8 @@ public static class BlockBenchmark
     public const int ChainLaunches = 8;
 
     public static IEnumerable<BlockTiming> Run(BnnModel model, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
-        int seed = 1, double budgetMs = 200, Action<string>? progress = null, bool measureTransfers = false) =>
-        Run(BlockCompiler.Compile(model), batch, res, include, new BenchmarkPolicy(budgetMs, MeasureTransfers: measureTransfers), seed, progress);
+        int seed = 1, double budgetMs = 200, Action<string>? progress = null) =>
+        Run(BlockCompiler.Compile(model), batch, res, include, new BenchmarkPolicy(budgetMs), seed, progress);
 
     /// <summary>The configurations that <see cref="Run(IReadOnlyList{Block}, int, ExecutionResources, Func{IKernelConfiguration, bool}, BenchmarkPolicy, int, Action{string}?)"/>
     /// measures for a block.</summary>
@@ -64,27 +64,12 @@ public static class BlockBenchmark
                     }, policy.BudgetMs * launches, limit * launches, policy.MinSamples);
                 stats = stats.Scaled(1.0 / launches);
                 if (!pruned) bestOnDevice[config.Device] = Math.Min(stats.MedianUs, bestOnDevice.GetValueOrDefault(config.Device, double.PositiveInfinity));
-                TimingStats? transfers = policy.MeasureTransfers && config.Device != DeviceKind.Cpu ? MeasureWithTransfers(block, runner, host, input, output, batch, res, policy) : null;
-                var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned, WithTransfers: transfers);
+                var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned);
                 results.Add(timing);
                 yield return timing;
             }
             rank = results.ToDictionary(t => t.Configuration, t => t.Kernel.MedianUs);
         }
-    }
-
-    static TimingStats MeasureWithTransfers(Block block, IBlockRunner runner, HostBuffer host, TensorBuffer input, TensorBuffer output, int batch,
-        ExecutionResources res, BenchmarkPolicy policy)
-    {
-        var hostOut = new HostBuffer(block.OutputBufferWords(batch));
-        long inWords = block.InputBufferWords(batch), outWords = block.OutputBufferWords(batch);
-        return TimingStats.Measure(() =>
-        {
-            res.Copy(host, input, inWords);
-            runner.Run(input, output, batch);
-            res.Copy(output, hostOut, outWords);
-            res.Synchronize(runner.Configuration.Device);
-        }, budgetMs: policy.BudgetMs);
     }
 
     /// <summary>Random bits must respect the invariant that channel padding bits are zero.</summary>
