@@ -15,7 +15,8 @@ public sealed record PlatformInfo(CpuFeatures Cpu, IReadOnlyList<string> Gpus, I
         var gpus = GpuDetection.Gpus;
         return new(CpuFeatures.Detect(), gpus.Select(g => $"{g.Name} sm_{g.ComputeCapability.Replace(".", "")} {g.Multiprocessors}SM").ToArray(),
             ConfigurationRegistry.All.Where(c => c.Device == DeviceKind.Cpu || gpus.Count > 0)
-                .Select(c => $"{c.Name} ({c.Device}): {c.Description}").ToArray())
+                .Select(c => $"{c.Name} ({c.Device}): {c.Description}" +
+                             (ConfigurationAvailability.Reason(c) is { } why ? $" — unavailable: {why}" : "")).ToArray())
         {
             GpuDetails = gpus,
             GpuStatus = GpuDetection.Status,
