@@ -2,6 +2,7 @@ using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
 using HepBnn.Model;
+using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Reference;
 using HepBnn.Runtime;

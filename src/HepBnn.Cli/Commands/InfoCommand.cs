@@ -1,7 +1,7 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
-using HepBnn.Runtime;
+using HepBnn.Ops;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
@@ -17,15 +17,17 @@ public static class InfoCommand
         cmd.SetAction(CliErrors.Action(r =>
         {
             var platform = PlatformInfo.Detect();
-            JsonOut.WriteFile(platform, r.GetValue(jsonOut));
-            if (r.GetValue(json)) { JsonOut.Write(platform); return 0; }
+            var configurations = ConfigurationRegistry.Describe(gpu: platform.Gpus.Count > 0);
+            var view = new { platform.Cpu, platform.Gpus, Configurations = configurations, platform.GpuDetails, platform.GpuStatus, platform.Fingerprint };
+            JsonOut.WriteFile(view, r.GetValue(jsonOut));
+            if (r.GetValue(json)) { JsonOut.Write(view); return 0; }
             var t = new Table().AddColumn("").AddColumn("");
             t.AddRow("CPU", Markup.Escape(platform.Cpu.Model));
             t.AddRow("logical cores", platform.Cpu.LogicalCores.ToString());
             t.AddRow("SIMD", Markup.Escape(platform.Cpu.SimdSummary));
             t.AddRow("GPUs", platform.GpuDetails.Count == 0 ? Markup.Escape(platform.GpuStatus)
                 : Markup.Escape(string.Join("\n", platform.GpuDetails.Select(g => $"{g.Index}: {g.Summary}"))));
-            t.AddRow("configurations", Markup.Escape(string.Join("\n", platform.Configurations)));
+            t.AddRow("configurations", Markup.Escape(string.Join("\n", configurations)));
             AnsiConsole.Write(t);
             return 0;
         }));

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;

@@ -1,8 +1,7 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
 using HepBnn.Tests.Support;
-
 namespace HepBnn.Tests.Engine;
 
 /// <summary>Every CPU configuration, every block of many random networks, bit-exact against the reference.</summary>

@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Devices;
 namespace HepBnn.Ops.Cpu;
 
 /// <summary>Common shape of the CPU configurations: a popcount flavour and a partition over the worker pool.</summary>

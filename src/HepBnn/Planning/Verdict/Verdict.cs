@@ -1,5 +1,5 @@
+using HepBnn.Devices;
 using HepBnn.Runtime;
-
 namespace HepBnn.Planning;
 
 /// <summary>One line of the verdict: a plan (the found one, a runner-up, or a baseline), predicted and measured.

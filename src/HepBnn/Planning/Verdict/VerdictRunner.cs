@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
 
 namespace HepBnn.Planning;
 
