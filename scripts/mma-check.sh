@@ -11,6 +11,7 @@ info="$out/h200-mma-info.txt"
 if command -v nvcc >/dev/null; then
   { nvcc -arch=sm_90 -O3 -o /tmp/mma-probe "$bin/mma-layout-probe.cu" && /tmp/mma-probe; } >> "$info" 2>&1
 fi
+for f in "$bin"/*.ptx; do [ -f "$f" ] && { echo "ptxas -v $(basename $f):"; ptxas -arch=sm_90 -v -o /dev/null "$f" 2>&1 | grep -E "registers|spill|stack|error" | head -5; } >> "$info"; done
 echo "=== verify ($(date -u +%T))" >> "$info"
 "$bin/hepbnn" verify --device gpu --networks 30 > "$out/h200-mma-verify.txt" 2>&1; echo "verify exit $?" >> "$info"
 for m in vgg3 vgg7; do

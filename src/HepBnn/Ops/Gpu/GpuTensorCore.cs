@@ -157,35 +157,86 @@ public sealed class GpuTensorCore : GpuConfiguration
         rowX[r] = ox;
     }
 
-    /// <summary>Gathers words [k0, k0 + len) of the 64 rows' patches into the stage: each thread one word column (one
-    /// tap/word decode per chunk), its warp's rows; zeros for padding taps, empty rows and words past the patch.</summary>
+    /// <summary>Gathers words [k0, k0 + len) of the rows' patches into the stage: each thread one word column (one
+    /// tap/word decode per chunk) and 16 rows (rows = 16·warps, every warps-th), loads issued 8 at a time before their
+    /// stores so their latencies overlap; zeros for padding taps, empty rows and words past the patch.</summary>
     static void Stage(GpuBlockParams p, ArrayView<ulong> input, ArrayView<uint> stage, ArrayView<int> rowN, ArrayView<int> rowY,
         ArrayView<int> rowX, int k0, int len)
     {
         int col = Group.IdxX & 31;
         if (col >= len) return;
         int kw = k0 + col;
-        bool real = kw < p.KWords;
-        int tap = real ? kw / p.InWords : 0, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
-        for (int r = Group.IdxX >> 5, rows = Group.DimX / 2; r < rows; r += Group.DimX >> 5)
+        int real = kw < p.KWords ? 0 : -1;
+        int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
+        int warps = Group.DimX >> 5;
+        for (int r = Group.IdxX >> 5, end = 16 * warps; r < end; r += 8 * warps)
         {
-            int n = rowN[r];
-            ulong v = 0;
-            if (real && n >= 0)
-            {
-                int iy = rowY[r] * p.Stride - p.Pad + ky, ix = rowX[r] * p.Stride - p.Pad + kx;
-                if (iy >= 0 && iy < p.InH && ix >= 0 && ix < p.InW)
-                    v = input[(long)n * p.InSample + ((long)iy * p.InW + ix) * p.InWords + wd];
-            }
-            int s = r * RowStride + 2 * col;
-            stage[s] = (uint)v;
-            stage[s + 1] = (uint)(v >> 32);
+            ulong v0 = Gather(p, input, rowN, rowY, rowX, r, real, ky, kx, wd);
+            ulong v1 = Gather(p, input, rowN, rowY, rowX, r + warps, real, ky, kx, wd);
+            ulong v2 = Gather(p, input, rowN, rowY, rowX, r + 2 * warps, real, ky, kx, wd);
+            ulong v3 = Gather(p, input, rowN, rowY, rowX, r + 3 * warps, real, ky, kx, wd);
+            ulong v4 = Gather(p, input, rowN, rowY, rowX, r + 4 * warps, real, ky, kx, wd);
+            ulong v5 = Gather(p, input, rowN, rowY, rowX, r + 5 * warps, real, ky, kx, wd);
+            ulong v6 = Gather(p, input, rowN, rowY, rowX, r + 6 * warps, real, ky, kx, wd);
+            ulong v7 = Gather(p, input, rowN, rowY, rowX, r + 7 * warps, real, ky, kx, wd);
+            Put(stage, r, col, v0);
+            Put(stage, r + warps, col, v1);
+            Put(stage, r + 2 * warps, col, v2);
+            Put(stage, r + 3 * warps, col, v3);
+            Put(stage, r + 4 * warps, col, v4);
+            Put(stage, r + 5 * warps, col, v5);
+            Put(stage, r + 6 * warps, col, v6);
+            Put(stage, r + 7 * warps, col, v7);
         }
     }
 
-    /// <summary>The warp's 16 rows × 64 channels of channel tile Grid.IdxY, over the whole patch.</summary>
+    /// <summary>Patch word (ky, kx, wd) of row r, or 0. Branch-free, so the compiler keeps a thread's 8 loads in flight
+    /// together: a negative value in any of n, iy, InH−1−iy, ix, InW−1−ix (or a word past the patch: <paramref name="real"/>
+    /// = −1 there) masks the index to word 0 and the value to 0.</summary>
+    static ulong Gather(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX,
+        int r, int real, int ky, int kx, int wd)
+    {
+        int n = rowN[r], iy = rowY[r] * p.Stride - p.Pad + ky, ix = rowX[r] * p.Stride - p.Pad + kx;
+        long bad = (n | iy | (p.InH - 1 - iy) | ix | (p.InW - 1 - ix) | real) >> 31; // −1 or 0
+        long i = ((long)n * p.InSample + ((long)iy * p.InW + ix) * p.InWords + wd) & ~bad;
+        return input[i] & ~(ulong)bad;
+    }
+
+    static void Put(ArrayView<uint> stage, int r, int col, ulong v)
+    {
+        int s = r * RowStride + 2 * col;
+        stage[s] = (uint)v;
+        stage[s + 1] = (uint)(v >> 32);
+    }
+
+    /// <summary>Copies the chunk's B fragments (len/4 steps × 8 tiles × 32 lanes, contiguous in the weights) into shared
+    /// memory, 8 loads in flight per thread.</summary>
+    static void StageWeights(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<ulong> bstage, int k0, int len)
+    {
+        long src = ((long)Grid.IdxY * p.KSteps + (k0 >> 2)) * 256;
+        int count = (len >> 2) * 256, d = Group.DimX, last = count - 1;
+        for (int i = Group.IdxX; i < count; i += 8 * d)
+        {
+            int i1 = i + d < last ? i + d : last, i2 = i + 2 * d < last ? i + 2 * d : last, i3 = i + 3 * d < last ? i + 3 * d : last;
+            int i4 = i + 4 * d < last ? i + 4 * d : last, i5 = i + 5 * d < last ? i + 5 * d : last;
+            int i6 = i + 6 * d < last ? i + 6 * d : last, i7 = i + 7 * d < last ? i + 7 * d : last;
+            ulong w0 = weights[src + i], w1 = weights[src + i1], w2 = weights[src + i2], w3 = weights[src + i3];
+            ulong w4 = weights[src + i4], w5 = weights[src + i5], w6 = weights[src + i6], w7 = weights[src + i7];
+            bstage[i] = w0;
+            bstage[i1] = w1;
+            bstage[i2] = w2;
+            bstage[i3] = w3;
+            bstage[i4] = w4;
+            bstage[i5] = w5;
+            bstage[i6] = w6;
+            bstage[i7] = w7;
+        }
+    }
+
+    /// <summary>The warp's 16 rows × 64 channels of channel tile Grid.IdxY, over the whole patch: per 32-word chunk, the
+    /// rows' patches and the weights' fragments are staged in shared memory, then 8 + 1 MMAs per 256 bits.</summary>
     static void Product(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> weights, ArrayView<uint> stage,
-        ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX, ref MmaTile8 acc)
+        ArrayView<ulong> bstage, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * RowStride + t, rB = rA + 8 * RowStride;
@@ -194,19 +245,20 @@ public sealed class GpuTensorCore : GpuConfiguration
         {
             int len = total - k0 < ChunkWords ? total - k0 : ChunkWords;
             Stage(p, input, stage, rowN, rowY, rowX, k0, len);
+            StageWeights(p, weights, bstage, k0, len);
             Group.Barrier();
-            long wb = ((long)Grid.IdxY * p.KSteps + (k0 >> 2)) * 256 + lane;
+            int wb = lane;
             for (int u = 0; u < 2 * len; u += 8)
             {
                 uint a0 = stage[rA + u], a1 = stage[rB + u], a2 = stage[rA + u + 4], a3 = stage[rB + u + 4];
-                Step(ref acc.F0, a0, a1, a2, a3, weights[wb]);
-                Step(ref acc.F1, a0, a1, a2, a3, weights[wb + 32]);
-                Step(ref acc.F2, a0, a1, a2, a3, weights[wb + 64]);
-                Step(ref acc.F3, a0, a1, a2, a3, weights[wb + 96]);
-                Step(ref acc.F4, a0, a1, a2, a3, weights[wb + 128]);
-                Step(ref acc.F5, a0, a1, a2, a3, weights[wb + 160]);
-                Step(ref acc.F6, a0, a1, a2, a3, weights[wb + 192]);
-                Step(ref acc.F7, a0, a1, a2, a3, weights[wb + 224]);
+                Step(ref acc.F0, a0, a1, a2, a3, bstage[wb]);
+                Step(ref acc.F1, a0, a1, a2, a3, bstage[wb + 32]);
+                Step(ref acc.F2, a0, a1, a2, a3, bstage[wb + 64]);
+                Step(ref acc.F3, a0, a1, a2, a3, bstage[wb + 96]);
+                Step(ref acc.F4, a0, a1, a2, a3, bstage[wb + 128]);
+                Step(ref acc.F5, a0, a1, a2, a3, bstage[wb + 160]);
+                Step(ref acc.F6, a0, a1, a2, a3, bstage[wb + 192]);
+                Step(ref acc.F7, a0, a1, a2, a3, bstage[wb + 224]);
                 GpuMma.AndPopc(ref acc.Pop, a0, a1, a2, a3, ~0u, ~0u);
                 wb += 256;
             }
@@ -221,19 +273,23 @@ public sealed class GpuTensorCore : GpuConfiguration
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var stage = SharedMemory.Allocate<uint>(MaxTileRows * RowStride);
+        var bstage = SharedMemory.Allocate<ulong>(ChunkWords / 4 * 256);
         var rowN = SharedMemory.Allocate<int>(MaxTileRows);
         var rowY = SharedMemory.Allocate<int>(MaxTileRows);
         var rowX = SharedMemory.Allocate<int>(MaxTileRows);
         var rowBits = SharedMemory.Allocate<ulong>(MaxTileRows);
         Rows(p, rowN, rowY, rowX);
         Group.Barrier();
-        var acc = default(MmaTile8);
-        Product(p, input, weights, stage, rowN, rowY, rowX, ref acc);
-
+        // The epilogue's table rows and pooling mask, loaded before the product so their latency hides behind it.
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
-        ulong upper = RowBits(p, meta, rowN, rowY, rowX, r, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
+        long clsA = ClassBase(p, meta, rowN, rowY, rowX, r) + 2 * t, clsB = ClassBase(p, meta, rowN, rowY, rowX, r + 8) + 2 * t;
+        ulong andMask = poolAnd[Grid.IdxY];
+        var acc = default(MmaTile8);
+        Product(p, input, weights, stage, bstage, rowN, rowY, rowX, ref acc);
+
+        ulong upper = RowBits(p, meta, clsA, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
             acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
-        ulong lower = RowBits(p, meta, rowN, rowY, rowX, r + 8, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
+        ulong lower = RowBits(p, meta, clsB, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
             acc.F2.C2, acc.F2.C3, acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
         // The 4 lanes of a row hold interleaved channel pairs: OR their bits together.
         upper = OrQuad(upper);
@@ -256,7 +312,6 @@ public sealed class GpuTensorCore : GpuConfiguration
             any |= v;
             all &= v;
         }
-        ulong andMask = poolAnd[Grid.IdxY];
         long n = gq / per;
         outWords[n * p.OutSample + (gq - n * per) * p.OutWords + Grid.IdxY] = (all & andMask) | (any & ~andMask);
     }
@@ -271,14 +326,18 @@ public sealed class GpuTensorCore : GpuConfiguration
         return lo | (ulong)hi << 32;
     }
 
+    /// <summary>Index of (border class of row r, channel tile Grid.IdxY) in the per-class tables; negative for an empty row.</summary>
+    static long ClassBase(GpuBlockParams p, ArrayView<int> meta, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX, int r)
+    {
+        if (rowN[r] < 0) return long.MinValue / 2;
+        return (long)(meta[p.RowOfOffset + rowY[r]] * p.ColClasses + meta[p.ColOfOffset + rowX[r]]) * p.PaddedK + Grid.IdxY * 64;
+    }
+
     /// <summary>This lane's 16 output bits of row <paramref name="r"/> (channels 8f + 2t, 8f + 2t + 1 of the tile).</summary>
-    static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX,
-        int r, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
+    static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, long cls, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
         int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
     {
-        if (rowN[r] < 0) return 0;
-        long cls = (long)(meta[p.RowOfOffset + rowY[r]] * p.ColClasses + meta[p.ColOfOffset + rowX[r]]) * p.PaddedK
-                   + Grid.IdxY * 64 + 2 * t;
+        if (cls < 0) return 0;
         return Pair(p, meta, cls, pop, x00, x01) << (2 * t) | Pair(p, meta, cls + 8, pop, x10, x11) << (8 + 2 * t)
              | Pair(p, meta, cls + 16, pop, x20, x21) << (16 + 2 * t) | Pair(p, meta, cls + 24, pop, x30, x31) << (24 + 2 * t)
              | Pair(p, meta, cls + 32, pop, x40, x41) << (32 + 2 * t) | Pair(p, meta, cls + 40, pop, x50, x51) << (40 + 2 * t)
@@ -297,13 +356,14 @@ public sealed class GpuTensorCore : GpuConfiguration
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var stage = SharedMemory.Allocate<uint>(MaxTileRows * RowStride);
+        var bstage = SharedMemory.Allocate<ulong>(ChunkWords / 4 * 256);
         var rowN = SharedMemory.Allocate<int>(MaxTileRows);
         var rowY = SharedMemory.Allocate<int>(MaxTileRows);
         var rowX = SharedMemory.Allocate<int>(MaxTileRows);
         Rows(p, rowN, rowY, rowX);
         Group.Barrier();
         var acc = default(MmaTile8);
-        Product(p, input, weights, stage, rowN, rowY, rowX, ref acc);
+        Product(p, input, weights, stage, bstage, rowN, rowY, rowX, ref acc);
 
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
         int k = Grid.IdxY * 64 + 2 * t;
