@@ -55,7 +55,8 @@ public static class VerdictRunner
             string? same = firstLabel.TryGetValue(id, out var first) ? $"same plan as {first}" : null;
             firstLabel.TryAdd(id, label);
             var stats = measured[id];
-            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, PlanBenchmark.PairedRatio(samples[id], samples[found]), same));
+            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same)
+                { PairedRatio = PlanBenchmark.PairedRatio(samples[id], samples[found]) });
         }
         // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
