@@ -43,14 +43,15 @@ internal static class DatasetFile
         // The trailer's ISIZE (size mod 2^32 of the last member) sizes the buffer when it is plausible; a lie only costs
         // a regrowth or a smaller first buffer, never more than the limit.
         int initial = 1 << 16;
+        uint? isize = null;
         if (compressed >= 18)
         {
             Span<byte> trailer = stackalloc byte[4];
             fs.Position = compressed - 4;
             ReadExactly(fs, trailer, path);
             fs.Position = 0;
-            uint isize = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
-            if (isize <= limit) initial = (int)Math.Max(isize, 16);
+            isize = BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+            if (isize <= limit) initial = (int)Math.Max(isize.Value, 16);
         }
         var buffer = new byte[Math.Min(initial, Math.Max(limit, 16))];
         long total = 0;
@@ -79,6 +80,9 @@ internal static class DatasetFile
         catch (InvalidDataException e) { throw new HepBnnException($"{path}: corrupt gzip data ({e.Message})", e); }
         catch (IOException e) { throw new HepBnnException($"cannot read {path}: {e.Message}", e); }
         if (total == 0) throw new HepBnnException($"{path}: gzip file holds no data (truncated or corrupt)");
+        // GZipStream ends quietly at a cut; the trailer's size (of the last member: these files have one) catches it
+        if (isize is null || isize.Value != (uint)total)
+            throw new HepBnnException($"{path}: gzip file is truncated or corrupt (decompressed {total} bytes, its trailer says {(isize is { } v ? v.ToString() : "nothing")})");
         if (total != buffer.Length) Array.Resize(ref buffer, (int)total);
         return buffer;
     }

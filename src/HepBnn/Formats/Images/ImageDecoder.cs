@@ -27,7 +27,10 @@ public static class ImageDecoder
         if (encoded.Length == 0) throw new HepBnnException("empty file, not an image");
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(new SKMemoryStream(data), out var created);
-        if (codec is null) throw new HepBnnException($"not a PNG or JPEG image (SkiaSharp: {created})");
+        if (codec is null)
+            throw new HepBnnException(created == SKCodecResult.IncompleteInput
+                ? "image is truncated (its header is incomplete)"
+                : $"not a PNG or JPEG image (SkiaSharp: {created})");
         string format = codec.EncodedFormat switch
         {
             SKEncodedImageFormat.Png => "PNG",
