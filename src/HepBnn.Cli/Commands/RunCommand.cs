@@ -62,7 +62,7 @@ public static class RunCommand
 
     /// <summary>Loads and validates a plan; one that does not fit is refused, or with --remap replaced by a fresh mapping.
     /// A plan that uses the GPU on a machine without a usable one (but made for this model) becomes the best CPU plan.</summary>
-    static Runtime.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
+    internal static Runtime.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
     {
         fallback = null;
         var raw = Planning.PlanFile.Read(path);
