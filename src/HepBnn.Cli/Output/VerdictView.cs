@@ -22,9 +22,10 @@ public static class VerdictView
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"found plan: predicted [bold]{v.PredictedUs:F1} µs[/], measured [bold]{v.MeasuredUs:F1} µs[/] " +
                                $"(prediction error {v.PredictionError:+0.0%;-0.0%}{(Math.Abs(v.PredictionError) <= 0.10 ? ", within 10%" : ", [red]over 10%[/]")})");
+        int measured = v.Rows.Count(r => r.Measured is not null && r.Note is null);
         AnsiConsole.MarkupLine(v.PlanIsMeasuredBest
-            ? $"verdict: the found plan [green]is the measured best[/] of the top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} (within 3%)"
-            : $"verdict: the found plan is [red]not[/] the measured best: top-{v.MeasuredBestRank} measured faster by more than 3%");
+            ? $"verdict: the found plan [green]is the measured best[/] of the {measured} plans measured (top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} and baselines, within 3%)"
+            : $"verdict: the found plan is [red]not[/] the measured best: {Markup.Escape(v.BeatenBy ?? "?")} measured {v.BeatenByFactor:F2}x faster (more than 3%)");
         AnsiConsole.MarkupLine($"profiling {v.ProfilingSeconds:F1} s, measuring {v.MeasuringSeconds:F1} s" +
                                (double.IsNaN(v.LoadBefore) ? "" : $", load average {v.LoadBefore:F1} → {v.LoadAfter:F1} on {Environment.ProcessorCount} cores"));
         if (v.Spread > 1.3 || v.LoadAfter > Environment.ProcessorCount)

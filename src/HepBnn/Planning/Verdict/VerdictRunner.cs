@@ -61,9 +61,15 @@ public static class VerdictRunner
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
         int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;
         var plan = Planner.ToPlan(profile, table, top[0]);
+        // The found plan must hold against every plan measured, baselines included, not only its runners-up.
+        var beating = Verdict.Beating(rows, options.Tolerance);
         return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, top[0].PredictedUs, planUs,
-            (top[0].PredictedUs - planUs) / planUs, bestRank, ratios.Min() >= 1 / (1 + options.Tolerance),
-            profile.ProfilingSeconds, measuringSeconds, loadBefore, Devices.MachineLoad.OneMinute());
+            (top[0].PredictedUs - planUs) / planUs, bestRank, beating is null,
+            profile.ProfilingSeconds, measuringSeconds, loadBefore, Devices.MachineLoad.OneMinute())
+        {
+            BeatenBy = beating?.Label,
+            BeatenByFactor = beating is null ? null : 1 / beating.VsPlan!.Value,
+        };
     }
 
     /// <summary>The same configuration for every block, if it was profiled for all of them.</summary>
