@@ -26,6 +26,10 @@ public static class VerdictView
         AnsiConsole.MarkupLine(v.PlanIsMeasuredBest
             ? $"verdict: the found plan [green]is the measured best[/] of the {measured} plans measured (top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} and baselines, within 3%)"
             : $"verdict: the found plan is [red]not[/] the measured best: {Markup.Escape(v.BeatenBy ?? "?")} measured {v.BeatenByFactor:F2}x faster (more than 3%)");
+        if (v.GpuExecution is { } g) AnsiConsole.MarkupLine($"found plan's GPU blocks: {Markup.Escape(g)}");
+        AnsiConsole.MarkupLine(v.ReferenceMismatches.Count == 0
+            ? "every measured plan's scores match the reference (first samples of the batch)"
+            : $"[red]SCORES DIFFER FROM THE REFERENCE[/]: {Markup.Escape(string.Join("; ", v.ReferenceMismatches))}");
         AnsiConsole.MarkupLine($"profiling {v.ProfilingSeconds:F1} s, measuring {v.MeasuringSeconds:F1} s" +
                                (double.IsNaN(v.LoadBefore) ? "" : $", load average {v.LoadBefore:F1} → {v.LoadAfter:F1} on {Environment.ProcessorCount} cores"));
         if (v.Spread > 1.3 || v.LoadAfter > Environment.ProcessorCount)

@@ -19,7 +19,8 @@ public static class PlanBenchmark
     /// <summary>Raw samples, [plan][round] in µs: sample r of every plan comes from the same round, for paired comparisons.</summary>
     public static double[][] Samples(BnnModel model, IReadOnlyList<Block> blocks,
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
-        double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null)
+        double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null,
+        Action<int, InferenceSession, int[]>? afterMeasuring = null)
     {
         if (plans.Count == 0) return [];
         if (images.Length != batch * model.InputShape.Elements) throw new HepBnnException($"{images.Length} image bytes for batch {batch} of {model.InputShape}");
@@ -54,6 +55,13 @@ public static class PlanBenchmark
                 }
                 afterRound?.Invoke(round + 1, clock.Elapsed.TotalMilliseconds);
             }
+            // The caller may inspect each session after its timed runs (e.g. the scores of a run, or how its GPU blocks ran).
+            if (afterMeasuring is not null)
+                for (int p = 0; p < sessions.Count; p++)
+                {
+                    sessions[p].Run(images, batch, scores);
+                    afterMeasuring(p, sessions[p], scores);
+                }
             return samples.Select(s => s.ToArray()).ToArray();
         }
         finally

@@ -28,6 +28,11 @@ public sealed record Verdict(
     /// <summary>How many times faster <see cref="BeatenBy"/> ran than the found plan (paired per-round median), or null.</summary>
     public double? BeatenByFactor { get; init; }
 
+    /// <summary>How the found plan's GPU blocks ran (<see cref="InferenceSession.GpuExecution"/>: CUDA graphs or eager, and why).</summary>
+    public string? GpuExecution { get; init; }
+    /// <summary>Measured plans whose scores (first samples of the batch) differ from the reference: must be empty.</summary>
+    public IReadOnlyList<string> ReferenceMismatches { get; init; } = [];
+
     /// <summary>The row that beat the found plan by more than <paramref name="tolerance"/> (smallest paired ratio vs the
     /// found plan below 1/(1+tolerance)), or null when none did. Rows without a measurement or equal to another are skipped.</summary>
     public static VerdictRow? Beating(IReadOnlyList<VerdictRow> rows, double tolerance) =>

@@ -37,9 +37,29 @@ public static class VerdictRunner
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         double loadBefore = Devices.MachineLoad.OneMinute();
         var clock = Stopwatch.StartNew();
+        // Every measured plan's scores (first samples of the batch) are checked against the reference, so a fast plan
+        // that computes the wrong thing (e.g. a broken graph capture) cannot win silently.
+        int checkedSamples = Math.Min(profile.Batch, 2);
+        var expected = Enumerable.Range(0, checkedSamples).Select(n =>
+            Reference.ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements))).ToArray();
+        var mismatches = new List<string>();
+        string? gpuExecution = null;
+        int foundIndex = distinct.FindIndex(x => x.SameAs(top[0]));
         var samples = PlanBenchmark.Samples(model, blocks, distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList(),
             profile.Batch, res, images, options.BudgetSeconds * 1000, options.MinRounds,
-            afterRound: (r, ms) => { if (r % 10 == 0) status?.Invoke($"measuring {distinct.Count} plans, interleaved: round {r}, {ms / 1000:F1} s"); });
+            afterRound: (r, ms) => { if (r % 10 == 0) status?.Invoke($"measuring {distinct.Count} plans, interleaved: round {r}, {ms / 1000:F1} s"); },
+            afterMeasuring: (p, session, scores) =>
+            {
+                if (p == foundIndex) gpuExecution = session.GpuExecution;
+                for (int n = 0; n < checkedSamples; n++)
+                    for (int k = 0; k < expected[n].Length; k++)
+                        if (scores[n * session.NumClasses + k] != expected[n][k])
+                        {
+                            mismatches.Add($"[{string.Join(", ", distinct[p].Configurations)}] sample {n} class {k}: expected {expected[n][k]}, got {scores[n * session.NumClasses + k]} ({session.GpuExecution})");
+                            n = checkedSamples;
+                            break;
+                        }
+            });
         double measuringSeconds = clock.Elapsed.TotalSeconds;
         var measured = samples.Select(TimingStats.From).ToList();
         int found = distinct.FindIndex(x => x.SameAs(top[0]));
@@ -69,6 +89,8 @@ public static class VerdictRunner
         {
             BeatenBy = beating?.Label,
             BeatenByFactor = beating is null ? null : 1 / beating.VsPlan!.Value,
+            GpuExecution = gpuExecution,
+            ReferenceMismatches = mismatches,
         };
     }
 
