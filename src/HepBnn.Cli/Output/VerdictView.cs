@@ -15,9 +15,10 @@ public static class VerdictView
         {
             if (r.Measured is not { } m) { t.AddRow(Markup.Escape(r.Label), "-", "-", "-", "-", $"[grey]{Markup.Escape(r.Note ?? "")}[/]"); continue; }
             string ratio = r.VsPlan is { } x ? (x >= 1 ? $"{x:F2}x slower" : $"[yellow]{1 / x:F2}x faster[/]") : "-";
-            if (r.Label.StartsWith("found", StringComparison.Ordinal) || r.Configurations!.SequenceEqual(v.Plan.Configurations)) ratio = "1.00x";
+            bool otherMode = r.Label.StartsWith("found plan, ", StringComparison.Ordinal); // the found plan run another way: keep its ratio
+            if (!otherMode && (r.Label.StartsWith("found", StringComparison.Ordinal) || r.Configurations!.SequenceEqual(v.Plan.Configurations))) ratio = "1.00x";
             string configs = Markup.Escape(PlanView.Summary(r.Configurations!)) + (r.Note is null ? "" : $" [grey]({Markup.Escape(r.Note)})[/]");
-            t.AddRow(Markup.Escape(r.Label), $"{r.PredictedUs:F1}", $"{m.MedianUs:F1}", $"{m.P10Us:F1}..{m.P90Us:F1}", ratio, configs);
+            t.AddRow(Markup.Escape(r.Label), double.IsFinite(r.PredictedUs) ? $"{r.PredictedUs:F1}" : "-", $"{m.MedianUs:F1}", $"{m.P10Us:F1}..{m.P90Us:F1}", ratio, configs);
         }
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"found plan: predicted [bold]{v.PredictedUs:F1} µs[/], measured [bold]{v.MeasuredUs:F1} µs[/] " +

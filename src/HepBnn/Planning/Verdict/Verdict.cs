@@ -34,9 +34,11 @@ public sealed record Verdict(
     public IReadOnlyList<string> ReferenceMismatches { get; init; } = [];
 
     /// <summary>The row that beat the found plan by more than <paramref name="tolerance"/> (smallest paired ratio vs the
-    /// found plan below 1/(1+tolerance)), or null when none did. Rows without a measurement or equal to another are skipped.</summary>
+    /// found plan below 1/(1+tolerance)), or null when none did. Rows without a measurement are skipped.</summary>
+    /// The found plan itself in another mode (e.g. CUDA graphs off, same configurations as the first row) is not another plan.
     public static VerdictRow? Beating(IReadOnlyList<VerdictRow> rows, double tolerance) =>
-        rows.Where(r => r.VsPlan is { } x && double.IsFinite(x) && x < 1 / (1 + tolerance))
+        rows.Where(r => r.VsPlan is { } x && double.IsFinite(x) && x < 1 / (1 + tolerance)
+                        && !(r.Configurations is { } c && rows[0].Configurations is { } f && c.SequenceEqual(f)))
             .OrderBy(r => r.VsPlan!.Value).FirstOrDefault();
 }
 

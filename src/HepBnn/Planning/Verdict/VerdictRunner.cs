@@ -33,7 +33,12 @@ public static class VerdictRunner
         var distinct = new List<Mapping>();
         foreach (var c in candidates)
             if (c.Mapping is { } m && !distinct.Any(x => x.SameAs(m))) distinct.Add(m);
-        status?.Invoke($"measuring {distinct.Count} plans, interleaved");
+        // With graphs on, the found plan also runs with them off in the same rounds: what the graphs bring, paired.
+        bool eagerRow = GraphTiming.Enabled(res, DeviceKind.Gpu) && top[0].Configurations.Any(c => ConfigurationRegistry.Find(c).Device == DeviceKind.Gpu);
+        var plans = distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList();
+        var graphs = distinct.Select(_ => true).ToList();
+        if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); }
+        status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         double loadBefore = Devices.MachineLoad.OneMinute();
         var clock = Stopwatch.StartNew();
@@ -45,9 +50,10 @@ public static class VerdictRunner
         var mismatches = new List<string>();
         string? gpuExecution = null;
         int foundIndex = distinct.FindIndex(x => x.SameAs(top[0]));
-        var samples = PlanBenchmark.Samples(model, blocks, distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList(),
+        var samples = PlanBenchmark.Samples(model, blocks, plans,
             profile.Batch, res, images, options.BudgetSeconds * 1000, options.MinRounds,
             afterRound: (r, ms) => { if (r % 10 == 0) status?.Invoke($"measuring {distinct.Count} plans, interleaved: round {r}, {ms / 1000:F1} s"); },
+            cudaGraphs: graphs,
             afterMeasuring: (p, session, scores) =>
             {
                 if (p == foundIndex) gpuExecution = session.GpuExecution;
@@ -55,7 +61,7 @@ public static class VerdictRunner
                     for (int k = 0; k < expected[n].Length; k++)
                         if (scores[n * session.NumClasses + k] != expected[n][k])
                         {
-                            mismatches.Add($"[{string.Join(", ", distinct[p].Configurations)}] sample {n} class {k}: expected {expected[n][k]}, got {scores[n * session.NumClasses + k]} ({session.GpuExecution})");
+                            mismatches.Add($"[{string.Join(", ", plans[p])}] sample {n} class {k}: expected {expected[n][k]}, got {scores[n * session.NumClasses + k]} ({session.GpuExecution})");
                             n = checkedSamples;
                             break;
                         }
@@ -77,6 +83,9 @@ public static class VerdictRunner
             var stats = measured[id];
             rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, PlanBenchmark.PairedRatio(samples[id], samples[found]), same));
         }
+        if (eagerRow)
+            rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[^1],
+                PlanBenchmark.PairedRatio(samples[^1], samples[found]), "same plan, each block launched on the stream"));
         // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
         int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;
