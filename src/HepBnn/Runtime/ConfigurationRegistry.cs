@@ -12,7 +12,7 @@ public static class ConfigurationRegistry
 
     /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.Has"/> says a GPU is.</summary>
     public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
-        [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuTiledShared()];
+        [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuTiledShared(), new GpuTensorCore()];
 
     static readonly List<IKernelConfiguration> _all = [.. Cpu, .. Gpu];
 
