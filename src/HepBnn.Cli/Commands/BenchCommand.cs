@@ -64,7 +64,7 @@ public static class BenchCommand
             JsonOut.WriteFile(document, r.GetValue(jsonOut));
             if (quiet) JsonOut.Write(document);
             else if (ort is not null) Baselines.OnnxRuntimeComparison.Print(m.Name, ort);
-            return 0;
+            return results.Any(x => x.Verdict.ReferenceMismatches.Count > 0) ? 1 : 0;
         }));
         return cmd;
     }
