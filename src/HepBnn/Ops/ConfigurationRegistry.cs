@@ -7,7 +7,8 @@ namespace HepBnn.Ops;
 public static class ConfigurationRegistry
 {
     public static IReadOnlyList<IKernelConfiguration> Cpu { get; } =
-        [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch()];
+        [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch(),
+         .. CpuBlocked.Family()];
 
     /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.Has"/> says a GPU is.</summary>
     public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
