@@ -1,9 +1,11 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
+using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Runtime;
-using Spectre.Console;
 using Profile = HepBnn.Planning.Profile;
+using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
 
@@ -62,7 +64,7 @@ public static class BenchCommand
             JsonOut.WriteFile(document, r.GetValue(jsonOut));
             if (quiet) JsonOut.Write(document);
             else if (ort is not null) Baselines.OnnxRuntimeComparison.Print(m.Name, ort);
-            return 0;
+            return results.Any(x => x.Verdict.ReferenceMismatches.Count > 0) ? 1 : 0;
         }));
         return cmd;
     }

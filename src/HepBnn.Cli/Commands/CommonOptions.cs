@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HepBnn.Devices;
+using HepBnn.Formats;
 using HepBnn.Model;
 
 namespace HepBnn.Cli.Commands;

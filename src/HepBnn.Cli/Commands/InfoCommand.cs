@@ -1,7 +1,7 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
-using HepBnn.Runtime;
+using HepBnn.Ops;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
@@ -23,7 +23,8 @@ public static class InfoCommand
             string sessionGpu;
             using (var res = new ExecutionResources(cpuThreads: 1, gpu: selection))
                 sessionGpu = res.Gpu is { } g ? g.Description : $"none ({res.GpuProblem ?? "no GPU"})";
-            var document = new { platform, gpuSelection = r.GetValue(gpu), sessionGpu };
+            var configurations = ConfigurationRegistry.Describe(gpu: platform.Gpus.Count > 0);
+            var document = new { platform.Cpu, platform.Gpus, Configurations = configurations, platform.GpuDetails, platform.GpuStatus, platform.Fingerprint, gpuSelection = r.GetValue(gpu), sessionGpu };
             JsonOut.WriteFile(document, r.GetValue(jsonOut));
             if (r.GetValue(json)) { JsonOut.Write(document); return 0; }
             var t = new Table().AddColumn("").AddColumn("");
@@ -33,7 +34,7 @@ public static class InfoCommand
             t.AddRow("GPUs", platform.GpuDetails.Count == 0 ? Markup.Escape(platform.GpuStatus)
                 : Markup.Escape(string.Join("\n", platform.GpuDetails.Select(g => $"{g.Index}: {g.Summary}"))));
             t.AddRow($"GPU in sessions (--gpu {Markup.Escape(r.GetValue(gpu)!)})", Markup.Escape(sessionGpu));
-            t.AddRow("configurations", Markup.Escape(string.Join("\n", platform.Configurations)));
+            t.AddRow("configurations", Markup.Escape(string.Join("\n", configurations)));
             AnsiConsole.Write(t);
             return 0;
         }));

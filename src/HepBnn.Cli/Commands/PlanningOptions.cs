@@ -1,8 +1,8 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 
 namespace HepBnn.Cli.Commands;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
-using Spectre.Console;
 using Profile = HepBnn.Planning.Profile;
+using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
 

@@ -29,7 +29,7 @@ public static class RunCommand
             var m = CommonOptions.LoadModel(r.GetValue(model)!, s);
             int b = r.GetValue(batch);
             GpuFallback.Info? fallback = null;
-            Planning.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), s, quiet, out fallback) : null;
+            Runtime.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), s, quiet, out fallback) : null;
             if (p is not null && r.GetResult(batch) is not { Implicit: false }) b = p.Batch;
             string? note = p is not null && b != p.Batch
                 ? $"note: the plan was mapped for batch {p.Batch}; running it at batch {b}, where another mapping may be faster " +
@@ -53,7 +53,7 @@ public static class RunCommand
         return cmd;
     }
 
-    static RunResult RunOnce(BnnModel m, Planning.Plan? plan, string? config, byte[] images, int batch, int repeat)
+    static RunResult RunOnce(BnnModel m, Runtime.Plan? plan, string? config, byte[] images, int batch, int repeat)
     {
         using var session = plan is null ? new InferenceSession(m, config!, new SessionOptions { MaxBatch = batch })
                                          : new InferenceSession(m, plan, new SessionOptions { MaxBatch = batch });
@@ -62,7 +62,7 @@ public static class RunCommand
 
     /// <summary>Loads and validates a plan; one that does not fit is refused, or with --remap replaced by a fresh mapping.
     /// A plan that uses the GPU on a machine without a usable one (but made for this model) becomes the best CPU plan.</summary>
-    static Planning.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
+    internal static Runtime.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
     {
         fallback = null;
         var raw = Planning.PlanFile.Read(path);
@@ -76,7 +76,7 @@ public static class RunCommand
             }
         }
         try { return Planning.PlanFile.Load(path, model); }
-        catch (Planning.PlanMismatchException e) when (remap)
+        catch (Runtime.PlanMismatchException e) when (remap)
         {
             Output.ProfileRunner.Status($"[yellow]{Markup.Escape(e.Message)}[/]: re-mapping (--remap)");
             var plan = Planning.Planner.Map(RemapProfile(model, raw.Batch, seed))[0];
@@ -86,10 +86,10 @@ public static class RunCommand
     }
 
     /// <summary>Whether the plan was made for this model (hash, blocks, configurations), whatever machine it was made on.</summary>
-    static bool FitsModel(Planning.Plan plan, BnnModel model, string path)
+    static bool FitsModel(Runtime.Plan plan, BnnModel model, string path)
     {
-        try { Planning.PlanValidator.Validate(plan, model, plan.Platform, $"plan '{path}'"); return true; }
-        catch (Planning.PlanMismatchException) { return false; }
+        try { Runtime.PlanValidator.Validate(plan, model, plan.Platform, $"plan '{path}'"); return true; }
+        catch (Runtime.PlanMismatchException) { return false; }
     }
 
     static Planning.Profile RemapProfile(BnnModel model, int batch, int seed)

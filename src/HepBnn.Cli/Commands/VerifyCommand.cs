@@ -1,7 +1,8 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
+using HepBnn.Ops;
 using HepBnn.Reference;
-using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;

@@ -1,6 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-
 namespace HepBnn.Runtime;
 
 /// <summary>

@@ -1,6 +1,6 @@
 using HepBnn.Model;
 using HepBnn.Ops;
-
+using HepBnn.Runtime;
 namespace HepBnn.Planning;
 
 /// <summary>Reading, writing and checking profile JSON files.</summary>

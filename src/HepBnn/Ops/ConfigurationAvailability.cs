@@ -1,4 +1,4 @@
-namespace HepBnn.Runtime;
+namespace HepBnn.Ops;
 
 /// <summary>A configuration that needs something this machine may lack (an instruction set): says what, so that
 /// `info` shows it as unavailable and a session naming it explains why instead of "does not support block ...".</summary>

@@ -1,17 +1,13 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
-namespace HepBnn.Planning;
+namespace HepBnn.Runtime;
 
 /// <summary>Checks a plan against a model and a machine before anything runs; the first problem becomes one exception.</summary>
 public static class PlanValidator
 {
-    static readonly Lazy<string> _current = new(() => PlatformInfo.Detect().Fingerprint);
-
-    /// <summary>This machine's fingerprint (detected once per process).</summary>
-    public static string CurrentPlatform => _current.Value;
+    /// <summary>This machine's fingerprint (detected once per process): <see cref="PlatformInfo.CurrentFingerprint"/>.</summary>
+    public static string CurrentPlatform => PlatformInfo.CurrentFingerprint;
 
     /// <summary>Throws <see cref="HepBnnException"/> for a malformed plan and <see cref="PlanMismatchException"/> for one that does not
     /// fit; returns the configuration of each block.</summary>
