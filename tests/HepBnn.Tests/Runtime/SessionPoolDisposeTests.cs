@@ -16,13 +16,16 @@ public class SessionPoolDisposeTests(ITestOutputHelper output)
     [Fact]
     public void DisposeUnderLoadNeverHangs()
     {
-        const int rounds = 60, threads = 8, sessions = 2;
+        // up to 60 rounds, fewer on a machine so loaded that they would not fit in 6 s (at least 10): the whole test stays
+        // under 10 s; a hang fails a round's 3 s deadline instead of hanging the run
+        const int maxRounds = 60, minRounds = 10, threads = 8, sessions = 2;
+        int rounds = 0;
         var model = Tiny(4);
         var images = ModelZoo.RandomImages(model.InputShape, 1, 1);
         var rng = new Random(17);
         var total = Stopwatch.StartNew();
         int disposedSeen = 0, runs = 0;
-        for (int round = 0; round < rounds; round++)
+        for (int round = 0; round < maxRounds && (round < minRounds || total.Elapsed < TimeSpan.FromSeconds(6)); round++, rounds++)
         {
             var pool = new SessionPool(model, "cpu.scalar", sessions, new SessionOptions { MaxBatch = 1 });
             var failures = new List<string>();
@@ -48,10 +51,10 @@ public class SessionPoolDisposeTests(ITestOutputHelper output)
                 Assert.True(w.Join(TimeSpan.FromSeconds(3)), $"round {round}: a caller still blocked 3 s after Dispose (hang)");
             Assert.True(failures.Count == 0, $"round {round}: {string.Join("; ", failures)}");
             Assert.Throws<ObjectDisposedException>(() => pool.Run(images, 1, new int[model.NumClasses]));
-            Assert.True(total.Elapsed < TimeSpan.FromSeconds(9), $"stress test over its 9 s budget after {round + 1} rounds");
         }
         output.WriteLine($"{rounds} rounds of dispose under load ({threads} threads, {sessions} sessions): {runs} runs, " +
                          $"{disposedSeen} callers ended by ObjectDisposedException, {total.Elapsed.TotalSeconds:F2} s");
         Assert.Equal(rounds * threads, disposedSeen);
+        Assert.True(rounds >= minRounds);
     }
 }
