@@ -3,7 +3,7 @@ using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Runtime;
 
