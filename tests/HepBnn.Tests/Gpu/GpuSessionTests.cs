@@ -16,7 +16,7 @@ public class GpuSessionTests(CpuAcceleratorFixture fixture)
         var blocks = BlockCompiler.Compile(model);
         using var session = new InferenceSession(model, blocks, assignment.Select(ConfigurationRegistry.Find).ToArray(),
             new SessionOptions { MaxBatch = batch }, fixture.Resources);
-        var raw = new int[batch * session.NumClasses];
+        var raw = new int[batch * session.ScoresPerImage];
         for (int repeat = 0; repeat < 2; repeat++) // the second run reuses every buffer and registration
         {
             Array.Fill(raw, int.MinValue);
@@ -25,8 +25,8 @@ public class GpuSessionTests(CpuAcceleratorFixture fixture)
             {
                 var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
                 for (int k = 0; k < expected.Length; k++)
-                    Assert.True(expected[k] == raw[n * session.NumClasses + k],
-                        $"seed {seed}, model {model.Name}, [{string.Join(", ", assignment)}]: sample {n} class {k} expected {expected[k]} got {raw[n * session.NumClasses + k]}");
+                    Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
+                        $"seed {seed}, model {model.Name}, [{string.Join(", ", assignment)}]: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
             }
         }
     }

@@ -57,7 +57,7 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
         using var session = new InferenceSession(model, blocks, blocks.Select(_ => config).ToArray(), new SessionOptions { MaxBatch = batch }, res);
         var workers = new WorkerAllocations(res.CpuWorkers);
         var images = ModelZoo.RandomImages(model.InputShape, batch, 1);
-        var scores = new int[batch * session.NumClasses];
+        var scores = new int[batch * session.ScoresPerImage];
         int bytes = (int)model.InputShape.Elements;
         void Runs(int count)
         {
