@@ -19,10 +19,15 @@ public static class CpuFallback
     /// <summary>Runs <paramref name="attempt"/> with all devices (null filter); a <see cref="GpuUnavailableException"/>
     /// runs it again with the CPU configurations only and returns the reason. With <paramref name="already"/> set
     /// (the GPU is known to be missing) it goes to the CPU directly.</summary>
-    public static (T Result, string? Reason) Run<T>(Func<Func<IKernelConfiguration, bool>?, T> attempt, string? already = null)
+    public static (T Result, string? Reason) Run<T>(Func<Func<IKernelConfiguration, bool>?, T> attempt, string? already = null,
+        Action<string>? onFault = null)
     {
         if (already is not null) return (attempt(CpuOnly), already);
         try { return (attempt(null), null); }
-        catch (GpuUnavailableException e) { return (attempt(CpuOnly), e.Message); }
+        catch (GpuUnavailableException e)
+        {
+            onFault?.Invoke(e.Message); // before the CPU attempt, so callers can say why before it runs
+            return (attempt(CpuOnly), e.Message);
+        }
     }
 }
