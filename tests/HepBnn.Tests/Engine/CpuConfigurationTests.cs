@@ -14,6 +14,7 @@ public class CpuConfigurationTests
     public void EveryBlockOfRandomNetworksMatchesReference(string configName)
     {
         var config = ConfigurationRegistry.Find(configName);
+        CpuSupport.SkipUnlessRunsHere(config);
         using var res = new ExecutionResources(3);
         int checkedBlocks = 0;
         for (int seed = 1; seed <= 40; seed++)
@@ -26,7 +27,7 @@ public class CpuConfigurationTests
                 checkedBlocks++;
             }
         }
-        if (config.Supports(BlockCompiler.Compile(RandomNetworks.Generate(1))[0])) Assert.True(checkedBlocks > 100, $"only {checkedBlocks} blocks checked");
+        Assert.True(checkedBlocks > 100, $"only {checkedBlocks} blocks checked");
     }
 
     [Theory]
@@ -34,6 +35,7 @@ public class CpuConfigurationTests
     public void Vgg3BlocksMatchReference(string configName)
     {
         var config = ConfigurationRegistry.Find(configName);
+        CpuSupport.SkipUnlessRunsHere(config);
         var model = ModelZoo.Vgg3(seed: 7);
         using var res = new ExecutionResources(3);
         foreach (var block in BlockCompiler.Compile(model))

@@ -51,7 +51,8 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
         var model = Model();
         var blocks = BlockCompiler.Compile(model);
         var config = ConfigurationRegistry.Find(configName);
-        if (!blocks.All(config.Supports)) return;
+        CpuSupport.SkipUnlessRunsHere(config);
+        Assert.True(blocks.All(config.Supports), $"{configName} should support every block of {model.Name}");
         const int batch = 3, runs = 300;
         using var res = new ExecutionResources(2);
         using var session = new InferenceSession(model, blocks, blocks.Select(_ => config).ToArray(), new SessionOptions { MaxBatch = batch }, res);
