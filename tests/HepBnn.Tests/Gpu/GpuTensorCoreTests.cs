@@ -1,10 +1,9 @@
 using HepBnn.Model;
-using HepBnn.Ops;
 using HepBnn.Ops.Gpu;
-using HepBnn.Runtime;
+using HepBnn.Ops;
 using HepBnn.Tests.Support;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace HepBnn.Tests.Gpu;
 

@@ -31,7 +31,7 @@ public static class PlanBenchmark
             foreach (var plan in plans)
                 sessions.Add(new InferenceSession(model, blocks, plan.Select(ConfigurationRegistry.Find).ToArray(),
                     new SessionOptions { MaxBatch = batch, CudaGraphs = cudaGraphs?[sessions.Count] }, res));
-            var scores = new int[batch * sessions[0].NumClasses];
+            var scores = new int[batch * sessions[0].ScoresPerImage];
             // Warm-up: one run each (JIT, first touch), a second where runs are cheap compared with the budget.
             var once = sessions.Select(s => Time(s, images, batch, scores)).ToArray();
             double perRound = once.Sum() / 1000;

@@ -18,14 +18,14 @@ public static class VerdictRunner
         if (top.Count == 0) throw new HepBnnException($"no mapping of '{model.Name}' covers every block");
         var candidates = new List<(string Label, Mapping? Mapping, string? Note)>();
         for (int i = 0; i < top.Count; i++) candidates.Add((i == 0 ? "found plan (top-1)" : $"top-{i + 1}", top[i], null));
-        bool gpu = res.Has(DeviceKind.Gpu);
+        bool gpu = res.TryOpen(DeviceKind.Gpu);
         var fullyParallel = Uniform(table, Baselines.FullyParallelGpu);
         candidates.Add(($"all-GPU fully parallel ({Baselines.FullyParallelGpu})", fullyParallel,
             fullyParallel is not null ? null : gpu ? $"skipped: {Baselines.FullyParallelGpu} was not profiled for every block" : "skipped: no GPU on this machine"));
         foreach (var d in Enum.GetValues<DeviceKind>())
         {
             var m = PlanOptimizer.Best(table, o => o.Device == d);
-            candidates.Add((Baselines.AllOn(d), m, m is not null ? null : res.Has(d) ? $"skipped: not every block runs on the {Baselines.Name(d)}" : $"skipped: no {Baselines.Name(d)} on this machine"));
+            candidates.Add((Baselines.AllOn(d), m, m is not null ? null : res.TryOpen(d) ? $"skipped: not every block runs on the {Baselines.Name(d)}" : $"skipped: no {Baselines.Name(d)} on this machine"));
         }
         var single = Calibrator.BestSingleConfiguration(table);
         candidates.Add(($"best single configuration{(single is null ? "" : $" ({single.Configurations[0]})")}", single, single is null ? "skipped: no configuration covers every block" : null));
