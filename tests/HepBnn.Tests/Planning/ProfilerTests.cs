@@ -71,6 +71,9 @@ public class ProfilerTests
         var v = VerdictRunner.Run(model, profile, res, new VerdictOptions { TopK = 3, BudgetSeconds = 0.01, MinRounds = 3 });
         Assert.StartsWith("found plan", v.Rows[0].Label);
         Assert.Equal(1.0, v.Rows[0].VsPlan!.Value, 9);
+        // "vs found plan" is the ratio of the medians it is printed next to (issue 13: it was the paired ratio)
+        foreach (var r in v.Rows.Where(r => r.Measured is not null))
+            Assert.Equal(r.Measured!.Value.MedianUs / v.Rows[0].Measured!.Value.MedianUs, r.VsPlan!.Value, 9);
         Assert.Equal(v.Plan.Configurations, v.Rows[0].Configurations);
         Assert.Contains(v.Rows, r => r.Label == Baselines.AllOn(DeviceKind.Cpu) && r.Measured is not null);
         Assert.Contains(v.Rows, r => r.Label.StartsWith("best single configuration") && r.Measured is not null);
