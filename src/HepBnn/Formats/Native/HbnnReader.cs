@@ -81,11 +81,26 @@ internal static class HbnnReader
             i++;
         }
         blobs.CheckFullyUsed();
-        var model = new BnnModel(name, input, layers);
+        var model = new BnnModel(name, input, layers, ClassNames(h));
         string actual = ModelHash.Compute(model);
         if (!string.Equals(actual, expectedHash, StringComparison.Ordinal))
             throw new HepBnnException($"model hash mismatch: header says {expectedHash}, the content gives {actual}");
         return model;
+    }
+
+    /// <summary>The optional "classes" array of strings (count checked against the model by <see cref="BnnModel"/>).</summary>
+    static string[]? ClassNames(JsonFields h)
+    {
+        if (!h.Has("classes")) return null;
+        var a = h.Array("classes", ModelValidator.MaxDim);
+        var names = new string[a.GetArrayLength()];
+        int i = 0;
+        foreach (var e in a.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: 'classes' entry {i} must be a string");
+            names[i++] = e.GetString()!;
+        }
+        return names;
     }
 
     static Layer ReadLayer(JsonFields f, int index, Shape3 s, ref BlobCursor blobs)
