@@ -33,14 +33,16 @@ public static class ModelFileCommands
     /// <summary>`hepbnn import model.onnx --out model.hbnn`.</summary>
     public static Command Import()
     {
-        var input = new Argument<string>("onnx") { Description = "the ONNX file to import" };
+        var input = new Argument<string>("onnx") { Description = "the ONNX file to import (.onnx or .onnx.gz)" };
         var outPath = Out("the .hbnn file to write");
+        var classes = new Option<string?>("--classes") { Description = "class names stored in the model: comma-separated, or @FILE with one name per line" };
         var json = CommonOptions.Json();
-        var cmd = new Command("import", "import an ONNX model (e.g. a PyTorch export) into a native .hbnn file") { input, outPath, json };
+        var cmd = new Command("import", "import an ONNX model (e.g. a PyTorch export) into a native .hbnn file") { input, outPath, classes, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
             string path = NativeOut(r.GetValue(outPath)!, "import");
             var m = OnnxImporter.ImportFile(r.GetValue(input)!);
+            if (r.GetValue(classes) is { } c) m = m.WithClassNames(ParseClassNames(c));
             Report(WriteNative(m, path), r.GetValue(json));
             return 0;
         }));
@@ -88,6 +90,15 @@ public static class ModelFileCommands
                                     $"use `hepbnn export MODEL --out {path}` for ONNX");
 
     static Option<string> Out(string description) => OptionRules.OutputFile(new Option<string>("--out", "-o") { Description = description, Required = true });
+
+    /// <summary>"a,b,c" or "@file" (one name per line, blank lines ignored).</summary>
+    static string[] ParseClassNames(string spec)
+    {
+        if (!spec.StartsWith('@')) return spec.Split(',').Select(s => s.Trim()).ToArray();
+        try { return File.ReadAllLines(spec[1..]).Select(s => s.Trim()).Where(s => s.Length > 0).ToArray(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new HepBnnException($"class names file '{spec[1..]}': {e.Message}", e); }
+    }
+
 
     static string[] Kinds(BnnModel m) => m.Layers.Select(l => l.Kind).ToArray();
 

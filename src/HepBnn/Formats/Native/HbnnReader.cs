@@ -88,6 +88,21 @@ internal static class HbnnReader
         return model;
     }
 
+    /// <summary>The optional "classes" array of strings (count checked against the model by <see cref="BnnModel"/>).</summary>
+    static string[]? ClassNames(JsonFields h)
+    {
+        if (!h.Has("classes")) return null;
+        var a = h.Array("classes", ModelValidator.MaxDim);
+        var names = new string[a.GetArrayLength()];
+        int i = 0;
+        foreach (var e in a.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: 'classes' entry {i} must be a string");
+            names[i++] = e.GetString()!;
+        }
+        return names;
+    }
+
     static Layer ReadLayer(JsonFields f, int index, Shape3 s, ref BlobCursor blobs)
     {
         string kind = f.String("kind", 32);
