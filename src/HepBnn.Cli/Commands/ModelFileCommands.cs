@@ -19,15 +19,30 @@ public static class ModelFileCommands
         var seed = CommonOptions.Seed();
         var outPath = Out("the .hbnn file to write");
         var json = CommonOptions.Json();
-        var cmd = new Command("save", "write a model (e.g. a built-in architecture) as a native .hbnn file") { model, seed, outPath, json };
+        var names = ClassNamesOption();
+        var cmd = new Command("save", "write a model (e.g. a built-in architecture) as a native .hbnn file") { model, seed, outPath, names, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
-            var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
+            var m = WithNames(CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed)), r.GetValue(names));
             Report(WriteNative(m, r.GetValue(outPath)!), r.GetValue(json));
             return 0;
         }));
         return cmd;
     }
+
+    static Option<string?> ClassNamesOption() => new("--class-names")
+    {
+        Description = "class names stored in the file: comma-separated, or fashion-mnist / cifar10",
+    };
+
+    /// <summary>The model with the --class-names attached (unchanged when not given).</summary>
+    internal static BnnModel WithNames(BnnModel m, string? spec) => spec switch
+    {
+        null => m,
+        "fashion-mnist" => m.WithClassNames(Formats.Datasets.DatasetDirectory.FashionMnistClassNames),
+        "cifar10" or "cifar-10" => m.WithClassNames(Formats.Datasets.DatasetDirectory.Cifar10ClassNames),
+        _ => m.WithClassNames(spec.Split(',').Select(n => n.Trim()).ToArray()),
+    };
 
     /// <summary>`hepbnn import model.onnx --out model.hbnn`.</summary>
     public static Command Import()
@@ -35,10 +50,11 @@ public static class ModelFileCommands
         var input = new Argument<string>("onnx") { Description = "the ONNX file to import" };
         var outPath = Out("the .hbnn file to write");
         var json = CommonOptions.Json();
-        var cmd = new Command("import", "import an ONNX model (e.g. a PyTorch export) into a native .hbnn file") { input, outPath, json };
+        var names = ClassNamesOption();
+        var cmd = new Command("import", "import an ONNX model (e.g. a PyTorch export) into a native .hbnn file") { input, outPath, names, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
-            var m = OnnxImporter.ImportFile(r.GetValue(input)!);
+            var m = WithNames(OnnxImporter.ImportFile(r.GetValue(input)!), r.GetValue(names));
             Report(WriteNative(m, r.GetValue(outPath)!), r.GetValue(json));
             return 0;
         }));
