@@ -1,4 +1,5 @@
 using HepBnn.Planning;
+using HepBnn.Runtime;
 using ScottPlot;
 
 namespace HepBnn.Cli.Output;

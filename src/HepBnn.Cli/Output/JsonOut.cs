@@ -23,10 +23,6 @@ public static class JsonOut
     public static void WriteFile<T>(T value, string? path)
     {
         if (string.IsNullOrEmpty(path)) return;
-        try { File.WriteAllText(path, JsonSerializer.Serialize(value, Options) + Environment.NewLine); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HepBnnException($"cannot write JSON to '{path}': {e.Message}");
-        }
+        HepBnn.Formats.AtomicFile.WriteText(path, JsonSerializer.Serialize(value, Options) + Environment.NewLine, "JSON output");
     }
 }
