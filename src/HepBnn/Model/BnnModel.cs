@@ -10,7 +10,7 @@ public sealed class BnnModel
     /// metadata only: not part of <see cref="ModelHash"/>.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
 
-    public const int MaxClassNameLength = 64;
+    public const int MaxClassNameLength = 128;
 
     public BnnModel(string name, Shape3 inputShape, IReadOnlyList<Layer> layers, IReadOnlyList<string>? classNames = null)
     {
@@ -23,8 +23,8 @@ public sealed class BnnModel
             if (classNames.Count != NumClasses)
                 throw new HepBnnException($"model '{name}' has {NumClasses} classes but {classNames.Count} class names");
             for (int i = 0; i < classNames.Count; i++)
-                if (string.IsNullOrWhiteSpace(classNames[i]) || classNames[i].Length > MaxClassNameLength)
-                    throw new HepBnnException($"model '{name}': class name {i} must be 1..{MaxClassNameLength} characters");
+                if (string.IsNullOrWhiteSpace(classNames[i]) || classNames[i].Length > MaxClassNameLength || classNames[i].Any(char.IsControl))
+                    throw new HepBnnException($"model '{name}': class name {i} must be 1..{MaxClassNameLength} printable characters");
             ClassNames = classNames.ToArray();
         }
     }
