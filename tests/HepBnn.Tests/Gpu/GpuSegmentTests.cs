@@ -34,14 +34,13 @@ public class GpuSegmentTests(CpuAcceleratorFixture fixture)
     [Fact]
     public void SeveralSegmentsAndChangingBatchesMatchReference()
     {
-        var gpu = ConfigurationRegistry.Gpu.Select(c => c.Name).ToArray();
         for (int seed = 400; seed < 405; seed++)
         {
             var model = RandomNetworks.Generate(seed);
             var blocks = BlockCompiler.Compile(model);
             // Pairs of GPU blocks between CPU blocks: segments of one and of several blocks, starting and ending anywhere.
             var assignment = blocks.Select((b, i) => (i + seed) % 3 != 0 && GpuConfigurationTests.Cost(b, 3) <= 12_000
-                ? gpu[(i + seed) % gpu.Length] : "cpu.mt-batch").ToArray();
+                ? GpuSessionTests.Rotate(b, i + seed) : "cpu.mt-batch").ToArray();
             var images = ModelZoo.RandomImages(model.InputShape, 3, seed);
             foreach (bool? graphs in new bool?[] { null, false })
             {
