@@ -1,7 +1,7 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
@@ -14,7 +14,7 @@ public static class TransfersCommand
         var gpu = CommonOptions.Gpu();
         var json = CommonOptions.Json();
         var jsonOut = CommonOptions.JsonOut();
-        var budget = new Option<double>("--budget-ms") { Description = "measuring time per size and kind", DefaultValueFactory = _ => 200 };
+        var budget = OptionRules.Range(new Option<double>("--budget-ms") { Description = "measuring time per size and kind", DefaultValueFactory = _ => 200 }, 0, OptionRules.MaxSeconds * 1000, minExclusive: true);
         var model = CommonOptions.Model(required: false);
         var seed = CommonOptions.Seed();
         var batch = CommonOptions.Batch(defaultValue: 256);

@@ -1,7 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Planning;
 
 /// <summary>One block in one configuration, timed in isolation on its own device (data already there).

@@ -1,7 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Planning;
-
 namespace HepBnn.Runtime;
 
 /// <summary>
@@ -48,6 +47,7 @@ public sealed class InferenceSession : IDisposable
     {
         options ??= new SessionOptions();
         if (options.MaxBatch < 1 || options.MaxBatch > 1 << 16) throw new HepBnnException($"MaxBatch {options.MaxBatch} out of range 1..65536");
+        CheckMemory(blocks, options.MaxBatch, model.Name);
         if (assignment.Count != blocks.Count)
             throw new HepBnnException($"the assignment names {assignment.Count} configurations but the model has {blocks.Count} blocks");
         Model = model; Blocks = blocks; Assignment = assignment; MaxBatch = options.MaxBatch;
@@ -63,6 +63,7 @@ public sealed class InferenceSession : IDisposable
             for (int i = 0; i < blocks.Count; i++)
             {
                 var cfg = assignment[i];
+                if (ConfigurationAvailability.Reason(cfg) is { } why) throw new HepBnnException($"configuration {cfg.Name} cannot run here: {why} (see `hepbnn info`)");
                 if (!cfg.Supports(blocks[i])) throw new HepBnnException($"configuration {cfg.Name} does not support block {blocks[i].Name}");
                 if (!_resources.Has(cfg.Device))
                 {
@@ -204,5 +205,18 @@ public sealed class InferenceSession : IDisposable
         foreach (var b in _staging) b?.Dispose();
         foreach (var b in _outputs) b?.Dispose();
         if (_ownsResources) _resources?.Dispose();
+    }
+
+    /// <summary>Activation buffers of one session at most this many bytes: a model and batch that would need more are
+    /// refused before anything is allocated.</summary>
+    public const long MaxActivationBytes = 1L << 35;
+
+    static void CheckMemory(IReadOnlyList<Block> blocks, int maxBatch, string model)
+    {
+        long words = blocks[0].InputBufferWords(maxBatch);
+        foreach (var b in blocks) words += b.OutputBufferWords(maxBatch);
+        if (words > MaxActivationBytes / sizeof(ulong))
+            throw new HepBnnException($"model '{model}' at batch {maxBatch} needs {words * sizeof(ulong) / (1 << 20)} MiB of activation buffers, " +
+                                      $"the limit is {MaxActivationBytes / (1 << 20)} MiB; use a smaller batch");
     }
 }

@@ -1,9 +1,9 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Reference;
 using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Profile → map → run end to end on small random networks with tiny budgets.</summary>

@@ -1,6 +1,5 @@
+using HepBnn.Devices;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Planning;
 
 /// <summary>Cost of moving every tensor that could cross a device boundary (each block's input and output, i.e. every

@@ -1,11 +1,21 @@
+using HepBnn.Devices;
 using HepBnn.Runtime;
-
 namespace HepBnn.Planning;
 
 /// <summary>One line of the verdict: a plan (the found one, a runner-up, or a baseline), predicted and measured.
-/// <paramref name="VsPlan"/> = measured / measured of the found plan per round, median over the rounds of the interleaved run (how much slower than the found plan, i.e. the found plan's speedup over it).
+/// <paramref name="VsPlan"/> = this row's measured median / the found plan's measured median, so that it always agrees
+/// with the two medians shown next to it (how much slower than the found plan, i.e. the found plan's speedup over it).
+/// <see cref="PairedRatio"/> = the median over the rounds of the interleaved run of the per-round ratio: robust to load
+/// that drifts between rounds, and what decides <see cref="Verdict.MeasuredBestRank"/>; on a noisy machine it can differ
+/// from <paramref name="VsPlan"/> (e.g. 1.11x paired next to medians 7,647 vs 3,091 µs), so it is shown separately.
 /// <paramref name="Note"/> says why a baseline is missing (e.g. no GPU) or that it equals another row.</summary>
-public sealed record VerdictRow(string Label, IReadOnlyList<string>? Configurations, double PredictedUs, TimingStats? Measured, double? VsPlan, string? Note);
+public sealed record VerdictRow(string Label, IReadOnlyList<string>? Configurations, double PredictedUs, TimingStats? Measured, double? VsPlan, string? Note)
+{
+    public double? PairedRatio { get; init; }
+
+    /// <summary>True when the paired ratio and the ratio of medians disagree by more than 10%: the measurements were noisy.</summary>
+    public bool RatiosDisagree => VsPlan is { } v && PairedRatio is { } p && Math.Abs(Math.Log(v / p)) > Math.Log(1.1);
+}
 
 /// <summary>The found plan against its runners-up and the baselines, all measured in one interleaved run.
 /// MeasuredBestRank: rank by prediction (1 = the found plan) of the top-k plan that measured fastest.

@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
 
 namespace HepBnn.Planning;
 
@@ -81,7 +81,8 @@ public static class VerdictRunner
             string? same = firstLabel.TryGetValue(id, out var first) ? $"same plan as {first}" : null;
             firstLabel.TryAdd(id, label);
             var stats = measured[id];
-            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, PlanBenchmark.PairedRatio(samples[id], samples[found]), same));
+            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same)
+                { PairedRatio = PlanBenchmark.PairedRatio(samples[id], samples[found]) });
         }
         if (eagerRow)
             rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[^1],

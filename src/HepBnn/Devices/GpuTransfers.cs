@@ -1,8 +1,7 @@
-using HepBnn.Devices;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace HepBnn.Runtime;
+namespace HepBnn.Devices;
 
 /// <summary>Copies between host buffers and the GPU on the session stream, through the cached page-locked views.</summary>
 public static class GpuTransfers

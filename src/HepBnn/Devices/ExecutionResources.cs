@@ -1,6 +1,4 @@
-using HepBnn.Devices;
-
-namespace HepBnn.Runtime;
+namespace HepBnn.Devices;
 
 /// <summary>Long-lived execution resources shared by the runners of one session: the CPU worker pool
 /// (never re-created per call) and, when present, the GPU (opened on first use). Also the one place that allocates
