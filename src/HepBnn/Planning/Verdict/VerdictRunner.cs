@@ -36,7 +36,7 @@ public static class VerdictRunner
         // With graphs on, the found plan also runs with them off in the same rounds: what the graphs bring, paired.
         bool eagerRow = GraphTiming.Enabled(res, DeviceKind.Gpu) && top[0].Configurations.Any(c => ConfigurationRegistry.Find(c).Device == DeviceKind.Gpu);
         var plans = distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList();
-        var graphs = distinct.Select(_ => true).ToList();
+        var graphs = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_CUDA_GRAPHS)
         if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); }
         status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
