@@ -11,7 +11,8 @@ MACS = {  # per sample, from ModelZoo's shapes
 }
 peak = float(sys.argv[1])
 print(f"per-block GPU kernel medians (µs), tensor core vs the best other GPU configuration; T = 10^12 bit-MAC/s; "
-      f"% of the measured {peak:,.0f} T 1-bit MMA peak")
+      f"% of the measured {peak:,.0f} T 1-bit MMA peak (conv1 is the 8-bit image block: its MACs are 8-bit multiply-adds, "
+      f"8 bit planes each on the 1-bit MMA, so its % is not comparable)")
 for path in sys.argv[2:]:
     for entry in json.load(open(path)):
         layers = entry["layers"]
