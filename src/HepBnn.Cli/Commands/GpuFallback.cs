@@ -1,9 +1,9 @@
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
 using HepBnn.Model;
+using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Runtime;
-
 namespace HepBnn.Cli.Commands;
 
 /// <summary>When the GPU a command wants is missing or fails (driver, out of memory, a failed launch), the command runs the

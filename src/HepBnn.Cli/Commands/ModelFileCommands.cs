@@ -22,8 +22,9 @@ public static class ModelFileCommands
         var cmd = new Command("save", "write a model (e.g. a built-in architecture) as a native .hbnn file") { model, seed, outPath, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
+            string path = NativeOut(r.GetValue(outPath)!, "save");
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
-            Report(WriteNative(m, r.GetValue(outPath)!), r.GetValue(json));
+            Report(WriteNative(m, path), r.GetValue(json));
             return 0;
         }));
         return cmd;
@@ -38,8 +39,9 @@ public static class ModelFileCommands
         var cmd = new Command("import", "import an ONNX model (e.g. a PyTorch export) into a native .hbnn file") { input, outPath, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
+            string path = NativeOut(r.GetValue(outPath)!, "import");
             var m = OnnxImporter.ImportFile(r.GetValue(input)!);
-            Report(WriteNative(m, r.GetValue(outPath)!), r.GetValue(json));
+            Report(WriteNative(m, path), r.GetValue(json));
             return 0;
         }));
         return cmd;
@@ -57,9 +59,10 @@ public static class ModelFileCommands
         var cmd = new Command("export", "export a model as standard ONNX (runs in ONNX Runtime; imports back exactly)") { input, seed, outPath, float32, raw, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
-            var m = CommonOptions.LoadModel(r.GetValue(input)!, r.GetValue(seed));
             string path = r.GetValue(outPath)!;
-            if (path.EndsWith(ModelFile.Extension, StringComparison.OrdinalIgnoreCase)) { Report(WriteNative(m, path), r.GetValue(json)); return 0; }
+            var format = FormatOf(path);
+            var m = CommonOptions.LoadModel(r.GetValue(input)!, r.GetValue(seed));
+            if (format == ModelFile.Extension) { Report(WriteNative(m, path), r.GetValue(json)); return 0; }
             var options = new OnnxExportOptions { Precision = r.GetValue(float32) ? OnnxPrecision.Float32 : OnnxPrecision.Exact, RawScoresOutput = r.GetValue(raw) };
             OnnxExporter.ExportFile(m, path, options);
             Report(new Written(m.Name, ModelHash.Compute(m), path, $"ONNX opset {OnnxExporter.Opset} ({options.Precision})", new FileInfo(path).Length, Kinds(m)), r.GetValue(json));
@@ -68,7 +71,23 @@ public static class ModelFileCommands
         return cmd;
     }
 
-    static Option<string> Out(string description) => new("--out", "-o") { Description = description, Required = true };
+    /// <summary>The one rule of every command that writes a model: the output's extension names its format
+    /// (.hbnn native, .onnx ONNX); a command never writes one format under the other's extension.</summary>
+    public static string FormatOf(string path)
+    {
+        string ext = Path.GetExtension(path).ToLowerInvariant();
+        return ext is ModelFile.Extension or OnnxExtension ? ext
+            : throw new HepBnnException($"--out '{path}': the extension names the format; use {ModelFile.Extension} (native) or {OnnxExtension} (ONNX)");
+    }
+
+    const string OnnxExtension = ".onnx";
+
+    /// <summary>save and import write native files only: an .onnx name is refused with the command that writes ONNX.</summary>
+    static string NativeOut(string path, string command) => FormatOf(path) == ModelFile.Extension ? path
+        : throw new HepBnnException($"{command} writes native {ModelFile.Extension} files, but --out '{path}' names an ONNX file; " +
+                                    $"use `hepbnn export MODEL --out {path}` for ONNX");
+
+    static Option<string> Out(string description) => OptionRules.OutputFile(new Option<string>("--out", "-o") { Description = description, Required = true });
 
     static string[] Kinds(BnnModel m) => m.Layers.Select(l => l.Kind).ToArray();
 

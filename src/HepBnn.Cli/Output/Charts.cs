@@ -1,4 +1,5 @@
 using HepBnn.Planning;
+using HepBnn.Runtime;
 using ScottPlot;
 
 namespace HepBnn.Cli.Output;
@@ -21,6 +22,21 @@ public static class Charts
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             throw new HepBnnException($"cannot write charts to '{dir}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes the confusion matrix chart (<see cref="ConfusionChart"/>) to <paramref name="path"/>; returns the path.</summary>
+    public static string WriteConfusion(HepBnn.Evaluation.ConfusionMatrix cm, IReadOnlyList<string> names, string title, string path)
+    {
+        try
+        {
+            if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
+            ConfusionChart.Create(cm, names, title).SavePng(path, 900, 800);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new HepBnnException($"cannot write the confusion matrix chart to '{path}': {e.Message}", e);
         }
     }
 

@@ -1,8 +1,8 @@
 using System.Text;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 using HepBnn.Tests.Formats;
 using HepBnn.Tests.Planning;
 using Xunit.Abstractions;

@@ -1,8 +1,6 @@
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
 using HepBnn.Tests.Support;
-
 namespace HepBnn.Tests.Gpu;
 
 /// <summary>Every GPU configuration, bit-exact against the reference on ILGPU's CPU accelerator. The accelerator emulates

@@ -1,8 +1,6 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Gpu;
 
 /// <summary>GPU buffers and copies of <see cref="ExecutionResources"/> on the emulated GPU.</summary>

@@ -54,7 +54,7 @@ public class NoGpuTests
     {
         var platform = PlatformInfo.Detect();
         bool gpu = GpuDetection.Gpus.Count > 0;
-        Assert.Equal(gpu, platform.Configurations.Any(c => c.StartsWith("gpu.")));
+        Assert.Equal(gpu, ConfigurationRegistry.Describe(gpu).Any(c => c.StartsWith("gpu.")));
         Assert.Equal(gpu, platform.GpuDetails.Count > 0);
         if (!gpu) Assert.True(platform.GpuStatus.StartsWith("no CUDA GPU") || platform.GpuStatus.StartsWith("no usable CUDA GPU: "), platform.GpuStatus);
         Assert.Contains("gpus=", platform.Fingerprint);

@@ -1,8 +1,6 @@
 using HepBnn.Model;
-using HepBnn.Planning;
 using HepBnn.Reference;
 using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Whatever the mapping, the result is the same: random mixed CPU plans run through InferenceSession(model, plan)

@@ -1,8 +1,8 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Reference;
 using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Support;
 
 /// <summary>Checks a model in every CPU configuration: each block in isolation (<see cref="BlockOracle"/>) and the

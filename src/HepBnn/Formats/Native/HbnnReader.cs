@@ -81,7 +81,7 @@ internal static class HbnnReader
             i++;
         }
         blobs.CheckFullyUsed();
-        var model = new BnnModel(name, input, layers);
+        var model = new BnnModel(name, input, layers, ClassNames(h));
         string actual = ModelHash.Compute(model);
         if (!string.Equals(actual, expectedHash, StringComparison.Ordinal))
             throw new HepBnnException($"model hash mismatch: header says {expectedHash}, the content gives {actual}");
@@ -129,6 +129,21 @@ internal static class HbnnReader
             default:
                 throw new HepBnnException($"{where}: unknown layer kind");
         }
+    }
+
+    /// <summary>The optional "classNames" array of strings (absent in older files).</summary>
+    static string[]? ClassNames(JsonFields h)
+    {
+        if (!h.Has("classNames")) return null;
+        var a = h.Array("classNames", ModelValidator.MaxDim);
+        var names = new string[a.GetArrayLength()];
+        int i = 0;
+        foreach (var e in a.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: classNames[{i}] must be a string");
+            names[i++] = e.GetString()!;
+        }
+        return names;
     }
 
     static int Dim(JsonFields f, string name) => (int)f.Int(name, 1, ModelValidator.MaxDim);

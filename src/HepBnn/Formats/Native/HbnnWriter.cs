@@ -26,6 +26,12 @@ internal static class HbnnWriter
             j.WriteStartArray("layers");
             foreach (var layer in model.Layers) WriteLayer(j, layer, body);
             j.WriteEndArray();
+            if (model.ClassNames is { } names)
+            {
+                j.WriteStartArray("classNames");
+                foreach (var n in names) j.WriteStringValue(n);
+                j.WriteEndArray();
+            }
             j.WriteNumber("bodyBytes", body.Length);
             j.WriteEndObject();
         }

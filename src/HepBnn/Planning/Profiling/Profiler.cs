@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Runtime;

@@ -1,6 +1,5 @@
-using HepBnn.Runtime;
-
-namespace HepBnn.Planning;
+using HepBnn.Devices;
+namespace HepBnn.Runtime;
 
 /// <summary>
 /// A mapping of a model onto this machine: one configuration per block with its predicted times. Saved as JSON

@@ -2,7 +2,7 @@ using HepBnn.Formats.Native;
 using HepBnn.Formats.Onnx;
 using HepBnn.Model;
 
-namespace HepBnn.Cli.Commands;
+namespace HepBnn.Formats;
 
 /// <summary>Loads a model file by its extension (.hbnn, .onnx); other names are recognised by the .hbnn magic.</summary>
 public static class ModelLoader

@@ -1,4 +1,4 @@
-namespace HepBnn.Planning;
+namespace HepBnn.Runtime;
 
 /// <summary>A well-formed plan that does not fit this model or machine (model hash, block count, platform, configurations
 /// that do not exist or do not apply here). Unlike a corrupt file, re-mapping fixes it (<c>hepbnn run --remap</c>).</summary>

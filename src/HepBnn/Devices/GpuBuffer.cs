@@ -1,8 +1,7 @@
-using HepBnn.Devices;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
-namespace HepBnn.Runtime;
+namespace HepBnn.Devices;
 
 /// <summary>Device memory on the session's GPU, allocated once (image bytes and int scores are viewed through its words).</summary>
 public sealed class GpuBuffer : TensorBuffer

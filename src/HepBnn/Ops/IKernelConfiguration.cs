@@ -1,6 +1,5 @@
-using HepBnn.Ops;
-
-namespace HepBnn.Runtime;
+using HepBnn.Devices;
+namespace HepBnn.Ops;
 
 /// <summary>A parallel configuration: a device plus a way of splitting one block's work (the paper's core idea).
 /// Implementations are small stateless classes; <see cref="Prepare"/> does all set-up (weights uploaded, kernels

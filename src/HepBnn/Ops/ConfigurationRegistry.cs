@@ -1,14 +1,14 @@
-using HepBnn.Ops;
+using HepBnn.Devices;
 using HepBnn.Ops.Cpu;
 using HepBnn.Ops.Gpu;
-
-namespace HepBnn.Runtime;
+namespace HepBnn.Ops;
 
 /// <summary>Every parallel configuration the library knows; the profiler enumerates these.</summary>
 public static class ConfigurationRegistry
 {
     public static IReadOnlyList<IKernelConfiguration> Cpu { get; } =
-        [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch()];
+        [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch(),
+         .. CpuBlocked.Family()];
 
     /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.Has"/> says a GPU is.</summary>
     public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
@@ -27,6 +27,11 @@ public static class ConfigurationRegistry
     public static IKernelConfiguration Find(string name) =>
         _all.FirstOrDefault(c => c.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
         ?? throw new HepBnnException($"unknown configuration '{name}' (known: {string.Join(", ", _all.Select(c => c.Name))})");
+
+    /// <summary>"name (device): description" of the configurations usable here (GPU ones only when <paramref name="gpu"/>).</summary>
+    public static IReadOnlyList<string> Describe(bool gpu) =>
+        _all.Where(c => c.Device == DeviceKind.Cpu || gpu).Select(c => $"{c.Name} ({c.Device}): {c.Description}" +
+                                   (ConfigurationAvailability.Reason(c) is { } why ? $" — unavailable: {why}" : "")).ToArray();
 
     public static IEnumerable<IKernelConfiguration> For(Block block, DeviceKind? device = null) =>
         _all.Where(c => (device is null || c.Device == device) && c.Supports(block));

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace HepBnn.Runtime;
+namespace HepBnn.Devices;
 
 /// <summary>Activation storage on one device: a run of 64-bit words. Image bytes and int scores are viewed through it.</summary>
 public abstract class TensorBuffer : IDisposable

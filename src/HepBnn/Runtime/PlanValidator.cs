@@ -1,17 +1,13 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
-namespace HepBnn.Planning;
+namespace HepBnn.Runtime;
 
 /// <summary>Checks a plan against a model and a machine before anything runs; the first problem becomes one exception.</summary>
 public static class PlanValidator
 {
-    static readonly Lazy<string> _current = new(() => PlatformInfo.Detect().Fingerprint);
-
-    /// <summary>This machine's fingerprint (detected once per process).</summary>
-    public static string CurrentPlatform => _current.Value;
+    /// <summary>This machine's fingerprint (detected once per process): <see cref="PlatformInfo.CurrentFingerprint"/>.</summary>
+    public static string CurrentPlatform => PlatformInfo.CurrentFingerprint;
 
     /// <summary>Throws <see cref="HepBnnException"/> for a malformed plan and <see cref="PlanMismatchException"/> for one that does not
     /// fit; returns the configuration of each block.</summary>
@@ -40,6 +36,8 @@ public static class PlanValidator
                 throw new PlanMismatchException($"{source}, block {i} ({pb.Name}): configuration {config.Name} runs on the {config.Device}, the plan says {pb.Device}");
             if (pb.Name != blocks[i].Name)
                 throw new PlanMismatchException($"{source}, block {i}: named '{pb.Name}' but the model's block {i} is '{blocks[i].Name}'");
+            if (ConfigurationAvailability.Reason(config) is { } why)
+                throw new PlanMismatchException($"{source}, block {i} ({pb.Name}): configuration {config.Name} cannot run here: {why}");
             if (!config.Supports(blocks[i]))
                 throw new PlanMismatchException($"{source}, block {i} ({pb.Name}): configuration {config.Name} does not support this block on this machine");
             configs[i] = config;

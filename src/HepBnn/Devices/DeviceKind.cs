@@ -1,3 +1,3 @@
-namespace HepBnn.Runtime;
+namespace HepBnn.Devices;
 
 public enum DeviceKind { Cpu, Gpu }
