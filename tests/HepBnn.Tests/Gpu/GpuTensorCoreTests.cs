@@ -107,6 +107,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         { 7, 7, 2, 10, 1, 1, 0, -3, false, 2 },
         { 6, 6, 3, 130, 3, 1, 0, 0, true, 1 },
         { 6, 5, 5, 17, 5, 1, 2, -2, true, 3 },
+        { 10, 9, 2, 8, 1, 1, 0, 0, false, 2 }, // 90 pixels: more pre-pass threads than one group
     };
 
     [Theory]

@@ -61,7 +61,8 @@ public sealed class GpuTensorCoreImage : IBlockRunner
         var pp = _planesParams;
         var p = _data.Params;
         long threads = (long)pp.ConvH * pp.ConvW * pp.PlaneWords;
-        var planesLaunch = new KernelConfig(new Index3D(checked((int)((threads + 127) / 128)), batch, 1), new Index3D(Math.Min(128, _gpu.MaxGroupSize), 1, 1));
+        int group = _gpu.MaxGroupSize; // 128 on CUDA, 64 on ILGPU's CPU accelerator
+        var planesLaunch = new KernelConfig(new Index3D(checked((int)((threads + group - 1) / group)), batch, 1), new Index3D(group, 1, 1));
         var launch = _config.Launch(ref p, batch, _gpu);
         var o = gout.View;
         try
