@@ -2,6 +2,7 @@ using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
 using HepBnn.Evaluation;
+using HepBnn.Formats;
 using HepBnn.Formats.Datasets;
 using HepBnn.Model;
 using HepBnn.Ops;

@@ -1,4 +1,5 @@
 using HepBnn.Devices;
+using HepBnn.Ops;
 
 namespace HepBnn.Runtime;
 
