@@ -23,6 +23,8 @@ public struct MmaTile8
 /// P = popc(a ⊕ w) = popc(a) + popc(w) − 2·popc(a ∧ w) over the whole patch (padding taps are zero in a, and P counts
 /// popc(w) there, as <see cref="CpuBlockData"/>'s thresholds expect). Epilogue fused: per-class threshold on P → bits,
 /// OR/AND pooling over the window's rows in shared memory, one 64-bit word stored per pooled output; or int scores.
+/// 8-bit image blocks go through <see cref="GpuTensorCoreImage"/> (bit planes onto this kernel). Run only launches on the
+/// session stream (capturable into a CUDA graph). Fewer warps per group where groups are smaller (the CPU accelerator).
 /// </summary>
 public sealed class GpuTensorCore : GpuConfiguration
 {
