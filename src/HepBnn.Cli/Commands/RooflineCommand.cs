@@ -57,11 +57,11 @@ public static class RooflineCommand
             {
                 var m = ModelZoo.TryGet(name, 1) ?? ModelLoader.Load(name);
                 foreach (int b in r.GetValue(batch)!)
-                    foreach (var t in BlockBenchmark.Run(m, b, res, c => c.Device == DeviceKind.Cpu, budgetMs: r.GetValue(budget)))
+                    foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu, new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
                     {
                         var block = BlockCompiler.Compile(m)[t.Block];
                         long ops = CpuRoofline.WordOps(block, b);
-                        if (ops == 0) continue;
+                        if (ops == 0 || t.Pruned) continue; // image layer (8-bit), or abandoned as > 4x slower than the best
                         var config = ConfigurationRegistry.Find(t.Configuration);
                         bool single = config.Name.StartsWith("cpu.rb-") ? config.Name.IndexOf('-', 7) < 0 : config.Name is "cpu.scalar" or "cpu.simd256" or "cpu.simd512";
                         int pt = single ? 1 : pool.Threads;
