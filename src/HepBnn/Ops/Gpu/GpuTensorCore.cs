@@ -1,6 +1,6 @@
 using HepBnn.Devices;
 using HepBnn.Ops.Cpu;
-using HepBnn.Runtime;
+using HepBnn.Devices;
 using ILGPU;
 using ILGPU.Runtime;
 

@@ -1,5 +1,5 @@
 using HepBnn.Devices;
-using HepBnn.Runtime;
+using HepBnn.Devices;
 
 namespace HepBnn.Ops.Cpu;
 
