@@ -1,8 +1,8 @@
 using HepBnn.Formats.Onnx;
+using HepBnn.Formats;
 using HepBnn.Model;
 using HepBnn.Runtime;
 using HepBnn.Sessions;
-
 namespace QuickStart;
 
 /// <summary>

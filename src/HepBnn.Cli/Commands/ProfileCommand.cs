@@ -18,7 +18,7 @@ public static class ProfileCommand
         var json = CommonOptions.Json();
         var device = PlanningOptions.Device();
         var budget = PlanningOptions.Budget();
-        var output = new Option<string?>("--out", "-o") { Description = "write the profile JSON here" };
+        var output = OptionRules.OutputFile(new Option<string?>("--out", "-o") { Description = "write the profile JSON here" });
         var cmd = new Command("profile", "measure every block in every parallel configuration, the host↔device transfers, and calibrate on whole plans")
             { model, seed, batch, device, budget, output, json };
         cmd.SetAction(CliErrors.Action(r =>

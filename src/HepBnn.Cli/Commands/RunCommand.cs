@@ -18,7 +18,7 @@ public static class RunCommand
         var batch = CommonOptions.Batch();
         var json = CommonOptions.Json();
         var config = new Option<string>("--config") { Description = "configuration for every block (see `hepbnn info`)", DefaultValueFactory = _ => "cpu.mt-rows" };
-        var repeat = new Option<int>("--repeat") { Description = "timed repetitions after warm-up", DefaultValueFactory = _ => 20 };
+        var repeat = OptionRules.Range(new Option<int>("--repeat") { Description = "timed repetitions after warm-up", DefaultValueFactory = _ => 20 }, 1, OptionRules.MaxRepeat);
         var plan = new Option<string?>("--plan") { Description = "run a plan from `hepbnn map` instead of one --config everywhere" };
         var remap = new Option<bool>("--remap") { Description = "when the plan does not fit this model or machine, profile and map again instead of refusing" };
         var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, plan, remap, repeat, json };
@@ -31,6 +31,11 @@ public static class RunCommand
             GpuFallback.Info? fallback = null;
             Runtime.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), s, quiet, out fallback) : null;
             if (p is not null && r.GetResult(batch) is not { Implicit: false }) b = p.Batch;
+            string? note = p is not null && b != p.Batch
+                ? $"note: the plan was mapped for batch {p.Batch}; running it at batch {b}, where another mapping may be faster " +
+                  $"(its predicted times are for batch {p.Batch}; `hepbnn map --batch {b}` maps for this batch)"
+                : null;
+            if (note is not null) Console.Error.WriteLine($"hepbnn: {note}");
             var images = ModelZoo.RandomImages(m.InputShape, b, s);
             RunResult result;
             try { result = RunOnce(m, p, r.GetValue(config)!, images, b, r.GetValue(repeat)); }
@@ -40,7 +45,7 @@ public static class RunCommand
                 fallback = GpuFallback.Announce(e.Message);
                 result = RunOnce(m, GpuFallback.BestCpuPlan(m, b, s, quiet), null, images, b, r.GetValue(repeat));
             }
-            result = result with { Fallback = fallback };
+            result = result with { Fallback = fallback, Note = note };
             if (quiet) JsonOut.Write(result);
             else Print(result);
             return 0;
@@ -57,7 +62,7 @@ public static class RunCommand
 
     /// <summary>Loads and validates a plan; one that does not fit is refused, or with --remap replaced by a fresh mapping.
     /// A plan that uses the GPU on a machine without a usable one (but made for this model) becomes the best CPU plan.</summary>
-    static Runtime.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
+    internal static Runtime.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
     {
         fallback = null;
         var raw = Planning.PlanFile.ReadUnvalidated(path);
@@ -97,6 +102,8 @@ public static class RunCommand
     {
         /// <summary>Set when the GPU was unusable and the best CPU plan ran instead (null otherwise).</summary>
         public GpuFallback.Info? Fallback { get; init; }
+        /// <summary>E.g. that the plan was mapped for another batch (null otherwise).</summary>
+        public string? Note { get; init; }
     }
 
     public static RunResult Execute(InferenceSession session, byte[] images, int batch, int repeat)

@@ -13,7 +13,7 @@ public static class VerifyCommand
 {
     public static Command Create()
     {
-        var networks = new Option<int>("--networks", "-n") { Description = "random networks to check (each at batch 1 and 3)", DefaultValueFactory = _ => 30 };
+        var networks = OptionRules.Range(new Option<int>("--networks", "-n") { Description = "random networks to check (each at batch 1 and 3)", DefaultValueFactory = _ => 30 }, 0, OptionRules.MaxNetworks);
         var seed = CommonOptions.Seed();
         var device = new Option<string>("--device") { Description = "cpu, gpu or all", DefaultValueFactory = _ => "all" };
         var gpu = CommonOptions.Gpu();
@@ -24,7 +24,6 @@ public static class VerifyCommand
         cmd.SetAction(CliErrors.Action(r =>
         {
             int n = r.GetValue(networks);
-            if (n < 0 || n > 100_000) throw new HepBnnException($"--networks {n} out of range 0..100000");
             var filter = BenchCommand.DeviceFilter(r.GetValue(device)!);
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
             var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.TryOpen(c.Device)).ToList();

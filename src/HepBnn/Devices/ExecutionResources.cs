@@ -12,11 +12,24 @@ public sealed class ExecutionResources : IDisposable
     public CpuWorkerPool CpuWorkers { get; }
     public GpuSelection GpuSelection { get; }
 
-    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto)
+    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto, bool? cudaGraphs = null)
     {
         CpuWorkers = new CpuWorkerPool(cpuThreads ?? Environment.ProcessorCount);
         GpuSelection = gpu;
+        CudaGraphs = cudaGraphs ?? CudaGraphsFromEnvironment();
     }
+
+    /// <summary>Whether sessions and the profiler run each GPU segment (H2D copy, launches, D2H copy) as one captured CUDA
+    /// graph where the device allows it (default on; HEPBNN_CUDA_GRAPHS=0 or <see cref="SessionOptions.CudaGraphs"/> turns it off).</summary>
+    public bool CudaGraphs { get; }
+
+    /// <summary>HEPBNN_CUDA_GRAPHS: unset/1/on/true → on; 0/off/false → off; anything else is an error naming the variable.</summary>
+    public static bool CudaGraphsFromEnvironment() => Environment.GetEnvironmentVariable("HEPBNN_CUDA_GRAPHS")?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "1" or "on" or "true" => true,
+        "0" or "off" or "false" => false,
+        var other => throw new HepBnnException($"HEPBNN_CUDA_GRAPHS must be 1/on/true or 0/off/false (got '{other}')"),
+    };
 
     /// <summary>The session's GPU (context, accelerator, stream), or null when there is none.</summary>
     public GpuDevice? Gpu

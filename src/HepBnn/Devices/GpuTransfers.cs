@@ -18,7 +18,18 @@ public static class GpuTransfers
         catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"copying {words * 8} bytes host→GPU", gpu); }
     }
 
+    /// <summary>Device→host, complete on return (the host reads the data next).</summary>
     public static void ToHost(GpuDevice gpu, GpuBuffer device, HostBuffer host, long words)
+    {
+        if (words <= 0) return;
+        ToHostAsync(gpu, device, host, words);
+        try { gpu.Stream.Synchronize(); }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"copying {words * 8} bytes GPU→host", gpu); }
+    }
+
+    /// <summary>Device→host queued on the stream only (the caller synchronizes): the last step of a GPU segment, which a
+    /// CUDA graph captures as a memcpy node when <paramref name="host"/> is page-locked.</summary>
+    public static void ToHostAsync(GpuDevice gpu, GpuBuffer device, HostBuffer host, long words)
     {
         if (words <= 0) return;
         try
@@ -26,7 +37,6 @@ public static class GpuTransfers
             var source = device.View.SubView(0, words);
             if (gpu.PageLocks.ViewOf(host.Data) is { } locked) source.CopyTo(gpu.Stream, locked.SubView(0, words));
             else source.CopyToCPUUnsafeAsync(gpu.Stream, ref host.Data[0], words);
-            gpu.Stream.Synchronize();
         }
         catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"copying {words * 8} bytes GPU→host", gpu); }
     }

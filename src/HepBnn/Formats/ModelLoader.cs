@@ -13,7 +13,8 @@ public static class ModelLoader
         if (!File.Exists(path)) throw new HepBnnException($"model '{path}' is neither a built-in architecture ({string.Join(", ", ModelZoo.Names)}) nor an existing file");
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext == ModelFile.Extension) return ModelFile.Load(path);
-        if (ext == OnnxImporter.Extension) return OnnxImporter.ImportFile(path);
+        if (ext == OnnxImporter.Extension || path.EndsWith(OnnxImporter.Extension + ".gz", StringComparison.OrdinalIgnoreCase))
+            return OnnxImporter.ImportFile(path);
         var head = new byte[8];
         int n;
         try { using var f = File.OpenRead(path); n = f.ReadAtLeast(head, head.Length, throwOnEndOfStream: false); }

@@ -7,7 +7,8 @@ namespace HepBnn.Ops;
 public static class ConfigurationRegistry
 {
     public static IReadOnlyList<IKernelConfiguration> Cpu { get; } =
-        [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch()];
+        [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch(),
+         .. CpuBlocked.Family()];
 
     /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.TryOpen"/> says a GPU is.</summary>
     public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
@@ -29,7 +30,8 @@ public static class ConfigurationRegistry
 
     /// <summary>"name (device): description" of the configurations usable here (GPU ones only when <paramref name="gpu"/>).</summary>
     public static IReadOnlyList<string> Describe(bool gpu) =>
-        _all.Where(c => c.Device == DeviceKind.Cpu || gpu).Select(c => $"{c.Name} ({c.Device}): {c.Description}").ToArray();
+        _all.Where(c => c.Device == DeviceKind.Cpu || gpu).Select(c => $"{c.Name} ({c.Device}): {c.Description}" +
+                                   (ConfigurationAvailability.Reason(c) is { } why ? $" — unavailable: {why}" : "")).ToArray();
 
     public static IEnumerable<IKernelConfiguration> For(Block block, DeviceKind? device = null) =>
         _all.Where(c => (device is null || c.Device == device) && c.Supports(block));

@@ -20,6 +20,7 @@ public sealed class InferenceSession : IDisposable
     readonly TensorBuffer[] _outputs;
     readonly HostBuffer _input;
     readonly HostBuffer _scores;
+    readonly GpuSegment?[] _segmentAt = [];   // the GPU segment starting at each block index (null elsewhere)
     bool _disposed;
 
     public BnnModel Model { get; }
@@ -61,6 +62,7 @@ public sealed class InferenceSession : IDisposable
     {
         options ??= new SessionOptions();
         if (options.MaxBatch < 1 || options.MaxBatch > 1 << 16) throw new HepBnnException($"MaxBatch {options.MaxBatch} out of range 1..65536");
+        CheckMemory(blocks, options.MaxBatch, model.Name);
         if (assignment.Count != blocks.Count)
             throw new HepBnnException($"the assignment names {assignment.Count} configurations but the model has {blocks.Count} blocks");
         Model = model; Blocks = blocks; Assignment = assignment; MaxBatch = options.MaxBatch;
@@ -76,6 +78,7 @@ public sealed class InferenceSession : IDisposable
             for (int i = 0; i < blocks.Count; i++)
             {
                 var cfg = assignment[i];
+                if (ConfigurationAvailability.Reason(cfg) is { } why) throw new HepBnnException($"configuration {cfg.Name} cannot run here: {why} (see `hepbnn info`)");
                 if (!cfg.Supports(blocks[i])) throw new HepBnnException($"configuration {cfg.Name} does not support block {blocks[i].Name}");
                 if (!_resources.TryOpen(cfg.Device))
                 {
@@ -96,6 +99,7 @@ public sealed class InferenceSession : IDisposable
                 where = cfg.Device;
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
+            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs);
         }
         catch
         {
@@ -114,6 +118,40 @@ public sealed class InferenceSession : IDisposable
         _ownsResources = true;
     }
 
+    /// <summary>Cuts the plan into GPU segments: maximal runs of GPU blocks, each entered from a host buffer (the input or a
+    /// CPU block's output) and left into one (the scores or the next CPU block's input staging).</summary>
+    GpuSegment?[] BuildSegments(bool graphs)
+    {
+        var at = new GpuSegment?[_runners.Length];
+        for (int i = 0; i < _runners.Length; i++)
+        {
+            if (Assignment[i].Device != DeviceKind.Gpu) continue;
+            int last = i;
+            while (last + 1 < _runners.Length && Assignment[last + 1].Device == DeviceKind.Gpu) last++;
+            var hostIn = i == 0 ? _input : (HostBuffer)_outputs[i - 1];
+            var hostOut = last + 1 < _runners.Length ? (HostBuffer)_staging[last + 1]! : _scores;
+            var first = Blocks[i];
+            var end = Blocks[last];
+            at[i] = new GpuSegment(_resources.RequireGpu(), i, _runners[i..(last + 1)], hostIn, (GpuBuffer)_staging[i]!,
+                _outputs[i..(last + 1)].Cast<GpuBuffer>().ToArray(), hostOut, first.InputBufferWords, end.OutputBufferWords, graphs);
+            i = last;
+        }
+        return at;
+    }
+
+    /// <summary>How the GPU blocks run: "no GPU blocks", "CUDA graphs (n segments)", or "eager launches: reason".</summary>
+    public string GpuExecution
+    {
+        get
+        {
+            var segments = _segmentAt.OfType<GpuSegment>().ToList();
+            if (segments.Count == 0) return "no GPU blocks";
+            var reason = segments.Select(s => s.EagerReason).FirstOrDefault(r => r is not null);
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured)"
+                                  : $"eager launches: {reason}";
+        }
+    }
+
     /// <summary>Runs <paramref name="batch"/> images (NHWC bytes, contiguous) and writes raw integer class scores [batch][classes].</summary>
     public void Run(ReadOnlySpan<byte> images, int batch, Span<int> rawScores)
     {
@@ -126,17 +164,28 @@ public sealed class InferenceSession : IDisposable
         TensorBuffer current = _input;
         for (int i = 0; i < _runners.Length; i++)
         {
+            if (_segmentAt[i] is { } segment)
+            {
+                // Copy in, every GPU block, copy out, one wait (one graph launch when captured); the output lands in the
+                // next CPU block's input staging or in the scores.
+                segment.Run(batch);
+                i = segment.Last;
+                current = i + 1 < _runners.Length ? _staging[i + 1]! : _scores;
+                continue;
+            }
             if (_staging[i] is { } stage)
             {
-                _resources.Copy(current, stage, Blocks[i].InputBufferWords(batch));
+                if (!ReferenceEquals(current, stage)) _resources.Copy(current, stage, Blocks[i].InputBufferWords(batch));
                 current = stage;
             }
             _runners[i].Run(current, _outputs[i], batch);
             current = _outputs[i];
         }
-        long scoreWords = Blocks[^1].OutputBufferWords(batch);
-        if (!ReferenceEquals(current, _scores)) _resources.Copy(current, _scores, scoreWords);
-        _resources.Synchronize(Assignment[^1].Device);
+        if (!ReferenceEquals(current, _scores))
+        {
+            _resources.Copy(current, _scores, Blocks[^1].OutputBufferWords(batch));
+            _resources.Synchronize(Assignment[^1].Device);
+        }
         _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
     }
 
@@ -200,9 +249,23 @@ public sealed class InferenceSession : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        foreach (var s in _segmentAt) s?.Dispose();
         foreach (var r in _runners) r?.Dispose();
         foreach (var b in _staging) b?.Dispose();
         foreach (var b in _outputs) b?.Dispose();
         if (_ownsResources) _resources?.Dispose();
+    }
+
+    /// <summary>Activation buffers of one session at most this many bytes: a model and batch that would need more are
+    /// refused before anything is allocated.</summary>
+    public const long MaxActivationBytes = 1L << 35;
+
+    static void CheckMemory(IReadOnlyList<Block> blocks, int maxBatch, string model)
+    {
+        long words = blocks[0].InputBufferWords(maxBatch);
+        foreach (var b in blocks) words += b.OutputBufferWords(maxBatch);
+        if (words > MaxActivationBytes / sizeof(ulong))
+            throw new HepBnnException($"model '{model}' at batch {maxBatch} needs {words * sizeof(ulong) / (1 << 20)} MiB of activation buffers, " +
+                                      $"the limit is {MaxActivationBytes / (1 << 20)} MiB; use a smaller batch");
     }
 }

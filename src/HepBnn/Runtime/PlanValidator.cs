@@ -40,6 +40,8 @@ public static class PlanValidator
                 throw new PlanMismatchException($"{source}, block {i} ({pb.Name}): configuration {config.Name} runs on the {config.Device}, the plan says {pb.Device}");
             if (pb.Name != blocks[i].Name)
                 throw new PlanMismatchException($"{source}, block {i}: named '{pb.Name}' but the model's block {i} is '{blocks[i].Name}'");
+            if (ConfigurationAvailability.Reason(config) is { } why)
+                throw new PlanMismatchException($"{source}, block {i} ({pb.Name}): configuration {config.Name} cannot run here: {why}");
             if (!config.Supports(blocks[i]))
                 throw new PlanMismatchException($"{source}, block {i} ({pb.Name}): configuration {config.Name} does not support this block on this machine");
             configs[i] = config;

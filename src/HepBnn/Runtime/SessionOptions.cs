@@ -12,6 +12,10 @@ public sealed class SessionOptions
     public int? CpuThreads { get; init; }
     /// <summary>Which device plays the GPU (default: a CUDA GPU if one is usable).</summary>
     public GpuSelection Gpu { get; init; } = GpuSelection.Auto;
+    /// <summary>Run each run of consecutive GPU blocks as one captured CUDA graph (null: the environment's
+    /// HEPBNN_CUDA_GRAPHS, on by default). Off, or where capture is impossible, the blocks are launched one by one with the
+    /// same results; <see cref="InferenceSession.GpuExecution"/> says which and why.</summary>
+    public bool? CudaGraphs { get; init; }
 
     // Used by InferenceSession.Create (HepBnn.Sessions) only; the constructors take their assignment explicitly.
 

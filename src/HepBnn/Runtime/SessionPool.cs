@@ -20,10 +20,13 @@ public sealed class SessionPool : IDisposable
 {
     readonly InferenceSession[] _sessions;
     readonly InferenceSession[] _idle;
+    // One monitor guards the idle stack and the disposed flag: borrowers wait on it while every session is busy, and
+    // Dispose wakes them all. (A SemaphoreSlim does not wake its waiters when disposed: callers blocked in Wait at
+    // Dispose time hung forever.)
     readonly object _gate = new();
-    readonly SemaphoreSlim _available;
     readonly ExecutionResources? _shared;
     int _idleCount;
+    bool _disposing;
     volatile bool _disposed;
 
     public BnnModel Model { get; }
@@ -64,7 +67,6 @@ public sealed class SessionPool : IDisposable
         }
         _sessions.CopyTo(_idle, 0);
         _idleCount = sessions;
-        _available = new SemaphoreSlim(sessions, sessions);
     }
 
     /// <summary>As <see cref="InferenceSession.Run(ReadOnlySpan{byte}, int, Span{int})"/>, on a borrowed session.</summary>
@@ -92,29 +94,51 @@ public sealed class SessionPool : IDisposable
 
     InferenceSession Borrow()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        _available.Wait();
-        if (_disposed)
+        lock (_gate)
         {
-            _available.Release();
-            throw new ObjectDisposedException(nameof(SessionPool));
+            while (true)
+            {
+                if (_disposing) throw new ObjectDisposedException(nameof(SessionPool));
+                if (_idleCount > 0) return _idle[--_idleCount];
+                Monitor.Wait(_gate);
+            }
         }
-        lock (_gate) return _idle[--_idleCount];
     }
 
     void Return(InferenceSession session)
     {
-        lock (_gate) _idle[_idleCount++] = session;
-        _available.Release();
+        lock (_gate)
+        {
+            _idle[_idleCount++] = session;
+            // while disposing, Dispose itself waits on the gate for the last session: wake everyone
+            if (_disposing) Monitor.PulseAll(_gate);
+            else Monitor.Pulse(_gate);
+        }
     }
 
+    /// <summary>Refuses new runs at once (callers waiting for a session get <see cref="ObjectDisposedException"/>), waits
+    /// for the runs in progress to return their sessions, then releases every session. Safe to call from several threads.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        for (int i = 0; i < _sessions.Length; i++) _available.Wait(); // every in-flight run has returned its session
-        foreach (var s in _sessions) s.Dispose();
-        _shared?.Dispose();
-        _available.Dispose();
+        lock (_gate)
+        {
+            if (_disposing)
+            {
+                while (!_disposed) Monitor.Wait(_gate); // another thread is disposing: return when it is done
+                return;
+            }
+            _disposing = true;
+            Monitor.PulseAll(_gate);
+            while (_idleCount < _sessions.Length) Monitor.Wait(_gate); // every in-flight run has returned its session
+        }
+        try
+        {
+            foreach (var s in _sessions) s.Dispose();
+            _shared?.Dispose();
+        }
+        finally
+        {
+            lock (_gate) { _disposed = true; Monitor.PulseAll(_gate); }
+        }
     }
 }

@@ -7,7 +7,12 @@ namespace HepBnn.Planning;
 /// <summary>Reading and writing plan JSON files.</summary>
 public static class PlanFile
 {
-    public static void Save(Plan plan, string path) => PlanningJson.Write(plan, path, "plan");
+    /// <summary>Checked as the reader checks it first: the writer never emits what the reader rejects.</summary>
+    public static void Save(Plan plan, string path)
+    {
+        PlanValidator.CheckWellFormed(plan, $"plan '{path}' (not written)");
+        PlanningJson.Write(plan, path, "plan");
+    }
 
     /// <summary>Reads a plan and checks its structure only (not whether it fits a model or this machine: that is
     /// <see cref="Load(string, BnnModel, string?)"/>).</summary>

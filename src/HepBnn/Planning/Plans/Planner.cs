@@ -25,7 +25,11 @@ public static class Planner
             blocks.Add(new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, o.TimeUs, move, o.TimeUs + move));
             where = o.Device;
         }
-        return new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
+        var plan = new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
             table.Move(table.BlockCount, where, DeviceKind.Cpu), table.FixedUs, mapping.PredictedUs);
+        // a profile built in memory (not read through ProfileFile) could still hold absurd times: never hand out a plan
+        // that the plan reader would refuse
+        PlanValidator.CheckWellFormed(plan, $"the plan mapped from the profile of '{profile.Model}'");
+        return plan;
     }
 }
