@@ -4,7 +4,7 @@ namespace HepBnn.Tests.Architecture;
 
 /// <summary>
 /// The library's folders depend on each other one way only (docs/DESIGN.md, "Folders"):
-/// Model → Devices → Ops → Formats → Runtime → Planning → Sessions → Reference. A new cycle fails here, naming the files.
+/// Model → Devices → Ops → Formats → Runtime → Planning → Sessions → Evaluation → Reference. A new cycle fails here, naming the files.
 /// </summary>
 public class FolderDependencyTests
 {
