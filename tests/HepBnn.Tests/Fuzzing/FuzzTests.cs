@@ -3,7 +3,7 @@ using HepBnn.Formats.Onnx;
 using HepBnn.Model;
 using HepBnn.Tests.Formats;
 using HepBnn.Tests.Formats.Native;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Fuzzing;
 

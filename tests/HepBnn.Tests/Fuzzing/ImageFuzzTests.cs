@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using HepBnn.Formats.Images;
 using SkiaSharp;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Fuzzing;
 

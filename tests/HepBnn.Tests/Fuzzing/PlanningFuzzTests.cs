@@ -5,7 +5,7 @@ using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Tests.Formats;
 using HepBnn.Tests.Planning;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Fuzzing;
 

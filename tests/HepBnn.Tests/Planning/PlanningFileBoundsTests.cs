@@ -1,8 +1,9 @@
+using HepBnn.Devices;
 using System.Text;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
-using HepBnn.Devices;
 using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Planning;

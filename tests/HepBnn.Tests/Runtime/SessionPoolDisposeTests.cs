@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using HepBnn.Model;
 using HepBnn.Runtime;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Runtime;
 
@@ -16,16 +15,14 @@ public class SessionPoolDisposeTests(ITestOutputHelper output)
     [Fact]
     public void DisposeUnderLoadNeverHangs()
     {
-        // up to 60 rounds, fewer on a machine so loaded that they would not fit in 6 s (at least 10): the whole test stays
-        // under 10 s; a hang fails a round's 3 s deadline instead of hanging the run
-        const int maxRounds = 60, minRounds = 10, threads = 8, sessions = 2;
-        int rounds = 0;
+        const int rounds = 60, threads = 8, sessions = 2;
         var model = Tiny(4);
         var images = ModelZoo.RandomImages(model.InputShape, 1, 1);
         var rng = new Random(17);
         var total = Stopwatch.StartNew();
-        int disposedSeen = 0, runs = 0;
-        for (int round = 0; round < maxRounds && (round < minRounds || total.Elapsed < TimeSpan.FromSeconds(6)); round++, rounds++)
+        int disposedSeen = 0, runs = 0, done = 0;
+        // at most `rounds` rounds and about 8 s (a loaded machine does fewer rounds; each round's hang check stands)
+        for (int round = 0; round < rounds && (round < 5 || total.Elapsed < TimeSpan.FromSeconds(8)); round++, done++)
         {
             var pool = new SessionPool(model, "cpu.scalar", sessions, new SessionOptions { MaxBatch = 1 });
             var failures = new List<string>();
@@ -52,9 +49,8 @@ public class SessionPoolDisposeTests(ITestOutputHelper output)
             Assert.True(failures.Count == 0, $"round {round}: {string.Join("; ", failures)}");
             Assert.Throws<ObjectDisposedException>(() => pool.Run(images, 1, new int[model.NumClasses]));
         }
-        output.WriteLine($"{rounds} rounds of dispose under load ({threads} threads, {sessions} sessions): {runs} runs, " +
+        output.WriteLine($"{done} rounds of dispose under load ({threads} threads, {sessions} sessions): {runs} runs, " +
                          $"{disposedSeen} callers ended by ObjectDisposedException, {total.Elapsed.TotalSeconds:F2} s");
-        Assert.Equal(rounds * threads, disposedSeen);
-        Assert.True(rounds >= minRounds);
+        Assert.Equal(done * threads, disposedSeen);
     }
 }

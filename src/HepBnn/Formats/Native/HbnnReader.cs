@@ -131,16 +131,19 @@ internal static class HbnnReader
         }
     }
 
-    /// <summary>The optional "classNames" array of strings (absent in older files).</summary>
+    /// <summary>The optional "classes" array of strings (absent in older files; count checked by <see cref="BnnModel"/>).
+    /// "classNames" is read too: early files of this branch used that key.</summary>
     static string[]? ClassNames(JsonFields h)
     {
-        if (!h.Has("classNames")) return null;
-        var a = h.Array("classNames", ModelValidator.MaxDim);
+        string? key = h.Has("classes") ? "classes" : h.Has("classNames") ? "classNames" : null;
+        if (key is null) return null;
+        if (h.Has("classes") && h.Has("classNames")) throw new HepBnnException("header: both 'classes' and 'classNames'; give one");
+        var a = h.Array(key, ModelValidator.MaxDim);
         var names = new string[a.GetArrayLength()];
         int i = 0;
         foreach (var e in a.EnumerateArray())
         {
-            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: classNames[{i}] must be a string");
+            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: '{key}' entry {i} must be a string");
             names[i++] = e.GetString()!;
         }
         return names;

@@ -28,7 +28,8 @@ internal static class HbnnWriter
             j.WriteEndArray();
             if (model.ClassNames is { } names)
             {
-                j.WriteStartArray("classNames");
+                // optional (older readers ignore it): the class names, index = class
+                j.WriteStartArray("classes");
                 foreach (var n in names) j.WriteStringValue(n);
                 j.WriteEndArray();
             }
