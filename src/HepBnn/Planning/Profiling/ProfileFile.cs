@@ -52,23 +52,23 @@ public static class ProfileFile
                 throw new HepBnnException($"{source}: block {i} ({p.Blocks[i].Name}) has no valid timing");
             foreach (var c in p.Blocks[i].Configurations)
             {
-                string where = $"{source}, block {i} ({p.Blocks[i].Name}), {c.Configuration}";
-                // NaN marks a configuration that was not measured; anything else must be a time in range
-                if (!double.IsNaN(c.MedianUs)) TimeInRange(c.MedianUs, $"{where}: median");
-                if (!double.IsNaN(c.P10Us)) TimeInRange(c.P10Us, $"{where}: p10");
-                if (!double.IsNaN(c.P90Us)) TimeInRange(c.P90Us, $"{where}: p90");
+                // NaN marks a configuration that was not measured; anything else must be a time in range. (The message is
+                // built only on failure: names can be long, and this runs for every configuration of every block.)
+                foreach (var (us, field) in new[] { (c.MedianUs, "median"), (c.P10Us, "p10"), (c.P90Us, "p90") })
+                    if (!double.IsNaN(us) && !InRange(us))
+                        throw new HepBnnException($"{source}, block {i} ({p.Blocks[i].Name}), {c.Configuration}: {field} {us} µs out of range 0..{MaxTimeUs:G} µs");
             }
         }
         foreach (var t in p.Transfers)
         {
             if (t.Boundary < 0 || t.Boundary > p.Blocks.Count || !double.IsFinite(t.MedianUs) || t.MedianUs < 0)
                 throw new HepBnnException($"{source}: transfer at boundary {t.Boundary} is out of range or has no valid time");
-            TimeInRange(t.MedianUs, $"{source}: transfer at boundary {t.Boundary}: median");
+            if (!InRange(t.MedianUs)) throw new HepBnnException($"{source}: transfer at boundary {t.Boundary}: median {t.MedianUs} µs out of range 0..{MaxTimeUs:G} µs");
         }
         if (p.Calibration is { } cal)
         {
-            TimeInRange(cal.SessionUs, $"{source}: calibration sessionUs");
-            TimeInRange(cal.BoundaryUs, $"{source}: calibration boundaryUs");
+            if (!InRange(cal.SessionUs)) throw new HepBnnException($"{source}: calibration sessionUs {cal.SessionUs} µs out of range 0..{MaxTimeUs:G} µs");
+            if (!InRange(cal.BoundaryUs)) throw new HepBnnException($"{source}: calibration boundaryUs {cal.BoundaryUs} µs out of range 0..{MaxTimeUs:G} µs");
             foreach (var d in cal.Devices)
             {
                 if (!(Math.Abs(d.PerBlockUs) <= MaxTimeUs))
@@ -79,8 +79,5 @@ public static class ProfileFile
         }
     }
 
-    static void TimeInRange(double us, string what)
-    {
-        if (!(us >= 0 && us <= MaxTimeUs)) throw new HepBnnException($"{what} {us} µs out of range 0..{MaxTimeUs:G} µs");
-    }
+    static bool InRange(double us) => us >= 0 && us <= MaxTimeUs;
 }
