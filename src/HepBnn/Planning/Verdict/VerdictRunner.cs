@@ -59,9 +59,9 @@ public static class VerdictRunner
                 if (p == foundIndex) gpuExecution = session.GpuExecution;
                 for (int n = 0; n < checkedSamples; n++)
                     for (int k = 0; k < expected[n].Length; k++)
-                        if (scores[n * session.NumClasses + k] != expected[n][k])
+                        if (scores[n * session.ScoresPerImage + k] != expected[n][k])
                         {
-                            mismatches.Add($"[{string.Join(", ", plans[p])}] sample {n} class {k}: expected {expected[n][k]}, got {scores[n * session.NumClasses + k]} ({session.GpuExecution})");
+                            mismatches.Add($"[{string.Join(", ", plans[p])}] sample {n} class {k}: expected {expected[n][k]}, got {scores[n * session.ScoresPerImage + k]} ({session.GpuExecution})");
                             n = checkedSamples;
                             break;
                         }
