@@ -1,3 +1,4 @@
+using HepBnn.Devices;
 using System.Text;
 using HepBnn.Devices;
 using HepBnn.Model;
