@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Dedicated fuzzing run of every file parser (.hbnn, ONNX, plan JSON, profile JSON, IDX, CIFAR-10): HEPBNN_FUZZ_CASES cases
-# per parser (default 100000),
+# Dedicated fuzzing run of every file parser (.hbnn, ONNX, plan JSON, profile JSON, IDX, CIFAR-10, PNG/JPEG images, plan-cache entries):
+# HEPBNN_FUZZ_CASES cases per parser (default 100000); for .hbnn, ONNX, plan and profile every accepted input must also
+# round-trip (written again and read back equal),
 # printing per parser the counts (parsed / rejected with HepBnnException / failures), the largest allocation per input
 # byte and the most frequent rejection reasons. Failing inputs are saved under $TMPDIR/hepbnn-fuzz-failures/.
-#   scripts/fuzz.sh [cases] [seed] [test classes, e.g. "PlanningFuzzTests|DatasetFuzzTests"; default: all six]
+#   scripts/fuzz.sh [cases] [seed] [test classes, e.g. "PlanningFuzzTests|DatasetFuzzTests"; default: all eight]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cases="${1:-100000}"

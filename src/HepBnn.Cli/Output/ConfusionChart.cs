@@ -15,6 +15,7 @@ public static class ConfusionChart
             long support = cm.Support(a);
             for (int p = 0; p < k; p++) fractions[a, p] = support > 0 ? (double)cm[a, p] / support : 0;
         }
+        ChartFonts.Register(); // text even on machines without system fonts
         var plot = new Plot();
         var colormap = new ScottPlot.Colormaps.Blues();
         for (int a = 0; a < k; a++)

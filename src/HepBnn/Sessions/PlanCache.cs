@@ -52,7 +52,8 @@ public sealed class PlanCache(string directory)
         return null;
     }
 
-    /// <summary>Stores <paramref name="plan"/> (write to a temporary file, then rename: a crash never leaves half a plan).
+    /// <summary>Stores <paramref name="plan"/> (write to a uniquely named temporary file, then rename: a crash never leaves
+    /// half a plan, and sessions storing the same key at once — threads or processes — never share a temporary file).
     /// Returns the path, or null with <paramref name="note"/> when the cache cannot be written (the session still runs).</summary>
     public string? Store(CompiledModel model, int batch, string devices, Plan plan, out string? note)
     {
@@ -61,9 +62,7 @@ public sealed class PlanCache(string directory)
         try
         {
             System.IO.Directory.CreateDirectory(Directory);
-            string temp = $"{path}.{Environment.ProcessId}.tmp";
-            PlanFile.Save(plan, temp);
-            File.Move(temp, path, overwrite: true);
+            PlanFile.Save(plan, path); // AtomicFile: a unique temporary file per writer, renamed over the entry
             return path;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or HepBnnException)
