@@ -57,7 +57,9 @@ public static class OnnxImporter
     {
         var proto = Parse(bytes);
         CheckVersions(proto);
-        var graph = new OnnxGraph(proto.Graph ?? throw new HepBnnException("the model has no graph"));
+        if (proto.Graph is null) throw new HepBnnException("the model has no graph");
+        ShapeConstantPattern.Rewrite(proto.Graph); // torch.ones_like branches of a Where → constants
+        var graph = new OnnxGraph(proto.Graph);
         // folded constants may not exceed twice the file's bytes in elements (plus a little for tiny files)
         var folder = new ConstantFolder(graph, 2L * bytes.Length + (1 << 20));
         var chain = new ChainImporter(graph, folder);
