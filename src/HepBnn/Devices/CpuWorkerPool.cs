@@ -55,9 +55,14 @@ public sealed class CpuWorkerPool : IDisposable
         }
     }
 
-    public void For(int count, IParallelWork work)
+    public void For(int count, IParallelWork work) => For(count, work, int.MaxValue);
+
+    /// <summary>As <see cref="For(int, IParallelWork)"/> on at most <paramref name="maxThreads"/> threads (the caller
+    /// included), so that a small block can use fewer cores than the pool has (fewer hand-offs, less waiting).</summary>
+    public void For(int count, IParallelWork work, int maxThreads)
     {
         if (count <= 0) return;
+        if (maxThreads <= 1) { RunInline(count, work); return; }
         // Inline on the calling thread: a single item, no workers, a nested call, or the workers already serving
         // another caller (then waiting for them would only add a hand-off; the caller's own core does the work).
         if (count == 1 || _threads.Length == 0 || t_inside == this || !Monitor.TryEnter(_gate))
@@ -68,7 +73,7 @@ public sealed class CpuWorkerPool : IDisposable
         try
         {
             _work = work; _count = count; _next = 0; _error = null;
-            int helpers = Math.Min(_threads.Length, count - 1);
+            int helpers = Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1);
             _active = helpers + 1;
             _start.Release(helpers);
             Drain(0);

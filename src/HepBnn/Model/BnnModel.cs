@@ -30,11 +30,11 @@ public sealed class BnnModel
         }
     }
 
-    /// <summary>The same model with class names (null removes them).</summary>
+    /// <summary>The same model with class names attached (or removed with null).</summary>
     public BnnModel WithClassNames(IReadOnlyList<string>? classNames) => new(Name, InputShape, Layers, classNames);
 
-    /// <summary>The class name, or the index as text when the model carries no names.</summary>
-    public string ClassName(int index) => ClassNames is { } n ? n[index] : index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The class's name from the model, or "class N" when the model has none.</summary>
+    public string ClassName(int index) => ClassNames is { } n && index >= 0 && index < n.Count ? n[index] : $"class {index}";
 
     /// <summary>Shapes after each layer (index i = output of layer i).</summary>
     public IReadOnlyList<Shape3> LayerOutputShapes() => ModelValidator.OutputShapes(InputShape, Layers);

@@ -1,20 +1,23 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
 using HepBnn.Tests.Support;
-
 namespace HepBnn.Tests.Engine;
 
 /// <summary>Every CPU configuration, every block of many random networks, bit-exact against the reference.</summary>
 public class CpuConfigurationTests
 {
-    public static TheoryData<string> CpuConfigs() => [.. ConfigurationRegistry.Cpu.Select(c => c.Name)];
+    public static TheoryData<string> CpuConfigs(string isa) => IsaTheoryAttribute.Configs(isa);
 
-    [Theory]
-    [MemberData(nameof(CpuConfigs))]
-    public void EveryBlockOfRandomNetworksMatchesReference(string configName)
+    [IsaTheory("")] [MemberData(nameof(CpuConfigs), "")] public void RandomNetworks_NoIsa(string c) => EveryBlockOfRandomNetworksMatchesReference(c);
+    [IsaTheory("POPCNT")] [MemberData(nameof(CpuConfigs), "POPCNT")] public void RandomNetworks_Popcnt(string c) => EveryBlockOfRandomNetworksMatchesReference(c);
+    [IsaTheory("AVX2")] [MemberData(nameof(CpuConfigs), "AVX2")] public void RandomNetworks_Avx2(string c) => EveryBlockOfRandomNetworksMatchesReference(c);
+    [IsaTheory("AVX-512BW")] [MemberData(nameof(CpuConfigs), "AVX-512BW")] public void RandomNetworks_Avx512(string c) => EveryBlockOfRandomNetworksMatchesReference(c);
+
+    static void EveryBlockOfRandomNetworksMatchesReference(string configName)
     {
         var config = ConfigurationRegistry.Find(configName);
+        CpuSupport.SkipUnlessRunsHere(config);
         using var res = new ExecutionResources(3);
         int checkedBlocks = 0;
         for (int seed = 1; seed <= 40; seed++)
@@ -27,17 +30,22 @@ public class CpuConfigurationTests
                 checkedBlocks++;
             }
         }
-        if (config.Supports(BlockCompiler.Compile(RandomNetworks.Generate(1))[0])) Assert.True(checkedBlocks > 100, $"only {checkedBlocks} blocks checked");
+        Assert.True(checkedBlocks > 100, $"only {checkedBlocks} blocks checked");
     }
 
-    [Theory]
-    [MemberData(nameof(CpuConfigs))]
-    public void Vgg3BlocksMatchReference(string configName)
+    [IsaTheory("")] [MemberData(nameof(CpuConfigs), "")] public void Vgg3_NoIsa(string c) => Vgg3BlocksMatchReference(c);
+    [IsaTheory("POPCNT")] [MemberData(nameof(CpuConfigs), "POPCNT")] public void Vgg3_Popcnt(string c) => Vgg3BlocksMatchReference(c);
+    [IsaTheory("AVX2")] [MemberData(nameof(CpuConfigs), "AVX2")] public void Vgg3_Avx2(string c) => Vgg3BlocksMatchReference(c);
+    [IsaTheory("AVX-512BW")] [MemberData(nameof(CpuConfigs), "AVX-512BW")] public void Vgg3_Avx512(string c) => Vgg3BlocksMatchReference(c);
+
+    static void Vgg3BlocksMatchReference(string configName)
     {
         var config = ConfigurationRegistry.Find(configName);
+        CpuSupport.SkipUnlessRunsHere(config);
         var model = ModelZoo.Vgg3(seed: 7);
         using var res = new ExecutionResources(3);
         foreach (var block in BlockCompiler.Compile(model))
             if (config.Supports(block)) BlockOracle.Check(model, block, config, res, batch: 2, seed: 11 + block.Index);
     }
+
 }

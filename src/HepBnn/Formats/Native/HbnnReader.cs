@@ -88,21 +88,6 @@ internal static class HbnnReader
         return model;
     }
 
-    /// <summary>The optional "classes" array of strings (count checked against the model by <see cref="BnnModel"/>).</summary>
-    static string[]? ClassNames(JsonFields h)
-    {
-        if (!h.Has("classes")) return null;
-        var a = h.Array("classes", ModelValidator.MaxDim);
-        var names = new string[a.GetArrayLength()];
-        int i = 0;
-        foreach (var e in a.EnumerateArray())
-        {
-            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: 'classes' entry {i} must be a string");
-            names[i++] = e.GetString()!;
-        }
-        return names;
-    }
-
     static Layer ReadLayer(JsonFields f, int index, Shape3 s, ref BlobCursor blobs)
     {
         string kind = f.String("kind", 32);
@@ -144,6 +129,24 @@ internal static class HbnnReader
             default:
                 throw new HepBnnException($"{where}: unknown layer kind");
         }
+    }
+
+    /// <summary>The optional "classes" array of strings (absent in older files; count checked by <see cref="BnnModel"/>).
+    /// "classNames" is read too: early files of this branch used that key.</summary>
+    static string[]? ClassNames(JsonFields h)
+    {
+        string? key = h.Has("classes") ? "classes" : h.Has("classNames") ? "classNames" : null;
+        if (key is null) return null;
+        if (h.Has("classes") && h.Has("classNames")) throw new HepBnnException("header: both 'classes' and 'classNames'; give one");
+        var a = h.Array(key, ModelValidator.MaxDim);
+        var names = new string[a.GetArrayLength()];
+        int i = 0;
+        foreach (var e in a.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: '{key}' entry {i} must be a string");
+            names[i++] = e.GetString()!;
+        }
+        return names;
     }
 
     static int Dim(JsonFields f, string name) => (int)f.Int(name, 1, ModelValidator.MaxDim);

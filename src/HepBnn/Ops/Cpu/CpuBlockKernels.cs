@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using HepBnn.Runtime;
+using HepBnn.Devices;
 
 namespace HepBnn.Ops.Cpu;
 
@@ -98,7 +98,7 @@ public static class CpuBlockKernels
     }
 
     /// <summary>First byte of sample n of the input (image bytes or packed words), bounds-checked once per region.</summary>
-    static ref byte SampleStart(CpuBlockData d, HostBuffer input, int n)
+    internal static ref byte SampleStart(CpuBlockData d, HostBuffer input, int n)
     {
         var s = d.Block.InputShape;
         return ref d.IsImage
@@ -109,7 +109,7 @@ public static class CpuBlockKernels
     /// <summary>The binary patch of conv output (oy, ox): [ky][kx][ChannelWords] with zeros at out-of-bounds taps, or
     /// the sample itself for a dense block. Tap ranges come from the border class, so every read is in bounds.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static ref ulong GatherBits(CpuBlockData d, ref ulong sample, int oy, int ox, ulong[] patch)
+    internal static ref ulong GatherBits(CpuBlockData d, ref ulong sample, int oy, int ox, ulong[] patch)
     {
         if (d.PatchIsSample) return ref sample;
         var b = d.Block;

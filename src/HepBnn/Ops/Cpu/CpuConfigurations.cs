@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Devices;
 namespace HepBnn.Ops.Cpu;
 
 /// <summary>Common shape of the CPU configurations: a popcount flavour and a partition over the worker pool.</summary>
@@ -11,6 +10,10 @@ public abstract class CpuConfiguration : IKernelConfiguration
     protected abstract CpuPartition Partition { get; }
     /// <summary>Every block whose precomputed tables stay within bounds (see <see cref="CpuBlockData.Fits"/>).</summary>
     public virtual bool Supports(Block block) => CpuBlockData.Fits(block);
+    /// <summary>Whether this CPU has the instructions the configuration needs (tests skip, with this reason, where not).</summary>
+    public virtual bool IsaSupported => true;
+    /// <summary>The instruction set the configuration needs ("" = none beyond x64): "POPCNT", "AVX2" or "AVX-512BW".</summary>
+    public virtual string RequiredIsa => "";
 
     public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources) =>
         CreateRunner(block, resources) ?? throw new HepBnnException($"{Name} is not supported on this CPU");
@@ -37,22 +40,28 @@ public sealed class CpuScalar : CpuConfiguration
 }
 
 /// <summary>One thread, 256-bit vectors (AVX2 nibble-LUT popcount), vectorised over output channels.</summary>
-public sealed class CpuSimd256 : CpuConfiguration
+public sealed class CpuSimd256 : CpuConfiguration, IMachineRequirement
 {
+    public string? UnavailableReason => Simd256Kernel.IsSupported ? null : "this CPU lacks AVX2";
     public override string Name => "cpu.simd256";
     public override string Description => "1 thread, AVX2 Vector256 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
+    public override bool IsaSupported => Simd256Kernel.IsSupported;
+    public override string RequiredIsa => "AVX2";
     public override bool Supports(Block block) => Simd256Kernel.IsSupported && CpuBlockData.Fits(block);
     protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
         Supports(block) ? new CpuBlockRunner<Simd256Kernel>(this, block, Partition, r.CpuWorkers) : null;
 }
 
 /// <summary>One thread, 512-bit vectors (AVX-512BW nibble-LUT popcount).</summary>
-public sealed class CpuSimd512 : CpuConfiguration
+public sealed class CpuSimd512 : CpuConfiguration, IMachineRequirement
 {
+    public string? UnavailableReason => Simd512Kernel.IsSupported ? null : "this CPU lacks AVX-512BW";
     public override string Name => "cpu.simd512";
     public override string Description => "1 thread, AVX-512BW Vector512 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
+    public override bool IsaSupported => Simd512Kernel.IsSupported;
+    public override string RequiredIsa => "AVX-512BW";
     public override bool Supports(Block block) => Simd512Kernel.IsSupported && CpuBlockData.Fits(block);
     protected override IBlockRunner? CreateRunner(Block block, ExecutionResources r) =>
         Supports(block) ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers) : null;
