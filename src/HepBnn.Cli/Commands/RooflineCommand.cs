@@ -1,6 +1,7 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
+using HepBnn.Formats;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Ops.Cpu;

@@ -1,10 +1,10 @@
+using Xunit;
 using System.Diagnostics;
 using HepBnn.Cli.Output;
 using HepBnn.Model;
 using HepBnn.Planning;
 using HepBnn.Tests.Planning;
 using SkiaSharp;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Cli;
 

@@ -1,3 +1,4 @@
+using Xunit;
 using System.Text.RegularExpressions;
 using HepBnn.Evaluation;
 using HepBnn.Formats.Datasets;
@@ -5,7 +6,6 @@ using HepBnn.Formats.Native;
 using HepBnn.Model;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Evaluation;
 

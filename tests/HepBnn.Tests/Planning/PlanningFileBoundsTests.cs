@@ -2,6 +2,7 @@ using System.Text;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
+using HepBnn.Devices;
 using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Planning;

@@ -1,7 +1,7 @@
+using Xunit;
 using System.Diagnostics;
 using HepBnn.Model;
 using HepBnn.Runtime;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Runtime;
 

@@ -23,11 +23,12 @@ internal static class ShapeConstantPattern
                 if (i.Length > 0)
                 {
                     if (!consumers.TryGetValue(i, out var l)) consumers[i] = l = [];
-                    if (!l.Contains(n)) l.Add(n);
+                    if (l.Count == 0 || !ReferenceEquals(l[^1], n)) l.Add(n);
                 }
         }
         var initializers = new HashSet<string>(g.Initializer.Select(t => t.Name), StringComparer.Ordinal);
         var drop = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
+        var rewritten = new HashSet<NodeProto>(ReferenceEqualityComparer.Instance);
         for (int i = 0; i < g.Node.Count; i++)
         {
             var c = g.Node[i];
@@ -41,7 +42,8 @@ internal static class ShapeConstantPattern
             constant.Output.Add(c.Output[0]);
             constant.Attribute.Add(new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = value.Clone() });
             g.Node[i] = constant;
-            if (consumers.TryGetValue(shape.Output[0], out var shapeUsers) && shapeUsers.All(u => u == c || drop.Contains(u) || IsRewritten(g, u)))
+            rewritten.Add(c);
+            if (consumers.TryGetValue(c.Input[0], out var shapeUsers) && shapeUsers.All(rewritten.Contains))
                 drop.Add(shape);
         }
         if (drop.Count == 0) return;
@@ -49,9 +51,6 @@ internal static class ShapeConstantPattern
         g.Node.Clear();
         g.Node.AddRange(kept);
     }
-
-    /// <summary>A ConstantOfShape already replaced (its NodeProto is no longer in the graph).</summary>
-    static bool IsRewritten(GraphProto g, NodeProto n) => n.OpType == "ConstantOfShape" && !g.Node.Contains(n);
 
     static bool OnlyWhereBranchesOn(string value, string x, Dictionary<string, List<NodeProto>> consumers,
         Dictionary<string, NodeProto> producer, HashSet<string> initializers, int depth)
