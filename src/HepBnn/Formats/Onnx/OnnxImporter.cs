@@ -67,7 +67,7 @@ public static class OnnxImporter
         // HepBnn's own exports keep the model's name in the graph name; other producers name graphs generically ("main_graph")
         bool ours = proto.ProducerName == "HepBnn" && proto.Graph.Name.Length > 0;
         string modelName = ours ? OnnxGraph.Clip(proto.Graph.Name) : name ?? (proto.Graph.Name.Length > 0 ? OnnxGraph.Clip(proto.Graph.Name) : "onnx-model");
-        var model = new BnnModel(modelName, chain.InputShape, layers);
+        var model = new BnnModel(modelName, chain.InputShape, layers, ClassNamesMetadata.Read(proto));
         BlockCompiler.Compile(model); // the engine must be able to run what was imported: fail here, not at run time
         return model;
     }

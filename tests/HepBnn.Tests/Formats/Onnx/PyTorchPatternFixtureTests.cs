@@ -129,3 +129,27 @@ public class PyTorchPatternFixtureTests
         Assert.Contains(reason, e.Message);
     }
 }
+
+/// <summary>Class names travel through ONNX as metadata (hepbnn.classes): export then import keeps them.</summary>
+public class OnnxClassNamesTests
+{
+    [Fact]
+    public void ExportThenImportKeepsClassNames()
+    {
+        string[] names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+        var model = ModelZoo.Vgg3(seed: 5).WithClassNames(names);
+        var bytes = HepBnn.Formats.Onnx.OnnxExporter.Export(model);
+        var back = OnnxImporter.Import(bytes);
+        Assert.Equal(names, back.ClassNames);
+        Assert.Equal(ModelHash.Compute(model), ModelHash.Compute(back));
+        Assert.Null(OnnxImporter.Import(HepBnn.Formats.Onnx.OnnxExporter.Export(ModelZoo.Vgg3(seed: 5))).ClassNames);
+    }
+
+    [Fact]
+    public void WrongClassNameCountIsRefused()
+    {
+        var m = ModelZoo.Vgg3(seed: 5);
+        var e = Assert.Throws<HepBnnException>(() => m.WithClassNames(["a", "b"]));
+        Assert.Contains("10 classes but 2 class names", e.Message);
+    }
+}
