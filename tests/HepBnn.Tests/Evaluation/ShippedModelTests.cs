@@ -1,3 +1,4 @@
+using Xunit;
 using System.Text.RegularExpressions;
 using HepBnn.Evaluation;
 using HepBnn.Formats.Datasets;

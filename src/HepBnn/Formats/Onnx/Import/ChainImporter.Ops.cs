@@ -182,9 +182,12 @@ internal sealed partial class ChainImporter
         switch (nd.OpType)
         {
             case "MaxPool":
-                _layers.Add(Pool(node, desc));
+            {
+                var pool = Pool(node, desc);
+                if (!PoolMerge.TryMerge(_layers, pool, desc)) _layers.Add(pool);
                 Advance(node);
                 return;
+            }
             case "Flatten":
             {
                 long axis = _g.Int(node, "axis", 1);
