@@ -64,6 +64,43 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
         Assert.True(Math.Abs(100 * r.Accuracy - card) < 0.0051, $"{model}: {100 * r.Accuracy:F2}% on the full test set, the card says {card}%");
     }
 
+    /// <summary>The bundled test images as "product photos" (dark object on white, 8× larger, off-centre on a wider
+    /// canvas, PNG): classify's decode → invert → trim → pad → resize pipeline keeps the model's accuracy on them.</summary>
+    [ShippedModelFact(ShippedModels.Vgg3FashionMnist)]
+    public void Vgg3ClassifiesPhotosOfTheSampleImages()
+    {
+        var m = ModelFile.Load(ShippedModels.Find(ShippedModels.Vgg3FashionMnist)!);
+        var set = DatasetDirectory.Load(ShippedModels.Find(ShippedModels.FashionMnistSample)!);
+        const int n = 40, scale = 8, margin = 50;
+        using var s = new InferenceSession(m, "cpu.simd256", new SessionOptions { MaxBatch = n });
+        var direct = s.Predict(set.Batch(0, n), n);
+        var photos = new byte[n * 784];
+        for (int i = 0; i < n; i++)
+        {
+            var img = set.Image(i);
+            int w = 28 * scale + margin, h = 28 * scale;
+            using var bmp = new SkiaSharp.SKBitmap(w, h);
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                {
+                    byte v = x >= margin / 5 && x < margin / 5 + 28 * scale ? (byte)(255 - img[(y / scale) * 28 + (x - margin / 5) / scale]) : (byte)255;
+                    bmp.SetPixel(x, y, new SkiaSharp.SKColor(v, v, v));
+                }
+            var decoded = HepBnn.Formats.Images.ImageDecoder.Decode(bmp.Encode(SkiaSharp.SKEncodedImageFormat.Png, 100).ToArray());
+            var c = HepBnn.Formats.Images.ModelInputConverter.Convert(decoded, m.InputShape);
+            Assert.True(c.Inverted, c.Description);
+            c.Input.CopyTo(photos, i * 784);
+        }
+        var fromPhotos = s.Predict(photos, n);
+        int directHits = Enumerable.Range(0, n).Count(i => direct[i] == set.Labels[i]);
+        int photoHits = Enumerable.Range(0, n).Count(i => fromPhotos[i] == set.Labels[i]);
+        int same = Enumerable.Range(0, n).Count(i => fromPhotos[i] == direct[i]);
+        output.WriteLine($"{n} images: {directHits} right from the IDX bytes, {photoHits} from the photos; {same} identical predictions");
+        // trimming re-frames each object slightly (the originals are not cut exactly to their bounding box): allow 10%
+        Assert.True(photoHits >= directHits - n / 10, $"photos: {photoHits}/{n} right, the original images {directHits}/{n}");
+        Assert.True(same >= n - n / 8, $"only {same}/{n} photo predictions equal the original images' predictions");
+    }
+
     [ShippedModelFact(ShippedModels.Vgg3FashionMnist)]
     public void Vgg3ReachesItsCardOnTheBundledSample() => SampleReachesCard(ShippedModels.Vgg3FashionMnist, ShippedModels.FashionMnistSample);
 
