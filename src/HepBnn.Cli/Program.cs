@@ -18,5 +18,6 @@ var root = new RootCommand("hepbnn: binarized neural networks on CPU + CUDA GPU,
     ModelFileCommands.Export(),
     VerifyCommand.Create(),
     TransfersCommand.Create(),
+    RooflineCommand.Create(),
 };
 return CliErrors.Guard(() => root.Parse(args).Invoke());

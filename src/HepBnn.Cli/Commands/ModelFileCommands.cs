@@ -31,9 +31,9 @@ public static class ModelFileCommands
         return cmd;
     }
 
-    static Option<string?> ClassNamesOption() => new("--class-names")
+    static Option<string?> ClassNamesOption() => new("--class-names", "--classes")
     {
-        Description = "class names stored in the file: comma-separated, or fashion-mnist / cifar10",
+        Description = "class names stored in the file: comma-separated, @FILE (one per line), or fashion-mnist / cifar10",
     };
 
     /// <summary>The model with the --class-names attached (unchanged when not given).</summary>
@@ -42,13 +42,13 @@ public static class ModelFileCommands
         null => m,
         "fashion-mnist" => m.WithClassNames(Formats.Datasets.DatasetDirectory.FashionMnistClassNames),
         "cifar10" or "cifar-10" => m.WithClassNames(Formats.Datasets.DatasetDirectory.Cifar10ClassNames),
-        _ => m.WithClassNames(spec.Split(',').Select(n => n.Trim()).ToArray()),
+        _ => m.WithClassNames(ParseClassNames(spec)),
     };
 
     /// <summary>`hepbnn import model.onnx --out model.hbnn`.</summary>
     public static Command Import()
     {
-        var input = new Argument<string>("onnx") { Description = "the ONNX file to import" };
+        var input = new Argument<string>("onnx") { Description = "the ONNX file to import (.onnx or .onnx.gz)" };
         var outPath = Out("the .hbnn file to write");
         var json = CommonOptions.Json();
         var names = ClassNamesOption();
@@ -104,6 +104,15 @@ public static class ModelFileCommands
                                     $"use `hepbnn export MODEL --out {path}` for ONNX");
 
     static Option<string> Out(string description) => OptionRules.OutputFile(new Option<string>("--out", "-o") { Description = description, Required = true });
+
+    /// <summary>"a,b,c" or "@file" (one name per line, blank lines ignored).</summary>
+    static string[] ParseClassNames(string spec)
+    {
+        if (!spec.StartsWith('@')) return spec.Split(',').Select(s => s.Trim()).ToArray();
+        try { return File.ReadAllLines(spec[1..]).Select(s => s.Trim()).Where(s => s.Length > 0).ToArray(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new HepBnnException($"class names file '{spec[1..]}': {e.Message}", e); }
+    }
+
 
     static string[] Kinds(BnnModel m) => m.Layers.Select(l => l.Kind).ToArray();
 

@@ -65,7 +65,7 @@ public static class RunCommand
     internal static Runtime.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
     {
         fallback = null;
-        var raw = Planning.PlanFile.Read(path);
+        var raw = Planning.PlanFile.ReadUnvalidated(path);
         if (GpuFallback.UsesGpu(raw.Blocks) && FitsModel(raw, model, path))
         {
             using var probe = new ExecutionResources(cpuThreads: 1);
@@ -108,9 +108,9 @@ public static class RunCommand
 
     public static RunResult Execute(InferenceSession session, byte[] images, int batch, int repeat)
     {
-        var scores = new double[batch * session.NumClasses];
+        var scores = new double[batch * session.ScoresPerImage];
         session.Run(images, batch, scores);
-        var raw = new int[batch * session.NumClasses];
+        var raw = new int[batch * session.ScoresPerImage];
         var times = new List<double>();
         for (int i = 0; i < Math.Max(1, repeat); i++)
         {
@@ -118,7 +118,7 @@ public static class RunCommand
             session.Run(images, batch, raw);
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
         }
-        var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.NumClasses, session.NumClasses).ToArray()).ToArray();
+        var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.ScoresPerImage, session.ScoresPerImage).ToArray()).ToArray();
         return new RunResult(session.Model.Name, batch, session.Assignment.Select(c => c.Name).ToArray(),
             Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray());
     }

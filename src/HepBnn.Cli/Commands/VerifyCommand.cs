@@ -26,7 +26,7 @@ public static class VerifyCommand
             int n = r.GetValue(networks);
             var filter = BenchCommand.DeviceFilter(r.GetValue(device)!);
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
-            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.Has(c.Device)).ToList();
+            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.TryOpen(c.Device)).ToList();
             var models = Verifier.DefaultModels(n, r.GetValue(seed), zoo: !r.GetValue(skipZoo));
             var report = ConsoleProgress.Run("verifying", status => Verifier.Run(res, configs, models, s => status($"verifying {s}")));
             JsonOut.WriteFile(report, r.GetValue(jsonOut));

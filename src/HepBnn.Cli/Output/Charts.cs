@@ -43,6 +43,7 @@ public static class Charts
     /// <summary>Grouped bars, log scale: for each block the isolated median of each configuration; the plan's choice outlined and marked.</summary>
     public static Plot BlockLatencies(Profile profile, Plan plan)
     {
+        ChartFonts.Register();
         var plot = new Plot();
         var configs = profile.Blocks.SelectMany(b => b.Configurations).Select(c => c.Configuration).Distinct().ToList();
         var palette = new ScottPlot.Palettes.Category10();
@@ -83,6 +84,7 @@ public static class Charts
     /// <summary>Horizontal bars: measured median of each plan (p10..p90 as a whisker), predicted as a marker; the found plan highlighted.</summary>
     public static Plot PlanComparison(Verdict v)
     {
+        ChartFonts.Register();
         var plot = new Plot();
         var rows = v.Rows.Where(r => r.Measured is not null).ToList();
         var bars = rows.Select((r, i) => new Bar

@@ -51,7 +51,15 @@ public sealed class ExecutionResources : IDisposable
     /// <summary>The GPU, or a clear error saying why there is none.</summary>
     public GpuDevice RequireGpu() => Gpu ?? throw new GpuUnavailableException(_gpuProblem ?? "no GPU in this session");
 
-    public bool Has(DeviceKind device) => device == DeviceKind.Cpu || (device == DeviceKind.Gpu && Gpu is not null);
+    /// <summary>True when <paramref name="device"/> can be used in this session. For the GPU this opens it (CUDA context,
+    /// stream) on first call, which takes a moment and holds device memory until <see cref="Dispose"/>.</summary>
+    public bool TryOpen(DeviceKind device) => device == DeviceKind.Cpu || (device == DeviceKind.Gpu && Gpu is not null);
+
+    /// <summary>True when the GPU has been opened successfully (never opens it).</summary>
+    public bool GpuOpen => _gpuOpened && _gpu is not null;
+
+    [Obsolete("renamed TryOpen: asking for the GPU opens it")]
+    public bool Has(DeviceKind device) => TryOpen(device);
 
     public TensorBuffer Allocate(DeviceKind device, long words) => device switch
     {

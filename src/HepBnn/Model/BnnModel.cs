@@ -6,10 +6,11 @@ public sealed class BnnModel
     public string Name { get; }
     public Shape3 InputShape { get; }
     public IReadOnlyList<Layer> Layers { get; }
-    /// <summary>Names of the output classes in score order (from training), or null when the model has none;
-    /// metadata only: not part of <see cref="ModelHash"/>.</summary>
+    /// <summary>Optional human-readable name of each class (index = class), e.g. "T-shirt/top". Not part of
+    /// <see cref="ModelHash"/>: names do not change what the model computes.</summary>
     public IReadOnlyList<string>? ClassNames { get; }
 
+    /// <summary>Longest class name a model may carry.</summary>
     public const int MaxClassNameLength = 128;
 
     public BnnModel(string name, Shape3 inputShape, IReadOnlyList<Layer> layers, IReadOnlyList<string>? classNames = null)
@@ -20,11 +21,11 @@ public sealed class BnnModel
         ModelValidator.Validate(this);
         if (classNames is not null)
         {
-            if (classNames.Count != NumClasses)
-                throw new HepBnnException($"model '{name}' has {NumClasses} classes but {classNames.Count} class names");
-            for (int i = 0; i < classNames.Count; i++)
+            int k = NumClasses;
+            if (classNames.Count != k) throw new HepBnnException($"model '{name}' has {k} classes but {classNames.Count} class names were given");
+            for (int i = 0; i < k; i++)
                 if (string.IsNullOrWhiteSpace(classNames[i]) || classNames[i].Length > MaxClassNameLength || classNames[i].Any(char.IsControl))
-                    throw new HepBnnException($"model '{name}': class name {i} must be 1..{MaxClassNameLength} printable characters");
+                    throw new HepBnnException($"class name {i} of model '{name}' must be 1..{MaxClassNameLength} printable characters");
             ClassNames = classNames.ToArray();
         }
     }

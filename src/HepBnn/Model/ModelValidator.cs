@@ -12,9 +12,9 @@ public static class ModelValidator
 
     public static void Validate(BnnModel model)
     {
-        var shapes = OutputShapes(model.InputShape, model.Layers);
         if (model.InputShape.Elements > MaxInputElements)
             throw new HepBnnException($"input {model.InputShape} has {model.InputShape.Elements} values per image, the limit is {MaxInputElements}");
+        var shapes = OutputShapes(model.InputShape, model.Layers);
         if (model.Layers.Count == 0) throw new HepBnnException("model has no layers");
         if (model.Layers[0] is not InputConv2d)
             throw new HepBnnException($"layer 0 ({model.Layers[0].Kind}): the first layer must be InputConv2d (8-bit image input)");

@@ -10,13 +10,13 @@ public static class ConfigurationRegistry
         [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch(),
          .. CpuBlocked.Family()];
 
-    /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.Has"/> says a GPU is.</summary>
+    /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.TryOpen"/> says a GPU is.</summary>
     public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
         [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuTiledShared(), new GpuTensorCore()];
 
     static readonly List<IKernelConfiguration> _all = [.. Cpu, .. Gpu];
 
-    /// <summary>All configurations, CPU then GPU; whether one can run here is decided by Supports(block) and Has(device).</summary>
+    /// <summary>All configurations, CPU then GPU; whether one can run here is decided by Supports(block) and ExecutionResources.TryOpen(device).</summary>
     public static IReadOnlyList<IKernelConfiguration> All => _all;
 
     public static void Register(IKernelConfiguration config)

@@ -28,7 +28,7 @@ public static class BlockBenchmark
     /// <summary>The configurations that <see cref="Run(IReadOnlyList{Block}, int, ExecutionResources, Func{IKernelConfiguration, bool}, BenchmarkPolicy, int, Action{string}?)"/>
     /// measures for a block.</summary>
     public static IEnumerable<IKernelConfiguration> Candidates(Block block, ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
-        ConfigurationRegistry.For(block).Where(c => include(c) && res.Has(c.Device));
+        ConfigurationRegistry.For(block).Where(c => include(c) && res.TryOpen(c.Device));
 
     public static IEnumerable<BlockTiming> Run(IReadOnlyList<Block> blocks, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
         BenchmarkPolicy policy, int seed = 1, Action<string>? progress = null)

@@ -27,7 +27,13 @@ public sealed class InferenceSession : IDisposable
     public IReadOnlyList<Block> Blocks { get; }
     public IReadOnlyList<IKernelConfiguration> Assignment { get; }
     public int MaxBatch { get; }
-    public int NumClasses => Blocks[^1].OutputShape.C * Blocks[^1].OutputShape.Pixels;
+    /// <summary>Scores per image: the last block's channels × output pixels (what <c>Run</c> writes per image).</summary>
+    public int ScoresPerImage => Blocks[^1].OutputShape.C * Blocks[^1].OutputShape.Pixels;
+    /// <summary>Old name of <see cref="ScoresPerImage"/>; unlike <see cref="BnnModel.ScoresPerImage"/> it counts output pixels too.</summary>
+    [Obsolete("use ScoresPerImage (channels × output pixels); BnnModel.ScoresPerImage is the class count")]
+    public int NumClasses => ScoresPerImage;
+    /// <summary>How <c>InferenceSession.Create</c> mapped the model (null for sessions built with a constructor).</summary>
+    public MappingReport? MappingReport { get; internal set; }
 
     /// <summary>Runs every block with the one configuration <paramref name="configuration"/> (e.g. "cpu.scalar").</summary>
     public InferenceSession(BnnModel model, string configuration, SessionOptions? options = null)
@@ -39,7 +45,16 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Runs a plan from the optimizer, after checking that it fits this model and this machine (throws
     /// <see cref="PlanMismatchException"/> otherwise). Buffers are sized for the plan's batch unless <paramref name="options"/> says otherwise.</summary>
     public InferenceSession(BnnModel model, Plan plan, SessionOptions? options = null)
-        : this(model, BlockCompiler.Compile(model), PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, null) { }
+        : this(CompiledModel.Of(model), plan, options) { }
+
+    /// <summary>A plan on an already compiled model, optionally with shared resources (not disposed by the session).</summary>
+    public InferenceSession(CompiledModel model, Plan plan, SessionOptions? options = null, ExecutionResources? sharedResources = null)
+        : this(model.Model, model.Blocks, PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, sharedResources) { }
+
+    /// <summary>An already compiled model with one configuration object per block.</summary>
+    public InferenceSession(CompiledModel model, IReadOnlyList<IKernelConfiguration> assignment, SessionOptions? options = null,
+        ExecutionResources? sharedResources = null)
+        : this(model.Model, model.Blocks, assignment, options, sharedResources) { }
 
     /// <summary>Full control: precompiled blocks, configuration objects, and optionally shared resources (not disposed by the session).</summary>
     public InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
@@ -65,7 +80,7 @@ public sealed class InferenceSession : IDisposable
                 var cfg = assignment[i];
                 if (ConfigurationAvailability.Reason(cfg) is { } why) throw new HepBnnException($"configuration {cfg.Name} cannot run here: {why} (see `hepbnn info`)");
                 if (!cfg.Supports(blocks[i])) throw new HepBnnException($"configuration {cfg.Name} does not support block {blocks[i].Name}");
-                if (!_resources.Has(cfg.Device))
+                if (!_resources.TryOpen(cfg.Device))
                 {
                     string message = $"configuration {cfg.Name} needs a {cfg.Device}, which this machine/session does not have";
                     if (cfg.Device == DeviceKind.Gpu) throw new Devices.GpuUnavailableException($"{message} ({_resources.GpuProblem})");
@@ -93,7 +108,15 @@ public sealed class InferenceSession : IDisposable
         }
     }
 
-    readonly bool _ownsResources;
+    bool _ownsResources;
+
+    /// <summary>The session disposes <paramref name="resources"/> (the ones it was built with) from now on:
+    /// <c>Create</c> profiles and runs with one <see cref="ExecutionResources"/> and hands it over.</summary>
+    internal void Adopt(ExecutionResources resources)
+    {
+        if (!ReferenceEquals(resources, _resources)) throw new InvalidOperationException("not this session's resources");
+        _ownsResources = true;
+    }
 
     /// <summary>Cuts the plan into GPU segments: maximal runs of GPU blocks, each entered from a host buffer (the input or a
     /// CPU block's output) and left into one (the scores or the next CPU block's input staging).</summary>
@@ -136,7 +159,7 @@ public sealed class InferenceSession : IDisposable
         if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
         long inBytes = batch * Model.InputShape.Elements;
         if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
-        if (rawScores.Length < batch * NumClasses) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * NumClasses}");
+        if (rawScores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * ScoresPerImage}");
         images.CopyTo(_input.Bytes);
         TensorBuffer current = _input;
         for (int i = 0; i < _runners.Length; i++)
@@ -163,15 +186,15 @@ public sealed class InferenceSession : IDisposable
             _resources.Copy(current, _scores, Blocks[^1].OutputBufferWords(batch));
             _resources.Synchronize(Assignment[^1].Device);
         }
-        _scores.Ints[..(batch * NumClasses)].CopyTo(rawScores);
+        _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
     }
 
     /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>
     public void Run(ReadOnlySpan<byte> images, int batch, Span<double> scores)
     {
         if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
-        if (scores.Length < batch * NumClasses) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * NumClasses}");
-        var raw = new int[batch * NumClasses];
+        if (scores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * ScoresPerImage}");
+        var raw = new int[batch * ScoresPerImage];
         Run(images, batch, raw);
         var norm = Blocks[^1].ScoreNorm;
         int k = Blocks[^1].OutChannels;
@@ -182,10 +205,36 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Predicted class per image.</summary>
     public int[] Predict(ReadOnlySpan<byte> images, int batch)
     {
-        var scores = new double[batch * NumClasses];
+        var scores = new double[batch * ScoresPerImage];
         Run(images, batch, scores);
         var result = new int[batch];
-        for (int n = 0; n < batch; n++) result[n] = ArgMax(scores.AsSpan(n * NumClasses, NumClasses));
+        for (int n = 0; n < batch; n++) result[n] = ArgMax(scores.AsSpan(n * ScoresPerImage, ScoresPerImage));
+        return result;
+    }
+
+    byte[]? _nchwBytes;
+
+    /// <summary>Runs images given as the exported ONNX model takes them: float32 <c>[N, C, H, W]</c> in raw 0..255 pixel
+    /// units (<paramref name="shape"/> is checked against the model; normalisation is part of the model). Final scores [N][classes].</summary>
+    public void Run(ReadOnlySpan<float> imagesNchw, ReadOnlySpan<int> shape, Span<double> scores)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int batch = ImageLayout.BatchOf(shape, Model.InputShape, imagesNchw.Length);
+        if (batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+        _nchwBytes ??= new byte[MaxBatch * Model.InputShape.Elements];
+        var bytes = _nchwBytes.AsSpan(0, (int)(batch * Model.InputShape.Elements));
+        ImageLayout.NchwToNhwc(imagesNchw, Model.InputShape, batch, bytes);
+        Run(bytes, batch, scores);
+    }
+
+    /// <summary>Predicted class per image, for float NCHW input as the exported ONNX model takes it.</summary>
+    public int[] Predict(ReadOnlySpan<float> imagesNchw, ReadOnlySpan<int> shape)
+    {
+        int batch = ImageLayout.BatchOf(shape, Model.InputShape, imagesNchw.Length);
+        var scores = new double[batch * ScoresPerImage];
+        Run(imagesNchw, shape, scores);
+        var result = new int[batch];
+        for (int n = 0; n < batch; n++) result[n] = ArgMax(scores.AsSpan(n * ScoresPerImage, ScoresPerImage));
         return result;
     }
 

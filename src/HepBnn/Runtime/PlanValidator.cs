@@ -11,14 +11,18 @@ public static class PlanValidator
 
     /// <summary>Throws <see cref="HepBnnException"/> for a malformed plan and <see cref="PlanMismatchException"/> for one that does not
     /// fit; returns the configuration of each block.</summary>
-    public static IReadOnlyList<IKernelConfiguration> Validate(Plan plan, BnnModel model, string? platform = null, string source = "plan")
+    public static IReadOnlyList<IKernelConfiguration> Validate(Plan plan, BnnModel model, string? platform = null, string source = "plan") =>
+        Validate(plan, CompiledModel.Of(model), platform, source);
+
+    public static IReadOnlyList<IKernelConfiguration> Validate(Plan plan, CompiledModel compiled, string? platform = null, string source = "plan")
     {
         CheckWellFormed(plan, source);
-        string hash = ModelHash.Compute(model);
+        var model = compiled.Model;
+        string hash = compiled.Hash;
         if (!plan.ModelHash.Equals(hash, StringComparison.OrdinalIgnoreCase))
             throw new PlanMismatchException($"{source} was made for another model (model hash {Short(plan.ModelHash)}, '{plan.Model}'), " +
                                             $"not for '{model.Name}' (hash {Short(hash)}); map this model again");
-        var blocks = BlockCompiler.Compile(model);
+        var blocks = compiled.Blocks;
         if (plan.Blocks.Count != blocks.Count)
             throw new PlanMismatchException($"{source} has {plan.Blocks.Count} blocks but model '{model.Name}' has {blocks.Count}");
         platform ??= CurrentPlatform;

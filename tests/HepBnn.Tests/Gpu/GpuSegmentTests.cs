@@ -1,6 +1,7 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
+using HepBnn.Planning;
 using HepBnn.Reference;
 using HepBnn.Runtime;
 
@@ -34,14 +35,13 @@ public class GpuSegmentTests(CpuAcceleratorFixture fixture)
     [Fact]
     public void SeveralSegmentsAndChangingBatchesMatchReference()
     {
-        var gpu = ConfigurationRegistry.Gpu.Select(c => c.Name).ToArray();
         for (int seed = 400; seed < 405; seed++)
         {
             var model = RandomNetworks.Generate(seed);
             var blocks = BlockCompiler.Compile(model);
             // Pairs of GPU blocks between CPU blocks: segments of one and of several blocks, starting and ending anywhere.
             var assignment = blocks.Select((b, i) => (i + seed) % 3 != 0 && GpuConfigurationTests.Cost(b, 3) <= 12_000
-                ? gpu[(i + seed) % gpu.Length] : "cpu.mt-batch").ToArray();
+                ? GpuSessionTests.Rotate(b, i + seed) : "cpu.mt-batch").ToArray();
             var images = ModelZoo.RandomImages(model.InputShape, 3, seed);
             foreach (bool? graphs in new bool?[] { null, false })
             {
@@ -93,5 +93,21 @@ public class GpuSegmentTests(CpuAcceleratorFixture fixture)
         var more = Enumerable.Range(0, HostPageLocks.Capacity).Select(_ => new HostBuffer(8)).ToList();
         foreach (var o in more) locks.ViewOf(o.Data);
         Assert.False(locks.IsRegistered(held.Data), "an array no longer held should be evictable");
+    }
+
+    [Fact]
+    public void SessionsInheritTheResourcesGraphSetting()
+    {
+        // HEPBNN_CUDA_GRAPHS=0 reaches sessions through ExecutionResources.CudaGraphs unless SessionOptions says otherwise,
+        // including the sessions the verdict measures (PlanBenchmark with no per-plan setting).
+        using var res = new ExecutionResources(1, GpuSelection.CpuAccelerator, cudaGraphs: false);
+        var model = ModelZoo.Vgg3(2);
+        var blocks = BlockCompiler.Compile(model);
+        string[] plan = ["gpu.thread-per-pixel", "gpu.thread-per-pixel", "cpu.scalar", "gpu.thread-per-output"];
+        var seen = new List<string>();
+        PlanBenchmark.Samples(model, blocks, [plan, plan], 1, res, ModelZoo.RandomImages(model.InputShape, 1, 4), budgetMs: 0, minRounds: 1,
+            maxRounds: 1, afterMeasuring: (_, s, _) => seen.Add(s.GpuExecution), cudaGraphs: [null, true]);
+        Assert.StartsWith("eager launches: off", seen[0]);
+        Assert.Contains("CPU accelerator", seen[1]); // asked for graphs: refused here for the device, not for the setting
     }
 }

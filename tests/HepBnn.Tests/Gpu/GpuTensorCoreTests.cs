@@ -1,10 +1,9 @@
 using HepBnn.Model;
-using HepBnn.Ops;
 using HepBnn.Ops.Gpu;
-using HepBnn.Runtime;
+using HepBnn.Ops;
 using HepBnn.Tests.Support;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace HepBnn.Tests.Gpu;
 
@@ -86,23 +85,59 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         b.Dense(10);
         var model = b.Build($"tensor-core-{seed}");
         int tested = 0;
-        foreach (var block in BlockCompiler.Compile(model).Skip(1))
+        foreach (var block in BlockCompiler.Compile(model))
         {
             Assert.True(config.Supports(block), $"gpu.tensor-core should support {block}");
             BlockOracle.Check(model, block, config, fixture.Resources, batch, seed);
             tested++;
         }
-        Assert.Equal(3, tested);
+        Assert.Equal(4, tested);
+    }
+
+    /// <summary>The 8-bit image block through the bit planes: input channels 1–5 (patches of 1 to several words per
+    /// plane), kernels 1/3/5, stride, padding (border classes), the first layer's normalization (per-class thresholds),
+    /// pooling on either side of the BatchNorm, batches spanning tiles.</summary>
+    public static TheoryData<int, int, int, int, int, int, int, int, bool, int> ImageShapes() => new()
+    {
+        // h, w, c, k, kernel, stride, pad, pool (0 none; negative: pool before BN), normalize, batch
+        { 5, 7, 1, 3, 3, 1, 1, 0, false, 3 },
+        { 8, 6, 3, 64, 3, 1, 1, 2, true, 2 },
+        { 9, 9, 3, 65, 5, 2, 2, 0, true, 1 },
+        { 7, 7, 2, 10, 1, 1, 0, -3, false, 2 },
+        { 6, 6, 3, 130, 3, 1, 0, 0, true, 1 },
+        { 6, 5, 5, 17, 5, 1, 2, -2, true, 3 },
+        { 10, 9, 2, 8, 1, 1, 0, 0, false, 2 }, // 90 pixels: more pre-pass threads than one group
+    };
+
+    [Theory]
+    [MemberData(nameof(ImageShapes))]
+    public void ImageBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int batch)
+    {
+        var config = ConfigurationRegistry.Find("gpu.tensor-core");
+        int seed = 7000 + h * 100 + c * 10 + k;
+        var b = new ModelBuilder(new Shape3(h, w, c), seed);
+        b.InputConv(k, kernel, stride, pad, normalize);
+        if (pool < 0) b.Pool(-pool, 1);
+        b.BnSign();
+        if (pool > 0) b.Pool(pool, 2);
+        b.Flatten();
+        b.Dense(10);
+        var model = b.Build($"tensor-core-image-{seed}");
+        var image = BlockCompiler.Compile(model)[0];
+        Assert.Equal(BlockInput.Image, image.Input);
+        Assert.True(config.Supports(image), $"gpu.tensor-core should support {image}");
+        BlockOracle.Check(model, image, config, fixture.Resources, batch, seed);
     }
 
     [Fact]
-    public void RefusesImageBlocksWithAReason()
+    public void RefusesWhatItCannotDoWithAReason()
     {
         var config = (GpuConfiguration)ConfigurationRegistry.Find("gpu.tensor-core");
-        var image = BlockCompiler.Compile(ModelZoo.Vgg3(seed: 1))[0];
-        Assert.False(config.Supports(image));
-        Assert.Contains("image", config.Refusal(image));
-        var e = Assert.Throws<HepBnnException>(() => config.Prepare(image, 1, fixture.Resources));
-        Assert.Contains("image", e.Message);
+        var model = new ModelBuilder(new Shape3(12, 12, 3), 5).InputConv(8).BnSign().Conv(16).Pool(6, 6).BnSign().Flatten().Dense(10).Build("big-pool");
+        var pooled = BlockCompiler.Compile(model)[1];
+        Assert.False(config.Supports(pooled));
+        Assert.Contains("pooling", config.Refusal(pooled));
+        var e = Assert.Throws<HepBnnException>(() => config.Prepare(pooled, 1, fixture.Resources));
+        Assert.Contains("pooling", e.Message);
     }
 }

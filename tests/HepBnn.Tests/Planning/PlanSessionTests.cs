@@ -23,7 +23,7 @@ public class PlanSessionTests
                 var configs = PlanTestSupport.RandomCpuPlan(model, r);
                 using var session = new InferenceSession(model, PlanTestSupport.Make(model, configs, batch));
                 Assert.Equal(batch, session.MaxBatch);
-                var raw = new int[batch * session.NumClasses];
+                var raw = new int[batch * session.ScoresPerImage];
                 session.Run(images, batch, raw);
                 for (int i = 0; i < raw.Length; i++)
                     Assert.True(expected[i] == raw[i], $"seed {seed}, plan [{string.Join(", ", configs)}]: score {i} expected {expected[i]} got {raw[i]}");

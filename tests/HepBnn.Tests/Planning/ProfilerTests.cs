@@ -24,13 +24,13 @@ public class ProfilerTests
             Assert.Equal(blocks.Count, profile.Blocks.Count);
             foreach (var b in blocks)
             {
-                var expected = ConfigurationRegistry.For(b).Where(c => res.Has(c.Device)).Select(c => c.Name).Order();
+                var expected = ConfigurationRegistry.For(b).Where(c => res.TryOpen(c.Device)).Select(c => c.Name).Order();
                 Assert.Equal(expected, profile.Blocks[b.Index].Configurations.Select(c => c.Configuration).Order());
                 Assert.All(profile.Blocks[b.Index].Configurations, c => Assert.True(c.MedianUs > 0 && c.P10Us <= c.MedianUs && c.MedianUs <= c.P90Us && c.Samples >= 1,
                     $"seed {seed}, block {b.Name}, {c.Configuration}: bad stats {c.MedianUs} [{c.P10Us}..{c.P90Us}] n={c.Samples}"));
                 Assert.Equal(b.InputBufferWords(2), profile.Blocks[b.Index].InputWords);
             }
-            Assert.Equal(res.Has(DeviceKind.Gpu), profile.Transfers.Count > 0);
+            Assert.Equal(res.TryOpen(DeviceKind.Gpu), profile.Transfers.Count > 0);
             Assert.NotNull(profile.Calibration);
             Assert.NotEmpty(profile.Calibration!.Points);
             Assert.True(profile.ProfilingSeconds > 0);
@@ -71,11 +71,14 @@ public class ProfilerTests
         var v = VerdictRunner.Run(model, profile, res, new VerdictOptions { TopK = 3, BudgetSeconds = 0.01, MinRounds = 3 });
         Assert.StartsWith("found plan", v.Rows[0].Label);
         Assert.Equal(1.0, v.Rows[0].VsPlan!.Value, 9);
+        // "vs found plan" is the ratio of the medians it is printed next to (issue 13: it was the paired ratio)
+        foreach (var r in v.Rows.Where(r => r.Measured is not null))
+            Assert.Equal(r.Measured!.Value.MedianUs / v.Rows[0].Measured!.Value.MedianUs, r.VsPlan!.Value, 9);
         Assert.Equal(v.Plan.Configurations, v.Rows[0].Configurations);
         Assert.Contains(v.Rows, r => r.Label == Baselines.AllOn(DeviceKind.Cpu) && r.Measured is not null);
         Assert.Contains(v.Rows, r => r.Label.StartsWith("best single configuration") && r.Measured is not null);
         var fullyParallel = v.Rows.Single(r => r.Label.Contains(Baselines.FullyParallelGpu));
-        if (!res.Has(DeviceKind.Gpu)) Assert.Equal("skipped: no GPU on this machine", fullyParallel.Note);
+        if (!res.TryOpen(DeviceKind.Gpu)) Assert.Equal("skipped: no GPU on this machine", fullyParallel.Note);
         Assert.All(v.Rows.Where(r => r.Measured is not null), r => Assert.True(r.Measured!.Value.Samples >= 3));
         Assert.InRange(v.MeasuredBestRank, 1, 3);
         // The verdict holds the found plan against every measured row, baselines included.

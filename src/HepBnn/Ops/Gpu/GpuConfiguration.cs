@@ -28,7 +28,7 @@ public abstract class GpuConfiguration : IKernelConfiguration
     /// <summary>Grid and group for <paramref name="batch"/> samples; may set per-launch fields of <paramref name="p"/> (a copy).</summary>
     protected internal abstract KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu);
 
-    public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
+    public virtual IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
     {
         if (!Supports(block)) throw new HepBnnException($"{Name} does not support block {block.Name}{(Refusal(block) is { } why ? ": " + why : "")}");
         if (maxBatch > MaxBatch) throw new HepBnnException($"{Name}: batch {maxBatch} exceeds the GPU grid limit {MaxBatch}");

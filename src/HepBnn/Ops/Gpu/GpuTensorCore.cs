@@ -1,5 +1,6 @@
 using HepBnn.Devices;
 using HepBnn.Ops.Cpu;
+using HepBnn.Runtime;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -22,6 +23,8 @@ public struct MmaTile8
 /// P = popc(a ⊕ w) = popc(a) + popc(w) − 2·popc(a ∧ w) over the whole patch (padding taps are zero in a, and P counts
 /// popc(w) there, as <see cref="CpuBlockData"/>'s thresholds expect). Epilogue fused: per-class threshold on P → bits,
 /// OR/AND pooling over the window's rows in shared memory, one 64-bit word stored per pooled output; or int scores.
+/// 8-bit image blocks go through <see cref="GpuTensorCoreImage"/> (bit planes onto this kernel). Run only launches on the
+/// session stream (capturable into a CUDA graph). Fewer warps per group where groups are smaller (the CPU accelerator).
 /// </summary>
 public sealed class GpuTensorCore : GpuConfiguration
 {
@@ -43,7 +46,8 @@ public sealed class GpuTensorCore : GpuConfiguration
 
     public override string? Refusal(Block block)
     {
-        if (block.Input == BlockInput.Image) return "8-bit image input (the 1-bit MMA takes packed bits)";
+        if (block.Input == BlockInput.Image && block.Output == BlockOutput.Scores) return "an 8-bit image block with scores output";
+        if (block.Input == BlockInput.Image && block.ImageWeights!.Any(w => w != 1 && w != -1)) return "image weights other than ±1";
         if (block.Output == BlockOutput.Scores && block.HasPool) return "pooled scores";
         if (block.HasPool && block.PoolSize * block.PoolSize > MaxWindow) return $"pooling windows over {MaxWindow} conv outputs";
         if (!CpuBlockData.Fits(block)) return "border-class tables too large";
@@ -52,7 +56,27 @@ public sealed class GpuTensorCore : GpuConfiguration
 
     protected override GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu)
     {
-        p.KWords = p.KH * p.KW * p.InWords;
+        if (p.ImageInput == 1)
+        {
+            // The main kernel reads the bit planes [N][ConvH][ConvW][8][PlaneWords] (GpuTensorCoreImage) as a 1×1 conv;
+            // K is plane-major, MSB first, each plane padded to whole MMA steps.
+            int taps = p.KH * p.KW * p.InC, pw = (taps + 63) / 64, pw4 = (pw + 3) & ~3;
+            p.PlaneWords = pw;
+            p.PlaneSteps = pw4 / 4;
+            p.InH = p.ConvH;
+            p.InW = p.ConvW;
+            p.InWords = 8 * pw;
+            p.InSample = checked(p.ConvH * p.ConvW * 8 * pw);
+            p.KH = p.KW = p.Stride = 1;
+            p.Pad = 0;
+            p.KWords = 8 * pw4;
+            p.YSign = -1;
+        }
+        else
+        {
+            p.KWords = p.KH * p.KW * p.InWords;
+            p.YSign = 1;
+        }
         p.KSteps = (p.KWords + 3) / 4;
         p.Lanes = Math.Min(MaxWarps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
         p.TilePooled = p.Lanes / 2 / (p.Pool * p.Pool); // 16 rows per warp
@@ -64,7 +88,19 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         var tables = new CpuBlockData(block, 0, 0);
         p = WithOffsets(p, tables);
-        return new GpuBlockData(gpu, block, p, (Fragments(block, p), Meta(block, p, tables), GpuBlockData.PoolAndWords(block)));
+        var rows = block.Input == BlockInput.Image ? GpuTensorCoreImage.WeightRows(block, p) : block.PackedWeights!;
+        return new GpuBlockData(gpu, block, p, (Fragments(rows, block.OutChannels, p), Meta(block, p, tables), GpuBlockData.PoolAndWords(block)));
+    }
+
+    public override IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
+    {
+        if (block.Input != BlockInput.Image) return base.Prepare(block, maxBatch, resources);
+        if (Refusal(block) is { } why) throw new HepBnnException($"{Name} does not support block {block.Name}: {why}");
+        if (maxBatch > MaxBatch) throw new HepBnnException($"{Name}: batch {maxBatch} exceeds the GPU grid limit {MaxBatch}");
+        var gpu = resources.RequireGpu();
+        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/bits", a => a.LoadKernel(Bits));
+        var p = Specialize(GpuBlockParams.From(block), gpu);
+        return new GpuTensorCoreImage(this, gpu, block, CreateData(gpu, block, p), kernel, maxBatch);
     }
 
     static GpuBlockParams WithOffsets(GpuBlockParams p, CpuBlockData t)
@@ -80,10 +116,9 @@ public sealed class GpuTensorCore : GpuConfiguration
 
     /// <summary>Weights as B fragments: [channel tile of 64][step][n-tile of 8][lane], lane (g, t) holding column
     /// 8·tile + g, 32-bit parts t (low half) and 4+t (high half) of the step's 256 bits; zeros past K and past the patch.</summary>
-    internal static ulong[] Fragments(Block block, GpuBlockParams p)
+    internal static ulong[] Fragments(ulong[] w, int k, GpuBlockParams p)
     {
-        var w = block.PackedWeights!;
-        int k = block.OutChannels, words = p.KWords, steps = p.KSteps, tiles = p.PaddedK / 64;
+        int words = p.KWords, steps = p.KSteps, tiles = p.PaddedK / 64;
         var frag = new ulong[(long)tiles * steps * 8 * 32];
         for (int ct = 0; ct < tiles; ct++)
             for (int s = 0; s < steps; s++)
@@ -106,12 +141,12 @@ public sealed class GpuTensorCore : GpuConfiguration
     /// popc(a) − 2·popc(a ∧ w) = P − popc(w).</summary>
     internal static int[] Meta(Block block, GpuBlockParams p, CpuBlockData t)
     {
-        var w = block.PackedWeights!;
         int k = block.OutChannels, classes = t.RowTaps.Length * t.ColTaps.Length, pk = p.PaddedK;
         var popW = new int[pk];
-        for (int ch = 0; ch < k; ch++)
-            for (int i = 0; i < p.KWords; i++) popW[ch] += System.Numerics.BitOperations.PopCount(w[(long)ch * p.KWords + i]);
-        bool bits = block.Output == BlockOutput.Bits;
+        if (block.PackedWeights is { } w)
+            for (int ch = 0; ch < k; ch++)
+                for (int i = 0; i < p.KWords; i++) popW[ch] += System.Numerics.BitOperations.PopCount(w[(long)ch * p.KWords + i]);
+        bool bits = block.Output == BlockOutput.Bits, image = block.Input == BlockInput.Image;
         var meta = new int[checked(p.ConvH + p.ConvW + classes * pk * (bits ? 2 : 1))];
         t.RowClass.CopyTo(meta, 0);
         t.ColClass.CopyTo(meta, p.ConvH);
@@ -119,7 +154,13 @@ public sealed class GpuTensorCore : GpuConfiguration
             for (int ch = 0; ch < pk; ch++)
             {
                 int i = c * pk + ch;
-                if (bits)
+                if (image)
+                {
+                    // The raw sum x = 2·AND − popc(a) fires iff (uint)(x − SumLo) ≤ SumSpan.
+                    meta[p.ValueOffset + i] = (int)t.SumLo[i];
+                    meta[p.SpanOffset + i] = (int)t.SumSpan[i];
+                }
+                else if (bits)
                 {
                     meta[p.ValueOffset + i] = checked((int)((long)t.Lo[i] - popW[ch]));
                     meta[p.SpanOffset + i] = checked((int)t.Span[i]);
@@ -168,6 +209,14 @@ public sealed class GpuTensorCore : GpuConfiguration
         int kw = k0 + col;
         int real = kw < p.KWords ? 0 : -1;
         int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
+        if (p.PlaneSteps > 0)
+        {
+            // Image bit planes: K word kw is word w of plane `plane` (padded to PlaneSteps·4 words); the tensor holds PlaneWords.
+            int plane = kw / (4 * p.PlaneSteps), w = kw - plane * 4 * p.PlaneSteps;
+            real |= w < p.PlaneWords ? 0 : -1;
+            wd = plane * p.PlaneWords + (w < p.PlaneWords ? w : 0);
+            ky = kx = 0;
+        }
         int warps = Group.DimX >> 5;
         for (int r = Group.IdxX >> 5, end = 16 * warps; r < end; r += 8 * warps)
         {
@@ -261,9 +310,26 @@ public sealed class GpuTensorCore : GpuConfiguration
                 Step(ref acc.F7, a0, a1, a2, a3, bstage[wb + 224]);
                 GpuMma.AndPopc(ref acc.Pop, a0, a1, a2, a3, ~0u, ~0u);
                 wb += 256;
+                int next = (k0 >> 2) + (u >> 3) + 1;
+                if (p.PlaneSteps > 0 && next < p.KSteps && next % p.PlaneSteps == 0) Double(ref acc); // Horner over the bit planes
             }
             Group.Barrier();
         }
+    }
+
+    /// <summary>acc ← 2·acc between image bit planes (MSB first), so the sum ends as Σ 2^b·(plane b's products).</summary>
+    static void Double(ref MmaTile8 acc)
+    {
+        Double(ref acc.F0); Double(ref acc.F1); Double(ref acc.F2); Double(ref acc.F3);
+        Double(ref acc.F4); Double(ref acc.F5); Double(ref acc.F6); Double(ref acc.F7); Double(ref acc.Pop);
+    }
+
+    static void Double(ref MmaAccumulator c)
+    {
+        c.C0 <<= 1;
+        c.C1 <<= 1;
+        c.C2 <<= 1;
+        c.C3 <<= 1;
     }
 
     static void Step(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, ulong b) =>
@@ -344,11 +410,12 @@ public sealed class GpuTensorCore : GpuConfiguration
              | Pair(p, meta, cls + 48, pop, x60, x61) << (48 + 2 * t) | Pair(p, meta, cls + 56, pop, x70, x71) << (56 + 2 * t);
     }
 
-    /// <summary>Bits of channels i, i+1 (table index): P − Lo = popc(a) − 2·popc(a ∧ w) − (Lo − popc(w)) within the span.</summary>
+    /// <summary>Bits of channels i, i+1 (table index). Bits input: P − Lo = popc(a) − 2·popc(a ∧ w) − (Lo − popc(w)) within the
+    /// span; image (YSign = −1): the raw sum 2·AND − popc(a) − SumLo within the span.</summary>
     static ulong Pair(GpuBlockParams p, ArrayView<int> meta, long i, int pop, int x0, int x1)
     {
-        ulong b0 = (uint)(pop - 2 * x0 - meta[p.ValueOffset + i]) <= (uint)meta[p.SpanOffset + i] ? 1UL : 0UL;
-        ulong b1 = (uint)(pop - 2 * x1 - meta[p.ValueOffset + i + 1]) <= (uint)meta[p.SpanOffset + i + 1] ? 1UL : 0UL;
+        ulong b0 = (uint)(p.YSign * (pop - 2 * x0) - meta[p.ValueOffset + i]) <= (uint)meta[p.SpanOffset + i] ? 1UL : 0UL;
+        ulong b1 = (uint)(p.YSign * (pop - 2 * x1) - meta[p.ValueOffset + i + 1]) <= (uint)meta[p.SpanOffset + i + 1] ? 1UL : 0UL;
         return b0 | b1 << 1;
     }
 

@@ -21,8 +21,9 @@ public static class PlanBenchmark
     public static double[][] Samples(BnnModel model, IReadOnlyList<Block> blocks,
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
         double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null,
-        Action<int, InferenceSession, int[]>? afterMeasuring = null, IReadOnlyList<bool>? cudaGraphs = null)
+        Action<int, InferenceSession, int[]>? afterMeasuring = null, IReadOnlyList<bool?>? cudaGraphs = null)
     {
+        // cudaGraphs: per plan, SessionOptions.CudaGraphs (null = the resources' setting, e.g. HEPBNN_CUDA_GRAPHS).
         if (plans.Count == 0) return [];
         if (images.Length != batch * model.InputShape.Elements) throw new HepBnnException($"{images.Length} image bytes for batch {batch} of {model.InputShape}");
         var sessions = new List<InferenceSession>();
@@ -31,7 +32,7 @@ public static class PlanBenchmark
             foreach (var plan in plans)
                 sessions.Add(new InferenceSession(model, blocks, plan.Select(ConfigurationRegistry.Find).ToArray(),
                     new SessionOptions { MaxBatch = batch, CudaGraphs = cudaGraphs?[sessions.Count] }, res));
-            var scores = new int[batch * sessions[0].NumClasses];
+            var scores = new int[batch * sessions[0].ScoresPerImage];
             // Warm-up: one run each (JIT, first touch), a second where runs are cheap compared with the budget.
             var once = sessions.Select(s => Time(s, images, batch, scores)).ToArray();
             double perRound = once.Sum() / 1000;

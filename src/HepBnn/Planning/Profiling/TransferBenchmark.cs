@@ -13,7 +13,7 @@ public static class TransferBenchmark
 
     /// <summary>The accelerators (non-host devices) that have at least one included configuration and exist here.</summary>
     public static IReadOnlyList<DeviceKind> Accelerators(ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
-        ConfigurationRegistry.All.Where(c => c.Device != DeviceKind.Cpu && include(c) && res.Has(c.Device)).Select(c => c.Device).Distinct().ToList();
+        ConfigurationRegistry.All.Where(c => c.Device != DeviceKind.Cpu && include(c) && res.TryOpen(c.Device)).Select(c => c.Device).Distinct().ToList();
 
     public static int Count(IReadOnlyList<Block> blocks, int batch, IReadOnlyList<DeviceKind> devices) =>
         BoundaryWords(blocks, batch).Distinct().Count() * devices.Count * 2;

@@ -18,14 +18,14 @@ public static class VerdictRunner
         if (top.Count == 0) throw new HepBnnException($"no mapping of '{model.Name}' covers every block");
         var candidates = new List<(string Label, Mapping? Mapping, string? Note)>();
         for (int i = 0; i < top.Count; i++) candidates.Add((i == 0 ? "found plan (top-1)" : $"top-{i + 1}", top[i], null));
-        bool gpu = res.Has(DeviceKind.Gpu);
+        bool gpu = res.TryOpen(DeviceKind.Gpu);
         var fullyParallel = Uniform(table, Baselines.FullyParallelGpu);
         candidates.Add(($"all-GPU fully parallel ({Baselines.FullyParallelGpu})", fullyParallel,
             fullyParallel is not null ? null : gpu ? $"skipped: {Baselines.FullyParallelGpu} was not profiled for every block" : "skipped: no GPU on this machine"));
         foreach (var d in Enum.GetValues<DeviceKind>())
         {
             var m = PlanOptimizer.Best(table, o => o.Device == d);
-            candidates.Add((Baselines.AllOn(d), m, m is not null ? null : res.Has(d) ? $"skipped: not every block runs on the {Baselines.Name(d)}" : $"skipped: no {Baselines.Name(d)} on this machine"));
+            candidates.Add((Baselines.AllOn(d), m, m is not null ? null : res.TryOpen(d) ? $"skipped: not every block runs on the {Baselines.Name(d)}" : $"skipped: no {Baselines.Name(d)} on this machine"));
         }
         var single = Calibrator.BestSingleConfiguration(table);
         candidates.Add(($"best single configuration{(single is null ? "" : $" ({single.Configurations[0]})")}", single, single is null ? "skipped: no configuration covers every block" : null));
@@ -36,7 +36,7 @@ public static class VerdictRunner
         // With graphs on, the found plan also runs with them off in the same rounds: what the graphs bring, paired.
         bool eagerRow = GraphTiming.Enabled(res, DeviceKind.Gpu) && top[0].Configurations.Any(c => ConfigurationRegistry.Find(c).Device == DeviceKind.Gpu);
         var plans = distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList();
-        var graphs = distinct.Select(_ => true).ToList();
+        var graphs = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_CUDA_GRAPHS)
         if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); }
         status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);

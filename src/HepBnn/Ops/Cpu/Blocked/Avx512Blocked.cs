@@ -26,6 +26,7 @@ public struct Avx512Blocked : IBlockedPopCount
     public static void Pair(ref ulong w, ref ulong a, ref ulong b, int len, out Vector256<ulong> countsA, out Vector256<ulong> countsB)
     {
         Vector512<ulong> total = default;
+        var highHalf = Vector512.Create(0UL, 0, 0, 0, ~0UL, ~0UL, ~0UL, ~0UL);
         for (int j0 = 0; j0 < len; j0 += 31)
         {
             int j1 = Math.Min(len, j0 + 31);
@@ -33,8 +34,8 @@ public struct Avx512Blocked : IBlockedPopCount
             for (int j = j0; j < j1; j++)
             {
                 var wv = Vector256.LoadUnsafe(ref w, (nuint)j * 4);
-                var ww = Vector512.Create(wv, wv);
-                var pp = Vector512.Create(Vector256.Create(Unsafe.Add(ref a, j)), Vector256.Create(Unsafe.Add(ref b, j)));
+                var ww = Avx512F.InsertVector256(wv.ToVector512Unsafe(), wv, 1);
+                var pp = Vector512.ConditionalSelect(highHalf, Vector512.Create(Unsafe.Add(ref b, j)), Vector512.Create(Unsafe.Add(ref a, j)));
                 acc += PopBytes(pp ^ ww);
             }
             total += Avx512BW.SumAbsoluteDifferences(acc, Vector512<byte>.Zero).AsUInt64();
@@ -48,6 +49,7 @@ public struct Avx512Blocked : IBlockedPopCount
     public static Vector256<ulong> Single(ref ulong w, ref ulong a, int len)
     {
         Vector512<ulong> total = default;
+        var highHalf = Vector512.Create(0UL, 0, 0, 0, ~0UL, ~0UL, ~0UL, ~0UL);
         int pairs = len & ~1;
         for (int j0 = 0; j0 < pairs; j0 += 62)
         {
@@ -56,7 +58,7 @@ public struct Avx512Blocked : IBlockedPopCount
             for (int j = j0; j < j1; j += 2)
             {
                 var ww = Vector512.LoadUnsafe(ref w, (nuint)j * 4);
-                var pp = Vector512.Create(Vector256.Create(Unsafe.Add(ref a, j)), Vector256.Create(Unsafe.Add(ref a, j + 1)));
+                var pp = Vector512.ConditionalSelect(highHalf, Vector512.Create(Unsafe.Add(ref a, j + 1)), Vector512.Create(Unsafe.Add(ref a, j)));
                 acc += PopBytes(pp ^ ww);
             }
             total += Avx512BW.SumAbsoluteDifferences(acc, Vector512<byte>.Zero).AsUInt64();

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using HepBnn.Cli.Output;
+using HepBnn.Devices;
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Ops.Cpu;
+using HepBnn.Planning;
+using HepBnn.Runtime;
+using Spectre.Console;
+
+namespace HepBnn.Cli.Commands;
+
+/// <summary>`hepbnn roofline`: the CPU's measured peak per popcount route (1 thread and all), the fork-join cost of the
+/// worker pool for several thread counts, and each CPU block's fraction of the peak in every CPU configuration.</summary>
+public static class RooflineCommand
+{
+    public sealed record PeakRow(string Route, int Threads, double GWordOpsPerS);
+    public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us);
+    public sealed record BlockRow(string Model, int Batch, string Block, string Configuration, double MedianUs, long WordOps, double GWordOpsPerS,
+        string PeakRoute, int PeakThreads, double FractionOfPeak);
+    public sealed record Report(string Cpu, int Cores, double LoadAverage, List<PeakRow> Peaks, List<ForkJoinRow> ForkJoin, List<BlockRow> Blocks);
+
+    public static Command Create()
+    {
+        var model = new Option<string[]>("--model", "-m") { Description = "built-in models or files whose CPU blocks to rate", DefaultValueFactory = _ => ["vgg3"], AllowMultipleArgumentsPerToken = true };
+        var batch = new Option<int[]>("--batch", "-b") { Description = "batch sizes", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
+        var threads = new Option<int[]>("--fork-threads") { Description = "thread counts for the fork-join measure", DefaultValueFactory = _ => [1, 2, 8, 16], AllowMultipleArgumentsPerToken = true };
+        var budget = new Option<double>("--budget-ms") { Description = "ms per block × configuration measurement", DefaultValueFactory = _ => 60 };
+        var jsonOut = CommonOptions.JsonOut();
+        var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
+            { model, batch, threads, budget, jsonOut };
+        cmd.SetAction(CliErrors.Action(r =>
+        {
+            var cpu = CpuFeatures.Detect();
+            using var res = new ExecutionResources(gpu: GpuSelection.None);
+            var pool = res.CpuWorkers;
+            var report = new Report(cpu.Model, pool.Threads, MachineLoad.OneMinute(), [], [], []);
+            var peaks = new Dictionary<(BlockedIsa, int), double>();
+            foreach (var isa in new[] { BlockedIsa.Popcnt, BlockedIsa.Avx2, BlockedIsa.Avx512 })
+            {
+                if (!CpuRoofline.Available(isa)) continue;
+                foreach (int t in new[] { 1, pool.Threads }.Distinct())
+                {
+                    double g = CpuRoofline.PeakGops(isa, t, pool);
+                    peaks[(isa, t)] = g;
+                    report.Peaks.Add(new PeakRow(isa.ToString().ToLowerInvariant(), t, g));
+                }
+            }
+            foreach (int t in r.GetValue(threads)!.Where(t => t <= pool.Threads))
+            {
+                var s = CpuRoofline.ForkJoin(pool, t);
+                report.ForkJoin.Add(new ForkJoinRow(t, s.MedianUs, s.P90Us));
+            }
+            double bestSingle = peaks.Where(p => p.Key.Item2 == 1).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
+            double bestAll = peaks.Where(p => p.Key.Item2 == pool.Threads).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
+            foreach (var name in r.GetValue(model)!)
+            {
+                var m = ModelZoo.TryGet(name, 1) ?? ModelLoader.Load(name);
+                foreach (int b in r.GetValue(batch)!)
+                    foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu, new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
+                    {
+                        var block = BlockCompiler.Compile(m)[t.Block];
+                        long ops = CpuRoofline.WordOps(block, b);
+                        if (ops == 0 || t.Pruned) continue; // image layer (8-bit), or abandoned as > 4x slower than the best
+                        var config = ConfigurationRegistry.Find(t.Configuration);
+                        bool single = config.Name.StartsWith("cpu.rb-") ? config.Name.IndexOf('-', 7) < 0 : config.Name is "cpu.scalar" or "cpu.simd256" or "cpu.simd512";
+                        int pt = single ? 1 : pool.Threads;
+                        string route = "best";
+                        double peak = single ? bestSingle : bestAll;
+                        foreach (var isa in Enum.GetValues<BlockedIsa>())
+                            if (config.Name.StartsWith($"cpu.rb-{isa.ToString().ToLowerInvariant()}") && peaks.TryGetValue((isa, pt), out var p)) { route = isa.ToString().ToLowerInvariant(); peak = p; }
+                        double g = ops / t.Kernel.MedianUs / 1e3;
+                        report.Blocks.Add(new BlockRow(m.Name, b, t.BlockName, t.Configuration, t.Kernel.MedianUs, ops, g, route, pt, g / peak));
+                    }
+            }
+            JsonOut.WriteFile(report, r.GetValue(jsonOut));
+            AnsiConsole.MarkupLine($"{Markup.Escape(cpu.Model)}, {pool.Threads} threads, load average {report.LoadAverage:F1}");
+            var pt2 = new Table().AddColumns("route", "threads", "peak G word-ops/s");
+            foreach (var p in report.Peaks) pt2.AddRow(p.Route, p.Threads.ToString(), p.GWordOpsPerS.ToString("F2"));
+            AnsiConsole.Write(pt2);
+            var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs");
+            foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"));
+            AnsiConsole.Write(ft);
+            var bt = new Table().AddColumns("model", "batch", "block", "configuration", "median µs", "G word-ops/s", "peak (route, threads)", "fraction of peak");
+            foreach (var x in report.Blocks)
+                bt.AddRow(x.Model, x.Batch.ToString(), x.Block, x.Configuration, x.MedianUs.ToString("F1"), x.GWordOpsPerS.ToString("F2"),
+                    $"{x.PeakRoute}, {x.PeakThreads}", x.FractionOfPeak.ToString("P0"));
+            AnsiConsole.Write(bt);
+            return 0;
+        }));
+        return cmd;
+    }
+}

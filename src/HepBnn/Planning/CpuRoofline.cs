@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using HepBnn.Devices;
+using HepBnn.Ops;
+using HepBnn.Ops.Cpu;
+
+namespace HepBnn.Planning;
+
+/// <summary>Measured ceilings of the CPU path: the peak rate of each register-blocked inner loop on cache-resident
+/// data (its own instruction mix: loads, XOR, popcount route, accumulate), and the cost of one fork-join of the worker
+/// pool. A block's "fraction of peak" is its binary word-ops per second over the peak of the same route and threads.</summary>
+public static class CpuRoofline
+{
+    /// <summary>One 64-bit XOR + popcount + accumulate is one word-op; a binary block does pixels × K × patch words.</summary>
+    public static long WordOps(Block b, int batch) =>
+        b.Input == BlockInput.Image ? 0 : (long)batch * b.ConvShape.Pixels * b.OutChannels * b.KernelH * b.KernelW * b.InputWords;
+
+    /// <summary>Peak G word-ops/s of route <paramref name="isa"/> on <paramref name="threads"/> threads (each on its own
+    /// L1-resident patch pair and 4 weight groups of 36 words: a 3×3 conv over 256 input channels).</summary>
+    public static double PeakGops(BlockedIsa isa, int threads, CpuWorkerPool pool, double seconds = 0.2) => isa switch
+    {
+        BlockedIsa.Popcnt => Peak<PopcntBlocked>(threads, pool, seconds),
+        BlockedIsa.Avx2 => Peak<Avx2Blocked>(threads, pool, seconds),
+        _ => Peak<Avx512Blocked>(threads, pool, seconds),
+    };
+
+    public static bool Available(BlockedIsa isa) => isa switch
+    {
+        BlockedIsa.Popcnt => PopcntBlocked.IsSupported,
+        BlockedIsa.Avx2 => Avx2Blocked.IsSupported,
+        _ => Avx512Blocked.IsSupported,
+    };
+
+    const int Len = 36, Groups = 4;
+
+    /// <summary>Each participating thread times short bursts of the loop (~20 µs, so that on a shared machine most run
+    /// within one scheduler slice) for the given seconds and keeps its median burst rate; the peak is their sum.</summary>
+    sealed class PeakWork<TB>(int threads, double seconds) : IParallelWork where TB : struct, IBlockedPopCount
+    {
+        public readonly double[] Rates = new double[threads];
+        public ulong Sink;
+        public void Execute(int index)
+        {
+            var rng = new Random(index + 1);
+            var a = new ulong[Len]; var b = new ulong[Len]; var w = new ulong[Len * 4 * Groups];
+            for (int i = 0; i < a.Length; i++) { a[i] = (ulong)rng.NextInt64(); b[i] = (ulong)rng.NextInt64(); }
+            for (int i = 0; i < w.Length; i++) w[i] = (ulong)rng.NextInt64();
+            var acc = Vector256<ulong>.Zero;
+            const int reps = 16; // 16 × 4 groups × 288 word-ops ≈ 18 k word-ops: ~5–20 µs
+            var samples = new List<double>();
+            long end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+            while (Stopwatch.GetTimestamp() < end || samples.Count < 50)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int r = 0; r < reps; r++)
+                    for (int g = 0; g < Groups; g++)
+                    {
+                        TB.Pair(ref w[g * Len * 4], ref a[0], ref b[0], Len, out var ca, out var cb);
+                        acc += ca ^ cb;
+                    }
+                long t1 = Stopwatch.GetTimestamp();
+                samples.Add(reps * Groups * 8.0 * Len / ((t1 - t0) / (double)Stopwatch.Frequency) / 1e9);
+            }
+            samples.Sort();
+            Rates[index] = samples[samples.Count / 2];
+            Interlocked.Add(ref Sink, acc.GetElement(0) + acc.GetElement(3));
+        }
+    }
+
+    static double Peak<TB>(int threads, CpuWorkerPool pool, double seconds) where TB : struct, IBlockedPopCount
+    {
+        if (!TB.IsSupported) return double.NaN;
+        threads = Math.Clamp(threads, 1, pool.Threads);
+        new PeakWork<TB>(1, 0.01).Execute(0); // JIT-compiles the loop (fully optimised: AggressiveOptimization)
+        var work = new PeakWork<TB>(threads, seconds);
+        pool.For(threads, work, threads);
+        return work.Rates.Sum();
+    }
+
+    sealed class EmptyWork : IParallelWork { public int Count; public void Execute(int index) => Interlocked.Increment(ref Count); }
+
+    /// <summary>Median and p90 µs of one <see cref="CpuWorkerPool.For(int, IParallelWork, int)"/> of
+    /// <paramref name="threads"/> empty items on as many threads (hand-off + completion wait).</summary>
+    public static TimingStats ForkJoin(CpuWorkerPool pool, int threads, int iterations = 2000)
+    {
+        var work = new EmptyWork();
+        for (int i = 0; i < 200; i++) pool.For(threads, work, threads);
+        var us = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            pool.For(threads, work, threads);
+            us[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+        }
+        return TimingStats.From(us);
+    }
+}
