@@ -9,11 +9,11 @@ using HepBnn.Tests.Support;
 namespace HepBnn.Tests.Evaluation;
 
 /// <summary>
-/// The shipped trained models reach the accuracy their model card states: exactly on the full test set where the data
-/// is here (CI installs dataset-fashion-mnist; CIFAR-10 is in ../shared on the project's machines), and within sampling
-/// error on the bundled samples (always here). Skipped with the reason until the model files exist.
+/// The shipped trained models on the bundled samples of real test images (always in the checkout): within sampling error
+/// of their card's full-test accuracy, and through classify's photo pipeline. (The full test sets, where present, are
+/// checked exactly in Models/ShippedModelTests.) Skipped with the reason when a model file is absent.
 /// </summary>
-public sealed class ShippedModelTests(ITestOutputHelper output)
+public sealed class BundledSampleTests(ITestOutputHelper output)
 {
     /// <summary>The full-test-set accuracy (percent) the card states as measured by the HepBnn engine.</summary>
     internal static double CardAccuracy(string modelPath)
@@ -33,6 +33,11 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
         return 0;
     }
 
+    static void SkipUnlessShipped(string model)
+    {
+        if (ShippedModels.Find(model) is null) Assert.Skip($"models/{model} is not in this checkout");
+    }
+
     EvaluationResult Evaluate(string model, string data)
     {
         var m = ModelFile.Load(ShippedModels.Find(model)!);
@@ -46,6 +51,7 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
     /// <summary>A sample of n images is within 4 standard errors of the full set's accuracy (one-sided, from below).</summary>
     void SampleReachesCard(string model, string sample)
     {
+        SkipUnlessShipped(model);
         double card = CardAccuracy(ShippedModels.Find(model)!) / 100;
         var r = Evaluate(model, ShippedModels.Find(sample)!);
         double tolerance = 4 * Math.Sqrt(card * (1 - card) / r.Count);
@@ -54,20 +60,12 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
             $"{model}: {100 * r.Accuracy:F2}% on the {r.Count} bundled images, the card's {100 * card:F2}% allows no less than {100 * (card - tolerance):F2}%");
     }
 
-    void FullSetMatchesCard(string model, string data)
-    {
-        double card = CardAccuracy(ShippedModels.Find(model)!);
-        var r = Evaluate(model, data);
-        Assert.True(r.Count == 10_000, $"{data}: expected the 10,000-image test set, found {r.Count}");
-        // the engine is deterministic: the card's figure (2 decimals) is reproduced exactly
-        Assert.True(Math.Abs(100 * r.Accuracy - card) < 0.0051, $"{model}: {100 * r.Accuracy:F2}% on the full test set, the card says {card}%");
-    }
-
     /// <summary>The bundled test images as "product photos" (dark object on white, 8× larger, off-centre on a wider
     /// canvas, PNG): classify's decode → invert → trim → pad → resize pipeline keeps the model's accuracy on them.</summary>
-    [ShippedModelFact(ShippedModels.Vgg3FashionMnist)]
+    [Fact]
     public void Vgg3ClassifiesPhotosOfTheSampleImages()
     {
+        SkipUnlessShipped(ShippedModels.Vgg3FashionMnist);
         var m = ModelFile.Load(ShippedModels.Find(ShippedModels.Vgg3FashionMnist)!);
         var set = DatasetDirectory.Load(ShippedModels.Find(ShippedModels.FashionMnistSample)!);
         const int n = 40, scale = 8, margin = 50;
@@ -100,15 +98,9 @@ public sealed class ShippedModelTests(ITestOutputHelper output)
         Assert.True(same >= n - n / 8, $"only {same}/{n} photo predictions equal the original images' predictions");
     }
 
-    [ShippedModelFact(ShippedModels.Vgg3FashionMnist)]
+    [Fact]
     public void Vgg3ReachesItsCardOnTheBundledSample() => SampleReachesCard(ShippedModels.Vgg3FashionMnist, ShippedModels.FashionMnistSample);
 
-    [ShippedModelFact(ShippedModels.Vgg7Cifar10)]
+    [Fact]
     public void Vgg7ReachesItsCardOnTheBundledSample() => SampleReachesCard(ShippedModels.Vgg7Cifar10, ShippedModels.Cifar10Sample);
-
-    [ShippedModelFact(ShippedModels.Vgg3FashionMnist, needsFashionMnist: true)]
-    public void Vgg3FullFashionMnistTestSetMatchesItsCard() => FullSetMatchesCard(ShippedModels.Vgg3FashionMnist, TestData.FashionMnistDir!);
-
-    [ShippedModelFact(ShippedModels.Vgg7Cifar10, needsCifar10: true)]
-    public void Vgg7FullCifar10TestSetMatchesItsCard() => FullSetMatchesCard(ShippedModels.Vgg7Cifar10, TestData.Cifar10Dir!);
 }
