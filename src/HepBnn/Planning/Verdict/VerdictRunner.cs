@@ -86,7 +86,8 @@ public static class VerdictRunner
         }
         if (eagerRow)
             rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[^1],
-                PlanBenchmark.PairedRatio(samples[^1], samples[found]), "same plan, each block launched on the stream"));
+                measured[^1].MedianUs / planUs, "same plan, each block launched on the stream")
+                { PairedRatio = PlanBenchmark.PairedRatio(samples[^1], samples[found]) });
         // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
         int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;
