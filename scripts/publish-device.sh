@@ -13,7 +13,8 @@ dotnet publish src/HepBnn.Cli -c Release -r linux-x64 --self-contained \
   -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none -p:DebugSymbols=false \
   -o "$out" >/dev/null
 rm -f "$out"/*.dll   # Windows natives some packages copy into every runtime's output
-cp scripts/gpu-check.sh scripts/plan-check.sh "$out/"
+cp scripts/gpu-check.sh scripts/plan-check.sh scripts/peer-pytorch.py scripts/peer-table.py "$out/"
+[ -f scripts/mma-check.sh ] && cp scripts/mma-check.sh scripts/mma-layout-probe.cu "$out/"
 size=$(du -sm "$out" | cut -f1)
 echo "published to $out (${size} MiB)"
 if [ "$size" -ge 60 ]; then echo "warning: payload is ${size} MiB; the device transfer limit is 64 MiB" >&2; exit 1; fi

@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Attributes;
+using HepBnn.Devices;
 using HepBnn.Model;
-using HepBnn.Ops;
 using HepBnn.Ops.Cpu;
-using HepBnn.Runtime;
+using HepBnn.Ops;
 
 namespace HepBnn.Bench;
 

@@ -33,12 +33,7 @@ public sealed class OnnxRuntimeBaseline : IDisposable
     public TimingStats Measure(byte[] imagesNhwc, int batch, double budgetMs)
     {
         var s = _model.InputShape;
-        var nchw = new float[batch * s.Elements];
-        for (int n = 0; n < batch; n++)
-            for (int y = 0; y < s.H; y++)
-                for (int x = 0; x < s.W; x++)
-                    for (int c = 0; c < s.C; c++)
-                        nchw[((n * s.C + c) * s.H + y) * s.W + x] = imagesNhwc[((n * s.H + y) * s.W + x) * s.C + c];
+        var nchw = ImageLayout.NhwcToNchw(imagesNhwc, s, batch);
         using var input = OrtValue.CreateTensorValueFromMemory(nchw, [batch, s.C, s.H, s.W]);
         using var run = new RunOptions();
         string[] inputNames = [_session.InputNames[0]], outputNames = [_session.OutputNames[0]];

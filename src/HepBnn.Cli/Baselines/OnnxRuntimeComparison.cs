@@ -23,7 +23,7 @@ public static class OnnxRuntimeComparison
         {
             var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
             using var session = new InferenceSession(model, best, new SessionOptions { MaxBatch = batch, CpuThreads = threads });
-            var scores = new int[batch * session.NumClasses];
+            var scores = new int[batch * session.ScoresPerImage];
             var hep = TimingStats.Measure(() => session.Run(images, batch, scores), budgetMs: budgetMs);
             var onnx = ort.Measure(images, batch, budgetMs);
             rows.Add(new Row(batch, hep.MedianUs, string.Join(" ", best.Distinct()), onnx.MedianUs));

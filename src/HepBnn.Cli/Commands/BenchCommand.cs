@@ -1,9 +1,11 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
+using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Runtime;
-using Spectre.Console;
 using Profile = HepBnn.Planning.Profile;
+using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
 
@@ -16,17 +18,17 @@ public static class BenchCommand
         var model = CommonOptions.Model(required: false);
         var seed = CommonOptions.Seed();
         var json = CommonOptions.Json();
-        var batches = new Option<int[]>("--batch", "-b") { Description = "batch sizes (repeatable)", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
+        var batches = OptionRules.Range(new Option<int[]>("--batch", "-b") { Description = "batch sizes (repeatable)", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true }, 1, OptionRules.MaxBatch);
         var device = PlanningOptions.Device();
         var budget = PlanningOptions.Budget();
         var profile = PlanningOptions.Profile();
-        var top = PlanningOptions.Top();
+        var top = PlanningOptions.Top(max: 50);
         var layers = new Option<bool>("--layers") { Description = "also print the per-layer latency of every configuration" };
-        var measure = new Option<double>("--measure-s") { Description = "seconds for measuring the plans (at least 5 interleaved rounds)", DefaultValueFactory = _ => 4 };
+        var measure = OptionRules.Range(new Option<double>("--measure-s") { Description = "seconds for measuring the plans (at least 5 interleaved rounds)", DefaultValueFactory = _ => 4 }, 0, OptionRules.MaxSeconds);
         var onnxRuntime = new Option<bool>("--onnxruntime") { Description = "also compare the found plan end to end with ONNX Runtime CPU on the float32 ONNX export (extra table)" };
         var gpu = CommonOptions.Gpu();
         var jsonOut = CommonOptions.JsonOut();
-        var plotDir = new Option<string?>("--plot-dir") { Description = "write PNG charts (per-block latency, plan vs baselines) into this folder" };
+        var plotDir = OptionRules.OutputDirectory(new Option<string?>("--plot-dir") { Description = "write PNG charts (per-block latency, plan vs baselines) into this folder" });
         var cmd = new Command("bench", "the found plan vs the top-k by prediction and the baselines (all-GPU fully parallel, best all-GPU, all-CPU best, best single configuration)")
             { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, onnxRuntime, gpu, json, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
@@ -35,9 +37,7 @@ public static class BenchCommand
             var options = PlanningOptions.From(r, device, budget, r.GetValue(seed));
             bool quiet = r.GetValue(json);
             int k = r.GetValue(top);
-            if (k < 1 || k > 50) throw new HepBnnException($"--top must be in 1..50 (got {k})");
             double seconds = r.GetValue(measure);
-            if (!(seconds >= 0 && seconds <= 3600)) throw new HepBnnException($"--measure-s must be in [0, 3600] (got {seconds})");
             if (r.GetValue(profile) is not null && r.GetValue(batches)!.Length > 1) throw new HepBnnException("--profile holds one batch size: give one --batch with it");
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
             var results = new List<BenchResult>();
@@ -45,9 +45,10 @@ public static class BenchCommand
             {
                 PlanningOptions.CheckBatch(b);
                 var p = PlanningOptions.GetProfile(r.GetValue(profile), m, b, res, options, quiet);
-                var verdict = quiet ? VerdictRunner.Run(m, p, res, new VerdictOptions { TopK = k, BudgetSeconds = seconds, Seed = r.GetValue(seed) })
-                    : AnsiConsole.Status().Start("measuring plans", ctx => VerdictRunner.Run(m, p, res,
-                        new VerdictOptions { TopK = k, BudgetSeconds = seconds, Seed = r.GetValue(seed) }, s => ctx.Status(Markup.Escape(s))));
+                var verdictOptions = new VerdictOptions { TopK = k, BudgetSeconds = seconds, Seed = r.GetValue(seed) };
+                // a spinner only on a terminal: redirected text output gets no progress lines
+                var verdict = quiet ? VerdictRunner.Run(m, p, res, verdictOptions)
+                    : ConsoleProgress.Run("measuring plans", status => VerdictRunner.Run(m, p, res, verdictOptions, s => status(Markup.Escape(s))));
                 var charts = r.GetValue(plotDir) is { } dir ? Charts.Write(verdict, p, dir) : null;
                 var result = new BenchResult(verdict, r.GetValue(layers) ? Layers(p) : null, charts);
                 results.Add(result);
@@ -63,7 +64,7 @@ public static class BenchCommand
             JsonOut.WriteFile(document, r.GetValue(jsonOut));
             if (quiet) JsonOut.Write(document);
             else if (ort is not null) Baselines.OnnxRuntimeComparison.Print(m.Name, ort);
-            return 0;
+            return results.Any(x => x.Verdict.ReferenceMismatches.Count > 0) ? 1 : 0;
         }));
         return cmd;
     }
@@ -78,23 +79,8 @@ public static class BenchCommand
         _ => throw new HepBnnException($"--device must be cpu, gpu or all (got '{device}')"),
     };
 
-    public sealed record LayerTable(string Model, int Batch, IReadOnlyList<BlockTiming> Timings);
-
-    /// <summary>A profile's isolated block timings as a per-layer table; off-host configurations also with their input copied
-    /// in and output copied back (the profile's transfer medians added to the kernel's).</summary>
-    public static LayerTable Layers(Profile p) => new(p.Model, p.Batch, p.Blocks.SelectMany(b => b.Configurations.Select(c =>
-        new BlockTiming(b.Index, b.Name, c.Configuration, c.Device, new TimingStats(c.MedianUs, c.P10Us, c.P90Us, c.Samples), Pruned: c.Pruned,
-            WithTransfers: WithTransfers(p, b.Index, c.Device, c.MedianUs)))).ToList());
-
-    static TimingStats? WithTransfers(Profile p, int block, DeviceKind device, double kernelUs)
-    {
-        if (device == DeviceKind.Cpu) return null;
-        var toDevice = p.Transfers.FirstOrDefault(t => t.Boundary == block && t.Device == device && t.Direction == TransferDirection.HostToDevice);
-        var toHost = p.Transfers.FirstOrDefault(t => t.Boundary == block + 1 && t.Device == device && t.Direction == TransferDirection.DeviceToHost);
-        if (toDevice is null || toHost is null) return null;
-        double us = kernelUs + toDevice.MedianUs + toHost.MedianUs;
-        return new TimingStats(us, us, us, 1);
-    }
+    /// <summary>The per-layer table of a profile (derived in the library: <see cref="LayerTable.From"/>).</summary>
+    public static LayerTable Layers(Profile p) => LayerTable.From(p);
 
     public static void Print(LayerTable t)
     {

@@ -17,5 +17,10 @@ public static class CliErrors
     }
 
     /// <summary>Wraps a command action so that library errors print cleanly (System.CommandLine otherwise prints a stack trace).</summary>
-    public static Func<System.CommandLine.ParseResult, int> Action(Func<System.CommandLine.ParseResult, int> body) => r => Guard(() => body(r));
+    /// Every option rule of the command (<see cref="OptionRules"/>) is checked first.
+    public static Func<System.CommandLine.ParseResult, int> Action(Func<System.CommandLine.ParseResult, int> body) => r => Guard(() =>
+    {
+        OptionRules.Check(r);
+        return body(r);
+    });
 }

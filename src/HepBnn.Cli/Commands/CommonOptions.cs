@@ -1,5 +1,6 @@
 using System.CommandLine;
 using HepBnn.Devices;
+using HepBnn.Formats;
 using HepBnn.Model;
 
 namespace HepBnn.Cli.Commands;
@@ -14,9 +15,9 @@ public static class CommonOptions
         DefaultValueFactory = required ? null! : _ => "vgg3",
     };
 
-    public static Option<int> Seed() => new("--seed") { Description = "seed of a built-in model's random weights and of generated inputs", DefaultValueFactory = _ => 1 };
-    public static Option<int> Batch(int defaultValue = 1) => new("--batch", "-b") { Description = "images per inference", DefaultValueFactory = _ => defaultValue };
-    public static Option<string> JsonOut() => new("--json-out") { Description = "also write the JSON document to this file" };
+    public static Option<int> Seed() => OptionRules.Range(new Option<int>("--seed") { Description = "seed of a built-in model's random weights and of generated inputs", DefaultValueFactory = _ => 1 }, 0, int.MaxValue);
+    public static Option<int> Batch(int defaultValue = 1) => OptionRules.Range(new Option<int>("--batch", "-b") { Description = "images per inference", DefaultValueFactory = _ => defaultValue }, 1, OptionRules.MaxBatch);
+    public static Option<string> JsonOut() => OptionRules.OutputFile(new Option<string>("--json-out") { Description = "also write the JSON document to this file" });
     public static Option<bool> Json() => new("--json") { Description = "machine-readable JSON output" };
 
     public static Option<string> Gpu() => new("--gpu")

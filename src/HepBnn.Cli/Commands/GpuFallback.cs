@@ -1,19 +1,20 @@
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
 using HepBnn.Model;
+using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Runtime;
-
+using HepBnn.Sessions;
 namespace HepBnn.Cli.Commands;
 
-/// <summary>When the GPU a command wants is missing or fails (driver, out of memory, a failed launch), the command runs the
+/// <summary>The CLI's face of <see cref="CpuFallback"/> (the library's rule): when the GPU a command wants is missing or fails (driver, out of memory, a failed launch), the command runs the
 /// best CPU plan instead and says so in one line on stderr; `--json` output carries the same as a <c>fallback</c> field.</summary>
 public static class GpuFallback
 {
     /// <summary>The <c>fallback</c> field of JSON output: what the command fell back to and why.</summary>
     public sealed record Info(string To, string Reason);
 
-    public static string Line(string reason) => $"GPU unavailable ({reason}): falling back to the best CPU plan";
+    public static string Line(string reason) => CpuFallback.Line(reason);
 
     public static Info Announce(string reason)
     {
@@ -21,13 +22,13 @@ public static class GpuFallback
         return new Info("cpu", reason);
     }
 
-    public static readonly Func<IKernelConfiguration, bool> CpuOnly = c => c.Device == DeviceKind.Cpu;
+    public static readonly Func<IKernelConfiguration, bool> CpuOnly = CpuFallback.CpuOnly;
 
     /// <summary>Announces a fallback when the devices asked for (--device) include the GPU and this session has none.</summary>
     public static Info? BeforePlanning(ExecutionResources res, string device) =>
         !device.Equals("cpu", StringComparison.OrdinalIgnoreCase) && res.Gpu is null ? Announce(res.GpuProblem ?? "no GPU") : null;
 
-    public static bool UsesGpu(IReadOnlyList<PlannedBlock> blocks) => blocks.Any(b => b.Device == DeviceKind.Gpu);
+    public static bool UsesGpu(IReadOnlyList<PlannedBlock> blocks) => CpuFallback.UsesGpu(blocks);
 
     /// <summary>Profiles the CPU configurations only (short budgets) and maps: the best CPU plan at <paramref name="batch"/>.</summary>
     public static Plan BestCpuPlan(BnnModel model, int batch, int seed, bool quiet)
@@ -42,11 +43,13 @@ public static class GpuFallback
     public static (T Result, Info? Fallback) Run<T>(Func<Func<IKernelConfiguration, bool>?, T> plan, Info? already = null)
     {
         if (already is not null) return (plan(CpuOnly), already);
-        try { return (plan(null), null); }
-        catch (GpuUnavailableException e)
+        Info? info = null;
+        string? reason = null;
+        var (result, _) = CpuFallback.Run(include =>
         {
-            var info = Announce(e.Message);
-            return (plan(CpuOnly), info);
-        }
+            if (include is not null) info = Announce(reason!);
+            return plan(include);
+        }, onFault: r => reason = r);
+        return (result, info);
     }
 }

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
-using Spectre.Console;
 using Profile = HepBnn.Planning.Profile;
+using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
 
@@ -19,8 +19,8 @@ public static class MapCommand
         var device = PlanningOptions.Device();
         var budget = PlanningOptions.Budget();
         var profile = PlanningOptions.Profile();
-        var top = PlanningOptions.Top();
-        var output = new Option<string>("--out", "-o") { Description = "where to write the plan JSON", Required = true };
+        var top = PlanningOptions.Top(max: 1000);
+        var output = OptionRules.OutputFile(new Option<string>("--out", "-o") { Description = "where to write the plan JSON", Required = true });
         var cmd = new Command("map", "find the fastest configuration per block (exact, transfers included) and write the plan")
             { model, seed, batch, profile, device, budget, top, output, json };
         cmd.SetAction(CliErrors.Action(r =>
@@ -28,7 +28,6 @@ public static class MapCommand
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
             int b = PlanningOptions.CheckBatch(r.GetValue(batch));
             int k = r.GetValue(top);
-            if (k < 1 || k > 1000) throw new HepBnnException($"--top must be in 1..1000 (got {k})");
             using var res = new ExecutionResources();
             bool quiet = r.GetValue(json);
             var options = PlanningOptions.From(r, device, budget, r.GetValue(seed));

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 
 namespace HepBnn.Cli.Commands;
 
@@ -10,18 +10,18 @@ namespace HepBnn.Cli.Commands;
 public static class PlanningOptions
 {
     public static Option<string> Device() => new("--device") { Description = "devices to plan for: cpu, gpu or all", DefaultValueFactory = _ => "all" };
-    public static Option<double> Budget() => new("--profile-budget-s") { Description = "seconds for all per-block measurements together (adaptive per measurement)", DefaultValueFactory = _ => 6 };
+    public static Option<double> Budget(double defaultValue = 6) => OptionRules.Range(new Option<double>("--profile-budget-s")
+        { Description = "seconds for all per-block measurements together (adaptive per measurement)", DefaultValueFactory = _ => defaultValue }, 0, OptionRules.MaxSeconds, minExclusive: true);
     public static Option<string?> Profile() => new("--profile") { Description = "a profile JSON from `hepbnn profile` (default: profile now)" };
-    public static Option<int> Top() => new("--top") { Description = "how many plans by prediction to list / re-measure", DefaultValueFactory = _ => 5 };
+    public static Option<int> Top(int max) => OptionRules.Range(new Option<int>("--top") { Description = "how many plans by prediction to list / re-measure", DefaultValueFactory = _ => 5 }, 1, max);
 
     public static ProfileOptions From(ParseResult r, Option<string> device, Option<double> budget, int seed)
     {
-        double s = r.GetValue(budget);
-        if (!(s > 0 && s <= 3600)) throw new HepBnnException($"--profile-budget-s must be in (0, 3600] (got {s})");
+        double s = r.GetValue(budget); // bounds: OptionRules
         return new ProfileOptions { KernelBudgetSeconds = s, CalibrationBudgetSeconds = Math.Max(0.5, s / 2), Seed = seed, Include = BenchCommand.DeviceFilter(r.GetValue(device)!) };
     }
 
-    public static int CheckBatch(int b) => b is >= 1 and <= 65536 ? b : throw new HepBnnException($"batch {b} out of range 1..65536");
+    public static int CheckBatch(int b) => b is >= 1 and <= OptionRules.MaxBatch ? b : throw new HepBnnException($"batch {b} out of range 1..{OptionRules.MaxBatch}");
 
     /// <summary>The profile to plan with: read from --profile (checked against model, batch and machine) or measured now.</summary>
     public static Profile GetProfile(string? path, BnnModel model, int batch, ExecutionResources res, ProfileOptions options, bool quiet)

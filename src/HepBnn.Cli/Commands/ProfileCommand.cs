@@ -1,9 +1,9 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
-using Spectre.Console;
 using Profile = HepBnn.Planning.Profile;
+using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
 
@@ -18,7 +18,7 @@ public static class ProfileCommand
         var json = CommonOptions.Json();
         var device = PlanningOptions.Device();
         var budget = PlanningOptions.Budget();
-        var output = new Option<string?>("--out", "-o") { Description = "write the profile JSON here" };
+        var output = OptionRules.OutputFile(new Option<string?>("--out", "-o") { Description = "write the profile JSON here" });
         var cmd = new Command("profile", "measure every block in every parallel configuration, the host↔device transfers, and calibrate on whole plans")
             { model, seed, batch, device, budget, output, json };
         cmd.SetAction(CliErrors.Action(r =>

@@ -18,7 +18,7 @@ public static class RunCommand
         var batch = CommonOptions.Batch();
         var json = CommonOptions.Json();
         var config = new Option<string>("--config") { Description = "configuration for every block (see `hepbnn info`)", DefaultValueFactory = _ => "cpu.mt-rows" };
-        var repeat = new Option<int>("--repeat") { Description = "timed repetitions after warm-up", DefaultValueFactory = _ => 20 };
+        var repeat = OptionRules.Range(new Option<int>("--repeat") { Description = "timed repetitions after warm-up", DefaultValueFactory = _ => 20 }, 1, OptionRules.MaxRepeat);
         var plan = new Option<string?>("--plan") { Description = "run a plan from `hepbnn map` instead of one --config everywhere" };
         var remap = new Option<bool>("--remap") { Description = "when the plan does not fit this model or machine, profile and map again instead of refusing" };
         var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, plan, remap, repeat, json };
@@ -29,8 +29,13 @@ public static class RunCommand
             var m = CommonOptions.LoadModel(r.GetValue(model)!, s);
             int b = r.GetValue(batch);
             GpuFallback.Info? fallback = null;
-            Planning.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), s, quiet, out fallback) : null;
+            Runtime.Plan? p = r.GetValue(plan) is { } path ? PlanForRun(m, path, r.GetValue(remap), s, quiet, out fallback) : null;
             if (p is not null && r.GetResult(batch) is not { Implicit: false }) b = p.Batch;
+            string? note = p is not null && b != p.Batch
+                ? $"note: the plan was mapped for batch {p.Batch}; running it at batch {b}, where another mapping may be faster " +
+                  $"(its predicted times are for batch {p.Batch}; `hepbnn map --batch {b}` maps for this batch)"
+                : null;
+            if (note is not null) Console.Error.WriteLine($"hepbnn: {note}");
             var images = ModelZoo.RandomImages(m.InputShape, b, s);
             RunResult result;
             try { result = RunOnce(m, p, r.GetValue(config)!, images, b, r.GetValue(repeat)); }
@@ -40,7 +45,7 @@ public static class RunCommand
                 fallback = GpuFallback.Announce(e.Message);
                 result = RunOnce(m, GpuFallback.BestCpuPlan(m, b, s, quiet), null, images, b, r.GetValue(repeat));
             }
-            result = result with { Fallback = fallback };
+            result = result with { Fallback = fallback, Note = note };
             if (quiet) JsonOut.Write(result);
             else Print(result);
             return 0;
@@ -48,7 +53,7 @@ public static class RunCommand
         return cmd;
     }
 
-    static RunResult RunOnce(BnnModel m, Planning.Plan? plan, string? config, byte[] images, int batch, int repeat)
+    static RunResult RunOnce(BnnModel m, Runtime.Plan? plan, string? config, byte[] images, int batch, int repeat)
     {
         using var session = plan is null ? new InferenceSession(m, config!, new SessionOptions { MaxBatch = batch })
                                          : new InferenceSession(m, plan, new SessionOptions { MaxBatch = batch });
@@ -57,10 +62,10 @@ public static class RunCommand
 
     /// <summary>Loads and validates a plan; one that does not fit is refused, or with --remap replaced by a fresh mapping.
     /// A plan that uses the GPU on a machine without a usable one (but made for this model) becomes the best CPU plan.</summary>
-    static Planning.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
+    internal static Runtime.Plan PlanForRun(BnnModel model, string path, bool remap, int seed, bool quiet, out GpuFallback.Info? fallback)
     {
         fallback = null;
-        var raw = Planning.PlanFile.Read(path);
+        var raw = Planning.PlanFile.ReadUnvalidated(path);
         if (GpuFallback.UsesGpu(raw.Blocks) && FitsModel(raw, model, path))
         {
             using var probe = new ExecutionResources(cpuThreads: 1);
@@ -71,7 +76,7 @@ public static class RunCommand
             }
         }
         try { return Planning.PlanFile.Load(path, model); }
-        catch (Planning.PlanMismatchException e) when (remap)
+        catch (Runtime.PlanMismatchException e) when (remap)
         {
             Output.ProfileRunner.Status($"[yellow]{Markup.Escape(e.Message)}[/]: re-mapping (--remap)");
             var plan = Planning.Planner.Map(RemapProfile(model, raw.Batch, seed))[0];
@@ -81,10 +86,10 @@ public static class RunCommand
     }
 
     /// <summary>Whether the plan was made for this model (hash, blocks, configurations), whatever machine it was made on.</summary>
-    static bool FitsModel(Planning.Plan plan, BnnModel model, string path)
+    static bool FitsModel(Runtime.Plan plan, BnnModel model, string path)
     {
-        try { Planning.PlanValidator.Validate(plan, model, plan.Platform, $"plan '{path}'"); return true; }
-        catch (Planning.PlanMismatchException) { return false; }
+        try { Runtime.PlanValidator.Validate(plan, model, plan.Platform, $"plan '{path}'"); return true; }
+        catch (Runtime.PlanMismatchException) { return false; }
     }
 
     static Planning.Profile RemapProfile(BnnModel model, int batch, int seed)
@@ -97,13 +102,15 @@ public static class RunCommand
     {
         /// <summary>Set when the GPU was unusable and the best CPU plan ran instead (null otherwise).</summary>
         public GpuFallback.Info? Fallback { get; init; }
+        /// <summary>E.g. that the plan was mapped for another batch (null otherwise).</summary>
+        public string? Note { get; init; }
     }
 
     public static RunResult Execute(InferenceSession session, byte[] images, int batch, int repeat)
     {
-        var scores = new double[batch * session.NumClasses];
+        var scores = new double[batch * session.ScoresPerImage];
         session.Run(images, batch, scores);
-        var raw = new int[batch * session.NumClasses];
+        var raw = new int[batch * session.ScoresPerImage];
         var times = new List<double>();
         for (int i = 0; i < Math.Max(1, repeat); i++)
         {
@@ -111,7 +118,7 @@ public static class RunCommand
             session.Run(images, batch, raw);
             times.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
         }
-        var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.NumClasses, session.NumClasses).ToArray()).ToArray();
+        var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.ScoresPerImage, session.ScoresPerImage).ToArray()).ToArray();
         return new RunResult(session.Model.Name, batch, session.Assignment.Select(c => c.Name).ToArray(),
             Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray());
     }

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
@@ -14,7 +14,7 @@ public static class TransfersCommand
         var gpu = CommonOptions.Gpu();
         var json = CommonOptions.Json();
         var jsonOut = CommonOptions.JsonOut();
-        var budget = new Option<double>("--budget-ms") { Description = "measuring time per size and kind", DefaultValueFactory = _ => 200 };
+        var budget = OptionRules.Range(new Option<double>("--budget-ms") { Description = "measuring time per size and kind", DefaultValueFactory = _ => 200 }, 0, OptionRules.MaxSeconds * 1000, minExclusive: true);
         var model = CommonOptions.Model(required: false);
         var seed = CommonOptions.Seed();
         var batch = CommonOptions.Batch(defaultValue: 256);
@@ -25,7 +25,7 @@ public static class TransfersCommand
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
             var report = GpuLinkBenchmark.Run(res, budgetMs: r.GetValue(budget));
             var memory = GpuMemoryReport.Measure(CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed)), PlanningOptions.CheckBatch(r.GetValue(batch)), res);
-            var document = new { report.Gpu, report.Transfers, report.LaunchAndSync, report.LaunchOnly, Memory = memory };
+            var document = new { report.Gpu, report.Transfers, report.LaunchAndSync, report.LaunchOnly, report.Segment, Memory = memory };
             JsonOut.WriteFile(document, r.GetValue(jsonOut));
             if (r.GetValue(json)) { JsonOut.Write(document); return 0; }
             AnsiConsole.MarkupLine($"GPU: {Markup.Escape(report.Gpu)}");
@@ -37,6 +37,9 @@ public static class TransfersCommand
             AnsiConsole.Write(t);
             AnsiConsole.MarkupLine($"empty kernel launch + stream sync: [bold]{report.LaunchAndSync.MedianUs:F1} µs[/] median; " +
                                    $"launch only (100 queued, then one sync): [bold]{report.LaunchOnly.MedianUs:F2} µs[/] per launch");
+            if (report.Segment is { } seg)
+                AnsiConsole.MarkupLine($"segment (H2D 784 B + 4 empty kernels + D2H 40 B + one wait): stream launches [bold]{seg.Eager.MedianUs:F1} µs[/], " +
+                    (seg.Graph is { } g ? $"one CUDA graph [bold]{g.MedianUs:F1} µs[/] (empty graph {seg.EmptyGraph?.MedianUs:F1} µs)" : $"no graph: {Markup.Escape(seg.GraphProblem ?? "?")}"));
             PrintMemory(memory);
             return 0;
         }));

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using HepBnn.Cli.Output;
+using HepBnn.Devices;
+using HepBnn.Ops;
 using HepBnn.Reference;
-using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
@@ -12,7 +13,7 @@ public static class VerifyCommand
 {
     public static Command Create()
     {
-        var networks = new Option<int>("--networks", "-n") { Description = "random networks to check (each at batch 1 and 3)", DefaultValueFactory = _ => 30 };
+        var networks = OptionRules.Range(new Option<int>("--networks", "-n") { Description = "random networks to check (each at batch 1 and 3)", DefaultValueFactory = _ => 30 }, 0, OptionRules.MaxNetworks);
         var seed = CommonOptions.Seed();
         var device = new Option<string>("--device") { Description = "cpu, gpu or all", DefaultValueFactory = _ => "all" };
         var gpu = CommonOptions.Gpu();
@@ -23,10 +24,9 @@ public static class VerifyCommand
         cmd.SetAction(CliErrors.Action(r =>
         {
             int n = r.GetValue(networks);
-            if (n < 0 || n > 100_000) throw new HepBnnException($"--networks {n} out of range 0..100000");
             var filter = BenchCommand.DeviceFilter(r.GetValue(device)!);
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
-            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.Has(c.Device)).ToList();
+            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.TryOpen(c.Device)).ToList();
             var models = Verifier.DefaultModels(n, r.GetValue(seed), zoo: !r.GetValue(skipZoo));
             var report = ConsoleProgress.Run("verifying", status => Verifier.Run(res, configs, models, s => status($"verifying {s}")));
             JsonOut.WriteFile(report, r.GetValue(jsonOut));

@@ -1,4 +1,5 @@
 using HepBnn.Planning;
+using HepBnn.Runtime;
 using ScottPlot;
 
 namespace HepBnn.Cli.Output;
@@ -24,9 +25,25 @@ public static class Charts
         }
     }
 
+    /// <summary>Writes the confusion matrix chart (<see cref="ConfusionChart"/>) to <paramref name="path"/>; returns the path.</summary>
+    public static string WriteConfusion(HepBnn.Evaluation.ConfusionMatrix cm, IReadOnlyList<string> names, string title, string path)
+    {
+        try
+        {
+            if (Path.GetDirectoryName(Path.GetFullPath(path)) is { } dir) Directory.CreateDirectory(dir);
+            ConfusionChart.Create(cm, names, title).SavePng(path, 900, 800);
+            return path;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new HepBnnException($"cannot write the confusion matrix chart to '{path}': {e.Message}", e);
+        }
+    }
+
     /// <summary>Grouped bars, log scale: for each block the isolated median of each configuration; the plan's choice outlined and marked.</summary>
     public static Plot BlockLatencies(Profile profile, Plan plan)
     {
+        ChartFonts.Register();
         var plot = new Plot();
         var configs = profile.Blocks.SelectMany(b => b.Configurations).Select(c => c.Configuration).Distinct().ToList();
         var palette = new ScottPlot.Palettes.Category10();
@@ -67,6 +84,7 @@ public static class Charts
     /// <summary>Horizontal bars: measured median of each plan (p10..p90 as a whisker), predicted as a marker; the found plan highlighted.</summary>
     public static Plot PlanComparison(Verdict v)
     {
+        ChartFonts.Register();
         var plot = new Plot();
         var rows = v.Rows.Where(r => r.Measured is not null).ToList();
         var bars = rows.Select((r, i) => new Bar

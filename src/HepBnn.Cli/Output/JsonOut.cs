@@ -13,6 +13,8 @@ public static class JsonOut
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
         Converters = { new JsonStringEnumConverter() },
+        // "×", "→", "µ" as themselves, not \u escapes (the output is for people and tools alike; still valid JSON)
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     public static void Write<T>(T value) => Console.Out.WriteLine(JsonSerializer.Serialize(value, Options));
@@ -21,10 +23,6 @@ public static class JsonOut
     public static void WriteFile<T>(T value, string? path)
     {
         if (string.IsNullOrEmpty(path)) return;
-        try { File.WriteAllText(path, JsonSerializer.Serialize(value, Options) + Environment.NewLine); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HepBnnException($"cannot write JSON to '{path}': {e.Message}");
-        }
+        HepBnn.Formats.AtomicFile.WriteText(path, JsonSerializer.Serialize(value, Options) + Environment.NewLine, "JSON output");
     }
 }

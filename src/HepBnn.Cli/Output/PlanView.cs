@@ -1,4 +1,5 @@
 using HepBnn.Planning;
+using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Output;

@@ -1,8 +1,8 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Planning;
-using HepBnn.Runtime;
-using Spectre.Console;
 using Profile = HepBnn.Planning.Profile;
+using Spectre.Console;
 
 namespace HepBnn.Cli.Output;
 

@@ -1,4 +1,5 @@
 using HepBnn.Planning;
+using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Output;
@@ -14,21 +15,39 @@ public static class VerdictView
         foreach (var r in v.Rows)
         {
             if (r.Measured is not { } m) { t.AddRow(Markup.Escape(r.Label), "-", "-", "-", "-", $"[grey]{Markup.Escape(r.Note ?? "")}[/]"); continue; }
-            string ratio = r.VsPlan is { } x ? (x >= 1 ? $"{x:F2}x slower" : $"[yellow]{1 / x:F2}x faster[/]") : "-";
-            if (r.Label.StartsWith("found", StringComparison.Ordinal) || r.Configurations!.SequenceEqual(v.Plan.Configurations)) ratio = "1.00x";
+            string ratio = RatioCell(r, v);
             string configs = Markup.Escape(PlanView.Summary(r.Configurations!)) + (r.Note is null ? "" : $" [grey]({Markup.Escape(r.Note)})[/]");
-            t.AddRow(Markup.Escape(r.Label), $"{r.PredictedUs:F1}", $"{m.MedianUs:F1}", $"{m.P10Us:F1}..{m.P90Us:F1}", ratio, configs);
+            t.AddRow(Markup.Escape(r.Label), double.IsFinite(r.PredictedUs) ? $"{r.PredictedUs:F1}" : "-", $"{m.MedianUs:F1}", $"{m.P10Us:F1}..{m.P90Us:F1}", ratio, configs);
         }
         AnsiConsole.Write(t);
+        if (v.Rows.Any(r => r.RatiosDisagree))
+            AnsiConsole.MarkupLine("[grey]vs found plan = ratio of the measured medians; (paired …) = median of the per-round ratios where it differs by more than 10% (noisy rounds)[/]");
         AnsiConsole.MarkupLine($"found plan: predicted [bold]{v.PredictedUs:F1} µs[/], measured [bold]{v.MeasuredUs:F1} µs[/] " +
                                $"(prediction error {v.PredictionError:+0.0%;-0.0%}{(Math.Abs(v.PredictionError) <= 0.10 ? ", within 10%" : ", [red]over 10%[/]")})");
+        int measured = v.Rows.Count(r => r.Measured is not null && r.Note is null);
         AnsiConsole.MarkupLine(v.PlanIsMeasuredBest
-            ? $"verdict: the found plan [green]is the measured best[/] of the top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} (within 3%)"
-            : $"verdict: the found plan is [red]not[/] the measured best: top-{v.MeasuredBestRank} measured faster by more than 3%");
+            ? $"verdict: the found plan [green]is the measured best[/] of the {measured} plans measured (top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} and baselines, within 3%)"
+            : $"verdict: the found plan is [red]not[/] the measured best: {Markup.Escape(v.BeatenBy ?? "?")} measured {v.BeatenByFactor:F2}x faster (more than 3%)");
+        if (v.GpuExecution is { } g) AnsiConsole.MarkupLine($"found plan's GPU blocks: {Markup.Escape(g)}");
+        AnsiConsole.MarkupLine(v.ReferenceMismatches.Count == 0
+            ? "every measured plan's scores match the reference (first samples of the batch)"
+            : $"[red]SCORES DIFFER FROM THE REFERENCE[/]: {Markup.Escape(string.Join("; ", v.ReferenceMismatches))}");
         AnsiConsole.MarkupLine($"profiling {v.ProfilingSeconds:F1} s, measuring {v.MeasuringSeconds:F1} s" +
                                (double.IsNaN(v.LoadBefore) ? "" : $", load average {v.LoadBefore:F1} → {v.LoadAfter:F1} on {Environment.ProcessorCount} cores"));
         if (v.Spread > 1.3 || v.LoadAfter > Environment.ProcessorCount)
             AnsiConsole.MarkupLine($"[yellow]note: noisy measurements (found plan p90/p10 = {v.Spread:F2}); other processes compete for the CPU, " +
                                    "so medians and predictions drift with their load[/]");
+    }
+
+    /// <summary>The "vs found plan" cell: the ratio of this row's measured median to the found plan's (so it agrees with
+    /// the medians beside it), with the paired per-round ratio added when the two disagree by more than 10%.</summary>
+    public static string RatioCell(VerdictRow r, Verdict v)
+    {
+        // the found plan run another way (e.g. "found plan, graphs off") keeps its own ratio
+        bool otherMode = r.Label.StartsWith("found plan, ", StringComparison.Ordinal);
+        if (!otherMode && r.Configurations is not null && r.Configurations.SequenceEqual(v.Plan.Configurations)) return "1.00x";
+        if (r.VsPlan is not { } x || !double.IsFinite(x) || x <= 0) return "-";
+        string cell = x >= 1 ? $"{x:F2}x slower" : $"[yellow]{1 / x:F2}x faster[/]";
+        return r.RatiosDisagree ? $"{cell} [grey](paired {r.PairedRatio:F2}x)[/]" : cell;
     }
 }

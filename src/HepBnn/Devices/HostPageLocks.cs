@@ -9,7 +9,8 @@ namespace HepBnn.Devices;
 /// <summary>
 /// Page-locks host arrays (already pinned on the pinned object heap) with the GPU driver once and keeps a view of each,
 /// so that copies are true asynchronous DMA with no per-call pinning or allocation. Holds the most recently used
-/// <see cref="Capacity"/> arrays; registering more releases the least recently used one. An array the driver refuses
+/// <see cref="Capacity"/> arrays; registering more releases the least recently used one that is not held (see
+/// <see cref="Hold"/>: CUDA graphs bake host addresses in, so their buffers must stay locked). An array the driver refuses
 /// (e.g. locked-memory limits) is remembered as pageable and copied the ordinary way.
 /// </summary>
 public sealed class HostPageLocks : IDisposable
@@ -22,6 +23,7 @@ public sealed class HostPageLocks : IDisposable
         public PageLockScope<ulong>? Scope { get; } = scope;
         public MemoryBuffer? View { get; } = view;
         public LinkedListNode<Entry>? Node { get; set; }
+        public int Holds { get; set; }
     }
 
     readonly GpuDevice _gpu;
@@ -38,7 +40,7 @@ public sealed class HostPageLocks : IDisposable
     {
         if (!_entries.TryGetValue(pinned, out var e))
         {
-            if (_entries.Count >= Capacity) Evict(_recent.Last!.Value);
+            if (_entries.Count >= Capacity && LeastRecentUnheld() is { } old) Evict(old);
             e = Register(pinned);
             _entries[pinned] = e;
             e.Node = _recent.AddFirst(e);
@@ -49,6 +51,30 @@ public sealed class HostPageLocks : IDisposable
             _recent.AddFirst(e.Node!);
         }
         return e.View?.AsArrayView<ulong>(0, pinned.LongLength);
+    }
+
+    /// <summary>Locks <paramref name="pinned"/> (if not yet) and keeps it locked until as many <see cref="Unhold"/> calls:
+    /// for buffers that a captured CUDA graph copies from or into. True when the array is page-locked.</summary>
+    public bool Hold(ulong[] pinned)
+    {
+        bool locked = ViewOf(pinned) is not null;
+        _entries[pinned].Holds++;
+        return locked;
+    }
+
+    public void Unhold(ulong[] pinned)
+    {
+        if (_entries.TryGetValue(pinned, out var e) && e.Holds > 0) e.Holds--;
+    }
+
+    /// <summary>Whether <paramref name="pinned"/> currently has a registration (locked or remembered as refused).</summary>
+    internal bool IsRegistered(ulong[] pinned) => _entries.ContainsKey(pinned);
+
+    Entry? LeastRecentUnheld()
+    {
+        for (var node = _recent.Last; node is not null; node = node.Previous)
+            if (node.Value.Holds == 0) return node.Value;
+        return null;
     }
 
     unsafe Entry Register(ulong[] pinned)

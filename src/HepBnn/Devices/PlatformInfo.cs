@@ -1,10 +1,14 @@
-using HepBnn.Runtime;
-
 namespace HepBnn.Devices;
 
-/// <summary>What a plan depends on: CPU, GPUs, and which configurations exist here. Also the plan's platform fingerprint.</summary>
-public sealed record PlatformInfo(CpuFeatures Cpu, IReadOnlyList<string> Gpus, IReadOnlyList<string> Configurations)
+/// <summary>What a plan depends on: CPU and GPUs. Also the plan's platform fingerprint. (Which configurations exist
+/// here is the Ops layer's business: <c>ConfigurationRegistry</c>.)</summary>
+public sealed record PlatformInfo(CpuFeatures Cpu, IReadOnlyList<string> Gpus)
 {
+    static readonly Lazy<string> _current = new(() => Detect().Fingerprint);
+
+    /// <summary>This machine's fingerprint (detected once per process); plans and cached plans are keyed by it.</summary>
+    public static string CurrentFingerprint => _current.Value;
+
     /// <summary>The CUDA GPUs with their properties (empty on a CPU-only machine).</summary>
     public IReadOnlyList<GpuInfo> GpuDetails { get; init; } = [];
     /// <summary>"1 CUDA GPU(s)", "no CUDA GPU" or "no usable CUDA GPU: reason".</summary>
@@ -13,9 +17,7 @@ public sealed record PlatformInfo(CpuFeatures Cpu, IReadOnlyList<string> Gpus, I
     public static PlatformInfo Detect()
     {
         var gpus = GpuDetection.Gpus;
-        return new(CpuFeatures.Detect(), gpus.Select(g => $"{g.Name} sm_{g.ComputeCapability.Replace(".", "")} {g.Multiprocessors}SM").ToArray(),
-            ConfigurationRegistry.All.Where(c => c.Device == DeviceKind.Cpu || gpus.Count > 0)
-                .Select(c => $"{c.Name} ({c.Device}): {c.Description}").ToArray())
+        return new(CpuFeatures.Detect(), gpus.Select(g => $"{g.Name} sm_{g.ComputeCapability.Replace(".", "")} {g.Multiprocessors}SM").ToArray())
         {
             GpuDetails = gpus,
             GpuStatus = GpuDetection.Status,

@@ -6,9 +6,14 @@ public static class ModelValidator
     /// <summary>Upper bounds that keep every index in int range and every allocation proportional to the model.</summary>
     public const int MaxDim = 1 << 14;
     public const long MaxElements = 1L << 28;
+    /// <summary>Values of one input image (e.g. 4096×4096×1 or 2364×2364×3): a crafted file declaring a larger input is
+    /// refused up front instead of costing gigabytes per image when it runs.</summary>
+    public const long MaxInputElements = 1L << 24;
 
     public static void Validate(BnnModel model)
     {
+        if (model.InputShape.Elements > MaxInputElements)
+            throw new HepBnnException($"input {model.InputShape} has {model.InputShape.Elements} values per image, the limit is {MaxInputElements}");
         var shapes = OutputShapes(model.InputShape, model.Layers);
         if (model.Layers.Count == 0) throw new HepBnnException("model has no layers");
         if (model.Layers[0] is not InputConv2d)

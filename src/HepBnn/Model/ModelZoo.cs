@@ -35,6 +35,8 @@ public static class ModelZoo
     /// <summary>Deterministic 8-bit test images [n][H][W][C].</summary>
     public static byte[] RandomImages(Shape3 shape, int n, int seed)
     {
+        if (n < 0 || n * shape.Elements > Array.MaxLength)
+            throw new HepBnnException($"{n} images of {shape} ({n * shape.Elements} bytes) exceed the limit of {Array.MaxLength} bytes for generated images");
         var data = new byte[n * shape.Elements];
         new Random(seed).NextBytes(data);
         return data;

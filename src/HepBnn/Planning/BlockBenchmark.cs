@@ -1,7 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Planning;
 
 /// <summary>One block in one configuration, timed in isolation on its own device (data already there).
@@ -29,7 +28,7 @@ public static class BlockBenchmark
     /// <summary>The configurations that <see cref="Run(IReadOnlyList{Block}, int, ExecutionResources, Func{IKernelConfiguration, bool}, BenchmarkPolicy, int, Action{string}?)"/>
     /// measures for a block.</summary>
     public static IEnumerable<IKernelConfiguration> Candidates(Block block, ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
-        ConfigurationRegistry.For(block).Where(c => include(c) && res.Has(c.Device));
+        ConfigurationRegistry.For(block).Where(c => include(c) && res.TryOpen(c.Device));
 
     public static IEnumerable<BlockTiming> Run(IReadOnlyList<Block> blocks, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
         BenchmarkPolicy policy, int seed = 1, Action<string>? progress = null)
@@ -57,12 +56,17 @@ public static class BlockBenchmark
                 // returns (that wait is part of the device→host transfer cost). So a sample is ChainLaunches launches and one
                 // sync, divided by the count: the block's steady-state cost inside a chain, not launch + full round trip.
                 int launches = config.Device == DeviceKind.Cpu ? 1 : ChainLaunches;
-                var (stats, pruned) = TimingStats.MeasureAdaptive(() =>
+                // With graphs on, a block costs what it adds as a node of a captured chain (GraphTiming), not a stream launch.
+                var graphed = GraphTiming.Enabled(res, config.Device)
+                    ? GraphTiming.Measure(res.RequireGpu(), () => { for (int i = 0; i < GraphTiming.ChainNodes; i++) runner.Run(input, output, batch); },
+                        policy.BudgetMs * GraphTiming.ChainNodes, limit * GraphTiming.ChainNodes, policy.MinSamples)
+                    : null;
+                var (stats, pruned) = graphed ?? TimingStats.MeasureAdaptive(() =>
                     {
                         for (int i = 0; i < launches; i++) runner.Run(input, output, batch);
                         res.Synchronize(config.Device);
                     }, policy.BudgetMs * launches, limit * launches, policy.MinSamples);
-                stats = stats.Scaled(1.0 / launches);
+                stats = graphed is null ? stats.Scaled(1.0 / launches) : NodeCost(stats, GraphTiming.EmptyGraphUs(res.RequireGpu()));
                 if (!pruned) bestOnDevice[config.Device] = Math.Min(stats.MedianUs, bestOnDevice.GetValueOrDefault(config.Device, double.PositiveInfinity));
                 var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned);
                 results.Add(timing);
@@ -70,6 +74,14 @@ public static class BlockBenchmark
             }
             rank = results.ToDictionary(t => t.Configuration, t => t.Kernel.MedianUs);
         }
+    }
+
+    /// <summary>Per-node cost from a chain of <see cref="GraphTiming.ChainNodes"/> launches in one graph: the chain minus an
+    /// empty graph, per node (never below a tenth of the plain per-launch share, so noise cannot make a block free).</summary>
+    static TimingStats NodeCost(TimingStats chain, double emptyUs)
+    {
+        double Node(double us) => Math.Max(us / GraphTiming.ChainNodes * 0.1, (us - emptyUs) / GraphTiming.ChainNodes);
+        return chain with { MedianUs = Node(chain.MedianUs), P10Us = Node(chain.P10Us), P90Us = Node(chain.P90Us) };
     }
 
     /// <summary>Random bits must respect the invariant that channel padding bits are zero.</summary>

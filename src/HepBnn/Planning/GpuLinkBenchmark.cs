@@ -1,7 +1,6 @@
 using HepBnn.Devices;
-using HepBnn.Runtime;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace HepBnn.Planning;
 
@@ -13,7 +12,14 @@ public sealed record TransferTiming(string Direction, long Bytes, string HostMem
 }
 
 /// <summary>Transfer costs and the per-launch overhead of this session's GPU.</summary>
-public sealed record TransferReport(string Gpu, IReadOnlyList<TransferTiming> Transfers, TimingStats LaunchAndSync, TimingStats LaunchOnly);
+public sealed record TransferReport(string Gpu, IReadOnlyList<TransferTiming> Transfers, TimingStats LaunchAndSync, TimingStats LaunchOnly)
+{
+    /// <summary>A small GPU segment (H2D of 784 bytes, 4 dependent empty kernels, D2H of 40 bytes, one wait) as stream launches and as one CUDA graph.</summary>
+    public SegmentProbe? Segment { get; init; }
+}
+
+/// <summary>The same small segment queued eagerly and replayed as a captured graph; <paramref name="GraphProblem"/> says why there is no graph number.</summary>
+public sealed record SegmentProbe(TimingStats Eager, TimingStats? Graph, TimingStats? EmptyGraph, string? GraphProblem);
 
 /// <summary>
 /// Measures host→device and device→host copies (synchronized, medians) from pageable memory (an ordinary managed array,
@@ -57,7 +63,36 @@ public static class GpuLinkBenchmark
             gpu.Stream.Synchronize();
         }, budgetMs: budgetMs);
         launchOnly = new TimingStats(launchOnly.MedianUs / queued, launchOnly.P10Us / queued, launchOnly.P90Us / queued, launchOnly.Samples);
-        return new TransferReport(gpu.Description, list, withSync, launchOnly);
+        return new TransferReport(gpu.Description, list, withSync, launchOnly) { Segment = Probe(gpu, empty, one, budgetMs) };
+    }
+
+    /// <summary>What the C probe measured: 784 bytes in (one Fashion-MNIST image), four dependent small kernels, 40 bytes out.</summary>
+    static SegmentProbe Probe(GpuDevice gpu, Action<AcceleratorStream, KernelConfig, int> empty, KernelConfig one, double budgetMs)
+    {
+        using var device = new GpuBuffer(gpu, 98);
+        var hostIn = new HostBuffer(98);
+        var hostOut = new HostBuffer(5);
+        void Enqueue()
+        {
+            GpuTransfers.ToDevice(gpu, hostIn, device, 98);
+            for (int i = 0; i < 4; i++) empty(gpu.Stream, one, i);
+            GpuTransfers.ToHostAsync(gpu, device, hostOut, 5);
+        }
+        var eager = TimingStats.Measure(() => { Enqueue(); gpu.Synchronize(); }, budgetMs: budgetMs);
+        gpu.PageLocks.Hold(hostIn.Data);
+        gpu.PageLocks.Hold(hostOut.Data);
+        try
+        {
+            using var graph = CudaGraph.TryCapture(gpu, Enqueue, out var problem);
+            if (graph is null) return new SegmentProbe(eager, null, null, problem);
+            var graphed = TimingStats.Measure(() => { graph.Launch(); gpu.Synchronize(); }, budgetMs: budgetMs);
+            return new SegmentProbe(eager, graphed, TimingStats.From([GraphTiming.EmptyGraphUs(gpu)]), null);
+        }
+        finally
+        {
+            gpu.PageLocks.Unhold(hostIn.Data);
+            gpu.PageLocks.Unhold(hostOut.Data);
+        }
     }
 
     static void EmptyKernel(int unused) { }

@@ -7,8 +7,14 @@ namespace HepBnn.Planning;
 /// so that a truncated or hand-broken file fails while parsing with a message naming the missing field.</summary>
 public static class PlanningJson
 {
+    /// <summary>Largest plan or profile file read (bytes): a real one is a few hundred KiB at most.</summary>
+    public const long MaxFileBytes = 64L << 20;
+    /// <summary>Deepest JSON nesting accepted: the formats nest 4 levels.</summary>
+    public const int MaxDepth = 16;
+
     public static JsonSerializerOptions Options { get; } = new()
     {
+        MaxDepth = MaxDepth,
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
@@ -20,20 +26,30 @@ public static class PlanningJson
     /// <summary>Reads a file of type <typeparamref name="T"/>; every failure becomes one HepBnnException naming the file and <paramref name="what"/>.</summary>
     public static T Read<T>(string path, string what)
     {
-        string text;
-        try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        byte[] bytes;
+        // bounded: the size is checked before anything is read (a 50 MB file used to cost 400 MB before its error)
+        try { bytes = Formats.BoundedRead.File(path, MaxFileBytes); }
+        catch (HepBnnException e) { throw new HepBnnException($"cannot read {what} '{path}': {e.Message}", e); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException)
         {
             throw new HepBnnException($"cannot read {what} '{path}': {e.Message}", e);
         }
-        return Parse<T>(text, $"{what} '{path}'");
+        return Parse<T>(bytes, $"{what} '{path}'");
     }
 
     public static T Parse<T>(string json, string source)
     {
+        if (json.Length > MaxFileBytes) throw new HepBnnException($"{source} is {json.Length} characters, the limit is {MaxFileBytes}");
+        return Parse<T>(System.Text.Encoding.UTF8.GetBytes(json), source);
+    }
+
+    /// <summary>Parses UTF-8 JSON (nesting at most <see cref="MaxDepth"/>).</summary>
+    public static T Parse<T>(ReadOnlySpan<byte> utf8, string source)
+    {
         try
         {
-            var value = JsonSerializer.Deserialize<T>(json, Options) ?? throw new HepBnnException($"{source} is empty (JSON null)");
+            if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) utf8 = utf8[3..]; // a UTF-8 byte order mark, as editors write
+            var value = JsonSerializer.Deserialize<T>(utf8, Options) ?? throw new HepBnnException($"{source} is empty (JSON null)");
             RejectNullElements(value, "$", source);
             return value;
         }
@@ -67,16 +83,8 @@ public static class PlanningJson
 
     public static void Write<T>(T value, string path, string what)
     {
-        try
-        {
-            var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (dir is not null) Directory.CreateDirectory(dir);
-            File.WriteAllText(path, JsonSerializer.Serialize(value, Options));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-        {
-            throw new HepBnnException($"cannot write {what} '{path}': {e.Message}", e);
-        }
+        // no directory is created: a mistyped --out fails at once instead of scattering folders (even at /)
+        Formats.AtomicFile.WriteText(path, JsonSerializer.Serialize(value, Options), what);
     }
 
     public static string Serialize<T>(T value) => JsonSerializer.Serialize(value, Options);

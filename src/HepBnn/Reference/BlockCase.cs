@@ -1,7 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Reference;
 
 /// <summary>Where a configuration's output differs from the reference (the first difference found).</summary>

@@ -12,7 +12,7 @@ public static class ReferenceAgreement
         int size = (int)model.InputShape.Elements;
         if (images.Length < count * size) throw new HepBnnException($"{count} images need {count * size} bytes, got {images.Length}");
         int agree = 0;
-        var raw = new int[session.MaxBatch * session.NumClasses];
+        var raw = new int[session.MaxBatch * session.ScoresPerImage];
         for (int start = 0; start < count; start += session.MaxBatch)
         {
             int n = Math.Min(session.MaxBatch, count - start);
@@ -21,7 +21,7 @@ public static class ReferenceAgreement
             {
                 var expected = ReferenceEngine.RawScores(model, images.AsSpan((start + i) * size, size));
                 bool same = true;
-                for (int k = 0; k < expected.Length; k++) same &= expected[k] == raw[i * session.NumClasses + k];
+                for (int k = 0; k < expected.Length; k++) same &= expected[k] == raw[i * session.ScoresPerImage + k];
                 if (same) agree++;
             }
         }

@@ -1,7 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Reference;
 
 /// <summary>One configuration's verification result.</summary>

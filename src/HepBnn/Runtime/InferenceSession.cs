@@ -1,7 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Planning;
-
 namespace HepBnn.Runtime;
 
 /// <summary>
@@ -21,13 +20,20 @@ public sealed class InferenceSession : IDisposable
     readonly TensorBuffer[] _outputs;
     readonly HostBuffer _input;
     readonly HostBuffer _scores;
+    readonly GpuSegment?[] _segmentAt = [];   // the GPU segment starting at each block index (null elsewhere)
     bool _disposed;
 
     public BnnModel Model { get; }
     public IReadOnlyList<Block> Blocks { get; }
     public IReadOnlyList<IKernelConfiguration> Assignment { get; }
     public int MaxBatch { get; }
-    public int NumClasses => Blocks[^1].OutputShape.C * Blocks[^1].OutputShape.Pixels;
+    /// <summary>Scores per image: the last block's channels × output pixels (what <c>Run</c> writes per image).</summary>
+    public int ScoresPerImage => Blocks[^1].OutputShape.C * Blocks[^1].OutputShape.Pixels;
+    /// <summary>Old name of <see cref="ScoresPerImage"/>; unlike <see cref="BnnModel.ScoresPerImage"/> it counts output pixels too.</summary>
+    [Obsolete("use ScoresPerImage (channels × output pixels); BnnModel.ScoresPerImage is the class count")]
+    public int NumClasses => ScoresPerImage;
+    /// <summary>How <c>InferenceSession.Create</c> mapped the model (null for sessions built with a constructor).</summary>
+    public MappingReport? MappingReport { get; internal set; }
 
     /// <summary>Runs every block with the one configuration <paramref name="configuration"/> (e.g. "cpu.scalar").</summary>
     public InferenceSession(BnnModel model, string configuration, SessionOptions? options = null)
@@ -39,7 +45,16 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Runs a plan from the optimizer, after checking that it fits this model and this machine (throws
     /// <see cref="PlanMismatchException"/> otherwise). Buffers are sized for the plan's batch unless <paramref name="options"/> says otherwise.</summary>
     public InferenceSession(BnnModel model, Plan plan, SessionOptions? options = null)
-        : this(model, BlockCompiler.Compile(model), PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, null) { }
+        : this(CompiledModel.Of(model), plan, options) { }
+
+    /// <summary>A plan on an already compiled model, optionally with shared resources (not disposed by the session).</summary>
+    public InferenceSession(CompiledModel model, Plan plan, SessionOptions? options = null, ExecutionResources? sharedResources = null)
+        : this(model.Model, model.Blocks, PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, sharedResources) { }
+
+    /// <summary>An already compiled model with one configuration object per block.</summary>
+    public InferenceSession(CompiledModel model, IReadOnlyList<IKernelConfiguration> assignment, SessionOptions? options = null,
+        ExecutionResources? sharedResources = null)
+        : this(model.Model, model.Blocks, assignment, options, sharedResources) { }
 
     /// <summary>Full control: precompiled blocks, configuration objects, and optionally shared resources (not disposed by the session).</summary>
     public InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
@@ -47,6 +62,7 @@ public sealed class InferenceSession : IDisposable
     {
         options ??= new SessionOptions();
         if (options.MaxBatch < 1 || options.MaxBatch > 1 << 16) throw new HepBnnException($"MaxBatch {options.MaxBatch} out of range 1..65536");
+        CheckMemory(blocks, options.MaxBatch, model.Name);
         if (assignment.Count != blocks.Count)
             throw new HepBnnException($"the assignment names {assignment.Count} configurations but the model has {blocks.Count} blocks");
         Model = model; Blocks = blocks; Assignment = assignment; MaxBatch = options.MaxBatch;
@@ -62,8 +78,9 @@ public sealed class InferenceSession : IDisposable
             for (int i = 0; i < blocks.Count; i++)
             {
                 var cfg = assignment[i];
+                if (ConfigurationAvailability.Reason(cfg) is { } why) throw new HepBnnException($"configuration {cfg.Name} cannot run here: {why} (see `hepbnn info`)");
                 if (!cfg.Supports(blocks[i])) throw new HepBnnException($"configuration {cfg.Name} does not support block {blocks[i].Name}");
-                if (!_resources.Has(cfg.Device))
+                if (!_resources.TryOpen(cfg.Device))
                 {
                     string message = $"configuration {cfg.Name} needs a {cfg.Device}, which this machine/session does not have";
                     if (cfg.Device == DeviceKind.Gpu) throw new Devices.GpuUnavailableException($"{message} ({_resources.GpuProblem})");
@@ -82,6 +99,7 @@ public sealed class InferenceSession : IDisposable
                 where = cfg.Device;
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
+            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs);
         }
         catch
         {
@@ -90,7 +108,49 @@ public sealed class InferenceSession : IDisposable
         }
     }
 
-    readonly bool _ownsResources;
+    bool _ownsResources;
+
+    /// <summary>The session disposes <paramref name="resources"/> (the ones it was built with) from now on:
+    /// <c>Create</c> profiles and runs with one <see cref="ExecutionResources"/> and hands it over.</summary>
+    internal void Adopt(ExecutionResources resources)
+    {
+        if (!ReferenceEquals(resources, _resources)) throw new InvalidOperationException("not this session's resources");
+        _ownsResources = true;
+    }
+
+    /// <summary>Cuts the plan into GPU segments: maximal runs of GPU blocks, each entered from a host buffer (the input or a
+    /// CPU block's output) and left into one (the scores or the next CPU block's input staging).</summary>
+    GpuSegment?[] BuildSegments(bool graphs)
+    {
+        var at = new GpuSegment?[_runners.Length];
+        for (int i = 0; i < _runners.Length; i++)
+        {
+            if (Assignment[i].Device != DeviceKind.Gpu) continue;
+            int last = i;
+            while (last + 1 < _runners.Length && Assignment[last + 1].Device == DeviceKind.Gpu) last++;
+            var hostIn = i == 0 ? _input : (HostBuffer)_outputs[i - 1];
+            var hostOut = last + 1 < _runners.Length ? (HostBuffer)_staging[last + 1]! : _scores;
+            var first = Blocks[i];
+            var end = Blocks[last];
+            at[i] = new GpuSegment(_resources.RequireGpu(), i, _runners[i..(last + 1)], hostIn, (GpuBuffer)_staging[i]!,
+                _outputs[i..(last + 1)].Cast<GpuBuffer>().ToArray(), hostOut, first.InputBufferWords, end.OutputBufferWords, graphs);
+            i = last;
+        }
+        return at;
+    }
+
+    /// <summary>How the GPU blocks run: "no GPU blocks", "CUDA graphs (n segments)", or "eager launches: reason".</summary>
+    public string GpuExecution
+    {
+        get
+        {
+            var segments = _segmentAt.OfType<GpuSegment>().ToList();
+            if (segments.Count == 0) return "no GPU blocks";
+            var reason = segments.Select(s => s.EagerReason).FirstOrDefault(r => r is not null);
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured)"
+                                  : $"eager launches: {reason}";
+        }
+    }
 
     /// <summary>Runs <paramref name="batch"/> images (NHWC bytes, contiguous) and writes raw integer class scores [batch][classes].</summary>
     public void Run(ReadOnlySpan<byte> images, int batch, Span<int> rawScores)
@@ -99,31 +159,42 @@ public sealed class InferenceSession : IDisposable
         if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
         long inBytes = batch * Model.InputShape.Elements;
         if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
-        if (rawScores.Length < batch * NumClasses) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * NumClasses}");
+        if (rawScores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * ScoresPerImage}");
         images.CopyTo(_input.Bytes);
         TensorBuffer current = _input;
         for (int i = 0; i < _runners.Length; i++)
         {
+            if (_segmentAt[i] is { } segment)
+            {
+                // Copy in, every GPU block, copy out, one wait (one graph launch when captured); the output lands in the
+                // next CPU block's input staging or in the scores.
+                segment.Run(batch);
+                i = segment.Last;
+                current = i + 1 < _runners.Length ? _staging[i + 1]! : _scores;
+                continue;
+            }
             if (_staging[i] is { } stage)
             {
-                _resources.Copy(current, stage, Blocks[i].InputBufferWords(batch));
+                if (!ReferenceEquals(current, stage)) _resources.Copy(current, stage, Blocks[i].InputBufferWords(batch));
                 current = stage;
             }
             _runners[i].Run(current, _outputs[i], batch);
             current = _outputs[i];
         }
-        long scoreWords = Blocks[^1].OutputBufferWords(batch);
-        if (!ReferenceEquals(current, _scores)) _resources.Copy(current, _scores, scoreWords);
-        _resources.Synchronize(Assignment[^1].Device);
-        _scores.Ints[..(batch * NumClasses)].CopyTo(rawScores);
+        if (!ReferenceEquals(current, _scores))
+        {
+            _resources.Copy(current, _scores, Blocks[^1].OutputBufferWords(batch));
+            _resources.Synchronize(Assignment[^1].Device);
+        }
+        _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
     }
 
     /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>
     public void Run(ReadOnlySpan<byte> images, int batch, Span<double> scores)
     {
         if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
-        if (scores.Length < batch * NumClasses) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * NumClasses}");
-        var raw = new int[batch * NumClasses];
+        if (scores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * ScoresPerImage}");
+        var raw = new int[batch * ScoresPerImage];
         Run(images, batch, raw);
         var norm = Blocks[^1].ScoreNorm;
         int k = Blocks[^1].OutChannels;
@@ -134,10 +205,36 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Predicted class per image.</summary>
     public int[] Predict(ReadOnlySpan<byte> images, int batch)
     {
-        var scores = new double[batch * NumClasses];
+        var scores = new double[batch * ScoresPerImage];
         Run(images, batch, scores);
         var result = new int[batch];
-        for (int n = 0; n < batch; n++) result[n] = ArgMax(scores.AsSpan(n * NumClasses, NumClasses));
+        for (int n = 0; n < batch; n++) result[n] = ArgMax(scores.AsSpan(n * ScoresPerImage, ScoresPerImage));
+        return result;
+    }
+
+    byte[]? _nchwBytes;
+
+    /// <summary>Runs images given as the exported ONNX model takes them: float32 <c>[N, C, H, W]</c> in raw 0..255 pixel
+    /// units (<paramref name="shape"/> is checked against the model; normalisation is part of the model). Final scores [N][classes].</summary>
+    public void Run(ReadOnlySpan<float> imagesNchw, ReadOnlySpan<int> shape, Span<double> scores)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int batch = ImageLayout.BatchOf(shape, Model.InputShape, imagesNchw.Length);
+        if (batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+        _nchwBytes ??= new byte[MaxBatch * Model.InputShape.Elements];
+        var bytes = _nchwBytes.AsSpan(0, (int)(batch * Model.InputShape.Elements));
+        ImageLayout.NchwToNhwc(imagesNchw, Model.InputShape, batch, bytes);
+        Run(bytes, batch, scores);
+    }
+
+    /// <summary>Predicted class per image, for float NCHW input as the exported ONNX model takes it.</summary>
+    public int[] Predict(ReadOnlySpan<float> imagesNchw, ReadOnlySpan<int> shape)
+    {
+        int batch = ImageLayout.BatchOf(shape, Model.InputShape, imagesNchw.Length);
+        var scores = new double[batch * ScoresPerImage];
+        Run(imagesNchw, shape, scores);
+        var result = new int[batch];
+        for (int n = 0; n < batch; n++) result[n] = ArgMax(scores.AsSpan(n * ScoresPerImage, ScoresPerImage));
         return result;
     }
 
@@ -152,9 +249,23 @@ public sealed class InferenceSession : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        foreach (var s in _segmentAt) s?.Dispose();
         foreach (var r in _runners) r?.Dispose();
         foreach (var b in _staging) b?.Dispose();
         foreach (var b in _outputs) b?.Dispose();
         if (_ownsResources) _resources?.Dispose();
+    }
+
+    /// <summary>Activation buffers of one session at most this many bytes: a model and batch that would need more are
+    /// refused before anything is allocated.</summary>
+    public const long MaxActivationBytes = 1L << 35;
+
+    static void CheckMemory(IReadOnlyList<Block> blocks, int maxBatch, string model)
+    {
+        long words = blocks[0].InputBufferWords(maxBatch);
+        foreach (var b in blocks) words += b.OutputBufferWords(maxBatch);
+        if (words > MaxActivationBytes / sizeof(ulong))
+            throw new HepBnnException($"model '{model}' at batch {maxBatch} needs {words * sizeof(ulong) / (1 << 20)} MiB of activation buffers, " +
+                                      $"the limit is {MaxActivationBytes / (1 << 20)} MiB; use a smaller batch");
     }
 }

@@ -2,13 +2,33 @@ using HepBnn.Devices;
 
 namespace HepBnn.Runtime;
 
-/// <summary>Options of an <see cref="InferenceSession"/> (in the spirit of ONNX Runtime's SessionOptions).</summary>
+/// <summary>Options of an <see cref="InferenceSession"/> (in the spirit of ONNX Runtime's SessionOptions). All init-only.</summary>
 public sealed class SessionOptions
 {
-    /// <summary>Largest batch <see cref="InferenceSession.Run(ReadOnlySpan{byte}, int, Span{int})"/> accepts; buffers are sized for it once.</summary>
+    /// <summary>Largest batch <see cref="InferenceSession.Run(ReadOnlySpan{byte}, int, Span{int})"/> accepts; buffers are sized for it once.
+    /// With <see cref="SessionMapping.Auto"/> it is also the batch the plan is made for.</summary>
     public int MaxBatch { get; init; } = 1;
     /// <summary>CPU worker threads (default: all logical cores).</summary>
     public int? CpuThreads { get; init; }
     /// <summary>Which device plays the GPU (default: a CUDA GPU if one is usable).</summary>
     public GpuSelection Gpu { get; init; } = GpuSelection.Auto;
+    /// <summary>Run each run of consecutive GPU blocks as one captured CUDA graph (null: the environment's
+    /// HEPBNN_CUDA_GRAPHS, on by default). Off, or where capture is impossible, the blocks are launched one by one with the
+    /// same results; <see cref="InferenceSession.GpuExecution"/> says which and why.</summary>
+    public bool? CudaGraphs { get; init; }
+
+    // Used by InferenceSession.Create (HepBnn.Sessions) only; the constructors take their assignment explicitly.
+
+    /// <summary>How blocks get their configurations (default: <see cref="SessionMapping.Auto"/>).</summary>
+    public SessionMapping Mapping { get; init; } = SessionMapping.Auto;
+    /// <summary>Where cached plans live (default: $HEPBNN_CACHE_DIR, else $XDG_CACHE_HOME/hepbnn, else ~/.cache/hepbnn
+    /// on Unix and %LOCALAPPDATA%\hepbnn on Windows).</summary>
+    public string? PlanCacheDirectory { get; init; }
+    /// <summary>Profile again even when a cached plan fits.</summary>
+    public bool Remap { get; init; }
+    /// <summary>Run on the CPU when the GPU is missing or fails while the session is set up (the reason is in
+    /// <see cref="InferenceSession.MappingReport"/>); false: throw <see cref="GpuUnavailableException"/>.</summary>
+    public bool CpuFallback { get; init; } = true;
+    /// <summary>Seconds profiling may take for <see cref="SessionMapping.Auto"/> (spread over kernels, transfers and calibration).</summary>
+    public double ProfileSeconds { get; init; } = 10;
 }

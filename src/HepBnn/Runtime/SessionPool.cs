@@ -1,6 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-
 namespace HepBnn.Runtime;
 
 /// <summary>
@@ -20,16 +20,22 @@ public sealed class SessionPool : IDisposable
 {
     readonly InferenceSession[] _sessions;
     readonly InferenceSession[] _idle;
+    // One monitor guards the idle stack and the disposed flag: borrowers wait on it while every session is busy, and
+    // Dispose wakes them all. (A SemaphoreSlim does not wake its waiters when disposed: callers blocked in Wait at
+    // Dispose time hung forever.)
     readonly object _gate = new();
-    readonly SemaphoreSlim _available;
     readonly ExecutionResources? _shared;
     int _idleCount;
+    bool _disposing;
     volatile bool _disposed;
 
     public BnnModel Model { get; }
     public int Count => _sessions.Length;
     public int MaxBatch => _sessions[0].MaxBatch;
-    public int NumClasses => _sessions[0].NumClasses;
+    /// <summary>Scores per image (classes × output pixels), as <see cref="InferenceSession.ScoresPerImage"/>.</summary>
+    public int ScoresPerImage => _sessions[0].ScoresPerImage;
+    [Obsolete("use ScoresPerImage (channels × output pixels); BnnModel.NumClasses is the class count")]
+    public int NumClasses => ScoresPerImage;
     public IReadOnlyList<IKernelConfiguration> Assignment => _sessions[0].Assignment;
     /// <summary>True when the sessions share one set of execution resources (one CPU worker pool).</summary>
     public bool SharesResources => _shared is not null;
@@ -61,7 +67,6 @@ public sealed class SessionPool : IDisposable
         }
         _sessions.CopyTo(_idle, 0);
         _idleCount = sessions;
-        _available = new SemaphoreSlim(sessions, sessions);
     }
 
     /// <summary>As <see cref="InferenceSession.Run(ReadOnlySpan{byte}, int, Span{int})"/>, on a borrowed session.</summary>
@@ -89,29 +94,51 @@ public sealed class SessionPool : IDisposable
 
     InferenceSession Borrow()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        _available.Wait();
-        if (_disposed)
+        lock (_gate)
         {
-            _available.Release();
-            throw new ObjectDisposedException(nameof(SessionPool));
+            while (true)
+            {
+                if (_disposing) throw new ObjectDisposedException(nameof(SessionPool));
+                if (_idleCount > 0) return _idle[--_idleCount];
+                Monitor.Wait(_gate);
+            }
         }
-        lock (_gate) return _idle[--_idleCount];
     }
 
     void Return(InferenceSession session)
     {
-        lock (_gate) _idle[_idleCount++] = session;
-        _available.Release();
+        lock (_gate)
+        {
+            _idle[_idleCount++] = session;
+            // while disposing, Dispose itself waits on the gate for the last session: wake everyone
+            if (_disposing) Monitor.PulseAll(_gate);
+            else Monitor.Pulse(_gate);
+        }
     }
 
+    /// <summary>Refuses new runs at once (callers waiting for a session get <see cref="ObjectDisposedException"/>), waits
+    /// for the runs in progress to return their sessions, then releases every session. Safe to call from several threads.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        for (int i = 0; i < _sessions.Length; i++) _available.Wait(); // every in-flight run has returned its session
-        foreach (var s in _sessions) s.Dispose();
-        _shared?.Dispose();
-        _available.Dispose();
+        lock (_gate)
+        {
+            if (_disposing)
+            {
+                while (!_disposed) Monitor.Wait(_gate); // another thread is disposing: return when it is done
+                return;
+            }
+            _disposing = true;
+            Monitor.PulseAll(_gate);
+            while (_idleCount < _sessions.Length) Monitor.Wait(_gate); // every in-flight run has returned its session
+        }
+        try
+        {
+            foreach (var s in _sessions) s.Dispose();
+            _shared?.Dispose();
+        }
+        finally
+        {
+            lock (_gate) { _disposed = true; Monitor.PulseAll(_gate); }
+        }
     }
 }

@@ -47,7 +47,7 @@ public sealed class DatasetReaderTests : IDisposable
     public static TheoryData<string, byte[], string> BadIdxImages() => new()
     {
         { "empty file", [], "too short" },
-        { "gzip", [0x1F, 0x8B, 8, 0, 0, 0, 0, 0], "gzip" },
+        { "broken gzip", [0x1F, 0x8B, 8, 0, 0, 0, 0, 0], "gzip" },
         { "bad magic", [1, 2, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0], "not an IDX file" },
         { "float type", Idx(0x0D, [1, 1, 1], [0, 0, 0, 0]), "type 0x0D" },
         { "two dims", Idx(8, [2, 2], [1, 2, 3, 4]), "2 dimensions, expected 3" },
@@ -131,7 +131,7 @@ public sealed class DatasetReaderTests : IDisposable
         Assert.Contains("3072 bytes is not a whole number", Fails(Write("short.bin", CifarRecord(1, 1)[..3072])));
         Assert.Contains("6147 bytes is not a whole number", Fails(Write("long.bin", [.. CifarRecord(1, 1), .. CifarRecord(2, 1), 0])));
         Assert.Contains("record 1 has label 10", Fails(Write("label.bin", [.. CifarRecord(1, 1), .. CifarRecord(10, 1)])));
-        Assert.Contains("gzip", Fails(Write("cifar.tar.gz", [0x1F, 0x8B, 8, 0, 0])));
+        Assert.Contains("gzip", Fails(Write("broken.bin.gz", [0x1F, 0x8B, 8, 0, 0])));
         Assert.Contains("cannot read", Fails(Write("ok.bin", CifarRecord(1, 1)), Path.Combine(_dir, "data_batch_9.bin")));
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 4 * 1024 * 1024, "hostile files made the reader allocate too much");
     }

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using HepBnn.Formats.Datasets;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Fuzzing;
 

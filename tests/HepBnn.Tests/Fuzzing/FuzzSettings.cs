@@ -1,4 +1,4 @@
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Fuzzing;
 

@@ -3,7 +3,7 @@ using HepBnn.Formats.Onnx;
 using HepBnn.Model;
 using HepBnn.Tests.Formats;
 using HepBnn.Tests.Formats.Native;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Fuzzing;
 
@@ -26,7 +26,18 @@ public class FuzzTests(ITestOutputHelper output)
         var seeds = new List<byte[]> { ModelFile.ToBytes(FormatTestModels.Tiny(1)), ModelFile.ToBytes(FormatTestModels.TinyPlain(2)) };
         for (int s = 0; seeds.Count < 6; s++)
             if (ModelFile.ToBytes(RandomNetworks.Generate(s)) is { Length: < 24_000 } b) seeds.Add(b);
-        var fuzzer = new MutationFuzzer("hbnn", seeds, b => ModelFile.FromBytes(b), Options(HbnnSurgery.Reseal, HbnnMutator.Mutate));
+        var fuzzer = new MutationFuzzer("hbnn", seeds, b =>
+        {
+            var model = ModelFile.FromBytes(b);
+            // round trip: what the reader accepts, the writer rewrites and the reader reads back equal (byte for byte)
+            RoundTrip.Check("hbnn", () =>
+            {
+                var written = ModelFile.ToBytes(model);
+                var again = ModelFile.FromBytes(written);
+                RoundTrip.Equal(ModelHash.Compute(model), ModelHash.Compute(again), "model hash");
+                RoundTrip.True(written.AsSpan().SequenceEqual(ModelFile.ToBytes(again)), "rewriting the re-read model changed its bytes");
+            });
+        }, Options(HbnnSurgery.Reseal, HbnnMutator.Mutate));
         Check(fuzzer.Run(Cases));
     }
 
@@ -44,7 +55,12 @@ public class FuzzTests(ITestOutputHelper output)
         var fixtures = Path.Combine(AppContext.BaseDirectory, "Formats", "Onnx", "Fixtures");
         seeds.Add(File.ReadAllBytes(Path.Combine(fixtures, "bnn_small_torchscript.onnx")));
         seeds.Add(File.ReadAllBytes(Path.Combine(fixtures, "bnn_small_dynamo.onnx")));
-        var fuzzer = new MutationFuzzer("onnx", seeds, b => OnnxImporter.Import(b), Options(null, OnnxMutator.Mutate));
+        var fuzzer = new MutationFuzzer("onnx", seeds, b =>
+        {
+            var model = OnnxImporter.Import(b);
+            // round trip: an imported model exports (exact) and imports back to the same model
+            RoundTrip.Check("onnx", () => RoundTrip.Equal(ModelHash.Compute(model), ModelHash.Compute(OnnxImporter.Import(OnnxExporter.Export(model))), "model hash"));
+        }, Options(null, OnnxMutator.Mutate));
         Check(fuzzer.Run(Cases));
     }
 }

@@ -1,11 +1,11 @@
 using System.Text;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 using HepBnn.Tests.Formats;
 using HepBnn.Tests.Planning;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Fuzzing;
 
@@ -28,7 +28,17 @@ public class PlanningFuzzTests(ITestOutputHelper output)
         for (int i = 0; i < 4; i++)
             seeds.Add(Utf8(PlanningJson.Serialize(PlanTestSupport.Make(Model, PlanTestSupport.RandomCpuPlan(Model, r), batch: 1 + i * 5, platform: Platform))));
         using var scratch = new FuzzScratch();
-        var fuzzer = new MutationFuzzer("plan-json", seeds, b => PlanFile.Load(scratch.Write("plan.json", b), Model, Platform),
+        var fuzzer = new MutationFuzzer("plan-json", seeds, b =>
+        {
+            var plan = PlanFile.Load(scratch.Write("plan.json", b), Model, Platform);
+            // round trip: what the reader accepts, the writer writes and the reader reads back equal
+            RoundTrip.Check("plan", () =>
+            {
+                string again = Path.Combine(scratch.Directory, "plan-again.json");
+                PlanFile.Save(plan, again);
+                RoundTrip.Equal(PlanningJson.Serialize(plan), PlanningJson.Serialize(PlanFile.Load(again, Model, Platform)), "plan JSON");
+            });
+        },
             FuzzSettings.Options(null, JsonMutator.Mutate));
         FuzzSettings.Check(output, fuzzer.Run(FuzzSettings.Cases));
     }
@@ -38,7 +48,20 @@ public class PlanningFuzzTests(ITestOutputHelper output)
     {
         var seeds = new List<byte[]> { Utf8(PlanningJson.Serialize(MakeProfile(Model, 4, calibrated: true))), Utf8(PlanningJson.Serialize(MakeProfile(Model, 1, calibrated: false))) };
         using var scratch = new FuzzScratch();
-        var fuzzer = new MutationFuzzer("profile-json", seeds, b => ProfileFile.Load(scratch.Write("profile.json", b), Model, 4, Platform),
+        var fuzzer = new MutationFuzzer("profile-json", seeds, b =>
+        {
+            var profile = ProfileFile.Load(scratch.Write("profile.json", b), Model, 4, Platform);
+            RoundTrip.Check("profile", () =>
+            {
+                string again = Path.Combine(scratch.Directory, "profile-again.json");
+                ProfileFile.Save(profile, again);
+                RoundTrip.Equal(PlanningJson.Serialize(profile), PlanningJson.Serialize(ProfileFile.Load(again, Model, 4, Platform)), "profile JSON");
+                // and whatever the profile maps to is a plan the plan reader accepts
+                string plan = Path.Combine(scratch.Directory, "mapped-plan.json");
+                PlanFile.Save(Planner.Map(profile)[0], plan);
+                PlanFile.Read(plan);
+            });
+        },
             FuzzSettings.Options(null, JsonMutator.Mutate));
         FuzzSettings.Check(output, fuzzer.Run(FuzzSettings.Cases));
     }

@@ -1,6 +1,4 @@
 using HepBnn.Devices;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Gpu;
 
 /// <summary>One ILGPU CPU accelerator acting as the GPU for all GPU tests: its context and the compiled kernels are

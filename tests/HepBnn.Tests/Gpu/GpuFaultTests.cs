@@ -17,7 +17,7 @@ public class GpuFaultTests
     [Fact]
     public void CudaRequestedWithoutCudaSaysNoUsableCudaGpu()
     {
-        if (GpuDetection.Gpus.Count > 0) return; // meaningful on a machine without CUDA (this one, CI)
+        Assert.SkipWhen(GpuDetection.Gpus.Count > 0, "meaningful only on a machine without a CUDA GPU (this one has one)");
         using var res = new ExecutionResources(1, GpuSelection.Cuda);
         Assert.Null(res.Gpu);
         Assert.StartsWith("no usable CUDA GPU: ", res.GpuProblem);
@@ -32,7 +32,7 @@ public class GpuFaultTests
     [Fact]
     public void APlanNamingGpuConfigurationsWithoutAGpuIsTheClearMessage()
     {
-        if (GpuDetection.Gpus.Count > 0) return;
+        Assert.SkipWhen(GpuDetection.Gpus.Count > 0, "meaningful only on a machine without a CUDA GPU (this one has one)");
         var model = ModelZoo.Vgg3(2);
         var plan = PlanTestSupport.Make(model, AllGpu, batch: 1);
         var e = Assert.Throws<GpuUnavailableException>(() => new InferenceSession(model, plan));

@@ -1,8 +1,6 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Gpu;
 
 /// <summary>GPU buffers and copies of <see cref="ExecutionResources"/> on the emulated GPU.</summary>
@@ -21,7 +19,7 @@ public class GpuResourceTests(CpuAcceleratorFixture fixture)
     public void CopiesRoundTripThroughTheGpuIncludingPartialLengths()
     {
         var res = fixture.Resources;
-        Assert.True(res.Has(DeviceKind.Gpu));
+        Assert.True(res.TryOpen(DeviceKind.Gpu));
         foreach (long words in new long[] { 1, 7, 1000, 70_000 })
         {
             var src = Random(words, (int)words);

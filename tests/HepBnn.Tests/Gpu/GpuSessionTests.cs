@@ -2,6 +2,7 @@ using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Reference;
 using HepBnn.Runtime;
+using HepBnn.Tests.Support;
 
 namespace HepBnn.Tests.Gpu;
 
@@ -16,7 +17,7 @@ public class GpuSessionTests(CpuAcceleratorFixture fixture)
         var blocks = BlockCompiler.Compile(model);
         using var session = new InferenceSession(model, blocks, assignment.Select(ConfigurationRegistry.Find).ToArray(),
             new SessionOptions { MaxBatch = batch }, fixture.Resources);
-        var raw = new int[batch * session.NumClasses];
+        var raw = new int[batch * session.ScoresPerImage];
         for (int repeat = 0; repeat < 2; repeat++) // the second run reuses every buffer and registration
         {
             Array.Fill(raw, int.MinValue);
@@ -25,31 +26,40 @@ public class GpuSessionTests(CpuAcceleratorFixture fixture)
             {
                 var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
                 for (int k = 0; k < expected.Length; k++)
-                    Assert.True(expected[k] == raw[n * session.NumClasses + k],
-                        $"seed {seed}, model {model.Name}, [{string.Join(", ", assignment)}]: sample {n} class {k} expected {expected[k]} got {raw[n * session.NumClasses + k]}");
+                    Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
+                        $"seed {seed}, model {model.Name}, [{string.Join(", ", assignment)}]: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
             }
         }
     }
 
-    [Fact]
-    public void Vgg3WithTheMiddleOnTheGpuMatchesReference() =>
-        AssertMatchesReference(ModelZoo.Vgg3(3), ["cpu.mt-rows", "gpu.tiled-shared", "gpu.thread-per-pixel", "cpu.scalar"], batch: 2, seed: 5);
+    // VGG3's layer pattern at 8×8 (Support/TinyModels): the full 28×28 VGG3 took ~20 s per run on the emulator;
+    // full-size whole models on a real GPU are `hepbnn verify` / scripts/plan-check.sh.
+    /// <summary>The GPU configurations that support <paramref name="block"/>, taken in turn (not every one takes every block).</summary>
+    internal static string Rotate(Block block, int turn)
+    {
+        var fit = ConfigurationRegistry.Gpu.Where(c => c.Supports(block)).ToArray();
+        return fit[turn % fit.Length].Name;
+    }
 
     [Fact]
-    public void Vgg3StartingOnTheGpuMatchesReference() =>
-        AssertMatchesReference(ModelZoo.Vgg3(4), ["gpu.thread-per-pixel", "cpu.mt-channels", "gpu.warp-reduce", "gpu.thread-per-output"], batch: 1, seed: 6);
+    public void TinyVgg3WithTheMiddleOnTheGpuMatchesReference() =>
+        AssertMatchesReference(TinyModels.Vgg3Like(3), ["cpu.mt-rows", "gpu.tiled-shared", "gpu.thread-per-pixel", "cpu.scalar"], batch: 2, seed: 5);
+
+    [Fact]
+    public void TinyVgg3StartingOnTheGpuMatchesReference() =>
+        AssertMatchesReference(TinyModels.Vgg3Like(4), ["gpu.thread-per-pixel", "cpu.mt-channels", "gpu.warp-reduce", "gpu.thread-per-output"], batch: 1, seed: 6);
 
     [Fact]
     public void RandomNetworksWithAlternatingDevicesMatchReference()
     {
-        var gpu = ConfigurationRegistry.Gpu.Select(c => c.Name).ToArray();
         for (int seed = 200; seed < 208; seed++)
         {
             var model = RandomNetworks.Generate(seed);
             var blocks = BlockCompiler.Compile(model);
             // GPU/CPU alternate, starting on either, and the GPU configuration rotates; blocks too big for the emulator stay on the CPU.
+            // (Among the GPU configurations that support the block: not every one takes the image block.)
             var assignment = blocks.Select((b, i) => (i + seed) % 2 == 0 && GpuConfigurationTests.Cost(b, 2) <= 12_000
-                ? gpu[(i + seed) % gpu.Length] : "cpu.mt-batch").ToArray();
+                ? Rotate(b, i + seed) : "cpu.mt-batch").ToArray();
             AssertMatchesReference(model, assignment, batch: 2, seed);
         }
     }
@@ -63,7 +73,8 @@ public class GpuSessionTests(CpuAcceleratorFixture fixture)
             var model = RandomNetworks.Generate(seed);
             var blocks = BlockCompiler.Compile(model);
             if (blocks.Any(b => GpuConfigurationTests.Cost(b, 3) > 12_000)) continue;
-            AssertMatchesReference(model, Enumerable.Repeat(ConfigurationRegistry.Gpu[seed % 4].Name, blocks.Count).ToArray(), batch: 3, seed);
+            var all = ConfigurationRegistry.Gpu.Where(c => blocks.All(c.Supports)).ToArray();
+            AssertMatchesReference(model, Enumerable.Repeat(all[seed % all.Length].Name, blocks.Count).ToArray(), batch: 3, seed);
             done++;
         }
     }

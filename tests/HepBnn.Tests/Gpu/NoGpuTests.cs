@@ -12,8 +12,8 @@ public class NoGpuTests
     public void SelectionNoneHasNoGpu()
     {
         using var res = new ExecutionResources(1, GpuSelection.None);
-        Assert.False(res.Has(DeviceKind.Gpu));
-        Assert.True(res.Has(DeviceKind.Cpu));
+        Assert.False(res.TryOpen(DeviceKind.Gpu));
+        Assert.True(res.TryOpen(DeviceKind.Cpu));
         Assert.Null(res.Gpu);
         var e = Assert.ThrowsAny<HepBnnException>(() => res.Allocate(DeviceKind.Gpu, 8));
         Assert.Contains("no GPU", e.Message);
@@ -44,7 +44,7 @@ public class NoGpuTests
         var model = ModelZoo.Vgg3(1);
         using var session = new InferenceSession(model, "cpu.mt-rows", new SessionOptions { Gpu = GpuSelection.Auto });
         var image = ModelZoo.RandomImages(model.InputShape, 1, 1);
-        var raw = new int[session.NumClasses];
+        var raw = new int[session.ScoresPerImage];
         session.Run(image, 1, raw);
         Assert.Equal(HepBnn.Reference.ReferenceEngine.RawScores(model, image), raw.Select(x => (double)x).ToArray());
     }
@@ -54,7 +54,7 @@ public class NoGpuTests
     {
         var platform = PlatformInfo.Detect();
         bool gpu = GpuDetection.Gpus.Count > 0;
-        Assert.Equal(gpu, platform.Configurations.Any(c => c.StartsWith("gpu.")));
+        Assert.Equal(gpu, ConfigurationRegistry.Describe(gpu).Any(c => c.StartsWith("gpu.")));
         Assert.Equal(gpu, platform.GpuDetails.Count > 0);
         if (!gpu) Assert.True(platform.GpuStatus.StartsWith("no CUDA GPU") || platform.GpuStatus.StartsWith("no usable CUDA GPU: "), platform.GpuStatus);
         Assert.Contains("gpus=", platform.Fingerprint);
@@ -63,9 +63,9 @@ public class NoGpuTests
     [Fact]
     public void AutoSelectionWithoutCudaFallsBackToNoGpuWithAReason()
     {
-        if (GpuDetection.Gpus.Count > 0) return; // only meaningful on a CPU-only machine such as CI
+        Assert.SkipWhen(GpuDetection.Gpus.Count > 0, "meaningful only on a machine without a CUDA GPU (this one has one)");
         using var res = new ExecutionResources(1, GpuSelection.Auto);
-        Assert.False(res.Has(DeviceKind.Gpu));
+        Assert.False(res.TryOpen(DeviceKind.Gpu));
         Assert.False(string.IsNullOrEmpty(res.GpuProblem));
     }
 

@@ -1,6 +1,6 @@
 using HepBnn.Model;
+using HepBnn.Ops;
 using HepBnn.Tests.Support;
-
 namespace HepBnn.Tests.Ops;
 
 /// <summary>Shapes aimed at each branch of the CPU kernels (patch gather vs dense, carry-save blocks and their flush,
@@ -61,7 +61,7 @@ public class CpuKernelPathTests
         });
         var model = new BnnModel("extreme", m.InputShape, layers);
         var images = Enumerable.Repeat((byte)255, (int)(2 * model.InputShape.Elements)).ToArray();
-        foreach (var config in HepBnn.Runtime.ConfigurationRegistry.Cpu)
+        foreach (var config in HepBnn.Ops.ConfigurationRegistry.Cpu)
             if (HepBnn.Ops.BlockCompiler.Compile(model).All(config.Supports)) CpuChecks.Session(model, config.Name, 2, 3, images);
     }
 

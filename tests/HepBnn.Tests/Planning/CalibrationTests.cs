@@ -1,6 +1,5 @@
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>The calibration fit and its solver on synthetic data with a known answer.</summary>

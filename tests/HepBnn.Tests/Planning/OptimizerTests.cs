@@ -1,6 +1,5 @@
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>The dynamic program against brute-force enumeration on synthetic cost tables (CPU and GPU options, no hardware).</summary>

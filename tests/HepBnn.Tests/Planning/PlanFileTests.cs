@@ -1,6 +1,7 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Planning;
-
+using HepBnn.Runtime;
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Plan JSON: round trip, and every kind of bad plan refused with one clear exception.</summary>
@@ -55,7 +56,7 @@ public class PlanFileTests
 
     [Fact]
     public void MissingFileIsRefused() =>
-        Assert.Contains("cannot read", Assert.Throws<HepBnnException>(() => PlanFile.Read("/nonexistent/dir/plan.json")).Message);
+        Assert.Contains("cannot read", Assert.Throws<HepBnnException>(() => PlanFile.ReadUnvalidated("/nonexistent/dir/plan.json")).Message);
 
     [Fact]
     public void UnknownConfigurationIsRefused()
@@ -101,7 +102,7 @@ public class PlanFileTests
         (swapped[0], swapped[1]) = (swapped[1], swapped[0]);
         Assert.Contains("index", LoadError(Json(plan with { Blocks = swapped })).Message);
         var wrongDevice = plan.Blocks.ToList();
-        wrongDevice[0] = wrongDevice[0] with { Device = HepBnn.Runtime.DeviceKind.Gpu };
+        wrongDevice[0] = wrongDevice[0] with { Device = HepBnn.Devices.DeviceKind.Gpu };
         Assert.Contains("runs on the Cpu", LoadError(Json(plan with { Blocks = wrongDevice })).Message);
         Assert.Contains("not valid", LoadError(Json(plan).Replace("\"Cpu\"", "\"Tpu\"")).Message);
     }

@@ -1,8 +1,6 @@
 using HepBnn.Model;
-using HepBnn.Planning;
 using HepBnn.Reference;
 using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Whatever the mapping, the result is the same: random mixed CPU plans run through InferenceSession(model, plan)
@@ -25,7 +23,7 @@ public class PlanSessionTests
                 var configs = PlanTestSupport.RandomCpuPlan(model, r);
                 using var session = new InferenceSession(model, PlanTestSupport.Make(model, configs, batch));
                 Assert.Equal(batch, session.MaxBatch);
-                var raw = new int[batch * session.NumClasses];
+                var raw = new int[batch * session.ScoresPerImage];
                 session.Run(images, batch, raw);
                 for (int i = 0; i < raw.Length; i++)
                     Assert.True(expected[i] == raw[i], $"seed {seed}, plan [{string.Join(", ", configs)}]: score {i} expected {expected[i]} got {raw[i]}");

@@ -1,8 +1,7 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Planning;
 using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Plans made directly (no profiling) for tests.</summary>

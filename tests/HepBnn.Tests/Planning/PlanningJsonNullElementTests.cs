@@ -1,6 +1,6 @@
+using HepBnn.Devices;
 using HepBnn.Planning;
 using HepBnn.Tests.Formats;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Regression (found by the plan/profile fuzzers): a null element in a list of a plan or profile file was
@@ -26,7 +26,7 @@ public class PlanningJsonNullElementTests
     public void NullProfileElementIsRefused(string list, string insert, string path)
     {
         var profile = new Profile(Profile.FormatId, "m", "00", 1, "p", DateTime.UtcNow, 1,
-            [new BlockProfile(0, "b0", 1, 1, [new ConfigurationTiming("cpu.scalar", HepBnn.Runtime.DeviceKind.Cpu, 1, 1, 1, 1, false)])],
+            [new BlockProfile(0, "b0", 1, 1, [new ConfigurationTiming("cpu.scalar", HepBnn.Devices.DeviceKind.Cpu, 1, 1, 1, 1, false)])],
             [], new Calibration(0, 0, [], []), false);
         var json = PlanningJson.Serialize(profile);
         int at = json.IndexOf(list, StringComparison.Ordinal);

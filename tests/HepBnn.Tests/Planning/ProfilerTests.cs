@@ -1,9 +1,9 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
 using HepBnn.Reference;
 using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Profile → map → run end to end on small random networks with tiny budgets.</summary>
@@ -24,13 +24,13 @@ public class ProfilerTests
             Assert.Equal(blocks.Count, profile.Blocks.Count);
             foreach (var b in blocks)
             {
-                var expected = ConfigurationRegistry.For(b).Where(c => res.Has(c.Device)).Select(c => c.Name).Order();
+                var expected = ConfigurationRegistry.For(b).Where(c => res.TryOpen(c.Device)).Select(c => c.Name).Order();
                 Assert.Equal(expected, profile.Blocks[b.Index].Configurations.Select(c => c.Configuration).Order());
                 Assert.All(profile.Blocks[b.Index].Configurations, c => Assert.True(c.MedianUs > 0 && c.P10Us <= c.MedianUs && c.MedianUs <= c.P90Us && c.Samples >= 1,
                     $"seed {seed}, block {b.Name}, {c.Configuration}: bad stats {c.MedianUs} [{c.P10Us}..{c.P90Us}] n={c.Samples}"));
                 Assert.Equal(b.InputBufferWords(2), profile.Blocks[b.Index].InputWords);
             }
-            Assert.Equal(res.Has(DeviceKind.Gpu), profile.Transfers.Count > 0);
+            Assert.Equal(res.TryOpen(DeviceKind.Gpu), profile.Transfers.Count > 0);
             Assert.NotNull(profile.Calibration);
             Assert.NotEmpty(profile.Calibration!.Points);
             Assert.True(profile.ProfilingSeconds > 0);
@@ -71,13 +71,35 @@ public class ProfilerTests
         var v = VerdictRunner.Run(model, profile, res, new VerdictOptions { TopK = 3, BudgetSeconds = 0.01, MinRounds = 3 });
         Assert.StartsWith("found plan", v.Rows[0].Label);
         Assert.Equal(1.0, v.Rows[0].VsPlan!.Value, 9);
+        // "vs found plan" is the ratio of the medians it is printed next to (issue 13: it was the paired ratio)
+        foreach (var r in v.Rows.Where(r => r.Measured is not null))
+            Assert.Equal(r.Measured!.Value.MedianUs / v.Rows[0].Measured!.Value.MedianUs, r.VsPlan!.Value, 9);
         Assert.Equal(v.Plan.Configurations, v.Rows[0].Configurations);
         Assert.Contains(v.Rows, r => r.Label == Baselines.AllOn(DeviceKind.Cpu) && r.Measured is not null);
         Assert.Contains(v.Rows, r => r.Label.StartsWith("best single configuration") && r.Measured is not null);
         var fullyParallel = v.Rows.Single(r => r.Label.Contains(Baselines.FullyParallelGpu));
-        if (!res.Has(DeviceKind.Gpu)) Assert.Equal("skipped: no GPU on this machine", fullyParallel.Note);
+        if (!res.TryOpen(DeviceKind.Gpu)) Assert.Equal("skipped: no GPU on this machine", fullyParallel.Note);
         Assert.All(v.Rows.Where(r => r.Measured is not null), r => Assert.True(r.Measured!.Value.Samples >= 3));
         Assert.InRange(v.MeasuredBestRank, 1, 3);
+        // The verdict holds the found plan against every measured row, baselines included.
+        var beating = Verdict.Beating(v.Rows, 0.03);
+        Assert.Equal(beating is null, v.PlanIsMeasuredBest);
+        Assert.Equal(beating?.Label, v.BeatenBy);
+    }
+
+    [Fact]
+    public void VerdictNamesABaselineThatBeatsTheFoundPlan()
+    {
+        static VerdictRow Row(string label, double? vs, string config = "cpu.scalar") => new(label, [config, "cpu.scalar"], 10, new TimingStats(10, 9, 11, 5), vs, null);
+        var rows = new[] { Row("found plan (top-1)", 1), Row("top-2", 1.2, "cpu.simd256"), Row("all-GPU fully parallel (gpu.thread-per-output)", 1 / 1.14, "gpu.thread-per-output"),
+                           Row("all-CPU best", 0.99, "cpu.mt-rows") };
+        var beating = Verdict.Beating(rows, 0.03);
+        Assert.NotNull(beating);
+        Assert.Equal("all-GPU fully parallel (gpu.thread-per-output)", beating.Label);
+        // Within the 3% tolerance nothing beats the found plan; rows without a measurement never do.
+        Assert.Null(Verdict.Beating([Row("found plan (top-1)", 1), Row("top-2", 0.98, "cpu.simd256"), Row("skipped", null, "cpu.mt-rows")], 0.03));
+        // The found plan run another way (CUDA graphs off) is the same plan, not a better one.
+        Assert.Null(Verdict.Beating([Row("found plan (top-1)", 1), Row("found plan, CUDA graphs off (eager launches)", 0.5)], 0.03));
     }
 
     [Fact]

@@ -1,6 +1,5 @@
+using HepBnn.Devices;
 using HepBnn.Planning;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Planning;
 
 /// <summary>Random cost tables with CPU and (synthetic) GPU options, and an independent brute-force evaluator.</summary>

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using HepBnn.Model;
 using HepBnn.Reference;
 using HepBnn.Runtime;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Runtime;
 

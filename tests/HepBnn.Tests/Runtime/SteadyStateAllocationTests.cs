@@ -3,7 +3,7 @@ using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
-using Xunit.Abstractions;
+
 
 namespace HepBnn.Tests.Runtime;
 
@@ -51,13 +51,14 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
         var model = Model();
         var blocks = BlockCompiler.Compile(model);
         var config = ConfigurationRegistry.Find(configName);
-        if (!blocks.All(config.Supports)) return;
+        CpuSupport.SkipUnlessRunsHere(config);
+        Assert.True(blocks.All(config.Supports), $"{configName} should support every block of {model.Name}");
         const int batch = 3, runs = 300;
         using var res = new ExecutionResources(2);
         using var session = new InferenceSession(model, blocks, blocks.Select(_ => config).ToArray(), new SessionOptions { MaxBatch = batch }, res);
         var workers = new WorkerAllocations(res.CpuWorkers);
         var images = ModelZoo.RandomImages(model.InputShape, batch, 1);
-        var scores = new int[batch * session.NumClasses];
+        var scores = new int[batch * session.ScoresPerImage];
         int bytes = (int)model.InputShape.Elements;
         void Runs(int count)
         {

@@ -1,8 +1,7 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Reference;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Support;
 
 /// <summary>Runs one block with a configuration on random inputs and compares against the reference

@@ -1,8 +1,8 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Reference;
 using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Support;
 
 /// <summary>Checks a model in every CPU configuration: each block in isolation (<see cref="BlockOracle"/>) and the
@@ -26,14 +26,14 @@ public static class CpuChecks
     {
         images ??= ModelZoo.RandomImages(model.InputShape, batch, seed);
         using var session = new InferenceSession(model, config, new SessionOptions { MaxBatch = batch, CpuThreads = 3 });
-        var raw = new int[batch * session.NumClasses];
+        var raw = new int[batch * session.ScoresPerImage];
         session.Run(images, batch, raw);
         for (int n = 0; n < batch; n++)
         {
             var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
             for (int k = 0; k < expected.Length; k++)
-                Assert.True(expected[k] == raw[n * session.NumClasses + k],
-                    $"seed {seed}, model {model.Name}, config {config}: sample {n} class {k} expected {expected[k]} got {raw[n * session.NumClasses + k]}");
+                Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
+                    $"seed {seed}, model {model.Name}, config {config}: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
         }
     }
 

@@ -22,7 +22,7 @@ public sealed class IsaTheoryAttribute : TheoryAttribute
     /// <summary>Names of the CPU configurations that need <paramref name="isa"/>.</summary>
     public static TheoryData<string> Configs(string isa)
     {
-        var names = HepBnn.Runtime.ConfigurationRegistry.Cpu.OfType<HepBnn.Ops.Cpu.CpuConfiguration>().Where(c => c.RequiredIsa == isa).Select(c => c.Name).ToList();
+        var names = HepBnn.Ops.ConfigurationRegistry.Cpu.OfType<HepBnn.Ops.Cpu.CpuConfiguration>().Where(c => c.RequiredIsa == isa).Select(c => c.Name).ToList();
         if (names.Count == 0) throw new InvalidOperationException($"no CPU configuration needs '{isa}'");
         return [.. names];
     }

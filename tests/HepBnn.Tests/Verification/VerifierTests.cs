@@ -2,8 +2,6 @@ using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Reference;
-using HepBnn.Runtime;
-
 namespace HepBnn.Tests.Verification;
 
 /// <summary>`hepbnn verify`'s engine: it passes correct configurations and catches a wrong one.</summary>

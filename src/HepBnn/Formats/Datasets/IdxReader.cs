@@ -6,7 +6,7 @@ namespace HepBnn.Formats.Datasets;
 /// <summary>
 /// IDX files (MNIST / Fashion-MNIST: <c>train-images-idx3-ubyte</c>, <c>train-labels-idx1-ubyte</c>, <c>t10k-…</c>):
 /// magic 0x00 0x00 &lt;type&gt; &lt;dims&gt;, then one big-endian int32 per dimension, then the data. Only unsigned bytes
-/// (type 0x08) are read. Every size is checked against the file length before anything is allocated, so a hostile
+/// (type 0x08) are read; files may be gzip-compressed (as distributed). Every size is checked against the file length before anything is allocated, so a hostile
 /// header cannot make the reader allocate more than the file holds.
 /// </summary>
 public static class IdxReader
@@ -28,27 +28,31 @@ public static class IdxReader
         return new LabeledImages(new Shape3(imageDims[1], imageDims[2], 1), images, labels, classes);
     }
 
-    /// <summary>The dimensions and data of an IDX file of unsigned bytes with <paramref name="expectedDims"/> dimensions.</summary>
+    /// <summary>The dimensions and data of an IDX file (raw or gzip-compressed) of unsigned bytes with
+    /// <paramref name="expectedDims"/> dimensions.</summary>
     public static (int[] Dims, byte[] Data) ReadUnsignedBytes(string path, int expectedDims)
     {
-        using var fs = DatasetFile.Open(path);
-        long length = fs.Length;
-        Span<byte> magic = stackalloc byte[4];
+        var file = DatasetFile.ReadAll(path, Array.MaxLength);
+        var (dims, offset) = ParseHeader(file, path, expectedDims);
+        return (dims, offset == 0 ? file : file.AsSpan(offset).ToArray());
+    }
+
+    /// <summary>Checks the header against the bytes actually there; returns the dimensions and where the data start.</summary>
+    static (int[] Dims, int Offset) ParseHeader(ReadOnlySpan<byte> file, string path, int expectedDims)
+    {
+        long length = file.Length;
         if (length < 4) throw new HepBnnException($"{path}: {length} bytes is too short for an IDX file");
-        DatasetFile.ReadExactly(fs, magic, path);
-        if (DatasetFile.IsGzip(magic)) throw new HepBnnException($"{path}: file is gzip-compressed; decompress it first (gunzip)");
+        var magic = file[..4];
         if (magic[0] != 0 || magic[1] != 0)
             throw new HepBnnException($"{path}: not an IDX file (magic 0x{BinaryPrimitives.ReadUInt32BigEndian(magic):X8}, expected 0x0000TTDD)");
         if (magic[2] != UnsignedByte) throw new HepBnnException($"{path}: IDX element type 0x{magic[2]:X2} is not supported (only 0x08, unsigned byte)");
         if (magic[3] != expectedDims) throw new HepBnnException($"{path}: IDX file has {magic[3]} dimensions, expected {expectedDims}");
-        long header = 4 + 4L * expectedDims;
+        int header = 4 + 4 * expectedDims;
         if (length < header) throw new HepBnnException($"{path}: truncated header ({length} bytes, the header alone needs {header})");
-        Span<byte> raw = stackalloc byte[4 * expectedDims];
-        DatasetFile.ReadExactly(fs, raw, path);
         var dims = new int[expectedDims];
         for (int i = 0; i < expectedDims; i++)
         {
-            uint d = BinaryPrimitives.ReadUInt32BigEndian(raw[(4 * i)..]);
+            uint d = BinaryPrimitives.ReadUInt32BigEndian(file[(4 + 4 * i)..]);
             if (d == 0 || d > int.MaxValue) throw new HepBnnException($"{path}: dimension {i} is {d}, expected 1..{int.MaxValue}");
             dims[i] = (int)d;
         }
@@ -64,9 +68,6 @@ public static class IdxReader
             throw new HepBnnException(count < available
                 ? $"{path}: {available - count} unexpected bytes after the {count} bytes of data"
                 : $"{path}: truncated: header claims {count} bytes of data, the file holds {available}");
-        if (count > Array.MaxLength) throw new HepBnnException($"{path}: {count} bytes of data exceed the largest array .NET can allocate");
-        var data = new byte[count];
-        DatasetFile.ReadExactly(fs, data, path);
-        return (dims, data);
+        return (dims, header);
     }
 }

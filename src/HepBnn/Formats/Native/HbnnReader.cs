@@ -81,7 +81,7 @@ internal static class HbnnReader
             i++;
         }
         blobs.CheckFullyUsed();
-        var model = new BnnModel(name, input, layers);
+        var model = new BnnModel(name, input, layers, ClassNames(h));
         string actual = ModelHash.Compute(model);
         if (!string.Equals(actual, expectedHash, StringComparison.Ordinal))
             throw new HepBnnException($"model hash mismatch: header says {expectedHash}, the content gives {actual}");
@@ -129,6 +129,24 @@ internal static class HbnnReader
             default:
                 throw new HepBnnException($"{where}: unknown layer kind");
         }
+    }
+
+    /// <summary>The optional "classes" array of strings (absent in older files; count checked by <see cref="BnnModel"/>).
+    /// "classNames" is read too: early files of this branch used that key.</summary>
+    static string[]? ClassNames(JsonFields h)
+    {
+        string? key = h.Has("classes") ? "classes" : h.Has("classNames") ? "classNames" : null;
+        if (key is null) return null;
+        if (h.Has("classes") && h.Has("classNames")) throw new HepBnnException("header: both 'classes' and 'classNames'; give one");
+        var a = h.Array(key, ModelValidator.MaxDim);
+        var names = new string[a.GetArrayLength()];
+        int i = 0;
+        foreach (var e in a.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String) throw new HepBnnException($"header: '{key}' entry {i} must be a string");
+            names[i++] = e.GetString()!;
+        }
+        return names;
     }
 
     static int Dim(JsonFields f, string name) => (int)f.Int(name, 1, ModelValidator.MaxDim);

@@ -26,6 +26,13 @@ internal static class HbnnWriter
             j.WriteStartArray("layers");
             foreach (var layer in model.Layers) WriteLayer(j, layer, body);
             j.WriteEndArray();
+            if (model.ClassNames is { } names)
+            {
+                // optional (older readers ignore it): the class names, index = class
+                j.WriteStartArray("classes");
+                foreach (var n in names) j.WriteStringValue(n);
+                j.WriteEndArray();
+            }
             j.WriteNumber("bodyBytes", body.Length);
             j.WriteEndObject();
         }

@@ -28,20 +28,11 @@ public static class ModelFile
         catch (IOException e) { throw new HepBnnException($"cannot write the model: {e.Message}", e); }
     }
 
-    /// <summary>Writes to a temporary file next to <paramref name="path"/> and renames it, so a crash never leaves half a model.</summary>
+    /// <summary>Writes to a uniquely named temporary file next to <paramref name="path"/> and renames it (<see cref="AtomicFile"/>),
+    /// so a crash never leaves half a model and concurrent saves never collide.</summary>
     public static void Save(BnnModel model, string path)
     {
-        var bytes = ToBytes(model);
-        string tmp = path + ".tmp";
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HepBnnException($"cannot write model file '{path}': {e.Message}", e);
-        }
+        AtomicFile.Write(path, ToBytes(model), "model file");
     }
 
     public static BnnModel Load(Stream stream) => FromBytes(BoundedRead.All(stream, HbnnLayout.MaxFileBytes, "model"));

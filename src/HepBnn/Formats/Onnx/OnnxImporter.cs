@@ -20,10 +20,34 @@ public static class OnnxImporter
     /// <summary>Protobuf messages cannot exceed 2 GiB.</summary>
     public const long MaxFileBytes = int.MaxValue;
 
+    /// <summary>Imports an .onnx file, or a gzip-compressed one (.onnx.gz: ±1 float weights compress ~20×, which is how
+    /// the repository ships its trained models).</summary>
     public static BnnModel ImportFile(string path)
     {
-        try { return Import(BoundedRead.File(path, MaxFileBytes), Path.GetFileNameWithoutExtension(path)); }
+        try
+        {
+            var bytes = BoundedRead.File(path, MaxFileBytes);
+            string name = Path.GetFileName(path);
+            if (name.EndsWith(".gz", StringComparison.OrdinalIgnoreCase)) name = name[..^3];
+            if (name.EndsWith(Extension, StringComparison.OrdinalIgnoreCase)) name = name[..^Extension.Length];
+            return Import(Gunzip(bytes), name);
+        }
         catch (HepBnnException e) { throw new HepBnnException($"ONNX file '{path}': {e.Message}", e); }
+    }
+
+    /// <summary>The bytes as they are, or decompressed when they start with the gzip magic (bounded by <see cref="MaxFileBytes"/>).</summary>
+    static byte[] Gunzip(byte[] bytes)
+    {
+        if (bytes.Length < 2 || bytes[0] != 0x1F || bytes[1] != 0x8B) return bytes;
+        try
+        {
+            using var gz = new System.IO.Compression.GZipStream(new MemoryStream(bytes), System.IO.Compression.CompressionMode.Decompress);
+            return BoundedRead.All(gz, MaxFileBytes, "decompressed ONNX model");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new HepBnnException($"not a valid gzip stream: {e.Message}", e);
+        }
     }
 
     public static BnnModel Import(Stream stream, string? name = null) => Import(BoundedRead.All(stream, MaxFileBytes, "ONNX model"), name);

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using HepBnn.Runtime;
+using HepBnn.Devices;
 
 namespace HepBnn.Ops.Cpu;
 

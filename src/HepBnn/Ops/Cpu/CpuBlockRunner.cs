@@ -1,6 +1,4 @@
 using HepBnn.Devices;
-using HepBnn.Runtime;
-
 namespace HepBnn.Ops.Cpu;
 
 /// <summary>How a CPU configuration splits a block into independent work items (each writes whole output words).

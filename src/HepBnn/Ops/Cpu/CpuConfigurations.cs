@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Devices;
 namespace HepBnn.Ops.Cpu;
 
 /// <summary>Common shape of the CPU configurations: a popcount flavour and a partition over the worker pool.</summary>
@@ -43,8 +42,9 @@ public sealed class CpuScalar : CpuConfiguration
 }
 
 /// <summary>One thread, 256-bit vectors (AVX2 nibble-LUT popcount), vectorised over output channels.</summary>
-public sealed class CpuSimd256 : CpuConfiguration
+public sealed class CpuSimd256 : CpuConfiguration, IMachineRequirement
 {
+    public string? UnavailableReason => Simd256Kernel.IsSupported ? null : "this CPU lacks AVX2";
     public override string Name => "cpu.simd256";
     public override string Description => "1 thread, AVX2 Vector256 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
@@ -56,8 +56,9 @@ public sealed class CpuSimd256 : CpuConfiguration
 }
 
 /// <summary>One thread, 512-bit vectors (AVX-512BW nibble-LUT popcount).</summary>
-public sealed class CpuSimd512 : CpuConfiguration
+public sealed class CpuSimd512 : CpuConfiguration, IMachineRequirement
 {
+    public string? UnavailableReason => Simd512Kernel.IsSupported ? null : "this CPU lacks AVX-512BW";
     public override string Name => "cpu.simd512";
     public override string Description => "1 thread, AVX-512BW Vector512 popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;

@@ -27,9 +27,32 @@ public sealed class GpuBlockData : IDisposable
     public ArrayView<ulong> PoolAnd => _poolAnd!.View;
 
     public GpuBlockData(GpuDevice gpu, Block block, GpuWeightLayout layout, GpuBlockParams p)
+        : this(gpu, block, p, Arrays(block, layout, p)) { }
+
+    /// <summary>A block's constants in a configuration's own layout.</summary>
+    public GpuBlockData(GpuDevice gpu, Block block, GpuBlockParams p, (ulong[] Weights, int[] Meta, ulong[] PoolAnd) arrays)
     {
         Block = block;
         Params = p;
+        try
+        {
+            _weights = gpu.Upload(arrays.Weights);
+            _meta = gpu.Upload(arrays.Meta);
+            _poolAnd = gpu.Upload(arrays.PoolAnd);
+        }
+        catch
+        {
+            Dispose(); // what was uploaded before the failure
+            throw;
+        }
+    }
+
+    /// <summary>The pooling AND mask per output word (zeros without pooling: OR of one bit is the bit).</summary>
+    public static ulong[] PoolAndWords(Block block) =>
+        block.HasPool && block.PoolAndMask.Length > 0 ? block.PoolAndMask : new ulong[Math.Max(1, block.OutputWords)];
+
+    static (ulong[], int[], ulong[]) Arrays(Block block, GpuWeightLayout layout, GpuBlockParams p)
+    {
         int slots = p.ChannelSlots, taps = block.KernelH * block.KernelW;
         ulong[] weights = [0];
         if (block.PackedWeights is { } packed)
@@ -46,18 +69,7 @@ public sealed class GpuBlockData : IDisposable
             meta.AddRange(layout == GpuWeightLayout.ChannelMajor ? w : Transpose(w, block.OutChannels, row, slots));
         }
         if (meta.Count == 0) meta.Add(0);
-        var poolAnd = block.HasPool && block.PoolAndMask.Length > 0 ? block.PoolAndMask : new ulong[Math.Max(1, block.OutputWords)];
-        try
-        {
-            _weights = gpu.Upload(weights);
-            _meta = gpu.Upload(meta.ToArray());
-            _poolAnd = gpu.Upload(poolAnd);
-        }
-        catch
-        {
-            Dispose(); // what was uploaded before the failure
-            throw;
-        }
+        return (weights, meta.ToArray(), PoolAndWords(block));
     }
 
     /// <summary>[k][t] → [t][slots] with zero channels beyond k.</summary>

@@ -16,9 +16,15 @@ public struct GpuBlockParams
     public int Pool, PoolStride; // 1, 1 without pooling
     public int RowClasses, ColClasses;
     public int ValueOffset, RowOfOffset, ColOfOffset, ImageWeightOffset;
-    public int Lanes;        // warp-reduce: lanes that share one output channel's reduction (power of two ≤ 32)
+    public int Lanes;        // warp-reduce: lanes that share one output channel's reduction (power of two ≤ 32); tensor core: threads per group
     public int StageWords;   // tiled: shared-memory words per group
     public int TileCols;     // tiled: output columns per group (set per launch)
+    public int Batch;        // tensor core: samples of this launch (tiles span samples)
+    public int KWords, KSteps; // tensor core: reduction words (kh·kw·InWords) and 256-bit MMA steps over them
+    public int TilePooled;   // tensor core: pooled outputs per tile (whole pooling windows in its 64 rows)
+    public int PaddedK, SpanOffset; // tensor core: stride of the per-class tables, offset of the span table in meta
+    public int PlaneWords, PlaneSteps; // tensor core, image: words of one bit plane of a patch, MMA steps per plane (0: bits input)
+    public int YSign;        // tensor core: +1 bits input (threshold on P − popc(w)), −1 image (on the raw sum 2·AND − popc)
 
     public static GpuBlockParams From(Block b)
     {

@@ -1,7 +1,6 @@
 using HepBnn.Devices;
-using HepBnn.Runtime;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace HepBnn.Ops.Gpu;
 
@@ -17,6 +16,8 @@ public abstract class GpuConfiguration : IKernelConfiguration
     public abstract string Description { get; }
     public DeviceKind Device => DeviceKind.Gpu;
     public virtual bool Supports(Block block) => true;
+    /// <summary>Why <see cref="Supports"/> refuses <paramref name="block"/> (null when it does not, or says nothing).</summary>
+    public virtual string? Refusal(Block block) => null;
 
     protected virtual GpuWeightLayout Layout => GpuWeightLayout.ChannelMajor;
     /// <summary>Static kernel methods (ILGPU compiles static methods only).</summary>
@@ -27,17 +28,20 @@ public abstract class GpuConfiguration : IKernelConfiguration
     /// <summary>Grid and group for <paramref name="batch"/> samples; may set per-launch fields of <paramref name="p"/> (a copy).</summary>
     protected internal abstract KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu);
 
-    public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
+    public virtual IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
     {
-        if (!Supports(block)) throw new HepBnnException($"{Name} does not support block {block.Name}");
+        if (!Supports(block)) throw new HepBnnException($"{Name} does not support block {block.Name}{(Refusal(block) is { } why ? ": " + why : "")}");
         if (maxBatch > MaxBatch) throw new HepBnnException($"{Name}: batch {maxBatch} exceeds the GPU grid limit {MaxBatch}");
         var gpu = resources.RequireGpu();
         bool scores = block.Output == BlockOutput.Scores;
         var method = scores ? Scores : Bits;
         var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/{(scores ? "scores" : "bits")}", a => a.LoadKernel(method));
-        var data = new GpuBlockData(gpu, block, Layout, Specialize(GpuBlockParams.From(block), gpu));
+        var data = CreateData(gpu, block, Specialize(GpuBlockParams.From(block), gpu));
         return new GpuBlockRunner(this, gpu, data, kernel);
     }
+
+    /// <summary>Uploads the block's constants; a configuration with its own weight/meta layout overrides this.</summary>
+    protected virtual GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p) => new(gpu, block, Layout, p);
 
     /// <summary>Groups of <paramref name="group"/> threads covering <paramref name="threads"/> per sample; batch in Y.</summary>
     protected static KernelConfig Linear(long threads, int group, int batch) =>

@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Devices;
 namespace HepBnn.Planning;
 
 /// <summary>Turns a <see cref="Profile"/> (isolated measurements, optionally calibrated) into the optimizer's <see cref="CostTable"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Runtime;
@@ -19,8 +20,10 @@ public static class PlanBenchmark
     /// <summary>Raw samples, [plan][round] in µs: sample r of every plan comes from the same round, for paired comparisons.</summary>
     public static double[][] Samples(BnnModel model, IReadOnlyList<Block> blocks,
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
-        double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null)
+        double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null,
+        Action<int, InferenceSession, int[]>? afterMeasuring = null, IReadOnlyList<bool?>? cudaGraphs = null)
     {
+        // cudaGraphs: per plan, SessionOptions.CudaGraphs (null = the resources' setting, e.g. HEPBNN_CUDA_GRAPHS).
         if (plans.Count == 0) return [];
         if (images.Length != batch * model.InputShape.Elements) throw new HepBnnException($"{images.Length} image bytes for batch {batch} of {model.InputShape}");
         var sessions = new List<InferenceSession>();
@@ -28,8 +31,8 @@ public static class PlanBenchmark
         {
             foreach (var plan in plans)
                 sessions.Add(new InferenceSession(model, blocks, plan.Select(ConfigurationRegistry.Find).ToArray(),
-                    new SessionOptions { MaxBatch = batch }, res));
-            var scores = new int[batch * sessions[0].NumClasses];
+                    new SessionOptions { MaxBatch = batch, CudaGraphs = cudaGraphs?[sessions.Count] }, res));
+            var scores = new int[batch * sessions[0].ScoresPerImage];
             // Warm-up: one run each (JIT, first touch), a second where runs are cheap compared with the budget.
             var once = sessions.Select(s => Time(s, images, batch, scores)).ToArray();
             double perRound = once.Sum() / 1000;
@@ -54,6 +57,13 @@ public static class PlanBenchmark
                 }
                 afterRound?.Invoke(round + 1, clock.Elapsed.TotalMilliseconds);
             }
+            // The caller may inspect each session after its timed runs (e.g. the scores of a run, or how its GPU blocks ran).
+            if (afterMeasuring is not null)
+                for (int p = 0; p < sessions.Count; p++)
+                {
+                    sessions[p].Run(images, batch, scores);
+                    afterMeasuring(p, sessions[p], scores);
+                }
             return samples.Select(s => s.ToArray()).ToArray();
         }
         finally

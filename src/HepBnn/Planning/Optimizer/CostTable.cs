@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Devices;
 namespace HepBnn.Planning;
 
 /// <summary>One way to run one block: a configuration on a device and its predicted time there.</summary>

@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Devices;
 namespace HepBnn.Planning;
 
 /// <summary>

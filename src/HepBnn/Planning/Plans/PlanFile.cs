@@ -1,3 +1,4 @@
+using HepBnn.Ops;
 using HepBnn.Model;
 using HepBnn.Runtime;
 
@@ -6,10 +7,16 @@ namespace HepBnn.Planning;
 /// <summary>Reading and writing plan JSON files.</summary>
 public static class PlanFile
 {
-    public static void Save(Plan plan, string path) => PlanningJson.Write(plan, path, "plan");
+    /// <summary>Checked as the reader checks it first: the writer never emits what the reader rejects.</summary>
+    public static void Save(Plan plan, string path)
+    {
+        PlanValidator.CheckWellFormed(plan, $"plan '{path}' (not written)");
+        PlanningJson.Write(plan, path, "plan");
+    }
 
-    /// <summary>Reads a plan and checks its structure (not yet whether it fits a model or this machine).</summary>
-    public static Plan Read(string path)
+    /// <summary>Reads a plan and checks its structure only (not whether it fits a model or this machine: that is
+    /// <see cref="Load(string, BnnModel, string?)"/>).</summary>
+    public static Plan ReadUnvalidated(string path)
     {
         var plan = PlanningJson.Read<Plan>(path, "plan");
         PlanValidator.CheckWellFormed(plan, $"plan '{path}'");
@@ -17,12 +24,17 @@ public static class PlanFile
     }
 
     /// <summary>Reads a plan and validates it against <paramref name="model"/> and this machine (or <paramref name="platform"/>).</summary>
-    public static Plan Load(string path, BnnModel model, string? platform = null)
+    public static Plan Load(string path, BnnModel model, string? platform = null) => Load(path, CompiledModel.Of(model), platform);
+
+    public static Plan Load(string path, CompiledModel model, string? platform = null)
     {
-        var plan = Read(path);
+        var plan = ReadUnvalidated(path);
         PlanValidator.Validate(plan, model, platform, $"plan '{path}'");
         return plan;
     }
+
+    [Obsolete("renamed ReadUnvalidated (structure only); Load checks the plan against a model and this machine")]
+    public static Plan Read(string path) => ReadUnvalidated(path);
 
     public static Plan Parse(string json, string source = "plan")
     {

@@ -1,3 +1,5 @@
+using HepBnn.Devices;
+using HepBnn.Runtime;
 namespace HepBnn.Planning;
 
 /// <summary>From a profile to plans: the cost table, the optimizer, and the plan records with their per-block predictions.</summary>
@@ -15,7 +17,7 @@ public static class Planner
     public static Plan ToPlan(Profile profile, CostTable table, Mapping mapping)
     {
         var blocks = new List<PlannedBlock>();
-        var where = Runtime.DeviceKind.Cpu;
+        var where = DeviceKind.Cpu;
         for (int i = 0; i < table.BlockCount; i++)
         {
             var o = mapping.Options[i];
@@ -23,7 +25,11 @@ public static class Planner
             blocks.Add(new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, o.TimeUs, move, o.TimeUs + move));
             where = o.Device;
         }
-        return new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
-            table.Move(table.BlockCount, where, Runtime.DeviceKind.Cpu), table.FixedUs, mapping.PredictedUs);
+        var plan = new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
+            table.Move(table.BlockCount, where, DeviceKind.Cpu), table.FixedUs, mapping.PredictedUs);
+        // a profile built in memory (not read through ProfileFile) could still hold absurd times: never hand out a plan
+        // that the plan reader would refuse
+        PlanValidator.CheckWellFormed(plan, $"the plan mapped from the profile of '{profile.Model}'");
+        return plan;
     }
 }

@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Devices;
 namespace HepBnn.Planning;
 
 /// <summary>Everything the optimizer needs about one model at one batch size on one machine: each block's isolated

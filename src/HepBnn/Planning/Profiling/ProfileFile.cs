@@ -1,12 +1,23 @@
 using HepBnn.Model;
 using HepBnn.Ops;
-
+using HepBnn.Runtime;
 namespace HepBnn.Planning;
 
 /// <summary>Reading, writing and checking profile JSON files.</summary>
 public static class ProfileFile
 {
-    public static void Save(Profile profile, string path) => PlanningJson.Write(profile, path, "profile");
+    /// <summary>Largest time a profile may hold (µs, about 11.6 days): any sum of them in a plan stays finite, so a profile
+    /// the reader accepts always maps to a plan the plan reader accepts.</summary>
+    public const double MaxTimeUs = 1e12;
+    /// <summary>Bounds of the calibration's proportional correction (block time × (1 + WorkFactor)).</summary>
+    public const double MinWorkFactor = -1, MaxWorkFactor = 1e6;
+
+    /// <summary>Checked as the reader checks it first: the writer never emits what the reader rejects.</summary>
+    public static void Save(Profile profile, string path)
+    {
+        CheckWellFormed(profile, $"profile '{path}' (not written)");
+        PlanningJson.Write(profile, path, "profile");
+    }
 
     public static Profile Read(string path)
     {
@@ -39,9 +50,37 @@ public static class ProfileFile
             if (p.Blocks[i].Index != i) throw new HepBnnException($"{source}: block {i} has index {p.Blocks[i].Index}");
             if (!p.Blocks[i].Configurations.Any(c => double.IsFinite(c.MedianUs) && c.MedianUs >= 0))
                 throw new HepBnnException($"{source}: block {i} ({p.Blocks[i].Name}) has no valid timing");
+            foreach (var c in p.Blocks[i].Configurations)
+            {
+                string where = $"{source}, block {i} ({p.Blocks[i].Name}), {c.Configuration}";
+                // NaN marks a configuration that was not measured; anything else must be a time in range
+                if (!double.IsNaN(c.MedianUs)) TimeInRange(c.MedianUs, $"{where}: median");
+                if (!double.IsNaN(c.P10Us)) TimeInRange(c.P10Us, $"{where}: p10");
+                if (!double.IsNaN(c.P90Us)) TimeInRange(c.P90Us, $"{where}: p90");
+            }
         }
         foreach (var t in p.Transfers)
+        {
             if (t.Boundary < 0 || t.Boundary > p.Blocks.Count || !double.IsFinite(t.MedianUs) || t.MedianUs < 0)
                 throw new HepBnnException($"{source}: transfer at boundary {t.Boundary} is out of range or has no valid time");
+            TimeInRange(t.MedianUs, $"{source}: transfer at boundary {t.Boundary}: median");
+        }
+        if (p.Calibration is { } cal)
+        {
+            TimeInRange(cal.SessionUs, $"{source}: calibration sessionUs");
+            TimeInRange(cal.BoundaryUs, $"{source}: calibration boundaryUs");
+            foreach (var d in cal.Devices)
+            {
+                if (!(Math.Abs(d.PerBlockUs) <= MaxTimeUs))
+                    throw new HepBnnException($"{source}: calibration perBlockUs {d.PerBlockUs} of the {d.Device} out of range ±{MaxTimeUs:G} µs");
+                if (!(d.WorkFactor >= MinWorkFactor && d.WorkFactor <= MaxWorkFactor))
+                    throw new HepBnnException($"{source}: calibration workFactor {d.WorkFactor} of the {d.Device} out of range {MinWorkFactor}..{MaxWorkFactor:G}");
+            }
+        }
+    }
+
+    static void TimeInRange(double us, string what)
+    {
+        if (!(us >= 0 && us <= MaxTimeUs)) throw new HepBnnException($"{what} {us} µs out of range 0..{MaxTimeUs:G} µs");
     }
 }

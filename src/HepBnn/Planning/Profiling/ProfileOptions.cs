@@ -1,5 +1,4 @@
-using HepBnn.Runtime;
-
+using HepBnn.Ops;
 namespace HepBnn.Planning;
 
 /// <summary>How much time profiling may spend. Budgets are spread over the measurements, so the total stays roughly

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Runtime;
@@ -12,12 +13,16 @@ namespace HepBnn.Planning;
 /// </summary>
 public static class Profiler
 {
-    public static Profile Run(BnnModel model, int batch, ExecutionResources res, ProfileOptions? options = null, Action<ProfileProgress>? progress = null)
+    public static Profile Run(BnnModel model, int batch, ExecutionResources res, ProfileOptions? options = null, Action<ProfileProgress>? progress = null) =>
+        Run(CompiledModel.Of(model), batch, res, options, progress);
+
+    public static Profile Run(CompiledModel compiled, int batch, ExecutionResources res, ProfileOptions? options = null, Action<ProfileProgress>? progress = null)
     {
+        var model = compiled.Model;
         options ??= new ProfileOptions();
         if (batch < 1 || batch > 1 << 16) throw new HepBnnException($"batch {batch} out of range 1..65536");
         var clock = Stopwatch.StartNew();
-        var blocks = BlockCompiler.Compile(model);
+        var blocks = compiled.Blocks;
         int entries = blocks.Sum(b => BlockBenchmark.Candidates(b, res, options.Include).Count());
         if (blocks.Any(b => !BlockBenchmark.Candidates(b, res, options.Include).Any()))
             throw new HepBnnException("no available configuration supports every block (check the device filter)");
@@ -50,7 +55,7 @@ public static class Profiler
             moves.Add(t);
             Report(current);
         }
-        var profile = new Profile(Profile.FormatId, model.Name, ModelHash.Compute(model), batch, PlanValidator.CurrentPlatform, DateTime.UtcNow, 0,
+        var profile = new Profile(Profile.FormatId, model.Name, compiled.Hash, batch, PlatformInfo.CurrentFingerprint, DateTime.UtcNow, 0,
             Blocks(blocks, batch, timings), moves, null, false);
         if (options.CalibrationPlans > 0)
         {

@@ -1,6 +1,5 @@
+using HepBnn.Devices;
 using HepBnn.Ops;
-using HepBnn.Runtime;
-
 namespace HepBnn.Planning;
 
 /// <summary>Cost of moving every tensor that could cross a device boundary (each block's input and output, i.e. every
@@ -14,7 +13,7 @@ public static class TransferBenchmark
 
     /// <summary>The accelerators (non-host devices) that have at least one included configuration and exist here.</summary>
     public static IReadOnlyList<DeviceKind> Accelerators(ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
-        ConfigurationRegistry.All.Where(c => c.Device != DeviceKind.Cpu && include(c) && res.Has(c.Device)).Select(c => c.Device).Distinct().ToList();
+        ConfigurationRegistry.All.Where(c => c.Device != DeviceKind.Cpu && include(c) && res.TryOpen(c.Device)).Select(c => c.Device).Distinct().ToList();
 
     public static int Count(IReadOnlyList<Block> blocks, int batch, IReadOnlyList<DeviceKind> devices) =>
         BoundaryWords(blocks, batch).Distinct().Count() * devices.Count * 2;
@@ -33,11 +32,28 @@ public static class TransferBenchmark
                 {
                     progress?.Invoke($"{direction} {size * 8} bytes ({device})");
                     TensorBuffer src = direction == TransferDirection.HostToDevice ? host : remote, dst = direction == TransferDirection.HostToDevice ? remote : host;
-                    var (stats, _) = TimingStats.MeasureAdaptive(() => { res.Copy(src, dst, size); res.Synchronize(device); }, budgetMs, minSamples: 5);
+                    var stats = GraphTiming.Enabled(res, device) ? Graphed(res, host, (GpuBuffer)remote, direction, size, budgetMs) : null;
+                    stats ??= TimingStats.MeasureAdaptive(() => { res.Copy(src, dst, size); res.Synchronize(device); }, budgetMs, minSamples: 5).Stats;
                     for (int b = 0; b < words.Length; b++)
                         if (words[b] == size)
-                            yield return new TransferProfile(b, device, direction, size, stats.MedianUs, stats.P10Us, stats.P90Us, stats.Samples);
+                            yield return new TransferProfile(b, device, direction, size, stats.Value.MedianUs, stats.Value.P10Us, stats.Value.P90Us, stats.Value.Samples);
                 }
             }
+    }
+
+    /// <summary>With graphs on: host→device is a whole graph of that copy with its launch and wait (the GPU segment's fixed
+    /// cost, paid once where the data enters the GPU); device→host is what the copy adds to a graph (the last node of the
+    /// segment). Null if capture fails.</summary>
+    static TimingStats? Graphed(ExecutionResources res, HostBuffer host, GpuBuffer remote, TransferDirection direction, long words, double budgetMs)
+    {
+        var gpu = res.RequireGpu();
+        Action enqueue = direction == TransferDirection.HostToDevice
+            ? () => GpuTransfers.ToDevice(gpu, host, remote, words)
+            : () => GpuTransfers.ToHostAsync(gpu, remote, host, words);
+        if (GraphTiming.Measure(gpu, enqueue, budgetMs, double.PositiveInfinity, 5, host.Data) is not { } m) return null;
+        if (direction == TransferDirection.HostToDevice) return m.Stats;
+        double empty = GraphTiming.EmptyGraphUs(gpu);
+        double Node(double us) => Math.Max(0.1 * us, us - empty);
+        return m.Stats with { MedianUs = Node(m.Stats.MedianUs), P10Us = Node(m.Stats.P10Us), P90Us = Node(m.Stats.P90Us) };
     }
 }

@@ -25,7 +25,7 @@ public class OnnxImportPatternTests
         var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
         var ort = OrtRunner.Run(bytes, model.InputShape, images, batch);
         using var session = new InferenceSession(model, "cpu.scalar", new SessionOptions { MaxBatch = batch });
-        var raw = new int[batch * session.NumClasses];
+        var raw = new int[batch * session.ScoresPerImage];
         session.Run(images, batch, raw);
         Assert.Equal(ort["raw_scores"], raw.Select(v => (double)v));
         return model;

@@ -15,7 +15,7 @@ public class OnnxRuntimeAgreementTests
         var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
         var ort = OrtRunner.Run(onnx, model.InputShape, images, batch);
         using var session = new InferenceSession(model, config, new SessionOptions { MaxBatch = batch });
-        int k = session.NumClasses;
+        int k = session.ScoresPerImage;
         var raw = new int[batch * k];
         session.Run(images, batch, raw);
         var scores = new double[batch * k];

@@ -20,12 +20,7 @@ public static class OnnxExporter
 
     public static void ExportFile(BnnModel model, string path, OnnxExportOptions? options = null)
     {
-        var bytes = Export(model, options);
-        try { File.WriteAllBytes(path, bytes); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new HepBnnException($"cannot write ONNX file '{path}': {e.Message}", e);
-        }
+        AtomicFile.Write(path, Export(model, options), "ONNX file");
     }
 
     public static byte[] Export(BnnModel model, OnnxExportOptions? options = null) => ToProto(model, options ?? new()).ToByteArray();

@@ -1,4 +1,4 @@
-using HepBnn.Runtime;
+using HepBnn.Devices;
 
 namespace HepBnn.Ops.Cpu;
 

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using HepBnn.Runtime;
+using HepBnn.Devices;
 
 namespace HepBnn.Ops.Cpu;
 

@@ -1,0 +1,121 @@
+using System.Runtime.InteropServices;
+using ILGPU.Runtime.Cuda;
+
+namespace HepBnn.Devices;
+
+/// <summary>
+/// A CUDA graph captured from the session stream: everything <see cref="TryCapture"/>'s action queues on
+/// <see cref="GpuDevice.Stream"/> (ILGPU launches, page-locked async copies) becomes one graph, replayed by
+/// <see cref="Launch"/> with a single driver call instead of one launch per kernel and copy. The driver API comes
+/// straight from libcuda (ILGPU 1.5.3 does not wrap graphs); every entry point is looked up once and a missing one makes
+/// capture unavailable with a reason, never an exception. Addresses and launch sizes are baked into the graph: it is valid
+/// only while the buffers it touches live and only for the batch it was captured at.
+/// </summary>
+public sealed unsafe class CudaGraph : IDisposable
+{
+    const int Success = 0;
+    const int CaptureModeThreadLocal = 1; // unsafe calls (allocation, synchronization) on this thread invalidate the capture
+
+    readonly GpuDevice _gpu;
+    IntPtr _exec;
+
+    CudaGraph(GpuDevice gpu, IntPtr exec) { _gpu = gpu; _exec = exec; }
+
+    /// <summary>Null when graphs can be used on <paramref name="gpu"/>; otherwise why not.</summary>
+    public static string? Unsupported(GpuDevice gpu) =>
+        !gpu.IsCuda ? "the GPU is ILGPU's CPU accelerator (CUDA graphs need a CUDA device)" : Driver.Problem;
+
+    /// <summary>Captures what <paramref name="enqueue"/> queues on the session stream. Null with <paramref name="problem"/>
+    /// when capture is unsupported or any step fails; the stream is then out of capture mode again and none of the queued
+    /// work has run (the caller runs it eagerly).</summary>
+    public static CudaGraph? TryCapture(GpuDevice gpu, Action enqueue, out string? problem)
+    {
+        problem = Unsupported(gpu);
+        if (problem is not null) return null;
+        var stream = ((CudaStream)gpu.Stream).StreamPtr;
+        IntPtr graph = IntPtr.Zero, exec = IntPtr.Zero;
+        try
+        {
+            gpu.Accelerator.Bind();
+            int rc = Driver.BeginCapture(stream, CaptureModeThreadLocal);
+            if (rc != Success) { problem = $"cuStreamBeginCapture failed (CUresult {rc})"; return null; }
+            string? during = null;
+            try { enqueue(); }
+            catch (Exception e) { during = $"queueing work while capturing failed: {GpuDetection.Describe(e)}"; }
+            rc = Driver.EndCapture(stream, &graph);
+            if (during is not null) { problem = during; return null; }
+            if (rc != Success || graph == IntPtr.Zero) { problem = $"cuStreamEndCapture failed (CUresult {rc})"; return null; }
+            rc = Driver.Instantiate(&exec, graph, 0);
+            if (rc != Success) { problem = $"cuGraphInstantiateWithFlags failed (CUresult {rc})"; return null; }
+            var result = new CudaGraph(gpu, exec);
+            exec = IntPtr.Zero;
+            return result;
+        }
+        catch (Exception e) when (GpuFaults.IsDeviceFault(e))
+        {
+            problem = $"CUDA graph capture failed: {GpuDetection.Describe(e)}";
+            return null;
+        }
+        finally
+        {
+            if (exec != IntPtr.Zero) Driver.ExecDestroy(exec);
+            if (graph != IntPtr.Zero) Driver.GraphDestroy(graph); // the instantiated graph does not need it
+        }
+    }
+
+    /// <summary>Queues the whole graph on the session stream (asynchronous; the caller synchronizes once).</summary>
+    public void Launch()
+    {
+        ObjectDisposedException.ThrowIf(_exec == IntPtr.Zero, this);
+        _gpu.Accelerator.Bind();
+        int rc = Driver.Launch(_exec, ((CudaStream)_gpu.Stream).StreamPtr);
+        if (rc != Success) throw new GpuUnavailableException($"cuGraphLaunch failed on {_gpu.Description} (CUresult {rc})");
+    }
+
+    public void Dispose()
+    {
+        if (_exec == IntPtr.Zero) return;
+        try { _gpu.Accelerator.Bind(); Driver.ExecDestroy(_exec); }
+        catch (Exception) { /* a failed device still lets the session release everything else */ }
+        _exec = IntPtr.Zero;
+    }
+
+    /// <summary>The six driver entry points, resolved from libcuda once.</summary>
+    static class Driver
+    {
+        public static readonly string? Problem;
+        static readonly delegate* unmanaged<IntPtr, int, int> _begin;
+        static readonly delegate* unmanaged<IntPtr, IntPtr*, int> _end;
+        static readonly delegate* unmanaged<IntPtr*, IntPtr, ulong, int> _instantiate;
+        static readonly delegate* unmanaged<IntPtr, IntPtr, int> _launch;
+        static readonly delegate* unmanaged<IntPtr, int> _execDestroy;
+        static readonly delegate* unmanaged<IntPtr, int> _graphDestroy;
+
+        static Driver()
+        {
+            string name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
+            if (!NativeLibrary.TryLoad(name, out var lib)) { Problem = $"{name} could not be loaded"; return; }
+            IntPtr Get(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p) ? p : IntPtr.Zero;
+            IntPtr begin = Get("cuStreamBeginCapture_v2"), end = Get("cuStreamEndCapture"), inst = Get("cuGraphInstantiateWithFlags"),
+                launch = Get("cuGraphLaunch"), execDestroy = Get("cuGraphExecDestroy"), graphDestroy = Get("cuGraphDestroy");
+            if (begin == 0 || end == 0 || inst == 0 || launch == 0 || execDestroy == 0 || graphDestroy == 0)
+            {
+                Problem = $"{name} lacks the CUDA graph entry points (driver too old for cuGraphInstantiateWithFlags)";
+                return;
+            }
+            _begin = (delegate* unmanaged<IntPtr, int, int>)begin;
+            _end = (delegate* unmanaged<IntPtr, IntPtr*, int>)end;
+            _instantiate = (delegate* unmanaged<IntPtr*, IntPtr, ulong, int>)inst;
+            _launch = (delegate* unmanaged<IntPtr, IntPtr, int>)launch;
+            _execDestroy = (delegate* unmanaged<IntPtr, int>)execDestroy;
+            _graphDestroy = (delegate* unmanaged<IntPtr, int>)graphDestroy;
+        }
+
+        public static int BeginCapture(IntPtr stream, int mode) => _begin(stream, mode);
+        public static int EndCapture(IntPtr stream, IntPtr* graph) => _end(stream, graph);
+        public static int Instantiate(IntPtr* exec, IntPtr graph, ulong flags) => _instantiate(exec, graph, flags);
+        public static int Launch(IntPtr exec, IntPtr stream) => _launch(exec, stream);
+        public static void ExecDestroy(IntPtr exec) => _execDestroy(exec);
+        public static void GraphDestroy(IntPtr graph) => _graphDestroy(graph);
+    }
+}

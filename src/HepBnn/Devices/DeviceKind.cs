@@ -1,0 +1,3 @@
+namespace HepBnn.Devices;
+
+public enum DeviceKind { Cpu, Gpu }

@@ -1,0 +1,99 @@
+namespace HepBnn.Devices;
+
+/// <summary>Long-lived execution resources shared by the runners of one session: the CPU worker pool
+/// (never re-created per call) and, when present, the GPU (opened on first use). Also the one place that allocates
+/// device buffers and moves data between devices.</summary>
+public sealed class ExecutionResources : IDisposable
+{
+    GpuDevice? _gpu;
+    bool _gpuOpened;
+    string? _gpuProblem;
+
+    public CpuWorkerPool CpuWorkers { get; }
+    public GpuSelection GpuSelection { get; }
+
+    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto, bool? cudaGraphs = null)
+    {
+        CpuWorkers = new CpuWorkerPool(cpuThreads ?? Environment.ProcessorCount);
+        GpuSelection = gpu;
+        CudaGraphs = cudaGraphs ?? CudaGraphsFromEnvironment();
+    }
+
+    /// <summary>Whether sessions and the profiler run each GPU segment (H2D copy, launches, D2H copy) as one captured CUDA
+    /// graph where the device allows it (default on; HEPBNN_CUDA_GRAPHS=0 or <see cref="SessionOptions.CudaGraphs"/> turns it off).</summary>
+    public bool CudaGraphs { get; }
+
+    /// <summary>HEPBNN_CUDA_GRAPHS: unset/1/on/true → on; 0/off/false → off; anything else is an error naming the variable.</summary>
+    public static bool CudaGraphsFromEnvironment() => Environment.GetEnvironmentVariable("HEPBNN_CUDA_GRAPHS")?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "1" or "on" or "true" => true,
+        "0" or "off" or "false" => false,
+        var other => throw new HepBnnException($"HEPBNN_CUDA_GRAPHS must be 1/on/true or 0/off/false (got '{other}')"),
+    };
+
+    /// <summary>The session's GPU (context, accelerator, stream), or null when there is none.</summary>
+    public GpuDevice? Gpu
+    {
+        get
+        {
+            if (!_gpuOpened)
+            {
+                _gpuOpened = true;
+                _gpu = GpuDevice.Open(GpuSelection, out _gpuProblem);
+            }
+            return _gpu;
+        }
+    }
+
+    /// <summary>Why <see cref="Gpu"/> is null.</summary>
+    public string? GpuProblem => Gpu is null ? _gpuProblem : null;
+
+    /// <summary>The GPU, or a clear error saying why there is none.</summary>
+    public GpuDevice RequireGpu() => Gpu ?? throw new GpuUnavailableException(_gpuProblem ?? "no GPU in this session");
+
+    /// <summary>True when <paramref name="device"/> can be used in this session. For the GPU this opens it (CUDA context,
+    /// stream) on first call, which takes a moment and holds device memory until <see cref="Dispose"/>.</summary>
+    public bool TryOpen(DeviceKind device) => device == DeviceKind.Cpu || (device == DeviceKind.Gpu && Gpu is not null);
+
+    /// <summary>True when the GPU has been opened successfully (never opens it).</summary>
+    public bool GpuOpen => _gpuOpened && _gpu is not null;
+
+    [Obsolete("renamed TryOpen: asking for the GPU opens it")]
+    public bool Has(DeviceKind device) => TryOpen(device);
+
+    public TensorBuffer Allocate(DeviceKind device, long words) => device switch
+    {
+        DeviceKind.Cpu => new HostBuffer(words),
+        DeviceKind.Gpu => new GpuBuffer(RequireGpu(), words),
+        _ => throw new HepBnnException($"no {device} device is available in this session"),
+    };
+
+    /// <summary>Copies the first <paramref name="words"/> words of <paramref name="source"/> into <paramref name="destination"/>.
+    /// Host→device and device→device copies are queued on the GPU stream (asynchronous); device→host copies are complete
+    /// on return, since the host reads the data next.</summary>
+    public void Copy(TensorBuffer source, TensorBuffer destination, long words)
+    {
+        if (words > source.Words || words > destination.Words)
+            throw new HepBnnException($"copy of {words} words exceeds a buffer ({source.Words} → {destination.Words} words)");
+        switch (source, destination)
+        {
+            case (HostBuffer hs, HostBuffer hd): hs.Span[..(int)words].CopyTo(hd.Span); return;
+            case (HostBuffer hs, GpuBuffer gd): GpuTransfers.ToDevice(gd.Gpu, hs, gd, words); return;
+            case (GpuBuffer gs, HostBuffer hd): GpuTransfers.ToHost(gs.Gpu, gs, hd, words); return;
+            case (GpuBuffer gs, GpuBuffer gd): GpuTransfers.OnDevice(gs.Gpu, gs, gd, words); return;
+        }
+        throw new HepBnnException($"cannot copy {source.Device} → {destination.Device}: no such device in this session");
+    }
+
+    /// <summary>Waits until all queued work on <paramref name="device"/> is done (no-op on the CPU).</summary>
+    public void Synchronize(DeviceKind device)
+    {
+        if (device == DeviceKind.Gpu) _gpu?.Synchronize();
+    }
+
+    public void Dispose()
+    {
+        _gpu?.Dispose();
+        CpuWorkers.Dispose();
+    }
+}

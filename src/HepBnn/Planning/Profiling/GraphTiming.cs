@@ -1,0 +1,63 @@
+using System.Runtime.CompilerServices;
+using HepBnn.Devices;
+using HepBnn.Runtime;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace HepBnn.Planning;
+
+/// <summary>
+/// Timing of GPU work as a session runs it with graphs on: captured into a <see cref="CudaGraph"/>, one graph launch and
+/// one wait per sample. What a segment costs is then
+/// <c>entry (graph launch + H2D + wait) + Σ node costs of its blocks + D2H node</c>, which is how the profile's numbers are
+/// taken when <see cref="Enabled"/>: a block is timed as <see cref="ChainNodes"/> copies of its launch in one graph, minus
+/// the cost of an (almost) empty graph, divided by the count; the host→device move as a whole graph of that copy (so it
+/// carries the segment's fixed cost once); the device→host move as its graph minus the empty graph.
+/// </summary>
+public static class GraphTiming
+{
+    /// <summary>Launches of one block per captured chain (the node cost is the slope over them).</summary>
+    public const int ChainNodes = 8;
+
+    static readonly ConditionalWeakTable<GpuDevice, StrongBox<double>> Overheads = new();
+
+    /// <summary>True when this session's GPU work is profiled as graphs: graphs on in <paramref name="res"/> and possible on its GPU.</summary>
+    public static bool Enabled(ExecutionResources res, DeviceKind device) =>
+        device == DeviceKind.Gpu && res.CudaGraphs && res.Gpu is { } gpu && CudaGraph.Unsupported(gpu) is null;
+
+    /// <summary>Captures <paramref name="enqueue"/> once and times launch + wait of the graph; null if capture fails
+    /// (the caller then times eager launches). <paramref name="host"/> arrays are page-locked for the capture.</summary>
+    public static (TimingStats Stats, bool Abandoned)? Measure(GpuDevice gpu, Action enqueue, double budgetMs, double abandonAboveUs,
+        int minSamples, params ulong[][] host)
+    {
+        foreach (var h in host) gpu.PageLocks.Hold(h);
+        try
+        {
+            using var graph = CudaGraph.TryCapture(gpu, enqueue, out _);
+            if (graph is null) return null;
+            return TimingStats.MeasureAdaptive(() => { graph.Launch(); gpu.Synchronize(); }, budgetMs, abandonAboveUs, minSamples);
+        }
+        finally
+        {
+            foreach (var h in host) gpu.PageLocks.Unhold(h);
+        }
+    }
+
+    /// <summary>Median µs of launching and waiting for a graph of one empty kernel on <paramref name="gpu"/> (measured once
+    /// per device): the part of every graph sample that is not the work in it.</summary>
+    public static double EmptyGraphUs(GpuDevice gpu)
+    {
+        lock (Overheads)
+        {
+            if (Overheads.TryGetValue(gpu, out var box)) return box.Value;
+            var empty = gpu.Kernel<Action<AcceleratorStream, KernelConfig, int>>("empty", a => a.LoadKernel<int>(EmptyKernel));
+            var one = new KernelConfig(new Index3D(1, 1, 1), new Index3D(GpuDevice.WarpSize, 1, 1));
+            var m = Measure(gpu, () => empty(gpu.Stream, one, 0), 100, double.PositiveInfinity, 20);
+            double us = m?.Stats.MedianUs ?? 0;
+            Overheads.Add(gpu, new StrongBox<double>(us));
+            return us;
+        }
+    }
+
+    static void EmptyKernel(int unused) { }
+}

@@ -1,3 +1,0 @@
-namespace HepBnn.Runtime;
-
-public enum DeviceKind { Cpu, Gpu }

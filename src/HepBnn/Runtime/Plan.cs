@@ -1,0 +1,28 @@
+using HepBnn.Devices;
+namespace HepBnn.Runtime;
+
+/// <summary>
+/// A mapping of a model onto this machine: one configuration per block with its predicted times. Saved as JSON
+/// (<see cref="PlanFile"/>) and run by <c>new InferenceSession(model, plan)</c>. The model hash and platform fingerprint
+/// make sure it is never applied to another model or silently reused on a different machine.
+/// </summary>
+public sealed record Plan(
+    string Format,
+    string Model,
+    string ModelHash,
+    int Batch,
+    string Platform,
+    DateTime CreatedUtc,
+    IReadOnlyList<PlannedBlock> Blocks,
+    double OutputTransferUs,
+    double OverheadUs,
+    double PredictedTotalUs)
+{
+    public const string FormatId = "hepbnn-plan/1";
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string[] Configurations => Blocks.Select(b => b.Configuration).ToArray();
+}
+
+/// <summary>One block of a plan: predicted = compute (calibrated) + moving its input to the configuration's device.</summary>
+public sealed record PlannedBlock(int Index, string Name, string Configuration, DeviceKind Device, double ComputeUs, double TransferInUs, double PredictedUs);

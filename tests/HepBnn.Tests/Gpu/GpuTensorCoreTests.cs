@@ -1,0 +1,143 @@
+using HepBnn.Model;
+using HepBnn.Ops.Gpu;
+using HepBnn.Ops;
+using HepBnn.Tests.Support;
+using ILGPU.Runtime;
+using ILGPU;
+
+namespace HepBnn.Tests.Gpu;
+
+/// <summary>The tensor-core configuration on ILGPU's CPU accelerator, where <see cref="GpuMma"/> runs its C# emulation:
+/// the emulated MMA against a plain matrix product, then the kernels' tiling and fragment indexing against the reference
+/// on shapes chosen to cross every tile edge. The PTX itself is checked by `hepbnn verify --device gpu` on a real GPU.</summary>
+[Collection(GpuCollection.Name)]
+public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
+{
+    static void MmaKernel(ArrayView<uint> a, ArrayView<uint> b, ArrayView<int> c)
+    {
+        int lane = Group.IdxX, g = lane >> 2, t = lane & 3;
+        var acc = new MmaAccumulator { C0 = c[g * 8 + 2 * t], C1 = c[g * 8 + 2 * t + 1], C2 = c[(g + 8) * 8 + 2 * t], C3 = c[(g + 8) * 8 + 2 * t + 1] };
+        // A row-major 16 rows × 8 parts, B column-major 8 columns × 8 parts (the layout documented on GpuMma).
+        GpuMma.AndPopc(ref acc, a[g * 8 + t], a[(g + 8) * 8 + t], a[g * 8 + 4 + t], a[(g + 8) * 8 + 4 + t], b[g * 8 + t], b[g * 8 + 4 + t]);
+        Warp.Barrier();
+        c[g * 8 + 2 * t] = acc.C0;
+        c[g * 8 + 2 * t + 1] = acc.C1;
+        c[(g + 8) * 8 + 2 * t] = acc.C2;
+        c[(g + 8) * 8 + 2 * t + 1] = acc.C3;
+    }
+
+    [Fact]
+    public void EmulatedMmaIsTheAndPopcountProduct()
+    {
+        var gpu = fixture.Resources.RequireGpu();
+        var kernel = gpu.Accelerator.LoadKernel<ArrayView<uint>, ArrayView<uint>, ArrayView<int>>(MmaKernel);
+        for (int seed = 1; seed <= 4; seed++)
+        {
+            var r = new Random(seed);
+            var a = Enumerable.Range(0, 16 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
+            var b = Enumerable.Range(0, 8 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
+            var c = Enumerable.Range(0, 16 * 8).Select(_ => r.Next(-1000, 1000)).ToArray();
+            using var da = gpu.Upload(a);
+            using var db = gpu.Upload(b);
+            using var dc = gpu.Upload(c);
+            kernel(gpu.Stream, new KernelConfig(1, 32), da.View, db.View, dc.View);
+            gpu.Synchronize();
+            var got = dc.View.GetAsArray1D(gpu.Stream);
+            for (int row = 0; row < 16; row++)
+                for (int col = 0; col < 8; col++)
+                {
+                    int expect = c[row * 8 + col];
+                    for (int u = 0; u < 8; u++) expect += System.Numerics.BitOperations.PopCount(a[row * 8 + u] & b[col * 8 + u]);
+                    Assert.True(expect == got[row * 8 + col], $"seed {seed}: C[{row},{col}] = {got[row * 8 + col]}, expected {expect}");
+                }
+        }
+    }
+
+    /// <summary>Blocks built to cross the kernel's edges: channel counts around word and tile sizes, chunks of 32 patch
+    /// words, 64-row tiles spanning samples, pooling windows of 4 and 9 rows, stride, padding, dense and scores.</summary>
+    public static TheoryData<int, int, int, int, int, int, int, int, int> Shapes() => new()
+    {
+        // h, w, c, k, kernel, stride, pad, pool (0 none, 2/3; negative: pool before BN), batch
+        { 5, 7, 1, 3, 3, 1, 1, 0, 3 },
+        { 9, 6, 63, 65, 3, 1, 1, 2, 2 },
+        { 6, 6, 64, 64, 5, 1, 2, 0, 1 },
+        { 7, 5, 65, 130, 3, 2, 1, 0, 2 },
+        { 8, 8, 130, 63, 3, 1, 0, -2, 1 },
+        { 7, 7, 5, 10, 1, 1, 0, 3, 2 },
+        { 6, 9, 70, 17, 5, 2, 2, -3, 3 },
+        { 4, 4, 300, 20, 3, 1, 1, 0, 1 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
+    {
+        var config = ConfigurationRegistry.Find("gpu.tensor-core");
+        int seed = h * 1000 + c * 10 + k;
+        var b = new ModelBuilder(new Shape3(h, w, 3), seed);
+        b.InputConv(c, 1, 1, 0).BnSign();
+        b.Conv(k, kernel, stride, pad);
+        if (pool < 0) b.Pool(-pool, 1);
+        b.BnSign();
+        if (pool > 0) b.Pool(pool, 2);
+        b.Flatten();
+        b.Dense(33).BnSign();
+        b.Dense(10);
+        var model = b.Build($"tensor-core-{seed}");
+        int tested = 0;
+        foreach (var block in BlockCompiler.Compile(model))
+        {
+            Assert.True(config.Supports(block), $"gpu.tensor-core should support {block}");
+            BlockOracle.Check(model, block, config, fixture.Resources, batch, seed);
+            tested++;
+        }
+        Assert.Equal(4, tested);
+    }
+
+    /// <summary>The 8-bit image block through the bit planes: input channels 1–5 (patches of 1 to several words per
+    /// plane), kernels 1/3/5, stride, padding (border classes), the first layer's normalization (per-class thresholds),
+    /// pooling on either side of the BatchNorm, batches spanning tiles.</summary>
+    public static TheoryData<int, int, int, int, int, int, int, int, bool, int> ImageShapes() => new()
+    {
+        // h, w, c, k, kernel, stride, pad, pool (0 none; negative: pool before BN), normalize, batch
+        { 5, 7, 1, 3, 3, 1, 1, 0, false, 3 },
+        { 8, 6, 3, 64, 3, 1, 1, 2, true, 2 },
+        { 9, 9, 3, 65, 5, 2, 2, 0, true, 1 },
+        { 7, 7, 2, 10, 1, 1, 0, -3, false, 2 },
+        { 6, 6, 3, 130, 3, 1, 0, 0, true, 1 },
+        { 6, 5, 5, 17, 5, 1, 2, -2, true, 3 },
+        { 10, 9, 2, 8, 1, 1, 0, 0, false, 2 }, // 90 pixels: more pre-pass threads than one group
+    };
+
+    [Theory]
+    [MemberData(nameof(ImageShapes))]
+    public void ImageBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int batch)
+    {
+        var config = ConfigurationRegistry.Find("gpu.tensor-core");
+        int seed = 7000 + h * 100 + c * 10 + k;
+        var b = new ModelBuilder(new Shape3(h, w, c), seed);
+        b.InputConv(k, kernel, stride, pad, normalize);
+        if (pool < 0) b.Pool(-pool, 1);
+        b.BnSign();
+        if (pool > 0) b.Pool(pool, 2);
+        b.Flatten();
+        b.Dense(10);
+        var model = b.Build($"tensor-core-image-{seed}");
+        var image = BlockCompiler.Compile(model)[0];
+        Assert.Equal(BlockInput.Image, image.Input);
+        Assert.True(config.Supports(image), $"gpu.tensor-core should support {image}");
+        BlockOracle.Check(model, image, config, fixture.Resources, batch, seed);
+    }
+
+    [Fact]
+    public void RefusesWhatItCannotDoWithAReason()
+    {
+        var config = (GpuConfiguration)ConfigurationRegistry.Find("gpu.tensor-core");
+        var model = new ModelBuilder(new Shape3(12, 12, 3), 5).InputConv(8).BnSign().Conv(16).Pool(6, 6).BnSign().Flatten().Dense(10).Build("big-pool");
+        var pooled = BlockCompiler.Compile(model)[1];
+        Assert.False(config.Supports(pooled));
+        Assert.Contains("pooling", config.Refusal(pooled));
+        var e = Assert.Throws<HepBnnException>(() => config.Prepare(pooled, 1, fixture.Resources));
+        Assert.Contains("pooling", e.Message);
+    }
+}
