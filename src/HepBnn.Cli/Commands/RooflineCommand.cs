@@ -63,7 +63,7 @@ public static class RooflineCommand
             double bestAll = peaks.Where(p => p.Key.Item2 == pool.Threads).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             foreach (var name in r.GetValue(model)!)
             {
-                var m = ModelZoo.TryGet(name, 1) ?? ModelLoader.Load(name);
+                var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu, new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
                     {
