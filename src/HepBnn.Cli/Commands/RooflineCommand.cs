@@ -1,3 +1,4 @@
+using HepBnn.Formats;
 using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;

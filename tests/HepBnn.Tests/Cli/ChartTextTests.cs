@@ -4,7 +4,6 @@ using HepBnn.Model;
 using HepBnn.Planning;
 using HepBnn.Tests.Planning;
 using SkiaSharp;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Cli;
 

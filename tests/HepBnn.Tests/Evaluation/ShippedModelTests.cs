@@ -5,7 +5,6 @@ using HepBnn.Formats.Native;
 using HepBnn.Model;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Evaluation;
 

@@ -7,7 +7,6 @@ using HepBnn.Model;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
 using Xunit;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Models;
 

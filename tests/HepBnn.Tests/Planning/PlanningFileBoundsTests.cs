@@ -1,3 +1,4 @@
+using HepBnn.Devices;
 using System.Text;
 using HepBnn.Model;
 using HepBnn.Ops;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using HepBnn.Model;
 using HepBnn.Runtime;
-using Xunit.Abstractions;
 
 namespace HepBnn.Tests.Runtime;
 
