@@ -1,5 +1,4 @@
 using HepBnn.Devices;
-using HepBnn.Runtime;
 
 namespace HepBnn.Ops.Cpu;
 
