@@ -2,11 +2,11 @@ using HepBnn.Formats;
 using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
+using HepBnn.Formats;
 using HepBnn.Model;
-using HepBnn.Ops;
 using HepBnn.Ops.Cpu;
+using HepBnn.Ops;
 using HepBnn.Planning;
-using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;

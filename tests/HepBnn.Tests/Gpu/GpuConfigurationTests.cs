@@ -43,14 +43,16 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
 
     [Theory]
     [MemberData(nameof(GpuConfigs))]
-    public void Vgg3BlocksMatchReference(string configName)
+    public void Vgg3PatternBlocksMatchReference(string configName)
     {
-        // conv1 (28×28×64, 451k MACs) takes the emulator 5–20 s per configuration; verify covers it on the GPU.
+        // VGG3's blocks at 8×8 (Support/TinyModels): the full 28×28 VGG3 took the emulator 20 s to minutes per
+        // configuration; `hepbnn verify` covers full-size models on a real GPU.
         var config = ConfigurationRegistry.Find(configName);
-        var model = ModelZoo.Vgg3(seed: 7);
-        foreach (var block in BlockCompiler.Compile(model).Skip(1))
+        var model = TinyModels.Vgg3Like(seed: 7);
+        foreach (var block in BlockCompiler.Compile(model))
         {
-            Assert.True(config.Supports(block), $"{configName} should support vgg3 {block}");
+            if (block.Index == 0 && !config.Supports(block)) continue; // not every GPU configuration takes the image block
+            Assert.True(config.Supports(block), $"{configName} should support {model.Name} {block}");
             BlockOracle.Check(model, block, config, fixture.Resources, batch: 1, seed: 11 + block.Index);
         }
     }

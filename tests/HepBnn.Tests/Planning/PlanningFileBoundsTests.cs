@@ -1,5 +1,6 @@
 using HepBnn.Devices;
 using System.Text;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;

@@ -20,8 +20,9 @@ public class SessionPoolDisposeTests(ITestOutputHelper output)
         var images = ModelZoo.RandomImages(model.InputShape, 1, 1);
         var rng = new Random(17);
         var total = Stopwatch.StartNew();
-        int disposedSeen = 0, runs = 0;
-        for (int round = 0; round < rounds; round++)
+        int disposedSeen = 0, runs = 0, done = 0;
+        // at most `rounds` rounds and about 8 s (a loaded machine does fewer rounds; each round's hang check stands)
+        for (int round = 0; round < rounds && (round < 5 || total.Elapsed < TimeSpan.FromSeconds(8)); round++, done++)
         {
             var pool = new SessionPool(model, "cpu.scalar", sessions, new SessionOptions { MaxBatch = 1 });
             var failures = new List<string>();
@@ -47,10 +48,9 @@ public class SessionPoolDisposeTests(ITestOutputHelper output)
                 Assert.True(w.Join(TimeSpan.FromSeconds(3)), $"round {round}: a caller still blocked 3 s after Dispose (hang)");
             Assert.True(failures.Count == 0, $"round {round}: {string.Join("; ", failures)}");
             Assert.Throws<ObjectDisposedException>(() => pool.Run(images, 1, new int[model.NumClasses]));
-            Assert.True(total.Elapsed < TimeSpan.FromSeconds(9), $"stress test over its 9 s budget after {round + 1} rounds");
         }
-        output.WriteLine($"{rounds} rounds of dispose under load ({threads} threads, {sessions} sessions): {runs} runs, " +
+        output.WriteLine($"{done} rounds of dispose under load ({threads} threads, {sessions} sessions): {runs} runs, " +
                          $"{disposedSeen} callers ended by ObjectDisposedException, {total.Elapsed.TotalSeconds:F2} s");
-        Assert.Equal(rounds * threads, disposedSeen);
+        Assert.Equal(done * threads, disposedSeen);
     }
 }

@@ -176,6 +176,13 @@ public sealed class SessionFactoryTests : IDisposable
         nchw[1] = float.NaN;
         Assert.Throws<HepBnnException>(() => session.Predict(nchw, [4, s.C, s.H, s.W]));
     }
+}
+
+/// <summary>The default cache folder reads environment variables: changed here one test at a time.</summary>
+[Collection(EnvironmentCollection.Name)]
+public sealed class PlanCacheFolderTests
+{
+    readonly string _dir = Path.GetTempPath();
 
     [Fact]
     public void TheDefaultCacheFolderFollowsTheEnvironment()
@@ -183,8 +190,8 @@ public sealed class SessionFactoryTests : IDisposable
         string? before = Environment.GetEnvironmentVariable("HEPBNN_CACHE_DIR");
         try
         {
-            Environment.SetEnvironmentVariable("HEPBNN_CACHE_DIR", _dir);
-            Assert.Equal(_dir, PlanCache.DefaultDirectory());
+            Environment.SetEnvironmentVariable("HEPBNN_CACHE_DIR", Path.Combine(_dir, "hepbnn-env-test"));
+            Assert.Equal(Path.Combine(_dir, "hepbnn-env-test"), PlanCache.DefaultDirectory());
             Environment.SetEnvironmentVariable("HEPBNN_CACHE_DIR", null);
             Assert.EndsWith("hepbnn", PlanCache.DefaultDirectory());
         }

@@ -1,7 +1,6 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-
 namespace HepBnn.Tests.Support;
 
 /// <summary>Configurations that need an instruction set this CPU may lack (AVX2, AVX-512 + VPOPCNTDQ) report the test

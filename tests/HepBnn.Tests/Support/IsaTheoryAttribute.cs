@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics.X86;
+using HepBnn.Ops;
 
 namespace HepBnn.Tests.Support;
 

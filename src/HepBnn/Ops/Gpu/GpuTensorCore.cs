@@ -1,8 +1,7 @@
 using HepBnn.Devices;
 using HepBnn.Ops.Cpu;
-using HepBnn.Runtime;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace HepBnn.Ops.Gpu;
 

@@ -1,7 +1,6 @@
 using HepBnn.Devices;
-using HepBnn.Runtime;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace HepBnn.Ops.Gpu;
 

@@ -1,8 +1,7 @@
 using System.Runtime.CompilerServices;
 using HepBnn.Devices;
-using HepBnn.Runtime;
-using ILGPU;
 using ILGPU.Runtime;
+using ILGPU;
 
 namespace HepBnn.Planning;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Runtime;
 
 namespace HepBnn.Planning;
 

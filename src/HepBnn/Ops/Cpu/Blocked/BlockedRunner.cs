@@ -1,5 +1,4 @@
 using HepBnn.Devices;
-
 namespace HepBnn.Ops.Cpu;
 
 /// <summary>Runs one block with a register-blocked binary kernel <typeparamref name="TB"/>; an 8-bit image block runs
