@@ -44,7 +44,7 @@ public static class ClassifyCommand
         var converted = paths.Select(p => ModelInputConverter.Convert(ImageDecoder.Load(p), m.InputShape, invert)).ToArray();
         using var session = new InferenceSession(m, config, new SessionOptions { MaxBatch = converted.Length });
         var input = converted.SelectMany(c => c.Input).ToArray();
-        int k = session.NumClasses;
+        int k = session.ScoresPerImage;
         var scores = new double[converted.Length * k];
         session.Run(input, converted.Length, scores);
         return converted.Select((c, i) => new ImageResult(paths[i], c.Description, c.Inverted,

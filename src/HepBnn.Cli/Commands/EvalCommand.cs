@@ -94,7 +94,7 @@ public static class EvalCommand
             string name = $"{dir} ({(train ? "training" : "test")} split)";
             var result = ConsoleProgress.Run("evaluating", status =>
                 DatasetEvaluator.Evaluate(session, set, limit, name, done => status($"evaluating: {done} images")));
-            var names = Enumerable.Range(0, session.NumClasses).Select(i => NameOf(m, dir, format, i)).ToArray();
+            var names = Enumerable.Range(0, session.ScoresPerImage).Select(i => NameOf(m, dir, format, i)).ToArray();
             return new Report(m.Name, dir, format == DatasetFormat.Cifar10 ? "CIFAR-10 binary" : "IDX", options.MaxBatch, runsOn,
                               session.Assignment.Select(a => a.Name).ToArray(), result, names, readSeconds);
         }

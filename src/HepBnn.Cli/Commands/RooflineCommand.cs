@@ -52,11 +52,19 @@ public static class RooflineCommand
                 var s = CpuRoofline.ForkJoin(pool, t);
                 report.ForkJoin.Add(new ForkJoinRow(t, s.MedianUs, s.P90Us));
             }
+            // printed before the (longer) block measurements, so that a time limit still leaves these
+            AnsiConsole.MarkupLine($"{Markup.Escape(cpu.Model)}, {pool.Threads} threads, load average {report.LoadAverage:F1}");
+            var pt2 = new Table().AddColumns("route", "threads", "peak G word-ops/s");
+            foreach (var p in report.Peaks) pt2.AddRow(p.Route, p.Threads.ToString(), p.GWordOpsPerS.ToString("F2"));
+            AnsiConsole.Write(pt2);
+            var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs");
+            foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"));
+            AnsiConsole.Write(ft);
             double bestSingle = peaks.Where(p => p.Key.Item2 == 1).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             double bestAll = peaks.Where(p => p.Key.Item2 == pool.Threads).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             foreach (var name in r.GetValue(model)!)
             {
-                var m = ModelZoo.TryGet(name, 1) ?? ModelLoader.Load(name);
+                var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu, new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
                     {
@@ -75,13 +83,6 @@ public static class RooflineCommand
                     }
             }
             JsonOut.WriteFile(report, r.GetValue(jsonOut));
-            AnsiConsole.MarkupLine($"{Markup.Escape(cpu.Model)}, {pool.Threads} threads, load average {report.LoadAverage:F1}");
-            var pt2 = new Table().AddColumns("route", "threads", "peak G word-ops/s");
-            foreach (var p in report.Peaks) pt2.AddRow(p.Route, p.Threads.ToString(), p.GWordOpsPerS.ToString("F2"));
-            AnsiConsole.Write(pt2);
-            var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs");
-            foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"));
-            AnsiConsole.Write(ft);
             var bt = new Table().AddColumns("model", "batch", "block", "configuration", "median µs", "G word-ops/s", "peak (route, threads)", "fraction of peak");
             foreach (var x in report.Blocks)
                 bt.AddRow(x.Model, x.Batch.ToString(), x.Block, x.Configuration, x.MedianUs.ToString("F1"), x.GWordOpsPerS.ToString("F2"),

@@ -30,7 +30,7 @@ public static class DatasetEvaluator
         var model = session.Model;
         if (data.Shape != model.InputShape)
             throw new HepBnnException($"{dataName}: images are {data.Shape} (H×W×C) but model '{model.Name}' takes {model.InputShape}");
-        int classes = session.NumClasses;
+        int classes = session.ScoresPerImage;
         for (int i = 0; i < data.Count; i++)
             if (data.Labels[i] >= classes)
                 throw new HepBnnException($"{dataName}: image {i} has label {data.Labels[i]}, model '{model.Name}' has only {classes} classes (0..{classes - 1})");
@@ -45,7 +45,7 @@ public static class DatasetEvaluator
         if (limit is < 1) throw new HepBnnException($"--limit {limit}: expected at least 1 image");
         int count = Math.Min(data.Count, limit ?? int.MaxValue);
         if (count == 0) throw new HepBnnException($"{dataName}: no images");
-        int classes = session.NumClasses, maxBatch = session.MaxBatch;
+        int classes = session.ScoresPerImage, maxBatch = session.MaxBatch;
         var predictions = new int[count];
         var scores = new double[maxBatch * classes];
         var confusion = new ConfusionMatrix(classes);

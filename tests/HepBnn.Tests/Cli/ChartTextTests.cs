@@ -1,3 +1,4 @@
+using Xunit;
 using System.Diagnostics;
 using HepBnn.Cli.Output;
 using HepBnn.Model;

@@ -94,4 +94,29 @@ public class CpuWorkerPoolTests
         Assert.True(thread.Join(TimeSpan.FromSeconds(30)), "nested For deadlocked");
         Assert.Equal(50, work.Inner);
     }
+
+    sealed class ThreadSet : IParallelWork
+    {
+        public readonly HashSet<int> Threads = [];
+        public int Items;
+        public void Execute(int index)
+        {
+            lock (Threads) Threads.Add(Environment.CurrentManagedThreadId);
+            Interlocked.Increment(ref Items);
+            Thread.Sleep(2); // long enough that every woken worker would take an item
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void ThreadCapLimitsTheThreadsUsed(int cap)
+    {
+        using var pool = new CpuWorkerPool(4);
+        var work = new ThreadSet();
+        pool.For(24, work, cap);
+        Assert.Equal(24, work.Items);
+        Assert.True(work.Threads.Count <= cap, $"cap {cap}: {work.Threads.Count} threads ran items");
+    }
 }

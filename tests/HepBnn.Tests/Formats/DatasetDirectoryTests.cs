@@ -40,14 +40,15 @@ public sealed class DatasetDirectoryTests : IDisposable
         Assert.Contains("no t10k-labels-idx1-ubyte", Assert.Throws<HepBnnException>(() => DatasetDirectory.Load(half)).Message);
     }
 
-    [FashionMnistFact]
+    [Fact]
     public void RealFashionMnist()
     {
-        var test = DatasetDirectory.Load(TestData.FashionMnistDir!);
+        if (RealData.WhyMissing("fashion-mnist") is { } why) Assert.Skip(why);
+        var test = DatasetDirectory.Load(RealData.FashionMnist()!);
         Assert.Equal(new HepBnn.Model.Shape3(28, 28, 1), test.Shape);
         Assert.Equal(10_000, test.Count);
         Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(1000, test.Labels.Count(l => l == c)));
-        var train = DatasetDirectory.Load(TestData.FashionMnistDir!, train: true);
+        var train = DatasetDirectory.Load(RealData.FashionMnist()!, train: true);
         Assert.Equal(60_000, train.Count);
         Assert.All(Enumerable.Range(0, 10), c => Assert.Equal(6000, train.Labels.Count(l => l == c)));
         // the bundled sample is the first 500 official test images, byte for byte
@@ -56,10 +57,11 @@ public sealed class DatasetDirectoryTests : IDisposable
         Assert.Equal(test.Labels[..500], sample.Labels);
     }
 
-    [Cifar10Fact]
+    [Fact]
     public void RealCifar10()
     {
-        string dir = TestData.Cifar10Dir!;
+        if (RealData.WhyMissing("cifar10") is { } why) Assert.Skip(why);
+        string dir = RealData.Cifar10()!;
         string file = File.Exists(Path.Combine(dir, "test_batch.bin")) ? Path.Combine(dir, "test_batch.bin") : Path.Combine(dir, "test_batch.bin.gz");
         // the md5 of the decompressed official file (../shared/data/README.md)
         Assert.Equal("803d5f7f4d78ea53de84dbe85f74fb6d",

@@ -72,7 +72,9 @@ public class PlanningFuzzTests(ITestOutputHelper output)
     {
         var blocks = BlockCompiler.Compile(model);
         var profiles = blocks.Select((b, i) => new BlockProfile(i, b.Name, 10 * (i + 1), 10 * (i + 2),
-            ConfigurationRegistry.For(b, DeviceKind.Cpu).Select((c, j) => new ConfigurationTiming(c.Name, c.Device, 5 + j, 4 + j, 6 + j, 7, j == 2)).ToList())).ToList();
+            // six configurations cover every record shape; every registered one (15 and growing) would only enlarge the
+            // seed, and with it the per-input-byte allocation that the fuzz ceiling was calibrated on
+            ConfigurationRegistry.For(b, DeviceKind.Cpu).Take(6).Select((c, j) => new ConfigurationTiming(c.Name, c.Device, 5 + j, 4 + j, 6 + j, 7, j == 2)).ToList())).ToList();
         var transfers = Enumerable.Range(0, blocks.Count + 1).Select(k => new TransferProfile(k, DeviceKind.Gpu,
             k == blocks.Count ? TransferDirection.DeviceToHost : TransferDirection.HostToDevice, 10 * (k + 1), 3.5, 3, 4, 5)).ToList();
         var calibration = calibrated

@@ -4,6 +4,7 @@ using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
+using HepBnn.Devices;
 using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Planning;

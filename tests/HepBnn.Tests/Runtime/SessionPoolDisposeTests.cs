@@ -1,3 +1,4 @@
+using Xunit;
 using System.Diagnostics;
 using HepBnn.Model;
 using HepBnn.Runtime;

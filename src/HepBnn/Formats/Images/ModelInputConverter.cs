@@ -43,12 +43,14 @@ public static class ModelInputConverter
         bool inverted = invert == InvertMode.Yes || (invert == InvertMode.Auto && border > 127.5);
         if (inverted) for (int i = 0; i < grey.Length; i++) grey[i] = (byte)(255 - grey[i]);
         byte fill = (byte)Math.Round(inverted ? 255 - border : border);
-        // pad to the input's aspect ratio with the background, then resize
-        var (pw, ph) = Fit(im.Width, im.Height, input.W, input.H, crop: false);
+        // Fashion-MNIST's objects fill their frame (the product photos were trimmed, then the longest side scaled to 28):
+        // trim the background around the object, pad to the input's aspect ratio with it, then resize
+        var (tx, ty, tw, th) = Trim(grey, im.Width, im.Height, fill);
+        var (pw, ph) = Fit(tw, th, input.W, input.H, crop: false);
         var padded = new byte[pw * ph];
         Array.Fill(padded, fill);
-        int x0 = (pw - im.Width) / 2, y0 = (ph - im.Height) / 2;
-        for (int y = 0; y < im.Height; y++) grey.AsSpan(y * im.Width, im.Width).CopyTo(padded.AsSpan((y0 + y) * pw + x0));
+        int x0 = (pw - tw) / 2, y0 = (ph - th) / 2;
+        for (int y = 0; y < th; y++) grey.AsSpan((ty + y) * im.Width + tx, tw).CopyTo(padded.AsSpan((y0 + y) * pw + x0));
         var resized = ImageResampler.Resize(padded, pw, ph, 1, input.W, input.H);
         string why = invert switch
         {
@@ -57,7 +59,7 @@ public static class ModelInputConverter
             InvertMode.Yes => "inverted (--invert yes)",
             _ => "not inverted (--invert no)",
         };
-        return new ConvertedImage(resized, inverted, $"{im.Format} {im.Width}×{im.Height} → grey, {why} → padded {pw}×{ph} → {input.W}×{input.H}");
+        return new ConvertedImage(resized, inverted, $"{im.Format} {im.Width}×{im.Height} → grey, {why} → {(tw == im.Width && th == im.Height ? "" : $"object {tw}×{th} → ")}padded {pw}×{ph} → {input.W}×{input.H}");
     }
 
     /// <summary>The largest (crop) or smallest (pad) rectangle of the target's aspect ratio inside/around w×h.</summary>
@@ -68,6 +70,24 @@ public static class ModelInputConverter
         int widthForH = (int)Math.Round((double)h * tw / th), heightForW = (int)Math.Round((double)w * th / tw);
         if (crop) return wider ? (Math.Clamp(widthForH, 1, w), h) : (w, Math.Clamp(heightForW, 1, h));
         return wider ? (w, Math.Max(h, heightForW)) : (Math.Max(w, widthForH), h);
+    }
+
+    /// <summary>The bounding box of the pixels that differ from the background by more than a little (JPEG noise);
+    /// the whole image when none does.</summary>
+    static (int X, int Y, int W, int H) Trim(byte[] g, int w, int h, byte background)
+    {
+        const int Tolerance = 24;
+        int x0 = w, y0 = h, x1 = -1, y1 = -1;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                if (Math.Abs(g[y * w + x] - background) > Tolerance)
+                {
+                    if (x < x0) x0 = x;
+                    if (x > x1) x1 = x;
+                    if (y < y0) y0 = y;
+                    if (y > y1) y1 = y;
+                }
+        return x1 < 0 ? (0, 0, w, h) : (x0, y0, x1 - x0 + 1, y1 - y0 + 1);
     }
 
     static double BorderMean(byte[] g, int w, int h)

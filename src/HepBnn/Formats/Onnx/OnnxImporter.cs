@@ -57,7 +57,9 @@ public static class OnnxImporter
     {
         var proto = Parse(bytes);
         CheckVersions(proto);
-        var graph = new OnnxGraph(proto.Graph ?? throw new HepBnnException("the model has no graph"));
+        if (proto.Graph is null) throw new HepBnnException("the model has no graph");
+        ShapeConstantPattern.Rewrite(proto.Graph); // torch.ones_like branches of a Where → constants
+        var graph = new OnnxGraph(proto.Graph);
         // folded constants may not exceed twice the file's bytes in elements (plus a little for tiny files)
         var folder = new ConstantFolder(graph, 2L * bytes.Length + (1 << 20));
         var chain = new ChainImporter(graph, folder);
@@ -65,7 +67,7 @@ public static class OnnxImporter
         // HepBnn's own exports keep the model's name in the graph name; other producers name graphs generically ("main_graph")
         bool ours = proto.ProducerName == "HepBnn" && proto.Graph.Name.Length > 0;
         string modelName = ours ? OnnxGraph.Clip(proto.Graph.Name) : name ?? (proto.Graph.Name.Length > 0 ? OnnxGraph.Clip(proto.Graph.Name) : "onnx-model");
-        var model = new BnnModel(modelName, chain.InputShape, layers);
+        var model = new BnnModel(modelName, chain.InputShape, layers, ClassNamesMetadata.Read(proto));
         BlockCompiler.Compile(model); // the engine must be able to run what was imported: fail here, not at run time
         return model;
     }

@@ -10,8 +10,12 @@ namespace HepBnn.Ops.Cpu;
 public static class CpuBlockKernels
 {
     /// <summary>Bits output: words [w0, w1) of pooled output rows [py0, py1) of sample n.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BitsRegion<TK>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int py0, int py1, int w0, int w1, CpuScratch s)
+        where TK : struct, ICpuKernel => BitsRegion<TK>(d, input, output, n, py0, py1, 0, d.Block.OutputShape.W, w0, w1, s);
+
+    /// <summary>Bits output: words [w0, w1) of pooled output pixels [py0, py1) × [px0, px1) of sample n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BitsRegion<TK>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int py0, int py1, int px0, int px1, int w0, int w1, CpuScratch s)
         where TK : struct, ICpuKernel
     {
         var b = d.Block;
@@ -22,7 +26,7 @@ public static class CpuBlockKernels
         if (!b.HasPool)
         {
             for (int y = py0; y < py1; y++)
-                for (int x = 0; x < os.W; x++)
+                for (int x = px0; x < px1; x++)
                 {
                     ref ulong dst = ref outWords[(y * os.W + x) * ocw];
                     PixelWords<TK>(d, ref sample, y, x, w0, w1, s, ref dst, pool: 0);
@@ -31,7 +35,7 @@ public static class CpuBlockKernels
         }
         int size = b.PoolSize, stride = b.PoolStride, words = w1 - w0;
         for (int py = py0; py < py1; py++)
-            for (int px = 0; px < os.W; px++)
+            for (int px = px0; px < px1; px++)
             {
                 for (int i = 0; i < words; i++) { s.Any[i] = 0; s.All[i] = ~0UL; } // a few words: no memset call
                 for (int dy = 0; dy < size; dy++)

@@ -1,8 +1,10 @@
 using HepBnn.Devices;
 namespace HepBnn.Ops.Cpu;
 
-/// <summary>How a CPU configuration splits a block into independent work items (each writes whole output words).</summary>
-public enum CpuPartition { Sequential, Batch, Rows, Channels }
+/// <summary>How a CPU configuration splits a block into independent work items (each writes whole output words).
+/// Pixels: one item per (sample, pooled output pixel): the finest split that keeps whole words, so that a small
+/// block at batch 1 still has enough items for many threads (VGG3's conv2 has 7 pooled rows but 49 pixels).</summary>
+public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels }
 
 /// <summary>Runs one block on the CPU with a kernel flavour and a partition. Holds its work-item state and one scratch
 /// per worker thread (indexed by the pool's worker id), so that running allocates nothing. Not for concurrent use
@@ -13,13 +15,16 @@ public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : 
     readonly CpuPartition _partition;
     readonly CpuWorkerPool _pool;
     readonly CpuScratch[] _scratch;
+    readonly int _threads;
     TensorBuffer? _in, _out;
 
     public Block Block => _data.Block;
     public IKernelConfiguration Configuration { get; }
 
-    public CpuBlockRunner(IKernelConfiguration config, Block block, CpuPartition partition, CpuWorkerPool pool)
+    /// <param name="threads">Most threads a parallel partition uses (the pool's count at most).</param>
+    public CpuBlockRunner(IKernelConfiguration config, Block block, CpuPartition partition, CpuWorkerPool pool, int threads = int.MaxValue)
     {
+        _threads = threads;
         Configuration = config;
         _data = new CpuBlockData(block, TK.BinaryLanes, TK.ImageLanes);
         _partition = partition;
@@ -33,6 +38,7 @@ public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : 
     {
         CpuPartition.Rows => Block.Output == BlockOutput.Bits ? Block.OutputShape.H : Block.OutputShape.Pixels,
         CpuPartition.Channels => Block.OutputShape.ChannelWords,
+        CpuPartition.Pixels => Block.OutputShape.Pixels,
         _ => 1,
     };
 
@@ -44,7 +50,7 @@ public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : 
         try
         {
             if (_partition == CpuPartition.Sequential) for (int n = 0; n < batch; n++) Execute(n, 0);
-            else _pool.For(batch * UnitsPerSample, this);
+            else _pool.For(batch * UnitsPerSample, this, _threads);
         }
         finally { _in = _out = null; }
     }
@@ -56,14 +62,20 @@ public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : 
         var b = Block;
         bool bits = b.Output == BlockOutput.Bits;
         int rows = bits ? b.OutputShape.H : b.OutputShape.Pixels, words = b.OutputShape.ChannelWords;
-        int n = unit, r0 = 0, r1 = rows, c0 = 0, c1 = words;
+        int n = unit, r0 = 0, r1 = rows, c0 = 0, c1 = words, x0 = 0, x1 = b.OutputShape.W;
         switch (_partition)
         {
             case CpuPartition.Rows: n = unit / rows; r0 = unit % rows; r1 = r0 + 1; break;
             case CpuPartition.Channels: n = unit / words; c0 = unit % words; c1 = c0 + 1; break;
+            case CpuPartition.Pixels:
+                int pixels = b.OutputShape.Pixels, p = unit % pixels;
+                n = unit / pixels;
+                if (bits) { r0 = p / b.OutputShape.W; r1 = r0 + 1; x0 = p % b.OutputShape.W; x1 = x0 + 1; }
+                else { r0 = p; r1 = p + 1; }
+                break;
         }
         var scratch = _scratch[worker];
-        if (bits) CpuBlockKernels.BitsRegion<TK>(_data, _in!, _out!, n, r0, r1, c0, c1, scratch);
+        if (bits) CpuBlockKernels.BitsRegion<TK>(_data, _in!, _out!, n, r0, r1, x0, x1, c0, c1, scratch);
         else CpuBlockKernels.ScoresRegion<TK>(_data, _in!, _out!, n, r0, r1, c0, c1, scratch);
     }
 

@@ -19,12 +19,14 @@ public abstract class CpuConfiguration : IKernelConfiguration
         CreateRunner(block, resources) ?? throw new HepBnnException($"{Name} is not supported on this CPU");
 
     protected virtual IBlockRunner? CreateRunner(Block block, ExecutionResources r) => BestSimd(block, r);
+    /// <summary>Most threads a parallel partition uses.</summary>
+    protected virtual int MaxThreads => int.MaxValue;
 
     /// <summary>The widest SIMD kernel this CPU has.</summary>
     protected IBlockRunner BestSimd(Block block, ExecutionResources r) =>
-        Simd512Kernel.IsSupported ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers)
-        : Simd256Kernel.IsSupported ? new CpuBlockRunner<Simd256Kernel>(this, block, Partition, r.CpuWorkers)
-        : new CpuBlockRunner<ScalarKernel>(this, block, Partition, r.CpuWorkers);
+        Simd512Kernel.IsSupported ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers, MaxThreads)
+        : Simd256Kernel.IsSupported ? new CpuBlockRunner<Simd256Kernel>(this, block, Partition, r.CpuWorkers, MaxThreads)
+        : new CpuBlockRunner<ScalarKernel>(this, block, Partition, r.CpuWorkers, MaxThreads);
 
     public override string ToString() => Name;
 }
@@ -89,4 +91,14 @@ public sealed class CpuThreadsBatch : CpuConfiguration
     public override string Name => "cpu.mt-batch";
     public override string Description => "all cores, split over the batch";
     protected override CpuPartition Partition => CpuPartition.Batch;
+}
+
+/// <summary>Best SIMD, one work item per (sample, pooled output pixel), on at most a given number of threads: enough
+/// items for many cores even at batch 1, and a thread cap so that a small block need not wake every core.</summary>
+public sealed class CpuThreadsPixels(int threads = int.MaxValue) : CpuConfiguration
+{
+    public override string Name => threads == int.MaxValue ? "cpu.mt-pixels" : $"cpu.mt-pixels-t{threads}";
+    public override string Description => (threads == int.MaxValue ? "all cores" : $"≤{threads} threads") + ", split over output pixels";
+    protected override CpuPartition Partition => CpuPartition.Pixels;
+    protected override int MaxThreads => threads;
 }

@@ -59,9 +59,9 @@ public static class VerdictRunner
                 if (p == foundIndex) gpuExecution = session.GpuExecution;
                 for (int n = 0; n < checkedSamples; n++)
                     for (int k = 0; k < expected[n].Length; k++)
-                        if (scores[n * session.NumClasses + k] != expected[n][k])
+                        if (scores[n * session.ScoresPerImage + k] != expected[n][k])
                         {
-                            mismatches.Add($"[{string.Join(", ", plans[p])}] sample {n} class {k}: expected {expected[n][k]}, got {scores[n * session.NumClasses + k]} ({session.GpuExecution})");
+                            mismatches.Add($"[{string.Join(", ", plans[p])}] sample {n} class {k}: expected {expected[n][k]}, got {scores[n * session.ScoresPerImage + k]} ({session.GpuExecution})");
                             n = checkedSamples;
                             break;
                         }
@@ -86,7 +86,8 @@ public static class VerdictRunner
         }
         if (eagerRow)
             rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[^1],
-                PlanBenchmark.PairedRatio(samples[^1], samples[found]), "same plan, each block launched on the stream"));
+                measured[^1].MedianUs / planUs, "same plan, each block launched on the stream")
+                { PairedRatio = PlanBenchmark.PairedRatio(samples[^1], samples[found]) });
         // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
         int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;

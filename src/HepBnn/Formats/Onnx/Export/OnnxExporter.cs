@@ -41,6 +41,7 @@ public static class OnnxExporter
         m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
         m.MetadataProps.Add(new StringStringEntryProto { Key = "hepbnn.model_hash", Value = ModelHash.Compute(model) });
         m.MetadataProps.Add(new StringStringEntryProto { Key = "hepbnn.precision", Value = o.Precision.ToString() });
+        ClassNamesMetadata.Write(m, model.ClassNames);
         return m;
     }
 

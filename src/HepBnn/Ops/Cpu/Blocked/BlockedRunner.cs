@@ -34,6 +34,7 @@ public sealed class BlockedRunner<TB, TI> : IBlockRunner, IParallelWork
     {
         CpuPartition.Rows => Block.Output == BlockOutput.Bits ? Block.OutputShape.H : Block.OutputShape.Pixels,
         CpuPartition.Channels => Block.OutputShape.ChannelWords,
+        CpuPartition.Pixels => throw new HepBnnException("the register-blocked runner pairs pixels within rows; use Rows"),
         _ => 1,
     };
 

@@ -8,15 +8,16 @@ using HepBnn.Runtime;
 using HepBnn.Tests.Support;
 using Xunit;
 
-namespace HepBnn.Tests.Models;
+namespace HepBnn.Tests.Evaluation;
 
 /// <summary>
 /// The trained models shipped in models/ (training/train_bnn.py on the H200, see the model cards models/*.md):
-/// they load, their PyTorch ONNX export imports to the same model, and on the full real test sets (when the data is
-/// on this machine; skipped with the reason otherwise) the engine reaches the card's accuracy and agrees with
-/// PyTorch's float64 eval-mode predictions (docs/results/training/*-torch-predictions.json.gz) image for image.
+/// they load, their PyTorch ONNX export (.onnx.gz) imports to the same model, and on the full real test sets (when the
+/// data is on this machine; skipped with the reason otherwise) the engine agrees with PyTorch's float64 eval-mode
+/// predictions (docs/results/training/*-torch-predictions.json.gz) image for image, integer scores included.
+/// (ShippedModelTests checks the cards' accuracy through the evaluator.)
 /// </summary>
-public class ShippedModelTests(ITestOutputHelper output)
+public class ShippedModelAgreementTests(ITestOutputHelper output)
 {
     public static readonly TheoryData<string> Names = new() { "vgg3-fashion-mnist", "vgg7-cifar10" };
 
@@ -51,27 +52,8 @@ public class ShippedModelTests(ITestOutputHelper output)
             native.Layers.Select(l => l.Kind));
     }
 
-    /// <summary>The full test set (the data must be there: the theories below are skipped otherwise).</summary>
-    static LabeledImages TestSet(string name)
-    {
-        if (name.StartsWith("vgg3"))
-        {
-            string dir = RealData.FashionMnist()!;
-            return IdxReader.Read(Gunzipped(Path.Combine(dir, "t10k-images-idx3-ubyte.gz")), Gunzipped(Path.Combine(dir, "t10k-labels-idx1-ubyte.gz")));
-        }
-        string c = RealData.Cifar10()!;
-        string raw = Path.Combine(c, "test_batch.bin");
-        return Cifar10Reader.Read(File.Exists(raw) ? raw : Gunzipped(raw + ".gz"));
-    }
-
-    /// <summary>A decompressed copy in the temp folder (the readers take raw files).</summary>
-    static string Gunzipped(string gz)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"hepbnn-test-{Environment.ProcessId}-{Path.GetFileNameWithoutExtension(gz)}");
-        using (var src = new GZipStream(File.OpenRead(gz), CompressionMode.Decompress))
-        using (var dst = File.Create(path)) src.CopyTo(dst);
-        return path;
-    }
+    static LabeledImages TestSet(string name) =>
+        DatasetDirectory.Load(name.StartsWith("vgg3") ? TestData.FashionMnistDir! : TestData.Cifar10Dir!);
 
     sealed record TorchPredictions(int[] Predictions, int[][] RawScores);
 
@@ -85,13 +67,11 @@ public class ShippedModelTests(ITestOutputHelper output)
             r.GetProperty("raw_scores").EnumerateArray().Select(a => a.EnumerateArray().Select(e => e.GetInt32()).ToArray()).ToArray());
     }
 
-    [RealDataTheory("fashion-mnist")]
-    [InlineData("vgg3-fashion-mnist")]
-    public void Vgg3FullTestSet(string name) => FullTestSetAccuracyAndAgreementWithPyTorch(name);
+    [FashionMnistFact]
+    public void Vgg3FullTestSet() => FullTestSetAccuracyAndAgreementWithPyTorch("vgg3-fashion-mnist");
 
-    [RealDataTheory("cifar10")]
-    [InlineData("vgg7-cifar10")]
-    public void Vgg7FullTestSet(string name) => FullTestSetAccuracyAndAgreementWithPyTorch(name);
+    [Cifar10Fact]
+    public void Vgg7FullTestSet() => FullTestSetAccuracyAndAgreementWithPyTorch("vgg7-cifar10");
 
     void FullTestSetAccuracyAndAgreementWithPyTorch(string name)
     {
