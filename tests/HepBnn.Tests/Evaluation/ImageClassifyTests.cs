@@ -198,6 +198,8 @@ public sealed class ImageClassifyTests : IDisposable
         }
         Assert.Contains("exceeds the limit", Fails("huge.png", PngHeader(16000, 16000)));
         Assert.Contains("exceeds the limit", Fails("wide.png", PngHeader(100_000, 1)));
+        // within the size limits, but a 4000×4000 image in a few dozen bytes: refused before decoding
+        Assert.Contains("decompression bomb", Fails("bomb.png", PngHeader(4000, 4000)));
         Assert.Contains("not a PNG or JPEG", Fails("text.png", "hello, not an image"u8.ToArray()));
         Assert.Contains("empty file", Fails("empty.jpg", []));
         var good = File.ReadAllBytes(Encode("good.png", 64, 64, SKColors.Red, SKColors.Blue, SKEncodedImageFormat.Png));

@@ -40,6 +40,13 @@ public static class ImageDecoder
         int w = codec.Info.Width, h = codec.Info.Height;
         if (w < 1 || h < 1 || w > MaxSide || h > MaxSide || (long)w * h > MaxPixels)
             throw new HepBnnException($"{format} of {w}×{h} pixels exceeds the limit ({MaxSide} per side, {MaxPixels / 1_000_000} megapixels)");
+        // A decompression bomb declares far more pixels than its bytes can hold: deflate expands at most 1032:1 and a PNG
+        // stores at least one bit per pixel; a JPEG spends a few bits per 8×8 block (2048 pixels per byte is generous).
+        // Refused before any pixel is decoded (the fuzzer found 400-byte PNGs decoding to 32 MP, 200 MiB, 3 s).
+        long encodable = (format == "PNG" ? 8L * 1032 : 2048L) * encoded.Length;
+        if ((long)w * h > encodable)
+            throw new HepBnnException($"{format} declares {w}×{h} pixels, more than its {encoded.Length} bytes can encode " +
+                                      $"(at most {encodable} pixels): a decompression bomb or a damaged header");
         var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         var rgba = new byte[info.BytesSize64];
         SKCodecResult result;
