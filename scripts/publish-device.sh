@@ -10,9 +10,12 @@ root=${2:-$PWD}
 out="$root/.device/$name"
 rm -rf "$out"
 dotnet publish src/HepBnn.Cli -c Release -r linux-x64 --self-contained \
-  -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=none -p:DebugSymbols=false \
+  -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true -p:IncludeNativeLibrariesForSelfExtract=false -p:DebugType=none -p:DebugSymbols=false \
   -o "$out" >/dev/null
 rm -f "$out"/*.dll   # Windows natives some packages copy into every runtime's output
+# Not needed on the GPU machine and too big for its 64 MiB transfer: ONNX Runtime's native library (the CPU peer runs
+# here; the GPU machine has Python's), HarfBuzz (text shaping is not used) and the models copy (the checkout carries models/).
+rm -rf "$out"/libonnxruntime*.so "$out"/libHarfBuzzSharp.so "$out"/models
 cp scripts/gpu-check.sh scripts/plan-check.sh scripts/peer-pytorch.py scripts/peer-table.py "$out/"
 [ -f scripts/mma-check.sh ] && cp scripts/mma-check.sh scripts/mma-layout-probe.cu "$out/"
 size=$(du -sm "$out" | cut -f1)
