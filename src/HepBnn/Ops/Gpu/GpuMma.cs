@@ -71,4 +71,55 @@ public static class GpuMma
         c.C2 += s2;
         c.C3 += s3;
     }
+
+    /// <summary>c += A·B for a 16×32 A of unsigned bytes and a 32×8 B of signed bytes
+    /// (<c>mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32</c>, exact integer sums). Fragments as for
+    /// <see cref="AndPopc"/> with 4 bytes per register instead of 32 bits (element 4·u + i in byte i, low byte first):
+    /// a0 = row g, k 4t..4t+3; a1 = row g+8, the same k; a2 = row g, k 16+4t..; a3 = row g+8, k 16+4t..;
+    /// b0 = column g, k 4t..4t+3; b1 = column g, k 16+4t... Every lane of the warp must call it together.</summary>
+    public static void DotU8S8(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
+    {
+        if (CudaAsm.IsSupported)
+        {
+            Output<int> d0 = default, d1 = default, d2 = default, d3 = default;
+            Input<uint> ia0 = a0, ia1 = a1, ia2 = a2, ia3 = a3, ib0 = b0, ib1 = b1;
+            Input<int> ic0 = c.C0, ic1 = c.C1, ic2 = c.C2, ic3 = c.C3;
+            CudaAsm.EmitRef(
+                "mma.sync.aligned.m16n8k32.row.col.s32.u8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%11,%12,%13};",
+                ref d0, ref d1, ref d2, ref d3, ref ia0, ref ia1, ref ia2, ref ia3, ref ib0, ref ib1,
+                ref ic0, ref ic1, ref ic2, ref ic3);
+            c.C0 = d0.Value;
+            c.C1 = d1.Value;
+            c.C2 = d2.Value;
+            c.C3 = d3.Value;
+        }
+        else EmulateU8S8(ref c, a0, a1, a2, a3, b0, b1);
+    }
+
+    /// <summary>The byte MMA from shuffles, the same lanes as <see cref="Emulate"/>.</summary>
+    static void EmulateU8S8(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
+    {
+        int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+        int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int j = 0; j < 4; j++)
+        {
+            uint rowLo = Warp.Shuffle(a0, 4 * g + j), rowHi = Warp.Shuffle(a2, 4 * g + j);
+            uint row8Lo = Warp.Shuffle(a1, 4 * g + j), row8Hi = Warp.Shuffle(a3, 4 * g + j);
+            uint colLo = Warp.Shuffle(b0, 8 * t + j), colHi = Warp.Shuffle(b1, 8 * t + j);
+            uint col1Lo = Warp.Shuffle(b0, 8 * t + 4 + j), col1Hi = Warp.Shuffle(b1, 8 * t + 4 + j);
+            s0 += Dot4(rowLo, colLo) + Dot4(rowHi, colHi);
+            s1 += Dot4(rowLo, col1Lo) + Dot4(rowHi, col1Hi);
+            s2 += Dot4(row8Lo, colLo) + Dot4(row8Hi, colHi);
+            s3 += Dot4(row8Lo, col1Lo) + Dot4(row8Hi, col1Hi);
+        }
+        c.C0 += s0;
+        c.C1 += s1;
+        c.C2 += s2;
+        c.C3 += s3;
+    }
+
+    /// <summary>Σ unsigned byte i of a × signed byte i of b.</summary>
+    static int Dot4(uint a, uint b) =>
+        (int)(a & 0xFF) * (sbyte)(byte)b + (int)((a >> 8) & 0xFF) * (sbyte)(byte)(b >> 8)
+        + (int)((a >> 16) & 0xFF) * (sbyte)(byte)(b >> 16) + (int)(a >> 24) * (sbyte)(byte)(b >> 24);
 }

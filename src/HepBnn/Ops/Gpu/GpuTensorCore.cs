@@ -22,14 +22,14 @@ public struct MmaTile8
 /// P = popc(a ⊕ w) = popc(a) + popc(w) − 2·popc(a ∧ w) over the whole patch (padding taps are zero in a, and P counts
 /// popc(w) there, as <see cref="CpuBlockData"/>'s thresholds expect). Epilogue fused: per-class threshold on P → bits,
 /// OR/AND pooling over the window's rows in shared memory, one 64-bit word stored per pooled output; or int scores.
-/// 8-bit image blocks go through <see cref="GpuTensorCoreImage"/> (bit planes onto this kernel). Run only launches on the
-/// session stream (capturable into a CUDA graph). Fewer warps per group where groups are smaller (the CPU accelerator).
+/// 8-bit image blocks run <see cref="GpuTensorCoreImage"/>'s kernel (byte MMA, same rows and epilogue). Run only launches
+/// on the session stream (capturable into a CUDA graph). Fewer warps per group where groups are smaller (the CPU accelerator).
 /// </summary>
 public sealed class GpuTensorCore : GpuConfiguration
 {
     /// <summary>Most warps per group (fewer where the accelerator's groups are smaller: ILGPU's CPU accelerator takes 64
     /// threads); the shared arrays are sized for this many.</summary>
-    const int MaxWarps = 4, MaxTileRows = 16 * MaxWarps, ChunkWords = 32;
+    const int MaxWarps = 4, MaxTileRows = TileRows.MaxRows, ChunkWords = 32;
     /// <summary>Largest pooling window (conv outputs): whole windows must fit the rows of a 2-warp group.</summary>
     const int MaxWindow = 32;
     /// <summary>Shared-memory row stride in 32-bit units: 4 more than the chunk so the 8 rows a fragment load touches
@@ -57,26 +57,17 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         if (p.ImageInput == 1)
         {
-            // The main kernel reads the bit planes [N][ConvH][ConvW][8][PlaneWords] (GpuTensorCoreImage) as a 1×1 conv;
-            // K is plane-major, MSB first, each plane padded to whole MMA steps.
-            int taps = p.KH * p.KW * p.InC, pw = (taps + 63) / 64, pw4 = (pw + 3) & ~3;
-            p.PlaneWords = pw;
-            p.PlaneSteps = pw4 / 4;
-            p.InH = p.ConvH;
-            p.InW = p.ConvW;
-            p.InWords = 8 * pw;
-            p.InSample = checked(p.ConvH * p.ConvW * 8 * pw);
-            p.KH = p.KW = p.Stride = 1;
-            p.Pad = 0;
-            p.KWords = 8 * pw4;
-            p.YSign = -1;
+            // Byte MMA steps of 32 patch elements ([ky][kx][c], the weights' order); the epilogue takes the raw sum.
+            p.KWords = 0;
+            p.KSteps = (p.KH * p.KW * p.InC + 31) / 32;
+            p.YSign = 0;
         }
         else
         {
             p.KWords = p.KH * p.KW * p.InWords;
+            p.KSteps = (p.KWords + 3) / 4;
             p.YSign = 1;
         }
-        p.KSteps = (p.KWords + 3) / 4;
         p.Lanes = Math.Min(MaxWarps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
         p.TilePooled = p.Lanes / 2 / (p.Pool * p.Pool); // 16 rows per warp
         p.PaddedK = (p.K + 63) & ~63;
@@ -87,8 +78,8 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         var tables = new CpuBlockData(block, 0, 0);
         p = WithOffsets(p, tables);
-        var rows = block.Input == BlockInput.Image ? GpuTensorCoreImage.WeightRows(block, p) : block.PackedWeights!;
-        return new GpuBlockData(gpu, block, p, (Fragments(rows, block.OutChannels, p), Meta(block, p, tables), GpuBlockData.PoolAndWords(block)));
+        var weights = block.Input == BlockInput.Image ? GpuTensorCoreImage.Fragments(block, p) : Fragments(block.PackedWeights!, block.OutChannels, p);
+        return new GpuBlockData(gpu, block, p, (weights, Meta(block, p, tables), GpuBlockData.PoolAndWords(block)));
     }
 
     public override IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
@@ -97,9 +88,8 @@ public sealed class GpuTensorCore : GpuConfiguration
         if (Refusal(block) is { } why) throw new HepBnnException($"{Name} does not support block {block.Name}: {why}");
         if (maxBatch > MaxBatch) throw new HepBnnException($"{Name}: batch {maxBatch} exceeds the GPU grid limit {MaxBatch}");
         var gpu = resources.RequireGpu();
-        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/bits", a => a.LoadKernel(Bits));
-        var p = Specialize(GpuBlockParams.From(block), gpu);
-        return new GpuTensorCoreImage(this, gpu, block, CreateData(gpu, block, p), kernel, maxBatch);
+        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/image", a => a.LoadKernel((GpuKernelMethod)GpuTensorCoreImage.Kernel));
+        return new GpuBlockRunner(this, gpu, CreateData(gpu, block, Specialize(GpuBlockParams.From(block), gpu)), kernel);
     }
 
     static GpuBlockParams WithOffsets(GpuBlockParams p, CpuBlockData t)
@@ -177,9 +167,19 @@ public sealed class GpuTensorCore : GpuConfiguration
             new Index3D(p.Lanes, 1, 1));
     }
 
+    /// <summary>Shared memory of the group's rows (every kernel's preamble, see <see cref="TileRows"/>): fills the rows'
+    /// sample, conv row and column, then waits for the group.</summary>
+    internal static TileRows StartRows(GpuBlockParams p, ArrayView<int> coords, ArrayView<ulong> bits)
+    {
+        var rows = new TileRows(coords, bits);
+        Rows(p, rows);
+        Group.Barrier();
+        return rows;
+    }
+
     /// <summary>Sample (−1: none), conv row and column of each of the group's 64 rows: row r is position r % Pool² of the
     /// pooling window of pooled output tile·TilePooled + r / Pool² (rows past the last whole window are empty).</summary>
-    static void Rows(GpuBlockParams p, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX)
+    static void Rows(GpuBlockParams p, TileRows rows)
     {
         int r = Group.IdxX;
         if (r >= Group.DimX / 2) return;
@@ -192,41 +192,32 @@ public sealed class GpuTensorCore : GpuConfiguration
             oy = py * p.PoolStride + dy;
             ox = px * p.PoolStride + dx;
         }
-        rowN[r] = n;
-        rowY[r] = oy;
-        rowX[r] = ox;
+        rows.N[r] = n;
+        rows.Y[r] = oy;
+        rows.X[r] = ox;
     }
 
     /// <summary>Gathers words [k0, k0 + len) of the rows' patches into the stage: each thread one word column (one
     /// tap/word decode per chunk) and 16 rows (rows = 16·warps, every warps-th), loads issued 8 at a time before their
     /// stores so their latencies overlap; zeros for padding taps, empty rows and words past the patch.</summary>
-    static void Stage(GpuBlockParams p, ArrayView<ulong> input, ArrayView<uint> stage, ArrayView<int> rowN, ArrayView<int> rowY,
-        ArrayView<int> rowX, int k0, int len)
+    static void Stage(GpuBlockParams p, ArrayView<ulong> input, ArrayView<uint> stage, TileRows rows, int k0, int len)
     {
         int col = Group.IdxX & 31;
         if (col >= len) return;
         int kw = k0 + col;
         int real = kw < p.KWords ? 0 : -1;
         int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
-        if (p.PlaneSteps > 0)
-        {
-            // Image bit planes: K word kw is word w of plane `plane` (padded to PlaneSteps·4 words); the tensor holds PlaneWords.
-            int plane = kw / (4 * p.PlaneSteps), w = kw - plane * 4 * p.PlaneSteps;
-            real |= w < p.PlaneWords ? 0 : -1;
-            wd = plane * p.PlaneWords + (w < p.PlaneWords ? w : 0);
-            ky = kx = 0;
-        }
         int warps = Group.DimX >> 5;
         for (int r = Group.IdxX >> 5, end = 16 * warps; r < end; r += 8 * warps)
         {
-            ulong v0 = Gather(p, input, rowN, rowY, rowX, r, real, ky, kx, wd);
-            ulong v1 = Gather(p, input, rowN, rowY, rowX, r + warps, real, ky, kx, wd);
-            ulong v2 = Gather(p, input, rowN, rowY, rowX, r + 2 * warps, real, ky, kx, wd);
-            ulong v3 = Gather(p, input, rowN, rowY, rowX, r + 3 * warps, real, ky, kx, wd);
-            ulong v4 = Gather(p, input, rowN, rowY, rowX, r + 4 * warps, real, ky, kx, wd);
-            ulong v5 = Gather(p, input, rowN, rowY, rowX, r + 5 * warps, real, ky, kx, wd);
-            ulong v6 = Gather(p, input, rowN, rowY, rowX, r + 6 * warps, real, ky, kx, wd);
-            ulong v7 = Gather(p, input, rowN, rowY, rowX, r + 7 * warps, real, ky, kx, wd);
+            ulong v0 = Gather(p, input, rows, r, real, ky, kx, wd);
+            ulong v1 = Gather(p, input, rows, r + warps, real, ky, kx, wd);
+            ulong v2 = Gather(p, input, rows, r + 2 * warps, real, ky, kx, wd);
+            ulong v3 = Gather(p, input, rows, r + 3 * warps, real, ky, kx, wd);
+            ulong v4 = Gather(p, input, rows, r + 4 * warps, real, ky, kx, wd);
+            ulong v5 = Gather(p, input, rows, r + 5 * warps, real, ky, kx, wd);
+            ulong v6 = Gather(p, input, rows, r + 6 * warps, real, ky, kx, wd);
+            ulong v7 = Gather(p, input, rows, r + 7 * warps, real, ky, kx, wd);
             Put(stage, r, col, v0);
             Put(stage, r + warps, col, v1);
             Put(stage, r + 2 * warps, col, v2);
@@ -241,10 +232,9 @@ public sealed class GpuTensorCore : GpuConfiguration
     /// <summary>Patch word (ky, kx, wd) of row r, or 0. Branch-free, so the compiler keeps a thread's 8 loads in flight
     /// together: a negative value in any of n, iy, InH−1−iy, ix, InW−1−ix (or a word past the patch: <paramref name="real"/>
     /// = −1 there) masks the index to word 0 and the value to 0.</summary>
-    static ulong Gather(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX,
-        int r, int real, int ky, int kx, int wd)
+    static ulong Gather(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, int r, int real, int ky, int kx, int wd)
     {
-        int n = rowN[r], iy = rowY[r] * p.Stride - p.Pad + ky, ix = rowX[r] * p.Stride - p.Pad + kx;
+        int n = rows.N[r], iy = rows.Y[r] * p.Stride - p.Pad + ky, ix = rows.X[r] * p.Stride - p.Pad + kx;
         long bad = (n | iy | (p.InH - 1 - iy) | ix | (p.InW - 1 - ix) | real) >> 31; // −1 or 0
         long i = ((long)n * p.InSample + ((long)iy * p.InW + ix) * p.InWords + wd) & ~bad;
         return input[i] & ~(ulong)bad;
@@ -284,7 +274,7 @@ public sealed class GpuTensorCore : GpuConfiguration
     /// <summary>The warp's 16 rows × 64 channels of channel tile Grid.IdxY, over the whole patch: per 32-word chunk, the
     /// rows' patches and the weights' fragments are staged in shared memory, then 8 + 1 MMAs per 256 bits.</summary>
     static void Product(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> weights, ArrayView<uint> stage,
-        ArrayView<ulong> bstage, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX, ref MmaTile8 acc)
+        ArrayView<ulong> bstage, TileRows rows, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * RowStride + t, rB = rA + 8 * RowStride;
@@ -292,7 +282,7 @@ public sealed class GpuTensorCore : GpuConfiguration
         for (int k0 = 0; k0 < total; k0 += ChunkWords)
         {
             int len = total - k0 < ChunkWords ? total - k0 : ChunkWords;
-            Stage(p, input, stage, rowN, rowY, rowX, k0, len);
+            Stage(p, input, stage, rows, k0, len);
             StageWeights(p, weights, bstage, k0, len);
             Group.Barrier();
             int wb = lane;
@@ -309,26 +299,9 @@ public sealed class GpuTensorCore : GpuConfiguration
                 Step(ref acc.F7, a0, a1, a2, a3, bstage[wb + 224]);
                 GpuMma.AndPopc(ref acc.Pop, a0, a1, a2, a3, ~0u, ~0u);
                 wb += 256;
-                int next = (k0 >> 2) + (u >> 3) + 1;
-                if (p.PlaneSteps > 0 && next < p.KSteps && next % p.PlaneSteps == 0) Double(ref acc); // Horner over the bit planes
             }
             Group.Barrier();
         }
-    }
-
-    /// <summary>acc ← 2·acc between image bit planes (MSB first), so the sum ends as Σ 2^b·(plane b's products).</summary>
-    static void Double(ref MmaTile8 acc)
-    {
-        Double(ref acc.F0); Double(ref acc.F1); Double(ref acc.F2); Double(ref acc.F3);
-        Double(ref acc.F4); Double(ref acc.F5); Double(ref acc.F6); Double(ref acc.F7); Double(ref acc.Pop);
-    }
-
-    static void Double(ref MmaAccumulator c)
-    {
-        c.C0 <<= 1;
-        c.C1 <<= 1;
-        c.C2 <<= 1;
-        c.C3 <<= 1;
     }
 
     static void Step(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, ulong b) =>
@@ -339,83 +312,11 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         var stage = SharedMemory.Allocate<uint>(MaxTileRows * RowStride);
         var bstage = SharedMemory.Allocate<ulong>(ChunkWords / 4 * 256);
-        var rowN = SharedMemory.Allocate<int>(MaxTileRows);
-        var rowY = SharedMemory.Allocate<int>(MaxTileRows);
-        var rowX = SharedMemory.Allocate<int>(MaxTileRows);
-        var rowBits = SharedMemory.Allocate<ulong>(MaxTileRows);
-        Rows(p, rowN, rowY, rowX);
-        Group.Barrier();
-        // The epilogue's table rows and pooling mask, loaded before the product so their latency hides behind it.
-        int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
-        long clsA = ClassBase(p, meta, rowN, rowY, rowX, r) + 2 * t, clsB = ClassBase(p, meta, rowN, rowY, rowX, r + 8) + 2 * t;
-        ulong andMask = poolAnd[Grid.IdxY];
+        var rows = StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(MaxTileRows));
+        var epilogue = new BitsEpilogue(p, meta, poolAnd, rows); // loaded before the product so their latency hides behind it
         var acc = default(MmaTile8);
-        Product(p, input, weights, stage, bstage, rowN, rowY, rowX, ref acc);
-
-        ulong upper = RowBits(p, meta, clsA, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
-            acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
-        ulong lower = RowBits(p, meta, clsB, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
-            acc.F2.C2, acc.F2.C3, acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
-        // The 4 lanes of a row hold interleaved channel pairs: OR their bits together.
-        upper = OrQuad(upper);
-        lower = OrQuad(lower);
-        if (t == 0)
-        {
-            rowBits[r] = upper;
-            rowBits[r + 8] = lower;
-        }
-        Group.Barrier();
-
-        int q = Group.IdxX;
-        long per = (long)p.OutH * p.OutW, gq = (long)Grid.IdxX * p.TilePooled + q;
-        if (q >= p.TilePooled || gq >= p.Batch * per) return;
-        int w2 = p.Pool * p.Pool;
-        ulong any = 0, all = ~0UL;
-        for (int i = 0; i < w2; i++)
-        {
-            ulong v = rowBits[q * w2 + i];
-            any |= v;
-            all &= v;
-        }
-        long n = gq / per;
-        outWords[n * p.OutSample + (gq - n * per) * p.OutWords + Grid.IdxY] = (all & andMask) | (any & ~andMask);
-    }
-
-    static ulong OrQuad(ulong v)
-    {
-        uint lo = (uint)v, hi = (uint)(v >> 32);
-        lo |= Warp.ShuffleXor(lo, 1);
-        hi |= Warp.ShuffleXor(hi, 1);
-        lo |= Warp.ShuffleXor(lo, 2);
-        hi |= Warp.ShuffleXor(hi, 2);
-        return lo | (ulong)hi << 32;
-    }
-
-    /// <summary>Index of (border class of row r, channel tile Grid.IdxY) in the per-class tables; negative for an empty row.</summary>
-    static long ClassBase(GpuBlockParams p, ArrayView<int> meta, ArrayView<int> rowN, ArrayView<int> rowY, ArrayView<int> rowX, int r)
-    {
-        if (rowN[r] < 0) return long.MinValue / 2;
-        return (long)(meta[p.RowOfOffset + rowY[r]] * p.ColClasses + meta[p.ColOfOffset + rowX[r]]) * p.PaddedK + Grid.IdxY * 64;
-    }
-
-    /// <summary>This lane's 16 output bits of row <paramref name="r"/> (channels 8f + 2t, 8f + 2t + 1 of the tile).</summary>
-    static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, long cls, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
-        int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
-    {
-        if (cls < 0) return 0;
-        return Pair(p, meta, cls, pop, x00, x01) << (2 * t) | Pair(p, meta, cls + 8, pop, x10, x11) << (8 + 2 * t)
-             | Pair(p, meta, cls + 16, pop, x20, x21) << (16 + 2 * t) | Pair(p, meta, cls + 24, pop, x30, x31) << (24 + 2 * t)
-             | Pair(p, meta, cls + 32, pop, x40, x41) << (32 + 2 * t) | Pair(p, meta, cls + 40, pop, x50, x51) << (40 + 2 * t)
-             | Pair(p, meta, cls + 48, pop, x60, x61) << (48 + 2 * t) | Pair(p, meta, cls + 56, pop, x70, x71) << (56 + 2 * t);
-    }
-
-    /// <summary>Bits of channels i, i+1 (table index). Bits input: P − Lo = popc(a) − 2·popc(a ∧ w) − (Lo − popc(w)) within the
-    /// span; image (YSign = −1): the raw sum 2·AND − popc(a) − SumLo within the span.</summary>
-    static ulong Pair(GpuBlockParams p, ArrayView<int> meta, long i, int pop, int x0, int x1)
-    {
-        ulong b0 = (uint)(p.YSign * (pop - 2 * x0) - meta[p.ValueOffset + i]) <= (uint)meta[p.SpanOffset + i] ? 1UL : 0UL;
-        ulong b1 = (uint)(p.YSign * (pop - 2 * x1) - meta[p.ValueOffset + i + 1]) <= (uint)meta[p.SpanOffset + i + 1] ? 1UL : 0UL;
-        return b0 | b1 << 1;
+        Product(p, input, weights, stage, bstage, rows, ref acc);
+        epilogue.Store(p, outWords, meta, rows, ref acc);
     }
 
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
@@ -423,30 +324,26 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         var stage = SharedMemory.Allocate<uint>(MaxTileRows * RowStride);
         var bstage = SharedMemory.Allocate<ulong>(ChunkWords / 4 * 256);
-        var rowN = SharedMemory.Allocate<int>(MaxTileRows);
-        var rowY = SharedMemory.Allocate<int>(MaxTileRows);
-        var rowX = SharedMemory.Allocate<int>(MaxTileRows);
-        Rows(p, rowN, rowY, rowX);
-        Group.Barrier();
+        var rows = StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(MaxTileRows));
         var acc = default(MmaTile8);
-        Product(p, input, weights, stage, bstage, rowN, rowY, rowX, ref acc);
+        Product(p, input, weights, stage, bstage, rows, ref acc);
 
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
         int k = Grid.IdxY * 64 + 2 * t;
-        RowScores(p, outScores, meta, rowN, rowY, rowX, r, acc.Pop.C0, k, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
+        RowScores(p, outScores, meta, rows, r, acc.Pop.C0, k, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
             acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
-        RowScores(p, outScores, meta, rowN, rowY, rowX, r + 8, acc.Pop.C2, k, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
+        RowScores(p, outScores, meta, rows, r + 8, acc.Pop.C2, k, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
             acc.F2.C2, acc.F2.C3, acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
     }
 
     /// <summary>x = Corr − 2P = (Corr − 2·popc(w)) − 2·popc(a) + 4·popc(a ∧ w) for this lane's 16 channels of row r.</summary>
-    static void RowScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> meta, ArrayView<int> rowN, ArrayView<int> rowY,
-        ArrayView<int> rowX, int r, int pop, int k, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
+    static void RowScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> meta, TileRows rows,
+        int r, int pop, int k, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
         int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
     {
-        int n = rowN[r];
+        int n = rows.N[r];
         if (n < 0) return;
-        int oy = rowY[r], ox = rowX[r];
+        int oy = rows.Y[r], ox = rows.X[r];
         long cls = (long)(meta[p.RowOfOffset + oy] * p.ColClasses + meta[p.ColOfOffset + ox]) * p.PaddedK + k;
         long o = (long)n * p.OutSample + ((long)oy * p.OutW + ox) * p.K + k;
         Score(p, outScores, meta, cls, o, k, pop, x00, x01);
@@ -463,5 +360,112 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         if (k < p.K) outScores[o] = meta[p.ValueOffset + cls] - 2 * pop + 4 * x0;
         if (k + 1 < p.K) outScores[o + 1] = meta[p.ValueOffset + cls + 1] - 2 * pop + 4 * x1;
+    }
+}
+
+/// <summary>A group's rows in shared memory, allocated by each kernel (ILGPU wants shared allocations in the kernel itself)
+/// and filled by <see cref="GpuTensorCore.StartRows"/>: sample (−1: empty row), conv row and column per row, and the rows'
+/// 64 output bits that the pooling epilogue combines.</summary>
+public struct TileRows
+{
+    /// <summary>Rows of the largest group (4 warps × 16), and the ints of N, Y, X together.</summary>
+    public const int MaxRows = 64, CoordInts = 3 * MaxRows;
+
+    public ArrayView<int> N, Y, X;
+    public ArrayView<ulong> Bits;
+
+    public TileRows(ArrayView<int> coords, ArrayView<ulong> bits)
+    {
+        N = coords.SubView(0, MaxRows);
+        Y = coords.SubView(MaxRows, MaxRows);
+        X = coords.SubView(2 * MaxRows, MaxRows);
+        Bits = bits;
+    }
+}
+
+/// <summary>The bits epilogue of the tensor-core kernels: per-class thresholds of this lane's two rows → bits, OR of the
+/// 4 lanes of a row, OR/AND pooling over each window's rows, one 64-bit word per pooled output. The table rows and the
+/// pooling mask are read at construction, before the product, so their latency hides behind it.</summary>
+public struct BitsEpilogue
+{
+    long _clsA, _clsB;
+    ulong _andMask;
+
+    public BitsEpilogue(GpuBlockParams p, ArrayView<int> meta, ArrayView<ulong> poolAnd, TileRows rows)
+    {
+        int r = (Group.IdxX >> 5) * 16 + ((Group.IdxX & 31) >> 2), t = Group.IdxX & 3;
+        _clsA = ClassBase(p, meta, rows, r) + 2 * t;
+        _clsB = ClassBase(p, meta, rows, r + 8) + 2 * t;
+        _andMask = poolAnd[Grid.IdxY];
+    }
+
+    public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<int> meta, TileRows rows, ref MmaTile8 acc)
+    {
+        int t = Group.IdxX & 3, r = (Group.IdxX >> 5) * 16 + ((Group.IdxX & 31) >> 2);
+        ulong upper = RowBits(p, meta, _clsA, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
+            acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
+        ulong lower = RowBits(p, meta, _clsB, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
+            acc.F2.C2, acc.F2.C3, acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
+        // The 4 lanes of a row hold interleaved channel pairs: OR their bits together.
+        upper = OrQuad(upper);
+        lower = OrQuad(lower);
+        if (t == 0)
+        {
+            rows.Bits[r] = upper;
+            rows.Bits[r + 8] = lower;
+        }
+        Group.Barrier();
+
+        int q = Group.IdxX;
+        long per = (long)p.OutH * p.OutW, gq = (long)Grid.IdxX * p.TilePooled + q;
+        if (q >= p.TilePooled || gq >= p.Batch * per) return;
+        int w2 = p.Pool * p.Pool;
+        ulong any = 0, all = ~0UL;
+        for (int i = 0; i < w2; i++)
+        {
+            ulong v = rows.Bits[q * w2 + i];
+            any |= v;
+            all &= v;
+        }
+        long n = gq / per;
+        outWords[n * p.OutSample + (gq - n * per) * p.OutWords + Grid.IdxY] = (all & _andMask) | (any & ~_andMask);
+    }
+
+    static ulong OrQuad(ulong v)
+    {
+        uint lo = (uint)v, hi = (uint)(v >> 32);
+        lo |= Warp.ShuffleXor(lo, 1);
+        hi |= Warp.ShuffleXor(hi, 1);
+        lo |= Warp.ShuffleXor(lo, 2);
+        hi |= Warp.ShuffleXor(hi, 2);
+        return lo | (ulong)hi << 32;
+    }
+
+    /// <summary>Index of (border class of row r, channel tile Grid.IdxY) in the per-class tables; negative for an empty row.</summary>
+    static long ClassBase(GpuBlockParams p, ArrayView<int> meta, TileRows rows, int r)
+    {
+        if (rows.N[r] < 0) return long.MinValue / 2;
+        return (long)(meta[p.RowOfOffset + rows.Y[r]] * p.ColClasses + meta[p.ColOfOffset + rows.X[r]]) * p.PaddedK + Grid.IdxY * 64;
+    }
+
+    /// <summary>This lane's 16 output bits of one row (channels 8f + 2t, 8f + 2t + 1 of the tile).</summary>
+    static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, long cls, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
+        int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
+    {
+        if (cls < 0) return 0;
+        return Pair(p, meta, cls, pop, x00, x01) << (2 * t) | Pair(p, meta, cls + 8, pop, x10, x11) << (8 + 2 * t)
+             | Pair(p, meta, cls + 16, pop, x20, x21) << (16 + 2 * t) | Pair(p, meta, cls + 24, pop, x30, x31) << (24 + 2 * t)
+             | Pair(p, meta, cls + 32, pop, x40, x41) << (32 + 2 * t) | Pair(p, meta, cls + 40, pop, x50, x51) << (40 + 2 * t)
+             | Pair(p, meta, cls + 48, pop, x60, x61) << (48 + 2 * t) | Pair(p, meta, cls + 56, pop, x70, x71) << (56 + 2 * t);
+    }
+
+    /// <summary>Bits of channels i, i+1 (table index). Bits input (YSign = 1): P − Lo = popc(a) − 2·popc(a ∧ w) − (Lo − popc(w))
+    /// within the span; image (YSign = 0): the raw sum x − SumLo within the span.</summary>
+    static ulong Pair(GpuBlockParams p, ArrayView<int> meta, long i, int pop, int x0, int x1)
+    {
+        int y0 = p.YSign == 0 ? x0 : pop - 2 * x0, y1 = p.YSign == 0 ? x1 : pop - 2 * x1;
+        ulong b0 = (uint)(y0 - meta[p.ValueOffset + i]) <= (uint)meta[p.SpanOffset + i] ? 1UL : 0UL;
+        ulong b1 = (uint)(y1 - meta[p.ValueOffset + i + 1]) <= (uint)meta[p.SpanOffset + i + 1] ? 1UL : 0UL;
+        return b0 | b1 << 1;
     }
 }

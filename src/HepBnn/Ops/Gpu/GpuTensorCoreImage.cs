@@ -1,132 +1,100 @@
-using HepBnn.Devices;
-using ILGPU.Runtime;
 using ILGPU;
 
 namespace HepBnn.Ops.Gpu;
 
 /// <summary>
-/// The 8-bit image block on the 1-bit tensor cores. With ±1 weights as bits β (1 for +1) and pixels p = Σ_b 2^b·p_b,
-/// Σ w·p = Σ_b 2^b·(2·popc(β ∧ p_b) − popc(p_b)). A first kernel writes each conv output pixel's patch as 8 bit planes
-/// (MSB first, [N][ConvH][ConvW][8][PlaneWords], zero bits at padding taps: they add nothing, as in the reference's raw
-/// sums); <see cref="GpuTensorCore"/>'s kernel then reads that as a 1×1 conv with K plane-major, the weights' bits
-/// repeated per plane, and doubles its accumulators between planes (Horner), so it ends with 2·AND − popc(a) = the raw
-/// integer sum, thresholded per border class like the CPU kernels. Two launches on the session stream; the planes
-/// buffer is allocated once at Prepare for the largest batch.
+/// The 8-bit image block of <see cref="GpuTensorCore"/> in one pass on the byte tensor cores
+/// (<see cref="GpuMma.DotU8S8"/>: pixels as unsigned bytes, ±1 weights as signed bytes, exact integer sums). The rows,
+/// tiles and fused epilogue are the binary kernel's (a group of 4 warps: 64 conv outputs × one 64-channel tile); the
+/// reduction runs over the patch's kh·kw·C elements in the weights' [ky][kx][c] order, 32 per MMA step, each lane
+/// gathering its 16 bytes of A straight from the image (zero for padding taps and past the patch — they add nothing,
+/// as in the reference's raw sums). No pre-pass and no planes buffer: the first version wrote each patch as 8 bit
+/// planes (8x the input) and ran 8 one-bit MMA passes over mostly padding.
 /// </summary>
-public sealed class GpuTensorCoreImage : IBlockRunner
+public static class GpuTensorCoreImage
 {
-    /// <summary>Largest planes buffer (bytes) Prepare allocates.</summary>
-    public const long MaxPlanesBytes = 1L << 31;
-
-    readonly GpuTensorCore _config;
-    readonly GpuDevice _gpu;
-    readonly GpuBlockData _data;
-    readonly GpuKernelLauncher _kernel;
-    readonly Action<AcceleratorStream, KernelConfig, GpuBlockParams, ArrayView<ulong>, ArrayView<ulong>> _planesKernel;
-    readonly GpuBlockParams _planesParams;
-    readonly GpuBuffer _planes;
-    readonly int _maxBatch;
-
-    internal GpuTensorCoreImage(GpuTensorCore config, GpuDevice gpu, Block block, GpuBlockData data, GpuKernelLauncher kernel, int maxBatch)
-    {
-        _config = config; _gpu = gpu; _data = data; _kernel = kernel; _maxBatch = maxBatch;
-        try
-        {
-            _planesKernel = gpu.Kernel<Action<AcceleratorStream, KernelConfig, GpuBlockParams, ArrayView<ulong>, ArrayView<ulong>>>(
-                $"{config.Name}/planes", a => a.LoadKernel<GpuBlockParams, ArrayView<ulong>, ArrayView<ulong>>(PlanesKernel));
-            _planesParams = GpuBlockParams.From(block);
-            _planesParams.PlaneWords = data.Params.PlaneWords;
-            long words = (long)maxBatch * data.Params.InSample;
-            if (words * 8 > MaxPlanesBytes)
-                throw new HepBnnException($"{config.Name}: block {block.Name} at batch {maxBatch} needs {words * 8 >> 20} MiB of bit planes (limit {MaxPlanesBytes >> 20} MiB)");
-            _planes = new GpuBuffer(gpu, Math.Max(1, words));
-        }
-        catch
-        {
-            data.Dispose();
-            throw;
-        }
-    }
-
-    public Block Block => _data.Block;
-    public IKernelConfiguration Configuration => _config;
-
-    public void Run(TensorBuffer input, TensorBuffer output, int batch)
-    {
-        if (input is not GpuBuffer gin || output is not GpuBuffer gout || gin.Gpu != _gpu || gout.Gpu != _gpu)
-            throw new HepBnnException($"{_config.Name} runs on buffers of its GPU; the plan must copy data to the GPU before block {Block.Name}");
-        if (batch < 1 || batch > _maxBatch || gin.Words < Block.InputBufferWords(batch) || gout.Words < Block.OutputBufferWords(batch))
-            throw new HepBnnException($"{_config.Name}: buffers too small for block {Block.Name} at batch {batch} (prepared for {_maxBatch})");
-        var pp = _planesParams;
-        var p = _data.Params;
-        long threads = (long)pp.ConvH * pp.ConvW * pp.PlaneWords;
-        int group = _gpu.MaxGroupSize; // 128 on CUDA, 64 on ILGPU's CPU accelerator
-        var planesLaunch = new KernelConfig(new Index3D(checked((int)((threads + group - 1) / group)), batch, 1), new Index3D(group, 1, 1));
-        var launch = _config.Launch(ref p, batch, _gpu);
-        var o = gout.View;
-        try
-        {
-            _planesKernel(_gpu.Stream, planesLaunch, pp, gin.View, _planes.View);
-            _kernel(_gpu.Stream, launch, p, _planes.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd);
-        }
-        catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"launching {_config.Name} for block {Block.Name} (batch {batch})", _gpu); }
-    }
-
-    /// <summary>One thread per (sample, conv pixel, plane word): 64 patch elements ([ky][kx][c] order, the weights' order)
-    /// split into their 8 bits, stored MSB plane first.</summary>
-    static void PlanesKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> planes)
-    {
-        int t = Grid.IdxX * Group.DimX + Group.IdxX, n = Grid.IdxY, pw = p.PlaneWords, pixels = p.ConvH * p.ConvW;
-        if (t >= pixels * pw) return;
-        int pix = t / pw, w = t - pix * pw, oy = pix / p.ConvW, ox = pix - oy * p.ConvW, c = p.InC;
-        int iy0 = oy * p.Stride - p.Pad, ix0 = ox * p.Stride - p.Pad, e0 = w * 64, taps = p.KH * p.KW * c;
-        int e1 = e0 + 64 < taps ? e0 + 64 : taps;
-        long sample = (long)n * p.InSample;
-        ulong b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0;
-        for (int e = e0; e < e1; e++)
-        {
-            int tap = e / c, ch = e - tap * c, ky = tap / p.KW, kx = tap - ky * p.KW, iy = iy0 + ky, ix = ix0 + kx;
-            if (iy < 0 || iy >= p.InH || ix < 0 || ix >= p.InW) continue;
-            ulong v = (ulong)GpuBlockMath.ImageByte(input, sample + ((long)iy * p.InW + ix) * c + ch);
-            int j = e - e0;
-            b0 |= (v & 1) << j;
-            b1 |= ((v >> 1) & 1) << j;
-            b2 |= ((v >> 2) & 1) << j;
-            b3 |= ((v >> 3) & 1) << j;
-            b4 |= ((v >> 4) & 1) << j;
-            b5 |= ((v >> 5) & 1) << j;
-            b6 |= ((v >> 6) & 1) << j;
-            b7 |= ((v >> 7) & 1) << j;
-        }
-        long o = ((long)n * pixels + pix) * 8 * pw + w;
-        planes[o] = b7;
-        planes[o + pw] = b6;
-        planes[o + 2 * pw] = b5;
-        planes[o + 3 * pw] = b4;
-        planes[o + 4 * pw] = b3;
-        planes[o + 5 * pw] = b2;
-        planes[o + 6 * pw] = b1;
-        planes[o + 7 * pw] = b0;
-    }
-
-    /// <summary>Each channel's K row for the MMA: its weight bits (β = 1 for +1, [ky][kx][c] order) in each of the 8
-    /// planes' PlaneSteps·4 words, zero-padded.</summary>
-    internal static ulong[] WeightRows(Block block, GpuBlockParams p)
+    /// <summary>Weights as B fragments: [channel tile of 64][step][n-tile of 8][lane], lane (g, t) holding column
+    /// 8·tile + g, bytes k = 32·step + 4t..4t+3 (low half) and 32·step + 16 + 4t.. (high half); zero past the patch and K.</summary>
+    internal static ulong[] Fragments(Block block, GpuBlockParams p)
     {
         var w = block.ImageWeights!;
-        int k = block.OutChannels, taps = block.KernelH * block.KernelW * block.InputShape.C, stride = 4 * p.PlaneSteps;
-        var rows = new ulong[(long)k * p.KWords];
-        for (int ch = 0; ch < k; ch++)
-            for (int e = 0; e < taps; e++)
-                if (w[(long)ch * taps + e] > 0)
-                    for (int plane = 0; plane < 8; plane++)
-                        rows[(long)ch * p.KWords + plane * stride + (e >> 6)] |= 1UL << (e & 63);
-        return rows;
+        int k = block.OutChannels, taps = block.KernelH * block.KernelW * block.InputShape.C, steps = p.KSteps, tiles = p.PaddedK / 64;
+        var frag = new ulong[(long)tiles * steps * 8 * 32];
+        for (int ct = 0; ct < tiles; ct++)
+            for (int s = 0; s < steps; s++)
+                for (int f = 0; f < 8; f++)
+                    for (int lane = 0; lane < 32; lane++)
+                    {
+                        int ch = ct * 64 + f * 8 + (lane >> 2), t = lane & 3;
+                        if (ch >= k) continue;
+                        ulong lo = Bytes(w, (long)ch * taps, taps, 32 * s + 4 * t), hi = Bytes(w, (long)ch * taps, taps, 32 * s + 16 + 4 * t);
+                        frag[(((long)ct * steps + s) * 8 + f) * 32 + lane] = lo | hi << 32;
+                    }
+        return frag;
     }
 
-    public void Dispose()
+    static uint Bytes(sbyte[] w, long row, int taps, int e0)
     {
-        _planes.Dispose();
-        _data.Dispose();
+        uint v = 0;
+        for (int j = 0; j < 4; j++)
+            if (e0 + j < taps) v |= (uint)(byte)w[row + e0 + j] << (8 * j);
+        return v;
     }
+
+    /// <summary>The kernel (bits output; image blocks with scores are refused).</summary>
+    public static void Kernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
+        var epilogue = new BitsEpilogue(p, meta, poolAnd, rows);
+        var acc = default(MmaTile8);
+        Product(p, input, weights, rows, ref acc);
+        epilogue.Store(p, outWords, meta, rows, ref acc);
+    }
+
+    /// <summary>The warp's 16 rows × 64 channels: per 32-element step, 4 registers of A gathered per lane (rows g and g+8,
+    /// elements 4t.. and 16+4t..), 8 byte MMAs against the step's fragments (coalesced 64-bit loads).</summary>
+    static void Product(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> weights, TileRows rows, ref MmaTile8 acc)
+    {
+        int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
+        int taps = p.KH * p.KW * p.InC;
+        int nA = rows.N[r], nB = rows.N[r + 8];
+        int yA = rows.Y[r] * p.Stride - p.Pad, xA = rows.X[r] * p.Stride - p.Pad;
+        int yB = rows.Y[r + 8] * p.Stride - p.Pad, xB = rows.X[r + 8] * p.Stride - p.Pad;
+        long wb = (long)Grid.IdxY * p.KSteps * 256 + lane;
+        for (int s = 0; s < p.KSteps; s++)
+        {
+            int e = 32 * s + 4 * t;
+            uint a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+            for (int j = 0; j < 4; j++)
+            {
+                a0 |= Pixel(p, input, taps, nA, yA, xA, e + j) << (8 * j);
+                a1 |= Pixel(p, input, taps, nB, yB, xB, e + j) << (8 * j);
+                a2 |= Pixel(p, input, taps, nA, yA, xA, e + 16 + j) << (8 * j);
+                a3 |= Pixel(p, input, taps, nB, yB, xB, e + 16 + j) << (8 * j);
+            }
+            Step(ref acc.F0, a0, a1, a2, a3, weights[wb]);
+            Step(ref acc.F1, a0, a1, a2, a3, weights[wb + 32]);
+            Step(ref acc.F2, a0, a1, a2, a3, weights[wb + 64]);
+            Step(ref acc.F3, a0, a1, a2, a3, weights[wb + 96]);
+            Step(ref acc.F4, a0, a1, a2, a3, weights[wb + 128]);
+            Step(ref acc.F5, a0, a1, a2, a3, weights[wb + 160]);
+            Step(ref acc.F6, a0, a1, a2, a3, weights[wb + 192]);
+            Step(ref acc.F7, a0, a1, a2, a3, weights[wb + 224]);
+            wb += 256;
+        }
+    }
+
+    /// <summary>Patch element e of the row whose window starts at (iy0, ix0) in sample n: its pixel byte, or 0 for an
+    /// empty row (n &lt; 0), a padding tap, or e past the patch.</summary>
+    static uint Pixel(GpuBlockParams p, ArrayView<ulong> input, int taps, int n, int iy0, int ix0, int e)
+    {
+        if (n < 0 || e >= taps) return 0;
+        int tap = e / p.InC, ch = e - tap * p.InC, ky = tap / p.KW, kx = tap - ky * p.KW, iy = iy0 + ky, ix = ix0 + kx;
+        if ((uint)iy >= (uint)p.InH || (uint)ix >= (uint)p.InW) return 0;
+        return (uint)GpuBlockMath.ImageByte(input, (long)n * p.InSample + ((long)iy * p.InW + ix) * p.InC + ch);
+    }
+
+    static void Step(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, ulong b) =>
+        GpuMma.DotU8S8(ref c, a0, a1, a2, a3, (uint)b, (uint)(b >> 32));
 }
