@@ -53,6 +53,49 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         }
     }
 
+    static void ByteMmaKernel(ArrayView<uint> a, ArrayView<uint> b, ArrayView<int> c)
+    {
+        int lane = Group.IdxX, g = lane >> 2, t = lane & 3;
+        var acc = new MmaAccumulator { C0 = c[g * 8 + 2 * t], C1 = c[g * 8 + 2 * t + 1], C2 = c[(g + 8) * 8 + 2 * t], C3 = c[(g + 8) * 8 + 2 * t + 1] };
+        // A row-major 16 rows × 8 registers of 4 bytes, B column-major 8 columns × 8 registers (layout on GpuMma.DotU8S8).
+        GpuMma.DotU8S8(ref acc, a[g * 8 + t], a[(g + 8) * 8 + t], a[g * 8 + 4 + t], a[(g + 8) * 8 + 4 + t], b[g * 8 + t], b[g * 8 + 4 + t]);
+        Warp.Barrier();
+        c[g * 8 + 2 * t] = acc.C0;
+        c[g * 8 + 2 * t + 1] = acc.C1;
+        c[(g + 8) * 8 + 2 * t] = acc.C2;
+        c[(g + 8) * 8 + 2 * t + 1] = acc.C3;
+    }
+
+    /// <summary>The emulated byte MMA against a plain integer product: unsigned bytes of A times signed bytes of B, over
+    /// the 32 k of a row (element 4·u + i in byte i of register u).</summary>
+    [Fact]
+    public void EmulatedByteMmaIsTheUnsignedTimesSignedProduct()
+    {
+        var gpu = fixture.Resources.RequireGpu();
+        var kernel = gpu.Accelerator.LoadKernel<ArrayView<uint>, ArrayView<uint>, ArrayView<int>>(ByteMmaKernel);
+        for (int seed = 1; seed <= 3; seed++)
+        {
+            var r = new Random(seed);
+            var a = Enumerable.Range(0, 16 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
+            var b = Enumerable.Range(0, 8 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
+            var c = Enumerable.Range(0, 16 * 8).Select(_ => r.Next(-100000, 100000)).ToArray();
+            using var da = gpu.Upload(a);
+            using var db = gpu.Upload(b);
+            using var dc = gpu.Upload(c);
+            kernel(gpu.Stream, new KernelConfig(1, 32), da.View, db.View, dc.View);
+            gpu.Synchronize();
+            var got = dc.View.GetAsArray1D(gpu.Stream);
+            for (int row = 0; row < 16; row++)
+                for (int col = 0; col < 8; col++)
+                {
+                    int expect = c[row * 8 + col];
+                    for (int k = 0; k < 32; k++)
+                        expect += (int)((a[row * 8 + k / 4] >> (8 * (k % 4))) & 0xFF) * (sbyte)(byte)(b[col * 8 + k / 4] >> (8 * (k % 4)));
+                    Assert.True(expect == got[row * 8 + col], $"seed {seed}: C[{row},{col}] = {got[row * 8 + col]}, expected {expect}");
+                }
+        }
+    }
+
     /// <summary>Blocks built to cross the kernel's edges: channel counts around word and tile sizes, chunks of 32 patch
     /// words, 64-row tiles spanning samples, pooling windows of 4 and 9 rows, stride, padding, dense and scores.</summary>
     public static TheoryData<int, int, int, int, int, int, int, int, int> Shapes() => new()
@@ -64,15 +107,26 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         { 7, 5, 65, 130, 3, 2, 1, 0, 2 },
         { 8, 8, 130, 63, 3, 1, 0, -2, 1 },
         { 7, 7, 5, 10, 1, 1, 0, 3, 2 },
-        { 6, 9, 70, 17, 5, 2, 2, -3, 3 },
+        { 6, 9, 70, 17, 5, 2, 2, -3, 2 },
         { 4, 4, 300, 20, 3, 1, 1, 0, 1 },
     };
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
+    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core", h, w, c, k, kernel, stride, pad, pool, batch);
+
+    /// <summary>The wide configuration on the same shapes: patches over one and several 32-word gathers, 1–3 channel
+    /// tiles (on the CPU accelerator a group computes 2 tiles, so 3 tiles take a group of 2 and one starting at tile 2).
+    /// The 8-bit image block is refused with a reason.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void WideBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide", h, w, c, k, kernel, stride, pad, pool, batch);
+
+    void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
     {
-        var config = ConfigurationRegistry.Find("gpu.tensor-core");
+        var config = ConfigurationRegistry.Find(name);
         int seed = h * 1000 + c * 10 + k;
         var b = new ModelBuilder(new Shape3(h, w, 3), seed);
         b.InputConv(c, 1, 1, 0).BnSign();
@@ -87,7 +141,14 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         int tested = 0;
         foreach (var block in BlockCompiler.Compile(model))
         {
-            Assert.True(config.Supports(block), $"gpu.tensor-core should support {block}");
+            if (block.Input == BlockInput.Image && config is GpuTensorCoreWide wide)
+            {
+                Assert.False(wide.Supports(block));
+                Assert.Contains("image", wide.Refusal(block));
+                tested++;
+                continue;
+            }
+            Assert.True(config.Supports(block), $"{name} should support {block}");
             BlockOracle.Check(model, block, config, fixture.Resources, batch, seed);
             tested++;
         }
@@ -105,7 +166,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         { 9, 9, 3, 65, 5, 2, 2, 0, true, 1 },
         { 7, 7, 2, 10, 1, 1, 0, -3, false, 2 },
         { 6, 6, 3, 130, 3, 1, 0, 0, true, 1 },
-        { 6, 5, 5, 17, 5, 1, 2, -2, true, 3 },
+        { 6, 5, 5, 17, 5, 1, 2, -2, true, 2 },
         { 10, 9, 2, 8, 1, 1, 0, 0, false, 2 }, // 90 pixels: more pre-pass threads than one group
     };
 
@@ -139,5 +200,18 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         Assert.Contains("pooling", config.Refusal(pooled));
         var e = Assert.Throws<HepBnnException>(() => config.Prepare(pooled, 1, fixture.Resources));
         Assert.Contains("pooling", e.Message);
+    }
+
+    [Fact]
+    public void WideRefusesPatchesLargerThanItsStage()
+    {
+        var config = (GpuConfiguration)ConfigurationRegistry.Find("gpu.tensor-core-wide");
+        // 3×3 over 600 channels: 10 words per tap, 90 per patch.
+        var model = new ModelBuilder(new Shape3(4, 4, 3), 6).InputConv(600).BnSign().Conv(16).BnSign().Flatten().Dense(10).Build("big-patch");
+        var conv = BlockCompiler.Compile(model)[1];
+        Assert.False(config.Supports(conv));
+        Assert.Contains("patches of 92 words", config.Refusal(conv));
+        var e = Assert.Throws<HepBnnException>(() => config.Prepare(conv, 1, fixture.Resources));
+        Assert.Contains("92 words", e.Message);
     }
 }

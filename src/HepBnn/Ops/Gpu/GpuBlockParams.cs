@@ -23,8 +23,9 @@ public struct GpuBlockParams
     public int KWords, KSteps; // tensor core: reduction words (kh·kw·InWords) and 256-bit MMA steps over them
     public int TilePooled;   // tensor core: pooled outputs per tile (whole pooling windows in its 64 rows)
     public int PaddedK, SpanOffset; // tensor core: stride of the per-class tables, offset of the span table in meta
-    public int PlaneWords, PlaneSteps; // tensor core, image: words of one bit plane of a patch, MMA steps per plane (0: bits input)
-    public int YSign;        // tensor core: +1 bits input (threshold on P − popc(w)), −1 image (on the raw sum 2·AND − popc)
+    public int YSign;        // tensor core: +1 bits input (threshold on P − popc(w)), 0 image (on the raw sum)
+    public int RowStride;    // tensor-core-wide: shared-memory stride of a staged patch row (32-bit units)
+    public int TilesPerGroup; // tensor-core-wide: 64-channel tiles one group computes from its staged patches (set per launch)
 
     public static GpuBlockParams From(Block b)
     {

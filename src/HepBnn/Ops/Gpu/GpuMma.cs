@@ -50,26 +50,35 @@ public static class GpuMma
     }
 
     /// <summary>The MMA from shuffles: lane (g, t) needs rows g and g+8 of A (held by lanes 4g..4g+3) and columns 2t and
-    /// 2t+1 of B (held by lanes 8t..8t+3 and 8t+4..8t+7).</summary>
+    /// 2t+1 of B (held by lanes 8t..8t+3 and 8t+4..8t+7). All six registers travel in one shuffle per source lane (12 in
+    /// all, not 32: on the CPU accelerator every shuffle is a warp-wide rendezvous, what the emulated tests spend).</summary>
     static void Emulate(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
     {
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+        var mine = new LaneFragments { A0 = a0, A1 = a1, A2 = a2, A3 = a3, B0 = b0, B1 = b1 };
         int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (int j = 0; j < 4; j++)
         {
-            uint rowLo = Warp.Shuffle(a0, 4 * g + j), rowHi = Warp.Shuffle(a2, 4 * g + j);     // row g, u = j and 4+j
-            uint row8Lo = Warp.Shuffle(a1, 4 * g + j), row8Hi = Warp.Shuffle(a3, 4 * g + j);   // row g+8
-            uint colLo = Warp.Shuffle(b0, 8 * t + j), colHi = Warp.Shuffle(b1, 8 * t + j);     // column 2t
-            uint col1Lo = Warp.Shuffle(b0, 8 * t + 4 + j), col1Hi = Warp.Shuffle(b1, 8 * t + 4 + j); // column 2t+1
-            s0 += IntrinsicMath.BitOperations.PopCount(rowLo & colLo) + IntrinsicMath.BitOperations.PopCount(rowHi & colHi);
-            s1 += IntrinsicMath.BitOperations.PopCount(rowLo & col1Lo) + IntrinsicMath.BitOperations.PopCount(rowHi & col1Hi);
-            s2 += IntrinsicMath.BitOperations.PopCount(row8Lo & colLo) + IntrinsicMath.BitOperations.PopCount(row8Hi & colHi);
-            s3 += IntrinsicMath.BitOperations.PopCount(row8Lo & col1Lo) + IntrinsicMath.BitOperations.PopCount(row8Hi & col1Hi);
+            var row = Warp.Shuffle(mine, 4 * g + j);      // rows g (A0, A2) and g+8 (A1, A3), parts j and 4+j
+            var col = Warp.Shuffle(mine, 8 * t + j);      // column 2t (B0, B1)
+            var col1 = Warp.Shuffle(mine, 8 * t + 4 + j); // column 2t+1
+            s0 += Pop(row.A0 & col.B0) + Pop(row.A2 & col.B1);
+            s1 += Pop(row.A0 & col1.B0) + Pop(row.A2 & col1.B1);
+            s2 += Pop(row.A1 & col.B0) + Pop(row.A3 & col.B1);
+            s3 += Pop(row.A1 & col1.B0) + Pop(row.A3 & col1.B1);
         }
         c.C0 += s0;
         c.C1 += s1;
         c.C2 += s2;
         c.C3 += s3;
+    }
+
+    static int Pop(uint v) => IntrinsicMath.BitOperations.PopCount(v);
+
+    /// <summary>One lane's MMA registers, shuffled together by the emulations.</summary>
+    struct LaneFragments
+    {
+        public uint A0, A1, A2, A3, B0, B1;
     }
 
     /// <summary>c += A·B for a 16×32 A of unsigned bytes and a 32×8 B of signed bytes
@@ -100,17 +109,17 @@ public static class GpuMma
     static void EmulateU8S8(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
     {
         int lane = Warp.LaneIdx, g = lane >> 2, t = lane & 3;
+        var mine = new LaneFragments { A0 = a0, A1 = a1, A2 = a2, A3 = a3, B0 = b0, B1 = b1 };
         int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (int j = 0; j < 4; j++)
         {
-            uint rowLo = Warp.Shuffle(a0, 4 * g + j), rowHi = Warp.Shuffle(a2, 4 * g + j);
-            uint row8Lo = Warp.Shuffle(a1, 4 * g + j), row8Hi = Warp.Shuffle(a3, 4 * g + j);
-            uint colLo = Warp.Shuffle(b0, 8 * t + j), colHi = Warp.Shuffle(b1, 8 * t + j);
-            uint col1Lo = Warp.Shuffle(b0, 8 * t + 4 + j), col1Hi = Warp.Shuffle(b1, 8 * t + 4 + j);
-            s0 += Dot4(rowLo, colLo) + Dot4(rowHi, colHi);
-            s1 += Dot4(rowLo, col1Lo) + Dot4(rowHi, col1Hi);
-            s2 += Dot4(row8Lo, colLo) + Dot4(row8Hi, colHi);
-            s3 += Dot4(row8Lo, col1Lo) + Dot4(row8Hi, col1Hi);
+            var row = Warp.Shuffle(mine, 4 * g + j);
+            var col = Warp.Shuffle(mine, 8 * t + j);
+            var col1 = Warp.Shuffle(mine, 8 * t + 4 + j);
+            s0 += Dot4(row.A0, col.B0) + Dot4(row.A2, col.B1);
+            s1 += Dot4(row.A0, col1.B0) + Dot4(row.A2, col1.B1);
+            s2 += Dot4(row.A1, col.B0) + Dot4(row.A3, col.B1);
+            s3 += Dot4(row.A1, col1.B0) + Dot4(row.A3, col1.B1);
         }
         c.C0 += s0;
         c.C1 += s1;

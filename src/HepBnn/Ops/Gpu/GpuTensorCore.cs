@@ -74,7 +74,10 @@ public sealed class GpuTensorCore : GpuConfiguration
         return p;
     }
 
-    protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p)
+    protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p) => Data(gpu, block, p);
+
+    /// <summary>The tensor-core kernels' constants: weights as MMA B fragments, the per-class threshold tables, the pooling mask.</summary>
+    internal static GpuBlockData Data(GpuDevice gpu, Block block, GpuBlockParams p)
     {
         var tables = new CpuBlockData(block, 0, 0);
         p = WithOffsets(p, tables);
@@ -232,7 +235,7 @@ public sealed class GpuTensorCore : GpuConfiguration
     /// <summary>Patch word (ky, kx, wd) of row r, or 0. Branch-free, so the compiler keeps a thread's 8 loads in flight
     /// together: a negative value in any of n, iy, InH−1−iy, ix, InW−1−ix (or a word past the patch: <paramref name="real"/>
     /// = −1 there) masks the index to word 0 and the value to 0.</summary>
-    static ulong Gather(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, int r, int real, int ky, int kx, int wd)
+    internal static ulong Gather(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, int r, int real, int ky, int kx, int wd)
     {
         int n = rows.N[r], iy = rows.Y[r] * p.Stride - p.Pad + ky, ix = rows.X[r] * p.Stride - p.Pad + kx;
         long bad = (n | iy | (p.InH - 1 - iy) | ix | (p.InW - 1 - ix) | real) >> 31; // −1 or 0
@@ -313,10 +316,12 @@ public sealed class GpuTensorCore : GpuConfiguration
         var stage = SharedMemory.Allocate<uint>(MaxTileRows * RowStride);
         var bstage = SharedMemory.Allocate<ulong>(ChunkWords / 4 * 256);
         var rows = StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(MaxTileRows));
-        var epilogue = new BitsEpilogue(p, meta, poolAnd, rows); // loaded before the product so their latency hides behind it
+        // Table rows and pooling mask loaded before the product so their latency hides behind it.
+        var epilogue = new BitsEpilogue(p, meta, rows);
+        ulong andMask = poolAnd[Grid.IdxY];
         var acc = default(MmaTile8);
         Product(p, input, weights, stage, bstage, rows, ref acc);
-        epilogue.Store(p, outWords, meta, rows, ref acc);
+        epilogue.Store(p, outWords, meta, rows, Grid.IdxY, andMask, ref acc);
     }
 
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
@@ -337,7 +342,7 @@ public sealed class GpuTensorCore : GpuConfiguration
     }
 
     /// <summary>x = Corr − 2P = (Corr − 2·popc(w)) − 2·popc(a) + 4·popc(a ∧ w) for this lane's 16 channels of row r.</summary>
-    static void RowScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> meta, TileRows rows,
+    internal static void RowScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> meta, TileRows rows,
         int r, int pop, int k, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
         int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
     {
@@ -388,23 +393,25 @@ public struct TileRows
 /// pooling mask are read at construction, before the product, so their latency hides behind it.</summary>
 public struct BitsEpilogue
 {
-    long _clsA, _clsB;
-    ulong _andMask;
+    long _clsA, _clsB; // this lane's table index in channel tile 0 for its two rows (negative: empty row)
 
-    public BitsEpilogue(GpuBlockParams p, ArrayView<int> meta, ArrayView<ulong> poolAnd, TileRows rows)
+    public BitsEpilogue(GpuBlockParams p, ArrayView<int> meta, TileRows rows)
     {
         int r = (Group.IdxX >> 5) * 16 + ((Group.IdxX & 31) >> 2), t = Group.IdxX & 3;
         _clsA = ClassBase(p, meta, rows, r) + 2 * t;
         _clsB = ClassBase(p, meta, rows, r + 8) + 2 * t;
-        _andMask = poolAnd[Grid.IdxY];
     }
 
-    public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<int> meta, TileRows rows, ref MmaTile8 acc)
+    /// <summary>Stores channel tile <paramref name="tile"/> (output word) of the group's pooled outputs. Every thread of the
+    /// group calls it (it waits for the group once); a caller that stores several tiles waits for the group between them,
+    /// as the rows' bits are rewritten.</summary>
+    public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<int> meta, TileRows rows, int tile, ulong andMask, ref MmaTile8 acc)
     {
         int t = Group.IdxX & 3, r = (Group.IdxX >> 5) * 16 + ((Group.IdxX & 31) >> 2);
-        ulong upper = RowBits(p, meta, _clsA, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
+        long clsA = _clsA + tile * 64, clsB = _clsB + tile * 64;
+        ulong upper = RowBits(p, meta, clsA, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
             acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
-        ulong lower = RowBits(p, meta, _clsB, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
+        ulong lower = RowBits(p, meta, clsB, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
             acc.F2.C2, acc.F2.C3, acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
         // The 4 lanes of a row hold interleaved channel pairs: OR their bits together.
         upper = OrQuad(upper);
@@ -418,17 +425,19 @@ public struct BitsEpilogue
 
         int q = Group.IdxX;
         long per = (long)p.OutH * p.OutW, gq = (long)Grid.IdxX * p.TilePooled + q;
-        if (q >= p.TilePooled || gq >= p.Batch * per) return;
-        int w2 = p.Pool * p.Pool;
-        ulong any = 0, all = ~0UL;
-        for (int i = 0; i < w2; i++)
+        if (q < p.TilePooled && gq < p.Batch * per) // no early return: callers may wait for the group after this
         {
-            ulong v = rows.Bits[q * w2 + i];
-            any |= v;
-            all &= v;
+            int w2 = p.Pool * p.Pool;
+            ulong any = 0, all = ~0UL;
+            for (int i = 0; i < w2; i++)
+            {
+                ulong v = rows.Bits[q * w2 + i];
+                any |= v;
+                all &= v;
+            }
+            long n = gq / per;
+            outWords[n * p.OutSample + (gq - n * per) * p.OutWords + tile] = (all & andMask) | (any & ~andMask);
         }
-        long n = gq / per;
-        outWords[n * p.OutSample + (gq - n * per) * p.OutWords + Grid.IdxY] = (all & _andMask) | (any & ~_andMask);
     }
 
     static ulong OrQuad(ulong v)
@@ -441,11 +450,11 @@ public struct BitsEpilogue
         return lo | (ulong)hi << 32;
     }
 
-    /// <summary>Index of (border class of row r, channel tile Grid.IdxY) in the per-class tables; negative for an empty row.</summary>
+    /// <summary>Index of (border class of row r, channel 0) in the per-class tables; very negative for an empty row.</summary>
     static long ClassBase(GpuBlockParams p, ArrayView<int> meta, TileRows rows, int r)
     {
         if (rows.N[r] < 0) return long.MinValue / 2;
-        return (long)(meta[p.RowOfOffset + rows.Y[r]] * p.ColClasses + meta[p.ColOfOffset + rows.X[r]]) * p.PaddedK + Grid.IdxY * 64;
+        return (long)(meta[p.RowOfOffset + rows.Y[r]] * p.ColClasses + meta[p.ColOfOffset + rows.X[r]]) * p.PaddedK;
     }
 
     /// <summary>This lane's 16 output bits of one row (channels 8f + 2t, 8f + 2t + 1 of the tile).</summary>

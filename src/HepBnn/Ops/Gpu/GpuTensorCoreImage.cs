@@ -46,10 +46,11 @@ public static class GpuTensorCoreImage
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
-        var epilogue = new BitsEpilogue(p, meta, poolAnd, rows);
+        var epilogue = new BitsEpilogue(p, meta, rows);
+        ulong andMask = poolAnd[Grid.IdxY];
         var acc = default(MmaTile8);
         Product(p, input, weights, rows, ref acc);
-        epilogue.Store(p, outWords, meta, rows, ref acc);
+        epilogue.Store(p, outWords, meta, rows, Grid.IdxY, andMask, ref acc);
     }
 
     /// <summary>The warp's 16 rows × 64 channels: per 32-element step, 4 registers of A gathered per lane (rows g and g+8,

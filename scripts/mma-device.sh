@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs ON the GPU machine in one call (issue 9, tensor-core throughput): ptxas's resource report of the tensor-core
+# kernels' PTX (ILGPU's PTX backend writes it on the dev machine: `tools`-free, see docs/results/h200-mma/README.md; it
+# travels in <bin>/ptx), then the quick plan-check (PyTorch peer, vgg3/vgg7 bench at batch 1/16/256 with per-block
+# timings of every configuration, verify) and the per-block MMA fractions. Eight files come back under $OUT.
+# Usage: mma-device.sh [binary-dir=.device/mma]
+set -uo pipefail
+bin=${1:-.device/mma}
+out=${OUT:-./mma-out}
+mkdir -p "$out"
+ptxas=$(command -v ptxas || echo "$(dirname "$(command -v nvcc)")/ptxas")
+for f in "$bin"/ptx/*.ptx; do
+  echo "== $(basename "$f")"
+  "$ptxas" -arch=sm_90 -v -o /tmp/k.cubin "$f" 2>&1 | grep -E "registers|spill|stack|smem|rror"
+  echo "local loads/stores in the SASS: $(cuobjdump -sass /tmp/k.cubin | grep -cE '\b(LDL|STL)\b')"
+done > "$out/ptxas.txt" 2>&1
+OUT="$out" bash "$bin/plan-check.sh" "$bin" quick
+python3 "$bin/mma-fraction.py" 4806 "$out/bench-vgg3.json" "$out/bench-vgg7.json" > "$out/mma-fraction.txt" 2>&1
+cat "$out/ptxas.txt"
+grep -A12 "HepBnn vs PyTorch" "$out/plan-check.txt" | head -30
+cat "$out/mma-fraction.txt"
