@@ -202,6 +202,18 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         Assert.Contains("pooling", e.Message);
     }
 
+    /// <summary>The wide configuration's tiles per group on an H200 (132 SMs × 5 resident groups) for VGG7's convs at
+    /// batch 256: whole rounds of groups decide (conv6's 256 row tiles × 8 channel tiles: 4 per group fill one round of
+    /// 660 slots with 512 groups; 3 would take two rounds).</summary>
+    [Theory]
+    [InlineData(4096, 2, 2)]  // conv2: 8192 one-tile groups take 13 rounds, 4096 two-tile groups 7
+    [InlineData(1024, 4, 4)]  // conv4
+    [InlineData(256, 8, 4)]   // conv6
+    [InlineData(100000, 2, 2)] // at scale too: sharing the gathers saves more than the rounds lose
+    [InlineData(3, 1, 1)]
+    public void WideTilesPerGroupCountsWholeRounds(int rowTiles, int tiles, int expected) =>
+        Assert.Equal(expected, GpuTensorCoreWide.TilesPerGroup(rowTiles, tiles, 660));
+
     [Fact]
     public void WideRefusesPatchesLargerThanItsStage()
     {

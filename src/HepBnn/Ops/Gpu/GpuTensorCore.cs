@@ -47,6 +47,7 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         if (block.Input == BlockInput.Image && block.Output == BlockOutput.Scores) return "an 8-bit image block with scores output";
         if (block.Input == BlockInput.Image && block.ImageWeights!.Any(w => w != 1 && w != -1)) return "image weights other than ±1";
+        if (block.Input == BlockInput.Image && Math.Max(block.InputShape.H, block.KernelH) >= 16384) return "images or kernels of 16384 rows or more (the gathers' tap table)";
         if (block.Output == BlockOutput.Scores && block.HasPool) return "pooled scores";
         if (block.HasPool && block.PoolSize * block.PoolSize > MaxWindow) return $"pooling windows over {MaxWindow} conv outputs";
         if (!CpuBlockData.Fits(block)) return "border-class tables too large";
@@ -81,8 +82,14 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         var tables = new CpuBlockData(block, 0, 0);
         p = WithOffsets(p, tables);
+        var meta = Meta(block, p, tables);
+        if (block.Input == BlockInput.Image)
+        {
+            p.ImageWeightOffset = meta.Length; // here: the patch elements' offsets (GpuTensorCoreImage.Taps)
+            meta = [.. meta, .. GpuTensorCoreImage.Taps(block, p)];
+        }
         var weights = block.Input == BlockInput.Image ? GpuTensorCoreImage.Fragments(block, p) : Fragments(block.PackedWeights!, block.OutChannels, p);
-        return new GpuBlockData(gpu, block, p, (weights, Meta(block, p, tables), GpuBlockData.PoolAndWords(block)));
+        return new GpuBlockData(gpu, block, p, (weights, meta, GpuBlockData.PoolAndWords(block)));
     }
 
     public override IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
@@ -148,7 +155,7 @@ public sealed class GpuTensorCore : GpuConfiguration
                 int i = c * pk + ch;
                 if (image)
                 {
-                    // The raw sum x = 2·AND − popc(a) fires iff (uint)(x − SumLo) ≤ SumSpan.
+                    // The raw sum x = Σ w·p fires iff (uint)(x − SumLo) ≤ SumSpan.
                     meta[p.ValueOffset + i] = (int)t.SumLo[i];
                     meta[p.SpanOffset + i] = (int)t.SumSpan[i];
                 }
@@ -166,7 +173,8 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         p.Batch = batch;
         long pooled = (long)batch * p.OutH * p.OutW;
-        return new KernelConfig(new Index3D(checked((int)((pooled + p.TilePooled - 1) / p.TilePooled)), p.PaddedK / 64, 1),
+        // Image blocks: one group computes every channel tile of its rows (GpuTensorCoreImage).
+        return new KernelConfig(new Index3D(checked((int)((pooled + p.TilePooled - 1) / p.TilePooled)), p.ImageInput == 1 ? 1 : p.PaddedK / 64, 1),
             new Index3D(p.Lanes, 1, 1));
     }
 
@@ -393,7 +401,7 @@ public struct TileRows
 /// pooling mask are read at construction, before the product, so their latency hides behind it.</summary>
 public struct BitsEpilogue
 {
-    long _clsA, _clsB; // this lane's table index in channel tile 0 for its two rows (negative: empty row)
+    int _clsA, _clsB; // this lane's table index in channel tile 0 for its two rows (negative: empty row); ints: meta is an int[]
 
     public BitsEpilogue(GpuBlockParams p, ArrayView<int> meta, TileRows rows)
     {
@@ -408,7 +416,7 @@ public struct BitsEpilogue
     public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<int> meta, TileRows rows, int tile, ulong andMask, ref MmaTile8 acc)
     {
         int t = Group.IdxX & 3, r = (Group.IdxX >> 5) * 16 + ((Group.IdxX & 31) >> 2);
-        long clsA = _clsA + tile * 64, clsB = _clsB + tile * 64;
+        int clsA = _clsA + tile * 64, clsB = _clsB + tile * 64;
         ulong upper = RowBits(p, meta, clsA, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
             acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
         ulong lower = RowBits(p, meta, clsB, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3,
@@ -451,14 +459,14 @@ public struct BitsEpilogue
     }
 
     /// <summary>Index of (border class of row r, channel 0) in the per-class tables; very negative for an empty row.</summary>
-    static long ClassBase(GpuBlockParams p, ArrayView<int> meta, TileRows rows, int r)
+    static int ClassBase(GpuBlockParams p, ArrayView<int> meta, TileRows rows, int r)
     {
-        if (rows.N[r] < 0) return long.MinValue / 2;
-        return (long)(meta[p.RowOfOffset + rows.Y[r]] * p.ColClasses + meta[p.ColOfOffset + rows.X[r]]) * p.PaddedK;
+        if (rows.N[r] < 0) return int.MinValue / 2;
+        return (meta[p.RowOfOffset + rows.Y[r]] * p.ColClasses + meta[p.ColOfOffset + rows.X[r]]) * p.PaddedK;
     }
 
     /// <summary>This lane's 16 output bits of one row (channels 8f + 2t, 8f + 2t + 1 of the tile).</summary>
-    static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, long cls, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
+    static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, int cls, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
         int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
     {
         if (cls < 0) return 0;
@@ -470,7 +478,7 @@ public struct BitsEpilogue
 
     /// <summary>Bits of channels i, i+1 (table index). Bits input (YSign = 1): P − Lo = popc(a) − 2·popc(a ∧ w) − (Lo − popc(w))
     /// within the span; image (YSign = 0): the raw sum x − SumLo within the span.</summary>
-    static ulong Pair(GpuBlockParams p, ArrayView<int> meta, long i, int pop, int x0, int x1)
+    static ulong Pair(GpuBlockParams p, ArrayView<int> meta, int i, int pop, int x0, int x1)
     {
         int y0 = p.YSign == 0 ? x0 : pop - 2 * x0, y1 = p.YSign == 0 ? x1 : pop - 2 * x1;
         ulong b0 = (uint)(y0 - meta[p.ValueOffset + i]) <= (uint)meta[p.SpanOffset + i] ? 1UL : 0UL;

@@ -41,38 +41,65 @@ public static class GpuTensorCoreImage
         return v;
     }
 
-    /// <summary>The kernel (bits output; image blocks with scores are refused).</summary>
+    /// <summary>Where each patch element lies, for the gathers (2 ints per element of the KSteps·32, at meta's
+    /// ImageWeightOffset): ky·65536 + kx, and the byte offset (ky·InW + kx)·C + c from the window's top-left pixel.
+    /// Elements past the patch get ky = 32767, which every bounds check refuses. No divisions left in the kernel.</summary>
+    internal static int[] Taps(Block block, GpuBlockParams p)
+    {
+        int c = block.InputShape.C, kw = block.KernelW, inW = block.InputShape.W, taps = block.KernelH * kw * c;
+        var table = new int[2 * 32 * p.KSteps];
+        for (int e = 0; e < 32 * p.KSteps; e++)
+        {
+            if (e >= taps)
+            {
+                table[2 * e] = 32767 << 16;
+                continue;
+            }
+            int tap = e / c, ch = e - tap * c, ky = tap / kw, kx = tap - ky * kw;
+            table[2 * e] = ky << 16 | kx;
+            table[2 * e + 1] = checked((ky * inW + kx) * c + ch);
+        }
+        return table;
+    }
+
+    /// <summary>The kernel (bits output; image blocks with scores are refused). A group computes every channel tile of its
+    /// rows (the grid has one group per row tile), its rows and table indices set up once.</summary>
     public static void Kernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var epilogue = new BitsEpilogue(p, meta, rows);
-        ulong andMask = poolAnd[Grid.IdxY];
-        var acc = default(MmaTile8);
-        Product(p, input, weights, rows, ref acc);
-        epilogue.Store(p, outWords, meta, rows, Grid.IdxY, andMask, ref acc);
+        for (int tile = 0; tile < p.PaddedK / 64; tile++)
+        {
+            ulong andMask = poolAnd[tile];
+            var acc = default(MmaTile8);
+            Product(p, input, weights, meta, rows, tile, ref acc);
+            if (tile > 0) Group.Barrier(); // the previous tile's pooling has read the rows' bits
+            epilogue.Store(p, outWords, meta, rows, tile, andMask, ref acc);
+        }
     }
 
-    /// <summary>The warp's 16 rows × 64 channels: per 32-element step, 4 registers of A gathered per lane (rows g and g+8,
-    /// elements 4t.. and 16+4t..), 8 byte MMAs against the step's fragments (coalesced 64-bit loads).</summary>
-    static void Product(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> weights, TileRows rows, ref MmaTile8 acc)
+    /// <summary>The warp's 16 rows × 64 channels of <paramref name="tile"/>: per 32-element step, 4 registers of A gathered
+    /// per lane (rows g and g+8, elements 4t.. and 16+4t..), 8 byte MMAs against the step's fragments (coalesced 64-bit loads).</summary>
+    static void Product(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> weights, ArrayView<int> meta, TileRows rows,
+        int tile, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
-        int taps = p.KH * p.KW * p.InC;
-        int nA = rows.N[r], nB = rows.N[r + 8];
-        int yA = rows.Y[r] * p.Stride - p.Pad, xA = rows.X[r] * p.Stride - p.Pad;
-        int yB = rows.Y[r + 8] * p.Stride - p.Pad, xB = rows.X[r + 8] * p.Stride - p.Pad;
-        long wb = (long)Grid.IdxY * p.KSteps * 256 + lane;
+        var a = new Window(p, rows, r);
+        var b = new Window(p, rows, r + 8);
+        long wb = (long)tile * p.KSteps * 256 + lane;
+        int e = p.ImageWeightOffset + 8 * t; // 2 ints per element: element 4t of step 0
         for (int s = 0; s < p.KSteps; s++)
         {
-            int e = 32 * s + 4 * t;
             uint a0 = 0, a1 = 0, a2 = 0, a3 = 0;
             for (int j = 0; j < 4; j++)
             {
-                a0 |= Pixel(p, input, taps, nA, yA, xA, e + j) << (8 * j);
-                a1 |= Pixel(p, input, taps, nB, yB, xB, e + j) << (8 * j);
-                a2 |= Pixel(p, input, taps, nA, yA, xA, e + 16 + j) << (8 * j);
-                a3 |= Pixel(p, input, taps, nB, yB, xB, e + 16 + j) << (8 * j);
+                int lo = e + 2 * j, hi = lo + 32; // elements 32s + 4t + j and 32s + 16 + 4t + j
+                int dLo = meta[lo], oLo = meta[lo + 1], dHi = meta[hi], oHi = meta[hi + 1];
+                a0 |= a.Pixel(p, input, dLo, oLo) << (8 * j);
+                a1 |= b.Pixel(p, input, dLo, oLo) << (8 * j);
+                a2 |= a.Pixel(p, input, dHi, oHi) << (8 * j);
+                a3 |= b.Pixel(p, input, dHi, oHi) << (8 * j);
             }
             Step(ref acc.F0, a0, a1, a2, a3, weights[wb]);
             Step(ref acc.F1, a0, a1, a2, a3, weights[wb + 32]);
@@ -83,19 +110,34 @@ public static class GpuTensorCoreImage
             Step(ref acc.F6, a0, a1, a2, a3, weights[wb + 192]);
             Step(ref acc.F7, a0, a1, a2, a3, weights[wb + 224]);
             wb += 256;
+            e += 64;
         }
-    }
-
-    /// <summary>Patch element e of the row whose window starts at (iy0, ix0) in sample n: its pixel byte, or 0 for an
-    /// empty row (n &lt; 0), a padding tap, or e past the patch.</summary>
-    static uint Pixel(GpuBlockParams p, ArrayView<ulong> input, int taps, int n, int iy0, int ix0, int e)
-    {
-        if (n < 0 || e >= taps) return 0;
-        int tap = e / p.InC, ch = e - tap * p.InC, ky = tap / p.KW, kx = tap - ky * p.KW, iy = iy0 + ky, ix = ix0 + kx;
-        if ((uint)iy >= (uint)p.InH || (uint)ix >= (uint)p.InW) return 0;
-        return (uint)GpuBlockMath.ImageByte(input, (long)n * p.InSample + ((long)iy * p.InW + ix) * p.InC + ch);
     }
 
     static void Step(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, ulong b) =>
         GpuMma.DotU8S8(ref c, a0, a1, a2, a3, (uint)b, (uint)(b >> 32));
+
+    /// <summary>A row's convolution window: its top-left input pixel (may lie in the padding) and that pixel's byte index.</summary>
+    struct Window
+    {
+        int _y, _x;
+        long _base;
+
+        public Window(GpuBlockParams p, TileRows rows, int r)
+        {
+            int n = rows.N[r];
+            _y = rows.Y[r] * p.Stride - p.Pad;
+            _x = rows.X[r] * p.Stride - p.Pad;
+            if (n < 0) _y = -65536; // an empty row: every element out of bounds
+            _base = (long)(n < 0 ? 0 : n) * p.InSample + ((long)_y * p.InW + _x) * p.InC;
+        }
+
+        /// <summary>The byte of the element at table entry (d = ky·65536 + kx, off), or 0 in the padding / past the patch.</summary>
+        public readonly uint Pixel(GpuBlockParams p, ArrayView<ulong> input, int d, int off)
+        {
+            int iy = _y + (d >> 16), ix = _x + (d & 0xFFFF);
+            if ((uint)iy >= (uint)p.InH || (uint)ix >= (uint)p.InW) return 0;
+            return (uint)GpuBlockMath.ImageByte(input, _base + off);
+        }
+    }
 }

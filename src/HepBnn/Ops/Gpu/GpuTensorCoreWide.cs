@@ -52,19 +52,40 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
 
     protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p) => GpuTensorCore.Data(gpu, block, p);
 
-    /// <summary>Channel tiles per group: all of them while the grid still has about 4 groups per multiprocessor, fewer
-    /// (more groups, each gathering its patches again) where the row tiles alone would leave multiprocessors idle. On
-    /// ILGPU's CPU accelerator always 2, so the tests cover a group with several tiles and a group starting past tile 0.</summary>
+    /// <summary>Resident groups per multiprocessor: the 43 KB stage allows 5 (ptxas on sm_90: 72 registers, 43,264 bytes of
+    /// shared memory per group; docs/results/h200-mma/README.md).</summary>
+    const int GroupsPerSm = 5;
+
+    /// <summary>Channel tiles per group: the count with the fewest tile-times in all, counting whole rounds of resident
+    /// groups (a last round only partly full costs a full one) and half a tile per group for its gathers. On ILGPU's CPU
+    /// accelerator always 2, so the tests cover a group with several tiles and a group starting past tile 0.</summary>
     protected internal override KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu)
     {
         p.Batch = batch;
         long pooled = (long)batch * p.OutH * p.OutW;
         int rowTiles = checked((int)((pooled + p.TilePooled - 1) / p.TilePooled)), tiles = p.PaddedK / 64;
         int per = gpu.Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? (int)Math.Clamp((long)rowTiles * tiles / (4L * gpu.Accelerator.NumMultiprocessors), 1, tiles)
+            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm * gpu.Accelerator.NumMultiprocessors)
             : Math.Min(2, tiles);
         p.TilesPerGroup = per;
         return new KernelConfig(new Index3D(rowTiles, (tiles + per - 1) / per, 1), new Index3D(p.Lanes, 1, 1));
+    }
+
+    internal static int TilesPerGroup(int rowTiles, int tiles, int slots)
+    {
+        int best = 1;
+        double bestCost = double.MaxValue;
+        for (int per = 1; per <= tiles; per++)
+        {
+            long groups = (long)rowTiles * ((tiles + per - 1) / per);
+            double cost = (groups + slots - 1) / slots * (per + 0.5);
+            if (cost < bestCost - 1e-9)
+            {
+                best = per;
+                bestCost = cost;
+            }
+        }
+        return best;
     }
 
     /// <summary>Gathers the rows' whole patches (KSteps·4 words, zeros for padding taps, empty rows and past the patch) into
