@@ -14,8 +14,17 @@ for f in "$bin"/ptx/*.ptx; do
   "$ptxas" -arch=sm_90 -v -o /tmp/k.cubin "$f" 2>&1 | grep -E "registers|spill|stack|smem|rror"
   echo "local loads/stores in the SASS: $(cuobjdump -sass /tmp/k.cubin | grep -cE '\b(LDL|STL)\b')"
 done > "$out/ptxas.txt" 2>&1
+# Where the time of the tensor-core kernels goes (hardware counters; ncu reads them on Firecracker machines, not on
+# gVisor ones): VGG7 at batch 256 with gpu.tensor-core on every block, the 8 launches after the warm-up run.
+if command -v ncu > /dev/null; then
+  echo "== ncu: hepbnn run --model vgg7 --batch 256 --config gpu.tensor-core" >> "$out/ptxas.txt"
+  timeout 75 ncu --clock-control none --launch-skip 8 --launch-count 8 --section SpeedOfLight --section Occupancy \
+    --section ComputeWorkloadAnalysis --section SchedulerStats "$bin/hepbnn" run --model vgg7 --batch 256 \
+    --config gpu.tensor-core --repeat 1 >> "$out/ptxas.txt" 2>&1
+  echo "== ncu exit code $?" >> "$out/ptxas.txt"
+fi
 OUT="$out" bash "$bin/plan-check.sh" "$bin" quick
 python3 "$bin/mma-fraction.py" 4806 "$out/bench-vgg3.json" "$out/bench-vgg7.json" > "$out/mma-fraction.txt" 2>&1
-cat "$out/ptxas.txt"
+grep -vE "^\s*$" "$out/ptxas.txt" | grep -E "==|registers|local|Duration|Issue Slots|Executed Ipc|Achieved Occupancy|Theoretical Occupancy|Compute \(SM\) Throughput|Memory Throughput|No Eligible|Block Limit" | head -90
 grep -A12 "HepBnn vs PyTorch" "$out/plan-check.txt" | head -30
 cat "$out/mma-fraction.txt"
