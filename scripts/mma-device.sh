@@ -3,9 +3,11 @@
 # kernels' PTX (ILGPU's PTX backend writes it on the dev machine: `tools`-free, see docs/results/h200-mma/README.md; it
 # travels in <bin>/ptx), then the quick plan-check (PyTorch peer, vgg3/vgg7 bench at batch 1/16/256 with per-block
 # timings of every configuration, verify) and the per-block MMA fractions. Eight files come back under $OUT.
-# Usage: mma-device.sh [binary-dir=.device/mma]
+# Usage: mma-device.sh [binary-dir=.device/mma] [short]
+#   short: only ptxas, verify and the per-block bench of vgg7 at batch 256 (about a minute), no ncu, no plan-check.
 set -uo pipefail
 bin=${1:-.device/mma}
+short=${2:-}
 out=${OUT:-./mma-out}
 mkdir -p "$out"
 ptxas=$(command -v ptxas || echo "$(dirname "$(command -v nvcc)")/ptxas")
@@ -14,6 +16,15 @@ for f in "$bin"/ptx/*.ptx; do
   "$ptxas" -arch=sm_90 -v -o /tmp/k.cubin "$f" 2>&1 | grep -E "registers|spill|stack|smem|rror"
   echo "local loads/stores in the SASS: $(cuobjdump -sass /tmp/k.cubin | grep -cE '\b(LDL|STL)\b')"
 done > "$out/ptxas.txt" 2>&1
+if [ -n "$short" ]; then
+  "$bin/hepbnn" verify --networks 8 > "$out/verify.txt" 2>&1; echo "verify exit code $?" >> "$out/verify.txt"
+  "$bin/hepbnn" bench --model vgg7 --batch 256 --layers --measure-s 1 --profile-budget-s 3 \
+    --json-out "$out/bench-vgg7.json" > "$out/bench-vgg7.txt" 2>&1
+  python3 "$bin/mma-fraction.py" 4806 "$out/bench-vgg7.json" > "$out/mma-fraction.txt" 2>&1
+  cat "$out/ptxas.txt"; grep -E "gpu\.|bit-exact|exit code" "$out/verify.txt"
+  grep -E "found plan|verdict" "$out/bench-vgg7.txt" | cut -c1-200; cat "$out/mma-fraction.txt"
+  exit 0
+fi
 # Where the time of the tensor-core kernels goes (hardware counters; ncu reads them on Firecracker machines, not on
 # gVisor ones): VGG7 at batch 256 with gpu.tensor-core on every block, the 8 launches after the warm-up run.
 if command -v ncu > /dev/null; then

@@ -32,6 +32,7 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         if (block.Input == BlockInput.Image) return "8-bit image blocks (gpu.tensor-core runs them on the byte MMA)";
         int words = (block.KernelH * block.KernelW * block.InputWords + 3) & ~3;
         if (words > MaxPatchWords) return $"patches of {words} words (the stage holds {MaxPatchWords})";
+        if (Math.Max(block.InputShape.H, block.InputShape.W) >= 16384) return "inputs of 16384 rows or columns or more (packed window corners)";
         if (block.Output == BlockOutput.Scores && block.HasPool) return "pooled scores";
         if (block.HasPool && block.PoolSize * block.PoolSize > MaxWindow) return $"pooling windows over {MaxWindow} conv outputs";
         if (!CpuBlockData.Fits(block)) return "border-class tables too large";
@@ -88,25 +89,38 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         return best;
     }
 
+    /// <summary>Each row's window, once per group (the gathers then skip the row table and the 64-bit multiplies): the
+    /// index of its top-left input word (may lie in the padding) and its corner packed as iy0·65536 + (ix0 &amp; 0xFFFF),
+    /// iy0 = −16384 for an empty row so every tap is out of bounds.</summary>
+    static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> corners)
+    {
+        int r = Group.IdxX;
+        if (r >= Group.DimX / 2) return;
+        int n = rows.N[r], iy0 = rows.Y[r] * p.Stride - p.Pad, ix0 = rows.X[r] * p.Stride - p.Pad;
+        bases[r] = (long)(n < 0 ? 0 : n) * p.InSample + ((long)iy0 * p.InW + ix0) * p.InWords;
+        corners[r] = (n < 0 ? -16384 : iy0) << 16 | (ix0 & 0xFFFF);
+    }
+
     /// <summary>Gathers the rows' whole patches (KSteps·4 words, zeros for padding taps, empty rows and past the patch) into
     /// the stage: each thread one word column per 32 and 16 rows, 8 loads in flight.</summary>
-    static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<uint> stage, TileRows rows)
+    static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<uint> stage, ArrayView<long> bases, ArrayView<int> corners)
     {
         int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4;
         for (int kw = col; kw < words; kw += 32)
         {
             int real = kw < p.KWords ? 0 : -1;
             int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
+            int off = (ky * p.InW + kx) * p.InWords + wd;
             for (int r = Group.IdxX >> 5, end = 16 * warps; r < end; r += 8 * warps)
             {
-                ulong v0 = GpuTensorCore.Gather(p, input, rows, r, real, ky, kx, wd);
-                ulong v1 = GpuTensorCore.Gather(p, input, rows, r + warps, real, ky, kx, wd);
-                ulong v2 = GpuTensorCore.Gather(p, input, rows, r + 2 * warps, real, ky, kx, wd);
-                ulong v3 = GpuTensorCore.Gather(p, input, rows, r + 3 * warps, real, ky, kx, wd);
-                ulong v4 = GpuTensorCore.Gather(p, input, rows, r + 4 * warps, real, ky, kx, wd);
-                ulong v5 = GpuTensorCore.Gather(p, input, rows, r + 5 * warps, real, ky, kx, wd);
-                ulong v6 = GpuTensorCore.Gather(p, input, rows, r + 6 * warps, real, ky, kx, wd);
-                ulong v7 = GpuTensorCore.Gather(p, input, rows, r + 7 * warps, real, ky, kx, wd);
+                ulong v0 = Gather(p, input, bases, corners, r, real, ky, kx, off);
+                ulong v1 = Gather(p, input, bases, corners, r + warps, real, ky, kx, off);
+                ulong v2 = Gather(p, input, bases, corners, r + 2 * warps, real, ky, kx, off);
+                ulong v3 = Gather(p, input, bases, corners, r + 3 * warps, real, ky, kx, off);
+                ulong v4 = Gather(p, input, bases, corners, r + 4 * warps, real, ky, kx, off);
+                ulong v5 = Gather(p, input, bases, corners, r + 5 * warps, real, ky, kx, off);
+                ulong v6 = Gather(p, input, bases, corners, r + 6 * warps, real, ky, kx, off);
+                ulong v7 = Gather(p, input, bases, corners, r + 7 * warps, real, ky, kx, off);
                 Put(p, stage, r, kw, v0);
                 Put(p, stage, r + warps, kw, v1);
                 Put(p, stage, r + 2 * warps, kw, v2);
@@ -117,6 +131,16 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
                 Put(p, stage, r + 7 * warps, kw, v7);
             }
         }
+    }
+
+    /// <summary>Patch word (ky, kx, word) of row r at <paramref name="off"/> words from its window's corner, or 0; branch-free
+    /// like <see cref="GpuTensorCore.Gather"/>.</summary>
+    static ulong Gather(GpuBlockParams p, ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> corners, int r, int real,
+        int ky, int kx, int off)
+    {
+        int c = corners[r], iy = (c >> 16) + ky, ix = (short)c + kx;
+        long bad = (iy | (p.InH - 1 - iy) | ix | (p.InW - 1 - ix) | real) >> 31; // −1 or 0
+        return input[(bases[r] + off) & ~bad] & ~(ulong)bad;
     }
 
     static void Put(GpuBlockParams p, ArrayView<uint> stage, int r, int kw, ulong v)
@@ -138,31 +162,50 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>The warp's 16 rows × 64 channels of tile <paramref name="tile"/>: A fragments from the stage, B fragments
-    /// from global memory one step ahead of the 8 MMAs that use them.</summary>
+    /// from global memory one step ahead of the 8 MMAs that use them. Two steps per iteration, the fragments alternating
+    /// between two sets, so no register moves carry them from one step to the next.</summary>
     static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * p.RowStride + t, rB = rA + 8 * p.RowStride;
-        long wb = (long)tile * p.KSteps * 256 + lane, last = wb + (long)(p.KSteps - 1) * 256;
-        ulong b0 = weights[wb], b1 = weights[wb + 32], b2 = weights[wb + 64], b3 = weights[wb + 96];
-        ulong b4 = weights[wb + 128], b5 = weights[wb + 160], b6 = weights[wb + 192], b7 = weights[wb + 224];
-        for (int u = 0; u < 8 * p.KSteps; u += 8)
+        long first = (long)tile * p.KSteps * 256 + lane, last = first + (long)(p.KSteps - 1) * 256;
+        var even = Fragments8.Load(weights, first);
+        int s = 0;
+        for (; s + 1 < p.KSteps; s += 2)
         {
-            long nb = wb < last ? wb + 256 : wb; // the last step reloads its own fragments (cached, unused)
-            ulong n0 = weights[nb], n1 = weights[nb + 32], n2 = weights[nb + 64], n3 = weights[nb + 96];
-            ulong n4 = weights[nb + 128], n5 = weights[nb + 160], n6 = weights[nb + 192], n7 = weights[nb + 224];
-            uint a0 = stage[rA + u], a1 = stage[rB + u], a2 = stage[rA + u + 4], a3 = stage[rB + u + 4];
-            Step(ref acc.F0, a0, a1, a2, a3, b0);
-            Step(ref acc.F1, a0, a1, a2, a3, b1);
-            Step(ref acc.F2, a0, a1, a2, a3, b2);
-            Step(ref acc.F3, a0, a1, a2, a3, b3);
-            Step(ref acc.F4, a0, a1, a2, a3, b4);
-            Step(ref acc.F5, a0, a1, a2, a3, b5);
-            Step(ref acc.F6, a0, a1, a2, a3, b6);
-            Step(ref acc.F7, a0, a1, a2, a3, b7);
-            b0 = n0; b1 = n1; b2 = n2; b3 = n3; b4 = n4; b5 = n5; b6 = n6; b7 = n7;
-            wb = nb;
+            long next = first + (long)(s + 1) * 256, after = next + 256 < last ? next + 256 : last; // past the end: reload (cached, unused)
+            var odd = Fragments8.Load(weights, next);
+            Mma8(stage, rA, rB, 8 * s, even, ref acc);
+            even = Fragments8.Load(weights, after);
+            Mma8(stage, rA, rB, 8 * s + 8, odd, ref acc);
         }
+        if (s < p.KSteps) Mma8(stage, rA, rB, 8 * s, even, ref acc); // an odd step count: the last one
+    }
+
+    /// <summary>The 8 MMAs of one step: this lane's A registers at stage offset u, against the step's 8 B fragments.</summary>
+    static void Mma8(ArrayView<uint> stage, int rA, int rB, int u, Fragments8 b, ref MmaTile8 acc)
+    {
+        uint a0 = stage[rA + u], a1 = stage[rB + u], a2 = stage[rA + u + 4], a3 = stage[rB + u + 4];
+        Step(ref acc.F0, a0, a1, a2, a3, b.B0);
+        Step(ref acc.F1, a0, a1, a2, a3, b.B1);
+        Step(ref acc.F2, a0, a1, a2, a3, b.B2);
+        Step(ref acc.F3, a0, a1, a2, a3, b.B3);
+        Step(ref acc.F4, a0, a1, a2, a3, b.B4);
+        Step(ref acc.F5, a0, a1, a2, a3, b.B5);
+        Step(ref acc.F6, a0, a1, a2, a3, b.B6);
+        Step(ref acc.F7, a0, a1, a2, a3, b.B7);
+    }
+
+    /// <summary>One step's B fragments of this lane: 8 n-tiles, 64 bits each (two registers).</summary>
+    struct Fragments8
+    {
+        public ulong B0, B1, B2, B3, B4, B5, B6, B7;
+
+        public static Fragments8 Load(ArrayView<ulong> weights, long i) => new()
+        {
+            B0 = weights[i], B1 = weights[i + 32], B2 = weights[i + 64], B3 = weights[i + 96],
+            B4 = weights[i + 128], B5 = weights[i + 160], B6 = weights[i + 192], B7 = weights[i + 224],
+        };
     }
 
     static void Step(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, ulong b) =>
@@ -174,7 +217,11 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         var stage = SharedMemory.Allocate<uint>(TileRows.MaxRows * MaxRowStride);
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var epilogue = new BitsEpilogue(p, meta, rows);
-        StagePatches(p, input, stage, rows);
+        var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
+        var corners = SharedMemory.Allocate<int>(TileRows.MaxRows);
+        Windows(p, rows, bases, corners);
+        Group.Barrier();
+        StagePatches(p, input, stage, bases, corners);
         Group.Barrier();
         var pop = RowPopcounts(p, stage);
         int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
@@ -195,7 +242,11 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     {
         var stage = SharedMemory.Allocate<uint>(TileRows.MaxRows * MaxRowStride);
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
-        StagePatches(p, input, stage, rows);
+        var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
+        var corners = SharedMemory.Allocate<int>(TileRows.MaxRows);
+        Windows(p, rows, bases, corners);
+        Group.Barrier();
+        StagePatches(p, input, stage, bases, corners);
         Group.Barrier();
         var pop = RowPopcounts(p, stage);
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
