@@ -47,7 +47,6 @@ public sealed class GpuTensorCore : GpuConfiguration
     {
         if (block.Input == BlockInput.Image && block.Output == BlockOutput.Scores) return "an 8-bit image block with scores output";
         if (block.Input == BlockInput.Image && block.ImageWeights!.Any(w => w != 1 && w != -1)) return "image weights other than ±1";
-        if (block.Input == BlockInput.Image && Math.Max(block.InputShape.H, block.KernelH) >= 16384) return "images or kernels of 16384 rows or more (the gathers' tap table)";
         if (block.Output == BlockOutput.Scores && block.HasPool) return "pooled scores";
         if (block.HasPool && block.PoolSize * block.PoolSize > MaxWindow) return $"pooling windows over {MaxWindow} conv outputs";
         if (!CpuBlockData.Fits(block)) return "border-class tables too large";

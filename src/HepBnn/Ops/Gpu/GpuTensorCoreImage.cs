@@ -43,7 +43,8 @@ public static class GpuTensorCoreImage
 
     /// <summary>Where each patch element lies, for the gathers (2 ints per element of the KSteps·32, at meta's
     /// ImageWeightOffset): ky·65536 + kx, and the byte offset (ky·InW + kx)·C + c from the window's top-left pixel.
-    /// Elements past the patch get ky = 32767, which every bounds check refuses. No divisions left in the kernel.</summary>
+    /// Elements past the patch get ky = 32767, which every bounds check refuses (the model validator keeps every
+    /// dimension ≤ 16384, so ky and kx fit their 16 bits). No divisions left in the kernel.</summary>
     internal static int[] Taps(Block block, GpuBlockParams p)
     {
         int c = block.InputShape.C, kw = block.KernelW, inW = block.InputShape.W, taps = block.KernelH * kw * c;

@@ -32,7 +32,6 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         if (block.Input == BlockInput.Image) return "8-bit image blocks (gpu.tensor-core runs them on the byte MMA)";
         int words = (block.KernelH * block.KernelW * block.InputWords + 3) & ~3;
         if (words > MaxPatchWords) return $"patches of {words} words (the stage holds {MaxPatchWords})";
-        if (Math.Max(block.InputShape.H, block.InputShape.W) >= 16384) return "inputs of 16384 rows or columns or more (packed window corners)";
         if (block.Output == BlockOutput.Scores && block.HasPool) return "pooled scores";
         if (block.HasPool && block.PoolSize * block.PoolSize > MaxWindow) return $"pooling windows over {MaxWindow} conv outputs";
         if (!CpuBlockData.Fits(block)) return "border-class tables too large";
@@ -91,14 +90,15 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
 
     /// <summary>Each row's window, once per group (the gathers then skip the row table and the 64-bit multiplies): the
     /// index of its top-left input word (may lie in the padding) and its corner packed as iy0·65536 + (ix0 &amp; 0xFFFF),
-    /// iy0 = −16384 for an empty row so every tap is out of bounds.</summary>
+    /// two signed 16-bit halves (the model validator keeps every dimension ≤ 16384), iy0 = −32768 for an empty row so
+    /// every tap is out of bounds.</summary>
     static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> corners)
     {
         int r = Group.IdxX;
         if (r >= Group.DimX / 2) return;
         int n = rows.N[r], iy0 = rows.Y[r] * p.Stride - p.Pad, ix0 = rows.X[r] * p.Stride - p.Pad;
         bases[r] = (long)(n < 0 ? 0 : n) * p.InSample + ((long)iy0 * p.InW + ix0) * p.InWords;
-        corners[r] = (n < 0 ? -16384 : iy0) << 16 | (ix0 & 0xFFFF);
+        corners[r] = (n < 0 ? -32768 : iy0) << 16 | (ix0 & 0xFFFF);
     }
 
     /// <summary>Gathers the rows' whole patches (KSteps·4 words, zeros for padding taps, empty rows and past the patch) into
