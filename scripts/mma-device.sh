@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs ON the GPU machine in one call (issue 9, tensor-core throughput): ptxas's resource report of the tensor-core
-# kernels' PTX (ILGPU's PTX backend writes it on the dev machine: `tools`-free, see docs/results/h200-mma/README.md; it
-# travels in <bin>/ptx), then the quick plan-check (PyTorch peer, vgg3/vgg7 bench at batch 1/16/256 with per-block
-# timings of every configuration, verify) and the per-block MMA fractions. Eight files come back under $OUT.
+# kernels' PTX (tools/PtxDump writes it on the dev machine with ILGPU's PTX backend; copy it into <bin>/ptx), Nsight
+# Compute sections of gpu.tensor-core's VGG7 b256 kernels, then the quick plan-check (PyTorch peer, vgg3/vgg7 bench at
+# batch 1/16/256 with per-block timings of every configuration, verify) and the per-block MMA fractions. Eight files
+# come back under $OUT.
 # Usage: mma-device.sh [binary-dir=.device/mma] [short]
 #   short: only ptxas, verify and the per-block bench of vgg7 at batch 256 (about a minute), no ncu, no plan-check.
 set -uo pipefail

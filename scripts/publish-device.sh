@@ -18,6 +18,7 @@ rm -f "$out"/*.dll   # Windows natives some packages copy into every runtime's o
 rm -rf "$out"/libonnxruntime*.so "$out"/libHarfBuzzSharp.so "$out"/models
 cp scripts/gpu-check.sh scripts/plan-check.sh scripts/final-check.sh scripts/mma-fraction.py scripts/peer-pytorch.py scripts/peer-table.py "$out/"
 [ -f scripts/mma-check.sh ] && cp scripts/mma-check.sh scripts/mma-layout-probe.cu "$out/"
+[ -f scripts/mma-device.sh ] && cp scripts/mma-device.sh scripts/mma-fraction.py "$out/"   # with tools/PtxDump output in "$out/ptx"
 size=$(du -sm "$out" | cut -f1)
 echo "published to $out (${size} MiB)"
 if [ "$size" -ge 60 ]; then echo "warning: payload is ${size} MiB; the device transfer limit is 64 MiB" >&2; exit 1; fi

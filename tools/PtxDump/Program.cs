@@ -1,0 +1,29 @@
+// Usage: dotnet run -c Release --project tools/PtxDump -- <out-dir>
+// Compiles each tensor-core kernel for sm_90 with ILGPU's PTX backend (the optimization level HepBnn's GpuDevice uses)
+// and writes <Class>-<Method>.ptx, so ptxas can report registers, shared memory and spills without a .NET SDK there.
+using System.Reflection;
+using HepBnn.Ops.Gpu;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+
+string dir = args.Length > 0 ? args[0] : "ptx";
+Directory.CreateDirectory(dir);
+using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
+var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+var kernels = new (Type Type, string Method)[]
+{
+    (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"),
+    (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"),
+};
+foreach (var (type, name) in kernels)
+{
+    var method = type.GetMethod(name, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
+        ?? throw new InvalidOperationException($"{type.Name}.{name} not found");
+    var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
+    var path = Path.Combine(dir, $"{type.Name}-{name}.ptx");
+    File.WriteAllText(path, compiled.PTXAssembly);
+    Console.WriteLine($"{path}: {compiled.PTXAssembly.Length:N0} characters");
+}
