@@ -28,7 +28,8 @@ public static class BlockBenchmark
     /// <summary>The configurations that <see cref="Run(IReadOnlyList{Block}, int, ExecutionResources, Func{IKernelConfiguration, bool}, BenchmarkPolicy, int, Action{string}?)"/>
     /// measures for a block.</summary>
     public static IEnumerable<IKernelConfiguration> Candidates(Block block, ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
-        ConfigurationRegistry.For(block).Where(c => include(c) && res.TryOpen(c.Device));
+        // gpu.fused is priced per range of blocks (FusedRangeBenchmark), never as a sum of per-block times.
+        ConfigurationRegistry.For(block).Where(c => include(c) && res.TryOpen(c.Device) && !Ops.Gpu.GpuFused.Is(c));
 
     public static IEnumerable<BlockTiming> Run(IReadOnlyList<Block> blocks, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
         BenchmarkPolicy policy, int seed = 1, Action<string>? progress = null)
