@@ -187,8 +187,10 @@ public sealed class InferenceSession : IDisposable
             var segments = _segmentAt.OfType<GpuSegment>().ToList();
             if (segments.Count == 0) return "no GPU blocks";
             var reason = segments.Select(s => s.EagerReason).FirstOrDefault(r => r is not null);
-            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured)"
-                                  : $"eager launches: {reason}";
+            var fused = FusedRanges;
+            string ranges = fused.Count == 0 ? "" : $"; fused in one kernel: blocks {string.Join(", ", fused.Select(r => $"{r.First}..{r.Last}"))}";
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{ranges})"
+                                  : $"eager launches{(ranges.Length > 0 ? $" ({ranges[2..]})" : "")}: {reason}";
         }
     }
 
