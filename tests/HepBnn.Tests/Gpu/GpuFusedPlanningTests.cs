@@ -80,3 +80,19 @@ public class GpuFusedPlanningTests(CpuAcceleratorFixture fixture)
         Assert.Empty(CostModel.Build(back).Ranges);
     }
 }
+
+/// <summary>`hepbnn verify` checks fused ranges of several blocks (the grid barrier) with whole sessions, not only per block.</summary>
+[Collection(GpuCollection.Name)]
+public class GpuFusedVerifierTests(CpuAcceleratorFixture fixture)
+{
+    [Fact]
+    public void VerifierChecksWholeAndMidNetworkFusedRanges()
+    {
+        var models = new List<(BnnModel, int)> { (TinyModels.Vgg3Like(31), 1), (TinyModels.Vgg3Like(32), 2) };
+        var report = Verifier.Run(fixture.Resources, [ConfigurationRegistry.Find(GpuFused.ConfigurationName)], models);
+        var row = report.Results.Single(r => r.Configuration == Verifier.FusedRangesRow);
+        Assert.True(row.Mismatches == 0, row.FirstMismatch);
+        Assert.Equal(4, row.BlocksChecked); // two models × (whole network, blocks 1..end)
+        Assert.True(report.Passed);
+    }
+}
