@@ -13,8 +13,9 @@ namespace HepBnn.Tests.Gpu;
 [Collection(GpuCollection.Name)]
 public class GpuFusedTests(CpuAcceleratorFixture fixture)
 {
-    /// <summary>VGG7's pattern on 8×8×3 with fewer channels: two-word channel tensors, two conv blocks per pooling step.</summary>
-    static BnnModel Vgg7Like(int seed) => new ModelBuilder(new Shape3(8, 8, 3), seed)
+    /// <summary>VGG7's pattern on 4×4×3 with fewer channels: two-word channel tensors, two conv blocks per pooling step
+    /// (small: the emulator runs warp-per-output stages thread by thread).</summary>
+    static BnnModel Vgg7Like(int seed) => new ModelBuilder(new Shape3(4, 4, 3), seed)
         .InputConv(64).BnSign()
         .Conv(64).Pool().BnSign()
         .Conv(128).BnSign()
@@ -48,17 +49,23 @@ public class GpuFusedTests(CpuAcceleratorFixture fixture)
     public void WholeZooPatternNetworksFusedMatchReference(string which)
     {
         var model = which == "tiny-vgg3" ? TinyModels.Vgg3Like(11) : Vgg7Like(12);
-        int n = BlockCompiler.Compile(model).Count;
+        var blocks = BlockCompiler.Compile(model);
+        int n = blocks.Count;
+        // Every stage kind of the fused kernel is in these networks: image conv, warp-per-output convs, dense layers.
+        var modes = blocks.Select((b, s) => GpuFusedRange.ModeOf(b, s, 2)).ToList();
+        Assert.Contains(GpuFusedMode.ThreadPerOutput, modes);
+        Assert.Contains(GpuFusedMode.WarpPerOutput, modes);
+        Assert.Contains(GpuFusedMode.WarpPerChannel, modes);
         using var session = Session(model, Enumerable.Repeat(GpuFused.ConfigurationName, n).ToArray(), maxBatch: 2);
         Assert.Equal([(0, n - 1)], session.FusedRanges);
-        foreach (int batch in new[] { 1, 2, 1 })
+        foreach (int batch in new[] { 1, 2 })
             AssertScores(model, session, batch, seed: 30 + batch, which);
     }
 
     [Fact]
     public void RandomNetworksWholeAndMidNetworkRangesMatchReference()
     {
-        int ranges = 0, midStart = 0, midEnd = 0;
+        int ranges = 0, midStart = 0, midEnd = 0, warpStages = 0;
         for (int seed = 600; seed < 608; seed++)
         {
             var model = RandomNetworks.Generate(seed);
@@ -79,10 +86,13 @@ public class GpuFusedTests(CpuAcceleratorFixture fixture)
             using (var whole = Session(model, Enumerable.Repeat(GpuFused.ConfigurationName, blocks.Count).ToArray(), maxBatch: 2))
                 AssertScores(model, whole, 2, seed, "whole network fused");
             ranges++;
+            warpStages += blocks.Skip(first).Take(last - first + 1).Where((b, s) => GpuFusedRange.ModeOf(b, s, 3) == GpuFusedMode.WarpPerOutput).Count()
+                + blocks.Where((b, s) => GpuFusedRange.ModeOf(b, s, 2) == GpuFusedMode.WarpPerOutput).Count();
             if (first > 0) midStart++;
             if (last < blocks.Count - 1) midEnd++;
         }
-        Assert.True(ranges >= 5 && midStart >= 2 && midEnd >= 2, $"only {ranges} networks ({midStart} ranges starting, {midEnd} ending mid-network)");
+        Assert.True(ranges >= 5 && midStart >= 2 && midEnd >= 2 && warpStages >= 2,
+            $"only {ranges} networks ({midStart} ranges starting, {midEnd} ending mid-network, {warpStages} warp-per-output stages)");
     }
 
     [Fact]

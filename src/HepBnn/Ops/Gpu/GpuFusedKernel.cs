@@ -22,7 +22,7 @@ public static class GpuFusedKernel
         for (int s = 1; s < count; s++)
         {
             var z = stages[s];
-            if (z.Mode != (int)GpuFusedMode.WarpPerChannel || z.P.ScoresOutput == 1) continue;
+            if (z.Mode == (int)GpuFusedMode.ThreadPerOutput || z.P.ScoresOutput == 1) continue;
             long half0 = s == count - 1 ? 0 : z.OutOffset * 2, halves = (long)batch * z.P.OutSample * 2;
             for (long i = tid; i < halves; i += threads)
             {
@@ -44,6 +44,7 @@ public static class GpuFusedKernel
             var m = meta.SubView(st.MetaOffset, st.MetaLength);
             var pa = poolAnd.SubView(st.PoolOffset, st.PoolLength);
             if (st.Mode == (int)GpuFusedMode.WarpPerChannel) DenseStage(p, batch, src, inBase, halvesOut, outScores, outBase, w, m, tid, threads);
+            else if (st.Mode == (int)GpuFusedMode.WarpPerOutput) WarpOutputStage(p, batch, src, inBase, halvesOut, outBase, w, m, pa, tid, threads);
             else OutputStage(p, batch, src, inBase, halvesOut, outScores, outBase, w, m, pa, tid, threads);
         }
     }
@@ -68,6 +69,47 @@ public static class GpuFusedKernel
             bool bit = k < p.K && PooledBit(p, src, sampleIn, w, m, pa, py, px, k, false);
             uint half = WarpOr(bit ? 1u << (k & 31) : 0u);
             if ((k & 31) == 0) halves[(outBase + (long)n * p.OutSample + (long)pixel * p.OutWords) * 2 + (k >> 5)] = half;
+        }
+    }
+
+    /// <summary>One warp per (sample, pooled pixel, channel) of a conv block on bits (see <see cref="GpuFusedMode.WarpPerOutput"/>).</summary>
+    static void WarpOutputStage(GpuBlockParams p, int batch, ArrayView<ulong> src, long inBase, ArrayView<uint> halves, long outBase,
+        ArrayView<ulong> w, ArrayView<int> m, ArrayView<ulong> pa, int tid, int threads)
+    {
+        int lane = tid & 31, window = p.Pool * p.Pool, perWindow = 32 / window;
+        int pos = lane / perWindow, sub = lane - pos * perWindow;
+        int dy = pos / p.Pool, dx = pos - dy * p.Pool;
+        int items = p.KH * p.KW * p.InWords, pixels = p.OutH * p.OutW;
+        long perSample = (long)pixels * p.K, total = batch * perSample * 32;
+        for (long t = tid; t < total; t += threads)
+        {
+            long warp = t >> 5;
+            int n = (int)(warp / perSample), r = (int)(warp - n * perSample);
+            int pixel = r / p.K, k = r - pixel * p.K;
+            int py = pixel / p.OutW, px = pixel - py * p.OutW;
+            int oy = py * p.PoolStride + dy, ox = px * p.PoolStride + dx;
+            int iy0 = oy * p.Stride - p.Pad, ix0 = ox * p.Stride - p.Pad;
+            long a = inBase + (long)n * p.InSample, b = (long)k * items;
+            int pop = 0;
+            for (int i = sub; i < items; i += perWindow)
+            {
+                int tap = i / p.InWords, word = i - tap * p.InWords;
+                int ky = tap / p.KW, kx = tap - ky * p.KW;
+                int iy = iy0 + ky, ix = ix0 + kx;
+                if (iy >= 0 && iy < p.InH && ix >= 0 && ix < p.InW)
+                    pop += IntrinsicMath.BitOperations.PopCount(src[a + ((long)iy * p.InW + ix) * p.InWords + word] ^ w[b + i]);
+            }
+            for (int d = perWindow >> 1; d >= 1; d >>= 1) pop += Warp.ShuffleXor(pop, d);
+            int taps = (TapHi(iy0, p.KH, p.InH) - TapLo(iy0)) * (TapHi(ix0, p.KW, p.InW) - TapLo(ix0));
+            int fires = Fires(p, m, taps * p.InC - 2 * pop, k, oy, ox) ? 1 : 0;
+            int any = fires, all = fires;
+            for (int d = perWindow; d < 32; d <<= 1)
+            {
+                any |= Warp.ShuffleXor(any, d);
+                all &= Warp.ShuffleXor(all, d);
+            }
+            bool bit = PoolsWithAnd(pa, k) ? all != 0 : any != 0;
+            if (lane == 0 && bit) Atomic.Or(ref halves[(outBase + (long)n * p.OutSample + (long)pixel * p.OutWords) * 2 + (k >> 5)], 1u << (k & 31));
         }
     }
 

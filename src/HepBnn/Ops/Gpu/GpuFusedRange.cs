@@ -59,15 +59,20 @@ public sealed class GpuFusedRange : IBlockRunner
             var b = blocks[s];
             var p = GpuBlockParams.From(b);
             var (w, m, pa) = GpuBlockData.Arrays(b, GpuWeightLayout.ChannelMajor, p);
-            bool dense = b.IsDense && !b.HasPool && b.Input == BlockInput.Bits && (s > 0 || b.Output == BlockOutput.Scores);
+            var mode = ModeOf(b, s, maxBatch);
             stages[s] = new GpuFusedStage
             {
-                P = p, Mode = (int)(dense ? GpuFusedMode.WarpPerChannel : GpuFusedMode.ThreadPerOutput),
+                P = p, Mode = (int)mode,
                 WeightOffset = weights.Count, WeightLength = w.Length, MetaOffset = meta.Count, MetaLength = m.Length,
                 PoolOffset = pool.Count, PoolLength = pa.Length,
                 InOffset = s == 0 ? 0 : stages[s - 1].OutOffset, OutOffset = act,
             };
-            _workPerSample[s] = dense ? (long)p.K * GpuDevice.WarpSize : (long)p.OutH * p.OutW * p.ChannelSlots;
+            _workPerSample[s] = mode switch
+            {
+                GpuFusedMode.WarpPerChannel => (long)p.K * GpuDevice.WarpSize,
+                GpuFusedMode.WarpPerOutput => (long)p.OutH * p.OutW * p.K * GpuDevice.WarpSize,
+                _ => (long)p.OutH * p.OutW * p.ChannelSlots,
+            };
             if (s < blocks.Count - 1) act += b.OutputBufferWords(maxBatch);
             weights.AddRange(w); meta.AddRange(m); pool.AddRange(pa);
         }
@@ -87,6 +92,24 @@ public sealed class GpuFusedRange : IBlockRunner
             Dispose();
             throw;
         }
+    }
+
+    /// <summary>Largest warp-per-output work (threads of a launch at the largest batch) still worth it: beyond it the grid-stride
+    /// loop would take many turns, and a thread per output has enough parallelism to hide its serial loads.</summary>
+    public const long MaxWarpPerOutputThreads = 1 << 20;
+
+    /// <summary>How stage <paramref name="stage"/> maps threads: warp modes OR bits atomically into zeroed words, which the
+    /// kernel zeroes before its first barrier, so the first stage never uses them for bits.</summary>
+    public static GpuFusedMode ModeOf(Block b, int stage, int maxBatch)
+    {
+        if (b.Input != BlockInput.Bits) return GpuFusedMode.ThreadPerOutput;
+        if (b.IsDense && !b.HasPool && (stage > 0 || b.Output == BlockOutput.Scores)) return GpuFusedMode.WarpPerChannel;
+        int window = b.HasPool ? b.PoolSize * b.PoolSize : 1;
+        long items = (long)b.KernelH * b.KernelW * b.InputWords * window;
+        if (stage > 0 && b.Output == BlockOutput.Bits && 32 % window == 0 && items >= 16
+            && (long)maxBatch * b.OutputShape.Pixels * b.OutChannels * GpuDevice.WarpSize <= MaxWarpPerOutputThreads)
+            return GpuFusedMode.WarpPerOutput;
+        return GpuFusedMode.ThreadPerOutput;
     }
 
     /// <summary>Multiprocessors × groups of this kernel one multiprocessor holds at once (the driver's occupancy estimate),

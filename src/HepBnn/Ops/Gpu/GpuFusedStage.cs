@@ -8,6 +8,13 @@ public enum GpuFusedMode
     /// <summary>Dense block on bits, no pooling: one warp per (sample, channel), lanes split the words, shuffle sum; the
     /// bit is OR-ed atomically into its half-word (zeroed at kernel start, before the first grid barrier).</summary>
     WarpPerChannel = 1,
+    /// <summary>Conv block on bits with bits output (not the first stage), for small batches: one warp per (sample, pooled
+    /// pixel, channel); the warp's lanes are split evenly over the pooling window's conv outputs (32 / window lanes
+    /// each, so the window size must divide 32) and each group of lanes splits its output's taps × words. Shuffles sum
+    /// each conv output, the lanes threshold it, shuffles AND/OR the window, and the bit is OR-ed atomically into its
+    /// zeroed half-word. A thread per output would load P²·kh·kw·words words one after another; here a lane loads a
+    /// few, which is what small batches are bound by (memory latency, not throughput).</summary>
+    WarpPerOutput = 2,
 }
 
 /// <summary>One block of a fused range as the kernel reads it from device memory: its parameters, its thread mapping
