@@ -94,9 +94,11 @@ public sealed class GpuFusedRange : IBlockRunner
         }
     }
 
-    /// <summary>Largest warp-per-output work (threads of a launch at the largest batch) still worth it: beyond it the grid-stride
-    /// loop would take many turns, and a thread per output has enough parallelism to hide its serial loads.</summary>
-    public const long MaxWarpPerOutputThreads = 1 << 20;
+    /// <summary>Largest warp-per-output work (threads of a launch at the largest batch): about one turn of the grid-stride
+    /// loop on the H200 (132 SMs × 2 groups × 256 threads = 67,584). Measured there (docs/results/h200-fused/run3): with
+    /// 2^20 allowed, VGG7's b1 convs went warp-per-output (up to 16 turns) and the whole-network range took 282.7 µs
+    /// instead of 133.0 µs with threads per output (run1); VGG3's conv2 at b1 (100k threads) was neutral (34.8 vs 34.7 µs).</summary>
+    public const long MaxWarpPerOutputThreads = 1 << 16;
 
     /// <summary>How stage <paramref name="stage"/> maps threads: warp modes OR bits atomically into zeroed words, which the
     /// kernel zeroes before its first barrier, so the first stage never uses them for bits.</summary>
