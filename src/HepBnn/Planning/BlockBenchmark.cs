@@ -28,7 +28,8 @@ public static class BlockBenchmark
     /// <summary>The configurations that <see cref="Run(IReadOnlyList{Block}, int, ExecutionResources, Func{IKernelConfiguration, bool}, BenchmarkPolicy, int, Action{string}?)"/>
     /// measures for a block.</summary>
     public static IEnumerable<IKernelConfiguration> Candidates(Block block, ExecutionResources res, Func<IKernelConfiguration, bool> include) =>
-        ConfigurationRegistry.For(block).Where(c => include(c) && res.TryOpen(c.Device));
+        // gpu.fused is priced per range of blocks (FusedRangeBenchmark), never as a sum of per-block times.
+        ConfigurationRegistry.For(block).Where(c => include(c) && res.TryOpen(c.Device) && !Ops.Gpu.GpuFused.Is(c));
 
     public static IEnumerable<BlockTiming> Run(IReadOnlyList<Block> blocks, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
         BenchmarkPolicy policy, int seed = 1, Action<string>? progress = null)
@@ -52,21 +53,7 @@ public static class BlockBenchmark
                 res.Copy(host, input, host.Words);
                 res.Synchronize(config.Device);
                 double limit = bestOnDevice.TryGetValue(config.Device, out var best) ? best * policy.PruneFactor : double.PositiveInfinity;
-                // Off the host, blocks of a chain run back to back on one stream with a single synchronization where the data
-                // returns (that wait is part of the device→host transfer cost). So a sample is ChainLaunches launches and one
-                // sync, divided by the count: the block's steady-state cost inside a chain, not launch + full round trip.
-                int launches = config.Device == DeviceKind.Cpu ? 1 : ChainLaunches;
-                // With graphs on, a block costs what it adds as a node of a captured chain (GraphTiming), not a stream launch.
-                var graphed = GraphTiming.Enabled(res, config.Device)
-                    ? GraphTiming.Measure(res.RequireGpu(), () => { for (int i = 0; i < GraphTiming.ChainNodes; i++) runner.Run(input, output, batch); },
-                        policy.BudgetMs * GraphTiming.ChainNodes, limit * GraphTiming.ChainNodes, policy.MinSamples)
-                    : null;
-                var (stats, pruned) = graphed ?? TimingStats.MeasureAdaptive(() =>
-                    {
-                        for (int i = 0; i < launches; i++) runner.Run(input, output, batch);
-                        res.Synchronize(config.Device);
-                    }, policy.BudgetMs * launches, limit * launches, policy.MinSamples);
-                stats = graphed is null ? stats.Scaled(1.0 / launches) : NodeCost(stats, GraphTiming.EmptyGraphUs(res.RequireGpu()));
+                var (stats, pruned) = MeasureRunner(runner, input, output, batch, config.Device, res, policy, limit);
                 if (!pruned) bestOnDevice[config.Device] = Math.Min(stats.MedianUs, bestOnDevice.GetValueOrDefault(config.Device, double.PositiveInfinity));
                 var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned);
                 results.Add(timing);
@@ -74,6 +61,29 @@ public static class BlockBenchmark
             }
             rank = results.ToDictionary(t => t.Configuration, t => t.Kernel.MedianUs);
         }
+    }
+
+    /// <summary>Median cost of one run of <paramref name="runner"/> with its data on <paramref name="device"/>, as a chain of
+    /// runs on one stream or graph (see the comments); abandoned (Pruned) beyond <paramref name="limit"/> µs.</summary>
+    internal static (TimingStats Stats, bool Pruned) MeasureRunner(IBlockRunner runner, TensorBuffer input, TensorBuffer output, int batch,
+        DeviceKind device, ExecutionResources res, BenchmarkPolicy policy, double limit)
+    {
+        // Off the host, blocks of a chain run back to back on one stream with a single synchronization where the data
+        // returns (that wait is part of the device→host transfer cost). So a sample is ChainLaunches launches and one
+        // sync, divided by the count: the block's steady-state cost inside a chain, not launch + full round trip.
+        int launches = device == DeviceKind.Cpu ? 1 : ChainLaunches;
+        // With graphs on, a block costs what it adds as a node of a captured chain (GraphTiming), not a stream launch.
+        var graphed = GraphTiming.Enabled(res, device)
+            ? GraphTiming.Measure(res.RequireGpu(), () => { for (int i = 0; i < GraphTiming.ChainNodes; i++) runner.Run(input, output, batch); },
+                policy.BudgetMs * GraphTiming.ChainNodes, limit * GraphTiming.ChainNodes, policy.MinSamples)
+            : null;
+        var (stats, pruned) = graphed ?? TimingStats.MeasureAdaptive(() =>
+            {
+                for (int i = 0; i < launches; i++) runner.Run(input, output, batch);
+                res.Synchronize(device);
+            }, policy.BudgetMs * launches, limit * launches, policy.MinSamples);
+        stats = graphed is null ? stats.Scaled(1.0 / launches) : NodeCost(stats, GraphTiming.EmptyGraphUs(res.RequireGpu()));
+        return (stats, pruned);
     }
 
     /// <summary>Per-node cost from a chain of <see cref="GraphTiming.ChainNodes"/> launches in one graph: the chain minus an

@@ -40,9 +40,11 @@ public static class Verifier
         var mismatches = configs.ToDictionary(c => c.Name, _ => 0);
         var first = new Dictionary<string, string>();
         int modelCount = 0, cases = 0;
+        var checkedModels = new List<(BnnModel, int)>();
         foreach (var (model, batch) in models)
         {
             modelCount++;
+            checkedModels.Add((model, batch));
             foreach (var block in BlockCompiler.Compile(model))
             {
                 progress?.Invoke($"{model.Name} {block.Name} batch {batch}");
@@ -62,6 +64,51 @@ public static class Verifier
         }
         var results = configs.Select(c => new ConfigVerification(c.Name, c.Device, checkedBlocks[c.Name], mismatches[c.Name],
             first.GetValueOrDefault(c.Name))).ToList();
+        if (configs.FirstOrDefault(Ops.Gpu.GpuFused.Is) is { } fused) results.Add(FusedRanges(res, fused, checkedModels, progress));
         return new VerificationReport(res.Gpu?.Description ?? res.GpuProblem ?? "no GPU", modelCount, cases, results);
+    }
+
+    /// <summary>Label of the verification row of fused multi-block ranges.</summary>
+    public const string FusedRangesRow = "gpu.fused ranges";
+
+    /// <summary>Fused ranges of several blocks (one kernel, grid barriers between stages: what the per-block check of
+    /// gpu.fused cannot reach): each model whole-network fused, and from its second block to the end after a CPU first
+    /// block, whole sessions against the reference's scores.</summary>
+    static ConfigVerification FusedRanges(ExecutionResources res, IKernelConfiguration fused, IReadOnlyList<(BnnModel Model, int Batch)> models,
+        Action<string>? progress)
+    {
+        var cpu = ConfigurationRegistry.Find("cpu.scalar");
+        int checkedRanges = 0, mismatches = 0;
+        string? first = null;
+        foreach (var (model, batch) in models)
+        {
+            var blocks = BlockCompiler.Compile(model);
+            var images = ModelZoo.RandomImages(model.InputShape, batch, 77 + batch);
+            foreach (int start in blocks.Count > 1 ? new[] { 0, 1 } : [0])
+            {
+                progress?.Invoke($"{model.Name} gpu.fused blocks {start}..{blocks.Count - 1} batch {batch}");
+                var assignment = blocks.Select((_, i) => i < start ? cpu : fused).ToArray();
+                string? problem = null;
+                try
+                {
+                    using var session = new Runtime.InferenceSession(model, blocks, assignment, new Runtime.SessionOptions { MaxBatch = batch }, res);
+                    var raw = new int[batch * session.ScoresPerImage];
+                    session.Run(images, batch, raw);
+                    int size = (int)model.InputShape.Elements;
+                    for (int n = 0; n < batch && problem is null; n++)
+                    {
+                        var expected = ReferenceEngine.RawScores(model, images.AsSpan(n * size, size));
+                        for (int k = 0; k < expected.Length; k++)
+                            if (expected[k] != raw[n * session.ScoresPerImage + k]) { problem = $"sample {n} class {k}: expected {expected[k]}, got {raw[n * session.ScoresPerImage + k]} ({session.GpuExecution})"; break; }
+                    }
+                }
+                catch (Exception e) { problem = $"error: {e.GetType().Name}: {e.Message}"; }
+                checkedRanges++;
+                if (problem is null) continue;
+                mismatches++;
+                first ??= $"{model.Name} blocks {start}..{blocks.Count - 1} batch {batch}: {problem}";
+            }
+        }
+        return new ConfigVerification(FusedRangesRow, DeviceKind.Gpu, checkedRanges, mismatches, first);
     }
 }

@@ -34,11 +34,12 @@ internal sealed class GpuSegment : IDisposable
     public string? EagerReason { get; private set; }
     public int GraphCount => _graphs.Count(g => g is not null);
 
-    /// <param name="runners">blocks First..Last; <paramref name="outputs"/> their output buffers on the GPU.</param>
-    public GpuSegment(GpuDevice gpu, int first, IBlockRunner[] runners, HostBuffer hostIn, GpuBuffer deviceIn, GpuBuffer[] outputs,
+    /// <param name="runners">blocks First..Last in order (a fused range is one runner for several blocks); <paramref name="outputs"/>
+    /// their output buffers on the GPU.</param>
+    public GpuSegment(GpuDevice gpu, int first, int last, IBlockRunner[] runners, HostBuffer hostIn, GpuBuffer deviceIn, GpuBuffer[] outputs,
         HostBuffer hostOut, Func<int, long> inWords, Func<int, long> outWords, bool graphs)
     {
-        _gpu = gpu; First = first; Last = first + runners.Length - 1;
+        _gpu = gpu; First = first; Last = last;
         _runners = runners; _hostIn = hostIn; _deviceIn = deviceIn; _outputs = outputs; _hostOut = hostOut;
         _inWords = inWords; _outWords = outWords;
         EagerReason = graphs ? CudaGraph.Unsupported(gpu) : "off (SessionOptions.CudaGraphs or HEPBNN_CUDA_GRAPHS=0)";

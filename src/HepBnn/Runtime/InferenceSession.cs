@@ -85,7 +85,7 @@ public sealed class InferenceSession : IDisposable
                 }
                 try
                 {
-                    _runners[i] = cfg.Prepare(blocks[i], MaxBatch, _resources);
+                    _runners[i] = PrepareRunner(i, blocks, assignment);
                     if (cfg.Device != where) _staging[i] = _resources.Allocate(cfg.Device, blocks[i].InputBufferWords(MaxBatch));
                     _outputs[i] = _resources.Allocate(cfg.Device, blocks[i].OutputBufferWords(MaxBatch));
                 }
@@ -106,6 +106,45 @@ public sealed class InferenceSession : IDisposable
     }
 
     bool _ownsResources;
+
+    /// <summary>Block <paramref name="i"/>'s runner. Consecutive <c>gpu.fused</c> blocks share ONE fused range (one kernel
+    /// launch for all of them), prepared at the range's first block.</summary>
+    IBlockRunner PrepareRunner(int i, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment)
+    {
+        if (assignment[i] is not Ops.Gpu.GpuFused fused) return assignment[i].Prepare(blocks[i], MaxBatch, _resources);
+        if (i > 0 && assignment[i - 1] is Ops.Gpu.GpuFused) return _runners[i - 1];
+        int last = i;
+        while (last + 1 < blocks.Count && assignment[last + 1] is Ops.Gpu.GpuFused) last++;
+        return fused.PrepareRange([.. blocks.Skip(i).Take(last - i + 1)], MaxBatch, _resources);
+    }
+
+    /// <summary>Blocks first..last of a GPU segment as the segment runs them: one runner per block, except one per fused
+    /// range (with the range's last output).</summary>
+    (IBlockRunner[] Runners, GpuBuffer[] Outputs) SegmentRunners(int first, int last)
+    {
+        var runners = new List<IBlockRunner>();
+        var outputs = new List<GpuBuffer>();
+        for (int i = first; i <= last; i++)
+        {
+            if (i < last && ReferenceEquals(_runners[i], _runners[i + 1])) continue;
+            runners.Add(_runners[i]);
+            outputs.Add((GpuBuffer)_outputs[i]);
+        }
+        return ([.. runners], [.. outputs]);
+    }
+
+    /// <summary>The blocks fused into one kernel, as "first..last" block indices (empty when none).</summary>
+    public IReadOnlyList<(int First, int Last)> FusedRanges
+    {
+        get
+        {
+            var ranges = new List<(int, int)>();
+            for (int i = 0; i < _runners.Length; i++)
+                if (_runners[i] is Ops.Gpu.GpuFusedRange r && (i == 0 || !ReferenceEquals(_runners[i - 1], r)))
+                    ranges.Add((r.Blocks[0].Index, r.Block.Index));
+            return ranges;
+        }
+    }
 
     /// <summary>The session disposes <paramref name="resources"/> (the ones it was built with) from now on:
     /// <c>Create</c> profiles and runs with one <see cref="ExecutionResources"/> and hands it over.</summary>
@@ -129,8 +168,9 @@ public sealed class InferenceSession : IDisposable
             var hostOut = last + 1 < _runners.Length ? (HostBuffer)_staging[last + 1]! : _scores;
             var first = Blocks[i];
             var end = Blocks[last];
-            at[i] = new GpuSegment(_resources.RequireGpu(), i, _runners[i..(last + 1)], hostIn, (GpuBuffer)_staging[i]!,
-                _outputs[i..(last + 1)].Cast<GpuBuffer>().ToArray(), hostOut, first.InputBufferWords, end.OutputBufferWords, graphs);
+            var (runners, outputs) = SegmentRunners(i, last);
+            at[i] = new GpuSegment(_resources.RequireGpu(), i, last, runners, hostIn, (GpuBuffer)_staging[i]!,
+                outputs, hostOut, first.InputBufferWords, end.OutputBufferWords, graphs);
             i = last;
         }
         return at;
@@ -144,8 +184,10 @@ public sealed class InferenceSession : IDisposable
             var segments = _segmentAt.OfType<GpuSegment>().ToList();
             if (segments.Count == 0) return "no GPU blocks";
             var reason = segments.Select(s => s.EagerReason).FirstOrDefault(r => r is not null);
-            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured)"
-                                  : $"eager launches: {reason}";
+            var fused = FusedRanges;
+            string ranges = fused.Count == 0 ? "" : $"; fused in one kernel: blocks {string.Join(", ", fused.Select(r => $"{r.First}..{r.Last}"))}";
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{ranges})"
+                                  : $"eager launches{(ranges.Length > 0 ? $" ({ranges[2..]})" : "")}: {reason}";
         }
     }
 
@@ -247,7 +289,7 @@ public sealed class InferenceSession : IDisposable
         if (_disposed) return;
         _disposed = true;
         foreach (var s in _segmentAt) s?.Dispose();
-        foreach (var r in _runners) r?.Dispose();
+        foreach (var r in _runners.Distinct()) r?.Dispose(); // a fused range stands for several blocks
         foreach (var b in _staging) b?.Dispose();
         foreach (var b in _outputs) b?.Dispose();
         if (_ownsResources) _resources?.Dispose();

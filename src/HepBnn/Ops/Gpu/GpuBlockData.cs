@@ -51,7 +51,7 @@ public sealed class GpuBlockData : IDisposable
     public static ulong[] PoolAndWords(Block block) =>
         block.HasPool && block.PoolAndMask.Length > 0 ? block.PoolAndMask : new ulong[Math.Max(1, block.OutputWords)];
 
-    static (ulong[], int[], ulong[]) Arrays(Block block, GpuWeightLayout layout, GpuBlockParams p)
+    internal static (ulong[], int[], ulong[]) Arrays(Block block, GpuWeightLayout layout, GpuBlockParams p)
     {
         int slots = p.ChannelSlots, taps = block.KernelH * block.KernelW;
         ulong[] weights = [0];

@@ -14,6 +14,9 @@ public static class CostModel
             .Where(c => double.IsFinite(c.MedianUs))
             .Select(c => new CostOption(c.Configuration, c.Device, Adjust(c.MedianUs, calibration.For(c.Device))))
             .ToList()).ToList();
+        // A fused range is one launch: calibrated as one GPU block.
+        var ranges = (profile.FusedRanges ?? []).Where(r => double.IsFinite(r.MedianUs))
+            .Select(r => new RangeOption(r.First, r.Last, Adjust(r.MedianUs, calibration.For(DeviceKind.Gpu)))).ToList();
         var moves = new List<IReadOnlyDictionary<(DeviceKind, DeviceKind), double>>();
         for (int boundary = 0; boundary <= profile.Blocks.Count; boundary++)
         {
@@ -32,7 +35,7 @@ public static class CostModel
                     m[(a, b)] = down + up + calibration.BoundaryUs;
             moves.Add(m);
         }
-        return new CostTable(options, moves, calibration.SessionUs);
+        return new CostTable(options, moves, calibration.SessionUs, ranges);
     }
 
     /// <summary>Calibrated block time. The floor (a small fraction of the isolated time, not 0) keeps it strictly increasing in
@@ -61,9 +64,9 @@ public static class CostModel
             var row = new double[cols];
             row[0] = w;
             row[1] = w * Boundaries(iso, choice);
-            for (int i = 0; i < choice.Length; i++)
+            foreach (var u in iso.Units(choice)) // a fused range counts as one block
             {
-                var o = iso.Options[i][choice[i]];
+                var o = u.Option;
                 int c = 2 + 4 * devices.IndexOf(o.Device);
                 row[c] += w; row[c + 1] -= w; row[c + 2] += w * o.TimeUs; row[c + 3] -= w * o.TimeUs;
             }

@@ -18,11 +18,14 @@ public static class Planner
     {
         var blocks = new List<PlannedBlock>();
         var where = DeviceKind.Cpu;
-        for (int i = 0; i < table.BlockCount; i++)
+        foreach (var u in table.Units(mapping.Choice))
         {
-            var o = mapping.Options[i];
-            double move = table.Move(i, where, o.Device);
-            blocks.Add(new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, o.TimeUs, move, o.TimeUs + move));
+            // A fused range (gpu.fused on blocks First..Last) is one launch: its time is on its first block, 0 on the others.
+            var o = u.Option;
+            double move = table.Move(u.First, where, o.Device);
+            for (int i = u.First; i <= u.Last; i++)
+                blocks.Add(i == u.First ? new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, o.TimeUs, move, o.TimeUs + move)
+                                        : new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, 0, 0, 0));
             where = o.Device;
         }
         var plan = new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,

@@ -16,7 +16,8 @@ public sealed record Profile(
     IReadOnlyList<BlockProfile> Blocks,
     IReadOnlyList<TransferProfile> Transfers,
     Calibration? Calibration,
-    bool Remeasured)
+    bool Remeasured,
+    IReadOnlyList<FusedRangeTiming>? FusedRanges = null)
 {
     public const string FormatId = "hepbnn-profile/1";
 }
@@ -32,3 +33,7 @@ public enum TransferDirection { HostToDevice, DeviceToHost }
 /// <summary>Moving the tensor at <paramref name="Boundary"/> (0 = the model input, i = output of block i−1 = input of block i,
 /// n = the scores) between the host and <paramref name="Device"/>, including the synchronization that completes it.</summary>
 public sealed record TransferProfile(int Boundary, DeviceKind Device, TransferDirection Direction, long Words, double MedianUs, double P10Us, double P90Us, int Samples);
+
+/// <summary>Blocks First..Last fused into one GPU kernel (gpu.fused), timed as a whole with input and output on the GPU
+/// (as a graph node where graphs are on). Absent in profiles written before fused ranges existed.</summary>
+public sealed record FusedRangeTiming(int First, int Last, double MedianUs, double P10Us, double P90Us, int Samples, bool Pruned);

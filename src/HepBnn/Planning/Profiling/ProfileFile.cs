@@ -65,6 +65,13 @@ public static class ProfileFile
                 throw new HepBnnException($"{source}: transfer at boundary {t.Boundary} is out of range or has no valid time");
             if (!InRange(t.MedianUs)) throw new HepBnnException($"{source}: transfer at boundary {t.Boundary}: median {t.MedianUs} µs out of range 0..{MaxTimeUs:G} µs");
         }
+        foreach (var r in p.FusedRanges ?? [])
+        {
+            if (r.First < 0 || r.Last < r.First || r.Last >= p.Blocks.Count)
+                throw new HepBnnException($"{source}: fused range {r.First}..{r.Last} is not a range of the {p.Blocks.Count} blocks");
+            if (!double.IsNaN(r.MedianUs) && !InRange(r.MedianUs))
+                throw new HepBnnException($"{source}: fused range {r.First}..{r.Last}: median {r.MedianUs} µs out of range 0..{MaxTimeUs:G} µs");
+        }
         if (p.Calibration is { } cal)
         {
             if (!InRange(cal.SessionUs)) throw new HepBnnException($"{source}: calibration sessionUs {cal.SessionUs} µs out of range 0..{MaxTimeUs:G} µs");

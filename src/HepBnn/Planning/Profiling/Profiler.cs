@@ -30,7 +30,8 @@ public static class Profiler
         int transfers = TransferBenchmark.Count(blocks, batch, devices);
         double transferMs = transfers == 0 ? 0 : Math.Clamp(options.TransferBudgetSeconds * 1000 / transfers, 0.5, 50);
         double calibrationMs = options.CalibrationPlans > 0 ? options.CalibrationBudgetSeconds * 1000 : 0;
-        double total = entries * entryMs + transfers * transferMs + calibrationMs, done = 0;
+        int ranges = FusedRangeBenchmark.Applies(res, options.Include) ? FusedRangeBenchmark.Count(blocks.Count) : 0;
+        double total = (entries + ranges) * entryMs + transfers * transferMs + calibrationMs, done = 0;
         void Report(string step) => progress?.Invoke(new ProfileProgress(step, Math.Min(done, total), total));
 
         string current = "";
@@ -54,8 +55,21 @@ public static class Profiler
             moves.Add(t);
             Report(current);
         }
+        // Fused ranges after the blocks: a range far slower than its blocks' best GPU times together is abandoned early.
+        List<FusedRangeTiming>? fusedRanges = null;
+        if (ranges > 0)
+        {
+            fusedRanges = [];
+            foreach (var r in FusedRangeBenchmark.Run(blocks, batch, res, new BenchmarkPolicy(entryMs, options.PruneFactor, options.MinSamples),
+                         timings, options.Seed, s => Report(current = s)))
+            {
+                fusedRanges.Add(r);
+                done += entryMs;
+                Report(current);
+            }
+        }
         var profile = new Profile(Profile.FormatId, model.Name, compiled.Hash, batch, PlatformInfo.CurrentFingerprint, DateTime.UtcNow, 0,
-            Blocks(blocks, batch, timings), moves, null, false);
+            Blocks(blocks, batch, timings), moves, null, false, fusedRanges);
         if (options.CalibrationPlans > 0)
         {
             profile = Calibrate(profile, "calibrating on whole plans");

@@ -27,6 +27,12 @@ public static class VerdictRunner
             var m = PlanOptimizer.Best(table, o => o.Device == d);
             candidates.Add((Baselines.AllOn(d), m, m is not null ? null : res.TryOpen(d) ? $"skipped: not every block runs on the {Baselines.Name(d)}" : $"skipped: no {Baselines.Name(d)} on this machine"));
         }
+        // What fusing brings, in the same rounds: the best plan without fused ranges (per-block kernels, graphs as configured).
+        var perBlock = PlanOptimizer.Best(table, o => o.Configuration != RangeOption.Configuration);
+        candidates.Add(("best per-block plan (no fused GPU range)", perBlock, perBlock is not null ? null : "skipped: no mapping without fused ranges"));
+        var wholeFused = Uniform(table, RangeOption.Configuration);
+        candidates.Add(("whole network fused on the GPU (gpu.fused, one kernel)", wholeFused,
+            wholeFused is not null ? null : gpu ? "skipped: the whole-network fused range was not profiled" : "skipped: no GPU on this machine"));
         var single = Calibrator.BestSingleConfiguration(table);
         candidates.Add(($"best single configuration{(single is null ? "" : $" ({single.Configurations[0]})")}", single, single is null ? "skipped: no configuration covers every block" : null));
 

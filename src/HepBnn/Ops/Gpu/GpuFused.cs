@@ -1,0 +1,29 @@
+using HepBnn.Devices;
+
+namespace HepBnn.Ops.Gpu;
+
+/// <summary>
+/// Blocks fused into one kernel launch per run of consecutive blocks (<see cref="GpuFusedRange"/>): stages separated by a
+/// grid-wide barrier instead of kernel boundaries, so a GPU segment costs one launch whatever its length. As a
+/// per-block configuration it is the range of that one block; a session runs consecutive blocks planned as
+/// <c>gpu.fused</c> as ONE range, and the planner prices such a range by its own measurement (not a sum of blocks).
+/// </summary>
+public sealed class GpuFused : IKernelConfiguration
+{
+    public const string ConfigurationName = "gpu.fused";
+
+    public string Name => ConfigurationName;
+    public DeviceKind Device => DeviceKind.Gpu;
+    public string Description => "consecutive GPU blocks in one kernel launch, stages separated by a grid-wide barrier";
+    public bool Supports(Block block) => true;
+
+    public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources) => PrepareRange([block], maxBatch, resources);
+
+    /// <summary>One runner for blocks <paramref name="blocks"/> (consecutive, in network order).</summary>
+    public IBlockRunner PrepareRange(IReadOnlyList<Block> blocks, int maxBatch, ExecutionResources resources) =>
+        new GpuFusedRange(this, resources.RequireGpu(), blocks, maxBatch);
+
+    public static bool Is(IKernelConfiguration c) => c.Name.Equals(ConfigurationName, StringComparison.OrdinalIgnoreCase);
+
+    public override string ToString() => Name;
+}

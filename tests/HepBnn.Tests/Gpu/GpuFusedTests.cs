@@ -1,0 +1,117 @@
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Ops.Gpu;
+using HepBnn.Reference;
+using HepBnn.Runtime;
+using HepBnn.Tests.Support;
+
+namespace HepBnn.Tests.Gpu;
+
+/// <summary>gpu.fused (consecutive blocks in one kernel launch, stages separated by a grid-wide barrier) on the ILGPU CPU
+/// accelerator: whole networks and ranges that start and end mid-network, against the reference, bit for bit. The
+/// per-block case (a range of one block) runs in GpuConfigurationTests with every other GPU configuration.</summary>
+[Collection(GpuCollection.Name)]
+public class GpuFusedTests(CpuAcceleratorFixture fixture)
+{
+    /// <summary>VGG7's pattern on 4×4×3 with fewer channels: two-word channel tensors, two conv blocks per pooling step
+    /// (small: the emulator runs warp-per-output stages thread by thread).</summary>
+    static BnnModel Vgg7Like(int seed) => new ModelBuilder(new Shape3(4, 4, 3), seed)
+        .InputConv(64).BnSign()
+        .Conv(64).Pool().BnSign()
+        .Conv(128).BnSign()
+        .Conv(128).Pool().BnSign()
+        .Flatten().Dense(128).BnSign()
+        .Dense(10).ScoreBn()
+        .Build("tiny-vgg7");
+
+    InferenceSession Session(BnnModel model, string[] assignment, int maxBatch, bool? graphs = null) =>
+        new(model, BlockCompiler.Compile(model), assignment.Select(ConfigurationRegistry.Find).ToArray(),
+            new SessionOptions { MaxBatch = maxBatch, CudaGraphs = graphs }, fixture.Resources);
+
+    static void AssertScores(BnnModel model, InferenceSession session, int batch, int seed, string what)
+    {
+        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
+        var raw = new int[batch * session.ScoresPerImage];
+        Array.Fill(raw, int.MinValue);
+        session.Run(images, batch, raw);
+        for (int n = 0; n < batch; n++)
+        {
+            var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
+            for (int k = 0; k < expected.Length; k++)
+                Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
+                    $"{what}, seed {seed}, batch {batch}: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
+        }
+    }
+
+    [Theory]
+    [InlineData("tiny-vgg3")]
+    [InlineData("tiny-vgg7")]
+    public void WholeZooPatternNetworksFusedMatchReference(string which)
+    {
+        var model = which == "tiny-vgg3" ? TinyModels.Vgg3Like(11) : Vgg7Like(12);
+        var blocks = BlockCompiler.Compile(model);
+        int n = blocks.Count;
+        // Every stage kind of the fused kernel is in these networks: image conv, warp-per-output convs, dense layers.
+        var modes = blocks.Select((b, s) => GpuFusedRange.ModeOf(b, s, 2)).ToList();
+        Assert.Contains(GpuFusedMode.ThreadPerOutput, modes);
+        Assert.Contains(GpuFusedMode.WarpPerOutput, modes);
+        Assert.Contains(GpuFusedMode.WarpPerChannel, modes);
+        using var session = Session(model, Enumerable.Repeat(GpuFused.ConfigurationName, n).ToArray(), maxBatch: 2);
+        Assert.Equal([(0, n - 1)], session.FusedRanges);
+        foreach (int batch in new[] { 1, 2 })
+            AssertScores(model, session, batch, seed: 30 + batch, which);
+    }
+
+    [Fact]
+    public void RandomNetworksWholeAndMidNetworkRangesMatchReference()
+    {
+        int ranges = 0, midStart = 0, midEnd = 0, warpStages = 0;
+        for (int seed = 600; seed < 608; seed++)
+        {
+            var model = RandomNetworks.Generate(seed);
+            var blocks = BlockCompiler.Compile(model);
+            if (blocks.Any(b => GpuConfigurationTests.Cost(b, 2) > 40_000)) continue; // keep the emulation fast
+            var rng = new Random(seed);
+            int first = rng.Next(blocks.Count), last = rng.Next(first, blocks.Count);
+            // The fused range between CPU blocks and another GPU configuration: segments that mix a fused range with
+            // per-block kernels, and ranges that start and end anywhere.
+            var assignment = blocks.Select((b, i) => i >= first && i <= last ? GpuFused.ConfigurationName
+                : i % 2 == 0 ? "gpu.thread-per-output" : "cpu.scalar").ToArray();
+            string what = $"[{string.Join(", ", assignment)}]";
+            using (var session = Session(model, assignment, maxBatch: 3))
+            {
+                Assert.Contains((first, last), session.FusedRanges);
+                foreach (int batch in new[] { 1, 3 }) AssertScores(model, session, batch, seed, what);
+            }
+            using (var whole = Session(model, Enumerable.Repeat(GpuFused.ConfigurationName, blocks.Count).ToArray(), maxBatch: 2))
+                AssertScores(model, whole, 2, seed, "whole network fused");
+            ranges++;
+            warpStages += blocks.Skip(first).Take(last - first + 1).Where((b, s) => GpuFusedRange.ModeOf(b, s, 3) == GpuFusedMode.WarpPerOutput).Count()
+                + blocks.Where((b, s) => GpuFusedRange.ModeOf(b, s, 2) == GpuFusedMode.WarpPerOutput).Count();
+            if (first > 0) midStart++;
+            if (last < blocks.Count - 1) midEnd++;
+        }
+        Assert.True(ranges >= 5 && midStart >= 2 && midEnd >= 2 && warpStages >= 2,
+            $"only {ranges} networks ({midStart} ranges starting, {midEnd} ending mid-network, {warpStages} warp-per-output stages)");
+    }
+
+    [Fact]
+    public void GridNeverExceedsTheResidentGroups()
+    {
+        var blocks = BlockCompiler.Compile(TinyModels.Vgg3Like(3));
+        using var range = (GpuFusedRange)new GpuFused().PrepareRange(blocks, 64, fixture.Resources);
+        Assert.Equal(blocks.Count - 1, range.Block.Index);
+        var res = fixture.Resources.Gpu!.Accelerator;
+        Assert.InRange(range.MaxGroups, 1, res.NumMultiprocessors * GpuFusedRange.MaxGroupsPerMultiprocessor);
+        foreach (int batch in new[] { 1, 7, 64 })
+            Assert.InRange(range.LaunchFor(batch).GridDim.X, 1, range.MaxGroups);
+    }
+
+    [Fact]
+    public void RefusesBlocksThatAreNotConsecutive()
+    {
+        var blocks = BlockCompiler.Compile(TinyModels.Vgg3Like(3));
+        var e = Assert.Throws<HepBnnException>(() => new GpuFused().PrepareRange([blocks[0], blocks[2]], 1, fixture.Resources));
+        Assert.Contains("cannot be fused", e.Message);
+    }
+}
