@@ -47,9 +47,9 @@ CLASSES = {
 # torchvision-style normalisation constants (x/255 - mean) / std.
 NORM = {
     "vgg3": ([0.2860], [0.3530]),
-    # Per-channel mean; one std for the three channels (see the model card: HepBnn's first layer is exact in integers
-    # with one divisor).
-    "vgg7": ([0.4914, 0.4822, 0.4465], [0.25, 0.25, 0.25]),
+    # torchvision's per-channel CIFAR-10 mean and std (HepBnn's first layer is exact with per-channel divisors: DESIGN.md
+    # "First layer").
+    "vgg7": ([0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]),
 }
 
 

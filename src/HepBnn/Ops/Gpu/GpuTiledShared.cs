@@ -23,7 +23,7 @@ public sealed class GpuTiledShared : GpuConfiguration
     protected override GpuKernelMethod Bits => BitsKernel;
     protected override GpuKernelMethod Scores => ScoresKernel;
 
-    public override bool Supports(Block block) => StageWords(GpuBlockParams.From(block)) * 8L <= MaxStageBytes;
+    public override bool Supports(Block block) => base.Supports(block) && StageWords(GpuBlockParams.From(block)) * 8L <= MaxStageBytes;
 
     /// <summary>Words of the largest stage: the input rows of one output row (image bytes rounded out to whole words).
     /// A segment stages only its columns but keeps the row stride, so the size does not depend on the segment.</summary>
