@@ -16,7 +16,7 @@ public class PerChannelNormalizationTests
 {
     /// <summary>Random image layers: 1–4 channels, kernels 1–5, strides 1–3, padding 0–2, 1–130 outputs, pooling before
     /// or after the sign, batch 1 or 3.</summary>
-    static BnnModel RandomModel(int seed)
+    internal static BnnModel RandomModel(int seed)
     {
         var r = new Random(seed);
         int c = r.Next(1, 5), kernel = r.Next(1, 6), stride = r.Next(1, 4), pad = r.Next(0, Math.Min(3, kernel));
@@ -81,19 +81,23 @@ public class PerChannelNormalizationTests
         Assert.False(BlockCompiler.Compile(same)[0].HasChannelSums);
     }
 
+    /// <summary>gpu.warp-reduce and gpu.tensor-core do not keep per-channel sums: they say so (the others are checked
+    /// against the reference in <see cref="HepBnn.Tests.Gpu.PerChannelGpuTests"/>).</summary>
     [Fact]
-    public void GpuConfigurationsDeclareItNotApplicable()
+    public void GpuConfigurationsWithoutChannelSumsSayWhy()
     {
         var block = BlockCompiler.Compile(RandomModelWithChannelSums())[0];
         Assert.True(block.HasChannelSums);
-        foreach (var config in ConfigurationRegistry.Gpu)
+        foreach (var name in new[] { "gpu.warp-reduce", "gpu.tensor-core" })
         {
-            Assert.False(config.Supports(block), config.Name);
-            Assert.Contains("per-channel normalization divisors", ((GpuConfiguration)config).Refusal(block));
+            var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
+            Assert.False(config.Supports(block), name);
+            Assert.Contains("per-channel normalization divisors", config.Refusal(block));
         }
+        Assert.True(ConfigurationRegistry.Find("gpu.thread-per-output").Supports(block));
     }
 
-    static BnnModel RandomModelWithChannelSums() =>
+    internal static BnnModel RandomModelWithChannelSums() =>
         new ModelBuilder(new Shape3(6, 6, 3), 2).InputConv(20, normalize: true, perChannel: true).BnSign().Flatten().Dense(3).Build("pc");
 
     [Fact]

@@ -151,7 +151,7 @@ public sealed class GpuTiledShared : GpuConfiguration
                 }
                 else
                 {
-                    bool f = Fires(p, meta, Dot(p, stage, inBase, weights, meta, oy, ox, k, true), k, oy, ox);
+                    bool f = Decide(p, stage, inBase, weights, meta, oy, ox, k, true);
                     any |= f;
                     all &= f;
                     dx++;
