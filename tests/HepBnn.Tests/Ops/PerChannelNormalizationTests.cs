@@ -67,6 +67,28 @@ public class PerChannelNormalizationTests
         CpuChecks.AllConfigurations(model, batch: 3, seed: 17);
     }
 
+    /// <summary>Precision of the fixed point: every output channel's BN mean sits 10⁻⁹ above or below the reference's
+    /// normalized pre-activation at one pixel of a given image (a pixel step there is ≈ 0.015; the bound in DESIGN.md
+    /// is ~10⁻¹³), so the decision there depends on resolving 10⁻⁹. Every CPU configuration must decide as the reference.</summary>
+    [Fact]
+    public void DecisionsResolveNearTies()
+    {
+        var m = new ModelBuilder(new Shape3(4, 5, 3), 21).InputConv(64).BnSign().Flatten().Dense(6).Build("near-ties");
+        var conv = (InputConv2d)m.Layers[0];
+        double[] mean = [0.4914, 0.4822, 0.4465], std = [0.2470, 0.2435, 0.2616];
+        var first = conv with { Normalization = InputNormalization.Create(mean.Select(v => 255 * v).ToArray(), std.Select(v => 255 * v).ToArray()) };
+        var image = ModelZoo.RandomImages(m.InputShape, 1, 5);
+        var y = ReferenceEngine.RunLayers(new BnnModel("c", m.InputShape, [first]), 0, 1, RefTensor.FromImage(m.InputShape, image));
+        var rnd = new Random(4);
+        var bn = new BatchNormParams(Enumerable.Repeat(1.0, 64).Select((g, o) => o % 3 == 0 ? -g : g).ToArray(), new double[64],
+            Enumerable.Range(0, 64).Select(o => y[rnd.Next(4), rnd.Next(5), o] + (o % 2 == 0 ? 1e-9 : -1e-9)).ToArray(),
+            Enumerable.Repeat(1.0, 64).ToArray(), 0);
+        var model = new BnnModel("near-ties", m.InputShape, [first, new BatchNormSign(bn), .. m.Layers.Skip(2)]);
+        Assert.True(BlockCompiler.Compile(model)[0].HasChannelSums);
+        foreach (var config in ConfigurationRegistry.Cpu)
+            if (ConfigurationAvailability.Reason(config) is null) CpuChecks.Session(model, config.Name, 1, 0, image);
+    }
+
     /// <summary>Equal divisors collapse to one divisor: the one-divisor kernels and thresholds, the same model hash.</summary>
     [Fact]
     public void EqualDivisorsKeepTheOneDivisorPath()

@@ -113,7 +113,7 @@ public static class OnnxExporter
             var s = model.InputShape;
             var norm = c.Normalization;
             if (norm is { IsPerChannel: true } && Exact)
-                throw new HepBnnException($"{p}: the exact (float64) ONNX export of per-channel normalization divisors is not built; export with float32 precision (as PyTorch does: Sub and Div by [1,C,1,1] constants before the Conv)");
+                throw new HepBnnException($"{p}: the exact (float64) ONNX export of per-channel normalization divisors is not built; export with float32 precision (`hepbnn export --float32`; Sub and Div by [1,C,1,1] constants before the Conv, as PyTorch writes them)");
             if (norm is not null && !Exact)
             {
                 string off = _b.Floats($"{p}.norm_offset", [1, s.C, 1, 1], norm.Offset.Select(v => (float)v).ToArray());
