@@ -1,5 +1,10 @@
 #!/usr/bin/env bash
-# chanstd: copy carried CIFAR parts to /root/data/cifar; with "train" also md5-check and train VGG7 (per-channel std).
+# VGG7 with torchvision's per-channel std (train_bnn.py's default now), alone on the GPU machine.
+# Stage here:  mkdir -p <checkout>/.device/pc && cp training/*.py scripts/train-vgg7-perchannel.sh <checkout>/.device/pc/
+#              and one folder per CIFAR-10 batch (each call carries ≤ 64 MiB with the tree: one 28 MB .bin.gz per call).
+# There:       bash .device/pc/train-vgg7-perchannel.sh copy .device/<part>       (one call per part, machine kept warm)
+#              bash .device/pc/train-vgg7-perchannel.sh train .device/<test part> (md5-check, 151 epochs ≈ 330 s,
+#              brings back vgg7-cifar10.onnx.gz, the log and PyTorch's float64 predictions in $OUT)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 mode=$1; shift
