@@ -6,9 +6,28 @@ public abstract record Layer
     public abstract string Kind { get; }
 }
 
-/// <summary>Per-channel input normalization x' = (x_raw − Offset[c]) / Divisor on raw 8-bit pixels.
-/// A single divisor keeps the first layer exact in integers (see DESIGN.md, "First layer").</summary>
-public sealed record InputNormalization(double[] Offset, double Divisor);
+/// <summary>Per-channel input normalization x' = (x_raw − Offset[c]) / divisor_c on raw 8-bit pixels: one
+/// <see cref="Divisor"/> for every channel, or per-channel <see cref="ChannelDivisors"/> (see DESIGN.md, "First layer":
+/// one divisor folds into integer thresholds; per-channel divisors take per-input-channel sums and a 64-bit epilogue).</summary>
+public sealed record InputNormalization(double[] Offset, double Divisor)
+{
+    /// <summary>Per-channel divisors, or null when <see cref="Divisor"/> applies to every channel. Set only when they
+    /// differ (<see cref="Create"/>), so a model with one divisor keeps the one-divisor kernels.</summary>
+    public double[]? ChannelDivisors { get; init; }
+
+    public double DivisorOf(int c) => ChannelDivisors is { } d ? d[c] : Divisor;
+
+    public bool IsPerChannel => ChannelDivisors is not null;
+
+    /// <summary>Offsets and divisors per channel; equal divisors collapse to one (<see cref="Divisor"/> = their value,
+    /// else the smallest).</summary>
+    public static InputNormalization Create(double[] offset, double[] divisors)
+    {
+        if (divisors.Length == 0) throw new HepBnnException("input normalization: no divisor");
+        bool one = divisors.All(v => v == divisors[0]);
+        return new InputNormalization(offset, one ? divisors[0] : divisors.Min()) { ChannelDivisors = one ? null : divisors };
+    }
+}
 
 /// <summary>First layer: real-valued 8-bit image input, ±1 weights [K][kh][kw][C], zero padding.</summary>
 public sealed record InputConv2d(int OutChannels, int KernelH, int KernelW, int Stride, int Padding,
@@ -57,4 +76,11 @@ public sealed record ScoreBatchNorm(BatchNormParams Params) : Layer
 public sealed record Flatten() : Layer
 {
     public override string Kind => "Flatten";
+}
+
+/// <summary>Limits of the per-channel-divisor first layer (DESIGN.md "First layer").</summary>
+public static class InputNormalizationLimits
+{
+    /// <summary>Input channels with per-channel divisors: images have at most 4 (RGBA); the kernels keep one sum each.</summary>
+    public const int MaxChannels = 4;
 }

@@ -20,7 +20,8 @@ public sealed class ModelBuilder
         _rng = new Random(seed);
     }
 
-    public ModelBuilder InputConv(int k, int kernel = 3, int stride = 1, int padding = 1, bool normalize = false)
+    /// <param name="perChannel">with <paramref name="normalize"/>: a different divisor per input channel (torchvision-style std).</param>
+    public ModelBuilder InputConv(int k, int kernel = 3, int stride = 1, int padding = 1, bool normalize = false, bool perChannel = false)
     {
         InputNormalization? norm = null;
         if (normalize)
@@ -28,6 +29,12 @@ public sealed class ModelBuilder
             var off = new double[_shape.C];
             for (int c = 0; c < off.Length; c++) off[c] = 100 + 60 * _rng.NextDouble();
             norm = new InputNormalization(off, 50 + 30 * _rng.NextDouble());
+            if (perChannel)
+            {
+                var d = new double[_shape.C];
+                for (int c = 0; c < d.Length; c++) d[c] = 50 + 30 * _rng.NextDouble();
+                norm = InputNormalization.Create(off, d);
+            }
         }
         var layer = new InputConv2d(k, kernel, kernel, stride, padding, RandomSigns(k * kernel * kernel * _shape.C), norm);
         _spread = Math.Sqrt(kernel * kernel * _shape.C) * (normalize ? 1.5 : 150);

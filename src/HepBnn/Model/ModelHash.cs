@@ -22,7 +22,7 @@ public static class ModelHash
                 case InputConv2d c:
                     Int(c.OutChannels); Int(c.KernelH); Int(c.KernelW); Int(c.Stride); Int(c.Padding); Weights(c.Weights);
                     Int(c.Normalization is null ? 0 : 1);
-                    if (c.Normalization is { } n) { Doubles(n.Offset); Doubles([n.Divisor]); }
+                    if (c.Normalization is { } n) { Doubles(n.Offset); Doubles([n.Divisor]); if (n.ChannelDivisors is { } d) Doubles(d); }
                     break;
                 case BinaryConv2d c: Int(c.OutChannels); Int(c.KernelH); Int(c.KernelW); Int(c.Stride); Int(c.Padding); Weights(c.Weights); break;
                 case BinaryDense d: Int(d.OutFeatures); Weights(d.Weights); break;

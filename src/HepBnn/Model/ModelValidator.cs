@@ -75,6 +75,13 @@ public static class ModelValidator
             if (norm.Offset.Length != s.C) throw new HepBnnException($"{where}: normalization has {norm.Offset.Length} offsets, input has {s.C} channels");
             if (!(norm.Divisor > 0) || double.IsInfinity(norm.Divisor)) throw new HepBnnException($"{where}: normalization divisor must be finite and > 0");
             if (norm.Offset.Any(o => !double.IsFinite(o))) throw new HepBnnException($"{where}: normalization offsets must be finite");
+            if (norm.ChannelDivisors is { } d)
+            {
+                if (d.Length != s.C) throw new HepBnnException($"{where}: normalization has {d.Length} divisors, input has {s.C} channels");
+                if (d.Any(v => !(v > 0) || double.IsInfinity(v))) throw new HepBnnException($"{where}: normalization divisors must be finite and > 0");
+                if (s.C > InputNormalizationLimits.MaxChannels)
+                    throw new HepBnnException($"{where}: per-channel normalization divisors on {s.C} input channels (at most {InputNormalizationLimits.MaxChannels} supported)");
+            }
         }
         return new Shape3(oh, ow, k);
     }

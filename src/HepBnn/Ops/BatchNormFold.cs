@@ -9,6 +9,13 @@ public readonly record struct Threshold(int Sign, int Value)
     public bool Fires(long x) => Sign * x >= Value;
 }
 
+/// <summary>A threshold on the 64-bit fixed-point pre-activation P of a first layer with per-channel divisors: fires iff
+/// Sign·P ≥ Value (Sign as in <see cref="Threshold"/>).</summary>
+public readonly record struct WideThreshold(int Sign, long Value)
+{
+    public bool Fires(long p) => Sign * p >= Value;
+}
+
 /// <summary>Folds BatchNorm + sign into integer thresholds on the host, in float64 (DESIGN.md "Semantics").</summary>
 public static class BatchNormFold
 {
@@ -59,6 +66,22 @@ public static class BatchNormFold
                 else break;
             }
         return new Threshold(-1, -hi);
+    }
+
+    /// <summary>Thresholds beyond ±2^62 are unreachable by P (|P| &lt; 2^61 by the choice of the fixed-point scale).</summary>
+    const double WideClamp = 4611686018427387904.0; // 2^62
+
+    /// <summary>Threshold on P = Σ_c q_c·S_c for channel c of a first layer with per-channel divisors, where
+    /// P/<paramref name="scale"/> − <paramref name="offsetP"/>/scale = y (the normalized pre-activation) up to the
+    /// fixed-point rounding of q_c: y ≥ t ⇔ P ≥ scale·t + offsetP (scale = 2^K·d_min, offsetP = Σ_c q_c·A_c).</summary>
+    public static WideThreshold FoldWide(BatchNormParams p, int c, double offsetP, double scale)
+    {
+        double s = Scale(p, c);
+        if (s == 0) return new WideThreshold(0, p.Beta[c] >= 0 ? 0 : 1);
+        double t = double.IsInfinity(s) ? p.Mean[c] : p.Mean[c] - p.Beta[c] / s;
+        double onP = offsetP + scale * t;
+        if (s > 0) return new WideThreshold(1, (long)Math.Clamp(Math.Ceiling(onP), -WideClamp, WideClamp));
+        return new WideThreshold(-1, -(long)Math.Clamp(Math.Floor(onP), -WideClamp, WideClamp));
     }
 
     /// <summary>Rounding moves the boundary by at most a few integers; the bound only guards against surprises.</summary>

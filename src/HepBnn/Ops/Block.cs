@@ -49,6 +49,16 @@ public sealed class Block
     public int[] RowClassOf { get; init; } = [];
     public int[] ColClassOf { get; init; } = [];
 
+    /// <summary>Image blocks whose normalization has per-channel divisors: the fixed-point multiplier q_c of each input
+    /// channel's integer sum S_c (DESIGN.md "First layer"); empty otherwise. Such blocks fire on the 64-bit
+    /// P = Σ_c q_c·S_c against <see cref="WideThresholdValue"/> instead of <see cref="ThresholdValue"/>.</summary>
+    public long[] ChannelMultipliers { get; init; } = [];
+    /// <summary>[K][RowClasses][ColClasses]: 64-bit threshold values on P (with <see cref="ThresholdSign"/>); per-channel
+    /// divisors only.</summary>
+    public long[] WideThresholdValue { get; init; } = [];
+    /// <summary>True when the kernels must keep one sum per input channel (per-channel divisors).</summary>
+    public bool HasChannelSums => ChannelMultipliers.Length > 0;
+
     /// <summary>0 = no pooling.</summary>
     public int PoolSize { get; init; }
     public int PoolStride { get; init; }
@@ -66,6 +76,9 @@ public sealed class Block
 
     public Threshold ThresholdAt(int k, int oy, int ox) =>
         new(ThresholdSign[k], ThresholdValue[(k * RowClasses + RowClassOf[oy]) * ColClasses + ColClassOf[ox]]);
+
+    public WideThreshold WideThresholdAt(int k, int oy, int ox) =>
+        new(ThresholdSign[k], WideThresholdValue[(k * RowClasses + RowClassOf[oy]) * ColClasses + ColClassOf[ox]]);
 
     /// <summary>Words of a batch's input tensor (image bytes are contiguous across samples, rounded up to whole words).</summary>
     public long InputBufferWords(int batch) => Input == BlockInput.Image ? (batch * InputShape.Elements + 7) / 8 : batch * InputShape.PackedWords;

@@ -62,6 +62,7 @@ public static class BlockCompiler
         bool image = main is InputConv2d;
         int k = convShape.C;
         int[] sign = [], value = [];
+        long[] multipliers = [], wide = [];
         int rowClasses = 1, colClasses = 1;
         int[] rowOf = new int[convShape.H], colOf = new int[convShape.W];
         byte[] poolAnd = [];
@@ -73,16 +74,21 @@ public static class BlockCompiler
             (colOf, var colRanges) = norm is null ? (colOf, [(0, kw)]) : BorderClasses.Compute(inShape.W, convShape.W, kw, stride, pad);
             rowClasses = rowRanges.Count; colClasses = colRanges.Count;
             sign = new int[k];
-            value = new int[k * rowClasses * colClasses];
-            for (int ch = 0; ch < k; ch++)
-                for (int rc = 0; rc < rowClasses; rc++)
-                    for (int cc = 0; cc < colClasses; cc++)
-                    {
-                        double offset = norm is null ? 0 : WeightedOffset(weights, inShape.C, kh, kw, ch, rowRanges[rc], colRanges[cc], norm.Offset);
-                        var t = BatchNormFold.Fold(bn.Params, ch, offset, norm?.Divisor ?? 1);
-                        sign[ch] = t.Sign;
-                        value[(ch * rowClasses + rc) * colClasses + cc] = t.Value;
-                    }
+            if (norm is { IsPerChannel: true })
+                (multipliers, wide) = FoldPerChannel(bn, norm, weights, inShape.C, kh, kw, k, rowRanges, colRanges, sign);
+            else
+            {
+                value = new int[k * rowClasses * colClasses];
+                for (int ch = 0; ch < k; ch++)
+                    for (int rc = 0; rc < rowClasses; rc++)
+                        for (int cc = 0; cc < colClasses; cc++)
+                        {
+                            double offset = norm is null ? 0 : WeightedOffset(weights, inShape.C, kh, kw, ch, rowRanges[rc], colRanges[cc], norm.Offset);
+                            var t = BatchNormFold.Fold(bn.Params, ch, offset, norm?.Divisor ?? 1);
+                            sign[ch] = t.Sign;
+                            value[(ch * rowClasses + rc) * colClasses + cc] = t.Value;
+                        }
+            }
             poolAnd = new byte[k];
             poolAndMask = new ulong[convShape.ChannelWords];
             if (pool is not null && poolOnIntegers)
@@ -98,11 +104,55 @@ public static class BlockCompiler
             KernelH = kh, KernelW = kw, Stride = stride, Padding = pad,
             PackedWeights = image ? null : BitPacking.PackRows(weights, inShape.C),
             ImageWeights = image ? weights : null,
-            ThresholdSign = sign, ThresholdValue = value, RowClasses = rowClasses, ColClasses = colClasses,
+            ThresholdSign = sign, ThresholdValue = value, ChannelMultipliers = multipliers, WideThresholdValue = wide, RowClasses = rowClasses, ColClasses = colClasses,
             RowClassOf = rowOf, ColClassOf = colOf,
             PoolSize = pool?.Size ?? 0, PoolStride = pool?.Stride ?? 0, PoolAnd = poolAnd, PoolAndMask = poolAndMask,
             ScoreNorm = scoreBn?.Params,
         };
+    }
+
+    /// <summary>Fixed-point bits K of the per-channel multipliers q_c = round(2^K·d_min/d_c) ≤ 2^K: the largest K with
+    /// |P| = |Σ_c q_c·S_c| ≤ C·2^K·255·kh·kw &lt; 2^61 (so P, and thresholds clamped to ±2^62, fit a long), at most 52
+    /// (q̃_c is a float64: more bits add nothing). 3 channels, 3×3: K = 48.</summary>
+    public static int ChannelSumBits(int c, int kh, int kw)
+    {
+        long maxSum = (long)c * 255 * kh * kw;
+        int k = Math.Min(52, 61 - (64 - System.Numerics.BitOperations.LeadingZeroCount((ulong)maxSum)));
+        if (k < 24) throw new HepBnnException($"per-channel normalization: a {kh}x{kw} kernel on {c} channels leaves {k} fixed-point bits (< 24)");
+        return k;
+    }
+
+    /// <summary>Per-channel divisors d_c: the pre-activation is y = Σ_c (S_c − A_c)/d_c with S_c the raw integer sum of
+    /// input channel c and A_c = Σ w·offset_c over the border class's in-bounds taps. Scaled by 2^K·d_min it is
+    /// Σ_c q̃_c·(S_c − A_c), q̃_c = 2^K·d_min/d_c ∈ (0, 2^K]; the kernels evaluate P = Σ_c q_c·S_c exactly in 64-bit
+    /// integers with q_c = round(q̃_c), and the threshold folds BN, offsets and scale in float64.</summary>
+    static (long[] Multipliers, long[] Values) FoldPerChannel(BatchNormSign bn, InputNormalization norm, sbyte[] weights, int c,
+        int kh, int kw, int k, List<(int Lo, int Hi)> rowRanges, List<(int Lo, int Hi)> colRanges, int[] sign)
+    {
+        int bits = ChannelSumBits(c, kh, kw);
+        double dMin = Enumerable.Range(0, c).Min(norm.DivisorOf);
+        var q = new long[c];
+        for (int ch = 0; ch < c; ch++) q[ch] = (long)Math.Round(Math.ScaleB(dMin / norm.DivisorOf(ch), bits));
+        double scale = Math.ScaleB(dMin, bits);
+        int rowClasses = rowRanges.Count, colClasses = colRanges.Count;
+        var values = new long[k * rowClasses * colClasses];
+        var unit = new double[c];
+        for (int ch = 0; ch < k; ch++)
+            for (int rc = 0; rc < rowClasses; rc++)
+                for (int cc = 0; cc < colClasses; cc++)
+                {
+                    double offsetP = 0;
+                    for (int i = 0; i < c; i++)
+                    {
+                        Array.Clear(unit);
+                        unit[i] = norm.Offset[i];
+                        offsetP += q[i] * WeightedOffset(weights, c, kh, kw, ch, rowRanges[rc], colRanges[cc], unit);
+                    }
+                    var t = BatchNormFold.FoldWide(bn.Params, ch, offsetP, scale);
+                    sign[ch] = t.Sign;
+                    values[(ch * rowClasses + rc) * colClasses + cc] = t.Value;
+                }
+        return (q, values);
     }
 
     /// <summary>Σ w·offset_c over the in-bounds taps of one border class, in (ky, kx, c) order: what the normalization

@@ -49,7 +49,7 @@ public static class ReferenceEngine
     {
         if (n is null) return x.Values;
         var v = new double[x.Values.Length];
-        for (int i = 0; i < v.Length; i++) v[i] = (x.Values[i] - n.Offset[i % x.Shape.C]) / n.Divisor;
+        for (int i = 0; i < v.Length; i++) v[i] = (x.Values[i] - n.Offset[i % x.Shape.C]) / n.DivisorOf(i % x.Shape.C);
         return v;
     }
 

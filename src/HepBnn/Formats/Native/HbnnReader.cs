@@ -104,8 +104,10 @@ internal static class HbnnReader
                 InputNormalization? norm = null;
                 if (f.Has("normalization"))
                 {
-                    var v = blobs.Doubles(f, "normalization", where, s.C, perChannel: 1, extra: 1);
-                    norm = new InputNormalization(v[..s.C], v[s.C]);
+                    // C offsets and one divisor, or C offsets, a divisor and C per-channel divisors (HbnnWriter).
+                    bool perChannel = f.Object("normalization").Int("bytes", 0, long.MaxValue) == (2L * s.C + 1) * 8;
+                    var v = blobs.Doubles(f, "normalization", where, s.C, perChannel: perChannel ? 2 : 1, extra: 1);
+                    norm = perChannel ? InputNormalization.Create(v[..s.C], v[(s.C + 1)..]) : new InputNormalization(v[..s.C], v[s.C]);
                 }
                 return new InputConv2d(k, kh, kw, stride, pad, weights, norm);
             }

@@ -65,7 +65,9 @@ internal static class HbnnWriter
             case InputConv2d c:
                 Conv(j, c.OutChannels, c.KernelH, c.KernelW, c.Stride, c.Padding);
                 Blob(j, "weights", body, BitWeights.Pack(c.Weights), c.Weights.LongLength);
-                if (c.Normalization is { } n) Blob(j, "normalization", body, Doubles([.. n.Offset, n.Divisor]), n.Offset.Length);
+                // Per-channel divisors follow the one divisor: C offsets, the divisor, C divisors (2C + 1 values; readers
+                // before them refuse the blob's size instead of misreading it). One divisor: C + 1 values, as always.
+                if (c.Normalization is { } n) Blob(j, "normalization", body, Doubles([.. n.Offset, n.Divisor, .. n.ChannelDivisors ?? []]), n.Offset.Length);
                 break;
             case BinaryConv2d c:
                 Conv(j, c.OutChannels, c.KernelH, c.KernelW, c.Stride, c.Padding);

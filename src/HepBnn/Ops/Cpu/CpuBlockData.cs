@@ -40,6 +40,19 @@ public sealed class CpuBlockData
     /// <summary>Image, [class][PaddedK]: fires iff (uint)(x − SumLo) ≤ SumSpan for the raw integer sum x.</summary>
     public uint[] SumLo { get; } = [];
     public uint[] SumSpan { get; } = [];
+    /// <summary>Image with per-channel divisors (<see cref="Block.HasChannelSums"/>), [class][PaddedK]: fires iff
+    /// WideLo ≤ P ≤ WideHi for P = Σ_c Multipliers[c]·S_c (S_c: the sum over input channel c's taps).</summary>
+    public long[] WideLo { get; } = [];
+    public long[] WideHi { get; } = [];
+    /// <summary>q_c per input channel (empty unless the block keeps per-channel sums).</summary>
+    public long[] Multipliers { get; } = [];
+    public bool HasChannelSums => Multipliers.Length > 0;
+    /// <summary>Per-channel sums: the weights of every input channel c as a separate set, zero at the other channels'
+    /// taps, in the kernel's layout (<see cref="ImageLaneWeights"/>, or [K][taps] for the scalar kernel), so the kernel's
+    /// own dot product yields S_c. Set c starts at c·<see cref="ImageSetLength"/>.</summary>
+    public sbyte[] ChannelImageWeights { get; } = [];
+    public int ImageSetLength { get; }
+
     /// <summary>Binary scores: x = Corr − 2P, [class][PaddedK].</summary>
     public int[] Corr { get; } = [];
 
@@ -108,7 +121,23 @@ public sealed class CpuBlockData
             }
         }
 
-        if (block.Output == BlockOutput.Bits)
+        if (IsImage && block.HasChannelSums)
+        {
+            Multipliers = block.ChannelMultipliers;
+            WideLo = new long[classes * PaddedK];
+            WideHi = new long[classes * PaddedK];
+            for (int c = 0; c < classes; c++)
+                for (int ch = 0; ch < PaddedK; ch++)
+                    (WideLo[c * PaddedK + ch], WideHi[c * PaddedK + ch]) = ch < k
+                        ? WideRange(block.WideThresholdAt(ch, rowRep[c / ColClasses], colRep[c % ColClasses]))
+                        : (long.MaxValue, long.MinValue); // padding channels never fire
+            int inC = s.C;
+            var masked = Enumerable.Range(0, inC).Select(c => Mask(block.ImageWeights!, inC, c)).ToArray();
+            var sets = masked.Select(w => imageLanes > 0 ? ImagePairWeights(block, w, PatchLength, imageLanes) : w).ToArray();
+            ImageSetLength = sets[0].Length;
+            ChannelImageWeights = sets.SelectMany(x => x).ToArray();
+        }
+        else if (block.Output == BlockOutput.Bits)
         {
             long max = IsImage ? 255 * taps : (long)PatchLength * 64;
             var lo = new long[classes * PaddedK];
@@ -145,8 +174,24 @@ public sealed class CpuBlockData
         if (imageLanes > 0 && IsImage)
         {
             ImageLanes = imageLanes;
-            ImageLaneWeights = ImagePairWeights(block, PatchLength, imageLanes);
+            if (!HasChannelSums) ImageLaneWeights = ImagePairWeights(block, block.ImageWeights!, PatchLength, imageLanes);
         }
+    }
+
+    /// <summary>P range where sign·P ≥ value.</summary>
+    static (long Lo, long Hi) WideRange(WideThreshold t) => t.Sign switch
+    {
+        > 0 => (t.Value, long.MaxValue),
+        < 0 => (long.MinValue, -t.Value),
+        _ => t.Value <= 0 ? (long.MinValue, long.MaxValue) : (long.MaxValue, long.MinValue),
+    };
+
+    /// <summary>Weights [K][kh·kw·C] with every input channel but <paramref name="keep"/> set to 0.</summary>
+    static sbyte[] Mask(sbyte[] w, int channels, int keep)
+    {
+        var m = new sbyte[w.Length];
+        for (int i = keep; i < w.Length; i += channels) m[i] = w[i];
+        return m;
     }
 
     /// <summary>P range where sign·(corr − 2P) ≥ value.</summary>
@@ -212,10 +257,9 @@ public sealed class CpuBlockData
         return t;
     }
 
-    static sbyte[] ImagePairWeights(Block b, int patch, int lanes)
+    static sbyte[] ImagePairWeights(Block b, sbyte[] w, int patch, int lanes)
     {
         int k = b.OutChannels, groups = (k + lanes - 1) / lanes, taps = b.KernelH * b.KernelW * b.InputShape.C, pairs = patch / 2;
-        var w = b.ImageWeights!;
         var t = new sbyte[(long)groups * pairs * lanes * 2];
         for (int ch = 0; ch < k; ch++)
             for (int i = 0; i < taps; i++)

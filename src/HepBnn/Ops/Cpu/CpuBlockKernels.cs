@@ -1,3 +1,4 @@
+using HepBnn.Model;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using HepBnn.Devices;
@@ -50,6 +51,27 @@ public static class CpuBlockKernels
             }
     }
 
+    /// <summary>Image word with per-channel divisors: the kernel's own dot product once per input channel (weight sets
+    /// masked to that channel, DESIGN.md "First layer"), combined as P = Σ_c q_c·S_c in 64-bit integers and tested
+    /// against the class's [WideLo, WideHi].</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static ulong ChannelSumsWord<TK>(CpuBlockData d, ref byte patch, int word, int cls) where TK : struct, ICpuKernel
+    {
+        Span<int> sums = stackalloc int[64 * InputNormalizationLimits.MaxChannels];
+        var q = d.Multipliers;
+        int channels = q.Length, k0 = word * 64, n = Math.Min(64, d.Block.OutChannels - k0);
+        for (int c = 0; c < channels; c++) TK.ImageSums(d, ref patch, word, c, sums.Slice(64 * c, 64));
+        ReadOnlySpan<long> lo = d.WideLo.AsSpan(cls * d.PaddedK + k0, n), hi = d.WideHi.AsSpan(cls * d.PaddedK + k0, n);
+        ulong bits = 0;
+        for (int j = 0; j < n; j++)
+        {
+            long p = 0;
+            for (int c = 0; c < channels; c++) p += q[c] * sums[64 * c + j];
+            bits |= (ulong)(p >= lo[j] && p <= hi[j] ? 1 : 0) << j;
+        }
+        return bits;
+    }
+
     /// <summary>Computes words [w0, w1) of conv output (oy, ox): stores them at <paramref name="dst"/>[w] (pool 0) or
     /// ORs / ANDs them into the scratch accumulators (pool 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -60,7 +82,10 @@ public static class CpuBlockKernels
         if (d.IsImage)
         {
             ref byte patch = ref GatherPixels(d, ref sample, oy, ox, s.Pixels);
-            for (int w = w0; w < w1; w++) Store(TK.ImageWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
+            if (d.HasChannelSums)
+                for (int w = w0; w < w1; w++) Store(ChannelSumsWord<TK>(d, ref patch, w, cls), w, w0, s, ref dst, pool);
+            else
+                for (int w = w0; w < w1; w++) Store(TK.ImageWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
         }
         else
         {

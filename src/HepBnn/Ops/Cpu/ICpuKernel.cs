@@ -19,4 +19,9 @@ public interface ICpuKernel
 
     /// <summary>Image input (pixel bytes, even count): the 64 thresholded output bits of the channels of <paramref name="word"/>.</summary>
     static abstract ulong ImageWord(CpuBlockData d, ref byte patch, int word, int cls);
+
+    /// <summary>Image input, per-channel divisors: the raw sums of the channels of <paramref name="word"/> with weight set
+    /// <paramref name="set"/> of <see cref="CpuBlockData.ChannelImageWeights"/> (input channel <paramref name="set"/>
+    /// only) into sums[0..64).</summary>
+    static abstract void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums);
 }

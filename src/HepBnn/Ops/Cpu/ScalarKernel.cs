@@ -53,4 +53,19 @@ public struct ScalarKernel : ICpuKernel
         }
         return bits;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
+    {
+        var b = d.Block;
+        int k0 = word * 64, n = Math.Min(64, b.OutChannels - k0), taps = b.KernelH * b.KernelW * b.InputShape.C;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)set * d.ImageSetLength);
+        for (int j = 0; j < n; j++)
+        {
+            ref sbyte wk = ref Unsafe.Add(ref w, (nint)(k0 + j) * taps);
+            int x = 0;
+            for (int t = 0; t < taps; t++) x += Unsafe.Add(ref patch, t) * Unsafe.Add(ref wk, t);
+            sums[j] = x;
+        }
+    }
 }

@@ -111,20 +111,42 @@ public struct Simd256Kernel : ICpuKernel
         for (int g = 0; g < groups; g++)
         {
             ref sbyte wg = ref Unsafe.Add(ref w, (nint)g * pairs * 32);
-            Vector256<int> low = default, high = default;
-            // int16 sums of up to 64 pixel pairs stay within ±32640; then they are widened into the int32 sums.
-            for (int t0 = 0; t0 < pairs; t0 += 64)
-            {
-                int t1 = Math.Min(pairs, t0 + 64);
-                var acc = Vector256<short>.Zero;
-                for (int t = t0; t < t1; t++)
-                    acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref pixels, t)).AsByte(), Vector256.LoadUnsafe(ref wg, (nuint)t * 32));
-                low += Vector256.WidenLower(acc);
-                high += Vector256.WidenUpper(acc);
-            }
+            var (low, high) = GroupSums(ref pixels, ref wg, pairs);
             bits |= (Fire(low, ref lo, ref span, 2 * g) | Fire(high, ref lo, ref span, 2 * g + 1) << 8) << (16 * g);
         }
         return bits;
+    }
+
+    /// <summary>The 16 channel sums of one lane group (channels 0..7 in low, 8..15 in high): int16 sums of up to
+    /// 64 pixel pairs stay within ±32640; then they are widened into the int32 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector256<int> Low, Vector256<int> High) GroupSums(ref ushort pixels, ref sbyte wg, int pairs)
+    {
+        Vector256<int> low = default, high = default;
+        for (int t0 = 0; t0 < pairs; t0 += 64)
+        {
+            int t1 = Math.Min(pairs, t0 + 64);
+            var acc = Vector256<short>.Zero;
+            for (int t = t0; t < t1; t++)
+                acc += Avx2.MultiplyAddAdjacent(Vector256.Create(Unsafe.Add(ref pixels, t)).AsByte(), Vector256.LoadUnsafe(ref wg, (nuint)t * 32));
+            low += Vector256.WidenLower(acc);
+            high += Vector256.WidenUpper(acc);
+        }
+        return (low, high);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
+    {
+        int groups = Math.Min(4, (d.Block.OutChannels - word * 64 + 15) >> 4), pairs = d.PatchLength / 2;
+        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref patch);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)set * d.ImageSetLength + (nint)word * 4 * pairs * 32);
+        for (int g = 0; g < groups; g++)
+        {
+            var (low, high) = GroupSums(ref pixels, ref Unsafe.Add(ref w, (nint)g * pairs * 32), pairs);
+            low.CopyTo(sums[(g * 16)..]);
+            high.CopyTo(sums[(g * 16 + 8)..]);
+        }
     }
 
     /// <summary>Threshold bits of 8 channel sums (channels 8·i … of the word).</summary>

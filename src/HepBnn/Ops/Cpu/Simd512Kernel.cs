@@ -121,20 +121,42 @@ public struct Simd512Kernel : ICpuKernel
         for (int g = 0; g < groups; g++)
         {
             ref sbyte wg = ref Unsafe.Add(ref w, (nint)g * pairs * 64);
-            Vector512<int> low = default, high = default;
-            // int16 sums of up to 64 pixel pairs stay within ±32640; then they are widened into the int32 sums.
-            for (int t0 = 0; t0 < pairs; t0 += 64)
-            {
-                int t1 = Math.Min(pairs, t0 + 64);
-                var acc = Vector512<short>.Zero;
-                for (int t = t0; t < t1; t++)
-                    acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref pixels, t)).AsByte(), Vector512.LoadUnsafe(ref wg, (nuint)t * 64));
-                low += Vector512.WidenLower(acc);
-                high += Vector512.WidenUpper(acc);
-            }
+            var (low, high) = GroupSums(ref pixels, ref wg, pairs);
             bits |= (Fire(low, ref lo, ref span, 2 * g) | Fire(high, ref lo, ref span, 2 * g + 1) << 16) << (32 * g);
         }
         return bits;
+    }
+
+    /// <summary>The 32 channel sums of one lane group (channels 0..15 in low, 16..31 in high): int16 sums of up to
+    /// 64 pixel pairs stay within ±32640; then they are widened into the int32 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (Vector512<int> Low, Vector512<int> High) GroupSums(ref ushort pixels, ref sbyte wg, int pairs)
+    {
+        Vector512<int> low = default, high = default;
+        for (int t0 = 0; t0 < pairs; t0 += 64)
+        {
+            int t1 = Math.Min(pairs, t0 + 64);
+            var acc = Vector512<short>.Zero;
+            for (int t = t0; t < t1; t++)
+                acc += Avx512BW.MultiplyAddAdjacent(Vector512.Create(Unsafe.Add(ref pixels, t)).AsByte(), Vector512.LoadUnsafe(ref wg, (nuint)t * 64));
+            low += Vector512.WidenLower(acc);
+            high += Vector512.WidenUpper(acc);
+        }
+        return (low, high);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.PatchLength / 2;
+        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref patch);
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)set * d.ImageSetLength + (nint)word * 2 * pairs * 64);
+        for (int g = 0; g < groups; g++)
+        {
+            var (low, high) = GroupSums(ref pixels, ref Unsafe.Add(ref w, (nint)g * pairs * 64), pairs);
+            low.CopyTo(sums[(g * 32)..]);
+            high.CopyTo(sums[(g * 32 + 16)..]);
+        }
     }
 
     /// <summary>Threshold bits of 16 channel sums (channels 16·i … of the word).</summary>

@@ -62,12 +62,15 @@ public sealed class GpuBlockData : IDisposable
         meta.AddRange(block.ThresholdValue);
         meta.AddRange(block.RowClassOf);
         meta.AddRange(block.ColClassOf);
+        // 64-bit values as (high, low) int pairs (meta is an int array); nothing unless per-channel divisors
+        foreach (long v in block.ChannelMultipliers.Concat(block.WideThresholdValue)) { meta.Add((int)(v >> 32)); meta.Add((int)v); }
         if (block.ImageWeights is { } image)
         {
             int row = taps * block.InputShape.C;
             var w = image.Select(v => (int)v).ToArray();
             meta.AddRange(layout == GpuWeightLayout.ChannelMajor ? w : Transpose(w, block.OutChannels, row, slots));
         }
+
         if (meta.Count == 0) meta.Add(0);
         return (weights, meta.ToArray(), PoolAndWords(block));
     }

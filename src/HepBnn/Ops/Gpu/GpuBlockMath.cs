@@ -62,6 +62,50 @@ public static class GpuBlockMath
         return (kyHi - kyLo) * (kxHi - kxLo) * p.InC - 2 * pop;
     }
 
+    static long Wide(ArrayView<int> meta, int i) => ((long)meta[i] << 32) | (uint)meta[i + 1];
+
+    /// <summary>Per-channel divisors (image, channel-major weights): P = Σ_c q_c·S_c at conv output (oy, ox), channel k,
+    /// with S_c the integer sum over input channel c's in-bounds taps (C ≤ 4; DESIGN.md "First layer").</summary>
+    public static long WideDot(GpuBlockParams p, ArrayView<ulong> input, long inBase, ArrayView<int> meta, int oy, int ox, int k, bool channelMinor)
+    {
+        int iy0 = oy * p.Stride - p.Pad, ix0 = ox * p.Stride - p.Pad;
+        int kyLo = TapLo(iy0), kyHi = TapHi(iy0, p.KH, p.InH);
+        int kxLo = TapLo(ix0), kxHi = TapHi(ix0, p.KW, p.InW);
+        if (kyHi <= kyLo || kxHi <= kxLo) return 0;
+        int c = p.InC, s0 = 0, s1 = 0, s2 = 0, s3 = 0, slots = p.ChannelSlots;
+        for (int ky = kyLo; ky < kyHi; ky++)
+            for (int kx = kxLo; kx < kxHi; kx++)
+            {
+                long pix = inBase + ((long)(iy0 + ky) * p.InW + ix0 + kx) * c;
+                int t = (ky * p.KW + kx) * c;
+                // weight of tap t + ch: [K][taps] (channel-major) or [taps][slots] (channel-minor)
+                int w = channelMinor ? p.ImageWeightOffset + t * slots + k : p.ImageWeightOffset + k * p.KH * p.KW * c + t, step = channelMinor ? slots : 1;
+                s0 += ImageByte(input, pix) * meta[w];
+                if (c > 1) s1 += ImageByte(input, pix + 1) * meta[w + step];
+                if (c > 2) s2 += ImageByte(input, pix + 2) * meta[w + 2 * step];
+                if (c > 3) s3 += ImageByte(input, pix + 3) * meta[w + 3 * step];
+            }
+        int q = p.MultiplierOffset;
+        long sum = Wide(meta, q) * s0;
+        if (c > 1) sum += Wide(meta, q + 2) * s1;
+        if (c > 2) sum += Wide(meta, q + 4) * s2;
+        if (c > 3) sum += Wide(meta, q + 6) * s3;
+        return sum;
+    }
+
+    /// <summary>Output bit of conv output (oy, ox), channel k, before pooling: the integer threshold, or the 64-bit one of
+    /// a block with per-channel divisors.</summary>
+    public static bool Decide(GpuBlockParams p, ArrayView<ulong> input, long inBase, ArrayView<ulong> weights, ArrayView<int> meta,
+        int oy, int ox, int k, bool channelMinor)
+    {
+        if (p.ChannelSums == 1)
+        {
+            long value = Wide(meta, p.WideValueOffset + 2 * ((k * p.RowClasses + meta[p.RowOfOffset + oy]) * p.ColClasses + meta[p.ColOfOffset + ox]));
+            return meta[k] * WideDot(p, input, inBase, meta, oy, ox, k, channelMinor) >= value;
+        }
+        return Fires(p, meta, Dot(p, input, inBase, weights, meta, oy, ox, k, channelMinor), k, oy, ox);
+    }
+
     /// <summary>Bit = Sign·x ≥ threshold of (k, border class of (oy, ox)).</summary>
     public static bool Fires(GpuBlockParams p, ArrayView<int> meta, int x, int k, int oy, int ox)
     {
@@ -81,7 +125,7 @@ public static class GpuBlockMath
             for (int dx = 0; dx < p.Pool; dx++)
             {
                 int oy = py * p.PoolStride + dy, ox = px * p.PoolStride + dx;
-                bool f = Fires(p, meta, Dot(p, input, inBase, weights, meta, oy, ox, k, channelMinor), k, oy, ox);
+                bool f = Decide(p, input, inBase, weights, meta, oy, ox, k, channelMinor);
                 any |= f;
                 all &= f;
             }

@@ -1,7 +1,8 @@
 namespace HepBnn.Ops.Gpu;
 
 /// <summary>Everything a GPU kernel needs to know about a block, passed by value at launch (plain ints only).
-/// Offsets index the block's int "meta" array on the device: [sign K][threshold values][row class][col class][image weights].</summary>
+/// Offsets index the block's int "meta" array on the device: [sign K][threshold values][row class][col class]
+/// [per-channel divisors: q_c, wide thresholds][image weights].</summary>
 public struct GpuBlockParams
 {
     public int ImageInput;   // 1: input is bytes [N][H][W][C]; 0: bits [N][H][W][InWords]
@@ -26,6 +27,8 @@ public struct GpuBlockParams
     public int YSign;        // tensor core: +1 bits input (threshold on P − popc(w)), 0 image (on the raw sum)
     public int RowStride;    // tensor-core-wide: shared-memory stride of a staged patch row (32-bit units)
     public int TilesPerGroup; // tensor-core-wide: 64-channel tiles one group computes from its staged patches (set per launch)
+    public int ChannelSums;  // 1: image block with per-channel divisors (P = Σ_c q_c·S_c in 64 bits, wide thresholds)
+    public int MultiplierOffset, WideValueOffset; // per-channel divisors: q_c and the wide thresholds in meta, as (hi, lo) int pairs
 
     public static GpuBlockParams From(Block b)
     {
@@ -47,7 +50,10 @@ public struct GpuBlockParams
         p.ValueOffset = b.ThresholdSign.Length;
         p.RowOfOffset = p.ValueOffset + b.ThresholdValue.Length;
         p.ColOfOffset = p.RowOfOffset + b.RowClassOf.Length;
-        p.ImageWeightOffset = p.ColOfOffset + b.ColClassOf.Length;
+        p.ChannelSums = b.HasChannelSums ? 1 : 0;
+        p.MultiplierOffset = p.ColOfOffset + b.ColClassOf.Length;
+        p.WideValueOffset = p.MultiplierOffset + 2 * b.ChannelMultipliers.Length;
+        p.ImageWeightOffset = p.WideValueOffset + 2 * b.WideThresholdValue.Length;
         return p;
     }
 

@@ -15,9 +15,15 @@ public abstract class GpuConfiguration : IKernelConfiguration
     public abstract string Name { get; }
     public abstract string Description { get; }
     public DeviceKind Device => DeviceKind.Gpu;
-    public virtual bool Supports(Block block) => true;
+    public virtual bool Supports(Block block) => SupportsChannelSums || !block.HasChannelSums;
     /// <summary>Why <see cref="Supports"/> refuses <paramref name="block"/> (null when it does not, or says nothing).</summary>
-    public virtual string? Refusal(Block block) => null;
+    public virtual string? Refusal(Block block) => !SupportsChannelSums && block.HasChannelSums ? ChannelSumsRefusal : null;
+
+    /// <summary>Whether the kernels evaluate a first layer with per-channel divisors (per-input-channel sums and the
+    /// 64-bit epilogue, <see cref="GpuBlockMath.Decide"/>; DESIGN.md "First layer").</summary>
+    protected virtual bool SupportsChannelSums => true;
+
+    public const string ChannelSumsRefusal = "an 8-bit image block with per-channel normalization divisors (per-input-channel sums not built in this kernel)";
 
     protected virtual GpuWeightLayout Layout => GpuWeightLayout.ChannelMajor;
     /// <summary>Static kernel methods (ILGPU compiles static methods only).</summary>

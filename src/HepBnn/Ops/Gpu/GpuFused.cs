@@ -15,7 +15,9 @@ public sealed class GpuFused : IKernelConfiguration
     public string Name => ConfigurationName;
     public DeviceKind Device => DeviceKind.Gpu;
     public string Description => "consecutive GPU blocks in one kernel launch, stages separated by a grid-wide barrier";
-    public bool Supports(Block block) => true;
+    /// <summary>Image blocks with per-channel divisors need the 64-bit per-channel epilogue, which the fused stages do not
+    /// have (the merge of the two features came last): those blocks run on another configuration.</summary>
+    public bool Supports(Block block) => !block.HasChannelSums;
 
     public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources) => PrepareRange([block], maxBatch, resources);
 

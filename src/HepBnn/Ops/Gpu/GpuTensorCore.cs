@@ -46,6 +46,7 @@ public sealed class GpuTensorCore : GpuConfiguration
     public override string? Refusal(Block block)
     {
         if (block.Input == BlockInput.Image && block.Output == BlockOutput.Scores) return "an 8-bit image block with scores output";
+        if (block.HasChannelSums) return ChannelSumsRefusal;
         if (block.Input == BlockInput.Image && block.ImageWeights!.Any(w => w != 1 && w != -1)) return "image weights other than ±1";
         if (block.Output == BlockOutput.Scores && block.HasPool) return "pooled scores";
         if (block.HasPool && block.PoolSize * block.PoolSize > MaxWindow) return $"pooling windows over {MaxWindow} conv outputs";

@@ -23,7 +23,7 @@ public sealed class GpuTiledShared : GpuConfiguration
     protected override GpuKernelMethod Bits => BitsKernel;
     protected override GpuKernelMethod Scores => ScoresKernel;
 
-    public override bool Supports(Block block) => StageWords(GpuBlockParams.From(block)) * 8L <= MaxStageBytes;
+    public override bool Supports(Block block) => base.Supports(block) && StageWords(GpuBlockParams.From(block)) * 8L <= MaxStageBytes;
 
     /// <summary>Words of the largest stage: the input rows of one output row (image bytes rounded out to whole words).
     /// A segment stages only its columns but keeps the row stride, so the size does not depend on the segment.</summary>
@@ -151,7 +151,7 @@ public sealed class GpuTiledShared : GpuConfiguration
                 }
                 else
                 {
-                    bool f = Fires(p, meta, Dot(p, stage, inBase, weights, meta, oy, ox, k, true), k, oy, ox);
+                    bool f = Decide(p, stage, inBase, weights, meta, oy, ox, k, true);
                     any |= f;
                     all &= f;
                     dx++;

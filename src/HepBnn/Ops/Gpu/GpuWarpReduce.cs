@@ -17,6 +17,8 @@ public sealed class GpuWarpReduce : GpuConfiguration
     const int MaxWarps = 4;
 
     public override string Name => "gpu.warp-reduce";
+    /// <summary>The lanes' partial sums are reduced as one int; per-input-channel partial sums are not built.</summary>
+    protected override bool SupportsChannelSums => false;
     public override string Description => "reduction split across warp lanes, shuffle sums; a group per output word";
     protected override GpuKernelMethod Bits => BitsKernel;
     protected override GpuKernelMethod Scores => ScoresKernel;

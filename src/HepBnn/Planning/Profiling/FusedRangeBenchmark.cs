@@ -28,6 +28,7 @@ public static class FusedRangeBenchmark
             .Select(t => t.Kernel.MedianUs).DefaultIfEmpty(double.PositiveInfinity).Min();
         for (int first = 0; first < blocks.Count; first++)
         {
+            if (!fused.Supports(blocks[first])) continue;
             var input = res.Allocate(DeviceKind.Gpu, blocks[first].InputBufferWords(batch));
             try
             {
@@ -37,7 +38,7 @@ public static class FusedRangeBenchmark
                 res.Copy(host, input, host.Words);
                 res.Synchronize(DeviceKind.Gpu);
                 double sum = 0;
-                for (int last = first; last < blocks.Count; last++)
+                for (int last = first; last < blocks.Count && fused.Supports(blocks[last]); last++)
                 {
                     sum += Best(last);
                     progress?.Invoke($"{blocks[first].Name}..{blocks[last].Name} / {GpuFused.ConfigurationName}");

@@ -40,12 +40,16 @@ public class OnnxImportErrorTests
         Rejects(m, "Conv 'layer3.conv': dilations [2,2] not supported");
     }
 
+    /// <summary>A per-channel divisor imports (per-channel sums, DESIGN.md "First layer"); a zero one is refused.</summary>
     [Fact]
     public void PerChannelDivisor()
     {
         var m = Proto(Tiny, OnnxPrecision.Float32);
         SetFloats(Init(m, "layer0.norm_divisor"), [1, 2, 1, 1], [50f, 60f]);
-        Rejects(m, "Div 'layer0.norm_div': per-channel scaling of the image is not supported");
+        var model = OnnxImporter.Import(Bytes(m));
+        Assert.Equal([50.0, 60.0], ((HepBnn.Model.InputConv2d)model.Layers[0]).Normalization!.ChannelDivisors!);
+        SetFloats(Init(m, "layer0.norm_divisor"), [1, 2, 1, 1], [50f, 0f]);
+        Rejects(m, "Div 'layer0.norm_div': scales the image by 0");
     }
 
     [Fact]

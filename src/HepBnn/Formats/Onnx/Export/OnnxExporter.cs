@@ -112,11 +112,16 @@ public static class OnnxExporter
         {
             var s = model.InputShape;
             var norm = c.Normalization;
+            if (norm is { IsPerChannel: true } && Exact)
+                throw new HepBnnException($"{p}: the exact (float64) ONNX export of per-channel normalization divisors is not built; export with float32 precision (`hepbnn export --float32`; Sub and Div by [1,C,1,1] constants before the Conv, as PyTorch writes them)");
             if (norm is not null && !Exact)
             {
                 string off = _b.Floats($"{p}.norm_offset", [1, s.C, 1, 1], norm.Offset.Select(v => (float)v).ToArray());
                 _cur = _b.Node("Sub", $"{p}.norm_sub", [_cur, off]);
-                _cur = _b.Node("Div", $"{p}.norm_div", [_cur, _b.ScalarFloat($"{p}.norm_divisor", (float)norm.Divisor)]);
+                string divisor = norm.ChannelDivisors is { } d
+                    ? _b.Floats($"{p}.norm_divisor", [1, s.C, 1, 1], d.Select(v => (float)v).ToArray())
+                    : _b.ScalarFloat($"{p}.norm_divisor", (float)norm.Divisor);
+                _cur = _b.Node("Div", $"{p}.norm_div", [_cur, divisor]);
             }
             string conv = Conv(p, _cur, c.OutChannels, c.KernelH, c.KernelW, c.Stride, c.Padding, c.Weights, out var attrs, out string wName);
             Sums(conv);

@@ -19,10 +19,10 @@ internal sealed partial class ChainImporter
                 var v = PerChannel(k, InputShape.C, desc);
                 switch (nd.OpType)
                 {
-                    case "Sub" when first: for (int c = 0; c < v.Length; c++) _offset[c] += v[c] * _divisor; break;
-                    case "Add": for (int c = 0; c < v.Length; c++) _offset[c] -= v[c] * _divisor; break;
-                    case "Mul": _divisor /= Common(v, desc); break;
-                    case "Div" when first: _divisor *= Common(v, desc); break;
+                    case "Sub" when first: for (int c = 0; c < v.Length; c++) _offset[c] += v[c] * _divisors[c]; break;
+                    case "Add": for (int c = 0; c < v.Length; c++) _offset[c] -= v[c] * _divisors[c]; break;
+                    case "Mul": for (int c = 0; c < v.Length; c++) _divisors[c] /= Scale(v[c], desc); break;
+                    case "Div" when first: for (int c = 0; c < v.Length; c++) _divisors[c] *= Scale(v[c], desc); break;
                     default: throw new HepBnnException($"{desc}: the image must be the first operand");
                 }
                 _normalized = true;
@@ -37,12 +37,12 @@ internal sealed partial class ChainImporter
         }
     }
 
-    static double Common(double[] v, string desc)
+    /// <summary>A scale of the image (one per channel, or one for all): per-channel values are exact too (DESIGN.md
+    /// "First layer"); only 0 and non-finite scales are refused.</summary>
+    static double Scale(double v, string desc)
     {
-        if (v.Any(x => x != v[0]))
-            throw new HepBnnException($"{desc}: per-channel scaling of the image is not supported: HepBnn's input normalization has one divisor for all channels (values {string.Join(", ", v.Take(4))})");
-        if (v[0] == 0 || !double.IsFinite(v[0])) throw new HepBnnException($"{desc}: scales the image by {v[0]}");
-        return v[0];
+        if (v == 0 || !double.IsFinite(v)) throw new HepBnnException($"{desc}: scales the image by {v}");
+        return v;
     }
 
     // ---------------- a layer's sums ----------------
@@ -62,7 +62,7 @@ internal sealed partial class ChainImporter
             {
                 var (d, first) = OtherOperand(nd, desc);
                 if (!first || !d.IsSingleValue) throw new HepBnnException($"{desc}: the exported normalization divides by one scalar");
-                _divisor = d.Data[0];
+                Array.Fill(_divisors, d.Data[0]);
                 _normalized = true;
                 _expectNormDiv = false;
                 Advance(node);
@@ -199,7 +199,7 @@ internal sealed partial class ChainImporter
         if (_expectNormDiv) throw new HepBnnException($"{_mainName}: the exported input normalization is incomplete (Div missing)");
         InputNormalization? norm = null;
         if (_makeMain!(null) is InputConv2d && _normalized)
-            norm = new InputNormalization(_afterConvOffsets ?? _offset, _divisor);
+            norm = InputNormalization.Create(_afterConvOffsets ?? _offset, (double[])_divisors.Clone());
         _layers.Add(_makeMain(norm));
     }
 

@@ -29,9 +29,9 @@ internal sealed partial class ChainImporter
     /// <summary>When the current value is a flattened spatial tensor: the shape it had (ONNX flattens it in c,h,w order).</summary>
     Shape3? _flatFrom;
 
-    // image stage: the model sees (x_raw − _offset[c]) / _divisor
+    // image stage: the model sees (x_raw − _offset[c]) / _divisors[c]
     readonly double[] _offset;
-    double _divisor = 1;
+    readonly double[] _divisors;
     bool _normalized;
 
     // sums stage
@@ -55,6 +55,7 @@ internal sealed partial class ChainImporter
         InputShape = ImageShape(inputs[0]);
         _shape = InputShape;
         _offset = new double[InputShape.C];
+        _divisors = Enumerable.Repeat(1.0, InputShape.C).ToArray();
     }
 
     static Shape3 ImageShape(ValueInfoProto v)
