@@ -27,9 +27,10 @@ public static class RooflineCommand
         var batch = new Option<int[]>("--batch", "-b") { Description = "batch sizes", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int[]>("--fork-threads") { Description = "thread counts for the fork-join measure", DefaultValueFactory = _ => [1, 2, 8, 16], AllowMultipleArgumentsPerToken = true };
         var budget = new Option<double>("--budget-ms") { Description = "ms per block × configuration measurement", DefaultValueFactory = _ => 60 };
+        var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
-            { model, batch, threads, budget, jsonOut };
+            { model, batch, threads, budget, configs, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var cpu = CpuFeatures.Detect();
@@ -62,11 +63,12 @@ public static class RooflineCommand
             AnsiConsole.Write(ft);
             double bestSingle = peaks.Where(p => p.Key.Item2 == 1).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             double bestAll = peaks.Where(p => p.Key.Item2 == pool.Threads).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
+            var only = r.GetValue(configs) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null;
             foreach (var name in r.GetValue(model)!)
             {
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
-                    foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu, new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
+                    foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu && (only is null || only.Contains(c.Name)), new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
                     {
                         var block = BlockCompiler.Compile(m)[t.Block];
                         long ops = CpuRoofline.WordOps(block, b);
