@@ -9,7 +9,7 @@ public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels }
 /// <summary>Runs one block on the CPU with a kernel flavour and a partition. Holds its work-item state and one scratch
 /// per worker thread (indexed by the pool's worker id), so that running allocates nothing. Not for concurrent use
 /// (like the session that owns it).</summary>
-public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : struct, ICpuKernel
+public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuKernel
 {
     readonly CpuBlockData _data;
     readonly CpuPartition _partition;
@@ -41,6 +41,10 @@ public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : 
         CpuPartition.Pixels => Block.OutputShape.Pixels,
         _ => 1,
     };
+
+    public int Units(int batch) => batch * UnitsPerSample;
+    public int MaxThreads => _partition == CpuPartition.Sequential ? 1 : Math.Min(_threads, _scratch.Length);
+    public void Bind(TensorBuffer? input, TensorBuffer? output) { _in = input; _out = output; }
 
     public void Run(TensorBuffer input, TensorBuffer output, int batch)
     {

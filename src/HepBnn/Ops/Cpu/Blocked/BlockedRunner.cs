@@ -4,7 +4,7 @@ namespace HepBnn.Ops.Cpu;
 /// <summary>Runs one block with a register-blocked binary kernel <typeparamref name="TB"/>; an 8-bit image block runs
 /// the per-pixel multiply-add kernel <typeparamref name="TI"/> (VPMADDUBSW) instead. Partitions as
 /// <see cref="CpuBlockRunner{TK}"/>, on at most <c>threads</c> threads of the pool. Scratch per worker, allocated here.</summary>
-public sealed class BlockedRunner<TB, TI> : IBlockRunner, IParallelWork
+public sealed class BlockedRunner<TB, TI> : ICpuRegionWork
     where TB : struct, IBlockedPopCount where TI : struct, ICpuKernel
 {
     readonly CpuBlockData _data;
@@ -37,6 +37,10 @@ public sealed class BlockedRunner<TB, TI> : IBlockRunner, IParallelWork
         CpuPartition.Pixels => throw new HepBnnException("the register-blocked runner pairs pixels within rows; use Rows"),
         _ => 1,
     };
+
+    public int Units(int batch) => batch * UnitsPerSample;
+    public int MaxThreads => _threads;
+    public void Bind(TensorBuffer? input, TensorBuffer? output) { _in = input; _out = output; }
 
     public void Run(TensorBuffer input, TensorBuffer output, int batch)
     {
