@@ -82,26 +82,21 @@ public static class BenchCommand
     /// <summary>The per-layer table of a profile (derived in the library: <see cref="LayerTable.From"/>).</summary>
     public static LayerTable Layers(Profile p) => LayerTable.From(p);
 
+    /// <summary>One row per configuration and one column per block: there are 20 configurations and 4–9 blocks, so this
+    /// way round the table fits a terminal without cutting the names.</summary>
     public static void Print(LayerTable t)
     {
         var configs = t.Timings.Select(x => x.Configuration).Distinct().ToList();
-        var table = new Table().Title($"{t.Model}, batch {t.Batch}: median µs per block (fastest in green, ~ = abandoned early as far slower than the best)").AddColumn("block");
-        foreach (var c in configs) table.AddColumn(new TableColumn(c).RightAligned());
-        table.AddColumn("fastest").AddColumn(new TableColumn("scalar/fastest").RightAligned());
-        foreach (var g in t.Timings.GroupBy(x => x.BlockName))
-        {
-            var best = g.MinBy(x => x.Kernel.MedianUs)!;
-            var cells = new List<string> { g.Key };
-            foreach (var c in configs)
-            {
-                var x = g.FirstOrDefault(v => v.Configuration == c);
-                cells.Add(x is null ? "-" : x == best ? $"[green]{x.Kernel.MedianUs:F1}[/]" : $"{(x.Pruned ? "~" : "")}{x.Kernel.MedianUs:F1}");
-            }
-            cells.Add(best.Configuration);
-            var scalar = g.FirstOrDefault(v => v.Configuration == "cpu.scalar");
-            cells.Add(scalar is null ? "-" : $"{scalar.Kernel.MedianUs / best.Kernel.MedianUs:F1}x");
-            table.AddRow(cells.ToArray());
-        }
+        var blocks = t.Timings.GroupBy(x => x.BlockName).ToList();
+        var table = new Table().Title($"{t.Model}, batch {t.Batch}: median µs per block (fastest in green, ~ = abandoned early as far slower than the best)")
+            .AddColumn("configuration");
+        foreach (var g in blocks) table.AddColumn(new TableColumn(g.Key).RightAligned());
+        var best = blocks.ToDictionary(g => g.Key, g => g.MinBy(x => x.Kernel.MedianUs)!);
+        foreach (var c in configs)
+            table.AddRow([c, .. blocks.Select(g => g.FirstOrDefault(v => v.Configuration == c) is not { } x ? "-"
+                : x == best[g.Key] ? $"[green]{x.Kernel.MedianUs:F1}[/]" : $"{(x.Pruned ? "~" : "")}{x.Kernel.MedianUs:F1}")]);
+        table.AddRow(["[dim]cpu.scalar / fastest[/]", .. blocks.Select(g => g.FirstOrDefault(v => v.Configuration == "cpu.scalar") is { } s
+            ? $"[dim]{s.Kernel.MedianUs / best[g.Key].Kernel.MedianUs:F1}x[/]" : "-")]);
         AnsiConsole.Write(table);
         PrintTransfers(t);
     }
@@ -111,19 +106,12 @@ public static class BenchCommand
     {
         var gpu = t.Timings.Where(x => x.WithTransfers is not null).ToList();
         if (gpu.Count == 0) return;
-        var configs = gpu.Select(x => x.Configuration).Distinct().ToList();
-        var table = new Table().Title($"{t.Model}, batch {t.Batch}: GPU median µs, kernel / with transfers in+out (synchronized)").AddColumn("block");
-        foreach (var c in configs) table.AddColumn(new TableColumn(c).RightAligned());
-        foreach (var g in gpu.GroupBy(x => x.BlockName))
-        {
-            var cells = new List<string> { g.Key };
-            foreach (var c in configs)
-            {
-                var x = g.FirstOrDefault(v => v.Configuration == c);
-                cells.Add(x is null ? "-" : $"{x.Kernel.MedianUs:F1} / {x.WithTransfers!.Value.MedianUs:F1}");
-            }
-            table.AddRow(cells.ToArray());
-        }
+        var blocks = gpu.GroupBy(x => x.BlockName).ToList();
+        var table = new Table().Title($"{t.Model}, batch {t.Batch}: GPU median µs, kernel / with transfers in+out (synchronized)").AddColumn("configuration");
+        foreach (var g in blocks) table.AddColumn(new TableColumn(g.Key).RightAligned());
+        foreach (var c in gpu.Select(x => x.Configuration).Distinct())
+            table.AddRow([c, .. blocks.Select(g => g.FirstOrDefault(v => v.Configuration == c) is { } x
+                ? $"{x.Kernel.MedianUs:F1} / {x.WithTransfers!.Value.MedianUs:F1}" : "-")]);
         AnsiConsole.Write(table);
     }
 }

@@ -58,9 +58,6 @@ public sealed class ExecutionResources : IDisposable
     /// <summary>True when the GPU has been opened successfully (never opens it).</summary>
     public bool GpuOpen => _gpuOpened && _gpu is not null;
 
-    [Obsolete("renamed TryOpen: asking for the GPU opens it")]
-    public bool Has(DeviceKind device) => TryOpen(device);
-
     public TensorBuffer Allocate(DeviceKind device, long words) => device switch
     {
         DeviceKind.Cpu => new HostBuffer(words),

@@ -31,9 +31,6 @@ public sealed class InferenceSession : IDisposable
     public int MaxBatch { get; }
     /// <summary>Scores per image: the last block's channels × output pixels (what <c>Run</c> writes per image).</summary>
     public int ScoresPerImage => Blocks[^1].OutputShape.C * Blocks[^1].OutputShape.Pixels;
-    /// <summary>Old name of <see cref="ScoresPerImage"/>; unlike <see cref="BnnModel.ScoresPerImage"/> it counts output pixels too.</summary>
-    [Obsolete("use ScoresPerImage (channels × output pixels); BnnModel.NumClasses is the class count")]
-    public int NumClasses => ScoresPerImage;
     /// <summary>How <c>InferenceSession.Create</c> mapped the model (null for sessions built with a constructor).</summary>
     public MappingReport? MappingReport { get; internal set; }
 

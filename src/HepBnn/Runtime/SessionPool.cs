@@ -34,8 +34,6 @@ public sealed class SessionPool : IDisposable
     public int MaxBatch => _sessions[0].MaxBatch;
     /// <summary>Scores per image (classes × output pixels), as <see cref="InferenceSession.ScoresPerImage"/>.</summary>
     public int ScoresPerImage => _sessions[0].ScoresPerImage;
-    [Obsolete("use ScoresPerImage (channels × output pixels); BnnModel.NumClasses is the class count")]
-    public int NumClasses => ScoresPerImage;
     public IReadOnlyList<IKernelConfiguration> Assignment => _sessions[0].Assignment;
     /// <summary>True when the sessions share one set of execution resources (one CPU worker pool).</summary>
     public bool SharesResources => _shared is not null;

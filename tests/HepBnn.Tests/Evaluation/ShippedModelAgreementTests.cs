@@ -53,7 +53,7 @@ public class ShippedModelAgreementTests(ITestOutputHelper output)
     }
 
     static LabeledImages TestSet(string name) =>
-        DatasetDirectory.Load(name.StartsWith("vgg3") ? TestData.FashionMnistDir! : TestData.Cifar10Dir!);
+        DatasetDirectory.Load(name.StartsWith("vgg3") ? RealData.FashionMnist()! : RealData.Cifar10()!);
 
     sealed record TorchPredictions(int[] Predictions, int[][] RawScores);
 
@@ -67,10 +67,10 @@ public class ShippedModelAgreementTests(ITestOutputHelper output)
             r.GetProperty("raw_scores").EnumerateArray().Select(a => a.EnumerateArray().Select(e => e.GetInt32()).ToArray()).ToArray());
     }
 
-    [FashionMnistFact]
+    [RealDataFact("fashion-mnist")]
     public void Vgg3FullTestSet() => FullTestSetAccuracyAndAgreementWithPyTorch("vgg3-fashion-mnist");
 
-    [Cifar10Fact]
+    [RealDataFact("cifar10")]
     public void Vgg7FullTestSet() => FullTestSetAccuracyAndAgreementWithPyTorch("vgg7-cifar10");
 
     void FullTestSetAccuracyAndAgreementWithPyTorch(string name)

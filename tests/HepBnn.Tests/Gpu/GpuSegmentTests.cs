@@ -16,15 +16,15 @@ public class GpuSegmentTests(CpuAcceleratorFixture fixture)
 {
     static void AssertScores(BnnModel model, InferenceSession session, byte[] images, int batch, string what)
     {
-        var raw = new int[batch * session.NumClasses];
+        var raw = new int[batch * session.ScoresPerImage];
         Array.Fill(raw, int.MinValue);
         session.Run(images.AsSpan(0, (int)(batch * model.InputShape.Elements)), batch, raw);
         for (int n = 0; n < batch; n++)
         {
             var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
             for (int k = 0; k < expected.Length; k++)
-                Assert.True(expected[k] == raw[n * session.NumClasses + k],
-                    $"{what}, batch {batch}: sample {n} class {k} expected {expected[k]} got {raw[n * session.NumClasses + k]}");
+                Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
+                    $"{what}, batch {batch}: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
         }
     }
 

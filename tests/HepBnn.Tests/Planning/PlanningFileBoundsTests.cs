@@ -55,7 +55,7 @@ public class PlanningFileBoundsTests
         ProfileFile.Save(largest, profilePath);
         var mapped = Planner.Map(ProfileFile.Read(profilePath))[0];
         PlanFile.Save(mapped, planPath);
-        Assert.Equal(PlanningJson.Serialize(mapped), PlanningJson.Serialize(PlanFile.Read(planPath)));
+        Assert.Equal(PlanningJson.Serialize(mapped), PlanningJson.Serialize(PlanFile.ReadUnvalidated(planPath)));
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public class PlanningFileBoundsTests
         string path = Temp("big.json");
         using (var f = File.Create(path)) f.SetLength(PlanningJson.MaxFileBytes + 1); // sparse: nothing written
         long before = GC.GetAllocatedBytesForCurrentThread();
-        var e = Assert.Throws<HepBnnException>(() => PlanFile.Read(path));
+        var e = Assert.Throws<HepBnnException>(() => PlanFile.ReadUnvalidated(path));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Contains($"the limit is {PlanningJson.MaxFileBytes}", e.Message);
         Assert.True(allocated < 1 << 20, $"refusing a {PlanningJson.MaxFileBytes >> 20} MiB file allocated {allocated} bytes");
@@ -79,7 +79,7 @@ public class PlanningFileBoundsTests
         for (int i = 0; i < 200; i++) json.Append('[');
         for (int i = 0; i < 200; i++) json.Append(']');
         File.WriteAllText(path, json.Append('}').ToString());
-        var e = Assert.Throws<HepBnnException>(() => PlanFile.Read(path));
+        var e = Assert.Throws<HepBnnException>(() => PlanFile.ReadUnvalidated(path));
         Assert.Contains($"depth of {PlanningJson.MaxDepth}", e.Message);
     }
 

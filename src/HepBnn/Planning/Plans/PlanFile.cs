@@ -33,9 +33,6 @@ public static class PlanFile
         return plan;
     }
 
-    [Obsolete("renamed ReadUnvalidated (structure only); Load checks the plan against a model and this machine")]
-    public static Plan Read(string path) => ReadUnvalidated(path);
-
     public static Plan Parse(string json, string source = "plan")
     {
         var plan = PlanningJson.Parse<Plan>(json, source);

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs ON the GPU machine in one call (within its 10-minute limit): the quick plan-check (HEP-BNN verdicts of vgg3/vgg7 at
+# batch 1/16/256 with the PyTorch peer; see plan-check.sh), per-block MMA fractions, charts of the VGG7 verdicts, the
+# demo, eval of both shipped models on their bundled samples with the GPU mapping, the CPU roofline, and verify.
+# Everything goes into ONE archive, $OUT/final.tar.gz (the device returns at most 8 files), and the text log also to
+# $OUT/final.txt.
+# Usage: final-check.sh [binary-dir=.device/final]
+set -uo pipefail
+bin=${1:-.device/final}
+here=$(cd "$(dirname "$0")" && pwd)
+out=${OUT:-./final-check-out}
+work=$(mktemp -d)/final
+mkdir -p "$out" "$work/plots"
+hepbnn="$bin/hepbnn"
+log="$work/final.txt"
+step() { echo "=== hepbnn $* ($(date -u +%H:%M:%S))" >> "$log"; local t0=$SECONDS; "$hepbnn" "$@" >> "$log" 2>&1; echo "=== exit code $?, $((SECONDS - t0)) s" >> "$log"; echo >> "$log"; }
+pack() { tar -C "$(dirname "$work")" -czf "$out/final.tar.gz" final; cp "$log" "$out/final.txt"; }
+trap pack EXIT
+OUT="$work" bash "$here/plan-check.sh" "$bin" quick
+[ -f "$here/mma-fraction.py" ] && python3 "$here/mma-fraction.py" 4806 "$work/bench-vgg3.json" "$work/bench-vgg7.json" > "$work/mma-fraction.txt" 2>&1
+step bench --model vgg7 --batch 1 256 --measure-s 1 --profile-budget-s 3 --plot-dir "$work/plots"
+step demo
+step eval --model models/vgg3-fashion-mnist.hbnn --data models/samples/fashion-mnist-test-500 --config gpu.tensor-core
+step eval --model models/vgg7-cifar10.hbnn --data models/samples/cifar10-test-100 --config gpu.tensor-core
+step roofline
+step verify
