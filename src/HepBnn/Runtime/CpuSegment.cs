@@ -6,13 +6,14 @@ namespace HepBnn.Runtime;
 
 /// <summary>
 /// Consecutive CPU blocks of a plan run inside one parallel region of the worker pool: the workers are woken once, run
-/// block after block, and wait for each other at a barrier between blocks (spinning, then yielding, then sleeping: no
-/// allocation, no kernel object), instead of one fork-join per block. Within a block, the participants claim its work
-/// items (the same items as the block's own partition, on at most its thread cap) from a per-block counter, so a
-/// participant descheduled on a shared machine delays only the items it holds. Results are identical to running the
-/// blocks one by one: every item writes its own output words and the barrier orders the blocks.
-/// <para>A failing item stops the segment: its participant records the exception, the others leave at the next
-/// barrier, and <see cref="Run"/> rethrows it as a <see cref="HepBnnException"/>.</para>
+/// block after block, and between blocks wait until the previous block's items are all done (spinning, then yielding,
+/// then sleeping: no allocation, no kernel object), instead of one fork-join per block. Within a block, the
+/// participants claim its work items (the same items as the block's own partition, on at most its thread cap) from a
+/// per-block counter, so a participant descheduled on a shared machine delays only the item it holds. Results are
+/// identical to running the blocks one by one: every item writes its own output words and the done-count orders the
+/// blocks.
+/// <para>A failing item stops the segment: its participant records the exception, the others leave at their next
+/// wait, and <see cref="Run(int)"/> rethrows it as a <see cref="HepBnnException"/>.</para>
 /// </summary>
 internal sealed class CpuSegment : IRegionWork
 {
@@ -21,7 +22,7 @@ internal sealed class CpuSegment : IRegionWork
     readonly CpuWorkerPool _pool;
     readonly int[] _next;
     readonly int _threads;
-    int _batch, _arrived, _phase;
+    int _batch;
     volatile bool _failed;
     Exception? _error;
 
@@ -41,29 +42,32 @@ internal sealed class CpuSegment : IRegionWork
 
     public void Run(int batch)
     {
-        _batch = batch; _failed = false; _error = null; _arrived = 0;
-        for (int b = 0; b < _blocks.Length; b++) { _next[b * 16] = 0; _blocks[b].Bind(_inputs[b], _outputs[b]); }
+        _batch = batch; _failed = false; _error = null;
+        for (int b = 0; b < _blocks.Length; b++) { _next[b * 16] = _next[b * 16 + 8] = 0; _blocks[b].Bind(_inputs[b], _outputs[b]); }
         try { _pool.Region(_threads, this); }
         finally { foreach (var b in _blocks) b.Bind(null, null); }
         if (_error is { } e) throw e as HepBnnException ?? new HepBnnException("a CPU kernel failed: " + e.Message, e);
     }
 
-    /// <summary>Participant <paramref name="p"/>: every block in order, a barrier between blocks. Scratch memory is indexed
-    /// by the participant (unique in the region and below each block's thread cap where it works).</summary>
+    /// <summary>Participant <paramref name="p"/>: every block in order. Before block b it waits until every item of block
+    /// b − 1 is done (not until every participant arrived: a participant descheduled on a busy machine, holding no item,
+    /// delays nobody; the others take its share). Scratch memory is indexed by the participant (unique in the region,
+    /// and below each block's thread cap where it works).</summary>
     public void Run(int p, int participants, int worker)
     {
         try
         {
             for (int b = 0; b < _blocks.Length; b++)
             {
+                if (b > 0 && !WaitDone(b - 1)) return;
                 var block = _blocks[b];
-                int threads = Math.Min(participants, block.MaxThreads), units = block.Units(_batch);
-                if (p < threads)
+                if (p >= Math.Min(participants, block.MaxThreads)) continue;
+                int units = block.Units(_batch), u;
+                while (!_failed && (u = Interlocked.Increment(ref _next[b * 16]) - 1) < units)
                 {
-                    int u;
-                    while (!_failed && (u = Interlocked.Increment(ref _next[b * 16]) - 1) < units) block.Execute(u, p);
+                    block.Execute(u, p);
+                    Interlocked.Increment(ref _next[b * 16 + 8]); // done counter, on the second half of the line
                 }
-                if (b + 1 < _blocks.Length && !Barrier(participants)) return;
             }
         }
         catch (Exception e)
@@ -73,25 +77,19 @@ internal sealed class CpuSegment : IRegionWork
         }
     }
 
-    /// <summary>Waits until all participants arrived (sense by phase number); false when one failed meanwhile.</summary>
-    bool Barrier(int participants)
+    /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile.</summary>
+    bool WaitDone(int b)
     {
-        if (participants == 1) return !_failed;
-        int phase = Volatile.Read(ref _phase);
-        if (Interlocked.Increment(ref _arrived) == participants)
-        {
-            Volatile.Write(ref _arrived, 0);
-            Interlocked.Increment(ref _phase);
-            return !_failed;
-        }
-        long start = Stopwatch.GetTimestamp();
-        while (Volatile.Read(ref _phase) == phase)
+        int units = _blocks[b].Units(_batch);
+        long start = 0;
+        while (Volatile.Read(ref _next[b * 16 + 8]) < units)
         {
             if (_failed) return false;
+            if (start == 0) start = Stopwatch.GetTimestamp();
             long waited = Stopwatch.GetTimestamp() - start;
             if (waited < SpinTicks) Thread.SpinWait(20);
             else if (waited < YieldTicks) Thread.Yield();
-            else Thread.Sleep(1); // a long block on another participant: give the core away
+            else Thread.Sleep(1); // a long item on another participant: give the core away
         }
         return !_failed;
     }

@@ -16,6 +16,9 @@ public sealed class SessionOptions
     /// HEPBNN_CUDA_GRAPHS, on by default). Off, or where capture is impossible, the blocks are launched one by one with the
     /// same results; <see cref="InferenceSession.GpuExecution"/> says which and why.</summary>
     public bool? CudaGraphs { get; init; }
+    /// <summary>Run each run of consecutive CPU blocks in one parallel region (a barrier between blocks) instead of one
+    /// fork-join per block. Same results either way; off is for comparisons.</summary>
+    public bool CpuRegions { get; init; } = true;
 
     // Used by InferenceSession.Create (HepBnn.Sessions) only; the constructors take their assignment explicitly.
 
