@@ -26,7 +26,7 @@ public class CpuSegmentTests
         {
             var model = ModelZoo.Vgg3(seed);
             var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
-            using var region = new InferenceSession(model, Plans[plan], new SessionOptions { MaxBatch = batch, CpuThreads = 3 });
+            using var region = new InferenceSession(model, Plans[plan], new SessionOptions { MaxBatch = batch, CpuThreads = 3, CpuRegions = true });
             using var perBlock = new InferenceSession(model, Plans[plan], new SessionOptions { MaxBatch = batch, CpuThreads = 3, CpuRegions = false });
             Assert.Equal(1, region.CpuSegments);
             Assert.Equal(0, perBlock.CpuSegments);
@@ -59,10 +59,10 @@ public class CpuSegmentTests
         var compiled = HepBnn.Ops.CompiledModel.Of(model);
         var assignment = compiled.Blocks.Select(_ => HepBnn.Ops.ConfigurationRegistry.Find("cpu.mt-pixels")).ToArray();
         var expected = new int[batch * 10];
-        using (var s = new InferenceSession(compiled, assignment, new SessionOptions { MaxBatch = batch }, resources)) s.Run(images, batch, expected);
+        using (var s = new InferenceSession(compiled, assignment, new SessionOptions { MaxBatch = batch, CpuRegions = true }, resources)) s.Run(images, batch, expected);
         var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
         {
-            using var s = new InferenceSession(compiled, assignment, new SessionOptions { MaxBatch = batch }, resources);
+            using var s = new InferenceSession(compiled, assignment, new SessionOptions { MaxBatch = batch, CpuRegions = true }, resources);
             var raw = new int[batch * s.ScoresPerImage];
             for (int i = 0; i < 50; i++)
             {
