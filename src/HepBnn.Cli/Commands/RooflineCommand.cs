@@ -1,4 +1,3 @@
-using HepBnn.Formats;
 using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
@@ -7,6 +6,7 @@ using HepBnn.Model;
 using HepBnn.Ops.Cpu;
 using HepBnn.Ops;
 using HepBnn.Planning;
+using HepBnn.Runtime;
 using Spectre.Console;
 
 namespace HepBnn.Cli.Commands;
@@ -19,7 +19,41 @@ public static class RooflineCommand
     public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us);
     public sealed record BlockRow(string Model, int Batch, string Block, string Configuration, double MedianUs, long WordOps, double GWordOpsPerS,
         string PeakRoute, int PeakThreads, double FractionOfPeak);
-    public sealed record Report(string Cpu, int Cores, double LoadAverage, List<PeakRow> Peaks, List<ForkJoinRow> ForkJoin, List<BlockRow> Blocks);
+    public sealed record SegmentRow(string Model, int Batch, string Configuration, int Blocks, double PerBlockForkJoinUs, double OneRegionUs, double SavedPerBoundaryUs);
+    public sealed record Report(string Cpu, int Cores, double LoadAverage, List<PeakRow> Peaks, List<ForkJoinRow> ForkJoin, List<BlockRow> Blocks)
+    {
+        public List<SegmentRow> Segments { get; } = [];
+    }
+
+    /// <summary>Whole-model latency of an all-CPU session with one fork-join per block vs one parallel region per run of
+    /// CPU blocks (<see cref="SessionOptions.CpuRegions"/>), interleaved bursts so both see the same machine load.</summary>
+    static SegmentRow? MeasureSegments(BnnModel m, int batch, string config, double seconds)
+    {
+        var blocks = BlockCompiler.Compile(m);
+        var cfg = ConfigurationRegistry.Find(config);
+        if (!blocks.All(cfg.Supports)) return null;
+        using var perBlock = new InferenceSession(m, config, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = false });
+        using var region = new InferenceSession(m, config, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = true });
+        var images = new byte[batch * m.InputShape.Elements];
+        new Random(1).NextBytes(images);
+        var scoresA = new int[batch * perBlock.ScoresPerImage];
+        var scoresB = new int[batch * region.ScoresPerImage];
+        var a = new List<double>();
+        var b = new List<double>();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 20; i++) { perBlock.Run(images, batch, scoresA); region.Run(images, batch, scoresB); }
+        if (!scoresA.AsSpan().SequenceEqual(scoresB)) throw new HepBnnException($"{m.Name} b{batch} {config}: one region and per-block fork-joins disagree");
+        while (clock.Elapsed.TotalSeconds < seconds || a.Count < 40)
+            foreach (var (session, list, scores) in new[] { (perBlock, a, scoresA), (region, b, scoresB) })
+                for (int i = 0; i < 10; i++)
+                {
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    session.Run(images, batch, scores);
+                    list.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+                }
+        double ma = TimingStats.From(a.ToArray()).MedianUs, mb = TimingStats.From(b.ToArray()).MedianUs;
+        return new SegmentRow(m.Name, batch, config, blocks.Count, ma, mb, (ma - mb) / Math.Max(1, blocks.Count - 1));
+    }
 
     public static Command Create()
     {
@@ -27,9 +61,11 @@ public static class RooflineCommand
         var batch = new Option<int[]>("--batch", "-b") { Description = "batch sizes", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int[]>("--fork-threads") { Description = "thread counts for the fork-join measure", DefaultValueFactory = _ => [1, 2, 8, 16], AllowMultipleArgumentsPerToken = true };
         var budget = new Option<double>("--budget-ms") { Description = "ms per block × configuration measurement", DefaultValueFactory = _ => 60 };
+        var segmentConfigs = new Option<string[]>("--segment-configs") { Description = "configurations (for every block) whose whole-model latency is measured with one fork-join per block vs one parallel region", DefaultValueFactory = _ => ["cpu.mt-rows", "cpu.mt-pixels"], AllowMultipleArgumentsPerToken = true };
+        var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
-            { model, batch, threads, budget, jsonOut };
+            { model, batch, threads, budget, configs, segmentConfigs, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var cpu = CpuFeatures.Detect();
@@ -66,7 +102,19 @@ public static class RooflineCommand
             {
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
-                    foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu, new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
+                    foreach (var c in r.GetValue(segmentConfigs)!)
+                        if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000) is { } row) report.Segments.Add(row);
+            }
+            var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs", "one region µs", "saved per block boundary µs");
+            foreach (var x in report.Segments)
+                st.AddRow(x.Model, x.Batch.ToString(), x.Configuration, x.Blocks.ToString(), x.PerBlockForkJoinUs.ToString("F1"), x.OneRegionUs.ToString("F1"), x.SavedPerBoundaryUs.ToString("F2"));
+            AnsiConsole.Write(st);
+            var only = r.GetValue(configs) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null;
+            foreach (var name in r.GetValue(model)!)
+            {
+                var m = CommonOptions.LoadModel(name, 1);
+                foreach (int b in r.GetValue(batch)!)
+                    foreach (var t in BlockBenchmark.Run(BlockCompiler.Compile(m), b, res, c => c.Device == DeviceKind.Cpu && (only is null || only.Contains(c.Name)), new BenchmarkPolicy(r.GetValue(budget), PruneFactor: 4)))
                     {
                         var block = BlockCompiler.Compile(m)[t.Block];
                         long ops = CpuRoofline.WordOps(block, b);

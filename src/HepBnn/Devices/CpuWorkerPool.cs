@@ -13,6 +13,12 @@ public interface IParallelWork
     void Execute(int index, int worker) => Execute(index);
 }
 
+/// <summary>Work of a parallel region (<see cref="CpuWorkerPool.Region"/>): one call per participant, each on its own thread.</summary>
+public interface IRegionWork
+{
+    void Run(int participant, int participants, int worker);
+}
+
 /// <summary>A fixed set of worker threads created once (per session or shared by a <see cref="Runtime.SessionPool"/>).
 /// <see cref="For"/> hands out indices dynamically and the calling thread works too; returns when every index is done.
 /// <para>Thread safety: <see cref="For"/> may be called from several threads. One call at a time owns the workers; a
@@ -32,6 +38,7 @@ public sealed class CpuWorkerPool : IDisposable
     readonly object _gate = new();
     IParallelWork? _work;
     int _count, _next, _active;
+    IRegionWork? _region; // set during Region: each thread takes one index (its participant number) instead of draining items
     volatile bool _stopping;
     Exception? _error;
     /// <summary>The pool whose work the current thread is executing (nesting detection).</summary>
@@ -86,6 +93,38 @@ public sealed class CpuWorkerPool : IDisposable
         finally { Monitor.Exit(_gate); }
     }
 
+    /// <summary>A parallel region: <paramref name="work"/>.Run(participant, P, worker) runs exactly once for each
+    /// participant in [0, P), each on its own thread (the caller is one of them), so that participants may wait for each
+    /// other (a barrier) inside. P is at most <paramref name="maxThreads"/>, and 1 where
+    /// <see cref="For(int, IParallelWork, int)"/> would run inline (nesting, or the workers serving another caller).
+    /// A participant that fails must not leave the others waiting: the work's barrier has to give up when one fails.</summary>
+    public void Region(int maxThreads, IRegionWork work)
+    {
+        if (maxThreads <= 1 || _threads.Length == 0 || t_inside == this || !Monitor.TryEnter(_gate))
+        {
+            var outer = t_inside;
+            t_inside = this;
+            try { work.Run(0, 1, 0); }
+            catch (Exception e) when (e is not HepBnnException) { throw new HepBnnException("a CPU kernel failed: " + e.Message, e); }
+            finally { t_inside = outer; }
+            return;
+        }
+        try
+        {
+            int helpers = Math.Min(_threads.Length, maxThreads - 1);
+            _region = work; _count = helpers + 1; _next = 0; _error = null;
+            _active = helpers + 1;
+            _start.Release(helpers);
+            Drain(0);
+            WaitUntilDone();
+            _region = null;
+            var error = _error;
+            _error = null;
+            if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
+        }
+        finally { Monitor.Exit(_gate); }
+    }
+
     /// <summary>All items on the calling thread as worker 0 (ids are unique per call, and this call has one thread).</summary>
     void RunInline(int count, IParallelWork work)
     {
@@ -109,7 +148,8 @@ public sealed class CpuWorkerPool : IDisposable
         try
         {
             int i;
-            while ((i = Interlocked.Increment(ref _next) - 1) < _count) _work!.Execute(i, worker);
+            if (_region is { } region) { if ((i = Interlocked.Increment(ref _next) - 1) < _count) region.Run(i, _count, worker); }
+            else while ((i = Interlocked.Increment(ref _next) - 1) < _count) _work!.Execute(i, worker);
         }
         catch (Exception e)
         {

@@ -1,3 +1,4 @@
+using HepBnn.Ops.Cpu;
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
@@ -20,7 +21,8 @@ public sealed class InferenceSession : IDisposable
     readonly TensorBuffer[] _outputs;
     readonly HostBuffer _input;
     readonly HostBuffer _scores;
-    readonly GpuSegment?[] _segmentAt = [];   // the GPU segment starting at each block index (null elsewhere)
+    readonly GpuSegment?[] _segmentAt = [];
+    readonly CpuSegment?[] _cpuSegmentAt = [];  // the CPU segment (one parallel region) starting at each block index   // the GPU segment starting at each block index (null elsewhere)
     bool _disposed;
 
     public BnnModel Model { get; }
@@ -97,6 +99,7 @@ public sealed class InferenceSession : IDisposable
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
             _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs);
+            _cpuSegmentAt = options.CpuRegions ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
         }
         catch
         {
@@ -176,6 +179,32 @@ public sealed class InferenceSession : IDisposable
         return at;
     }
 
+    /// <summary>Cuts the plan's maximal runs of two or more CPU blocks into CPU segments (one parallel region each,
+    /// a barrier between blocks instead of a fork-join per block).</summary>
+    CpuSegment?[] BuildCpuSegments()
+    {
+        var at = new CpuSegment?[_runners.Length];
+        for (int i = 0; i < _runners.Length; i++)
+        {
+            if (_runners[i] is not ICpuRegionWork) continue;
+            int last = i;
+            while (last + 1 < _runners.Length && _runners[last + 1] is ICpuRegionWork && _staging[last + 1] is null) last++;
+            if (last > i)
+            {
+                var inputs = new TensorBuffer[last - i + 1];
+                for (int j = i; j <= last; j++)
+                    inputs[j - i] = j > i ? _outputs[j - 1] : _staging[i] ?? (i == 0 ? _input : _outputs[i - 1]);
+                at[i] = new CpuSegment(i, _runners[i..(last + 1)].Cast<ICpuRegionWork>().ToArray(), inputs, _outputs[i..(last + 1)],
+                                       _resources.CpuWorkers);
+            }
+            i = last;
+        }
+        return at;
+    }
+
+    /// <summary>CPU segments of this session (runs of CPU blocks sharing one parallel region).</summary>
+    public int CpuSegments => _cpuSegmentAt.Count(s => s is not null);
+
     /// <summary>How the GPU blocks run: "no GPU blocks", "CUDA graphs (n segments)", or "eager launches: reason".</summary>
     public string GpuExecution
     {
@@ -216,6 +245,13 @@ public sealed class InferenceSession : IDisposable
             {
                 if (!ReferenceEquals(current, stage)) _resources.Copy(current, stage, Blocks[i].InputBufferWords(batch));
                 current = stage;
+            }
+            if (_cpuSegmentAt[i] is { } cpu)
+            {
+                cpu.Run(batch);
+                i = cpu.Last;
+                current = _outputs[i];
+                continue;
             }
             _runners[i].Run(current, _outputs[i], batch);
             current = _outputs[i];

@@ -12,7 +12,13 @@ namespace HepBnn.Tests.Runtime;
 /// process-wide count also sees the runtime's and the test runner's own background allocations.</summary>
 public class SteadyStateAllocationTests(ITestOutputHelper output)
 {
-    public static TheoryData<string> CpuConfigs() => [.. ConfigurationRegistry.Cpu.Select(c => c.Name)];
+    /// <summary>Every CPU configuration, with one fork-join per block and with one parallel region (CpuRegions).</summary>
+    public static TheoryData<string, bool> CpuConfigs()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var c in ConfigurationRegistry.Cpu) { data.Add(c.Name, false); data.Add(c.Name, true); }
+        return data;
+    }
 
     /// <summary>Image layer, pooling before and after BN, a conv with several words, dense layers, scores with BN.</summary>
     static BnnModel Model() => new ModelBuilder(new Shape3(8, 8, 3), 4) { NegativeGammaFraction = 0.3 }
@@ -46,7 +52,7 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(CpuConfigs))]
-    public void RunAllocatesNothingAfterWarmUp(string configName)
+    public void RunAllocatesNothingAfterWarmUp(string configName, bool regions)
     {
         var model = Model();
         var blocks = BlockCompiler.Compile(model);
@@ -55,7 +61,7 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
         Assert.True(blocks.All(config.Supports), $"{configName} should support every block of {model.Name}");
         const int batch = 3, runs = 300;
         using var res = new ExecutionResources(2);
-        using var session = new InferenceSession(model, blocks, blocks.Select(_ => config).ToArray(), new SessionOptions { MaxBatch = batch }, res);
+        using var session = new InferenceSession(model, blocks, blocks.Select(_ => config).ToArray(), new SessionOptions { MaxBatch = batch, CpuRegions = regions }, res);
         var workers = new WorkerAllocations(res.CpuWorkers);
         var images = ModelZoo.RandomImages(model.InputShape, batch, 1);
         var scores = new int[batch * session.ScoresPerImage];
@@ -69,7 +75,8 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
         long before = GC.GetAllocatedBytesForCurrentThread() + workers.Total();
         Runs(runs);
         long allocated = GC.GetAllocatedBytesForCurrentThread() + workers.Total() - before;
-        output.WriteLine($"{configName}: {allocated} bytes over {runs} runs");
-        Assert.True(allocated == 0, $"{configName}: {allocated} bytes allocated over {runs} steady-state runs");
+        output.WriteLine($"{configName} (regions {regions}): {allocated} bytes over {runs} runs");
+        Assert.Equal(regions ? 1 : 0, session.CpuSegments);
+        Assert.True(allocated == 0, $"{configName} (regions {regions}): {allocated} bytes allocated over {runs} steady-state runs");
     }
 }

@@ -24,14 +24,26 @@ public static class CpuBlockKernels
         int ocw = os.ChannelWords;
         var outWords = ((HostBuffer)output).Span.Slice((int)(n * os.PackedWords), (int)os.PackedWords);
         ref byte sample = ref SampleStart(d, (HostBuffer)input, n);
+        // Binary conv pixels go in pairs (neighbours in a row, or in a pooling window's row) so that a kernel can share
+        // its weight loads between the two.
+        bool pairs = !d.IsImage && !d.PatchIsSample;
         if (!b.HasPool)
         {
             for (int y = py0; y < py1; y++)
-                for (int x = px0; x < px1; x++)
+            {
+                int x = px0;
+                if (pairs)
+                    for (; x + 1 < px1; x += 2)
+                    {
+                        ref ulong dst = ref outWords[(y * os.W + x) * ocw];
+                        PixelPairWords<TK>(d, ref sample, y, x, w0, w1, s, ref dst, ref Unsafe.Add(ref dst, ocw), pool: 0);
+                    }
+                for (; x < px1; x++)
                 {
                     ref ulong dst = ref outWords[(y * os.W + x) * ocw];
                     PixelWords<TK>(d, ref sample, y, x, w0, w1, s, ref dst, pool: 0);
                 }
+            }
             return;
         }
         int size = b.PoolSize, stride = b.PoolStride, words = w1 - w0;
@@ -40,8 +52,14 @@ public static class CpuBlockKernels
             {
                 for (int i = 0; i < words; i++) { s.Any[i] = 0; s.All[i] = ~0UL; } // a few words: no memset call
                 for (int dy = 0; dy < size; dy++)
-                    for (int dx = 0; dx < size; dx++)
+                {
+                    int dx = 0;
+                    if (pairs)
+                        for (; dx + 1 < size; dx += 2)
+                            PixelPairWords<TK>(d, ref sample, py * stride + dy, px * stride + dx, w0, w1, s, ref s.Any[0], ref s.Any[0], pool: 1);
+                    for (; dx < size; dx++)
                         PixelWords<TK>(d, ref sample, py * stride + dy, px * stride + dx, w0, w1, s, ref s.Any[0], pool: 1);
+                }
                 int o = (py * os.W + px) * ocw;
                 for (int w = w0; w < w1; w++)
                 {
@@ -91,6 +109,23 @@ public static class CpuBlockKernels
         {
             ref ulong patch = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox, s.Patch);
             for (int w = w0; w < w1; w++) Store(TK.BinaryWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
+        }
+    }
+
+    /// <summary>As <see cref="PixelWords"/> for binary conv outputs (oy, ox) and (oy, ox + 1) at once (destinations
+    /// <paramref name="dstA"/> and <paramref name="dstB"/> for pool 0; both OR / AND into the scratch for pool 1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PixelPairWords<TK>(CpuBlockData d, ref byte sample, int oy, int ox, int w0, int w1, CpuScratch s, ref ulong dstA, ref ulong dstB, int pool)
+        where TK : struct, ICpuKernel
+    {
+        int row = d.RowClass[oy] * d.ColClasses, clsA = row + d.ColClass[ox], clsB = row + d.ColClass[ox + 1];
+        ref ulong a = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox, s.Patch);
+        ref ulong b = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox + 1, s.PatchB);
+        for (int w = w0; w < w1; w++)
+        {
+            ulong bitsA = TK.BinaryWord2(d, ref a, ref b, w, clsA, clsB, out ulong bitsB);
+            Store(bitsA, w, w0, s, ref dstA, pool);
+            Store(bitsB, w, w0, s, ref dstB, pool);
         }
     }
 

@@ -6,10 +6,43 @@ namespace HepBnn.Ops.Cpu;
 /// block at batch 1 still has enough items for many threads (VGG3's conv2 has 7 pooled rows but 49 pixels).</summary>
 public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels }
 
+/// <summary>The work items of each partition, shared by the CPU runners: items per sample, and the region of one item
+/// (sample, pooled output rows [R0, R1) × columns [X0, X1), channel words [C0, C1)).</summary>
+public static class CpuPartitions
+{
+    /// <summary>Work items per sample: output rows (pooled rows for bits, pixels for scores), 64-channel words, or pixels.</summary>
+    public static int UnitsPerSample(CpuPartition partition, Block b) => partition switch
+    {
+        CpuPartition.Rows => b.Output == BlockOutput.Bits ? b.OutputShape.H : b.OutputShape.Pixels,
+        CpuPartition.Channels => b.OutputShape.ChannelWords,
+        CpuPartition.Pixels => b.OutputShape.Pixels,
+        _ => 1,
+    };
+
+    public static (int N, int R0, int R1, int X0, int X1, int C0, int C1) Item(CpuPartition partition, Block b, int unit)
+    {
+        bool bits = b.Output == BlockOutput.Bits;
+        int rows = bits ? b.OutputShape.H : b.OutputShape.Pixels, words = b.OutputShape.ChannelWords;
+        int n = unit, r0 = 0, r1 = rows, c0 = 0, c1 = words, x0 = 0, x1 = b.OutputShape.W;
+        switch (partition)
+        {
+            case CpuPartition.Rows: n = unit / rows; r0 = unit % rows; r1 = r0 + 1; break;
+            case CpuPartition.Channels: n = unit / words; c0 = unit % words; c1 = c0 + 1; break;
+            case CpuPartition.Pixels:
+                int pixels = b.OutputShape.Pixels, p = unit % pixels;
+                n = unit / pixels;
+                if (bits) { r0 = p / b.OutputShape.W; r1 = r0 + 1; x0 = p % b.OutputShape.W; x1 = x0 + 1; }
+                else { r0 = p; r1 = p + 1; }
+                break;
+        }
+        return (n, r0, r1, x0, x1, c0, c1);
+    }
+}
+
 /// <summary>Runs one block on the CPU with a kernel flavour and a partition. Holds its work-item state and one scratch
 /// per worker thread (indexed by the pool's worker id), so that running allocates nothing. Not for concurrent use
 /// (like the session that owns it).</summary>
-public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : struct, ICpuKernel
+public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuKernel
 {
     readonly CpuBlockData _data;
     readonly CpuPartition _partition;
@@ -33,14 +66,11 @@ public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : 
         for (int i = 0; i < _scratch.Length; i++) _scratch[i] = new CpuScratch(_data);
     }
 
-    /// <summary>Work items per sample: output rows (pooled rows for bits, pixels for scores) or 64-channel words.</summary>
-    int UnitsPerSample => _partition switch
-    {
-        CpuPartition.Rows => Block.Output == BlockOutput.Bits ? Block.OutputShape.H : Block.OutputShape.Pixels,
-        CpuPartition.Channels => Block.OutputShape.ChannelWords,
-        CpuPartition.Pixels => Block.OutputShape.Pixels,
-        _ => 1,
-    };
+    int UnitsPerSample => CpuPartitions.UnitsPerSample(_partition, Block);
+
+    public int Units(int batch) => batch * UnitsPerSample;
+    public int MaxThreads => _partition == CpuPartition.Sequential ? 1 : Math.Min(_threads, _scratch.Length);
+    public void Bind(TensorBuffer? input, TensorBuffer? output) { _in = input; _out = output; }
 
     public void Run(TensorBuffer input, TensorBuffer output, int batch)
     {
@@ -61,19 +91,7 @@ public sealed class CpuBlockRunner<TK> : IBlockRunner, IParallelWork where TK : 
     {
         var b = Block;
         bool bits = b.Output == BlockOutput.Bits;
-        int rows = bits ? b.OutputShape.H : b.OutputShape.Pixels, words = b.OutputShape.ChannelWords;
-        int n = unit, r0 = 0, r1 = rows, c0 = 0, c1 = words, x0 = 0, x1 = b.OutputShape.W;
-        switch (_partition)
-        {
-            case CpuPartition.Rows: n = unit / rows; r0 = unit % rows; r1 = r0 + 1; break;
-            case CpuPartition.Channels: n = unit / words; c0 = unit % words; c1 = c0 + 1; break;
-            case CpuPartition.Pixels:
-                int pixels = b.OutputShape.Pixels, p = unit % pixels;
-                n = unit / pixels;
-                if (bits) { r0 = p / b.OutputShape.W; r1 = r0 + 1; x0 = p % b.OutputShape.W; x1 = x0 + 1; }
-                else { r0 = p; r1 = p + 1; }
-                break;
-        }
+        var (n, r0, r1, x0, x1, c0, c1) = CpuPartitions.Item(_partition, b, unit);
         var scratch = _scratch[worker];
         if (bits) CpuBlockKernels.BitsRegion<TK>(_data, _in!, _out!, n, r0, r1, x0, x1, c0, c1, scratch);
         else CpuBlockKernels.ScoresRegion<TK>(_data, _in!, _out!, n, r0, r1, c0, c1, scratch);

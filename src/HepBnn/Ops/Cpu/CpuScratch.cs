@@ -5,6 +5,8 @@ public sealed class CpuScratch
 {
     /// <summary>Gathered binary patch (words).</summary>
     public ulong[] Patch { get; }
+    /// <summary>The second patch of a pixel pair.</summary>
+    public ulong[] PatchB { get; }
     /// <summary>Gathered image patch (pixel bytes, even length).</summary>
     public byte[] Pixels { get; }
     /// <summary>Pooling accumulators per output word of a region: OR and AND of the window's bits.</summary>
@@ -16,6 +18,7 @@ public sealed class CpuScratch
     public CpuScratch(CpuBlockData d)
     {
         Patch = d.IsImage || d.PatchIsSample ? [] : new ulong[d.PatchLength];
+        PatchB = d.IsImage || d.PatchIsSample ? [] : new ulong[d.PatchLength];
         Pixels = d.IsImage ? new byte[d.PatchLength] : [];
         Any = new ulong[d.Block.OutputWords];
         All = new ulong[d.Block.OutputWords];

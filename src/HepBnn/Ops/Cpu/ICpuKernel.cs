@@ -14,6 +14,10 @@ public interface ICpuKernel
     /// <summary>Binary input: the 64 thresholded output bits of channels [64·word, 64·word + 64).</summary>
     static abstract ulong BinaryWord(CpuBlockData d, ref ulong patch, int word, int cls);
 
+    /// <summary>Binary input, two output pixels at once (kernels may share weight loads between them): the bits of
+    /// patch A (returned) and of patch B (<paramref name="bitsB"/>).</summary>
+    static abstract ulong BinaryWord2(CpuBlockData d, ref ulong patchA, ref ulong patchB, int word, int clsA, int clsB, out ulong bitsB);
+
     /// <summary>Binary input: P = popcount(patch XOR weights) of the channels of <paramref name="word"/> into counts[0..64).</summary>
     static abstract void BinaryCounts(CpuBlockData d, ref ulong patch, int word, Span<ulong> counts);
 

@@ -90,6 +90,13 @@ public struct Simd256Kernel : ICpuKernel
         return bits;
     }
 
+    /// <summary>Two pixels: one after the other (this kernel shares nothing between them).</summary>
+    public static ulong BinaryWord2(CpuBlockData d, ref ulong patchA, ref ulong patchB, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        bitsB = BinaryWord(d, ref patchB, word, clsB);
+        return BinaryWord(d, ref patchA, word, clsA);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BinaryCounts(CpuBlockData d, ref ulong patch, int word, Span<ulong> counts)
     {

@@ -23,64 +23,260 @@ public struct Simd512Kernel : ICpuKernel
         0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4);
     }
 
-    /// <summary>Per-byte popcount (0..8) by nibble lookup.</summary>
+    /// <summary>Per-byte popcount (0..8) by nibble lookup (VPSHUFB), or with AVX-512 VBMI by one 128-entry lookup of
+    /// the low 7 bits (VPERMI2B ignores bit 7 of the index) plus the top bit: 4 instructions instead of 6.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<byte> PopBytes(Vector512<ulong> v, Vector512<byte> lut)
     {
-        var low = Vector512.Create((byte)0x0F);
         var x = v.AsByte();
+        if (Avx512Vbmi.IsSupported)
+            return Avx512Vbmi.PermuteVar64x8x2(Pop7Low, x, Pop7High)
+                   + (Avx512BW.ShiftRightLogical(x.AsUInt16(), 7) & Vector512.Create((ushort)0x0101)).AsByte();
+        var low = Vector512.Create((byte)0x0F);
         return Avx512BW.Shuffle(lut, x & low) + Avx512BW.Shuffle(lut, Avx512BW.ShiftRightLogical(x.AsUInt16(), 4).AsByte() & low);
     }
 
-    /// <summary>Carry-save adder (VPTERNLOGQ): sum and carry (majority) of three vectors, bit by bit.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Sum3(Vector512<ulong> a, Vector512<ulong> b, Vector512<ulong> c) => Avx512F.TernaryLogic(a, b, c, 0x96);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Carry3(Vector512<ulong> a, Vector512<ulong> b, Vector512<ulong> c) => Avx512F.TernaryLogic(a, b, c, 0xE8);
+    /// <summary>popcount of 0..63 and 64..127 (the two tables of VPERMI2B).</summary>
+    static Vector512<byte> Pop7Low
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5,
+        1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6);
+    }
+    static Vector512<byte> Pop7High
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)1, 2, 2, 3, 2, 3, 3, 4, 2, 3, 3, 4, 3, 4, 4, 5, 2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6,
+        2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7);
+    }
 
+    /// <summary>Carry-save adder (VPTERNLOGQ, destructive: its first operand is its destination): adds a and b into
+    /// acc bit by bit and returns the carry (majority of acc, a, b). The carry is computed from the new acc (where a ≠ b
+    /// the old acc was ~new acc, where a = b the majority is a), so that its destination is a, which dies here:
+    /// computing the majority from the old acc would need a register copy of acc per adder, an ALU instruction on Zen 4
+    /// that costs as much as the adder.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Csa(ref Vector512<ulong> acc, Vector512<ulong> a, Vector512<ulong> b)
+    {
+        acc = Avx512F.TernaryLogic(acc, a, b, 0x96);
+        return Avx512F.TernaryLogic(a, b, acc, 0xD4); // (a == b) ? a : ~acc
+    }
+
+    /// <summary>patch word j (broadcast to the 8 lanes) XOR the 8 channels' weight words j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Xor(ref ulong patch, ref ulong w, int j) =>
         Vector512.Create(Unsafe.Add(ref patch, j)) ^ Vector512.LoadUnsafe(ref w, (nuint)j * 8);
 
+    /// <summary>Adds words 0..1 (a pair) into the ones counter; returns the carry at weight 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Pair(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones)
+    {
+        var x0 = Xor(ref patch, ref w, j);
+        var x1 = Xor(ref patch, ref w, j + 1);
+        return Csa(ref ones, x0, x1);
+    }
+
+    /// <summary>Adds 4 words into ones / twos; returns the carry at weight 4.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Quad(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos)
+    {
+        var a = Pair(ref patch, ref w, j, ref ones);
+        var b = Pair(ref patch, ref w, j + 2, ref ones);
+        return Csa(ref twos, a, b);
+    }
+
+    /// <summary>Adds 8 words into ones / twos / fours; returns the carry at weight 8.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Octet(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours)
+    {
+        var a = Quad(ref patch, ref w, j, ref ones, ref twos);
+        var b = Quad(ref patch, ref w, j + 4, ref ones, ref twos);
+        return Csa(ref fours, a, b);
+    }
+
+    /// <summary>Half adder: adds <paramref name="v"/> into <paramref name="acc"/>, returns the carry.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Half(ref Vector512<ulong> acc, Vector512<ulong> v)
+    {
+        var carry = acc & v;
+        acc ^= v;
+        return carry;
+    }
+
     /// <summary>P for the 8 channels of one lane group (weights [len][8]): a Harley–Seal carry-save tree over blocks of
-    /// 8 patch words, so only one popcount per 8 words; the weighted partial counts are summed per lane by VPSADBW.</summary>
+    /// 16 patch words (15 VPTERNLOGQ pairs per block), so only one popcount per 16 words; the 1..15 words left over
+    /// ripple through half adders instead of being counted one by one. The byte counts of the sixteens are summed per
+    /// lane by VPSADBW. Pointer steps instead of indices keep the loop's scalar work small (the front end is shared
+    /// with ~30 vector instructions per 8 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> GroupCounts(ref ulong patch, ref ulong w, int len)
     {
         var lut = Lut;
-        Vector512<ulong> ones = default, twos = default, fours = default, total = default;
-        var eights = Vector512<byte>.Zero; // byte counts of the eights, flushed before they can overflow
-        int j = 0, blocks = 0;
-        for (; j + 8 <= len; j += 8)
+        Vector512<ulong> ones = default, twos = default, fours = default, eights = default, total = default;
+        var sixteens = Vector512<byte>.Zero; // byte counts of the sixteens (≤ 8 per pop), flushed before they can overflow
+        int pops = 0;
+        for (int blocks = len >> 4; blocks > 0; blocks--)
         {
-            var x0 = Xor(ref patch, ref w, j);
-            var x1 = Xor(ref patch, ref w, j + 1);
-            var twosA = Carry3(ones, x0, x1); ones = Sum3(ones, x0, x1);
-            x0 = Xor(ref patch, ref w, j + 2);
-            x1 = Xor(ref patch, ref w, j + 3);
-            var twosB = Carry3(ones, x0, x1); ones = Sum3(ones, x0, x1);
-            var foursA = Carry3(twos, twosA, twosB); twos = Sum3(twos, twosA, twosB);
-            x0 = Xor(ref patch, ref w, j + 4);
-            x1 = Xor(ref patch, ref w, j + 5);
-            twosA = Carry3(ones, x0, x1); ones = Sum3(ones, x0, x1);
-            x0 = Xor(ref patch, ref w, j + 6);
-            x1 = Xor(ref patch, ref w, j + 7);
-            twosB = Carry3(ones, x0, x1); ones = Sum3(ones, x0, x1);
-            var foursB = Carry3(twos, twosA, twosB); twos = Sum3(twos, twosA, twosB);
-            eights += PopBytes(Carry3(fours, foursA, foursB), lut); fours = Sum3(fours, foursA, foursB);
-            if (++blocks == 31)
+            var a = Octet(ref patch, ref w, 0, ref ones, ref twos, ref fours);
+            var b = Octet(ref patch, ref w, 8, ref ones, ref twos, ref fours);
+            sixteens += PopBytes(Csa(ref eights, a, b), lut);
+            patch = ref Unsafe.Add(ref patch, 16);
+            w = ref Unsafe.Add(ref w, 16 * 8);
+            if (++pops == 27) // the tail below adds at most 4 more pops: 31 · 8 ≤ 255
             {
-                total += Avx512BW.SumAbsoluteDifferences(eights, Vector512<byte>.Zero).AsUInt64() << 3;
-                eights = Vector512<byte>.Zero;
-                blocks = 0;
+                total += Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64();
+                sixteens = Vector512<byte>.Zero;
+                pops = 0;
             }
         }
-        // ones + 2·twos + 4·fours ≤ 56 per byte, plus ≤ 7 leftover words ≤ 112: no byte overflow.
+        int j = 0;
+        if ((len & 8) != 0)
+        {
+            var c8 = Octet(ref patch, ref w, j, ref ones, ref twos, ref fours);
+            sixteens += PopBytes(Half(ref eights, c8), lut);
+            j += 8;
+        }
+        if ((len & 4) != 0)
+        {
+            var c4 = Quad(ref patch, ref w, j, ref ones, ref twos);
+            sixteens += PopBytes(Half(ref eights, Half(ref fours, c4)), lut);
+            j += 4;
+        }
+        if ((len & 2) != 0)
+        {
+            var c2 = Pair(ref patch, ref w, j, ref ones);
+            sixteens += PopBytes(Half(ref eights, Half(ref fours, Half(ref twos, c2))), lut);
+            j += 2;
+        }
+        if ((len & 1) != 0)
+            sixteens += PopBytes(Half(ref eights, Half(ref fours, Half(ref twos, Half(ref ones, Xor(ref patch, ref w, j))))), lut);
+        return Finish(ones, twos, fours, eights, sixteens, total, lut);
+    }
+
+    /// <summary>The per-lane count from a tree's final state: 16·sixteens + 8·eights + 4·fours + 2·twos + ones.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Finish(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights,
+                                   Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
+    {
+        // ones + 2·twos + 4·fours + 8·eights ≤ 120 per byte: no overflow.
         var rest = PopBytes(ones, lut) + Vector512.ShiftLeft(PopBytes(twos, lut).AsUInt16(), 1).AsByte()
-                   + Vector512.ShiftLeft(PopBytes(fours, lut).AsUInt16(), 2).AsByte();
-        for (; j < len; j++) rest += PopBytes(Xor(ref patch, ref w, j), lut);
-        return total + (Avx512BW.SumAbsoluteDifferences(eights, Vector512<byte>.Zero).AsUInt64() << 3)
+                   + Vector512.ShiftLeft(PopBytes(fours, lut).AsUInt16(), 2).AsByte()
+                   + Vector512.ShiftLeft(PopBytes(eights, lut).AsUInt16(), 3).AsByte();
+        return ((total + Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64()) << 4)
                + Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
+    }
+
+    /// <summary>Two patches' words j, j+1 against one load of the weights: the pairs' carries at weight 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Pair2(ref ulong pa, ref ulong pb, ref ulong w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+                      out Vector512<ulong> carryA, out Vector512<ulong> carryB)
+    {
+        var w0 = Vector512.LoadUnsafe(ref w, (nuint)j * 8);
+        var w1 = Vector512.LoadUnsafe(ref w, (nuint)j * 8 + 8);
+        carryA = Csa(ref onesA, Vector512.Create(Unsafe.Add(ref pa, j)) ^ w0, Vector512.Create(Unsafe.Add(ref pa, j + 1)) ^ w1);
+        carryB = Csa(ref onesB, Vector512.Create(Unsafe.Add(ref pb, j)) ^ w0, Vector512.Create(Unsafe.Add(ref pb, j + 1)) ^ w1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Quad2(ref ulong pa, ref ulong pb, ref ulong w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+                      ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, out Vector512<ulong> carryA, out Vector512<ulong> carryB)
+    {
+        Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a0, out var b0);
+        Pair2(ref pa, ref pb, ref w, j + 2, ref onesA, ref onesB, out var a1, out var b1);
+        carryA = Csa(ref twosA, a0, a1);
+        carryB = Csa(ref twosB, b0, b1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Octet2(ref ulong pa, ref ulong pb, ref ulong w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+                       ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, ref Vector512<ulong> foursA, ref Vector512<ulong> foursB,
+                       out Vector512<ulong> carryA, out Vector512<ulong> carryB)
+    {
+        Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a0, out var b0);
+        Quad2(ref pa, ref pb, ref w, j + 4, ref onesA, ref onesB, ref twosA, ref twosB, out var a1, out var b1);
+        carryA = Csa(ref foursA, a0, a1);
+        carryB = Csa(ref foursB, b0, b1);
+    }
+
+    /// <summary>As <see cref="GroupCounts"/> for two patches (two output pixels) at once: each weight vector is loaded
+    /// once for both. The weights of a deep layer (VGG7's last convs: 150–300 KB) live in L2, whose bandwidth (one
+    /// 64-byte line per ~2 cycles) and not the ALUs bounded the one-pixel loop; two trees per load halve that traffic.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void GroupCounts2(ref ulong pa, ref ulong pb, ref ulong w, int len, out Vector512<ulong> countA, out Vector512<ulong> countB)
+    {
+        var lut = Lut;
+        Vector512<ulong> onesA = default, twosA = default, foursA = default, eightsA = default, totalA = default;
+        Vector512<ulong> onesB = default, twosB = default, foursB = default, eightsB = default, totalB = default;
+        Vector512<byte> sixA = default, sixB = default;
+        int pops = 0;
+        for (int blocks = len >> 4; blocks > 0; blocks--)
+        {
+            Octet2(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
+            Octet2(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
+            sixA += PopBytes(Csa(ref eightsA, a0, a1), lut);
+            sixB += PopBytes(Csa(ref eightsB, b0, b1), lut);
+            pa = ref Unsafe.Add(ref pa, 16);
+            pb = ref Unsafe.Add(ref pb, 16);
+            w = ref Unsafe.Add(ref w, 16 * 8);
+            if (++pops == 27) // the tail below adds at most 4 more pops: 31 · 8 ≤ 255
+            {
+                totalA += Avx512BW.SumAbsoluteDifferences(sixA, Vector512<byte>.Zero).AsUInt64();
+                totalB += Avx512BW.SumAbsoluteDifferences(sixB, Vector512<byte>.Zero).AsUInt64();
+                sixA = sixB = Vector512<byte>.Zero;
+                pops = 0;
+            }
+        }
+        int j = 0;
+        if ((len & 8) != 0)
+        {
+            Octet2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a, out var b);
+            sixA += PopBytes(Half(ref eightsA, a), lut);
+            sixB += PopBytes(Half(ref eightsB, b), lut);
+            j += 8;
+        }
+        if ((len & 4) != 0)
+        {
+            Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a, out var b);
+            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, a)), lut);
+            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, b)), lut);
+            j += 4;
+        }
+        if ((len & 2) != 0)
+        {
+            Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a, out var b);
+            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, Half(ref twosA, a))), lut);
+            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, Half(ref twosB, b))), lut);
+            j += 2;
+        }
+        if ((len & 1) != 0)
+        {
+            var wv = Vector512.LoadUnsafe(ref w, (nuint)j * 8);
+            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, Half(ref twosA, Half(ref onesA, Vector512.Create(Unsafe.Add(ref pa, j)) ^ wv)))), lut);
+            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, Half(ref twosB, Half(ref onesB, Vector512.Create(Unsafe.Add(ref pb, j)) ^ wv)))), lut);
+        }
+        countA = Finish(onesA, twosA, foursA, eightsA, sixA, totalA, lut);
+        countB = Finish(onesB, twosB, foursB, eightsB, sixB, totalB, lut);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong BinaryWord2(CpuBlockData d, ref ulong patchA, ref ulong patchB, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        int g0 = word * 8, groups = Math.Min(8, (d.Block.OutChannels - word * 64 + 7) >> 3), len = d.PatchLength;
+        ref ulong w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.LaneWeights), (nint)g0 * len * 8);
+        ref ulong lo = ref MemoryMarshal.GetArrayDataReference(d.Lo);
+        ref ulong span = ref MemoryMarshal.GetArrayDataReference(d.Span);
+        nint a = clsA * d.PaddedK + word * 64, b = clsB * d.PaddedK + word * 64;
+        ulong bitsA = 0;
+        bitsB = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            GroupCounts2(ref patchA, ref patchB, ref Unsafe.Add(ref w, (nint)g * len * 8), len, out var pa, out var pb);
+            bitsA |= Vector512.LessThanOrEqual(pa - Vector512.LoadUnsafe(ref lo, (nuint)(a + g * 8)), Vector512.LoadUnsafe(ref span, (nuint)(a + g * 8)))
+                .ExtractMostSignificantBits() << (8 * g);
+            bitsB |= Vector512.LessThanOrEqual(pb - Vector512.LoadUnsafe(ref lo, (nuint)(b + g * 8)), Vector512.LoadUnsafe(ref span, (nuint)(b + g * 8)))
+                .ExtractMostSignificantBits() << (8 * g);
+        }
+        return bitsA;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -4,7 +4,7 @@ namespace HepBnn.Ops.Cpu;
 /// <summary>Runs one block with a register-blocked binary kernel <typeparamref name="TB"/>; an 8-bit image block runs
 /// the per-pixel multiply-add kernel <typeparamref name="TI"/> (VPMADDUBSW) instead. Partitions as
 /// <see cref="CpuBlockRunner{TK}"/>, on at most <c>threads</c> threads of the pool. Scratch per worker, allocated here.</summary>
-public sealed class BlockedRunner<TB, TI> : IBlockRunner, IParallelWork
+public sealed class BlockedRunner<TB, TI> : ICpuRegionWork
     where TB : struct, IBlockedPopCount where TI : struct, ICpuKernel
 {
     readonly CpuBlockData _data;
@@ -22,6 +22,7 @@ public sealed class BlockedRunner<TB, TI> : IBlockRunner, IParallelWork
     {
         Configuration = config;
         _data = new CpuBlockData(block, binaryLanes: 4, imageLanes: TI.ImageLanes);
+        if (partition == CpuPartition.Pixels) throw new HepBnnException("the register-blocked runner pairs pixels within rows; use Rows");
         _partition = partition;
         _pool = pool;
         _threads = partition == CpuPartition.Sequential ? 1 : Math.Min(threads, pool.Threads);
@@ -30,13 +31,11 @@ public sealed class BlockedRunner<TB, TI> : IBlockRunner, IParallelWork
         _imageScratch = _data.IsImage ? Enumerable.Range(0, n).Select(_ => new CpuScratch(_data)).ToArray() : [];
     }
 
-    int UnitsPerSample => _partition switch
-    {
-        CpuPartition.Rows => Block.Output == BlockOutput.Bits ? Block.OutputShape.H : Block.OutputShape.Pixels,
-        CpuPartition.Channels => Block.OutputShape.ChannelWords,
-        CpuPartition.Pixels => throw new HepBnnException("the register-blocked runner pairs pixels within rows; use Rows"),
-        _ => 1,
-    };
+    int UnitsPerSample => CpuPartitions.UnitsPerSample(_partition, Block);
+
+    public int Units(int batch) => batch * UnitsPerSample;
+    public int MaxThreads => _threads;
+    public void Bind(TensorBuffer? input, TensorBuffer? output) { _in = input; _out = output; }
 
     public void Run(TensorBuffer input, TensorBuffer output, int batch)
     {
@@ -57,13 +56,7 @@ public sealed class BlockedRunner<TB, TI> : IBlockRunner, IParallelWork
     {
         var b = Block;
         bool bits = b.Output == BlockOutput.Bits;
-        int rows = bits ? b.OutputShape.H : b.OutputShape.Pixels, words = b.OutputShape.ChannelWords;
-        int n = unit, r0 = 0, r1 = rows, c0 = 0, c1 = words;
-        switch (_partition)
-        {
-            case CpuPartition.Rows: n = unit / rows; r0 = unit % rows; r1 = r0 + 1; break;
-            case CpuPartition.Channels: n = unit / words; c0 = unit % words; c1 = c0 + 1; break;
-        }
+        var (n, r0, r1, _, _, c0, c1) = CpuPartitions.Item(_partition, b, unit);
         if (_data.IsImage)
         {
             if (bits) CpuBlockKernels.BitsRegion<TI>(_data, _in!, _out!, n, r0, r1, c0, c1, _imageScratch[worker]);
