@@ -13,12 +13,14 @@ namespace HepBnn.Tests.Gpu;
 [Collection(GpuCollection.Name)]
 public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
 {
-    static void MmaKernel(ArrayView<uint> a, ArrayView<uint> b, ArrayView<int> c)
+    /// <summary>One warp's MMA on a 16×8 C tile: A row-major 16 rows × 8 registers, B column-major 8 columns × 8 registers
+    /// (the layouts documented on GpuMma). bytes = 0: 1-bit AND-popcount; 1: unsigned × signed bytes.</summary>
+    static void MmaKernel(ArrayView<uint> a, ArrayView<uint> b, ArrayView<int> c, int bytes)
     {
         int lane = Group.IdxX, g = lane >> 2, t = lane & 3;
         var acc = new MmaAccumulator { C0 = c[g * 8 + 2 * t], C1 = c[g * 8 + 2 * t + 1], C2 = c[(g + 8) * 8 + 2 * t], C3 = c[(g + 8) * 8 + 2 * t + 1] };
-        // A row-major 16 rows × 8 parts, B column-major 8 columns × 8 parts (the layout documented on GpuMma).
-        GpuMma.AndPopc(ref acc, a[g * 8 + t], a[(g + 8) * 8 + t], a[g * 8 + 4 + t], a[(g + 8) * 8 + 4 + t], b[g * 8 + t], b[g * 8 + 4 + t]);
+        if (bytes == 0) GpuMma.AndPopc(ref acc, a[g * 8 + t], a[(g + 8) * 8 + t], a[g * 8 + 4 + t], a[(g + 8) * 8 + 4 + t], b[g * 8 + t], b[g * 8 + 4 + t]);
+        else GpuMma.DotU8S8(ref acc, a[g * 8 + t], a[(g + 8) * 8 + t], a[g * 8 + 4 + t], a[(g + 8) * 8 + 4 + t], b[g * 8 + t], b[g * 8 + 4 + t]);
         Warp.Barrier();
         c[g * 8 + 2 * t] = acc.C0;
         c[g * 8 + 2 * t + 1] = acc.C1;
@@ -26,75 +28,50 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         c[(g + 8) * 8 + 2 * t + 1] = acc.C3;
     }
 
-    [Fact]
-    public void EmulatedMmaIsTheAndPopcountProduct()
+    /// <summary>Runs the emulated MMA on random tiles and compares every C element with C + <paramref name="dot"/>(A row, B column).</summary>
+    void CheckMma(int bytes, int seeds, int cRange, Func<uint[], int, uint[], int, int> dot)
     {
         var gpu = fixture.Resources.RequireGpu();
-        var kernel = gpu.Accelerator.LoadKernel<ArrayView<uint>, ArrayView<uint>, ArrayView<int>>(MmaKernel);
-        for (int seed = 1; seed <= 4; seed++)
+        var kernel = gpu.Accelerator.LoadKernel<ArrayView<uint>, ArrayView<uint>, ArrayView<int>, int>(MmaKernel);
+        for (int seed = 1; seed <= seeds; seed++)
         {
             var r = new Random(seed);
             var a = Enumerable.Range(0, 16 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
             var b = Enumerable.Range(0, 8 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
-            var c = Enumerable.Range(0, 16 * 8).Select(_ => r.Next(-1000, 1000)).ToArray();
+            var c = Enumerable.Range(0, 16 * 8).Select(_ => r.Next(-cRange, cRange)).ToArray();
             using var da = gpu.Upload(a);
             using var db = gpu.Upload(b);
             using var dc = gpu.Upload(c);
-            kernel(gpu.Stream, new KernelConfig(1, 32), da.View, db.View, dc.View);
+            kernel(gpu.Stream, new KernelConfig(1, 32), da.View, db.View, dc.View, bytes);
             gpu.Synchronize();
             var got = dc.View.GetAsArray1D(gpu.Stream);
             for (int row = 0; row < 16; row++)
                 for (int col = 0; col < 8; col++)
                 {
-                    int expect = c[row * 8 + col];
-                    for (int u = 0; u < 8; u++) expect += System.Numerics.BitOperations.PopCount(a[row * 8 + u] & b[col * 8 + u]);
+                    int expect = c[row * 8 + col] + dot(a, row * 8, b, col * 8);
                     Assert.True(expect == got[row * 8 + col], $"seed {seed}: C[{row},{col}] = {got[row * 8 + col]}, expected {expect}");
                 }
         }
     }
 
-    static void ByteMmaKernel(ArrayView<uint> a, ArrayView<uint> b, ArrayView<int> c)
+    [Fact]
+    public void EmulatedMmaIsTheAndPopcountProduct() => CheckMma(bytes: 0, seeds: 4, cRange: 1000, (a, ar, b, bc) =>
     {
-        int lane = Group.IdxX, g = lane >> 2, t = lane & 3;
-        var acc = new MmaAccumulator { C0 = c[g * 8 + 2 * t], C1 = c[g * 8 + 2 * t + 1], C2 = c[(g + 8) * 8 + 2 * t], C3 = c[(g + 8) * 8 + 2 * t + 1] };
-        // A row-major 16 rows × 8 registers of 4 bytes, B column-major 8 columns × 8 registers (layout on GpuMma.DotU8S8).
-        GpuMma.DotU8S8(ref acc, a[g * 8 + t], a[(g + 8) * 8 + t], a[g * 8 + 4 + t], a[(g + 8) * 8 + 4 + t], b[g * 8 + t], b[g * 8 + 4 + t]);
-        Warp.Barrier();
-        c[g * 8 + 2 * t] = acc.C0;
-        c[g * 8 + 2 * t + 1] = acc.C1;
-        c[(g + 8) * 8 + 2 * t] = acc.C2;
-        c[(g + 8) * 8 + 2 * t + 1] = acc.C3;
-    }
+        int sum = 0;
+        for (int u = 0; u < 8; u++) sum += System.Numerics.BitOperations.PopCount(a[ar + u] & b[bc + u]);
+        return sum;
+    });
 
     /// <summary>The emulated byte MMA against a plain integer product: unsigned bytes of A times signed bytes of B, over
     /// the 32 k of a row (element 4·u + i in byte i of register u).</summary>
     [Fact]
-    public void EmulatedByteMmaIsTheUnsignedTimesSignedProduct()
+    public void EmulatedByteMmaIsTheUnsignedTimesSignedProduct() => CheckMma(bytes: 1, seeds: 3, cRange: 100000, (a, ar, b, bc) =>
     {
-        var gpu = fixture.Resources.RequireGpu();
-        var kernel = gpu.Accelerator.LoadKernel<ArrayView<uint>, ArrayView<uint>, ArrayView<int>>(ByteMmaKernel);
-        for (int seed = 1; seed <= 3; seed++)
-        {
-            var r = new Random(seed);
-            var a = Enumerable.Range(0, 16 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
-            var b = Enumerable.Range(0, 8 * 8).Select(_ => (uint)r.NextInt64(0, 1L << 32)).ToArray();
-            var c = Enumerable.Range(0, 16 * 8).Select(_ => r.Next(-100000, 100000)).ToArray();
-            using var da = gpu.Upload(a);
-            using var db = gpu.Upload(b);
-            using var dc = gpu.Upload(c);
-            kernel(gpu.Stream, new KernelConfig(1, 32), da.View, db.View, dc.View);
-            gpu.Synchronize();
-            var got = dc.View.GetAsArray1D(gpu.Stream);
-            for (int row = 0; row < 16; row++)
-                for (int col = 0; col < 8; col++)
-                {
-                    int expect = c[row * 8 + col];
-                    for (int k = 0; k < 32; k++)
-                        expect += (int)((a[row * 8 + k / 4] >> (8 * (k % 4))) & 0xFF) * (sbyte)(byte)(b[col * 8 + k / 4] >> (8 * (k % 4)));
-                    Assert.True(expect == got[row * 8 + col], $"seed {seed}: C[{row},{col}] = {got[row * 8 + col]}, expected {expect}");
-                }
-        }
-    }
+        int sum = 0;
+        for (int k = 0; k < 32; k++)
+            sum += (int)((a[ar + k / 4] >> (8 * (k % 4))) & 0xFF) * (sbyte)(byte)(b[bc + k / 4] >> (8 * (k % 4)));
+        return sum;
+    });
 
     /// <summary>Blocks built to cross the kernel's edges: channel counts around word and tile sizes, chunks of 32 patch
     /// words, 64-row tiles spanning samples, pooling windows of 4 and 9 rows, stride, padding, dense and scores.</summary>
