@@ -21,48 +21,6 @@ public class FusedRangeOptimizerTests
         return new CostTable(t.Options, moves, t.FixedUs, ranges);
     }
 
-    /// <summary>Every assignment's cost, computed without CostTable.Cost/Units.</summary>
-    static List<(int[] Choice, double Cost)> BruteForce(CostTable t, IReadOnlyList<RangeOption> ranges, Func<CostOption, bool>? allow = null)
-    {
-        var all = new List<(int[], double)>();
-        var choice = new int[t.BlockCount];
-        void Walk(int i)
-        {
-            if (i == t.BlockCount)
-            {
-                double cost = t.FixedUs;
-                var where = DeviceKind.Cpu;
-                for (int k = 0; k < t.BlockCount; k++)
-                {
-                    var o = t.Options[k][choice[k]];
-                    int end = k;
-                    double time = o.TimeUs;
-                    if (o.Configuration == RangeOption.Configuration)
-                    {
-                        while (end + 1 < t.BlockCount && t.Options[end + 1][choice[end + 1]].Configuration == RangeOption.Configuration) end++;
-                        var r = ranges.FirstOrDefault(x => x.First == k && x.Last == end);
-                        time = r is null || (allow is not null && !allow(r.AsOption)) ? double.PositiveInfinity : r.TimeUs;
-                    }
-                    cost += (where == o.Device ? 0 : t.Move(k, where, o.Device)) + time;
-                    where = o.Device;
-                    k = end;
-                }
-                cost += where == DeviceKind.Cpu ? 0 : t.Move(t.BlockCount, where, DeviceKind.Cpu);
-                if (double.IsFinite(cost)) all.Add(((int[])choice.Clone(), cost));
-                return;
-            }
-            for (int j = 0; j < t.Options[i].Count; j++)
-            {
-                var o = t.Options[i][j];
-                if (allow is not null && o.Configuration != RangeOption.Configuration && !allow(o)) continue;
-                choice[i] = j;
-                Walk(i + 1);
-            }
-        }
-        Walk(0);
-        return all;
-    }
-
     [Fact]
     public void KBestWithFusedRangesEqualsBruteForce()
     {
@@ -71,7 +29,7 @@ public class FusedRangeOptimizerTests
         {
             var t = WithRanges(seed, out var ranges);
             int k = 1 + seed % 6;
-            var expected = BruteForce(t, ranges).Select(a => a.Cost).Order().Take(k).ToList();
+            var expected = SyntheticCosts.Enumerate(t, ranges: ranges).Select(a => a.Cost).Order().Take(k).ToList();
             var actual = PlanOptimizer.KBest(t, k);
             Assert.True(expected.Count == actual.Count, $"seed {seed}, k {k}: {actual.Count} plans, brute force has {expected.Count}");
             for (int i = 0; i < actual.Count; i++)
@@ -95,7 +53,7 @@ public class FusedRangeOptimizerTests
             var t = WithRanges(seed, out var ranges);
             Func<CostOption, bool> noFusing = o => o.Configuration != RangeOption.Configuration;
             var best = PlanOptimizer.Best(t, noFusing);
-            var expected = BruteForce(t, ranges, noFusing).Select(a => a.Cost).DefaultIfEmpty(double.NaN).Min();
+            var expected = SyntheticCosts.Enumerate(t, noFusing, ranges).Select(a => a.Cost).DefaultIfEmpty(double.NaN).Min();
             if (best is null) { Assert.True(double.IsNaN(expected), $"seed {seed}: no plan found, brute force has {expected}"); continue; }
             Assert.DoesNotContain(RangeOption.Configuration, best.Configurations);
             Assert.True(Math.Abs(best.PredictedUs - expected) < 1e-9, $"seed {seed}: {best.PredictedUs} vs brute force {expected}");

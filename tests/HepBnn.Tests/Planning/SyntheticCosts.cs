@@ -30,8 +30,10 @@ public static class SyntheticCosts
         return new CostTable(options, moves, Math.Round(r.NextDouble() * 10, 3));
     }
 
-    /// <summary>Every assignment and its cost, computed here independently of <see cref="CostTable.Cost(IReadOnlyList{int})"/>.</summary>
-    public static List<(int[] Choice, double Cost)> Enumerate(CostTable t, Func<CostOption, bool>? allow = null)
+    /// <summary>Every assignment and its cost, computed here independently of <see cref="CostTable.Cost(IReadOnlyList{int})"/>.
+    /// With <paramref name="ranges"/> (fused GPU ranges), each maximal run of blocks on the range option costs its
+    /// range's own time, or is impossible where that range was not measured or <paramref name="allow"/> refuses it.</summary>
+    public static List<(int[] Choice, double Cost)> Enumerate(CostTable t, Func<CostOption, bool>? allow = null, IReadOnlyList<RangeOption>? ranges = null)
     {
         var all = new List<(int[], double)>();
         var choice = new int[t.BlockCount];
@@ -44,8 +46,17 @@ public static class SyntheticCosts
                 for (int k = 0; k < t.BlockCount; k++)
                 {
                     var o = t.Options[k][choice[k]];
-                    cost += Move(t, k, where, o.Device) + o.TimeUs;
+                    int end = k;
+                    double time = o.TimeUs;
+                    if (o.Configuration == RangeOption.Configuration)
+                    {
+                        while (end + 1 < t.BlockCount && t.Options[end + 1][choice[end + 1]].Configuration == RangeOption.Configuration) end++;
+                        var r = ranges?.FirstOrDefault(x => x.First == k && x.Last == end);
+                        time = r is null || (allow is not null && !allow(r.AsOption)) ? double.PositiveInfinity : r.TimeUs;
+                    }
+                    cost += Move(t, k, where, o.Device) + time;
                     where = o.Device;
+                    k = end;
                 }
                 cost += Move(t, t.BlockCount, where, DeviceKind.Cpu);
                 if (double.IsFinite(cost)) all.Add(((int[])choice.Clone(), cost));
@@ -53,7 +64,8 @@ public static class SyntheticCosts
             }
             for (int j = 0; j < t.Options[i].Count; j++)
             {
-                if (allow is not null && !allow(t.Options[i][j])) continue;
+                var o = t.Options[i][j];
+                if (allow is not null && o.Configuration != RangeOption.Configuration && !allow(o)) continue;
                 choice[i] = j;
                 Walk(i + 1);
             }
