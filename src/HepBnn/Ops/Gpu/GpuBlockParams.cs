@@ -27,6 +27,7 @@ public struct GpuBlockParams
     public int YSign;        // tensor core: +1 bits input (threshold on P − popc(w)), 0 image (on the raw sum)
     public int RowStride;    // tensor-core-wide: shared-memory stride of a staged patch row (32-bit units)
     public int TilesPerGroup; // tensor-core-wide: 64-channel tiles one group computes from its staged patches (set per launch)
+    public int PairOffset;   // tensor-core-wide bits: offset (a multiple of 4) of the per-class ThresholdPair table in meta
     public int ChannelSums;  // 1: image block with per-channel divisors (P = Σ_c q_c·S_c in 64 bits, wide thresholds)
     public int MultiplierOffset, WideValueOffset; // per-channel divisors: q_c and the wide thresholds in meta, as (hi, lo) int pairs
 

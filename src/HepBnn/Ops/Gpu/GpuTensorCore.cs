@@ -102,7 +102,7 @@ public sealed class GpuTensorCore : GpuConfiguration
         return new GpuBlockRunner(this, gpu, CreateData(gpu, block, Specialize(GpuBlockParams.From(block), gpu)), kernel);
     }
 
-    static GpuBlockParams WithOffsets(GpuBlockParams p, CpuBlockData t)
+    internal static GpuBlockParams WithOffsets(GpuBlockParams p, CpuBlockData t)
     {
         int classes = t.RowTaps.Length * t.ColTaps.Length;
         p.ColClasses = t.ColClasses;

@@ -7,18 +7,23 @@ namespace HepBnn.Ops.Gpu;
 
 /// <summary>
 /// Binary conv/dense blocks on the 1-bit tensor cores like <see cref="GpuTensorCore"/> (same rows, fragments, identity
-/// and fused epilogue), but a group gathers its 64 rows' whole patches into shared memory once and then computes
+/// and outputs), but a group gathers its 64 rows' whole patches into shared memory once and then computes
 /// several 64-channel tiles from them (all of the block's tiles where the grid stays full enough), instead of one group
 /// per (row tile, channel tile) each gathering the patches again and staging its weights through shared memory. The
 /// weights' B fragments are read straight from global memory (coalesced 64-bit loads per lane, the next step's
-/// fragments loaded before this step's MMAs), the rows' popc(a) computed once per group. Refuses 8-bit image blocks
-/// (gpu.tensor-core has the byte MMA for them) and patches over <see cref="MaxPatchWords"/> words (the stage is static).
+/// fragments loaded before this step's MMAs), the rows' popc(a) computed once per group. The stage is dynamic shared
+/// memory sized to the block's patch (conv2 of VGG7: 11 KB, not the 43 KB of the largest patch), so more groups stay
+/// resident; the gathers test each tap against a per-row mask of valid kernel rows and columns; the bits epilogue is
+/// <see cref="WideBitsEpilogue"/> (paired thresholds, 32-bit masks). Refuses 8-bit image blocks (gpu.tensor-core has
+/// the byte MMA for them), patches over <see cref="MaxPatchWords"/> words and kernels over 15 taps a side (the masks).
 /// </summary>
 public sealed class GpuTensorCoreWide : GpuConfiguration
 {
     /// <summary>Largest patch (64-bit words, padded to whole MMA steps) the stage holds: VGG7's 3×3×512 is 72.</summary>
     public const int MaxPatchWords = 80;
-    const int MaxWarps = 4, MaxRowStride = 2 * MaxPatchWords + 4, MaxWindow = 32;
+    /// <summary>Largest kernel side: a row's valid kernel rows and columns are 15-bit masks (bit 15 marks words past the patch).</summary>
+    public const int MaxKernelSide = 15;
+    const int MaxWindow = 32;
 
     public override string Name => "gpu.tensor-core-wide";
     public override string Description => "1-bit tensor-core implicit GEMM, whole patches staged once per group for several 64-channel tiles";
@@ -32,6 +37,7 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         if (block.Input == BlockInput.Image) return "8-bit image blocks (gpu.tensor-core runs them on the byte MMA)";
         int words = (block.KernelH * block.KernelW * block.InputWords + 3) & ~3;
         if (words > MaxPatchWords) return $"patches of {words} words (the stage holds {MaxPatchWords})";
+        if (block.KernelH > MaxKernelSide || block.KernelW > MaxKernelSide) return $"kernels over {MaxKernelSide} taps a side";
         if (block.Output == BlockOutput.Scores && block.HasPool) return "pooled scores";
         if (block.HasPool && block.PoolSize * block.PoolSize > MaxWindow) return $"pooling windows over {MaxWindow} conv outputs";
         if (!CpuBlockData.Fits(block)) return "border-class tables too large";
@@ -50,11 +56,44 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         return p;
     }
 
-    protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p) => GpuTensorCore.Data(gpu, block, p);
+    const int MaxWarps = 4;
 
-    /// <summary>Resident groups per multiprocessor: the 43 KB stage allows 5 (ptxas on sm_90: 72 registers, 43,264 bytes of
-    /// shared memory per group; docs/results/h200-mma/README.md).</summary>
-    const int GroupsPerSm = 5;
+    /// <summary>The tensor-core constants (<see cref="GpuTensorCore.Data"/>'s fragments and tables) and, for bits output,
+    /// the thresholds again as <see cref="ThresholdPair"/>s ([class][channel pair]) at a 16-byte aligned offset.</summary>
+    protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p)
+    {
+        var tables = new CpuBlockData(block, 0, 0);
+        p = GpuTensorCore.WithOffsets(p, tables);
+        var meta = GpuTensorCore.Meta(block, p, tables);
+        if (block.Output == BlockOutput.Bits)
+        {
+            int pairs = tables.RowTaps.Length * tables.ColTaps.Length * p.PaddedK / 2;
+            p.PairOffset = (meta.Length + 3) & ~3;
+            var all = new int[checked(p.PairOffset + 4 * pairs)];
+            meta.CopyTo(all, 0);
+            for (int i = 0; i < pairs; i++)
+            {
+                int o = p.PairOffset + 4 * i;
+                all[o] = meta[p.ValueOffset + 2 * i];
+                all[o + 1] = meta[p.ValueOffset + 2 * i + 1];
+                all[o + 2] = meta[p.SpanOffset + 2 * i];
+                all[o + 3] = meta[p.SpanOffset + 2 * i + 1];
+            }
+            meta = all;
+        }
+        return new GpuBlockData(gpu, block, p, (GpuTensorCore.Fragments(block.PackedWeights!, block.OutChannels, p), meta, GpuBlockData.PoolAndWords(block)));
+    }
+
+    /// <summary>Resident groups per multiprocessor by registers: 128 threads of up to 80 registers (ptxas on sm_90 reported
+    /// 72 for the previous version; docs/results/h200-mma/README.md) leave room for 6 of the 64K.</summary>
+    const int RegisterGroupsPerSm = 6;
+    /// <summary>Shared memory per multiprocessor on sm_90 (228 KB) and what each group takes besides its stage (the rows,
+    /// bases, masks and CUDA's 1 KB reserve).</summary>
+    const int SharedPerSm = 228 * 1024, SharedPerGroup = 3 * 1024;
+
+    /// <summary>Resident groups per multiprocessor for a stage of <paramref name="rowStride"/> 32-bit units per row.</summary>
+    internal static int GroupsPerSm(int rowStride) =>
+        Math.Max(1, Math.Min(RegisterGroupsPerSm, SharedPerSm / (TileRows.MaxRows * rowStride * 4 + SharedPerGroup)));
 
     /// <summary>Channel tiles per group: the count with the fewest tile-times in all, counting whole rounds of resident
     /// groups (a last round only partly full costs a full one) and half a tile per group for its gathers. On ILGPU's CPU
@@ -65,10 +104,11 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         long pooled = (long)batch * p.OutH * p.OutW;
         int rowTiles = checked((int)((pooled + p.TilePooled - 1) / p.TilePooled)), tiles = p.PaddedK / 64;
         int per = gpu.Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm * gpu.Accelerator.NumMultiprocessors)
+            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm(p.RowStride) * gpu.Accelerator.NumMultiprocessors)
             : Math.Min(2, tiles);
         p.TilesPerGroup = per;
-        return new KernelConfig(new Index3D(rowTiles, (tiles + per - 1) / per, 1), new Index3D(p.Lanes, 1, 1));
+        return new KernelConfig(new Index3D(rowTiles, (tiles + per - 1) / per, 1), new Index3D(p.Lanes, 1, 1),
+            SharedMemoryConfig.RequestDynamic<ulong>(TileRows.MaxRows * p.RowStride / 2));
     }
 
     internal static int TilesPerGroup(int rowTiles, int tiles, int slots)
@@ -89,65 +129,65 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>Each row's window, once per group (the gathers then skip the row table and the 64-bit multiplies): the
-    /// index of its top-left input word (may lie in the padding) and its corner packed as iy0·65536 + (ix0 &amp; 0xFFFF),
-    /// two signed 16-bit halves (the model validator keeps every dimension ≤ 16384), iy0 = −32768 for an empty row so
-    /// every tap is out of bounds.</summary>
-    static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> corners)
+    /// index of its top-left input word (may lie in the padding) and its valid taps, (kernel rows inside the input) · 65536
+    /// + (kernel columns inside), bit ky or kx set when that kernel row or column of the window lies in the input; 0 for
+    /// an empty row, so every tap is out of bounds.</summary>
+    static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> masks)
     {
         int r = Group.IdxX;
         if (r >= Group.DimX / 2) return;
         int n = rows.N[r], iy0 = rows.Y[r] * p.Stride - p.Pad, ix0 = rows.X[r] * p.Stride - p.Pad;
         bases[r] = (long)(n < 0 ? 0 : n) * p.InSample + ((long)iy0 * p.InW + ix0) * p.InWords;
-        corners[r] = (n < 0 ? -32768 : iy0) << 16 | (ix0 & 0xFFFF);
+        masks[r] = n < 0 ? 0 : Inside(iy0, p.KH, p.InH) << 16 | Inside(ix0, p.KW, p.InW);
+    }
+
+    /// <summary>Bits k &lt; taps with 0 ≤ first + k &lt; size.</summary>
+    static int Inside(int first, int taps, int size)
+    {
+        int lo = first < 0 ? -first : 0, hi = size - first < taps ? size - first : taps;
+        return hi <= lo ? 0 : ((1 << hi) - 1) & ~((1 << lo) - 1);
     }
 
     /// <summary>Gathers the rows' whole patches (KSteps·4 words, zeros for padding taps, empty rows and past the patch) into
     /// the stage: each thread one word column per 32 and 16 rows, 8 loads in flight.</summary>
-    static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<uint> stage, ArrayView<long> bases, ArrayView<int> corners)
+    static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
     {
-        int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4;
+        int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1;
         for (int kw = col; kw < words; kw += 32)
         {
-            int real = kw < p.KWords ? 0 : -1;
             int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
+            int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set
             int off = (ky * p.InW + kx) * p.InWords + wd;
             for (int r = Group.IdxX >> 5, end = 16 * warps; r < end; r += 8 * warps)
             {
-                ulong v0 = Gather(p, input, bases, corners, r, real, ky, kx, off);
-                ulong v1 = Gather(p, input, bases, corners, r + warps, real, ky, kx, off);
-                ulong v2 = Gather(p, input, bases, corners, r + 2 * warps, real, ky, kx, off);
-                ulong v3 = Gather(p, input, bases, corners, r + 3 * warps, real, ky, kx, off);
-                ulong v4 = Gather(p, input, bases, corners, r + 4 * warps, real, ky, kx, off);
-                ulong v5 = Gather(p, input, bases, corners, r + 5 * warps, real, ky, kx, off);
-                ulong v6 = Gather(p, input, bases, corners, r + 6 * warps, real, ky, kx, off);
-                ulong v7 = Gather(p, input, bases, corners, r + 7 * warps, real, ky, kx, off);
-                Put(p, stage, r, kw, v0);
-                Put(p, stage, r + warps, kw, v1);
-                Put(p, stage, r + 2 * warps, kw, v2);
-                Put(p, stage, r + 3 * warps, kw, v3);
-                Put(p, stage, r + 4 * warps, kw, v4);
-                Put(p, stage, r + 5 * warps, kw, v5);
-                Put(p, stage, r + 6 * warps, kw, v6);
-                Put(p, stage, r + 7 * warps, kw, v7);
+                ulong v0 = Gather(input, bases, masks, r, sy, sx, off);
+                ulong v1 = Gather(input, bases, masks, r + warps, sy, sx, off);
+                ulong v2 = Gather(input, bases, masks, r + 2 * warps, sy, sx, off);
+                ulong v3 = Gather(input, bases, masks, r + 3 * warps, sy, sx, off);
+                ulong v4 = Gather(input, bases, masks, r + 4 * warps, sy, sx, off);
+                ulong v5 = Gather(input, bases, masks, r + 5 * warps, sy, sx, off);
+                ulong v6 = Gather(input, bases, masks, r + 6 * warps, sy, sx, off);
+                ulong v7 = Gather(input, bases, masks, r + 7 * warps, sy, sx, off);
+                stage[r * stride + kw] = v0;
+                stage[(r + warps) * stride + kw] = v1;
+                stage[(r + 2 * warps) * stride + kw] = v2;
+                stage[(r + 3 * warps) * stride + kw] = v3;
+                stage[(r + 4 * warps) * stride + kw] = v4;
+                stage[(r + 5 * warps) * stride + kw] = v5;
+                stage[(r + 6 * warps) * stride + kw] = v6;
+                stage[(r + 7 * warps) * stride + kw] = v7;
             }
         }
     }
 
-    /// <summary>Patch word (ky, kx, word) of row r at <paramref name="off"/> words from its window's corner, or 0; branch-free
-    /// like <see cref="GpuTensorCore.Gather"/>.</summary>
-    static ulong Gather(GpuBlockParams p, ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> corners, int r, int real,
-        int ky, int kx, int off)
+    /// <summary>Patch word at <paramref name="off"/> words from row r's window corner, or 0 where the row's mask lacks kernel
+    /// row bit <paramref name="sy"/> or column bit <paramref name="sx"/>; branch-free (the index masked to word 0), so the
+    /// compiler keeps a thread's 8 loads in flight together.</summary>
+    static ulong Gather(ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> masks, int r, int sy, int sx, int off)
     {
-        int c = corners[r], iy = (c >> 16) + ky, ix = (short)c + kx;
-        long bad = (iy | (p.InH - 1 - iy) | ix | (p.InW - 1 - ix) | real) >> 31; // −1 or 0
+        int m = masks[r];
+        long bad = ((m >> sy) & (m >> sx) & 1) - 1; // 0 inside, −1 outside
         return input[(bases[r] + off) & ~bad] & ~(ulong)bad;
-    }
-
-    static void Put(GpuBlockParams p, ArrayView<uint> stage, int r, int kw, ulong v)
-    {
-        int s = r * p.RowStride + 2 * kw;
-        stage[s] = (uint)v;
-        stage[s + 1] = (uint)(v >> 32);
     }
 
     /// <summary>popc(a) of this lane's rows (g, g+8) over the whole patch: the MMA against an all-ones B.</summary>
@@ -214,15 +254,17 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        var stage = SharedMemory.Allocate<uint>(TileRows.MaxRows * MaxRowStride);
+        var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
-        var epilogue = new BitsEpilogue(p, meta, rows);
+        var epilogue = new WideBitsEpilogue(p, meta, rows);
+        var pairs = meta.Cast<ThresholdPair>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
-        var corners = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, corners);
+        var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
+        Windows(p, rows, bases, masks);
         Group.Barrier();
-        StagePatches(p, input, stage, bases, corners);
+        StagePatches(p, input, stage64, bases, masks);
         Group.Barrier();
+        var stage = stage64.Cast<uint>();
         var pop = RowPopcounts(p, stage);
         int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
         int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
@@ -233,21 +275,22 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
             acc.Pop = pop;
             Product(p, weights, stage, tile, ref acc);
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
-            epilogue.Store(p, outWords, meta, rows, tile, andMask, ref acc);
+            epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref acc);
         }
     }
 
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        var stage = SharedMemory.Allocate<uint>(TileRows.MaxRows * MaxRowStride);
+        var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
-        var corners = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, corners);
+        var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
+        Windows(p, rows, bases, masks);
         Group.Barrier();
-        StagePatches(p, input, stage, bases, corners);
+        StagePatches(p, input, stage64, bases, masks);
         Group.Barrier();
+        var stage = stage64.Cast<uint>();
         var pop = RowPopcounts(p, stage);
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
         int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
