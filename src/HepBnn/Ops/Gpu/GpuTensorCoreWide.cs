@@ -149,35 +149,43 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>Gathers the rows' whole patches (KSteps·4 words, zeros for padding taps, empty rows and past the patch) into
-    /// the stage: each thread one word column per 32 and 16 rows, 8 loads in flight.</summary>
+    /// the stage: each thread one word column per 32 and 16 rows (every warps-th: 16·warps rows in all), in two straight
+    /// runs of 8 loads in flight. Straight code, not a loop over the rows: ILGPU moved the column's tap decode (two
+    /// divisions) into such a loop, once per 8 rows (call 1's SASS, docs/results/h200-mma-b256).</summary>
     static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
     {
-        int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1;
+        int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
         for (int kw = col; kw < words; kw += 32)
         {
             int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
             int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set
             int off = (ky * p.InW + kx) * p.InWords + wd;
-            for (int r = Group.IdxX >> 5, end = 16 * warps; r < end; r += 8 * warps)
-            {
-                ulong v0 = Gather(input, bases, masks, r, sy, sx, off);
-                ulong v1 = Gather(input, bases, masks, r + warps, sy, sx, off);
-                ulong v2 = Gather(input, bases, masks, r + 2 * warps, sy, sx, off);
-                ulong v3 = Gather(input, bases, masks, r + 3 * warps, sy, sx, off);
-                ulong v4 = Gather(input, bases, masks, r + 4 * warps, sy, sx, off);
-                ulong v5 = Gather(input, bases, masks, r + 5 * warps, sy, sx, off);
-                ulong v6 = Gather(input, bases, masks, r + 6 * warps, sy, sx, off);
-                ulong v7 = Gather(input, bases, masks, r + 7 * warps, sy, sx, off);
-                stage[r * stride + kw] = v0;
-                stage[(r + warps) * stride + kw] = v1;
-                stage[(r + 2 * warps) * stride + kw] = v2;
-                stage[(r + 3 * warps) * stride + kw] = v3;
-                stage[(r + 4 * warps) * stride + kw] = v4;
-                stage[(r + 5 * warps) * stride + kw] = v5;
-                stage[(r + 6 * warps) * stride + kw] = v6;
-                stage[(r + 7 * warps) * stride + kw] = v7;
-            }
+            Gather8(input, stage, bases, masks, r, warps, stride, kw, sy, sx, off);
+            Gather8(input, stage, bases, masks, r + 8 * warps, warps, stride, kw, sy, sx, off);
         }
+    }
+
+    /// <summary>Word <paramref name="kw"/> of rows r, r + warps, … r + 7·warps: 8 loads, then 8 stores.</summary>
+    static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
+        int stride, int kw, int sy, int sx, int off)
+    {
+        ulong v0 = Gather(input, bases, masks, r, sy, sx, off);
+        ulong v1 = Gather(input, bases, masks, r + warps, sy, sx, off);
+        ulong v2 = Gather(input, bases, masks, r + 2 * warps, sy, sx, off);
+        ulong v3 = Gather(input, bases, masks, r + 3 * warps, sy, sx, off);
+        ulong v4 = Gather(input, bases, masks, r + 4 * warps, sy, sx, off);
+        ulong v5 = Gather(input, bases, masks, r + 5 * warps, sy, sx, off);
+        ulong v6 = Gather(input, bases, masks, r + 6 * warps, sy, sx, off);
+        ulong v7 = Gather(input, bases, masks, r + 7 * warps, sy, sx, off);
+        int s = r * stride + kw, step = warps * stride;
+        stage[s] = v0;
+        stage[s + step] = v1;
+        stage[s + 2 * step] = v2;
+        stage[s + 3 * step] = v3;
+        stage[s + 4 * step] = v4;
+        stage[s + 5 * step] = v5;
+        stage[s + 6 * step] = v6;
+        stage[s + 7 * step] = v7;
     }
 
     /// <summary>Patch word at <paramref name="off"/> words from row r's window corner, or 0 where the row's mask lacks kernel

@@ -29,13 +29,14 @@ public struct WideBitsEpilogue
         int r = (Group.IdxX >> 5) * 16 + ((Group.IdxX & 31) >> 2), t = Group.IdxX & 3;
         _pairA = PairBase(p, meta, rows, r) + t;
         _pairB = PairBase(p, meta, rows, r + 8) + t;
-        int q = Group.IdxX;
-        long per = (long)p.OutH * p.OutW, gq = (long)Grid.IdxX * p.TilePooled + q;
+        // The pooled output of thread q: its window's first row (conv row py·PoolStride, column px·PoolStride) is row
+        // q·Pool², filled by the rows preamble; no 64-bit division here.
+        int q = Group.IdxX, first = q * p.Pool * p.Pool;
         _out = -1;
-        if (q < p.TilePooled && gq < p.Batch * per)
+        if (q < p.TilePooled && rows.N[first] >= 0)
         {
-            long n = gq / per;
-            _out = n * p.OutSample + (gq - n * per) * p.OutWords;
+            int py = rows.Y[first] / p.PoolStride, px = rows.X[first] / p.PoolStride;
+            _out = (long)rows.N[first] * p.OutSample + ((long)py * p.OutW + px) * p.OutWords;
         }
     }
 
