@@ -57,6 +57,9 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     }
 
     const int MaxWarps = 4;
+    /// <summary>64-bit words after the stage's last row: the product's A loads one step ahead of the last step read 4 32-bit
+    /// units past that row's padding (unused).</summary>
+    const int StageSlack = 2;
 
     /// <summary>The tensor-core constants (<see cref="GpuTensorCore.Data"/>'s fragments and tables) and, for bits output,
     /// the thresholds again as <see cref="ThresholdPair"/>s ([class][channel pair]) at a 16-byte aligned offset.</summary>
@@ -81,7 +84,10 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
             }
             meta = all;
         }
-        return new GpuBlockData(gpu, block, p, (GpuTensorCore.Fragments(block.PackedWeights!, block.OutChannels, p), meta, GpuBlockData.PoolAndWords(block)));
+        // One step of zeros after the last tile: the product loop's loads one step ahead read it (unused).
+        var fragments = GpuTensorCore.Fragments(block.PackedWeights!, block.OutChannels, p);
+        Array.Resize(ref fragments, fragments.Length + 256);
+        return new GpuBlockData(gpu, block, p, (fragments, meta, GpuBlockData.PoolAndWords(block)));
     }
 
     /// <summary>Resident groups per multiprocessor by registers: 128 threads of up to 80 registers (ptxas on sm_90 reported
@@ -108,7 +114,7 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
             : Math.Min(2, tiles);
         p.TilesPerGroup = per;
         return new KernelConfig(new Index3D(rowTiles, (tiles + per - 1) / per, 1), new Index3D(p.Lanes, 1, 1),
-            SharedMemoryConfig.RequestDynamic<ulong>(TileRows.MaxRows * p.RowStride / 2));
+            SharedMemoryConfig.RequestDynamic<ulong>(TileRows.MaxRows * p.RowStride / 2 + StageSlack));
     }
 
     internal static int TilesPerGroup(int rowTiles, int tiles, int slots)
@@ -210,38 +216,54 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>The warp's 16 rows × 64 channels of tile <paramref name="tile"/>: A fragments from the stage, B fragments
-    /// from global memory one step ahead of the 8 MMAs that use them. Two steps per iteration, the fragments alternating
-    /// between two sets, so no register moves carry them from one step to the next.</summary>
+    /// from global memory, both one step ahead of the 8 MMAs that use them. Two steps per iteration, the fragments
+    /// alternating between two sets, so no register moves carry them from one step to the next. The loads past the last
+    /// step read the stage's slack and the weights' padding step (unused), so the loop has no clamps; and step 0's loads
+    /// come before the loop, so the lane's row offsets are computed there once (ILGPU places a value at its first use:
+    /// with every use inside the loop, call 1's SASS recomputed them in each iteration).</summary>
     static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * p.RowStride + t, rB = rA + 8 * p.RowStride;
-        long first = (long)tile * p.KSteps * 256 + lane, last = first + (long)(p.KSteps - 1) * 256;
-        var even = Fragments8.Load(weights, first);
+        long w = (long)tile * p.KSteps * 256 + lane;
+        var even = Fragments8.Load(weights, w);
+        var aEven = FragmentsA.Load(stage, rA, rB, 0);
         int s = 0;
         for (; s + 1 < p.KSteps; s += 2)
         {
-            long next = first + (long)(s + 1) * 256, after = next + 256 < last ? next + 256 : last; // past the end: reload (cached, unused)
-            var odd = Fragments8.Load(weights, next);
-            Mma8(stage, rA, rB, 8 * s, even, ref acc);
-            even = Fragments8.Load(weights, after);
-            Mma8(stage, rA, rB, 8 * s + 8, odd, ref acc);
+            var odd = Fragments8.Load(weights, w + 256);
+            var aOdd = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
+            Mma8(aEven, even, ref acc);
+            w += 512;
+            even = Fragments8.Load(weights, w);
+            aEven = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
+            Mma8(aOdd, odd, ref acc);
         }
-        if (s < p.KSteps) Mma8(stage, rA, rB, 8 * s, even, ref acc); // an odd step count: the last one
+        if (s < p.KSteps) Mma8(aEven, even, ref acc); // an odd step count: the last one
     }
 
-    /// <summary>The 8 MMAs of one step: this lane's A registers at stage offset u, against the step's 8 B fragments.</summary>
-    static void Mma8(ArrayView<uint> stage, int rA, int rB, int u, Fragments8 b, ref MmaTile8 acc)
+    /// <summary>The 8 MMAs of one step: this lane's A registers against the step's 8 B fragments.</summary>
+    static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
     {
-        uint a0 = stage[rA + u], a1 = stage[rB + u], a2 = stage[rA + u + 4], a3 = stage[rB + u + 4];
-        Step(ref acc.F0, a0, a1, a2, a3, b.B0);
-        Step(ref acc.F1, a0, a1, a2, a3, b.B1);
-        Step(ref acc.F2, a0, a1, a2, a3, b.B2);
-        Step(ref acc.F3, a0, a1, a2, a3, b.B3);
-        Step(ref acc.F4, a0, a1, a2, a3, b.B4);
-        Step(ref acc.F5, a0, a1, a2, a3, b.B5);
-        Step(ref acc.F6, a0, a1, a2, a3, b.B6);
-        Step(ref acc.F7, a0, a1, a2, a3, b.B7);
+        Step(ref acc.F0, a, b.B0);
+        Step(ref acc.F1, a, b.B1);
+        Step(ref acc.F2, a, b.B2);
+        Step(ref acc.F3, a, b.B3);
+        Step(ref acc.F4, a, b.B4);
+        Step(ref acc.F5, a, b.B5);
+        Step(ref acc.F6, a, b.B6);
+        Step(ref acc.F7, a, b.B7);
+    }
+
+    /// <summary>One step's A fragment of this lane: rows g (stage offset rA) and g+8 (rB), parts t and 4+t at 32-bit offset u.</summary>
+    struct FragmentsA
+    {
+        public uint A0, A1, A2, A3;
+
+        public static FragmentsA Load(ArrayView<uint> stage, int rA, int rB, int u) => new()
+        {
+            A0 = stage[rA + u], A1 = stage[rB + u], A2 = stage[rA + u + 4], A3 = stage[rB + u + 4],
+        };
     }
 
     /// <summary>One step's B fragments of this lane: 8 n-tiles, 64 bits each (two registers).</summary>
@@ -256,8 +278,8 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         };
     }
 
-    static void Step(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, ulong b) =>
-        GpuMma.AndPopc(ref c, a0, a1, a2, a3, (uint)b, (uint)(b >> 32));
+    static void Step(ref MmaAccumulator c, FragmentsA a, ulong b) =>
+        GpuMma.AndPopc(ref c, a.A0, a.A1, a.A2, a.A3, (uint)b, (uint)(b >> 32));
 
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
