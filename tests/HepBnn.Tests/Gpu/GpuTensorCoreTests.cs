@@ -142,9 +142,10 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         Assert.Equal(4, tested);
     }
 
-    /// <summary>The 8-bit image block through the bit planes: input channels 1–5 (patches of 1 to several words per
-    /// plane), kernels 1/3/5, stride, padding (border classes), the first layer's normalization (per-class thresholds),
-    /// pooling on either side of the BatchNorm, batches spanning tiles.</summary>
+    /// <summary>The 8-bit image block on the byte MMA: input channels 1–5, kernels 1/3/5 (patches of 1 and 2 steps, whose
+    /// A fragments a lane gathers once for every channel tile, and of 3 and 4 steps, gathered per tile), stride, padding
+    /// (border classes), the first layer's normalization (per-class thresholds), pooling on either side of the BatchNorm,
+    /// 1–3 channel tiles, batches spanning tiles.</summary>
     public static TheoryData<int, int, int, int, int, int, int, int, bool, int> ImageShapes() => new()
     {
         // h, w, c, k, kernel, stride, pad, pool (0 none; negative: pool before BN), normalize, batch
@@ -155,6 +156,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         { 6, 6, 3, 130, 3, 1, 0, 0, true, 1 },
         { 6, 5, 5, 17, 5, 1, 2, -2, true, 2 },
         { 10, 9, 2, 8, 1, 1, 0, 0, false, 2 }, // 90 pixels: more pre-pass threads than one group
+        { 7, 6, 2, 70, 5, 1, 2, 2, true, 2 },  // 50 elements: two byte-MMA steps held in registers for both channel tiles
     };
 
     [Theory]

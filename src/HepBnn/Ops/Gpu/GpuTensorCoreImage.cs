@@ -63,60 +63,81 @@ public static class GpuTensorCoreImage
         return table;
     }
 
+    /// <summary>Patch steps whose A fragments a lane gathers once and holds in registers for every channel tile: 2 steps,
+    /// 64 elements (a 3×3 kernel over up to 7 channels). Longer patches are gathered again per tile.</summary>
+    const int HeldSteps = 2;
+
     /// <summary>The kernel (bits output; image blocks with scores are refused). A group computes every channel tile of its
-    /// rows (the grid has one group per row tile), its rows and table indices set up once.</summary>
+    /// rows (the grid has one group per row tile), its rows and table indices set up once; for patches of up to
+    /// <see cref="HeldSteps"/> steps the A fragments too (VGG7's conv1 has 2 channel tiles and 1 step: the byte gathers
+    /// with their bounds checks were most of each tile's instructions).</summary>
     public static void Kernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var epilogue = new BitsEpilogue(p, meta, rows);
+        int lane = Group.IdxX & 31, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
+        var a = new Window(p, rows, r);
+        var b = new Window(p, rows, r + 8);
+        bool held = p.KSteps <= HeldSteps; // the same for the whole grid
+        var s0 = held ? GatherStep(p, input, meta, a, b, 0) : default;
+        var s1 = held && p.KSteps > 1 ? GatherStep(p, input, meta, a, b, 1) : default;
         for (int tile = 0; tile < p.PaddedK / 64; tile++)
         {
             ulong andMask = poolAnd[tile];
             var acc = default(MmaTile8);
-            Product(p, input, weights, meta, rows, tile, ref acc);
+            long wb = (long)tile * p.KSteps * 256 + lane;
+            if (held)
+            {
+                Mma8(ref acc, s0, weights, wb);
+                if (p.KSteps > 1) Mma8(ref acc, s1, weights, wb + 256);
+            }
+            else
+                for (int s = 0; s < p.KSteps; s++) Mma8(ref acc, GatherStep(p, input, meta, a, b, s), weights, wb + (long)s * 256);
             if (tile > 0) Group.Barrier(); // the previous tile's pooling has read the rows' bits
             epilogue.Store(p, outWords, meta, rows, tile, andMask, ref acc);
         }
     }
 
-    /// <summary>The warp's 16 rows × 64 channels of <paramref name="tile"/>: per 32-element step, 4 registers of A gathered
-    /// per lane (rows g and g+8, elements 4t.. and 16+4t..), 8 byte MMAs against the step's fragments (coalesced 64-bit loads).</summary>
-    static void Product(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> weights, ArrayView<int> meta, TileRows rows,
-        int tile, ref MmaTile8 acc)
+    /// <summary>This lane's A registers of 32-element step <paramref name="s"/>: rows g (window a) and g+8 (b), elements
+    /// 4t.. and 16+4t.. of the step, one byte each from the image (0 in the padding and past the patch).</summary>
+    static ImageFragment GatherStep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> meta, Window a, Window b, int s)
     {
-        int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
-        var a = new Window(p, rows, r);
-        var b = new Window(p, rows, r + 8);
-        long wb = (long)tile * p.KSteps * 256 + lane;
-        int e = p.ImageWeightOffset + 8 * t; // 2 ints per element: element 4t of step 0
-        for (int s = 0; s < p.KSteps; s++)
+        int e = p.ImageWeightOffset + 8 * (Group.IdxX & 3) + 64 * s; // 2 ints per element: element 32s + 4t
+        uint a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (int j = 0; j < 4; j++)
         {
-            uint a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-            for (int j = 0; j < 4; j++)
-            {
-                int lo = e + 2 * j, hi = lo + 32; // elements 32s + 4t + j and 32s + 16 + 4t + j
-                int dLo = meta[lo], oLo = meta[lo + 1], dHi = meta[hi], oHi = meta[hi + 1];
-                a0 |= a.Pixel(p, input, dLo, oLo) << (8 * j);
-                a1 |= b.Pixel(p, input, dLo, oLo) << (8 * j);
-                a2 |= a.Pixel(p, input, dHi, oHi) << (8 * j);
-                a3 |= b.Pixel(p, input, dHi, oHi) << (8 * j);
-            }
-            Step(ref acc.F0, a0, a1, a2, a3, weights[wb]);
-            Step(ref acc.F1, a0, a1, a2, a3, weights[wb + 32]);
-            Step(ref acc.F2, a0, a1, a2, a3, weights[wb + 64]);
-            Step(ref acc.F3, a0, a1, a2, a3, weights[wb + 96]);
-            Step(ref acc.F4, a0, a1, a2, a3, weights[wb + 128]);
-            Step(ref acc.F5, a0, a1, a2, a3, weights[wb + 160]);
-            Step(ref acc.F6, a0, a1, a2, a3, weights[wb + 192]);
-            Step(ref acc.F7, a0, a1, a2, a3, weights[wb + 224]);
-            wb += 256;
-            e += 64;
+            int lo = e + 2 * j, hi = lo + 32; // elements 32s + 4t + j and 32s + 16 + 4t + j
+            int dLo = meta[lo], oLo = meta[lo + 1], dHi = meta[hi], oHi = meta[hi + 1];
+            a0 |= a.Pixel(p, input, dLo, oLo) << (8 * j);
+            a1 |= b.Pixel(p, input, dLo, oLo) << (8 * j);
+            a2 |= a.Pixel(p, input, dHi, oHi) << (8 * j);
+            a3 |= b.Pixel(p, input, dHi, oHi) << (8 * j);
         }
+        return new ImageFragment { A0 = a0, A1 = a1, A2 = a2, A3 = a3 };
     }
 
-    static void Step(ref MmaAccumulator c, uint a0, uint a1, uint a2, uint a3, ulong b) =>
-        GpuMma.DotU8S8(ref c, a0, a1, a2, a3, (uint)b, (uint)(b >> 32));
+    /// <summary>The 8 byte MMAs of one step against its fragments at <paramref name="wb"/> (coalesced 64-bit loads).</summary>
+    static void Mma8(ref MmaTile8 acc, ImageFragment x, ArrayView<ulong> weights, long wb)
+    {
+        Step(ref acc.F0, x, weights[wb]);
+        Step(ref acc.F1, x, weights[wb + 32]);
+        Step(ref acc.F2, x, weights[wb + 64]);
+        Step(ref acc.F3, x, weights[wb + 96]);
+        Step(ref acc.F4, x, weights[wb + 128]);
+        Step(ref acc.F5, x, weights[wb + 160]);
+        Step(ref acc.F6, x, weights[wb + 192]);
+        Step(ref acc.F7, x, weights[wb + 224]);
+    }
+
+    /// <summary>A lane's A registers of one byte-MMA step.</summary>
+    struct ImageFragment
+    {
+        public uint A0, A1, A2, A3;
+    }
+
+    static void Step(ref MmaAccumulator c, ImageFragment x, ulong b) =>
+        GpuMma.DotU8S8(ref c, x.A0, x.A1, x.A2, x.A3, (uint)b, (uint)(b >> 32));
 
     /// <summary>A row's convolution window: its top-left input pixel (may lie in the padding) and that pixel's byte index.</summary>
     struct Window
