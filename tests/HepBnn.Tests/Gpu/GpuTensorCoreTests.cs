@@ -111,6 +111,13 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void WideBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide", h, w, c, k, kernel, stride, pad, pool, batch);
 
+    /// <summary>The same shapes with the fragments two steps ahead: 3, 5, 1, 13 and 12 MMA steps, so the loop of three
+    /// steps ends with 0, 1 and 2 steps left over.</summary>
+    [Theory]
+    [MemberData(nameof(WideShapes))]
+    public void WideDeepBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-deep", h, w, c, k, kernel, stride, pad, pool, batch);
+
     void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
     {
         var config = ConfigurationRegistry.Find(name);

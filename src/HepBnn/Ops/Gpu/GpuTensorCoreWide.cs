@@ -17,7 +17,7 @@ namespace HepBnn.Ops.Gpu;
 /// <see cref="WideBitsEpilogue"/> (paired thresholds, 32-bit masks). Refuses 8-bit image blocks (gpu.tensor-core has
 /// the byte MMA for them), patches over <see cref="MaxPatchWords"/> words and kernels over 15 taps a side (the masks).
 /// </summary>
-public sealed class GpuTensorCoreWide : GpuConfiguration
+public class GpuTensorCoreWide : GpuConfiguration
 {
     /// <summary>Largest patch (64-bit words, padded to whole MMA steps) the stage holds: VGG7's 3×3×512 is 72.</summary>
     public const int MaxPatchWords = 80;
@@ -29,6 +29,9 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     public override string Description => "1-bit tensor-core implicit GEMM, whole patches staged once per group for several 64-channel tiles";
     protected override GpuKernelMethod Bits => BitsKernel;
     protected override GpuKernelMethod Scores => ScoresKernel;
+    /// <summary>Resident groups per multiprocessor by registers: 128 threads of up to 80 registers (ptxas on sm_90, call 1
+    /// of docs/results/h200-mma-b256) leave room for 6 of the 64K.</summary>
+    protected virtual int RegisterGroupsPerSm => 6;
 
     public override bool Supports(Block block) => Refusal(block) is null;
 
@@ -57,9 +60,9 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
     }
 
     const int MaxWarps = 4;
-    /// <summary>64-bit words after the stage's last row: the product's A loads one step ahead of the last step read 4 32-bit
-    /// units past that row's padding (unused).</summary>
-    const int StageSlack = 2;
+    /// <summary>64-bit words after the stage's last row: the product's A loads ahead of the last step (one step, or two in
+    /// <see cref="GpuTensorCoreWideDeep"/>) read up to 12 32-bit units past that row's padding (unused).</summary>
+    const int StageSlack = 6;
 
     /// <summary>The tensor-core constants (<see cref="GpuTensorCore.Data"/>'s fragments and tables) and, for bits output,
     /// the thresholds again as <see cref="ThresholdPair"/>s ([class][channel pair]) at a 16-byte aligned offset.</summary>
@@ -84,22 +87,19 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
             }
             meta = all;
         }
-        // One step of zeros after the last tile: the product loop's loads one step ahead read it (unused).
+        // Two steps of zeros after the last tile: the product loop's loads ahead read them (unused).
         var fragments = GpuTensorCore.Fragments(block.PackedWeights!, block.OutChannels, p);
-        Array.Resize(ref fragments, fragments.Length + 256);
+        Array.Resize(ref fragments, fragments.Length + 512);
         return new GpuBlockData(gpu, block, p, (fragments, meta, GpuBlockData.PoolAndWords(block)));
     }
 
-    /// <summary>Resident groups per multiprocessor by registers: 128 threads of up to 80 registers (ptxas on sm_90 reported
-    /// 72 for the previous version; docs/results/h200-mma/README.md) leave room for 6 of the 64K.</summary>
-    const int RegisterGroupsPerSm = 6;
     /// <summary>Shared memory per multiprocessor on sm_90 (228 KB) and what each group takes besides its stage (the rows,
     /// bases, masks and CUDA's 1 KB reserve).</summary>
     const int SharedPerSm = 228 * 1024, SharedPerGroup = 3 * 1024;
 
     /// <summary>Resident groups per multiprocessor for a stage of <paramref name="rowStride"/> 32-bit units per row.</summary>
-    internal static int GroupsPerSm(int rowStride) =>
-        Math.Max(1, Math.Min(RegisterGroupsPerSm, SharedPerSm / (TileRows.MaxRows * rowStride * 4 + SharedPerGroup)));
+    internal static int GroupsPerSm(int rowStride, int registerGroups) =>
+        Math.Max(1, Math.Min(registerGroups, SharedPerSm / (TileRows.MaxRows * rowStride * 4 + SharedPerGroup)));
 
     /// <summary>Channel tiles per group: the count with the fewest tile-times in all, counting whole rounds of resident
     /// groups (a last round only partly full costs a full one) and half a tile per group for its gathers. On ILGPU's CPU
@@ -110,7 +110,7 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         long pooled = (long)batch * p.OutH * p.OutW;
         int rowTiles = checked((int)((pooled + p.TilePooled - 1) / p.TilePooled)), tiles = p.PaddedK / 64;
         int per = gpu.Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm(p.RowStride) * gpu.Accelerator.NumMultiprocessors)
+            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm(p.RowStride, RegisterGroupsPerSm) * gpu.Accelerator.NumMultiprocessors)
             : Math.Min(2, tiles);
         p.TilesPerGroup = per;
         return new KernelConfig(new Index3D(rowTiles, (tiles + per - 1) / per, 1), new Index3D(p.Lanes, 1, 1),
@@ -242,6 +242,36 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         if (s < p.KSteps) Mma8(aEven, even, ref acc); // an odd step count: the last one
     }
 
+    /// <summary><see cref="Product"/> with the fragments two steps ahead of their MMAs (three sets in turn, 16 more
+    /// registers): the weights come from L2, and with one step ahead the long patches' warps waited on those loads
+    /// (Nsight Compute, call 1: conv6 stalled on L1TEX dependencies for 65% of its cycles).</summary>
+    static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 acc)
+    {
+        int lane = Group.IdxX & 31, t = lane & 3;
+        int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * p.RowStride + t, rB = rA + 8 * p.RowStride;
+        long w = (long)tile * p.KSteps * 256 + lane;
+        var b0 = Fragments8.Load(weights, w);
+        var a0 = FragmentsA.Load(stage, rA, rB, 0);
+        var b1 = Fragments8.Load(weights, w + 256);
+        var a1 = FragmentsA.Load(stage, rA, rB, 8);
+        int s = 0;
+        for (; s + 2 < p.KSteps; s += 3)
+        {
+            var b2 = Fragments8.Load(weights, w + 512);
+            var a2 = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
+            Mma8(a0, b0, ref acc);
+            b0 = Fragments8.Load(weights, w + 768);
+            a0 = FragmentsA.Load(stage, rA, rB, 8 * s + 24);
+            Mma8(a1, b1, ref acc);
+            b1 = Fragments8.Load(weights, w + 1024);
+            a1 = FragmentsA.Load(stage, rA, rB, 8 * s + 32);
+            Mma8(a2, b2, ref acc);
+            w += 768;
+        }
+        if (s < p.KSteps) Mma8(a0, b0, ref acc); // 1 or 2 steps left
+        if (s + 1 < p.KSteps) Mma8(a1, b1, ref acc);
+    }
+
     /// <summary>The 8 MMAs of one step: this lane's A registers against the step's 8 B fragments.</summary>
     static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
     {
@@ -282,7 +312,16 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         GpuMma.AndPopc(ref c, a.A0, a.A1, a.A2, a.A3, (uint)b, (uint)(b >> 32));
 
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        BitsBody(p, input, outWords, weights, meta, poolAnd, deep: false);
+
+    protected static void BitsKernelDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        BitsBody(p, input, outWords, weights, meta, poolAnd, deep: true);
+
+    /// <summary>The bits kernel; <paramref name="deep"/> is a constant of each kernel method (ILGPU compiles one path).</summary>
+    static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
+        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool deep)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
@@ -303,14 +342,23 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
             ulong andMask = poolAnd[tile];
             var acc = default(MmaTile8);
             acc.Pop = pop;
-            Product(p, weights, stage, tile, ref acc);
+            if (deep) ProductDeep(p, weights, stage, tile, ref acc);
+            else Product(p, weights, stage, tile, ref acc);
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
             epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref acc);
         }
     }
 
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ScoresBody(p, input, outScores, weights, meta, deep: false);
+
+    protected static void ScoresKernelDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ScoresBody(p, input, outScores, weights, meta, deep: true);
+
+    static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
+        ArrayView<int> meta, bool deep)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
@@ -328,7 +376,8 @@ public sealed class GpuTensorCoreWide : GpuConfiguration
         for (int tile = first; tile < end; tile++)
         {
             var acc = default(MmaTile8);
-            Product(p, weights, stage, tile, ref acc);
+            if (deep) ProductDeep(p, weights, stage, tile, ref acc);
+            else Product(p, weights, stage, tile, ref acc);
             int k = tile * 64 + 2 * t;
             GpuTensorCore.RowScores(p, outScores, meta, rows, r, pop.C0, k, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
                 acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
