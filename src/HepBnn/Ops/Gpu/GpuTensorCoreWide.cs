@@ -29,8 +29,8 @@ public class GpuTensorCoreWide : GpuConfiguration
     public override string Description => "1-bit tensor-core implicit GEMM, whole patches staged once per group for several 64-channel tiles";
     protected override GpuKernelMethod Bits => BitsKernel;
     protected override GpuKernelMethod Scores => ScoresKernel;
-    /// <summary>Resident groups per multiprocessor by registers: 128 threads of up to 80 registers (ptxas on sm_90, call 1
-    /// of docs/results/h200-mma-b256) leave room for 6 of the 64K.</summary>
+    /// <summary>Resident groups per multiprocessor by registers: 128 threads of 76 registers (ptxas on sm_90,
+    /// docs/results/h200-mma-b256/call2; up to 80) leave room for 6 of the 64K.</summary>
     protected virtual int RegisterGroupsPerSm => 6;
 
     public override bool Supports(Block block) => Refusal(block) is null;

@@ -12,6 +12,7 @@ public sealed class GpuTensorCoreWideDeep : GpuTensorCoreWide
     public override string Description => "gpu.tensor-core-wide with the MMA fragments loaded two steps ahead (long patches)";
     protected override GpuKernelMethod Bits => BitsKernelDeep;
     protected override GpuKernelMethod Scores => ScoresKernelDeep;
-    /// <summary>Up to 96 registers per thread: 5 groups of 128 threads in the 64K.</summary>
-    protected override int RegisterGroupsPerSm => 5;
+    /// <summary>100 registers per thread (ptxas on sm_90; allocated per warp in 256s, 104): 4 groups of 128 threads in the
+    /// 64K (Nsight Compute, docs/results/h200-mma-b256/call2: theoretical occupancy 25%).</summary>
+    protected override int RegisterGroupsPerSm => 4;
 }
