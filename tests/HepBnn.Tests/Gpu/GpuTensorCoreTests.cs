@@ -210,6 +210,18 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void WideTilesPerGroupCountsWholeRounds(int rowTiles, int tiles, int expected) =>
         Assert.Equal(expected, GpuTensorCoreWide.TilesPerGroup(rowTiles, tiles, 660));
 
+    /// <summary>Resident groups per multiprocessor of the wide kernels on sm_90: the stage sized to the patch, so VGG7's
+    /// conv2 (5 steps, 11 KB) is bound by registers (6 groups at 76 registers, 4 for wide-deep at 100) and conv6 (18
+    /// steps, 37 KB) by shared memory (5), as Nsight Compute reported (docs/results/h200-mma-b256).</summary>
+    [Theory]
+    [InlineData(44, 6, 6)]
+    [InlineData(44, 4, 4)]
+    [InlineData(148, 6, 5)]
+    [InlineData(148, 4, 4)]
+    [InlineData(8 * 20 + 4, 6, 5)] // the largest patch (80 words)
+    public void WideGroupsPerSmTakeTheTighterLimit(int rowStride, int registerGroups, int expected) =>
+        Assert.Equal(expected, GpuTensorCoreWide.GroupsPerSm(rowStride, registerGroups));
+
     [Fact]
     public void WideRefusesPatchesLargerThanItsStage()
     {
