@@ -222,6 +222,23 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void WideGroupsPerSmTakeTheTighterLimit(int rowStride, int registerGroups, int expected) =>
         Assert.Equal(expected, GpuTensorCoreWide.GroupsPerSm(rowStride, registerGroups));
 
+    /// <summary>A dense block over a 16×2 map has a 16×2 kernel (32 words, which the stage holds), but its 16 kernel rows do
+    /// not fit the wide kernels' 15-bit tap masks: refused with the reason, and gpu.tensor-core runs it.</summary>
+    [Fact]
+    public void WideRefusesKernelsOverFifteenTapsASide()
+    {
+        var model = new ModelBuilder(new Shape3(16, 2, 3), 8).InputConv(8, 1, 1, 0).BnSign().Flatten().Dense(16).BnSign().Dense(10).Build("tall-dense");
+        var fc1 = BlockCompiler.Compile(model)[1];
+        Assert.Equal(16, fc1.KernelH);
+        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep" })
+        {
+            var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
+            Assert.False(config.Supports(fc1));
+            Assert.Contains("15 taps a side", config.Refusal(fc1));
+        }
+        Assert.True(ConfigurationRegistry.Find("gpu.tensor-core").Supports(fc1));
+    }
+
     [Fact]
     public void WideRefusesPatchesLargerThanItsStage()
     {
