@@ -8,9 +8,13 @@ namespace HepBnn.Ops.Gpu;
 /// per-block configuration it is the range of that one block; a session runs consecutive blocks planned as
 /// <c>gpu.fused</c> as ONE range, and the planner prices such a range by its own measurement (not a sum of blocks).
 /// </summary>
-public sealed class GpuFused : IKernelConfiguration
+public sealed class GpuFused(bool? tensorCoreStages = null) : IKernelConfiguration
 {
     public const string ConfigurationName = "gpu.fused";
+
+    /// <summary>Stages on the tensor cores where a block allows it (<see cref="GpuFusedMma"/>; default), else SIMT stages
+    /// only. <c>HEPBNN_FUSED_MMA=0</c> turns them off for the registry's instance (to compare both in one machine's runs).</summary>
+    public bool TensorCoreStages { get; } = tensorCoreStages ?? Environment.GetEnvironmentVariable("HEPBNN_FUSED_MMA") != "0";
 
     public string Name => ConfigurationName;
     public DeviceKind Device => DeviceKind.Gpu;
@@ -23,7 +27,7 @@ public sealed class GpuFused : IKernelConfiguration
 
     /// <summary>One runner for blocks <paramref name="blocks"/> (consecutive, in network order).</summary>
     public IBlockRunner PrepareRange(IReadOnlyList<Block> blocks, int maxBatch, ExecutionResources resources) =>
-        new GpuFusedRange(this, resources.RequireGpu(), blocks, maxBatch);
+        new GpuFusedRange(this, resources.RequireGpu(), blocks, maxBatch, TensorCoreStages);
 
     public static bool Is(IKernelConfiguration c) => c.Name.Equals(ConfigurationName, StringComparison.OrdinalIgnoreCase);
 

@@ -14,15 +14,17 @@ namespace HepBnn.Ops.Gpu;
 public static class GpuFusedKernel
 {
     public static void Kernel(ArrayView<GpuFusedStage> stages, int count, int batch, ArrayView<ulong> input,
-        ArrayView<ulong> act, ArrayView<uint> actHalves, ArrayView<uint> outHalves, ArrayView<int> outScores,
+        ArrayView<ulong> act, ArrayView<uint> actHalves, ArrayView<ulong> outWords, ArrayView<uint> outHalves, ArrayView<int> outScores,
         ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<int> barrier)
     {
         int groups = Grid.DimX, threads = groups * Group.DimX, tid = Grid.IdxX * Group.DimX + Group.IdxX;
+        // The tensor-core stages' partial sums of split reductions (GpuFusedMma): one slice per warp.
+        var partial = SharedMemory.Allocate<int>(GpuFusedMma.MaxWarps * GpuFusedMma.PartialInts);
         // Warp-per-channel stages OR their bits atomically: zero their outputs first (the first barrier orders it).
         for (int s = 1; s < count; s++)
         {
             var z = stages[s];
-            if (z.Mode == (int)GpuFusedMode.ThreadPerOutput || z.P.ScoresOutput == 1) continue;
+            if (z.Mode == (int)GpuFusedMode.ThreadPerOutput || z.Mode >= (int)GpuFusedMode.TensorCore || z.P.ScoresOutput == 1) continue;
             long half0 = s == count - 1 ? 0 : z.OutOffset * 2, halves = (long)batch * z.P.OutSample * 2;
             for (long i = tid; i < halves; i += threads)
             {
@@ -43,7 +45,8 @@ public static class GpuFusedKernel
             var w = weights.SubView(st.WeightOffset, st.WeightLength);
             var m = meta.SubView(st.MetaOffset, st.MetaLength);
             var pa = poolAnd.SubView(st.PoolOffset, st.PoolLength);
-            if (st.Mode == (int)GpuFusedMode.WarpPerChannel) DenseStage(p, batch, src, inBase, halvesOut, outScores, outBase, w, m, tid, threads);
+            if (st.Mode >= (int)GpuFusedMode.TensorCore) GpuFusedMma.Stage(st, batch, src, inBase, last ? outWords : act, outBase, outScores, w, m, pa, partial);
+            else if (st.Mode == (int)GpuFusedMode.WarpPerChannel) DenseStage(p, batch, src, inBase, halvesOut, outScores, outBase, w, m, tid, threads);
             else if (st.Mode == (int)GpuFusedMode.WarpPerOutput) WarpOutputStage(p, batch, src, inBase, halvesOut, outBase, w, m, pa, tid, threads);
             else OutputStage(p, batch, src, inBase, halvesOut, outScores, outBase, w, m, pa, tid, threads);
         }
