@@ -64,17 +64,26 @@ public static class Verifier
         }
         var results = configs.Select(c => new ConfigVerification(c.Name, c.Device, checkedBlocks[c.Name], mismatches[c.Name],
             first.GetValueOrDefault(c.Name))).ToList();
-        if (configs.FirstOrDefault(Ops.Gpu.GpuFused.Is) is { } fused) results.Add(FusedRanges(res, fused, checkedModels, progress));
+        if (configs.FirstOrDefault(Ops.Gpu.GpuFused.Is) is { } fused)
+        {
+            results.Add(FusedRanges(FusedRangesRow, res, fused, checkedModels, progress));
+            // The other stage kind too (tensor-core stages by default, SIMT stages where a block refuses them or when
+            // HEPBNN_FUSED_MMA=0): both must stay exact, whichever the planner's instance runs.
+            bool mma = fused is Ops.Gpu.GpuFused f && f.TensorCoreStages;
+            results.Add(FusedRanges(mma ? FusedSimtRangesRow : FusedMmaRangesRow, res, new Ops.Gpu.GpuFused(!mma), checkedModels, progress));
+        }
         return new VerificationReport(res.Gpu?.Description ?? res.GpuProblem ?? "no GPU", modelCount, cases, results);
     }
 
     /// <summary>Label of the verification row of fused multi-block ranges.</summary>
     public const string FusedRangesRow = "gpu.fused ranges";
+    /// <summary>Labels of the row of fused ranges with the other stage kind than the registry's instance.</summary>
+    public const string FusedSimtRangesRow = "gpu.fused ranges, SIMT stages", FusedMmaRangesRow = "gpu.fused ranges, tensor-core stages";
 
     /// <summary>Fused ranges of several blocks (one kernel, grid barriers between stages: what the per-block check of
     /// gpu.fused cannot reach): each model whole-network fused, and from its second block to the end after a CPU first
     /// block, whole sessions against the reference's scores.</summary>
-    static ConfigVerification FusedRanges(ExecutionResources res, IKernelConfiguration fused, IReadOnlyList<(BnnModel Model, int Batch)> models,
+    static ConfigVerification FusedRanges(string row, ExecutionResources res, IKernelConfiguration fused, IReadOnlyList<(BnnModel Model, int Batch)> models,
         Action<string>? progress)
     {
         var cpu = ConfigurationRegistry.Find("cpu.scalar");
@@ -109,6 +118,6 @@ public static class Verifier
                 first ??= $"{model.Name} blocks {start}..{blocks.Count - 1} batch {batch}: {problem}";
             }
         }
-        return new ConfigVerification(FusedRangesRow, DeviceKind.Gpu, checkedRanges, mismatches, first);
+        return new ConfigVerification(row, DeviceKind.Gpu, checkedRanges, mismatches, first);
     }
 }
