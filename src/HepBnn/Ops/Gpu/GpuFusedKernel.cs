@@ -36,6 +36,7 @@ public static class GpuFusedKernel
         {
             if (s > 0) GpuGridBarrier.Sync(barrier, groups);
             var st = stages[s];
+            if (st.Skip != 0) continue;
             var p = st.P;
             bool first = s == 0, last = s == count - 1;
             var src = first ? input : act;

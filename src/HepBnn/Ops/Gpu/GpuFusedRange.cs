@@ -38,6 +38,16 @@ public sealed class GpuFusedRange : IBlockRunner
     /// <summary>Groups that can be resident at once (the deadlock-free grid limit), capped at <see cref="MaxGroupsPerMultiprocessor"/> per SM.</summary>
     public int MaxGroups { get; }
 
+    /// <summary>Threads per group (256; <c>HEPBNN_FUSED_GROUP</c> = 64, 128 or 256 for tuning on a GPU machine): at most
+    /// <see cref="GpuFusedMma.MaxWarps"/> warps, the shared partial sums' size.</summary>
+    public static int PreferredGroupSize { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("HEPBNN_FUSED_GROUP"), out int g) && g is 64 or 128 or 256 ? g : 256;
+
+    /// <summary>Measurement knob (<c>HEPBNN_FUSED_SKIP</c>, a bit mask over a range's stages, default 0): the stages whose
+    /// bits are set do no work, so timing the range with and without a stage gives that stage's share, and with every bit
+    /// set the launch and grid barriers alone. Results are then WRONG: for `hepbnn run` timings on a GPU machine only.</summary>
+    public static long SkipMask { get; } = long.TryParse(Environment.GetEnvironmentVariable("HEPBNN_FUSED_SKIP"), out long v) ? v : 0;
+
     /// <summary>Whether stages run on the tensor cores where they can (<see cref="GpuFusedMma"/>); else every stage is SIMT.</summary>
     public bool TensorCoreStages { get; }
     /// <summary>Each stage's thread mapping.</summary>
@@ -55,7 +65,7 @@ public sealed class GpuFusedRange : IBlockRunner
         Configuration = configuration; _gpu = gpu; Blocks = blocks; MaxBatch = maxBatch; TensorCoreStages = tensorCoreStages;
         _kernel = gpu.Kernel<GpuFusedLauncher>(configuration.Name, a => a.LoadKernel<ArrayView<GpuFusedStage>, int, int, ArrayView<ulong>,
             ArrayView<ulong>, ArrayView<uint>, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>>(GpuFusedKernel.Kernel));
-        GroupSize = Math.Min(256, gpu.Accelerator.MaxNumThreadsPerGroup) / GpuDevice.WarpSize * GpuDevice.WarpSize;
+        GroupSize = Math.Min(PreferredGroupSize, gpu.Accelerator.MaxNumThreadsPerGroup) / GpuDevice.WarpSize * GpuDevice.WarpSize;
         MaxGroups = ResidentGroups(gpu, _kernel, GroupSize);
 
         var stages = new GpuFusedStage[blocks.Count];
@@ -80,7 +90,7 @@ public sealed class GpuFusedRange : IBlockRunner
             modes[s] = mode;
             stages[s] = new GpuFusedStage
             {
-                P = p, Mode = (int)mode, Split = split, Window = window,
+                P = p, Mode = (int)mode, Split = split, Window = window, Skip = (int)(SkipMask >> s & 1),
                 WeightOffset = weights.Count, WeightLength = w.Length, MetaOffset = meta.Count, MetaLength = m.Length,
                 PoolOffset = pool.Count, PoolLength = pa.Length,
                 InOffset = s == 0 ? 0 : stages[s - 1].OutOffset, OutOffset = act,

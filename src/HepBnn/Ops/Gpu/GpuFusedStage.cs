@@ -32,6 +32,9 @@ public struct GpuFusedStage
     public int WeightOffset, WeightLength, MetaOffset, MetaLength, PoolOffset, PoolLength;
     /// <summary>Tensor-core stages: warps sharing one item's reduction (a power of two), and conv outputs per pooling window.</summary>
     public int Split, Window;
+    /// <summary>1: the stage does no work (a measurement knob, <see cref="GpuFusedRange.SkipMask"/>: a stage's cost is the
+    /// range's time with it minus without it; the output is then wrong).</summary>
+    public int Skip;
     /// <summary>Words into the activation buffer (unused for the first stage's input and the last stage's output).</summary>
     public long InOffset, OutOffset;
 }
