@@ -16,7 +16,7 @@ var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture
 var kernels = new (Type Type, string Method)[]
 {
     (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"),
-    (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuFusedKernel), "Kernel"),
+    (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
 };
 foreach (var (type, name) in kernels)
 {

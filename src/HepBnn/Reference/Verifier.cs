@@ -67,17 +67,17 @@ public static class Verifier
         if (configs.FirstOrDefault(Ops.Gpu.GpuFused.Is) is { } fused)
         {
             results.Add(FusedRanges(FusedRangesRow, res, fused, checkedModels, progress));
-            // The other stage kind too (tensor-core stages by default, SIMT stages where a block refuses them or when
-            // HEPBNN_FUSED_MMA=0): both must stay exact, whichever the planner's instance runs.
-            bool mma = fused is Ops.Gpu.GpuFused f && f.TensorCoreStages;
-            results.Add(FusedRanges(mma ? FusedSimtRangesRow : FusedMmaRangesRow, res, new Ops.Gpu.GpuFused(!mma), checkedModels, progress));
+            // Each stage kind on its own too (the registry's instance picks one per range, GpuFusedMma.Pays): both must
+            // stay exact, whichever a range runs.
+            results.Add(FusedRanges(FusedMmaRangesRow, res, new Ops.Gpu.GpuFused(true), checkedModels, progress));
+            results.Add(FusedRanges(FusedSimtRangesRow, res, new Ops.Gpu.GpuFused(false), checkedModels, progress));
         }
         return new VerificationReport(res.Gpu?.Description ?? res.GpuProblem ?? "no GPU", modelCount, cases, results);
     }
 
     /// <summary>Label of the verification row of fused multi-block ranges.</summary>
     public const string FusedRangesRow = "gpu.fused ranges";
-    /// <summary>Labels of the row of fused ranges with the other stage kind than the registry's instance.</summary>
+    /// <summary>Labels of the rows of fused ranges with tensor-core stages and with SIMT stages only.</summary>
     public const string FusedSimtRangesRow = "gpu.fused ranges, SIMT stages", FusedMmaRangesRow = "gpu.fused ranges, tensor-core stages";
 
     /// <summary>Fused ranges of several blocks (one kernel, grid barriers between stages: what the per-block check of

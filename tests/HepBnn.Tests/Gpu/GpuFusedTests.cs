@@ -111,22 +111,23 @@ public class GpuFusedTests(CpuAcceleratorFixture fixture)
     }
 
     /// <summary>Tensor-core stages whose reductions are split over the warps of a group (partial sums met in shared
-    /// memory), 2×2 and 4×4 pooling windows, several channel tiles, dense and scores stages: batch 1 keeps the items
-    /// few, so the split is taken even on the emulator's one small group.</summary>
+    /// memory), a 4×4 pooling window, several channel tiles, dense and scores stages: batch 1 keeps the items few, so the
+    /// split is taken even on the emulator's one small group. (2×2 windows: the zoo-pattern networks above.)</summary>
     [Fact]
     public void TensorCoreStagesWithSplitReductionsMatchReference()
     {
-        var model = new ModelBuilder(new Shape3(8, 8, 3), 21)
+        // 4×4 input (the emulator runs every MMA as 12 warp-wide shuffles): two channel tiles on the byte MMA, a 4×4
+        // window (stride 2) over a 128-channel (two-word) patch in 5 steps, split over 2 warps at batch 1.
+        var model = new ModelBuilder(new Shape3(4, 4, 3), 21)
             .InputConv(128).BnSign()
             .Conv(64).Pool(4).BnSign()
-            .Conv(192).BnSign()
             .Flatten().Dense(64).BnSign()
             .Dense(10).ScoreBn()
             .Build("split-reductions");
         var blocks = BlockCompiler.Compile(model);
         using (var range = (GpuFusedRange)new GpuFused(true).PrepareRange(blocks, 1, fixture.Resources))
         {
-            Assert.Equal([GpuFusedMode.TensorCoreImage, GpuFusedMode.TensorCore, GpuFusedMode.TensorCore, GpuFusedMode.TensorCore, GpuFusedMode.TensorCore], range.Modes);
+            Assert.Equal([GpuFusedMode.TensorCoreImage, GpuFusedMode.TensorCore, GpuFusedMode.TensorCore, GpuFusedMode.TensorCore], range.Modes);
             Assert.Contains(range.Splits, s => s > 1);
         }
         using var session = Session(model, Enumerable.Repeat(GpuFused.ConfigurationName, blocks.Count).ToArray(), maxBatch: 1, tensorCores: true);
@@ -136,6 +137,34 @@ public class GpuFusedTests(CpuAcceleratorFixture fixture)
         using var midSession = Session(model, mid, maxBatch: 2, tensorCores: true);
         Assert.Contains((1, blocks.Count - 2), midSession.FusedRanges);
         foreach (int batch in new[] { 1, 2 }) AssertScores(model, midSession, batch, 40 + batch, "mid-network range");
+    }
+
+    /// <summary>The registry's gpu.fused picks the stage kind per range (GpuFusedMma.Pays, from the H200 measurements):
+    /// SIMT stages for VGG3 at batch 1 (short chains), tensor cores for VGG7 at batch 1 (its 128–512-channel convs) and
+    /// for every range at batch ≥ 2; explicit instances and HEPBNN_FUSED_MMA override it.</summary>
+    [Fact]
+    public void StageKindPerRangeFollowsTheMeasuredRule()
+    {
+        var vgg3 = BlockCompiler.Compile(ModelZoo.Vgg3());
+        var vgg7 = BlockCompiler.Compile(ModelZoo.Vgg7());
+        Assert.False(GpuFusedMma.Pays(vgg3, 1));
+        Assert.True(GpuFusedMma.Pays(vgg3, 16));
+        Assert.True(GpuFusedMma.Pays(vgg7, 1));
+        Assert.False(GpuFusedMma.Pays([vgg7[^1]], 1));   // VGG7's fc2 alone: 16 words
+        Assert.True(GpuFusedMma.Pays([vgg7[1]], 1));     // VGG7's conv2: 9 taps × 2 words × 4 window positions
+        if (Environment.GetEnvironmentVariable("HEPBNN_FUSED_MMA") is null) Assert.Null(new GpuFused().TensorCoreStages);
+        Assert.True(new GpuFused(true).TensorCoreStages);
+        Assert.False(new GpuFused(false).TensorCoreStages);
+        var tiny = BlockCompiler.Compile(TinyModels.Vgg3Like(3));
+        using var b1 = (GpuFusedRange)new GpuFused(null).PrepareRange(tiny, 1, fixture.Resources);
+        using var b2 = (GpuFusedRange)new GpuFused(null).PrepareRange(tiny, 2, fixture.Resources);
+        if (Environment.GetEnvironmentVariable("HEPBNN_FUSED_MMA") is null)
+        {
+            Assert.False(b1.TensorCoreStages);
+            Assert.DoesNotContain(b1.Modes, m => m >= GpuFusedMode.TensorCore);
+            Assert.True(b2.TensorCoreStages);
+            Assert.All(b2.Modes, m => Assert.True(m >= GpuFusedMode.TensorCore));
+        }
     }
 
     [Fact]

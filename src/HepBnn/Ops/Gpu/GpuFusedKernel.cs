@@ -13,13 +13,33 @@ namespace HepBnn.Ops.Gpu;
 /// </summary>
 public static class GpuFusedKernel
 {
+    /// <summary>The kernel of ranges with tensor-core stages (<see cref="GpuFusedMma"/>; SIMT stages too).</summary>
     public static void Kernel(ArrayView<GpuFusedStage> stages, int count, int batch, ArrayView<ulong> input,
         ArrayView<ulong> act, ArrayView<uint> actHalves, ArrayView<ulong> outWords, ArrayView<uint> outHalves, ArrayView<int> outScores,
         ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<int> barrier)
     {
-        int groups = Grid.DimX, threads = groups * Group.DimX, tid = Grid.IdxX * Group.DimX + Group.IdxX;
         // The tensor-core stages' partial sums of split reductions (GpuFusedMma): one slice per warp.
         var partial = SharedMemory.Allocate<int>(GpuFusedMma.MaxWarps * GpuFusedMma.PartialInts);
+        Body(stages, count, batch, input, act, actHalves, outWords, outHalves, outScores, weights, meta, poolAnd, barrier, partial, true);
+    }
+
+    /// <summary>The kernel of ranges with SIMT stages only: without the tensor-core code the compiler needs far fewer
+    /// registers (ptxas on the H200: 156 with it) and no shared memory, so more groups fit per multiprocessor and the
+    /// SIMT stages keep their speed (measured there: VGG3 b1 whole range 34.7 µs alone, 43.2 µs inside the MMA kernel).</summary>
+    public static void KernelSimt(ArrayView<GpuFusedStage> stages, int count, int batch, ArrayView<ulong> input,
+        ArrayView<ulong> act, ArrayView<uint> actHalves, ArrayView<ulong> outWords, ArrayView<uint> outHalves, ArrayView<int> outScores,
+        ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<int> barrier)
+    {
+        var none = SharedMemory.Allocate<int>(1);
+        Body(stages, count, batch, input, act, actHalves, outWords, outHalves, outScores, weights, meta, poolAnd, barrier, none, false);
+    }
+
+    /// <summary>Both kernels (inlined into each; <paramref name="mma"/> is a constant there, so the SIMT kernel has no MMA code).</summary>
+    static void Body(ArrayView<GpuFusedStage> stages, int count, int batch, ArrayView<ulong> input,
+        ArrayView<ulong> act, ArrayView<uint> actHalves, ArrayView<ulong> outWords, ArrayView<uint> outHalves, ArrayView<int> outScores,
+        ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<int> barrier, ArrayView<int> partial, bool mma)
+    {
+        int groups = Grid.DimX, threads = groups * Group.DimX, tid = Grid.IdxX * Group.DimX + Group.IdxX;
         // Warp-per-channel stages OR their bits atomically: zero their outputs first (the first barrier orders it).
         for (int s = 1; s < count; s++)
         {
@@ -46,7 +66,7 @@ public static class GpuFusedKernel
             var w = weights.SubView(st.WeightOffset, st.WeightLength);
             var m = meta.SubView(st.MetaOffset, st.MetaLength);
             var pa = poolAnd.SubView(st.PoolOffset, st.PoolLength);
-            if (st.Mode >= (int)GpuFusedMode.TensorCore) GpuFusedMma.Stage(st, batch, src, inBase, last ? outWords : act, outBase, outScores, w, m, pa, partial);
+            if (mma && st.Mode >= (int)GpuFusedMode.TensorCore) GpuFusedMma.Stage(st, batch, src, inBase, last ? outWords : act, outBase, outScores, w, m, pa, partial);
             else if (st.Mode == (int)GpuFusedMode.WarpPerChannel) DenseStage(p, batch, src, inBase, halvesOut, outScores, outBase, w, m, tid, threads);
             else if (st.Mode == (int)GpuFusedMode.WarpPerOutput) WarpOutputStage(p, batch, src, inBase, halvesOut, outBase, w, m, pa, tid, threads);
             else OutputStage(p, batch, src, inBase, halvesOut, outScores, outBase, w, m, pa, tid, threads);

@@ -31,6 +31,20 @@ public static class GpuFusedMma
         return null;
     }
 
+    /// <summary>Longest serial chain of a SIMT stage's thread for this block: the loads of one output's reduction over its
+    /// pooling window (kh·kw·words, or kh·kw·channels for an 8-bit image, times the window).</summary>
+    public static long SimtChain(Block b) =>
+        (long)b.KernelH * b.KernelW * (b.Input == BlockInput.Image ? b.InputShape.C : b.InputWords) * Window(b);
+
+    /// <summary>Whether tensor-core stages pay for a range (the default kind of the registry's gpu.fused), from the H200
+    /// runs of docs/results/h200-fused-mma: a tensor-core stage costs about 7 µs at batch 1 whatever its size (latency:
+    /// the dependent loads of its warp items and epilogue), a SIMT stage 3–9 µs for VGG3's blocks (chains ≤ 49 loads) but
+    /// 20–39 µs for VGG7's convs (chains of 72–288). So: tensor cores at batch ≥ 2 (VGG3 b16 whole network 52.6 µs vs
+    /// 117.5, VGG7 b16 154.5 vs 911.2) or when a block's SIMT chain exceeds 64 loads (VGG7 b1 92.0 vs 141.1); SIMT stages
+    /// for short chains at batch 1 (VGG3 b1: 34.7 µs SIMT-only kernel vs 42.9).</summary>
+    public static bool Pays(IReadOnlyList<Block> blocks, int maxBatch) =>
+        maxBatch > 1 || blocks.Any(b => Refusal(b) is null && SimtChain(b) > 64);
+
     /// <summary>The stage's parameters (tensor-core layout of the tables), B fragments, tables and pooling masks.</summary>
     internal static (GpuBlockParams P, ulong[] Weights, int[] Meta, ulong[] Pool) Prepare(Block block)
     {

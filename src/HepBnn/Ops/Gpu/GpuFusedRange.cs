@@ -63,20 +63,24 @@ public sealed class GpuFusedRange : IBlockRunner
                 throw new HepBnnException($"blocks {blocks[i - 1].Name} and {blocks[i].Name} are not consecutive blocks of one network: they cannot be fused");
         if (maxBatch < 1 || maxBatch > GpuConfiguration.MaxBatch) throw new HepBnnException($"{configuration.Name}: batch {maxBatch} out of range 1..{GpuConfiguration.MaxBatch}");
         Configuration = configuration; _gpu = gpu; Blocks = blocks; MaxBatch = maxBatch; TensorCoreStages = tensorCoreStages;
-        _kernel = gpu.Kernel<GpuFusedLauncher>(configuration.Name, a => a.LoadKernel<ArrayView<GpuFusedStage>, int, int, ArrayView<ulong>,
-            ArrayView<ulong>, ArrayView<uint>, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>>(GpuFusedKernel.Kernel));
+        var modes = blocks.Select((b, s) => ModeOf(b, s, maxBatch, tensorCoreStages)).ToArray();
+        bool mma = modes.Any(m => m >= GpuFusedMode.TensorCore);
+        _kernel = mma
+            ? gpu.Kernel<GpuFusedLauncher>(configuration.Name + "/mma", a => a.LoadKernel<ArrayView<GpuFusedStage>, int, int, ArrayView<ulong>,
+                ArrayView<ulong>, ArrayView<uint>, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>>(GpuFusedKernel.Kernel))
+            : gpu.Kernel<GpuFusedLauncher>(configuration.Name + "/simt", a => a.LoadKernel<ArrayView<GpuFusedStage>, int, int, ArrayView<ulong>,
+                ArrayView<ulong>, ArrayView<uint>, ArrayView<ulong>, ArrayView<uint>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>, ArrayView<ulong>, ArrayView<int>>(GpuFusedKernel.KernelSimt));
         GroupSize = Math.Min(PreferredGroupSize, gpu.Accelerator.MaxNumThreadsPerGroup) / GpuDevice.WarpSize * GpuDevice.WarpSize;
         MaxGroups = ResidentGroups(gpu, _kernel, GroupSize);
 
         var stages = new GpuFusedStage[blocks.Count];
         var weights = new List<ulong>(); var meta = new List<int>(); var pool = new List<ulong>();
         _workPerSample = new long[blocks.Count];
-        var modes = new GpuFusedMode[blocks.Count];
         long act = 0;
         for (int s = 0; s < blocks.Count; s++)
         {
             var b = blocks[s];
-            var mode = ModeOf(b, s, maxBatch, tensorCoreStages);
+            var mode = modes[s];
             var p = GpuBlockParams.From(b);
             ulong[] w, pa;
             int[] m;
@@ -87,7 +91,6 @@ public sealed class GpuFusedRange : IBlockRunner
                 split = GpuFusedMma.SplitOf(p, window, maxBatch, GroupSize / GpuDevice.WarpSize, MaxGroups);
             }
             else (w, m, pa) = GpuBlockData.Arrays(b, GpuWeightLayout.ChannelMajor, p);
-            modes[s] = mode;
             stages[s] = new GpuFusedStage
             {
                 P = p, Mode = (int)mode, Split = split, Window = window, Skip = (int)(SkipMask >> s & 1),
