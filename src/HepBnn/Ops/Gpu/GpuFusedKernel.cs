@@ -40,6 +40,7 @@ public static class GpuFusedKernel
         ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<int> barrier, ArrayView<int> partial, bool mma)
     {
         int groups = Grid.DimX, threads = groups * Group.DimX, tid = Grid.IdxX * Group.DimX + Group.IdxX;
+        int generation = Group.IdxX == 0 ? GpuGridBarrier.Generation(barrier) : 0;
         // Warp-per-channel stages OR their bits atomically: zero their outputs first (the first barrier orders it).
         for (int s = 1; s < count; s++)
         {
@@ -54,7 +55,7 @@ public static class GpuFusedKernel
         }
         for (int s = 0; s < count; s++)
         {
-            if (s > 0) GpuGridBarrier.Sync(barrier, groups);
+            if (s > 0) GpuGridBarrier.Sync(barrier, groups, ref generation);
             var st = stages[s];
             if (st.Skip != 0) continue;
             var p = st.P;

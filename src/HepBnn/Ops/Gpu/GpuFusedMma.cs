@@ -148,6 +148,10 @@ public static class GpuFusedMma
             int ct = active ? (int)(item - rowTile * tiles) : 0;
             var rA = new Row(p, st, batch, rowTile, lane >> 2);
             var rB = new Row(p, st, batch, rowTile, (lane >> 2) + 8);
+            // The epilogue's table rows and pooling mask, loaded before the product so their latency hides behind it.
+            int t = lane & 3;
+            int clsA = active && part == 0 ? ClassOf(p, m, rA, ct, t) : -1, clsB = active && part == 0 ? ClassOf(p, m, rB, ct, t) : -1;
+            ulong andMask = active && part == 0 && p.ScoresOutput == 0 ? pa[ct] : 0;
             var acc = default(MmaTile8);
             if (active)
             {
@@ -160,7 +164,9 @@ public static class GpuFusedMma
                 Group.Barrier();
                 if (active && part == 0)
                     for (int o = 1; o < split; o++) Add(partial, (warp + o) * PartialInts + lane, ref acc);
-                Group.Barrier(); // the partial sums are read before the next set overwrites them
+                // The partial sums are read before the next set overwrites them (a group-uniform test: at batch 1 a group
+                // has one set, and no second wait).
+                if (set + (long)Grid.DimX * perGroup < items) Group.Barrier();
             }
             if (!active || part != 0) continue;
             // The rows' popc(a): each lane summed its own parts t and 4 + t of every step; the 4 lanes of a row hold all 8.
@@ -168,8 +174,8 @@ public static class GpuFusedMma
             acc.Pop.C0 += Warp.ShuffleXor(acc.Pop.C0, 2);
             acc.Pop.C2 += Warp.ShuffleXor(acc.Pop.C2, 1);
             acc.Pop.C2 += Warp.ShuffleXor(acc.Pop.C2, 2);
-            if (p.ScoresOutput == 1) Scores(p, outScores, m, rA, rB, ct, lane, ref acc);
-            else Bits(p, st, batch, outWords, outBase, m, pa, rA, rB, rowTile, ct, lane, ref acc);
+            if (p.ScoresOutput == 1) Scores(p, outScores, m, rA, rB, clsA, clsB, ct, lane, ref acc);
+            else Bits(p, st, batch, outWords, outBase, m, andMask, clsA, clsB, rowTile, ct, lane, ref acc);
         }
     }
 
@@ -335,18 +341,17 @@ public static class GpuFusedMma
     /// <summary>Thresholds → bits of the lane's two rows, OR over the row's 4 lanes, AND/OR over each pooling window's
     /// rows with shuffles, one word stored per pooled output by the window's first lane.</summary>
     static void Bits(GpuBlockParams p, GpuFusedStage st, int batch, ArrayView<ulong> outWords, long outBase, ArrayView<int> m,
-        ArrayView<ulong> pa, Row rA, Row rB, long rowTile, int ct, int lane, ref MmaTile8 acc)
+        ulong andMask, int clsA, int clsB, long rowTile, int ct, int lane, ref MmaTile8 acc)
     {
         int t = lane & 3, g = lane >> 2;
-        ulong upper = RowBits(p, m, rA, ct, t, acc.Pop.C0, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1, acc.F2.C0, acc.F2.C1,
+        ulong upper = RowBits(p, m, clsA, t, acc.Pop.C0, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1, acc.F2.C0, acc.F2.C1,
             acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
-        ulong lower = RowBits(p, m, rB, ct, t, acc.Pop.C2, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3, acc.F2.C2, acc.F2.C3,
+        ulong lower = RowBits(p, m, clsB, t, acc.Pop.C2, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3, acc.F2.C2, acc.F2.C3,
             acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
         upper |= Shuffle(upper, 1);
         lower |= Shuffle(lower, 1);
         upper |= Shuffle(upper, 2);
         lower |= Shuffle(lower, 2);
-        ulong andMask = pa[ct];
         int window = st.Window;
         // any = OR, all = AND over the window's rows: rows g of lanes that differ in the low bits of g (xor 4, 8), and for
         // a 16-row window all 8 values of g (xor 16 too) and both rows of a lane.
@@ -396,10 +401,9 @@ public static class GpuFusedMma
         r.N < 0 ? -1 : (m[p.RowOfOffset + r.Y] * p.ColClasses + m[p.ColOfOffset + r.X]) * p.PaddedK + ct * 64 + 2 * t;
 
     /// <summary>This lane's 16 bits of a row (channels 8f + 2t, 8f + 2t + 1 of the tile), as <see cref="BitsEpilogue"/>.</summary>
-    static ulong RowBits(GpuBlockParams p, ArrayView<int> m, Row r, int ct, int t, int pop, int x00, int x01, int x10, int x11,
+    static ulong RowBits(GpuBlockParams p, ArrayView<int> m, int cls, int t, int pop, int x00, int x01, int x10, int x11,
         int x20, int x21, int x30, int x31, int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
     {
-        int cls = ClassOf(p, m, r, ct, t);
         if (cls < 0) return 0;
         return Pair(p, m, cls, pop, x00, x01) << (2 * t) | Pair(p, m, cls + 8, pop, x10, x11) << (8 + 2 * t)
              | Pair(p, m, cls + 16, pop, x20, x21) << (16 + 2 * t) | Pair(p, m, cls + 24, pop, x30, x31) << (24 + 2 * t)
@@ -418,19 +422,18 @@ public static class GpuFusedMma
     }
 
     /// <summary>Scores x = (Corr − 2·popc(w)) − 2·popc(a) + 4·popc(a ∧ w) of the lane's two rows (no pooling).</summary>
-    static void Scores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> m, Row rA, Row rB, int ct, int lane, ref MmaTile8 acc)
+    static void Scores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> m, Row rA, Row rB, int clsA, int clsB, int ct, int lane, ref MmaTile8 acc)
     {
         int t = lane & 3;
-        RowScores(p, outScores, m, rA, ct, t, acc.Pop.C0, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1, acc.F2.C0, acc.F2.C1,
+        RowScores(p, outScores, m, rA, clsA, ct, t, acc.Pop.C0, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1, acc.F2.C0, acc.F2.C1,
             acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
-        RowScores(p, outScores, m, rB, ct, t, acc.Pop.C2, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3, acc.F2.C2, acc.F2.C3,
+        RowScores(p, outScores, m, rB, clsB, ct, t, acc.Pop.C2, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3, acc.F2.C2, acc.F2.C3,
             acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
     }
 
-    static void RowScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> m, Row r, int ct, int t, int pop,
+    static void RowScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> m, Row r, int cls, int ct, int t, int pop,
         int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31, int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
     {
-        int cls = ClassOf(p, m, r, ct, t);
         if (cls < 0) return;
         int k = ct * 64 + 2 * t;
         long o = (long)r.N * p.OutSample + ((long)r.Y * p.OutW + r.X) * p.K + k;
