@@ -1,5 +1,4 @@
 using HepBnn.Ops.Cpu;
-using ILGPU;
 
 namespace HepBnn.Ops.Gpu;
 
