@@ -167,6 +167,23 @@ public class GpuFusedTests(CpuAcceleratorFixture fixture)
         }
     }
 
+    /// <summary>A range longer than the stage table the kernel keeps in shared memory (GpuFusedKernel.CachedStages): the
+    /// stages past it read their entry from global memory. Both stage kinds, one whole-network range.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RangesLongerThanTheCachedStageTableMatchReference(bool tensorCores)
+    {
+        var builder = new ModelBuilder(new Shape3(2, 2, 3), 23).InputConv(64).BnSign();
+        for (int i = 0; i < GpuFusedKernel.CachedStages + 2; i++) builder = builder.Conv(64, kernel: 1, padding: 0).BnSign();
+        var model = builder.Flatten().Dense(10).ScoreBn().Build("long-range");
+        var blocks = BlockCompiler.Compile(model);
+        Assert.True(blocks.Count > GpuFusedKernel.CachedStages);
+        using var session = Session(model, Enumerable.Repeat(GpuFused.ConfigurationName, blocks.Count).ToArray(), maxBatch: 1, tensorCores);
+        Assert.Equal([(0, blocks.Count - 1)], session.FusedRanges);
+        AssertScores(model, session, 1, 24, $"{blocks.Count}-stage range, tensor cores {tensorCores}");
+    }
+
     [Fact]
     public void GridNeverExceedsTheResidentGroups()
     {
