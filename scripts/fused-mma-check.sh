@@ -2,7 +2,8 @@
 # Runs ON the GPU machine in one call (issue 9, batch-1 latency of gpu.fused with tensor-core stages):
 # 1. GPU `hepbnn verify` (every GPU configuration per block; fused ranges with tensor-core AND SIMT stages);
 # 2. whole-network gpu.fused latency (`hepbnn run --config gpu.fused`, median of 3000 host→host runs in one CUDA graph)
-#    for vgg3/vgg7 at batch 1 and 16: SIMT stages (HEPBNN_FUSED_MMA=0) vs tensor-core stages with 1, 2, 4 steps per warp;
+#    for vgg3/vgg7 at batch 1 and 16: the default kind per range (auto), SIMT stages (HEPBNN_FUSED_MMA=0) and
+#    tensor-core stages (HEPBNN_FUSED_MMA=1) with 1, 2, 4 steps per warp;
 # 3. `hepbnn transfers` (the fixed costs: H2D, D2H, launch);
 # 4. the PyTorch float peer and `hepbnn bench` (found plan vs per-block plan vs whole network fused) at batch 1 and 16;
 # 5. optionally nsys on a vgg3 b1 fused run (kernel vs copies in the graph).
@@ -22,9 +23,10 @@ echo "=== whole-network gpu.fused, median µs of 3000 runs (host input -> host s
 printf '%-6s %-6s %-22s %s\n' model batch variant median_us >> "$txt"
 for m in vgg3 vgg7; do
   for b in 1 16; do
-    vs="simt mma1 mma2 mma4"; [ $b = 16 ] && vs="simt mma2"
+    vs="auto simt mma1 mma2 mma4"; [ $b = 16 ] && vs="auto simt mma2"
     for v in $vs; do
-      case $v in simt) env="HEPBNN_FUSED_MMA=0";; mma1) env="HEPBNN_FUSED_STEPS=1";; mma2) env="HEPBNN_FUSED_STEPS=2";; mma4) env="HEPBNN_FUSED_STEPS=4";; esac
+      case $v in auto) env="HEPBNN_FUSED_AUTO=1";; simt) env="HEPBNN_FUSED_MMA=0";; mma1) env="HEPBNN_FUSED_MMA=1 HEPBNN_FUSED_STEPS=1";;
+        mma2) env="HEPBNN_FUSED_MMA=1 HEPBNN_FUSED_STEPS=2";; mma4) env="HEPBNN_FUSED_MMA=1 HEPBNN_FUSED_STEPS=4";; esac
       r=$(env $env timeout 30 "$bin/hepbnn" run --model $m --config gpu.fused --batch $b --repeat 3000 --json 2>>"$txt" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.1f" % d.get("medianLatencyUs", d.get("MedianLatencyUs", -1)))' 2>>"$txt")
       printf '%-6s %-6s %-22s %s\n' $m $b "$v" "${r:-failed}" >> "$txt"
     done

@@ -18,6 +18,7 @@ row() { printf '%-5s %-3s %-40s %s\n' $M $B "$*" "$(med "$@")" >> "$txt"; }
 echo "== model batch variant median_us" >> "$txt"
 B=1
 M=vgg3
+export HEPBNN_FUSED_MMA=1   # tensor-core stages (the default picks SIMT stages for VGG3 at batch 1)
 row X=0; row HEPBNN_FUSED_SKIP=15; row HEPBNN_FUSED_SKIP=1; row HEPBNN_FUSED_SKIP=2; row HEPBNN_FUSED_SKIP=4; row HEPBNN_FUSED_SKIP=8
 row HEPBNN_FUSED_GROUP=128; row HEPBNN_FUSED_GROUP=128 HEPBNN_FUSED_SKIP=15; row HEPBNN_FUSED_MMA=0; row HEPBNN_FUSED_MMA=0 HEPBNN_FUSED_SKIP=15
 M=vgg7
