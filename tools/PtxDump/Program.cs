@@ -17,6 +17,7 @@ var kernels = new (Type Type, string Method)[]
 {
     (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"),
     (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"),
+    (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
 };
 foreach (var (type, name) in kernels)
 {

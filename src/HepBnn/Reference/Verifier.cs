@@ -64,17 +64,26 @@ public static class Verifier
         }
         var results = configs.Select(c => new ConfigVerification(c.Name, c.Device, checkedBlocks[c.Name], mismatches[c.Name],
             first.GetValueOrDefault(c.Name))).ToList();
-        if (configs.FirstOrDefault(Ops.Gpu.GpuFused.Is) is { } fused) results.Add(FusedRanges(res, fused, checkedModels, progress));
+        if (configs.FirstOrDefault(Ops.Gpu.GpuFused.Is) is { } fused)
+        {
+            results.Add(FusedRanges(FusedRangesRow, res, fused, checkedModels, progress));
+            // Each stage kind on its own too (the registry's instance picks one per range, GpuFusedMma.Pays): both must
+            // stay exact, whichever a range runs.
+            results.Add(FusedRanges(FusedMmaRangesRow, res, new Ops.Gpu.GpuFused(true), checkedModels, progress));
+            results.Add(FusedRanges(FusedSimtRangesRow, res, new Ops.Gpu.GpuFused(false), checkedModels, progress));
+        }
         return new VerificationReport(res.Gpu?.Description ?? res.GpuProblem ?? "no GPU", modelCount, cases, results);
     }
 
     /// <summary>Label of the verification row of fused multi-block ranges.</summary>
     public const string FusedRangesRow = "gpu.fused ranges";
+    /// <summary>Labels of the rows of fused ranges with tensor-core stages and with SIMT stages only.</summary>
+    public const string FusedSimtRangesRow = "gpu.fused ranges, SIMT stages", FusedMmaRangesRow = "gpu.fused ranges, tensor-core stages";
 
     /// <summary>Fused ranges of several blocks (one kernel, grid barriers between stages: what the per-block check of
     /// gpu.fused cannot reach): each model whole-network fused, and from its second block to the end after a CPU first
     /// block, whole sessions against the reference's scores.</summary>
-    static ConfigVerification FusedRanges(ExecutionResources res, IKernelConfiguration fused, IReadOnlyList<(BnnModel Model, int Batch)> models,
+    static ConfigVerification FusedRanges(string row, ExecutionResources res, IKernelConfiguration fused, IReadOnlyList<(BnnModel Model, int Batch)> models,
         Action<string>? progress)
     {
         var cpu = ConfigurationRegistry.Find("cpu.scalar");
@@ -109,6 +118,6 @@ public static class Verifier
                 first ??= $"{model.Name} blocks {start}..{blocks.Count - 1} batch {batch}: {problem}";
             }
         }
-        return new ConfigVerification(FusedRangesRow, DeviceKind.Gpu, checkedRanges, mismatches, first);
+        return new ConfigVerification(row, DeviceKind.Gpu, checkedRanges, mismatches, first);
     }
 }

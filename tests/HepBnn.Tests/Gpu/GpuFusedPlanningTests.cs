@@ -93,6 +93,13 @@ public class GpuFusedVerifierTests(CpuAcceleratorFixture fixture)
         var row = report.Results.Single(r => r.Configuration == Verifier.FusedRangesRow);
         Assert.True(row.Mismatches == 0, row.FirstMismatch);
         Assert.Equal(4, row.BlocksChecked); // two models × (whole network, blocks 1..end)
+        // and the same ranges with each stage kind (tensor-core stages, SIMT stages only)
+        foreach (var label in new[] { Verifier.FusedMmaRangesRow, Verifier.FusedSimtRangesRow })
+        {
+            var kind = report.Results.Single(r => r.Configuration == label);
+            Assert.True(kind.Mismatches == 0, kind.FirstMismatch);
+            Assert.Equal(4, kind.BlocksChecked);
+        }
         Assert.True(report.Passed);
     }
 }

@@ -8,9 +8,19 @@ namespace HepBnn.Ops.Gpu;
 /// per-block configuration it is the range of that one block; a session runs consecutive blocks planned as
 /// <c>gpu.fused</c> as ONE range, and the planner prices such a range by its own measurement (not a sum of blocks).
 /// </summary>
-public sealed class GpuFused : IKernelConfiguration
+public sealed class GpuFused(bool? tensorCoreStages = null) : IKernelConfiguration
 {
     public const string ConfigurationName = "gpu.fused";
+
+    /// <summary>true: stages on the tensor cores where a block allows it (<see cref="GpuFusedMma"/>); false: SIMT stages only;
+    /// null (the registry's instance): per range, <see cref="GpuFusedMma.Pays"/>. <c>HEPBNN_FUSED_MMA=1</c> / <c>0</c>
+    /// force one kind for the registry's instance (to compare both in one machine's runs).</summary>
+    public bool? TensorCoreStages { get; } = tensorCoreStages ?? Environment.GetEnvironmentVariable("HEPBNN_FUSED_MMA") switch
+    {
+        "1" => true,
+        "0" => false,
+        _ => null,
+    };
 
     public string Name => ConfigurationName;
     public DeviceKind Device => DeviceKind.Gpu;
@@ -23,7 +33,7 @@ public sealed class GpuFused : IKernelConfiguration
 
     /// <summary>One runner for blocks <paramref name="blocks"/> (consecutive, in network order).</summary>
     public IBlockRunner PrepareRange(IReadOnlyList<Block> blocks, int maxBatch, ExecutionResources resources) =>
-        new GpuFusedRange(this, resources.RequireGpu(), blocks, maxBatch);
+        new GpuFusedRange(this, resources.RequireGpu(), blocks, maxBatch, TensorCoreStages ?? GpuFusedMma.Pays(blocks, maxBatch));
 
     public static bool Is(IKernelConfiguration c) => c.Name.Equals(ConfigurationName, StringComparison.OrdinalIgnoreCase);
 

@@ -15,6 +15,11 @@ public enum GpuFusedMode
     /// zeroed half-word. A thread per output would load P²·kh·kw·words words one after another; here a lane loads a
     /// few, which is what small batches are bound by (memory latency, not throughput).</summary>
     WarpPerOutput = 2,
+    /// <summary>Binary conv/dense block on the 1-bit tensor cores (<see cref="GpuFusedMma"/>): one warp per 16 rows ×
+    /// 64 channels, reductions split over <see cref="GpuFusedStage.Split"/> warps of a group.</summary>
+    TensorCore = 3,
+    /// <summary>8-bit image block (the first stage) on the byte tensor cores (<see cref="GpuFusedMma"/>).</summary>
+    TensorCoreImage = 4,
 }
 
 /// <summary>One block of a fused range as the kernel reads it from device memory: its parameters, its thread mapping
@@ -25,6 +30,11 @@ public struct GpuFusedStage
     public GpuBlockParams P;
     public int Mode;
     public int WeightOffset, WeightLength, MetaOffset, MetaLength, PoolOffset, PoolLength;
+    /// <summary>Tensor-core stages: warps sharing one item's reduction (a power of two), and conv outputs per pooling window.</summary>
+    public int Split, Window;
+    /// <summary>1: the stage does no work (a measurement knob, <see cref="GpuFusedRange.SkipMask"/>: a stage's cost is the
+    /// range's time with it minus without it; the output is then wrong).</summary>
+    public int Skip;
     /// <summary>Words into the activation buffer (unused for the first stage's input and the last stage's output).</summary>
     public long InOffset, OutOffset;
 }
