@@ -344,8 +344,8 @@ public struct Simd512Kernel : ICpuKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
     {
-        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.PatchLength / 2;
-        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref patch);
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.ChannelPatchLength / 2;
+        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, set * d.ChannelPatchLength));
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)set * d.ImageSetLength + (nint)word * 2 * pairs * 64);
         for (int g = 0; g < groups; g++)
         {
@@ -354,6 +354,43 @@ public struct Simd512Kernel : ICpuKernel
             high.CopyTo(sums[(g * 32 + 16)..]);
         }
     }
+
+    /// <summary>Per-channel divisors, fused: per lane group of 32 channels, each input channel's int16 sums over its
+    /// plane of the patch (VPMADDUBSW), widened to 64 bits and multiplied by q_c (VPMULLQ), accumulated into P and
+    /// compared with [WideLo, WideHi] 8 channels per vector: no scalar epilogue, no sums stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), plane = d.ChannelPatchLength, pairs = plane / 2;
+        var q = d.Multipliers;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)word * 2 * pairs * 64);
+        ref long lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideLo), cls * d.PaddedK + word * 64);
+        ref long hi = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideHi), cls * d.PaddedK + word * 64);
+        ulong bits = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            Vector512<long> p0 = default, p1 = default, p2 = default, p3 = default;
+            for (int c = 0; c < q.Length; c++)
+            {
+                ref ushort pixels = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, c * plane));
+                var (low, high) = GroupSums(ref pixels, ref Unsafe.Add(ref w, (nint)c * d.ImageSetLength + (nint)g * pairs * 64), pairs);
+                var qc = Vector512.Create(q[c]);
+                p0 += Vector512.WidenLower(low) * qc;
+                p1 += Vector512.WidenUpper(low) * qc;
+                p2 += Vector512.WidenLower(high) * qc;
+                p3 += Vector512.WidenUpper(high) * qc;
+            }
+            bits |= (InRange(p0, ref lo, ref hi, 4 * g) | InRange(p1, ref lo, ref hi, 4 * g + 1) << 8
+                     | InRange(p2, ref lo, ref hi, 4 * g + 2) << 16 | InRange(p3, ref lo, ref hi, 4 * g + 3) << 24) << (32 * g);
+        }
+        return bits;
+    }
+
+    /// <summary>Bits of the 8 channels 8·i … of the word whose P lies in [lo, hi].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong InRange(Vector512<long> p, ref long lo, ref long hi, int i) =>
+        (Vector512.GreaterThanOrEqual(p, Vector512.LoadUnsafe(ref lo, (nuint)i * 8)) & Vector512.LessThanOrEqual(p, Vector512.LoadUnsafe(ref hi, (nuint)i * 8)))
+            .ExtractMostSignificantBits();
 
     /// <summary>Threshold bits of 16 channel sums (channels 16·i … of the word).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
