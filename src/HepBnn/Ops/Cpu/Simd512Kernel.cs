@@ -94,18 +94,10 @@ public struct Simd512Kernel : ICpuKernel
         return Csa(ref fours, a, b);
     }
 
-    /// <summary>Half adder: adds <paramref name="v"/> into <paramref name="acc"/>, returns the carry.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Half(ref Vector512<ulong> acc, Vector512<ulong> v)
-    {
-        var carry = acc & v;
-        acc ^= v;
-        return carry;
-    }
-
     /// <summary>P for the 8 channels of one lane group (weights [len][8]): a Harley–Seal carry-save tree over blocks of
     /// 16 patch words (15 VPTERNLOGQ pairs per block), so only one popcount per 16 words; the 1..15 words left over
-    /// ripple through half adders instead of being counted one by one. The byte counts of the sixteens are summed per
+    /// go through a tree of 8, 4, 2 (sharing the counters) whose final carries are counted at their weights in Finish
+    /// (for VGG7's 18-word patches that is one weighted popcount instead of 3 half adders and a popcount). The byte counts of the sixteens are summed per
     /// lane by VPSADBW. Pointer steps instead of indices keep the loop's scalar work small (the front end is shared
     /// with ~30 vector instructions per 8 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -122,46 +114,52 @@ public struct Simd512Kernel : ICpuKernel
             sixteens += PopBytes(Csa(ref eights, a, b), lut);
             patch = ref Unsafe.Add(ref patch, 16);
             w = ref Unsafe.Add(ref w, 16 * 8);
-            if (++pops == 27) // the tail below adds at most 4 more pops: 31 · 8 ≤ 255
+            if (++pops == MaxPops)
             {
                 total += Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64();
                 sixteens = Vector512<byte>.Zero;
                 pops = 0;
             }
         }
+        // The 1..15 words left over: each part's final carry is counted at its own weight (bytes ≤ 8·2^k) beside the
+        // counters in Finish, instead of rippling through half adders into the sixteens (2 instructions per level).
         int j = 0;
+        var tail = Vector512<byte>.Zero;
         if ((len & 8) != 0)
         {
-            var c8 = Octet(ref patch, ref w, j, ref ones, ref twos, ref fours);
-            sixteens += PopBytes(Half(ref eights, c8), lut);
+            tail += Weighted(Octet(ref patch, ref w, j, ref ones, ref twos, ref fours), 3, lut);
             j += 8;
         }
         if ((len & 4) != 0)
         {
-            var c4 = Quad(ref patch, ref w, j, ref ones, ref twos);
-            sixteens += PopBytes(Half(ref eights, Half(ref fours, c4)), lut);
+            tail += Weighted(Quad(ref patch, ref w, j, ref ones, ref twos), 2, lut);
             j += 4;
         }
         if ((len & 2) != 0)
         {
-            var c2 = Pair(ref patch, ref w, j, ref ones);
-            sixteens += PopBytes(Half(ref eights, Half(ref fours, Half(ref twos, c2))), lut);
+            tail += Weighted(Pair(ref patch, ref w, j, ref ones), 1, lut);
             j += 2;
         }
-        if ((len & 1) != 0)
-            sixteens += PopBytes(Half(ref eights, Half(ref fours, Half(ref twos, Half(ref ones, Xor(ref patch, ref w, j))))), lut);
-        return Finish(ones, twos, fours, eights, sixteens, total, lut);
+        if ((len & 1) != 0) tail += PopBytes(Xor(ref patch, ref w, j), lut);
+        return Finish(ones, twos, fours, eights, sixteens, total, tail, lut);
     }
 
-    /// <summary>The per-lane count from a tree's final state: 16·sixteens + 8·eights + 4·fours + 2·twos + ones.</summary>
+    /// <summary>Popcounts of the sixteens' carries summed per byte before VPSADBW: 31 · 8 ≤ 255.</summary>
+    const int MaxPops = 31;
+
+    /// <summary>2^k · per-byte popcount of v (≤ 8·2^k, within the byte for k ≤ 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<byte> Weighted(Vector512<ulong> v, int k, Vector512<byte> lut) =>
+        Vector512.ShiftLeft(PopBytes(v, lut).AsUInt16(), k).AsByte();
+
+    /// <summary>The per-lane count from a tree's final state: 16·sixteens + 8·eights + 4·fours + 2·twos + ones + the
+    /// tail's weighted byte counts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Finish(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights,
-                                   Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
+                                   Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> tail, Vector512<byte> lut)
     {
-        // ones + 2·twos + 4·fours + 8·eights ≤ 120 per byte: no overflow.
-        var rest = PopBytes(ones, lut) + Vector512.ShiftLeft(PopBytes(twos, lut).AsUInt16(), 1).AsByte()
-                   + Vector512.ShiftLeft(PopBytes(fours, lut).AsUInt16(), 2).AsByte()
-                   + Vector512.ShiftLeft(PopBytes(eights, lut).AsUInt16(), 3).AsByte();
+        // ones + 2·twos + 4·fours + 8·eights ≤ 120 per byte, the tail's carries at weights 8, 4, 2, 1 ≤ 120 more: ≤ 240.
+        var rest = PopBytes(ones, lut) + Weighted(twos, 1, lut) + Weighted(fours, 2, lut) + Weighted(eights, 3, lut) + tail;
         return ((total + Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64()) << 4)
                + Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
     }
@@ -218,7 +216,7 @@ public struct Simd512Kernel : ICpuKernel
             pa = ref Unsafe.Add(ref pa, 16);
             pb = ref Unsafe.Add(ref pb, 16);
             w = ref Unsafe.Add(ref w, 16 * 8);
-            if (++pops == 27) // the tail below adds at most 4 more pops: 31 · 8 ≤ 255
+            if (++pops == MaxPops)
             {
                 totalA += Avx512BW.SumAbsoluteDifferences(sixA, Vector512<byte>.Zero).AsUInt64();
                 totalB += Avx512BW.SumAbsoluteDifferences(sixB, Vector512<byte>.Zero).AsUInt64();
@@ -227,35 +225,36 @@ public struct Simd512Kernel : ICpuKernel
             }
         }
         int j = 0;
+        Vector512<byte> tailA = default, tailB = default; // as in GroupCounts: carries counted at their weights
         if ((len & 8) != 0)
         {
             Octet2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a, out var b);
-            sixA += PopBytes(Half(ref eightsA, a), lut);
-            sixB += PopBytes(Half(ref eightsB, b), lut);
+            tailA += Weighted(a, 3, lut);
+            tailB += Weighted(b, 3, lut);
             j += 8;
         }
         if ((len & 4) != 0)
         {
             Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a, out var b);
-            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, a)), lut);
-            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, b)), lut);
+            tailA += Weighted(a, 2, lut);
+            tailB += Weighted(b, 2, lut);
             j += 4;
         }
         if ((len & 2) != 0)
         {
             Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a, out var b);
-            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, Half(ref twosA, a))), lut);
-            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, Half(ref twosB, b))), lut);
+            tailA += Weighted(a, 1, lut);
+            tailB += Weighted(b, 1, lut);
             j += 2;
         }
         if ((len & 1) != 0)
         {
             var wv = Vector512.LoadUnsafe(ref w, (nuint)j * 8);
-            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, Half(ref twosA, Half(ref onesA, Vector512.Create(Unsafe.Add(ref pa, j)) ^ wv)))), lut);
-            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, Half(ref twosB, Half(ref onesB, Vector512.Create(Unsafe.Add(ref pb, j)) ^ wv)))), lut);
+            tailA += PopBytes(Vector512.Create(Unsafe.Add(ref pa, j)) ^ wv, lut);
+            tailB += PopBytes(Vector512.Create(Unsafe.Add(ref pb, j)) ^ wv, lut);
         }
-        countA = Finish(onesA, twosA, foursA, eightsA, sixA, totalA, lut);
-        countB = Finish(onesB, twosB, foursB, eightsB, sixB, totalB, lut);
+        countA = Finish(onesA, twosA, foursA, eightsA, sixA, totalA, tailA, lut);
+        countB = Finish(onesB, twosB, foursB, eightsB, sixB, totalB, tailB, lut);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
