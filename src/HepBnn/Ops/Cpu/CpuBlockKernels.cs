@@ -207,13 +207,22 @@ public static class CpuBlockKernels
         ref byte dst = ref MemoryMarshal.GetArrayDataReference(patch);
         if (d.ChannelPatchLength > 0)
         {
-            int plane = d.ChannelPatchLength;
+            int plane = d.ChannelPatchLength, n = xhi - xlo;
             for (int ky = ylo; ky < yhi; ky++)
             {
                 ref byte from = ref Unsafe.Add(ref sample, (nint)(iy0 + ky) * rowBytes + (ix0 + xlo) * c);
-                for (int kx = 0; kx < xhi - xlo; kx++)
-                    for (int ch = 0; ch < c; ch++)
-                        Unsafe.Add(ref dst, ch * plane + ky * kw + xlo + kx) = Unsafe.Add(ref from, kx * c + ch);
+                ref byte to = ref Unsafe.Add(ref dst, ky * kw + xlo);
+                if (c == 3) // RGB, the usual case: the channel loop unrolled (VGG7's first layer gathers 1,024 patches per image)
+                    for (int kx = 0; kx < n; kx++)
+                    {
+                        Unsafe.Add(ref to, kx) = Unsafe.Add(ref from, 3 * kx);
+                        Unsafe.Add(ref to, plane + kx) = Unsafe.Add(ref from, 3 * kx + 1);
+                        Unsafe.Add(ref to, 2 * plane + kx) = Unsafe.Add(ref from, 3 * kx + 2);
+                    }
+                else
+                    for (int kx = 0; kx < n; kx++)
+                        for (int ch = 0; ch < c; ch++)
+                            Unsafe.Add(ref to, ch * plane + kx) = Unsafe.Add(ref from, kx * c + ch);
             }
             return ref dst;
         }
