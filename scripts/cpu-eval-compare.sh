@@ -2,7 +2,8 @@
 # Before/after of the CPU path on this machine, one command: builds BASE (a git ref, default origin main's merge-base
 # with HEAD) and the working tree, then alternates them (A B A B …) so that both see the same machine load:
 #   1. per-block µs/img of VGG7 (shipped CIFAR-10 model) in cpu.simd512 (1 thread) — medians of short runs + output hash
-#   2. `hepbnn eval` on the CIFAR-10 test set (batch 256, cpu.mt-batch): inference seconds and the command's wall time.
+#   2. `hepbnn eval` on the CIFAR-10 test set (batch 256, cpu.mt-batch): inference seconds and the command's wall time,
+#      and the same command on 256 images (its fixed costs: runtime start, model load, reading, session, printing).
 # Usage: scripts/cpu-eval-compare.sh [BASE_REF] [ROUNDS]   (CIFAR-10 in ../shared/data/cifar-10-batches-bin)
 set -euo pipefail
 ROOT=$(git rev-parse --show-toplevel); cd "$ROOT"
@@ -25,6 +26,9 @@ for r in $(seq 1 "$ROUNDS"); do
     s=$(date +%s.%N)
     dotnet "$d/src/HepBnn.Cli/bin/Release/net10.0/hepbnn.dll" eval --model "$MODEL" --data "$DATA" | grep -E "accuracy:|speed:"
     echo "eval wall time: $(echo "$(date +%s.%N) - $s" | bc) s"
+    s=$(date +%s.%N)   # start-up + reading + printing: the same command on the first 256 images
+    dotnet "$d/src/HepBnn.Cli/bin/Release/net10.0/hepbnn.dll" eval --model "$MODEL" --data "$DATA" --limit 256 | grep -E "speed:"
+    echo "eval --limit 256 wall time: $(echo "$(date +%s.%N) - $s" | bc) s"
   done
 done
 rm -rf "$W"

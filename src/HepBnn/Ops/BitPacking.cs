@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace HepBnn.Ops;
 
 /// <summary>Packs ±1 values along C into 64-bit words: bit j of word w = channel 64w + j, 1 = +1, tail bits 0.</summary>
@@ -19,8 +21,19 @@ public static class BitPacking
         int rows = values.Length / channels, cw = Words(channels);
         packed[..(rows * cw)].Clear();
         for (int r = 0; r < rows; r++)
-            for (int c = 0; c < channels; c++)
-                if (values[r * channels + c] >= 0) packed[r * cw + (c >> 6)] |= 1UL << (c & 63);
+        {
+            var row = values.Slice(r * channels, channels);
+            int c = 0;
+            // 64 channels per word from the sign bits of two 32-byte vectors (models load ~13 M weights: no bit loop)
+            for (; c + 64 <= channels; c += 64)
+            {
+                ulong neg = Vector256.Create(row.Slice(c, 32)).ExtractMostSignificantBits()
+                            | (ulong)Vector256.Create(row.Slice(c + 32, 32)).ExtractMostSignificantBits() << 32;
+                packed[r * cw + (c >> 6)] = ~neg;
+            }
+            for (; c < channels; c++)
+                if (row[c] >= 0) packed[r * cw + (c >> 6)] |= 1UL << (c & 63);
+        }
     }
 
     /// <summary>Inverse of <see cref="PackRows(ReadOnlySpan{sbyte}, int)"/>: ±1 per channel.</summary>

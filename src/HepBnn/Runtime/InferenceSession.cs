@@ -36,7 +36,12 @@ public sealed class InferenceSession : IDisposable
 
     /// <summary>Runs every block with the one configuration <paramref name="configuration"/> (e.g. "cpu.scalar").</summary>
     public InferenceSession(BnnModel model, string configuration, SessionOptions? options = null)
-        : this(model, Enumerable.Repeat(configuration, BlockCompiler.Compile(model).Count).ToArray(), options) { }
+        : this(CompiledModel.Of(model), configuration, options) { }
+
+    /// <summary>One configuration for every block of an already compiled model (compiling is not free: VGG7's weights
+    /// are ~13 M values).</summary>
+    public InferenceSession(CompiledModel model, string configuration, SessionOptions? options = null)
+        : this(model.Model, model.Blocks, Enumerable.Repeat(ConfigurationRegistry.Find(configuration), model.Blocks.Count).ToArray(), options, null) { }
 
     public InferenceSession(BnnModel model, IReadOnlyList<string> configurationPerBlock, SessionOptions? options = null)
         : this(model, BlockCompiler.Compile(model), configurationPerBlock.Select(ConfigurationRegistry.Find).ToArray(), options, null) { }

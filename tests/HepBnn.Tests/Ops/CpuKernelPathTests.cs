@@ -24,7 +24,7 @@ public class CpuKernelPathTests
         ["conv-flush"] = s => B(new(3, 3, 1), s).InputConv(2048, 1, 1, 0).BnSign().Conv(9).BnSign().Flatten().Dense(4).Build("flush"),
         // binary conv: 27-word patches (one 16-word carry-save block, then the 8-, 2- and 1-word tails)
         ["conv-3-words"] = s => B(new(5, 5, 1), s).InputConv(192).BnSign().Conv(70).BnSign().Flatten().Dense(5).Build("w3"),
-        // binary conv: 576-word patches (the sixteens counter flushed after 27 blocks of 16 words), odd width: pixel
+        // binary conv: 576-word patches (the sixteens counter flushed after 31 blocks of 16 words), odd width: pixel
         // pairs and a single pixel per row
         ["conv-flush-16"] = s => B(new(3, 3, 1), s).InputConv(4096, 1, 1, 0).BnSign().Conv(9).BnSign().Flatten().Dense(4).Build("flush16"),
         // dense: 256-word input (flush) into 13 outputs, then 1 output (one partial group)

@@ -19,8 +19,12 @@ public sealed class CpuBlockData
 {
     public Block Block { get; }
     public bool IsImage { get; }
-    /// <summary>Binary: words of a patch (kh·kw·ChannelWords). Image: pixel bytes (kh·kw·C) rounded up to an even count.</summary>
+    /// <summary>Binary: words of a patch (kh·kw·ChannelWords). Image: pixel bytes (kh·kw·C) rounded up to an even count;
+    /// with per-channel sums C·<see cref="ChannelPatchLength"/> (planar).</summary>
     public int PatchLength { get; }
+    /// <summary>Image with per-channel sums: the patch is planar, [C][kh·kw rounded up to even] (zero pad byte), so each
+    /// input channel's sum S_c is one contiguous dot product of this many bytes; 0 otherwise.</summary>
+    public int ChannelPatchLength { get; }
     /// <summary>Dense binary block: the patch is the input sample itself.</summary>
     public bool PatchIsSample { get; }
     /// <summary>Output channels rounded up to whole 64-bit words: the stride of the per-class arrays.</summary>
@@ -47,9 +51,10 @@ public sealed class CpuBlockData
     /// <summary>q_c per input channel (empty unless the block keeps per-channel sums).</summary>
     public long[] Multipliers { get; } = [];
     public bool HasChannelSums => Multipliers.Length > 0;
-    /// <summary>Per-channel sums: the weights of every input channel c as a separate set, zero at the other channels'
-    /// taps, in the kernel's layout (<see cref="ImageLaneWeights"/>, or [K][taps] for the scalar kernel), so the kernel's
-    /// own dot product yields S_c. Set c starts at c·<see cref="ImageSetLength"/>.</summary>
+    /// <summary>Per-channel sums: the weights of every input channel c as a separate set over that channel's
+    /// <see cref="ChannelPatchLength"/> taps of the planar patch, in the kernel's layout (<see cref="ImageLaneWeights"/>
+    /// with PatchLength = ChannelPatchLength, or [K][ChannelPatchLength] for the scalar kernel), so the kernel's own dot
+    /// product over patch bytes [c·ChannelPatchLength, …) yields S_c. Set c starts at c·<see cref="ImageSetLength"/>.</summary>
     public sbyte[] ChannelImageWeights { get; } = [];
     public int ImageSetLength { get; }
 
@@ -93,7 +98,8 @@ public sealed class CpuBlockData
         long taps = (long)kh * kw * s.C;
         if (!Fits(block))
             throw new HepBnnException($"block {block.Name}: too large for the CPU kernels (border-class tables over {MaxTableEntries} entries, or image sums beyond 32 bits)");
-        PatchLength = IsImage ? (int)((taps + 1) & ~1L) : kh * kw * s.ChannelWords;
+        if (IsImage && block.HasChannelSums) ChannelPatchLength = (kh * kw + 1) & ~1;
+        PatchLength = ChannelPatchLength > 0 ? s.C * ChannelPatchLength : IsImage ? (int)((taps + 1) & ~1L) : kh * kw * s.ChannelWords;
         PatchIsSample = !IsImage && block.IsDense;
 
         (RowClass, RowTaps) = Classes(s.H, block.ConvShape.H, kh, block.Stride, block.Padding, block.RowClassOf);
@@ -132,8 +138,8 @@ public sealed class CpuBlockData
                         ? WideRange(block.WideThresholdAt(ch, rowRep[c / ColClasses], colRep[c % ColClasses]))
                         : (long.MaxValue, long.MinValue); // padding channels never fire
             int inC = s.C;
-            var masked = Enumerable.Range(0, inC).Select(c => Mask(block.ImageWeights!, inC, c)).ToArray();
-            var sets = masked.Select(w => imageLanes > 0 ? ImagePairWeights(block, w, PatchLength, imageLanes) : w).ToArray();
+            var planes = Enumerable.Range(0, inC).Select(c => ChannelPlane(block.ImageWeights!, k, kh * kw, inC, c, ChannelPatchLength)).ToArray();
+            var sets = planes.Select(w => imageLanes > 0 ? ImagePairWeights(k, w, ChannelPatchLength, ChannelPatchLength, imageLanes) : w).ToArray();
             ImageSetLength = sets[0].Length;
             ChannelImageWeights = sets.SelectMany(x => x).ToArray();
         }
@@ -174,7 +180,7 @@ public sealed class CpuBlockData
         if (imageLanes > 0 && IsImage)
         {
             ImageLanes = imageLanes;
-            if (!HasChannelSums) ImageLaneWeights = ImagePairWeights(block, block.ImageWeights!, PatchLength, imageLanes);
+            if (!HasChannelSums) ImageLaneWeights = ImagePairWeights(k, block.ImageWeights!, (int)taps, PatchLength, imageLanes);
         }
     }
 
@@ -186,11 +192,13 @@ public sealed class CpuBlockData
         _ => t.Value <= 0 ? (long.MinValue, long.MaxValue) : (long.MaxValue, long.MinValue),
     };
 
-    /// <summary>Weights [K][kh·kw·C] with every input channel but <paramref name="keep"/> set to 0.</summary>
-    static sbyte[] Mask(sbyte[] w, int channels, int keep)
+    /// <summary>Input channel <paramref name="c"/>'s weights out of [K][kh·kw][C], as [K][<paramref name="length"/>]
+    /// (taps in [ky][kx] order, zeros after the last tap).</summary>
+    static sbyte[] ChannelPlane(sbyte[] w, int k, int taps, int channels, int c, int length)
     {
-        var m = new sbyte[w.Length];
-        for (int i = keep; i < w.Length; i += channels) m[i] = w[i];
+        var m = new sbyte[(long)k * length];
+        for (int ch = 0; ch < k; ch++)
+            for (int t = 0; t < taps; t++) m[(long)ch * length + t] = w[((long)ch * taps + t) * channels + c];
         return m;
     }
 
@@ -257,9 +265,10 @@ public sealed class CpuBlockData
         return t;
     }
 
-    static sbyte[] ImagePairWeights(Block b, sbyte[] w, int patch, int lanes)
+    /// <summary>±1 weights [K][taps] as [group][patch/2][lanes][2] (zeros past the last tap and channel).</summary>
+    static sbyte[] ImagePairWeights(int k, sbyte[] w, int taps, int patch, int lanes)
     {
-        int k = b.OutChannels, groups = (k + lanes - 1) / lanes, taps = b.KernelH * b.KernelW * b.InputShape.C, pairs = patch / 2;
+        int groups = (k + lanes - 1) / lanes, pairs = patch / 2;
         var t = new sbyte[(long)groups * pairs * lanes * 2];
         for (int ch = 0; ch < k; ch++)
             for (int i = 0; i < taps; i++)

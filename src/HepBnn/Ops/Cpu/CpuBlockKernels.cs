@@ -69,11 +69,11 @@ public static class CpuBlockKernels
             }
     }
 
-    /// <summary>Image word with per-channel divisors: the kernel's own dot product once per input channel (weight sets
-    /// masked to that channel, DESIGN.md "First layer"), combined as P = Σ_c q_c·S_c in 64-bit integers and tested
-    /// against the class's [WideLo, WideHi].</summary>
+    /// <summary>Image word with per-channel divisors, for kernels without a fused one: the kernel's own dot product
+    /// once per input channel over its plane of the patch (DESIGN.md "First layer"), combined as P = Σ_c q_c·S_c in
+    /// 64-bit integers and tested against the class's [WideLo, WideHi].</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    static ulong ChannelSumsWord<TK>(CpuBlockData d, ref byte patch, int word, int cls) where TK : struct, ICpuKernel
+    public static ulong ChannelSumsWord<TK>(CpuBlockData d, ref byte patch, int word, int cls) where TK : struct, ICpuKernel
     {
         Span<int> sums = stackalloc int[64 * InputNormalizationLimits.MaxChannels];
         var q = d.Multipliers;
@@ -101,7 +101,7 @@ public static class CpuBlockKernels
         {
             ref byte patch = ref GatherPixels(d, ref sample, oy, ox, s.Pixels);
             if (d.HasChannelSums)
-                for (int w = w0; w < w1; w++) Store(ChannelSumsWord<TK>(d, ref patch, w, cls), w, w0, s, ref dst, pool);
+                for (int w = w0; w < w1; w++) Store(TK.ImageChannelWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
             else
                 for (int w = w0; w < w1; w++) Store(TK.ImageWord(d, ref patch, w, cls), w, w0, s, ref dst, pool);
         }
@@ -194,7 +194,7 @@ public static class CpuBlockKernels
     }
 
     /// <summary>The image patch of conv output (oy, ox) as pixel bytes [ky][kx][C], zeros at out-of-bounds taps and in
-    /// the pair padding.</summary>
+    /// the pair padding; planar [C][ky][kx] for per-channel sums (<see cref="CpuBlockData.ChannelPatchLength"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static ref byte GatherPixels(CpuBlockData d, ref byte sample, int oy, int ox, byte[] patch)
     {
@@ -205,6 +205,27 @@ public static class CpuBlockKernels
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
         if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan().Clear();
         ref byte dst = ref MemoryMarshal.GetArrayDataReference(patch);
+        if (d.ChannelPatchLength > 0)
+        {
+            int plane = d.ChannelPatchLength, n = xhi - xlo;
+            for (int ky = ylo; ky < yhi; ky++)
+            {
+                ref byte from = ref Unsafe.Add(ref sample, (nint)(iy0 + ky) * rowBytes + (ix0 + xlo) * c);
+                ref byte to = ref Unsafe.Add(ref dst, ky * kw + xlo);
+                if (c == 3) // RGB, the usual case: the channel loop unrolled (VGG7's first layer gathers 1,024 patches per image)
+                    for (int kx = 0; kx < n; kx++)
+                    {
+                        Unsafe.Add(ref to, kx) = Unsafe.Add(ref from, 3 * kx);
+                        Unsafe.Add(ref to, plane + kx) = Unsafe.Add(ref from, 3 * kx + 1);
+                        Unsafe.Add(ref to, 2 * plane + kx) = Unsafe.Add(ref from, 3 * kx + 2);
+                    }
+                else
+                    for (int kx = 0; kx < n; kx++)
+                        for (int ch = 0; ch < c; ch++)
+                            Unsafe.Add(ref to, ch * plane + kx) = Unsafe.Add(ref from, kx * c + ch);
+            }
+            return ref dst;
+        }
         int run = (xhi - xlo) * c;
         for (int ky = ylo; ky < yhi && run > 0; ky++)
         {

@@ -24,8 +24,13 @@ public interface ICpuKernel
     /// <summary>Image input (pixel bytes, even count): the 64 thresholded output bits of the channels of <paramref name="word"/>.</summary>
     static abstract ulong ImageWord(CpuBlockData d, ref byte patch, int word, int cls);
 
-    /// <summary>Image input, per-channel divisors: the raw sums of the channels of <paramref name="word"/> with weight set
-    /// <paramref name="set"/> of <see cref="CpuBlockData.ChannelImageWeights"/> (input channel <paramref name="set"/>
-    /// only) into sums[0..64).</summary>
+    /// <summary>Image input, per-channel divisors: the raw sums S_c of the channels of <paramref name="word"/> for input
+    /// channel c = <paramref name="set"/> (its plane of the planar patch, weight set c of
+    /// <see cref="CpuBlockData.ChannelImageWeights"/>) into sums[0..64).</summary>
     static abstract void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums);
+
+    /// <summary>Image input, per-channel divisors: the 64 thresholded output bits of the channels of <paramref name="word"/>
+    /// (P = Σ_c q_c·S_c in 64-bit against [WideLo, WideHi]); <see cref="CpuBlockKernels.ChannelSumsWord"/> unless the
+    /// kernel fuses it.</summary>
+    static abstract ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls);
 }

@@ -65,8 +65,9 @@ public struct ScalarKernel : ICpuKernel
     public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
     {
         var b = d.Block;
-        int k0 = word * 64, n = Math.Min(64, b.OutChannels - k0), taps = b.KernelH * b.KernelW * b.InputShape.C;
+        int k0 = word * 64, n = Math.Min(64, b.OutChannels - k0), taps = d.ChannelPatchLength;
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)set * d.ImageSetLength);
+        patch = ref Unsafe.Add(ref patch, set * taps);
         for (int j = 0; j < n; j++)
         {
             ref sbyte wk = ref Unsafe.Add(ref w, (nint)(k0 + j) * taps);
@@ -75,4 +76,7 @@ public struct ScalarKernel : ICpuKernel
             sums[j] = x;
         }
     }
+
+    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls) =>
+        CpuBlockKernels.ChannelSumsWord<ScalarKernel>(d, ref patch, word, cls);
 }

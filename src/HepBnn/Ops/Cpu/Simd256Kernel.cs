@@ -145,8 +145,8 @@ public struct Simd256Kernel : ICpuKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
     {
-        int groups = Math.Min(4, (d.Block.OutChannels - word * 64 + 15) >> 4), pairs = d.PatchLength / 2;
-        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref patch);
+        int groups = Math.Min(4, (d.Block.OutChannels - word * 64 + 15) >> 4), pairs = d.ChannelPatchLength / 2;
+        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, set * d.ChannelPatchLength));
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)set * d.ImageSetLength + (nint)word * 4 * pairs * 32);
         for (int g = 0; g < groups; g++)
         {
@@ -155,6 +155,9 @@ public struct Simd256Kernel : ICpuKernel
             high.CopyTo(sums[(g * 16 + 8)..]);
         }
     }
+
+    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls) =>
+        CpuBlockKernels.ChannelSumsWord<Simd256Kernel>(d, ref patch, word, cls);
 
     /// <summary>Threshold bits of 8 channel sums (channels 8·i … of the word).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -50,6 +50,40 @@ public struct Simd512Kernel : ICpuKernel
         2, 3, 3, 4, 3, 4, 4, 5, 3, 4, 4, 5, 4, 5, 5, 6, 3, 4, 4, 5, 4, 5, 5, 6, 4, 5, 5, 6, 5, 6, 6, 7);
     }
 
+    /// <summary>2^k · popcount of 0..63 and 64..127 (the VPERMI2B tables of <see cref="Finish"/>; ≤ 7·8 = 56 per
+    /// byte). Constants written out: static readonly vectors cost a class-initialisation check per use in these
+    /// AggressiveOptimization methods (measured 5x slower).</summary>
+    static Vector512<byte> Pop7Low2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)0, 2, 2, 4, 2, 4, 4, 6, 2, 4, 4, 6, 4, 6, 6, 8, 2, 4, 4, 6, 4, 6, 6, 8, 4, 6, 6, 8, 6, 8, 8, 10, 2, 4, 4, 6, 4, 6, 6, 8, 4, 6, 6, 8, 6, 8, 8, 10, 4, 6, 6, 8, 6, 8, 8, 10, 6, 8, 8, 10, 8, 10, 10, 12);
+    }
+    static Vector512<byte> Pop7High2
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)2, 4, 4, 6, 4, 6, 6, 8, 4, 6, 6, 8, 6, 8, 8, 10, 4, 6, 6, 8, 6, 8, 8, 10, 6, 8, 8, 10, 8, 10, 10, 12, 4, 6, 6, 8, 6, 8, 8, 10, 6, 8, 8, 10, 8, 10, 10, 12, 6, 8, 8, 10, 8, 10, 10, 12, 8, 10, 10, 12, 10, 12, 12, 14);
+    }
+    static Vector512<byte> Pop7Low4
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)0, 4, 4, 8, 4, 8, 8, 12, 4, 8, 8, 12, 8, 12, 12, 16, 4, 8, 8, 12, 8, 12, 12, 16, 8, 12, 12, 16, 12, 16, 16, 20, 4, 8, 8, 12, 8, 12, 12, 16, 8, 12, 12, 16, 12, 16, 16, 20, 8, 12, 12, 16, 12, 16, 16, 20, 12, 16, 16, 20, 16, 20, 20, 24);
+    }
+    static Vector512<byte> Pop7High4
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)4, 8, 8, 12, 8, 12, 12, 16, 8, 12, 12, 16, 12, 16, 16, 20, 8, 12, 12, 16, 12, 16, 16, 20, 12, 16, 16, 20, 16, 20, 20, 24, 8, 12, 12, 16, 12, 16, 16, 20, 12, 16, 16, 20, 16, 20, 20, 24, 12, 16, 16, 20, 16, 20, 20, 24, 16, 20, 20, 24, 20, 24, 24, 28);
+    }
+    static Vector512<byte> Pop7Low8
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)0, 8, 8, 16, 8, 16, 16, 24, 8, 16, 16, 24, 16, 24, 24, 32, 8, 16, 16, 24, 16, 24, 24, 32, 16, 24, 24, 32, 24, 32, 32, 40, 8, 16, 16, 24, 16, 24, 24, 32, 16, 24, 24, 32, 24, 32, 32, 40, 16, 24, 24, 32, 24, 32, 32, 40, 24, 32, 32, 40, 32, 40, 40, 48);
+    }
+    static Vector512<byte> Pop7High8
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)8, 16, 16, 24, 16, 24, 24, 32, 16, 24, 24, 32, 24, 32, 32, 40, 16, 24, 24, 32, 24, 32, 32, 40, 24, 32, 32, 40, 32, 40, 40, 48, 16, 24, 24, 32, 24, 32, 32, 40, 24, 32, 32, 40, 32, 40, 40, 48, 24, 32, 32, 40, 32, 40, 40, 48, 32, 40, 40, 48, 40, 48, 48, 56);
+    }
+
     /// <summary>Carry-save adder (VPTERNLOGQ, destructive: its first operand is its destination): adds a and b into
     /// acc bit by bit and returns the carry (majority of acc, a, b). The carry is computed from the new acc (where a ≠ b
     /// the old acc was ~new acc, where a = b the majority is a), so that its destination is a, which dies here:
@@ -94,18 +128,10 @@ public struct Simd512Kernel : ICpuKernel
         return Csa(ref fours, a, b);
     }
 
-    /// <summary>Half adder: adds <paramref name="v"/> into <paramref name="acc"/>, returns the carry.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Half(ref Vector512<ulong> acc, Vector512<ulong> v)
-    {
-        var carry = acc & v;
-        acc ^= v;
-        return carry;
-    }
-
     /// <summary>P for the 8 channels of one lane group (weights [len][8]): a Harley–Seal carry-save tree over blocks of
     /// 16 patch words (15 VPTERNLOGQ pairs per block), so only one popcount per 16 words; the 1..15 words left over
-    /// ripple through half adders instead of being counted one by one. The byte counts of the sixteens are summed per
+    /// go through a tree of 8, 4, 2 (sharing the counters) whose final carries are counted at their weights in Finish
+    /// (for VGG7's 18-word patches that is one weighted popcount instead of 3 half adders and a popcount). The byte counts of the sixteens are summed per
     /// lane by VPSADBW. Pointer steps instead of indices keep the loop's scalar work small (the front end is shared
     /// with ~30 vector instructions per 8 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -122,46 +148,67 @@ public struct Simd512Kernel : ICpuKernel
             sixteens += PopBytes(Csa(ref eights, a, b), lut);
             patch = ref Unsafe.Add(ref patch, 16);
             w = ref Unsafe.Add(ref w, 16 * 8);
-            if (++pops == 27) // the tail below adds at most 4 more pops: 31 · 8 ≤ 255
+            if (++pops == MaxPops)
             {
                 total += Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64();
                 sixteens = Vector512<byte>.Zero;
                 pops = 0;
             }
         }
+        // The 1..15 words left over: each part's final carry is counted at its own weight (bytes ≤ 8·2^k) beside the
+        // counters in Finish, instead of rippling through half adders into the sixteens (2 instructions per level).
         int j = 0;
+        var tail = Vector512<byte>.Zero;
         if ((len & 8) != 0)
         {
-            var c8 = Octet(ref patch, ref w, j, ref ones, ref twos, ref fours);
-            sixteens += PopBytes(Half(ref eights, c8), lut);
+            tail += Weighted(Octet(ref patch, ref w, j, ref ones, ref twos, ref fours), 3, lut);
             j += 8;
         }
         if ((len & 4) != 0)
         {
-            var c4 = Quad(ref patch, ref w, j, ref ones, ref twos);
-            sixteens += PopBytes(Half(ref eights, Half(ref fours, c4)), lut);
+            tail += Weighted(Quad(ref patch, ref w, j, ref ones, ref twos), 2, lut);
             j += 4;
         }
         if ((len & 2) != 0)
         {
-            var c2 = Pair(ref patch, ref w, j, ref ones);
-            sixteens += PopBytes(Half(ref eights, Half(ref fours, Half(ref twos, c2))), lut);
+            tail += Weighted(Pair(ref patch, ref w, j, ref ones), 1, lut);
             j += 2;
         }
-        if ((len & 1) != 0)
-            sixteens += PopBytes(Half(ref eights, Half(ref fours, Half(ref twos, Half(ref ones, Xor(ref patch, ref w, j))))), lut);
-        return Finish(ones, twos, fours, eights, sixteens, total, lut);
+        if ((len & 1) != 0) tail += PopBytes(Xor(ref patch, ref w, j), lut);
+        return Finish(ones, twos, fours, eights, sixteens, total, tail, lut);
     }
 
-    /// <summary>The per-lane count from a tree's final state: 16·sixteens + 8·eights + 4·fours + 2·twos + ones.</summary>
+    /// <summary>Popcounts of the sixteens' carries summed per byte before VPSADBW: 31 · 8 ≤ 255.</summary>
+    const int MaxPops = 31;
+
+    /// <summary>2^k · per-byte popcount of v (≤ 8·2^k, within the byte for k ≤ 4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<byte> Weighted(Vector512<ulong> v, int k, Vector512<byte> lut) =>
+        Vector512.ShiftLeft(PopBytes(v, lut).AsUInt16(), k).AsByte();
+
+    /// <summary>The per-lane count from a tree's final state: 16·sixteens + 8·eights + 4·fours + 2·twos + ones + the
+    /// tail's weighted byte counts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Finish(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights,
-                                   Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
+                                   Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> tail, Vector512<byte> lut)
     {
-        // ones + 2·twos + 4·fours + 8·eights ≤ 120 per byte: no overflow.
-        var rest = PopBytes(ones, lut) + Vector512.ShiftLeft(PopBytes(twos, lut).AsUInt16(), 1).AsByte()
-                   + Vector512.ShiftLeft(PopBytes(fours, lut).AsUInt16(), 2).AsByte()
-                   + Vector512.ShiftLeft(PopBytes(eights, lut).AsUInt16(), 3).AsByte();
+        // ones + 2·twos + 4·fours + 8·eights ≤ 120 per byte, the tail's carries at weights 8, 4, 2, 1 ≤ 120 more: ≤ 240.
+        Vector512<byte> rest;
+        if (Avx512Vbmi.IsSupported)
+        {
+            // VBMI: the low 7 bits of each counter through a table already scaled by its weight (no shift), and the top
+            // bits of all four gathered into one byte (bit k = top bit of the 2^k counter) and added once: 16
+            // instructions instead of 23 per tree, which 18-word patches (VGG7's conv2/conv3) pay every 144 word-ops.
+            var top = (Avx512BW.ShiftRightLogical(ones.AsUInt16(), 7) & Vector512.Create((ushort)0x0101))
+                      | (Avx512BW.ShiftRightLogical(twos.AsUInt16(), 6) & Vector512.Create((ushort)0x0202))
+                      | (Avx512BW.ShiftRightLogical(fours.AsUInt16(), 5) & Vector512.Create((ushort)0x0404))
+                      | (Avx512BW.ShiftRightLogical(eights.AsUInt16(), 4) & Vector512.Create((ushort)0x0808));
+            rest = Avx512Vbmi.PermuteVar64x8x2(Pop7Low, ones.AsByte(), Pop7High)
+                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low2, twos.AsByte(), Pop7High2)
+                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low4, fours.AsByte(), Pop7High4)
+                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low8, eights.AsByte(), Pop7High8) + top.AsByte() + tail;
+        }
+        else rest = PopBytes(ones, lut) + Weighted(twos, 1, lut) + Weighted(fours, 2, lut) + Weighted(eights, 3, lut) + tail;
         return ((total + Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64()) << 4)
                + Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
     }
@@ -218,7 +265,7 @@ public struct Simd512Kernel : ICpuKernel
             pa = ref Unsafe.Add(ref pa, 16);
             pb = ref Unsafe.Add(ref pb, 16);
             w = ref Unsafe.Add(ref w, 16 * 8);
-            if (++pops == 27) // the tail below adds at most 4 more pops: 31 · 8 ≤ 255
+            if (++pops == MaxPops)
             {
                 totalA += Avx512BW.SumAbsoluteDifferences(sixA, Vector512<byte>.Zero).AsUInt64();
                 totalB += Avx512BW.SumAbsoluteDifferences(sixB, Vector512<byte>.Zero).AsUInt64();
@@ -227,35 +274,36 @@ public struct Simd512Kernel : ICpuKernel
             }
         }
         int j = 0;
+        Vector512<byte> tailA = default, tailB = default; // as in GroupCounts: carries counted at their weights
         if ((len & 8) != 0)
         {
             Octet2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a, out var b);
-            sixA += PopBytes(Half(ref eightsA, a), lut);
-            sixB += PopBytes(Half(ref eightsB, b), lut);
+            tailA += Weighted(a, 3, lut);
+            tailB += Weighted(b, 3, lut);
             j += 8;
         }
         if ((len & 4) != 0)
         {
             Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a, out var b);
-            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, a)), lut);
-            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, b)), lut);
+            tailA += Weighted(a, 2, lut);
+            tailB += Weighted(b, 2, lut);
             j += 4;
         }
         if ((len & 2) != 0)
         {
             Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a, out var b);
-            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, Half(ref twosA, a))), lut);
-            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, Half(ref twosB, b))), lut);
+            tailA += Weighted(a, 1, lut);
+            tailB += Weighted(b, 1, lut);
             j += 2;
         }
         if ((len & 1) != 0)
         {
             var wv = Vector512.LoadUnsafe(ref w, (nuint)j * 8);
-            sixA += PopBytes(Half(ref eightsA, Half(ref foursA, Half(ref twosA, Half(ref onesA, Vector512.Create(Unsafe.Add(ref pa, j)) ^ wv)))), lut);
-            sixB += PopBytes(Half(ref eightsB, Half(ref foursB, Half(ref twosB, Half(ref onesB, Vector512.Create(Unsafe.Add(ref pb, j)) ^ wv)))), lut);
+            tailA += PopBytes(Vector512.Create(Unsafe.Add(ref pa, j)) ^ wv, lut);
+            tailB += PopBytes(Vector512.Create(Unsafe.Add(ref pb, j)) ^ wv, lut);
         }
-        countA = Finish(onesA, twosA, foursA, eightsA, sixA, totalA, lut);
-        countB = Finish(onesB, twosB, foursB, eightsB, sixB, totalB, lut);
+        countA = Finish(onesA, twosA, foursA, eightsA, sixA, totalA, tailA, lut);
+        countB = Finish(onesB, twosB, foursB, eightsB, sixB, totalB, tailB, lut);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -313,6 +361,12 @@ public struct Simd512Kernel : ICpuKernel
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 2 * pairs * 64);
         ref uint lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo), cls * d.PaddedK + word * 64);
         ref uint span = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan), cls * d.PaddedK + word * 64);
+        if (groups == 2 && pairs <= 64)
+        {
+            WordSums(ref pixels, ref w, pairs, out var a, out var b);
+            return Fire(Vector512.WidenLower(a), ref lo, ref span, 0) | Fire(Vector512.WidenUpper(a), ref lo, ref span, 1) << 16
+                   | Fire(Vector512.WidenLower(b), ref lo, ref span, 2) << 32 | Fire(Vector512.WidenUpper(b), ref lo, ref span, 3) << 48;
+        }
         ulong bits = 0;
         for (int g = 0; g < groups; g++)
         {
@@ -322,6 +376,28 @@ public struct Simd512Kernel : ICpuKernel
         }
         return bits;
     }
+
+    /// <summary>The int16 sums of both lane groups of a word (64 channels: a = channels 0..31, b = 32..63; group b's
+    /// weights follow group a's) over at most 64 pixel pairs (|sum| ≤ 64·510 = 32640): each broadcast pixel pair feeds
+    /// two VPMADDUBSW, so a small patch (VGG's 3×3 first layers: 5 pairs per channel) pays its loop and broadcast once
+    /// per 64 channels instead of once per 32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void WordSums(ref ushort pixels, ref sbyte wa, int pairs, out Vector512<short> a, out Vector512<short> b)
+    {
+        ref sbyte wb = ref Unsafe.Add(ref wa, (nint)pairs * 64);
+        a = default;
+        b = default;
+        for (int t = 0; t < pairs; t++)
+        {
+            var p = Vector512.Create(Unsafe.Add(ref pixels, t)).AsByte();
+            a += Avx512BW.MultiplyAddAdjacent(p, Vector512.LoadUnsafe(ref wa, (nuint)t * 64));
+            b += Avx512BW.MultiplyAddAdjacent(p, Vector512.LoadUnsafe(ref wb, (nuint)t * 64));
+        }
+    }
+
+    /// <summary>int16 channels 8·k … 8·k + 7 of <paramref name="v"/> widened to int64 (VPMOVSXWQ).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<long> Wide(Vector512<short> v, byte k) => Avx512F.ConvertToVector512Int64(Avx512F.ExtractVector128(v, k));
 
     /// <summary>The 32 channel sums of one lane group (channels 0..15 in low, 16..31 in high): int16 sums of up to
     /// 64 pixel pairs stay within ±32640; then they are widened into the int32 sums.</summary>
@@ -344,8 +420,8 @@ public struct Simd512Kernel : ICpuKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
     {
-        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.PatchLength / 2;
-        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref patch);
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.ChannelPatchLength / 2;
+        ref ushort pixels = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, set * d.ChannelPatchLength));
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)set * d.ImageSetLength + (nint)word * 2 * pairs * 64);
         for (int g = 0; g < groups; g++)
         {
@@ -354,6 +430,57 @@ public struct Simd512Kernel : ICpuKernel
             high.CopyTo(sums[(g * 32 + 16)..]);
         }
     }
+
+    /// <summary>Per-channel divisors, fused: per lane group of 32 channels, each input channel's int16 sums over its
+    /// plane of the patch (VPMADDUBSW), widened to 64 bits and multiplied by q_c (VPMULLQ), accumulated into P and
+    /// compared with [WideLo, WideHi] 8 channels per vector: no scalar epilogue, no sums stored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), plane = d.ChannelPatchLength, pairs = plane / 2;
+        var q = d.Multipliers;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)word * 2 * pairs * 64);
+        ref long lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideLo), cls * d.PaddedK + word * 64);
+        ref long hi = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideHi), cls * d.PaddedK + word * 64);
+        if (groups == 2 && pairs <= 64)
+        {
+            Vector512<long> p0 = default, p1 = default, p2 = default, p3 = default, p4 = default, p5 = default, p6 = default, p7 = default;
+            for (int c = 0; c < q.Length; c++)
+            {
+                WordSums(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, c * plane)), ref Unsafe.Add(ref w, (nint)c * d.ImageSetLength), pairs, out var a, out var b);
+                var qc = Vector512.Create(q[c]);
+                p0 += Wide(a, 0) * qc; p1 += Wide(a, 1) * qc; p2 += Wide(a, 2) * qc; p3 += Wide(a, 3) * qc;
+                p4 += Wide(b, 0) * qc; p5 += Wide(b, 1) * qc; p6 += Wide(b, 2) * qc; p7 += Wide(b, 3) * qc;
+            }
+            return InRange(p0, ref lo, ref hi, 0) | InRange(p1, ref lo, ref hi, 1) << 8 | InRange(p2, ref lo, ref hi, 2) << 16
+                   | InRange(p3, ref lo, ref hi, 3) << 24 | InRange(p4, ref lo, ref hi, 4) << 32 | InRange(p5, ref lo, ref hi, 5) << 40
+                   | InRange(p6, ref lo, ref hi, 6) << 48 | InRange(p7, ref lo, ref hi, 7) << 56;
+        }
+        ulong bits = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            Vector512<long> p0 = default, p1 = default, p2 = default, p3 = default;
+            for (int c = 0; c < q.Length; c++)
+            {
+                ref ushort pixels = ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, c * plane));
+                var (low, high) = GroupSums(ref pixels, ref Unsafe.Add(ref w, (nint)c * d.ImageSetLength + (nint)g * pairs * 64), pairs);
+                var qc = Vector512.Create(q[c]);
+                p0 += Vector512.WidenLower(low) * qc;
+                p1 += Vector512.WidenUpper(low) * qc;
+                p2 += Vector512.WidenLower(high) * qc;
+                p3 += Vector512.WidenUpper(high) * qc;
+            }
+            bits |= (InRange(p0, ref lo, ref hi, 4 * g) | InRange(p1, ref lo, ref hi, 4 * g + 1) << 8
+                     | InRange(p2, ref lo, ref hi, 4 * g + 2) << 16 | InRange(p3, ref lo, ref hi, 4 * g + 3) << 24) << (32 * g);
+        }
+        return bits;
+    }
+
+    /// <summary>Bits of the 8 channels 8·i … of the word whose P lies in [lo, hi].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong InRange(Vector512<long> p, ref long lo, ref long hi, int i) =>
+        (Vector512.GreaterThanOrEqual(p, Vector512.LoadUnsafe(ref lo, (nuint)i * 8)) & Vector512.LessThanOrEqual(p, Vector512.LoadUnsafe(ref hi, (nuint)i * 8)))
+            .ExtractMostSignificantBits();
 
     /// <summary>Threshold bits of 16 channel sums (channels 16·i … of the word).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
