@@ -16,7 +16,7 @@ namespace HepBnn.Cli.Commands;
 public static class RooflineCommand
 {
     public sealed record PeakRow(string Route, int Threads, double GWordOpsPerS);
-    public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us);
+    public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us, double RegionUs, double BoundaryUs);
     public sealed record BlockRow(string Model, int Batch, string Block, string Configuration, double MedianUs, long WordOps, double GWordOpsPerS,
         string PeakRoute, int PeakThreads, double FractionOfPeak);
     public sealed record SegmentRow(string Model, int Batch, string Configuration, int Blocks, double PerBlockForkJoinUs, double OneRegionUs, double SavedPerBoundaryUs);
@@ -30,10 +30,13 @@ public static class RooflineCommand
     static SegmentRow? MeasureSegments(BnnModel m, int batch, string config, double seconds)
     {
         var blocks = BlockCompiler.Compile(m);
-        var cfg = ConfigurationRegistry.Find(config);
-        if (!blocks.All(cfg.Supports)) return null;
-        using var perBlock = new InferenceSession(m, config, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = false });
-        using var region = new InferenceSession(m, config, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = true });
+        var names = config.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length != 1 && names.Length != blocks.Count)
+            throw new HepBnnException($"--segment-configs '{config}': {names.Length} configurations for {m.Name}'s {blocks.Count} blocks (give one, or one per block)");
+        var plan = Enumerable.Range(0, blocks.Count).Select(i => ConfigurationRegistry.Find(names[names.Length == 1 ? 0 : i])).ToArray();
+        if (plan.Where((c, i) => !c.Supports(blocks[i])).Any()) return null;
+        using var perBlock = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = false }, null);
+        using var region = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = true }, null);
         var images = new byte[batch * m.InputShape.Elements];
         new Random(1).NextBytes(images);
         var scoresA = new int[batch * perBlock.ScoresPerImage];
@@ -61,7 +64,7 @@ public static class RooflineCommand
         var batch = new Option<int[]>("--batch", "-b") { Description = "batch sizes", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int[]>("--fork-threads") { Description = "thread counts for the fork-join measure", DefaultValueFactory = _ => [1, 2, 8, 16], AllowMultipleArgumentsPerToken = true };
         var budget = new Option<double>("--budget-ms") { Description = "ms per block × configuration measurement", DefaultValueFactory = _ => 60 };
-        var segmentConfigs = new Option<string[]>("--segment-configs") { Description = "configurations (for every block) whose whole-model latency is measured with one fork-join per block vs one parallel region", DefaultValueFactory = _ => ["cpu.mt-rows", "cpu.mt-pixels"], AllowMultipleArgumentsPerToken = true };
+        var segmentConfigs = new Option<string[]>("--segment-configs") { Description = "configurations (one for every block, or a comma-separated one per block) whose whole-model latency is measured with one fork-join per block vs one parallel region", DefaultValueFactory = _ => ["cpu.mt-rows", "cpu.mt-pixels"], AllowMultipleArgumentsPerToken = true };
         var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
@@ -86,15 +89,16 @@ public static class RooflineCommand
             foreach (int t in r.GetValue(threads)!.Where(t => t <= pool.Threads))
             {
                 var s = CpuRoofline.ForkJoin(pool, t);
-                report.ForkJoin.Add(new ForkJoinRow(t, s.MedianUs, s.P90Us));
+                double one = CpuRoofline.Region(pool, t, 1).MedianUs, nine = CpuRoofline.Region(pool, t, 9).MedianUs;
+                report.ForkJoin.Add(new ForkJoinRow(t, s.MedianUs, s.P90Us, one, (nine - one) / 8));
             }
             // printed before the (longer) block measurements, so that a time limit still leaves these
             AnsiConsole.MarkupLine($"{Markup.Escape(cpu.Model)}, {pool.Threads} threads, load average {report.LoadAverage:F1}");
             var pt2 = new Table().AddColumns("route", "threads", "peak G word-ops/s");
             foreach (var p in report.Peaks) pt2.AddRow(p.Route, p.Threads.ToString(), p.GWordOpsPerS.ToString("F2"));
             AnsiConsole.Write(pt2);
-            var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs");
-            foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"));
+            var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs", "region of 1 block µs", "per block boundary in a region µs");
+            foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"), f.RegionUs.ToString("F2"), f.BoundaryUs.ToString("F2"));
             AnsiConsole.Write(ft);
             double bestSingle = peaks.Where(p => p.Key.Item2 == 1).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             double bestAll = peaks.Where(p => p.Key.Item2 == pool.Threads).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();

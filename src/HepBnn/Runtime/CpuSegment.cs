@@ -6,32 +6,39 @@ namespace HepBnn.Runtime;
 
 /// <summary>
 /// Consecutive CPU blocks of a plan run inside one parallel region of the worker pool: the workers are woken once, run
-/// block after block, and between blocks wait only for the participants that worked on the previous block, instead of
-/// one fork-join per block.
-/// <para><b>Static partitions.</b> Participant p of the T = min(P, cap) participants working on a block always takes the
-/// same contiguous slice of its work items, [p·U/T, (p+1)·U/T): no shared claim counter (16 threads incrementing one
-/// cache line per item cost more than VGG3's b1 items themselves on the Xeon host), and the same core keeps touching the
-/// same output words run after run.</para>
-/// <para><b>Dependency waits.</b> After its slice of block b a participant stores the block's generation number
-/// (run × blocks + b + 1, never reset) in its own cache line; before block b + 1 a participant waits until every worker
-/// of block b has stored at least that number (spinning, then yielding, then sleeping: no allocation, no kernel object,
-/// so no hang when a participant is descheduled or the machine has fewer cores than threads — only a delay). Every
-/// block writes its own output buffer, so only read-after-write dependencies exist: block b + 1 reads what block b
-/// wrote; a participant idle in a block waits before its next block for that block's workers, who themselves waited.
-/// Results are identical to running the blocks one by one (every item writes its own output words).</para>
+/// block after block, and between blocks wait until the previous block's items are all done, instead of one fork-join
+/// per block.
+/// <para><b>Static partitions, stolen when late.</b> Block b's items are cut into T_b contiguous slices (T_b: the block's
+/// thread cap, the pool's size and the item count, whichever is least), slice q belonging to participant q. Each slice has
+/// its own claim counter on its own cache line, so an owner claims its items without contention (16 threads incrementing
+/// one shared line per item cost more than VGG3's b1 items themselves on the Xeon host), and the same core keeps
+/// touching the same output words run after run. A participant that has finished its slice takes the items left in the
+/// others' slices: one descheduled on a busy machine (or one the pool could not wake, when it runs the region inline)
+/// delays only the item it holds. A counter is armed for a run by whoever reaches it first (compare-and-swap of
+/// run × 2³² + slice start), so nothing is reset between runs.</para>
+/// <para><b>Waits.</b> After a block each participant adds the items it did to its own per-block total (own cache
+/// line); before block b + 1 a participant waits until the totals of block b add up to every item of every run so far
+/// (spinning, then yielding, then sleeping: no allocation, no kernel object, so never a hang, only a delay). Every block
+/// writes its own output buffer, so only read-after-write dependencies exist. Results are identical to running the
+/// blocks one by one (every item writes its own output words).</para>
 /// <para>A failing item stops the segment: its participant records the exception, the others leave at their next
-/// wait, and <see cref="Run(int)"/> rethrows it as a <see cref="HepBnnException"/>.</para>
+/// wait, and <see cref="Run(int)"/> rethrows it as a <see cref="HepBnnException"/> (the totals are reset).</para>
 /// </summary>
 internal sealed class CpuSegment : IRegionWork
 {
     readonly ICpuRegionWork[] _blocks;
     readonly TensorBuffer[] _inputs, _outputs;
     readonly CpuWorkerPool _pool;
-    /// <summary>Per participant, <see cref="Stride"/> longs apart: the generation of the last block it finished.</summary>
-    readonly long[] _finished;
-    const int Stride = 16; // 128 bytes: own cache line (and its prefetch pair)
+    const int Line = 16; // longs: 128 bytes, a cache line and its prefetch pair
+    /// <summary>Claim counter of slice q of block b at ((b · threads) + q) · Line: run × 2³² + next item.</summary>
+    readonly long[] _claims;
+    /// <summary>Participant p's items done in block b (all runs since the last failure) at p · _doneStride + b.</summary>
+    readonly long[] _done;
+    readonly int _doneStride;
+    /// <summary>Per block: the items of every run since the last failure (what the totals must reach).</summary>
+    readonly long[] _target;
     readonly int _threads;
-    long _base; // generation of this run's block 0, minus one
+    long _run;
     int _batch;
     volatile bool _failed;
     Exception? _error;
@@ -48,41 +55,48 @@ internal sealed class CpuSegment : IRegionWork
     {
         First = first;
         _blocks = blocks; _inputs = inputs; _outputs = outputs; _pool = pool;
-        _threads = Math.Min(pool.Threads, blocks.Max(b => b.MaxThreads));
-        _finished = new long[_threads * Stride];
+        _threads = Math.Max(1, Math.Min(pool.Threads, blocks.Max(b => b.MaxThreads)));
+        _claims = new long[blocks.Length * _threads * Line];
+        _doneStride = (blocks.Length + Line - 1) / Line * Line;
+        _done = new long[_threads * _doneStride];
+        _target = new long[blocks.Length];
     }
 
     public void Run(int batch)
     {
         _batch = batch; _failed = false; _error = null;
-        for (int b = 0; b < _blocks.Length; b++) _blocks[b].Bind(_inputs[b], _outputs[b]);
+        _run++;
+        for (int b = 0; b < _blocks.Length; b++)
+        {
+            _blocks[b].Bind(_inputs[b], _outputs[b]);
+            _target[b] += _blocks[b].Units(batch);
+        }
         try { _pool.Region(_threads, this); }
         finally
         {
             foreach (var b in _blocks) b.Bind(null, null);
-            _base += _blocks.Length; // generations stay increasing across runs (the region joined every participant)
+            if (_failed || _error is not null) { Array.Clear(_done); Array.Clear(_target); } // a failed run left totals short
         }
         if (_error is { } e) throw e as HepBnnException ?? new HepBnnException("a CPU kernel failed: " + e.Message, e);
     }
 
-    /// <summary>Workers of block <paramref name="b"/> when the region has <paramref name="participants"/>.</summary>
-    int Workers(int b, int participants) => Math.Max(1, Math.Min(Math.Min(participants, _blocks[b].MaxThreads), _blocks[b].Units(_batch)));
+    /// <summary>Slices of block <paramref name="b"/> when <paramref name="participants"/> take part.</summary>
+    int Slices(int b, int participants) => Math.Max(1, Math.Min(Math.Min(participants, _blocks[b].MaxThreads), _blocks[b].Units(_batch)));
 
-    /// <summary>Participant <paramref name="p"/>: its slice of every block it works on, in order. Scratch memory is
-    /// indexed by the participant (unique in the region, and below each block's thread cap where it works).</summary>
+    /// <summary>Participant <paramref name="p"/>: in every block it may work on (below the block's thread cap), its own
+    /// slice, then what is left of the others'. Scratch memory is indexed by the participant (unique in the region).</summary>
     public void Run(int p, int participants, int worker)
     {
         try
         {
             for (int b = 0; b < _blocks.Length; b++)
             {
-                var block = _blocks[b];
-                int workers = Workers(b, participants);
-                if (p >= workers) continue;
-                if (b > 0 && !WaitFinished(b - 1, participants)) return;
-                int units = block.Units(_batch), u0 = (int)((long)units * p / workers), u1 = (int)((long)units * (p + 1) / workers);
-                for (int u = u0; u < u1 && !_failed; u++) block.Execute(u, p);
-                Volatile.Write(ref _finished[p * Stride], _base + b + 1);
+                if (p >= Slices(b, participants)) continue;
+                if (b > 0 && !WaitDone(b - 1)) return;
+                int slices = Slices(b, _threads), done = 0; // cut for the full region: slices of absent participants get taken
+                if (p < slices) done += Drain(b, p, slices, p);
+                for (int k = 1; k < slices && !_failed; k++) done += Drain(b, (p + k) % slices, slices, p);
+                if (done > 0) Volatile.Write(ref _done[p * _doneStride + b], _done[p * _doneStride + b] + done);
             }
         }
         catch (Exception e)
@@ -92,22 +106,41 @@ internal sealed class CpuSegment : IRegionWork
         }
     }
 
-    /// <summary>Waits until every worker of block <paramref name="b"/> finished it; false when an item failed meanwhile.</summary>
-    bool WaitFinished(int b, int participants)
+    /// <summary>Runs the unclaimed items of slice <paramref name="q"/> of block <paramref name="b"/> as participant
+    /// <paramref name="p"/>; returns how many it ran.</summary>
+    int Drain(int b, int q, int slices, int p)
     {
-        long generation = _base + b + 1;
-        int workers = Workers(b, participants);
-        long start = 0;
-        for (int q = 0; q < workers; q++)
-            while (Volatile.Read(ref _finished[q * Stride]) < generation)
-            {
-                if (_failed) return false;
-                if (start == 0) start = Stopwatch.GetTimestamp();
-                long waited = Stopwatch.GetTimestamp() - start;
-                if (waited < SpinTicks) Thread.SpinWait(4);
-                else if (waited < YieldTicks) Thread.Yield();
-                else Thread.Sleep(1); // a long item on another participant: give the core away
-            }
-        return !_failed;
+        var block = _blocks[b];
+        int units = block.Units(_batch), end = (int)((long)units * (q + 1) / slices);
+        ref long claim = ref _claims[(b * _threads + q) * Line];
+        long run = _run << 32, seen = Volatile.Read(ref claim);
+        if ((seen & ~0xFFFFFFFFL) != run) Interlocked.CompareExchange(ref claim, run | (uint)((long)units * q / slices), seen);
+        int n = 0;
+        while (!_failed)
+        {
+            int u = (int)((Interlocked.Increment(ref claim) - 1) & 0xFFFFFFFF);
+            if (u >= end) break;
+            block.Execute(u, p);
+            n++;
+        }
+        return n;
+    }
+
+    /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile.</summary>
+    bool WaitDone(int b)
+    {
+        long target = _target[b], start = 0;
+        while (true)
+        {
+            long sum = 0;
+            for (int q = 0; q < _threads; q++) sum += Volatile.Read(ref _done[q * _doneStride + b]);
+            if (sum >= target) return !_failed;
+            if (_failed) return false;
+            if (start == 0) start = Stopwatch.GetTimestamp();
+            long waited = Stopwatch.GetTimestamp() - start;
+            if (waited < SpinTicks) Thread.SpinWait(4);
+            else if (waited < YieldTicks) Thread.Yield();
+            else Thread.Sleep(1); // a long item on another participant: give the core away
+        }
     }
 }
