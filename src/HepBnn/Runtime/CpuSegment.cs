@@ -12,9 +12,10 @@ namespace HepBnn.Runtime;
 /// thread cap, the pool's size and the item count, whichever is least), slice q belonging to participant q. Each slice has
 /// its own claim counter on its own cache line, so an owner claims its items without contention (16 threads incrementing
 /// one shared line per item cost more than VGG3's b1 items themselves on the Xeon host), and the same core keeps
-/// touching the same output words run after run. A participant that has finished its slice takes the items left in the
-/// others' slices: one descheduled on a busy machine (or one the pool could not wake, when it runs the region inline)
-/// delays only the item it holds. A counter is armed for a run by whoever reaches it first (compare-and-swap of
+/// touching the same output words run after run. A participant that has waited 10 µs for a block's last items takes those still
+/// unclaimed in the others' slices: one descheduled on a busy machine delays only the item it holds. Slices of
+/// participants the region does not have (the pool runs it inline when its workers serve another caller) are taken at
+/// once. A counter is armed for a run by whoever reaches it first (compare-and-swap of
 /// run × 2³² + slice start), so nothing is reset between runs.</para>
 /// <para><b>Waits.</b> After a block each participant adds the items it did to its own per-block total (own cache
 /// line); before block b + 1 a participant waits until the totals of block b add up to every item of every run so far
@@ -45,6 +46,10 @@ internal sealed class CpuSegment : IRegionWork
 
     /// <summary>How long a participant spins at a wait before yielding its core, and before sleeping.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 50_000, YieldTicks = Stopwatch.Frequency / 1_000; // 20 µs, 1 ms
+    /// <summary>How long a participant waits for a block's last items before taking those still unclaimed: long enough
+    /// that on time owners are not disturbed (touching their counters costs cache-line transfers), short against a
+    /// descheduled thread's absence (milliseconds).</summary>
+    static readonly long StealTicks = Stopwatch.Frequency / 100_000; // 10 µs
 
     public int First { get; }
     public int Last => First + _blocks.Length - 1;
@@ -84,26 +89,35 @@ internal sealed class CpuSegment : IRegionWork
     int Slices(int b, int participants) => Math.Max(1, Math.Min(Math.Min(participants, _blocks[b].MaxThreads), _blocks[b].Units(_batch)));
 
     /// <summary>Participant <paramref name="p"/>: in every block it may work on (below the block's thread cap), its own
-    /// slice, then what is left of the others'. Scratch memory is indexed by the participant (unique in the region).</summary>
+    /// slice and those of absent participants (slices are cut for the full region; when the pool runs it inline, one
+    /// participant takes them all). Scratch memory is indexed by the participant (unique in the region).</summary>
     public void Run(int p, int participants, int worker)
     {
         try
         {
             for (int b = 0; b < _blocks.Length; b++)
             {
-                if (p >= Slices(b, participants)) continue;
-                if (b > 0 && !WaitDone(b - 1)) return;
-                int slices = Slices(b, _threads), done = 0; // cut for the full region: slices of absent participants get taken
+                int workers = Slices(b, participants);
+                if (p >= workers) continue;
+                if (b > 0 && !WaitDone(b - 1, p, participants)) return;
+                int slices = Slices(b, _threads), done = 0;
                 if (p < slices) done += Drain(b, p, slices, p);
-                for (int k = 1; k < slices && !_failed; k++) done += Drain(b, (p + k) % slices, slices, p);
-                if (done > 0) Volatile.Write(ref _done[p * _doneStride + b], _done[p * _doneStride + b] + done);
+                for (int q = workers + p; q < slices && !_failed; q += workers) done += Drain(b, q, slices, p);
+                AddDone(p, b, done);
             }
+            // the caller leaves only when the last block is done (taking late slices), as the pool's join would make it wait anyway
+            if (p == 0) WaitDone(_blocks.Length - 1, p, participants);
         }
         catch (Exception e)
         {
             Interlocked.CompareExchange(ref _error, e, null);
             _failed = true;
         }
+    }
+
+    void AddDone(int p, int b, int done)
+    {
+        if (done > 0) Volatile.Write(ref _done[p * _doneStride + b], _done[p * _doneStride + b] + done);
     }
 
     /// <summary>Runs the unclaimed items of slice <paramref name="q"/> of block <paramref name="b"/> as participant
@@ -126,10 +140,13 @@ internal sealed class CpuSegment : IRegionWork
         return n;
     }
 
-    /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile.</summary>
-    bool WaitDone(int b)
+    /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile. A
+    /// participant that worked on the block and has waited <see cref="StealTicks"/> takes the items still unclaimed in the
+    /// other slices (their owner is late: descheduled, or its slice is slower), once.</summary>
+    bool WaitDone(int b, int p, int participants)
     {
         long target = _target[b], start = 0;
+        bool stole = false;
         while (true)
         {
             long sum = 0;
@@ -138,6 +155,14 @@ internal sealed class CpuSegment : IRegionWork
             if (_failed) return false;
             if (start == 0) start = Stopwatch.GetTimestamp();
             long waited = Stopwatch.GetTimestamp() - start;
+            if (!stole && waited >= StealTicks && p < Slices(b, participants))
+            {
+                stole = true;
+                int slices = Slices(b, _threads), done = 0;
+                for (int k = 1; k < slices && !_failed; k++) done += Drain(b, (p + k) % slices, slices, p);
+                AddDone(p, b, done);
+                continue;
+            }
             if (waited < SpinTicks) Thread.SpinWait(4);
             else if (waited < YieldTicks) Thread.Yield();
             else Thread.Sleep(1); // a long item on another participant: give the core away
