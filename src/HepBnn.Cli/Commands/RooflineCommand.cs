@@ -26,8 +26,9 @@ public static class RooflineCommand
     }
 
     /// <summary>Whole-model latency of an all-CPU session with one fork-join per block vs one parallel region per run of
-    /// CPU blocks (<see cref="SessionOptions.CpuRegions"/>), interleaved bursts so both see the same machine load.</summary>
-    static SegmentRow? MeasureSegments(BnnModel m, int batch, string config, double seconds)
+    /// CPU blocks (<see cref="SessionOptions.CpuRegions"/>), interleaved bursts so both see the same machine load; both
+    /// sessions on one worker pool (two pools would spin against each other).</summary>
+    static SegmentRow? MeasureSegments(BnnModel m, int batch, string config, double seconds, ExecutionResources res)
     {
         var blocks = BlockCompiler.Compile(m);
         var names = config.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -35,8 +36,8 @@ public static class RooflineCommand
             throw new HepBnnException($"--segment-configs '{config}': {names.Length} configurations for {m.Name}'s {blocks.Count} blocks (give one, or one per block)");
         var plan = Enumerable.Range(0, blocks.Count).Select(i => ConfigurationRegistry.Find(names[names.Length == 1 ? 0 : i])).ToArray();
         if (plan.Where((c, i) => !c.Supports(blocks[i])).Any()) return null;
-        using var perBlock = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = false }, null);
-        using var region = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = true }, null);
+        using var perBlock = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = false }, res);
+        using var region = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = true }, res);
         var images = new byte[batch * m.InputShape.Elements];
         new Random(1).NextBytes(images);
         var scoresA = new int[batch * perBlock.ScoresPerImage];
@@ -107,7 +108,7 @@ public static class RooflineCommand
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var c in r.GetValue(segmentConfigs)!)
-                        if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000) is { } row) report.Segments.Add(row);
+                        if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
             }
             var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs", "one region µs", "saved per block boundary µs");
             foreach (var x in report.Segments)

@@ -62,6 +62,13 @@ public sealed class CpuWorkerPool : IDisposable
     /// <summary>How long an idle worker (or the caller waiting for the last items) spins before blocking: the next
     /// parallel block of an inference usually follows within microseconds, and waking a blocked thread costs tens.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs
+    /// <summary>How long an idle worker stays hot before parking: it spins for <see cref="SpinTicks"/>, then yields its
+    /// core on every poll (free when nothing else wants it, and wakes within a microsecond) up to this. A parked worker
+    /// costs ~10 µs or more to wake (a futex round trip per worker, in sequence) — more than VGG3's whole b1 inference on
+    /// 8 Xeon cores — so runs that come back within this keep the workers' hand-off at a few cache-line transfers: a
+    /// session serving requests, the CPU blocks of a plan around a GPU segment, plans measured interleaved. (OpenMP
+    /// runtimes keep their workers spinning 0.2–200 ms for the same reason.)</summary>
+    static readonly long HotTicks = Stopwatch.Frequency / 500; // 2 ms
     const int MaxThreads = (1 << 16) - 1;
 
     public int Threads => _threads.Length + 1;
@@ -215,19 +222,21 @@ public sealed class CpuWorkerPool : IDisposable
     }
 
     /// <summary>Waits for an epoch other than <paramref name="seen"/>: spins for <see cref="SpinTicks"/> (yielding now
-    /// and then, for oversubscribed machines), then parks: sets its parked flag and sleeps on its semaphore unless a job
-    /// came meanwhile. The caller clears a set flag with an exchange and releases exactly then, so every release is
-    /// consumed by exactly one wait.</summary>
+    /// and then, for oversubscribed machines), yields on every poll up to <see cref="HotTicks"/>, then parks: sets its
+    /// parked flag and sleeps on its semaphore unless a job came meanwhile. The caller clears a set flag with an exchange
+    /// and releases exactly then, so every release is consumed by exactly one wait.</summary>
     long WaitForJob(int worker, long seen)
     {
-        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        long start = Stopwatch.GetTimestamp();
         for (int i = 1; ; i++)
         {
             long e = Volatile.Read(ref _epochLine[EpochAt]);
             if (e != seen) return e;
             if ((i & 63) == 0)
             {
-                if (Stopwatch.GetTimestamp() > deadline) break;
+                long waited = Stopwatch.GetTimestamp() - start;
+                if (waited > HotTicks) break;
+                if (waited > SpinTicks) i = 63; // from now on: poll, yield, poll, yield …
                 Thread.Yield();
             }
             else Thread.SpinWait(4);
