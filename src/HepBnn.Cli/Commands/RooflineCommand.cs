@@ -117,6 +117,7 @@ public static class RooflineCommand
             foreach (var x in report.Segments)
                 st.AddRow(x.Model, x.Batch.ToString(), x.Configuration, x.Blocks.ToString(), x.PerBlockForkJoinUs.ToString("F1"), x.OneRegionUs.ToString("F1"), x.SavedPerBoundaryUs.ToString("F2"));
             AnsiConsole.Write(st);
+            var kernelPeaks = new Dictionary<(string, int, int), double>();
             var only = r.GetValue(configs) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null;
             foreach (var name in r.GetValue(model)!)
             {
@@ -126,14 +127,22 @@ public static class RooflineCommand
                     {
                         var block = BlockCompiler.Compile(m)[t.Block];
                         long ops = CpuRoofline.WordOps(block, b);
-                        if (ops == 0 || t.Pruned) continue; // image layer (8-bit), or abandoned as > 4x slower than the best
-                        var config = ConfigurationRegistry.Find(t.Configuration);
-                        bool single = config.Name.StartsWith("cpu.rb-") ? config.Name.IndexOf('-', 7) < 0 : config.Name is "cpu.scalar" or "cpu.simd256" or "cpu.simd512";
-                        int pt = single ? 1 : pool.Threads;
+                        if (ops == 0 || t.Pruned || t.Kernel.MedianUs <= 0) continue; // image layer (8-bit), abandoned as > 4x slower than the best, or too fast for the clock
+                        if (ConfigurationRegistry.Find(t.Configuration) is not CpuConfiguration config) continue;
+                        int pt = config.ThreadsOn(pool.Threads);
                         string route = "best";
-                        double peak = single ? bestSingle : bestAll;
-                        foreach (var isa in Enum.GetValues<BlockedIsa>())
-                            if (config.Name.StartsWith($"cpu.rb-{isa.ToString().ToLowerInvariant()}") && peaks.TryGetValue((isa, pt), out var p)) { route = isa.ToString().ToLowerInvariant(); peak = p; }
+                        double peak = pt == 1 ? bestSingle : bestAll;
+                        if (config.KernelName is { } kernel)
+                        {
+                            // the carry-save kernel on its own mix and this block's patch length (measured once per shape)
+                            var key = (kernel, CpuRoofline.PatchWords(block), pt);
+                            if (!kernelPeaks.TryGetValue(key, out peak))
+                                kernelPeaks[key] = peak = CpuRoofline.KernelPeakGops(kernel, key.Item2, pt, pool);
+                            route = $"{kernel} on {key.Item2}-word patches";
+                        }
+                        else
+                            foreach (var isa in Enum.GetValues<BlockedIsa>())
+                                if (config.Name.StartsWith($"cpu.rb-{isa.ToString().ToLowerInvariant()}") && peaks.TryGetValue((isa, pt), out var p)) { route = isa.ToString().ToLowerInvariant(); peak = p; }
                         double g = ops / t.Kernel.MedianUs / 1e3;
                         report.Blocks.Add(new BlockRow(m.Name, b, t.BlockName, t.Configuration, t.Kernel.MedianUs, ops, g, route, pt, g / peak));
                     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using HepBnn.Devices;
+using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Ops.Cpu;
 
@@ -108,6 +109,68 @@ public static class CpuRoofline
             us[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
         }
         return TimingStats.From(us);
+    }
+
+    /// <summary>Peak G word-ops/s of the carry-save kernel <typeparamref name="TK"/> (what <c>cpu.simd512</c>,
+    /// <c>cpu.simd256</c> and the <c>cpu.mt-*</c> configurations run) on its own instruction mix — two output pixels ×
+    /// 64 channels per call, tree, popcounts, thresholds and packing included — for patches of
+    /// <paramref name="patchWords"/> words on cache-resident data (a 1×1 convolution over 64·patchWords input
+    /// channels), on <paramref name="threads"/> threads. The register-blocked routes above pay one popcount per word;
+    /// this kernel one per 16 words, so its blocks are rated against this peak, not theirs.</summary>
+    /// <summary><see cref="KernelPeakGops{TK}"/> of the kernel named <paramref name="kernel"/> (a
+    /// <see cref="CpuConfiguration.KernelName"/>).</summary>
+    public static double KernelPeakGops(string kernel, int patchWords, int threads, CpuWorkerPool pool, double seconds = 0.1) => kernel switch
+    {
+        "simd512" => KernelPeakGops<Simd512Kernel>(patchWords, threads, pool, seconds),
+        "simd256" => KernelPeakGops<Simd256Kernel>(patchWords, threads, pool, seconds),
+        "scalar" => KernelPeakGops<ScalarKernel>(patchWords, threads, pool, seconds),
+        _ => throw new ArgumentException($"no carry-save kernel named {kernel}", nameof(kernel)),
+    };
+
+    /// <summary>Words of one output pixel's patch in binary block <paramref name="b"/> (kh·kw·input words).</summary>
+    public static int PatchWords(Block b) => b.KernelH * b.KernelW * b.InputWords;
+
+    public static double KernelPeakGops<TK>(int patchWords, int threads, CpuWorkerPool pool, double seconds = 0.1) where TK : struct, ICpuKernel
+    {
+        if (!TK.IsSupported || patchWords < 1) return double.NaN;
+        var model = new ModelBuilder(new Shape3(1, 1, 64), seed: patchWords).InputConv(64 * patchWords, kernel: 1, padding: 0).BnSign()
+            .Conv(64, kernel: 1, padding: 0).BnSign().Build("kernel-peak");
+        var data = new CpuBlockData(BlockCompiler.Compile(model)[1], TK.BinaryLanes, TK.ImageLanes);
+        threads = Math.Clamp(threads, 1, pool.Threads);
+        new KernelPeakWork<TK>(data, 1, 0.01).Execute(0); // JIT-compiles the kernel fully optimised first
+        var work = new KernelPeakWork<TK>(data, threads, seconds);
+        pool.For(threads, work, threads);
+        return work.Rates.Sum();
+    }
+
+    sealed class KernelPeakWork<TK>(CpuBlockData d, int threads, double seconds) : IParallelWork where TK : struct, ICpuKernel
+    {
+        public readonly double[] Rates = new double[threads];
+        public ulong Sink;
+        public void Execute(int index)
+        {
+            var rng = new Random(index + 1);
+            int len = d.PatchLength;
+            var a = new ulong[len]; var b = new ulong[len];
+            for (int i = 0; i < len; i++) { a[i] = (ulong)rng.NextInt64(); b[i] = (ulong)rng.NextInt64(); }
+            int reps = Math.Max(1, 4096 / len); // ~128·4096 word-ops per burst: ~10–40 µs
+            ulong acc = 0;
+            var samples = new List<double>();
+            long end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+            while (Stopwatch.GetTimestamp() < end || samples.Count < 50)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int r = 0; r < reps; r++)
+                {
+                    acc += TK.BinaryWord2(d, ref a[0], ref b[0], 0, 0, 0, out ulong bitsB) ^ bitsB;
+                }
+                long t1 = Stopwatch.GetTimestamp();
+                samples.Add(reps * 2.0 * 64 * len / ((t1 - t0) / (double)Stopwatch.Frequency) / 1e9);
+            }
+            samples.Sort();
+            Rates[index] = samples[samples.Count / 2];
+            Interlocked.Add(ref Sink, acc);
+        }
     }
 
     sealed class EmptyWork : IParallelWork { public int Count; public void Execute(int index) => Interlocked.Increment(ref Count); }

@@ -22,7 +22,7 @@ public class ShippedModelAgreementTests(ITestOutputHelper output)
     public static readonly TheoryData<string> Names = new() { "vgg3-fashion-mnist", "vgg7-cifar10" };
 
     /// <summary>Engine accuracy on the full test set, as the model cards state it (correct images out of 10,000).</summary>
-    static readonly Dictionary<string, int> CardCorrect = new() { ["vgg3-fashion-mnist"] = 9253, ["vgg7-cifar10"] = 8991 };
+    static readonly Dictionary<string, int> CardCorrect = new() { ["vgg3-fashion-mnist"] = 9253, ["vgg7-cifar10"] = 9025 };
 
     static readonly Dictionary<string, string[]> CardClasses = new()
     {

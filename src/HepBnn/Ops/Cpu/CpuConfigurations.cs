@@ -22,6 +22,13 @@ public abstract class CpuConfiguration : IKernelConfiguration
     /// <summary>Most threads a parallel partition uses.</summary>
     protected virtual int MaxThreads => int.MaxValue;
 
+    /// <summary>Threads a block runs on at most, on a pool of <paramref name="poolThreads"/> (1 = sequential).</summary>
+    public int ThreadsOn(int poolThreads) => Partition == CpuPartition.Sequential ? 1 : Math.Min(MaxThreads, poolThreads);
+
+    /// <summary>The carry-save kernel this configuration runs ("simd512", "simd256", "scalar"), or null for another
+    /// kind of inner loop: what the roofline rates its blocks against.</summary>
+    public virtual string? KernelName => Simd512Kernel.IsSupported ? "simd512" : Simd256Kernel.IsSupported ? "simd256" : "scalar";
+
     /// <summary>The widest SIMD kernel this CPU has.</summary>
     protected IBlockRunner BestSimd(Block block, ExecutionResources r) =>
         Simd512Kernel.IsSupported ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers, MaxThreads)
@@ -34,6 +41,7 @@ public abstract class CpuConfiguration : IKernelConfiguration
 /// <summary>One thread, one 64-bit POPCNT at a time, image layer as integer loops: the sequential baseline.</summary>
 public sealed class CpuScalar : CpuConfiguration
 {
+    public override string? KernelName => "scalar";
     public override string Name => "cpu.scalar";
     public override string Description => "1 thread, scalar 64-bit popcount";
     protected override CpuPartition Partition => CpuPartition.Sequential;
@@ -44,6 +52,7 @@ public sealed class CpuScalar : CpuConfiguration
 /// <summary>One thread, 256-bit vectors (AVX2 nibble-LUT popcount), vectorised over output channels.</summary>
 public sealed class CpuSimd256 : CpuConfiguration, IMachineRequirement
 {
+    public override string? KernelName => "simd256";
     public string? UnavailableReason => Simd256Kernel.IsSupported ? null : "this CPU lacks AVX2";
     public override string Name => "cpu.simd256";
     public override string Description => "1 thread, AVX2 Vector256 popcount";
@@ -58,6 +67,7 @@ public sealed class CpuSimd256 : CpuConfiguration, IMachineRequirement
 /// <summary>One thread, 512-bit vectors (AVX-512BW nibble-LUT popcount).</summary>
 public sealed class CpuSimd512 : CpuConfiguration, IMachineRequirement
 {
+    public override string? KernelName => "simd512";
     public string? UnavailableReason => Simd512Kernel.IsSupported ? null : "this CPU lacks AVX-512BW";
     public override string Name => "cpu.simd512";
     public override string Description => "1 thread, AVX-512BW Vector512 popcount";

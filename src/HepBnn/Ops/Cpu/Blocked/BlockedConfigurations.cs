@@ -11,6 +11,7 @@ public enum BlockedIsa { Popcnt, Avx2, Avx512 }
 /// only in these three parameters; the thread count lets a small block use fewer cores than the machine has.</summary>
 public sealed class CpuBlocked : CpuConfiguration
 {
+    public override string? KernelName => null; // register-blocked: rated against its own route's peak
     readonly BlockedIsa _isa;
     readonly CpuPartition _partition;
     readonly int _threads;
