@@ -29,7 +29,9 @@ public sealed class ExecutionResources : IDisposable
 
     /// <summary>An on/off environment variable: unset → <paramref name="fallback"/>; 1/on/true; 0/off/false; anything else
     /// is an error naming the variable.</summary>
-    static bool Switch(string name, bool fallback) => Environment.GetEnvironmentVariable(name)?.Trim().ToLowerInvariant() switch
+    static bool Switch(string name, bool fallback) => ParseSwitch(name, Environment.GetEnvironmentVariable(name), fallback);
+
+    internal static bool ParseSwitch(string name, string? value, bool fallback) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" => fallback,
         "1" or "on" or "true" => true,

@@ -159,3 +159,42 @@ public class CpuSegmentTests
         }
     }
 }
+
+/// <summary>HEPBNN_CPU_REGIONS and SessionOptions.CpuRegions: which sessions build CPU segments.</summary>
+public class CpuRegionSwitchTests
+{
+    [Theory]
+    [InlineData(null, true, true)]
+    [InlineData("", false, false)]
+    [InlineData(" On ", false, true)]
+    [InlineData("1", false, true)]
+    [InlineData("false", true, false)]
+    [InlineData("0", true, false)]
+    public void ParsesTheSwitch(string? value, bool fallback, bool expected) =>
+        Assert.Equal(expected, HepBnn.Devices.ExecutionResources.ParseSwitch("HEPBNN_CPU_REGIONS", value, fallback));
+
+    [Fact]
+    public void ABadValueNamesTheVariable()
+    {
+        var e = Assert.Throws<HepBnnException>(() => HepBnn.Devices.ExecutionResources.ParseSwitch("HEPBNN_CPU_REGIONS", "maybe", true));
+        Assert.Contains("HEPBNN_CPU_REGIONS", e.Message);
+        Assert.Contains("maybe", e.Message);
+    }
+
+    /// <summary>Unset options follow the resources (on by default here unless the environment says otherwise); an
+    /// explicit option wins either way.</summary>
+    [Fact]
+    public void OptionsOverrideTheResourcesDefault()
+    {
+        var model = ModelZoo.Vgg3(3);
+        using var resources = new HepBnn.Devices.ExecutionResources(2, HepBnn.Devices.GpuSelection.None);
+        var compiled = HepBnn.Ops.CompiledModel.Of(model);
+        var plan = compiled.Blocks.Select(_ => HepBnn.Ops.ConfigurationRegistry.Find("cpu.mt-rows")).ToArray();
+        using var byDefault = new InferenceSession(compiled, plan, new SessionOptions(), resources);
+        Assert.Equal(resources.CpuRegions ? 1 : 0, byDefault.CpuSegments);
+        using var on = new InferenceSession(compiled, plan, new SessionOptions { CpuRegions = true }, resources);
+        Assert.Equal(1, on.CpuSegments);
+        using var off = new InferenceSession(compiled, plan, new SessionOptions { CpuRegions = false }, resources);
+        Assert.Equal(0, off.CpuSegments);
+    }
+}
