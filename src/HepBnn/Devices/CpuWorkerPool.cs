@@ -105,7 +105,7 @@ public sealed class CpuWorkerPool : IDisposable
         }
         try
         {
-            _work = work; _count = count; _next = 0; _error = null;
+            _work = work; _count = count; _next = 0; _region = null;
             Run(Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1));
             _work = null;
         }
@@ -132,9 +132,11 @@ public sealed class CpuWorkerPool : IDisposable
         try
         {
             int helpers = Math.Min(_threads.Length, maxThreads - 1);
-            _region = work; _participants = helpers + 1; _error = null;
-            Run(helpers);
-            _region = null;
+            // Stores only where the value changes: the workers read these after every hand-off, and a line nobody wrote
+            // since the last job is still in their caches (a session runs the same region every inference).
+            if (!ReferenceEquals(_region, work)) _region = work;
+            if (_participants != helpers + 1) _participants = helpers + 1;
+            Run(helpers); // _region stays set until another job (a For clears it): the owner of the work outlives its runs
         }
         finally { Monitor.Exit(_gate); }
     }
@@ -152,7 +154,7 @@ public sealed class CpuWorkerPool : IDisposable
         Work(0);
         WaitUntilDone(helpers, job);
         var error = _error;
-        _error = null;
+        if (error is not null) _error = null;
         if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
     }
 

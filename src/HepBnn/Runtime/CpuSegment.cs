@@ -36,11 +36,14 @@ internal sealed class CpuSegment : IRegionWork
     /// <summary>Participant p's items done in block b (all runs since the last failure) at p · _doneStride + b.</summary>
     readonly long[] _done;
     readonly int _doneStride;
-    /// <summary>Per block: the items of every run since the last failure (what the totals must reach).</summary>
-    readonly long[] _target;
+    /// <summary>What changes every run, together on one line that the caller writes and each participant reads once:
+    /// at <see cref="Line"/> the run number, then the batch, then per block the items of every run since the last
+    /// failure (what the done totals must reach). Everything else the participants read (this object's fields, the
+    /// runners with their bound buffers) is written once, so it stays in every core's cache between runs.</summary>
+    readonly long[] _state;
+    const int RunAt = Line, BatchAt = Line + 1, TargetAt = Line + 2;
     readonly int _threads;
-    long _run;
-    int _batch;
+    bool _bound;
     volatile bool _failed;
     Exception? _error;
 
@@ -64,29 +67,38 @@ internal sealed class CpuSegment : IRegionWork
         _claims = new long[blocks.Length * _threads * Line];
         _doneStride = (blocks.Length + Line - 1) / Line * Line;
         _done = new long[_threads * _doneStride];
-        _target = new long[blocks.Length];
+        _state = new long[TargetAt + blocks.Length + Line];
     }
 
     public void Run(int batch)
     {
-        _batch = batch; _failed = false; _error = null;
-        _run++;
-        for (int b = 0; b < _blocks.Length; b++)
+        if (_failed) _failed = false; // reset only when set: no store to a line the participants read
+        if (_error is not null) _error = null;
+        if (!_bound)
         {
-            _blocks[b].Bind(_inputs[b], _outputs[b]);
-            _target[b] += _blocks[b].Units(batch);
+            // Bound once for the session's life: the segment owns these runners (the session never runs them one by one).
+            for (int b = 0; b < _blocks.Length; b++) _blocks[b].Bind(_inputs[b], _outputs[b]);
+            _bound = true;
         }
+        _state[RunAt]++;
+        _state[BatchAt] = batch;
+        for (int b = 0; b < _blocks.Length; b++) _state[TargetAt + b] += _blocks[b].Units(batch);
         try { _pool.Region(_threads, this); }
         finally
         {
-            foreach (var b in _blocks) b.Bind(null, null);
-            if (_failed || _error is not null) { Array.Clear(_done); Array.Clear(_target); } // a failed run left totals short
+            if (_failed || _error is not null)
+            {
+                Array.Clear(_done); // a failed run left totals short
+                for (int b = 0; b < _blocks.Length; b++) _state[TargetAt + b] = 0;
+            }
         }
         if (_error is { } e) throw e as HepBnnException ?? new HepBnnException("a CPU kernel failed: " + e.Message, e);
     }
 
+    int Batch => (int)Volatile.Read(ref _state[BatchAt]);
+
     /// <summary>Slices of block <paramref name="b"/> when <paramref name="participants"/> take part.</summary>
-    int Slices(int b, int participants) => Math.Max(1, Math.Min(Math.Min(participants, _blocks[b].MaxThreads), _blocks[b].Units(_batch)));
+    int Slices(int b, int participants) => Math.Max(1, Math.Min(Math.Min(participants, _blocks[b].MaxThreads), _blocks[b].Units(Batch)));
 
     /// <summary>Participant <paramref name="p"/>: in every block it may work on (below the block's thread cap), its own
     /// slice and those of absent participants (slices are cut for the full region; when the pool runs it inline, one
@@ -125,9 +137,9 @@ internal sealed class CpuSegment : IRegionWork
     int Drain(int b, int q, int slices, int p)
     {
         var block = _blocks[b];
-        int units = block.Units(_batch), end = (int)((long)units * (q + 1) / slices);
+        int units = block.Units(Batch), end = (int)((long)units * (q + 1) / slices);
         ref long claim = ref _claims[(b * _threads + q) * Line];
-        long run = _run << 32, seen = Volatile.Read(ref claim);
+        long run = _state[RunAt] << 32, seen = Volatile.Read(ref claim);
         if ((seen & ~0xFFFFFFFFL) != run) Interlocked.CompareExchange(ref claim, run | (uint)((long)units * q / slices), seen);
         int n = 0;
         while (!_failed)
@@ -145,7 +157,7 @@ internal sealed class CpuSegment : IRegionWork
     /// other slices (their owner is late: descheduled, or its slice is slower), once.</summary>
     bool WaitDone(int b, int p, int participants)
     {
-        long target = _target[b], start = 0;
+        long target = _state[TargetAt + b], start = 0;
         bool stole = false;
         while (true)
         {
