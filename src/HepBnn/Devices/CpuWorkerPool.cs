@@ -22,7 +22,7 @@ public interface IRegionWork
 /// <summary>A fixed set of worker threads created once (per session or shared by a <see cref="Runtime.SessionPool"/>).
 /// <see cref="For"/> hands out indices dynamically and the calling thread works too; returns when every index is done.
 /// <para>Hand-off for microsecond work: the caller publishes a job by bumping one epoch word (job number × 2¹⁶ +
-/// helpers), which idle workers poll for a while (<see cref="SpinTicks"/>) before parking on their own semaphore; the
+/// helpers), which idle workers poll for a while (<see cref="HotTicks"/>) before parking on their own semaphore; the
 /// caller releases only the helpers that parked. Each helper reports completion in its own cache line, which the caller
 /// polls. So waking and joining hot workers costs a few cache-line transfers, not a contended lock per worker (the
 /// earlier shared SemaphoreSlim: 7–11 µs for 8–16 threads on the Xeon host).</para>
@@ -62,13 +62,17 @@ public sealed class CpuWorkerPool : IDisposable
     /// <summary>How long an idle worker (or the caller waiting for the last items) spins before blocking: the next
     /// parallel block of an inference usually follows within microseconds, and waking a blocked thread costs tens.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs
-    /// <summary>How long an idle worker stays hot before parking: it spins for <see cref="SpinTicks"/>, then yields its
+    /// <summary>How long an idle worker polls the epoch with a yield only every 64 polls: a yield is a system call
+    /// (microseconds in a VM) during which the worker does not see a new job, so the plain spin covers the gaps a session
+    /// typically leaves between CPU runs — its GPU segment, or the GPU plans a verdict interleaves (~0.3 ms for VGG3 b1).</summary>
+    static readonly long TightTicks = Stopwatch.Frequency / 1_000; // 1 ms
+    /// <summary>How long an idle worker stays hot before parking: it spins for <see cref="TightTicks"/>, then yields its
     /// core on every poll (free when nothing else wants it, and wakes within a microsecond) up to this. A parked worker
     /// costs ~10 µs or more to wake (a futex round trip per worker, in sequence) — more than VGG3's whole b1 inference on
     /// 8 Xeon cores — so runs that come back within this keep the workers' hand-off at a few cache-line transfers: a
     /// session serving requests, the CPU blocks of a plan around a GPU segment, plans measured interleaved. (OpenMP
     /// runtimes keep their workers spinning 0.2–200 ms for the same reason.)</summary>
-    static readonly long HotTicks = Stopwatch.Frequency / 500; // 2 ms
+    static readonly long HotTicks = Stopwatch.Frequency / 333; // 3 ms
     const int MaxThreads = (1 << 16) - 1;
 
     public int Threads => _threads.Length + 1;
@@ -223,7 +227,7 @@ public sealed class CpuWorkerPool : IDisposable
         }
     }
 
-    /// <summary>Waits for an epoch other than <paramref name="seen"/>: spins for <see cref="SpinTicks"/> (yielding now
+    /// <summary>Waits for an epoch other than <paramref name="seen"/>: spins for <see cref="TightTicks"/> (yielding now
     /// and then, for oversubscribed machines), yields on every poll up to <see cref="HotTicks"/>, then parks: sets its
     /// parked flag and sleeps on its semaphore unless a job came meanwhile. The caller clears a set flag with an exchange
     /// and releases exactly then, so every release is consumed by exactly one wait.</summary>
@@ -238,7 +242,7 @@ public sealed class CpuWorkerPool : IDisposable
             {
                 long waited = Stopwatch.GetTimestamp() - start;
                 if (waited > HotTicks) break;
-                if (waited > SpinTicks) i = 63; // from now on: poll, yield, poll, yield …
+                if (waited > TightTicks) i = 63; // from now on: poll, yield, poll, yield …
                 Thread.Yield();
             }
             else Thread.SpinWait(4);

@@ -137,7 +137,9 @@ public class CpuWorkerPoolTests
     [Fact]
     public void HandOffAcrossSpinningAndParkedWorkers()
     {
-        using var pool = new CpuWorkerPool(6);
+        // Not `using`: after a lost wake-up Dispose would wait forever for the stuck job; the pool is then left behind
+        // (background threads) so that the test fails instead of hanging.
+        var pool = new CpuWorkerPool(6);
         var random = new Random(11);
         var done = Task.Run(() =>
         {
@@ -163,6 +165,9 @@ public class CpuWorkerPoolTests
                 else if (round % 3 == 1) Thread.SpinWait(random.Next(2000));
             }
         }, TestContext.Current.CancellationToken);
-        Assert.True(done.Wait(TimeSpan.FromSeconds(60)), "hand-off hung (lost wake-up?)");
+        bool finished = done.Wait(TimeSpan.FromSeconds(60));
+        if (finished) pool.Dispose();
+        Assert.True(finished, "hand-off hung (lost wake-up?)");
+        done.GetAwaiter().GetResult(); // rethrows an assertion failed inside the job loop
     }
 }
