@@ -135,7 +135,7 @@ public class CpuWorkerPoolTests
     /// after the workers parked (pauses beyond the spin time): every index once, every region participant once, and
     /// parked workers are woken (no lost wake-up: the test would hang).</summary>
     [Fact]
-    public void HandOffAcrossSpinningAndParkedWorkers()
+    public async Task HandOffAcrossSpinningAndParkedWorkers()
     {
         // Not `using`: after a lost wake-up Dispose would wait forever for the stuck job; the pool is then left behind
         // (background threads) so that the test fails instead of hanging.
@@ -165,9 +165,9 @@ public class CpuWorkerPoolTests
                 else if (round % 3 == 1) Thread.SpinWait(random.Next(2000));
             }
         }, TestContext.Current.CancellationToken);
-        bool finished = done.Wait(TimeSpan.FromSeconds(60));
+        bool finished = await Task.WhenAny(done, Task.Delay(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken)) == done;
         if (finished) pool.Dispose();
         Assert.True(finished, "hand-off hung (lost wake-up?)");
-        done.GetAwaiter().GetResult(); // rethrows an assertion failed inside the job loop
+        await done; // rethrows an assertion failed inside the job loop
     }
 }
