@@ -62,17 +62,18 @@ public sealed class CpuWorkerPool : IDisposable
     /// <summary>How long an idle worker (or the caller waiting for the last items) spins before blocking: the next
     /// parallel block of an inference usually follows within microseconds, and waking a blocked thread costs tens.</summary>
     static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs
-    /// <summary>How long an idle worker polls the epoch with a yield only every 64 polls: a yield is a system call
-    /// (microseconds in a VM) during which the worker does not see a new job, so the plain spin covers the gaps a session
-    /// typically leaves between CPU runs — its GPU segment, or the GPU plans a verdict interleaves (~0.3 ms for VGG3 b1).</summary>
-    static readonly long TightTicks = Stopwatch.Frequency / 1_000; // 1 ms
+    /// <summary>How long an idle worker polls the epoch with a yield only every 64 polls (a yield is a system call,
+    /// microseconds in a VM, during which the worker does not see a new job), before yielding on every poll. Short: the
+    /// GPU plans a session or a verdict runs between CPU runs need their host threads' cores (a 1 ms variant was not
+    /// measured and was dropped for that reason).</summary>
+    static readonly long TightTicks = Stopwatch.Frequency / 10_000; // 100 µs
     /// <summary>How long an idle worker stays hot before parking: it spins for <see cref="TightTicks"/>, then yields its
     /// core on every poll (free when nothing else wants it, and wakes within a microsecond) up to this. A parked worker
     /// costs ~10 µs or more to wake (a futex round trip per worker, in sequence) — more than VGG3's whole b1 inference on
     /// 8 Xeon cores — so runs that come back within this keep the workers' hand-off at a few cache-line transfers: a
     /// session serving requests, the CPU blocks of a plan around a GPU segment, plans measured interleaved. (OpenMP
     /// runtimes keep their workers spinning 0.2–200 ms for the same reason.)</summary>
-    static readonly long HotTicks = Stopwatch.Frequency / 333; // 3 ms
+    static readonly long HotTicks = Stopwatch.Frequency / 500; // 2 ms
     const int MaxThreads = (1 << 16) - 1;
 
     public int Threads => _threads.Length + 1;
