@@ -47,8 +47,12 @@ internal sealed class CpuSegment : IRegionWork
     volatile bool _failed;
     Exception? _error;
 
-    /// <summary>How long a participant spins at a wait before yielding its core, and before sleeping.</summary>
-    static readonly long SpinTicks = Stopwatch.Frequency / 50_000, YieldTicks = Stopwatch.Frequency / 1_000; // 20 µs, 1 ms
+    /// <summary>How long a participant spins at a wait before yielding its core, and before sleeping. Yielding, not
+    /// sleeping, for the first 20 ms: on an oversubscribed machine the awaited item runs on another thread that needs a
+    /// core, which a yield hands over as a sleep does, but a 1 ms sleep then also delays the waiter by up to a
+    /// millisecond after that item is done (2-core machine at load 40–60: per-block fork-joins, whose caller is woken by
+    /// a pulse, beat such regions).</summary>
+    static readonly long SpinTicks = Stopwatch.Frequency / 50_000, YieldTicks = Stopwatch.Frequency / 50; // 20 µs, 20 ms
     /// <summary>How long a participant waits for a block's last items before taking those still unclaimed: long enough
     /// that on time owners are not disturbed (touching their counters costs cache-line transfers), short against a
     /// descheduled thread's absence (milliseconds).</summary>
