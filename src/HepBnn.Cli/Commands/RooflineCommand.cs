@@ -16,7 +16,7 @@ namespace HepBnn.Cli.Commands;
 public static class RooflineCommand
 {
     public sealed record PeakRow(string Route, int Threads, double GWordOpsPerS);
-    public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us);
+    public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us, double RegionUs, double BoundaryUs);
     public sealed record BlockRow(string Model, int Batch, string Block, string Configuration, double MedianUs, long WordOps, double GWordOpsPerS,
         string PeakRoute, int PeakThreads, double FractionOfPeak);
     public sealed record SegmentRow(string Model, int Batch, string Configuration, int Blocks, double PerBlockForkJoinUs, double OneRegionUs, double SavedPerBoundaryUs);
@@ -26,14 +26,18 @@ public static class RooflineCommand
     }
 
     /// <summary>Whole-model latency of an all-CPU session with one fork-join per block vs one parallel region per run of
-    /// CPU blocks (<see cref="SessionOptions.CpuRegions"/>), interleaved bursts so both see the same machine load.</summary>
-    static SegmentRow? MeasureSegments(BnnModel m, int batch, string config, double seconds)
+    /// CPU blocks (<see cref="SessionOptions.CpuRegions"/>), interleaved bursts so both see the same machine load; both
+    /// sessions on one worker pool (two pools would spin against each other).</summary>
+    static SegmentRow? MeasureSegments(BnnModel m, int batch, string config, double seconds, ExecutionResources res)
     {
         var blocks = BlockCompiler.Compile(m);
-        var cfg = ConfigurationRegistry.Find(config);
-        if (!blocks.All(cfg.Supports)) return null;
-        using var perBlock = new InferenceSession(m, config, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = false });
-        using var region = new InferenceSession(m, config, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = true });
+        var names = config.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length != 1 && names.Length != blocks.Count)
+            throw new HepBnnException($"--segment-configs '{config}': {names.Length} configurations for {m.Name}'s {blocks.Count} blocks (give one, or one per block)");
+        var plan = Enumerable.Range(0, blocks.Count).Select(i => ConfigurationRegistry.Find(names[names.Length == 1 ? 0 : i])).ToArray();
+        if (plan.Where((c, i) => !c.Supports(blocks[i])).Any()) return null;
+        using var perBlock = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = false }, res);
+        using var region = new InferenceSession(m, blocks, plan, new SessionOptions { MaxBatch = batch, Gpu = GpuSelection.None, CpuRegions = true }, res);
         var images = new byte[batch * m.InputShape.Elements];
         new Random(1).NextBytes(images);
         var scoresA = new int[batch * perBlock.ScoresPerImage];
@@ -41,7 +45,10 @@ public static class RooflineCommand
         var a = new List<double>();
         var b = new List<double>();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        for (int i = 0; i < 20; i++) { perBlock.Run(images, batch, scoresA); region.Run(images, batch, scoresB); }
+        // Warm-up long enough for tiered compilation to finish (call counting starts after 100 ms): with 20 runs, code
+        // first used here (a configuration's runner) was still measured at tier 0 (Xeon run 2: 5x slower plans).
+        var warm = System.Diagnostics.Stopwatch.StartNew();
+        for (int i = 0; i < 20 || warm.Elapsed.TotalMilliseconds < 400; i++) { perBlock.Run(images, batch, scoresA); region.Run(images, batch, scoresB); }
         if (!scoresA.AsSpan().SequenceEqual(scoresB)) throw new HepBnnException($"{m.Name} b{batch} {config}: one region and per-block fork-joins disagree");
         while (clock.Elapsed.TotalSeconds < seconds || a.Count < 40)
             foreach (var (session, list, scores) in new[] { (perBlock, a, scoresA), (region, b, scoresB) })
@@ -61,7 +68,7 @@ public static class RooflineCommand
         var batch = new Option<int[]>("--batch", "-b") { Description = "batch sizes", DefaultValueFactory = _ => [1], AllowMultipleArgumentsPerToken = true };
         var threads = new Option<int[]>("--fork-threads") { Description = "thread counts for the fork-join measure", DefaultValueFactory = _ => [1, 2, 8, 16], AllowMultipleArgumentsPerToken = true };
         var budget = new Option<double>("--budget-ms") { Description = "ms per block × configuration measurement", DefaultValueFactory = _ => 60 };
-        var segmentConfigs = new Option<string[]>("--segment-configs") { Description = "configurations (for every block) whose whole-model latency is measured with one fork-join per block vs one parallel region", DefaultValueFactory = _ => ["cpu.mt-rows", "cpu.mt-pixels"], AllowMultipleArgumentsPerToken = true };
+        var segmentConfigs = new Option<string[]>("--segment-configs") { Description = "configurations (one for every block, or a comma-separated one per block) whose whole-model latency is measured with one fork-join per block vs one parallel region", DefaultValueFactory = _ => ["cpu.mt-rows", "cpu.mt-pixels"], AllowMultipleArgumentsPerToken = true };
         var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
@@ -86,15 +93,16 @@ public static class RooflineCommand
             foreach (int t in r.GetValue(threads)!.Where(t => t <= pool.Threads))
             {
                 var s = CpuRoofline.ForkJoin(pool, t);
-                report.ForkJoin.Add(new ForkJoinRow(t, s.MedianUs, s.P90Us));
+                double one = CpuRoofline.Region(pool, t, 1).MedianUs, nine = CpuRoofline.Region(pool, t, 9).MedianUs;
+                report.ForkJoin.Add(new ForkJoinRow(t, s.MedianUs, s.P90Us, one, (nine - one) / 8));
             }
             // printed before the (longer) block measurements, so that a time limit still leaves these
             AnsiConsole.MarkupLine($"{Markup.Escape(cpu.Model)}, {pool.Threads} threads, load average {report.LoadAverage:F1}");
             var pt2 = new Table().AddColumns("route", "threads", "peak G word-ops/s");
             foreach (var p in report.Peaks) pt2.AddRow(p.Route, p.Threads.ToString(), p.GWordOpsPerS.ToString("F2"));
             AnsiConsole.Write(pt2);
-            var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs");
-            foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"));
+            var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs", "region of 1 block µs", "per block boundary in a region µs");
+            foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"), f.RegionUs.ToString("F2"), f.BoundaryUs.ToString("F2"));
             AnsiConsole.Write(ft);
             double bestSingle = peaks.Where(p => p.Key.Item2 == 1).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             double bestAll = peaks.Where(p => p.Key.Item2 == pool.Threads).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
@@ -103,7 +111,7 @@ public static class RooflineCommand
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var c in r.GetValue(segmentConfigs)!)
-                        if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000) is { } row) report.Segments.Add(row);
+                        if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
             }
             var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs", "one region µs", "saved per block boundary µs");
             foreach (var x in report.Segments)

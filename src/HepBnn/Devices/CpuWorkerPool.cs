@@ -21,6 +21,11 @@ public interface IRegionWork
 
 /// <summary>A fixed set of worker threads created once (per session or shared by a <see cref="Runtime.SessionPool"/>).
 /// <see cref="For"/> hands out indices dynamically and the calling thread works too; returns when every index is done.
+/// <para>Hand-off for microsecond work: the caller publishes a job by bumping one epoch word (job number × 2¹⁶ +
+/// helpers), which idle workers poll for a while (<see cref="HotTicks"/>) before parking on their own semaphore; the
+/// caller releases only the helpers that parked. Each helper reports completion in its own cache line, which the caller
+/// polls. So waking and joining hot workers costs a few cache-line transfers, not a contended lock per worker (the
+/// earlier shared SemaphoreSlim: 7–11 µs for 8–16 threads on the Xeon host).</para>
 /// <para>Thread safety: <see cref="For"/> may be called from several threads. One call at a time owns the workers; a
 /// call that finds them busy runs its items inline on its own thread (its core does the work instead of waiting for a
 /// hand-off), so concurrent sessions never queue behind each other. A call from inside a work item of this pool
@@ -30,30 +35,56 @@ public interface IRegionWork
 public sealed class CpuWorkerPool : IDisposable
 {
     readonly Thread[] _threads;
-    readonly SemaphoreSlim _start;
-    /// <summary>Completion signal for a caller that stops spinning: a plain monitor pulsed when <c>_active</c> reaches 0
-    /// (ManualResetEventSlim allocates its lock on the first blocking wait, breaking allocation-free inference). The
-    /// waiter re-checks <c>_active</c>, so a late pulse from the previous loop cannot end the current one early.</summary>
+    /// <summary>Per worker: the semaphore it parks on when no job came while it spun.</summary>
+    readonly SemaphoreSlim[] _wake;
+    /// <summary>Per worker, <see cref="Line"/> longs apart: [0] the last job it finished, [Line/2] 1 while it is parked
+    /// (or about to park). Index 0 belongs to the calling thread and stays unused.</summary>
+    readonly long[] _slots;
+    const int Line = 16; // 128 bytes: a cache line plus the adjacent-line prefetch pair
+    /// <summary>The published job: number × 2¹⁶ + helpers (workers 1..helpers take part), alone on its line.</summary>
+    readonly long[] _epochLine = new long[2 * Line];
+    const int EpochAt = Line;
+    long _job;
+    /// <summary>Completion signal for a caller that stops spinning: a plain monitor (ManualResetEventSlim allocates its
+    /// lock on the first blocking wait, breaking allocation-free inference), waited on with a timeout so that a missed
+    /// pulse costs at most a millisecond, never a hang.</summary>
     readonly object _doneGate = new();
+    int _callerBlocked;
     readonly object _gate = new();
     IParallelWork? _work;
-    int _count, _next, _active;
-    IRegionWork? _region; // set during Region: each thread takes one index (its participant number) instead of draining items
+    int _count, _next;
+    IRegionWork? _region; // set during Region: worker w is participant w (the caller is 0)
+    int _participants;
     volatile bool _stopping;
     Exception? _error;
     /// <summary>The pool whose work the current thread is executing (nesting detection).</summary>
     [ThreadStatic] static CpuWorkerPool? t_inside;
     /// <summary>How long an idle worker (or the caller waiting for the last items) spins before blocking: the next
     /// parallel block of an inference usually follows within microseconds, and waking a blocked thread costs tens.</summary>
-    static readonly long SpinTicks = Stopwatch.Frequency / 20_000; // 50 µs
+    static readonly long SpinTicks = Stopwatch.Frequency / 10_000; // 100 µs
+    /// <summary>How long an idle worker polls the epoch with a yield only every 64 polls (a yield is a system call,
+    /// microseconds in a VM, during which the worker does not see a new job), before yielding on every poll. Short: the
+    /// GPU plans a session or a verdict runs between CPU runs need their host threads' cores (a 1 ms variant was not
+    /// measured and was dropped for that reason).</summary>
+    static readonly long TightTicks = Stopwatch.Frequency / 10_000; // 100 µs
+    /// <summary>How long an idle worker stays hot before parking: it spins for <see cref="TightTicks"/>, then yields its
+    /// core on every poll (free when nothing else wants it, and wakes within a microsecond) up to this. A parked worker
+    /// costs ~10 µs or more to wake (a futex round trip per worker, in sequence) — more than VGG3's whole b1 inference on
+    /// 8 Xeon cores — so runs that come back within this keep the workers' hand-off at a few cache-line transfers: a
+    /// session serving requests, the CPU blocks of a plan around a GPU segment, plans measured interleaved. (OpenMP
+    /// runtimes keep their workers spinning 0.2–200 ms for the same reason.)</summary>
+    static readonly long HotTicks = Stopwatch.Frequency / 500; // 2 ms
+    const int MaxThreads = (1 << 16) - 1;
 
     public int Threads => _threads.Length + 1;
 
     public CpuWorkerPool(int threads)
     {
-        threads = Math.Max(1, threads);
-        _start = new SemaphoreSlim(0);
+        threads = Math.Clamp(threads, 1, MaxThreads);
         _threads = new Thread[threads - 1];
+        _wake = new SemaphoreSlim[threads];
+        _slots = new long[threads * Line];
+        for (int i = 0; i < threads; i++) _wake[i] = new SemaphoreSlim(0);
         for (int i = 0; i < _threads.Length; i++)
         {
             int worker = i + 1;
@@ -79,25 +110,19 @@ public sealed class CpuWorkerPool : IDisposable
         }
         try
         {
-            _work = work; _count = count; _next = 0; _error = null;
-            int helpers = Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1);
-            _active = helpers + 1;
-            _start.Release(helpers);
-            Drain(0);
-            WaitUntilDone();
+            _work = work; _count = count; _next = 0; _region = null;
+            Run(Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1));
             _work = null;
-            var error = _error;
-            _error = null;
-            if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
         }
         finally { Monitor.Exit(_gate); }
     }
 
     /// <summary>A parallel region: <paramref name="work"/>.Run(participant, P, worker) runs exactly once for each
     /// participant in [0, P), each on its own thread (the caller is one of them), so that participants may wait for each
-    /// other (a barrier) inside. P is at most <paramref name="maxThreads"/>, and 1 where
-    /// <see cref="For(int, IParallelWork, int)"/> would run inline (nesting, or the workers serving another caller).
-    /// A participant that fails must not leave the others waiting: the work's barrier has to give up when one fails.</summary>
+    /// other (a barrier) inside. Participant p is worker p (so per-worker scratch is per-participant too). P is at most
+    /// <paramref name="maxThreads"/>, and 1 where <see cref="For(int, IParallelWork, int)"/> would run inline (nesting,
+    /// or the workers serving another caller). A participant that fails must not leave the others waiting: the work's
+    /// barrier has to give up when one fails.</summary>
     public void Region(int maxThreads, IRegionWork work)
     {
         if (maxThreads <= 1 || _threads.Length == 0 || t_inside == this || !Monitor.TryEnter(_gate))
@@ -112,17 +137,30 @@ public sealed class CpuWorkerPool : IDisposable
         try
         {
             int helpers = Math.Min(_threads.Length, maxThreads - 1);
-            _region = work; _count = helpers + 1; _next = 0; _error = null;
-            _active = helpers + 1;
-            _start.Release(helpers);
-            Drain(0);
-            WaitUntilDone();
-            _region = null;
-            var error = _error;
-            _error = null;
-            if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
+            // Stores only where the value changes: the workers read these after every hand-off, and a line nobody wrote
+            // since the last job is still in their caches (a session runs the same region every inference).
+            if (!ReferenceEquals(_region, work)) _region = work;
+            if (_participants != helpers + 1) _participants = helpers + 1;
+            Run(helpers); // _region stays set until another job (a For clears it): the owner of the work outlives its runs
         }
         finally { Monitor.Exit(_gate); }
+    }
+
+    /// <summary>Publishes the job to workers 1..<paramref name="helpers"/>, works as participant 0, waits for the helpers
+    /// and rethrows the first failure.</summary>
+    void Run(int helpers)
+    {
+        long job = ++_job;
+        Volatile.Write(ref _epochLine[EpochAt], (job << 16) | (long)helpers);
+        Interlocked.MemoryBarrier(); // the epoch store before the parked-flag reads (workers: flag store, then epoch read)
+        for (int w = 1; w <= helpers; w++)
+            if (Volatile.Read(ref _slots[w * Line + Line / 2]) != 0 && Interlocked.Exchange(ref _slots[w * Line + Line / 2], 0) == 1)
+                _wake[w].Release();
+        Work(0);
+        WaitUntilDone(helpers, job);
+        var error = _error;
+        if (error is not null) _error = null;
+        if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
     }
 
     /// <summary>All items on the calling thread as worker 0 (ids are unique per call, and this call has one thread).</summary>
@@ -141,14 +179,14 @@ public sealed class CpuWorkerPool : IDisposable
         finally { t_inside = outer; }
     }
 
-    void Drain(int worker)
+    void Work(int worker)
     {
         var outer = t_inside;
         t_inside = this;
         try
         {
             int i;
-            if (_region is { } region) { if ((i = Interlocked.Increment(ref _next) - 1) < _count) region.Run(i, _count, worker); }
+            if (_region is { } region) region.Run(worker, _participants, worker);
             else while ((i = Interlocked.Increment(ref _next) - 1) < _count) _work!.Execute(i, worker);
         }
         catch (Exception e)
@@ -157,59 +195,76 @@ public sealed class CpuWorkerPool : IDisposable
             Interlocked.Exchange(ref _next, int.MaxValue / 2);
         }
         finally { t_inside = outer; }
-        if (Interlocked.Decrement(ref _active) == 0)
-            lock (_doneGate) Monitor.PulseAll(_doneGate);
     }
 
-    void WaitUntilDone()
+    void WaitUntilDone(int helpers, long job)
     {
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-        while (Volatile.Read(ref _active) != 0)
-        {
-            if (Stopwatch.GetTimestamp() > deadline)
+        for (int w = 1; w <= helpers; w++)
+            while (Volatile.Read(ref _slots[w * Line]) != job)
             {
-                lock (_doneGate) while (Volatile.Read(ref _active) != 0) Monitor.Wait(_doneGate);
-                return;
+                if (Stopwatch.GetTimestamp() < deadline) { Thread.SpinWait(4); continue; }
+                Interlocked.Exchange(ref _callerBlocked, 1);
+                lock (_doneGate)
+                    while (Volatile.Read(ref _slots[w * Line]) != job) Monitor.Wait(_doneGate, 1);
+                Volatile.Write(ref _callerBlocked, 0);
             }
-            Pause();
-        }
-    }
-
-    /// <summary>One spin step; yields the core when other threads are runnable (an oversubscribed machine).</summary>
-    static void Pause()
-    {
-        Thread.SpinWait(20);
-        Thread.Yield();
     }
 
     void WorkerLoop(int worker)
     {
+        long seen = 0;
         while (true)
         {
-            WaitForWork();
+            long epoch = WaitForJob(worker, seen);
+            seen = epoch;
             if (_stopping) return;
-            Drain(worker);
+            if (worker > (int)(epoch & 0xFFFF)) continue; // not a helper of this job
+            Work(worker);
+            Volatile.Write(ref _slots[worker * Line], epoch >> 16);
+            Interlocked.MemoryBarrier(); // the done store before reading whether the caller sleeps
+            if (Volatile.Read(ref _callerBlocked) != 0)
+                lock (_doneGate) Monitor.PulseAll(_doneGate);
         }
     }
 
-    /// <summary>Takes one start permit: spinning briefly (cheap to hand over) before blocking.</summary>
-    void WaitForWork()
+    /// <summary>Waits for an epoch other than <paramref name="seen"/>: spins for <see cref="TightTicks"/> (yielding now
+    /// and then, for oversubscribed machines), yields on every poll up to <see cref="HotTicks"/>, then parks: sets its
+    /// parked flag and sleeps on its semaphore unless a job came meanwhile. The caller clears a set flag with an exchange
+    /// and releases exactly then, so every release is consumed by exactly one wait.</summary>
+    long WaitForJob(int worker, long seen)
     {
-        long deadline = Stopwatch.GetTimestamp() + SpinTicks;
-        while (Stopwatch.GetTimestamp() < deadline)
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 1; ; i++)
         {
-            if (_start.CurrentCount > 0 && _start.Wait(0)) return;
-            Pause();
+            long e = Volatile.Read(ref _epochLine[EpochAt]);
+            if (e != seen) return e;
+            if ((i & 63) == 0)
+            {
+                long waited = Stopwatch.GetTimestamp() - start;
+                if (waited > HotTicks) break;
+                if (waited > TightTicks) i = 63; // from now on: poll, yield, poll, yield …
+                Thread.Yield();
+            }
+            else Thread.SpinWait(4);
         }
-        _start.Wait();
+        ref long parked = ref _slots[worker * Line + Line / 2];
+        Interlocked.Exchange(ref parked, 1);
+        if (Volatile.Read(ref _epochLine[EpochAt]) != seen && Interlocked.Exchange(ref parked, 0) == 1)
+            return Volatile.Read(ref _epochLine[EpochAt]); // a job came before anyone saw the flag: no release coming
+        _wake[worker].Wait(); // released by a caller (or Dispose) that cleared the flag after publishing its epoch
+        return Volatile.Read(ref _epochLine[EpochAt]);
     }
 
     public void Dispose()
     {
         if (_stopping) return;
         _stopping = true;
-        if (_threads.Length > 0) _start.Release(_threads.Length); // a pool of one thread has no workers to wake
+        Volatile.Write(ref _epochLine[EpochAt], ((_job + 1) << 16) | (long)_threads.Length);
+        Interlocked.MemoryBarrier();
+        for (int w = 1; w <= _threads.Length; w++)
+            if (Interlocked.Exchange(ref _slots[w * Line + Line / 2], 0) == 1) _wake[w].Release();
         foreach (var t in _threads) t.Join();
-        _start.Dispose();
+        foreach (var s in _wake) s.Dispose();
     }
 }

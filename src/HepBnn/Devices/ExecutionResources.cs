@@ -17,7 +17,27 @@ public sealed class ExecutionResources : IDisposable
         CpuWorkers = new CpuWorkerPool(cpuThreads ?? Environment.ProcessorCount);
         GpuSelection = gpu;
         CudaGraphs = cudaGraphs ?? CudaGraphsFromEnvironment();
+        CpuRegions = Switch("HEPBNN_CPU_REGIONS", CpuRegionsDefault);
     }
+
+    /// <summary>Whether sessions run each run of consecutive CPU blocks as one parallel region with static partitions
+    /// (<c>Runtime.CpuSegment</c>) instead of one fork-join per block, unless
+    /// <see cref="Runtime.SessionOptions.CpuRegions"/> says otherwise. HEPBNN_CPU_REGIONS=0/1 overrides the default.</summary>
+    public bool CpuRegions { get; }
+    /// <summary>On: measured faster on the 16-core Xeon host and on the 2-core EPYC (docs/benchmarks/cpu-limits.md).</summary>
+    public const bool CpuRegionsDefault = true;
+
+    /// <summary>An on/off environment variable: unset → <paramref name="fallback"/>; 1/on/true; 0/off/false; anything else
+    /// is an error naming the variable.</summary>
+    static bool Switch(string name, bool fallback) => ParseSwitch(name, Environment.GetEnvironmentVariable(name), fallback);
+
+    internal static bool ParseSwitch(string name, string? value, bool fallback) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => fallback,
+        "1" or "on" or "true" => true,
+        "0" or "off" or "false" => false,
+        var other => throw new HepBnnException($"{name} must be 1/on/true or 0/off/false (got '{other}')"),
+    };
 
     /// <summary>Whether sessions and the profiler run each GPU segment (H2D copy, launches, D2H copy) as one captured CUDA
     /// graph where the device allows it (default on; HEPBNN_CUDA_GRAPHS=0 or <see cref="SessionOptions.CudaGraphs"/> turns it off).</summary>

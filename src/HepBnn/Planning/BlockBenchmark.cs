@@ -37,6 +37,7 @@ public static class BlockBenchmark
         var rng = new Random(seed);
         // Measuring the previous block's fastest configurations first makes pruning effective (blocks of one model rank alike).
         var rank = new Dictionary<string, double>();
+        var emptyRegions = new Dictionary<int, double>(); // an empty region's µs per thread count, measured once per call
         foreach (var block in blocks)
         {
             var bestOnDevice = new Dictionary<DeviceKind, double>();
@@ -53,7 +54,7 @@ public static class BlockBenchmark
                 res.Copy(host, input, host.Words);
                 res.Synchronize(config.Device);
                 double limit = bestOnDevice.TryGetValue(config.Device, out var best) ? best * policy.PruneFactor : double.PositiveInfinity;
-                var (stats, pruned) = MeasureRunner(runner, input, output, batch, config.Device, res, policy, limit);
+                var (stats, pruned) = MeasureRunner(runner, input, output, batch, config.Device, res, policy, limit, emptyRegions);
                 if (!pruned) bestOnDevice[config.Device] = Math.Min(stats.MedianUs, bestOnDevice.GetValueOrDefault(config.Device, double.PositiveInfinity));
                 var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned);
                 results.Add(timing);
@@ -66,11 +67,13 @@ public static class BlockBenchmark
     /// <summary>Median cost of one run of <paramref name="runner"/> with its data on <paramref name="device"/>, as a chain of
     /// runs on one stream or graph (see the comments); abandoned (Pruned) beyond <paramref name="limit"/> µs.</summary>
     internal static (TimingStats Stats, bool Pruned) MeasureRunner(IBlockRunner runner, TensorBuffer input, TensorBuffer output, int batch,
-        DeviceKind device, ExecutionResources res, BenchmarkPolicy policy, double limit)
+        DeviceKind device, ExecutionResources res, BenchmarkPolicy policy, double limit, Dictionary<int, double>? emptyRegions = null)
     {
         // Off the host, blocks of a chain run back to back on one stream with a single synchronization where the data
         // returns (that wait is part of the device→host transfer cost). So a sample is ChainLaunches launches and one
         // sync, divided by the count: the block's steady-state cost inside a chain, not launch + full round trip.
+        if (device == DeviceKind.Cpu && res.CpuRegions && runner is Ops.Cpu.ICpuRegionWork work && work.MaxThreads > 1)
+            return MeasureInRegion(work, input, output, batch, res, policy, limit, emptyRegions);
         int launches = device == DeviceKind.Cpu ? 1 : ChainLaunches;
         // With graphs on, a block costs what it adds as a node of a captured chain (GraphTiming), not a stream launch.
         var graphed = GraphTiming.Enabled(res, device)
@@ -84,6 +87,28 @@ public static class BlockBenchmark
             }, policy.BudgetMs * launches, limit * launches, policy.MinSamples);
         stats = graphed is null ? stats.Scaled(1.0 / launches) : NodeCost(stats, GraphTiming.EmptyGraphUs(res.RequireGpu()));
         return (stats, pruned);
+    }
+
+    /// <summary>Copies of a CPU block in the chain that <see cref="MeasureInRegion"/> times.</summary>
+    public const int RegionChain = 4;
+
+    /// <summary>What a parallel CPU block adds inside a region (sessions run runs of CPU blocks as one
+    /// <see cref="Runtime.CpuSegment"/> where <see cref="ExecutionResources.CpuRegions"/> is on): a segment of
+    /// <see cref="RegionChain"/> copies of the block (each waits for the previous, as consecutive blocks do) minus an
+    /// empty region on as many threads, per copy. So a block costs its static slices plus one dependency wait, not a
+    /// fork-join of its own; the segment's one hand-off is left to the calibration's per-run and per-boundary terms.</summary>
+    internal static (TimingStats Stats, bool Pruned) MeasureInRegion(Ops.Cpu.ICpuRegionWork runner, TensorBuffer input, TensorBuffer output, int batch,
+        ExecutionResources res, BenchmarkPolicy policy, double limit, Dictionary<int, double>? emptyRegions = null)
+    {
+        var pool = res.CpuWorkers;
+        var chain = new Runtime.CpuSegment(0, Enumerable.Repeat(runner, RegionChain).ToArray(), Enumerable.Repeat(input, RegionChain).ToArray(),
+            Enumerable.Repeat(output, RegionChain).ToArray(), pool);
+        emptyRegions ??= [];
+        if (!emptyRegions.TryGetValue(chain.Threads, out double emptyUs))
+            emptyRegions[chain.Threads] = emptyUs = CpuRoofline.Region(pool, chain.Threads, 1, iterations: 300).MedianUs;
+        var (stats, pruned) = TimingStats.MeasureAdaptive(() => chain.Run(batch), policy.BudgetMs * RegionChain, limit * RegionChain, policy.MinSamples);
+        double Copy(double us) => Math.Max(us / RegionChain * 0.1, (us - emptyUs) / RegionChain);
+        return (stats with { MedianUs = Copy(stats.MedianUs), P10Us = Copy(stats.P10Us), P90Us = Copy(stats.P90Us) }, pruned);
     }
 
     /// <summary>Per-node cost from a chain of <see cref="GraphTiming.ChainNodes"/> launches in one graph: the chain minus an

@@ -78,6 +78,39 @@ public static class CpuRoofline
         return work.Rates.Sum();
     }
 
+    /// <summary>A block of a CPU segment whose items do nothing: what remains of a region is its hand-off, its join and
+    /// the dependency waits between blocks.</summary>
+    sealed class EmptyBlock(int threads) : ICpuRegionWork
+    {
+        public Block Block => throw new NotSupportedException("an empty measuring block has no model block");
+        public IKernelConfiguration Configuration => throw new NotSupportedException("an empty measuring block has no configuration");
+        public int Units(int batch) => threads;
+        public int MaxThreads => threads;
+        public void Bind(TensorBuffer? input, TensorBuffer? output) { }
+        public void Execute(int index) { }
+        public void Run(TensorBuffer input, TensorBuffer output, int batch) { }
+        public void Dispose() { }
+    }
+
+    /// <summary>Median and p90 µs of one CPU segment (<see cref="Runtime.CpuSegment"/>) of <paramref name="blocks"/>
+    /// empty blocks on <paramref name="threads"/> threads: the region's hand-off and join plus blocks − 1 dependency
+    /// waits. (Segment of 9 − segment of 1) / 8 is the cost of one block boundary inside a region.</summary>
+    public static TimingStats Region(CpuWorkerPool pool, int threads, int blocks, int iterations = 2000)
+    {
+        var empty = Enumerable.Range(0, blocks).Select(_ => (ICpuRegionWork)new EmptyBlock(threads)).ToArray();
+        var buffers = new TensorBuffer[blocks];
+        var segment = new Runtime.CpuSegment(0, empty, buffers, buffers, pool);
+        for (int i = 0; i < 200; i++) segment.Run(1);
+        var us = new double[iterations];
+        for (int i = 0; i < iterations; i++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            segment.Run(1);
+            us[i] = (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency;
+        }
+        return TimingStats.From(us);
+    }
+
     /// <summary>Peak G word-ops/s of the carry-save kernel <typeparamref name="TK"/> (what <c>cpu.simd512</c>,
     /// <c>cpu.simd256</c> and the <c>cpu.mt-*</c> configurations run) on its own instruction mix — two output pixels ×
     /// 64 channels per call, tree, popcounts, thresholds and packing included — for patches of

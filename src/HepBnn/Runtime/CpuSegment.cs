@@ -6,75 +6,123 @@ namespace HepBnn.Runtime;
 
 /// <summary>
 /// Consecutive CPU blocks of a plan run inside one parallel region of the worker pool: the workers are woken once, run
-/// block after block, and between blocks wait until the previous block's items are all done (spinning, then yielding,
-/// then sleeping: no allocation, no kernel object), instead of one fork-join per block. Within a block, the
-/// participants claim its work items (the same items as the block's own partition, on at most its thread cap) from a
-/// per-block counter, so a participant descheduled on a shared machine delays only the item it holds. Results are
-/// identical to running the blocks one by one: every item writes its own output words and the done-count orders the
-/// blocks.
+/// block after block, and between blocks wait until the previous block's items are all done, instead of one fork-join
+/// per block.
+/// <para><b>Static partitions, stolen when late.</b> Block b's items are cut into T_b contiguous slices (T_b: the block's
+/// thread cap, the pool's size and the item count, whichever is least), slice q belonging to participant q. Each slice has
+/// its own claim counter on its own cache line, so an owner claims its items without contention (16 threads incrementing
+/// one shared line per item cost more than VGG3's b1 items themselves on the Xeon host), and the same core keeps
+/// touching the same output words run after run. A participant that has waited 10 µs for a block's last items takes those still
+/// unclaimed in the others' slices: one descheduled on a busy machine delays only the item it holds. Slices of
+/// participants the region does not have (the pool runs it inline when its workers serve another caller) are taken at
+/// once. A counter is armed for a run by whoever reaches it first (compare-and-swap of
+/// run × 2³² + slice start), so nothing is reset between runs.</para>
+/// <para><b>Waits.</b> After a block each participant adds the items it did to its own per-block total (own cache
+/// line); before block b + 1 a participant waits until the totals of block b add up to every item of every run so far
+/// (spinning, then yielding, then sleeping: no allocation, no kernel object, so never a hang, only a delay). Every block
+/// writes its own output buffer, so only read-after-write dependencies exist. Results are identical to running the
+/// blocks one by one (every item writes its own output words).</para>
 /// <para>A failing item stops the segment: its participant records the exception, the others leave at their next
-/// wait, and <see cref="Run(int)"/> rethrows it as a <see cref="HepBnnException"/>.</para>
+/// wait, and <see cref="Run(int)"/> rethrows it as a <see cref="HepBnnException"/> (the totals are reset).</para>
 /// </summary>
 internal sealed class CpuSegment : IRegionWork
 {
     readonly ICpuRegionWork[] _blocks;
     readonly TensorBuffer[] _inputs, _outputs;
     readonly CpuWorkerPool _pool;
-    /// <summary>Per block: the claim counter and, a 64-byte line apart, the done counter that waiting participants poll
-    /// (claims then do not invalidate the waiters' line).</summary>
-    readonly int[] _next;
-    const int Stride = 32;
+    const int Line = 16; // longs: 128 bytes, a cache line and its prefetch pair
+    /// <summary>Claim counter of slice q of block b at ((b · threads) + q) · Line: run × 2³² + next item.</summary>
+    readonly long[] _claims;
+    /// <summary>Participant p's items done in block b (all runs since the last failure) at p · _doneStride + b.</summary>
+    readonly long[] _done;
+    readonly int _doneStride;
+    /// <summary>What changes every run, together on one line that the caller writes and each participant reads once:
+    /// at <see cref="Line"/> the run number, then the batch, then per block the items of every run since the last
+    /// failure (what the done totals must reach). Everything else the participants read (this object's fields, the
+    /// runners with their bound buffers) is written once, so it stays in every core's cache between runs.</summary>
+    readonly long[] _state;
+    const int RunAt = Line, BatchAt = Line + 1, TargetAt = Line + 2;
     readonly int _threads;
-    int _batch;
+    bool _bound;
     volatile bool _failed;
     Exception? _error;
 
-    /// <summary>How long a participant spins at a barrier before yielding its core, and before sleeping.</summary>
-    static readonly long SpinTicks = Stopwatch.Frequency / 50_000, YieldTicks = Stopwatch.Frequency / 1_000; // 20 µs, 1 ms
+    /// <summary>How long a participant spins at a wait before yielding its core, and before sleeping. Yielding, not
+    /// sleeping, for the first 20 ms: on an oversubscribed machine the awaited item runs on another thread that needs a
+    /// core, which a yield hands over as a sleep does, but a 1 ms sleep then also delays the waiter by up to a
+    /// millisecond after that item is done (2-core machine at load 40–60: per-block fork-joins, whose caller is woken by
+    /// a pulse, beat such regions).</summary>
+    static readonly long SpinTicks = Stopwatch.Frequency / 50_000, YieldTicks = Stopwatch.Frequency / 50; // 20 µs, 20 ms
+    /// <summary>How long a participant waits for a block's last items before taking those still unclaimed: long enough
+    /// that on time owners are not disturbed (touching their counters costs cache-line transfers), short against a
+    /// descheduled thread's absence (milliseconds).</summary>
+    static readonly long StealTicks = Stopwatch.Frequency / 100_000; // 10 µs
 
     public int First { get; }
     public int Last => First + _blocks.Length - 1;
+    /// <summary>Most participants of the region (the largest thread cap among the blocks, the pool's size at most).</summary>
+    public int Threads => _threads;
 
     public CpuSegment(int first, ICpuRegionWork[] blocks, TensorBuffer[] inputs, TensorBuffer[] outputs, CpuWorkerPool pool)
     {
         First = first;
         _blocks = blocks; _inputs = inputs; _outputs = outputs; _pool = pool;
-        _next = new int[blocks.Length * Stride];
-        _threads = blocks.Max(b => b.MaxThreads);
+        _threads = Math.Max(1, Math.Min(pool.Threads, blocks.Max(b => b.MaxThreads)));
+        _claims = new long[blocks.Length * _threads * Line];
+        _doneStride = (blocks.Length + Line - 1) / Line * Line;
+        _done = new long[_threads * _doneStride];
+        _state = new long[TargetAt + blocks.Length + Line];
     }
 
     public void Run(int batch)
     {
-        _batch = batch; _failed = false; _error = null;
-        for (int b = 0; b < _blocks.Length; b++) { _next[b * Stride] = _next[b * Stride + Stride / 2] = 0; _blocks[b].Bind(_inputs[b], _outputs[b]); }
+        if (_failed) _failed = false; // reset only when set: no store to a line the participants read
+        if (_error is not null) _error = null;
+        if (!_bound)
+        {
+            // Bound once for the session's life: the segment owns these runners (the session never runs them one by one).
+            for (int b = 0; b < _blocks.Length; b++) _blocks[b].Bind(_inputs[b], _outputs[b]);
+            _bound = true;
+        }
+        _state[RunAt]++;
+        _state[BatchAt] = batch;
+        for (int b = 0; b < _blocks.Length; b++) _state[TargetAt + b] += _blocks[b].Units(batch);
         try { _pool.Region(_threads, this); }
-        finally { foreach (var b in _blocks) b.Bind(null, null); }
+        finally
+        {
+            if (_failed || _error is not null)
+            {
+                Array.Clear(_done); // a failed run left totals short
+                for (int b = 0; b < _blocks.Length; b++) _state[TargetAt + b] = 0;
+            }
+        }
         if (_error is { } e) throw e as HepBnnException ?? new HepBnnException("a CPU kernel failed: " + e.Message, e);
     }
 
-    /// <summary>Participant <paramref name="p"/>: every block in order. Before block b it waits until every item of block
-    /// b − 1 is done (not until every participant arrived: a participant descheduled on a busy machine, holding no item,
-    /// delays nobody; the others take its share). Scratch memory is indexed by the participant (unique in the region,
-    /// and below each block's thread cap where it works).</summary>
+    int Batch => (int)Volatile.Read(ref _state[BatchAt]);
+
+    /// <summary>Slices of block <paramref name="b"/> when <paramref name="participants"/> take part.</summary>
+    int Slices(int b, int participants) => Math.Max(1, Math.Min(Math.Min(participants, _blocks[b].MaxThreads), _blocks[b].Units(Batch)));
+
+    /// <summary>Participant <paramref name="p"/>: in every block it may work on (below the block's thread cap), its own
+    /// slice and those of absent participants (slices are cut for the full region; when the pool runs it inline, one
+    /// participant takes them all). Scratch memory is indexed by the participant (unique in the region).</summary>
     public void Run(int p, int participants, int worker)
     {
         try
         {
             for (int b = 0; b < _blocks.Length; b++)
             {
-                if (b > 0 && !WaitDone(b - 1)) return;
-                var block = _blocks[b];
-                if (p >= Math.Min(participants, block.MaxThreads)) continue;
-                int units = block.Units(_batch), u, done = 0;
-                while (!_failed && (u = Interlocked.Increment(ref _next[b * Stride]) - 1) < units)
-                {
-                    block.Execute(u, p);
-                    done++;
-                }
-                // one add per participant and block (not per item): 16 threads incrementing one line per item measurably
-                // slowed fine partitions on the Xeon host
-                if (done > 0) Interlocked.Add(ref _next[b * Stride + Stride / 2], done);
+                int workers = Slices(b, participants);
+                if (p >= workers) continue;
+                if (b > 0 && !WaitDone(b - 1, p, participants)) return;
+                int slices = Slices(b, _threads), done = 0;
+                if (p < slices) done += Drain(b, p, slices, p);
+                for (int q = workers + p; q < slices && !_failed; q += workers) done += Drain(b, q, slices, p);
+                AddDone(p, b, done);
             }
+            // the caller leaves only when the last block is done (taking late slices), as the pool's join would make it wait anyway
+            if (p == 0) WaitDone(_blocks.Length - 1, p, participants);
         }
         catch (Exception e)
         {
@@ -83,20 +131,57 @@ internal sealed class CpuSegment : IRegionWork
         }
     }
 
-    /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile.</summary>
-    bool WaitDone(int b)
+    void AddDone(int p, int b, int done)
     {
-        int units = _blocks[b].Units(_batch);
-        long start = 0;
-        while (Volatile.Read(ref _next[b * Stride + Stride / 2]) < units)
+        if (done > 0) Volatile.Write(ref _done[p * _doneStride + b], _done[p * _doneStride + b] + done);
+    }
+
+    /// <summary>Runs the unclaimed items of slice <paramref name="q"/> of block <paramref name="b"/> as participant
+    /// <paramref name="p"/>; returns how many it ran.</summary>
+    int Drain(int b, int q, int slices, int p)
+    {
+        var block = _blocks[b];
+        int units = block.Units(Batch), end = (int)((long)units * (q + 1) / slices);
+        ref long claim = ref _claims[(b * _threads + q) * Line];
+        long run = _state[RunAt] << 32, seen = Volatile.Read(ref claim);
+        if ((seen & ~0xFFFFFFFFL) != run) Interlocked.CompareExchange(ref claim, run | (uint)((long)units * q / slices), seen);
+        int n = 0;
+        while (!_failed)
         {
+            int u = (int)((Interlocked.Increment(ref claim) - 1) & 0xFFFFFFFF);
+            if (u >= end) break;
+            block.Execute(u, p);
+            n++;
+        }
+        return n;
+    }
+
+    /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile. A
+    /// participant that worked on the block and has waited <see cref="StealTicks"/> takes the items still unclaimed in the
+    /// other slices (their owner is late: descheduled, or its slice is slower), once.</summary>
+    bool WaitDone(int b, int p, int participants)
+    {
+        long target = _state[TargetAt + b], start = 0;
+        bool stole = false;
+        while (true)
+        {
+            long sum = 0;
+            for (int q = 0; q < _threads; q++) sum += Volatile.Read(ref _done[q * _doneStride + b]);
+            if (sum >= target) return !_failed;
             if (_failed) return false;
             if (start == 0) start = Stopwatch.GetTimestamp();
             long waited = Stopwatch.GetTimestamp() - start;
-            if (waited < SpinTicks) Thread.SpinWait(20);
+            if (!stole && waited >= StealTicks && p < Slices(b, participants))
+            {
+                stole = true;
+                int slices = Slices(b, _threads), done = 0;
+                for (int k = 1; k < slices && !_failed; k++) done += Drain(b, (p + k) % slices, slices, p);
+                AddDone(p, b, done);
+                continue;
+            }
+            if (waited < SpinTicks) Thread.SpinWait(4);
             else if (waited < YieldTicks) Thread.Yield();
             else Thread.Sleep(1); // a long item on another participant: give the core away
         }
-        return !_failed;
     }
 }

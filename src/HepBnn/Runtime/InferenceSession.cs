@@ -104,7 +104,7 @@ public sealed class InferenceSession : IDisposable
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
             _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs);
-            _cpuSegmentAt = options.CpuRegions ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
+            _cpuSegmentAt = (options.CpuRegions ?? _resources.CpuRegions) ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
         }
         catch
         {

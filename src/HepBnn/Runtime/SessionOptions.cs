@@ -16,11 +16,10 @@ public sealed class SessionOptions
     /// HEPBNN_CUDA_GRAPHS, on by default). Off, or where capture is impossible, the blocks are launched one by one with the
     /// same results; <see cref="InferenceSession.GpuExecution"/> says which and why.</summary>
     public bool? CudaGraphs { get; init; }
-    /// <summary>Run each run of consecutive CPU blocks in one parallel region (a barrier between blocks) instead of one
-    /// fork-join per block. Same results either way. Off by default: on the 16-core Xeon host one region measured
-    /// 11–12 µs slower than per-block fork-joins for VGG3 b1 (before the done-counter fix, not re-measured there);
-    /// `hepbnn roofline` prints both side by side.</summary>
-    public bool CpuRegions { get; init; }
+    /// <summary>Run each run of consecutive CPU blocks in one parallel region (static partitions, a dependency wait
+    /// between blocks) instead of one fork-join per block (null: the resources' setting, HEPBNN_CPU_REGIONS, on by
+    /// default). Same results either way; `hepbnn roofline` measures both side by side.</summary>
+    public bool? CpuRegions { get; init; }
 
     // Used by InferenceSession.Create (HepBnn.Sessions) only; the constructors take their assignment explicitly.
 

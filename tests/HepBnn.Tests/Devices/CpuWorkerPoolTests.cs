@@ -119,4 +119,55 @@ public class CpuWorkerPoolTests
         Assert.Equal(24, work.Items);
         Assert.True(work.Threads.Count <= cap, $"cap {cap}: {work.Threads.Count} threads ran items");
     }
+
+    sealed class Participants : IRegionWork
+    {
+        public int[] Seen = new int[64];
+        public volatile string? Problem;
+        public void Run(int participant, int participants, int worker)
+        {
+            if (participant != worker) Problem = $"participant {participant} ran as worker {worker}";
+            Interlocked.Increment(ref Seen[participant]);
+        }
+    }
+
+    /// <summary>Jobs with changing helper counts, some right after the previous one (workers still spinning) and some
+    /// after the workers parked (pauses beyond the spin time): every index once, every region participant once, and
+    /// parked workers are woken (no lost wake-up: the test would hang).</summary>
+    [Fact]
+    public async Task HandOffAcrossSpinningAndParkedWorkers()
+    {
+        // Not `using`: after a lost wake-up Dispose would wait forever for the stuck job; the pool is then left behind
+        // (background threads) so that the test fails instead of hanging.
+        var pool = new CpuWorkerPool(6);
+        var random = new Random(11);
+        var done = Task.Run(() =>
+        {
+            for (int round = 0; round < 300; round++)
+            {
+                int cap = 1 + random.Next(6);
+                if (round % 2 == 0)
+                {
+                    var rec = new Recorder(1 + random.Next(30), pool.Threads);
+                    pool.For(rec.Hits.Length, rec, cap);
+                    Assert.True(rec.Problem is null && rec.Hits.All(h => h == 1), $"round {round}, cap {cap}: {rec.Problem} hits {string.Join(",", rec.Hits)}");
+                }
+                else
+                {
+                    var region = new Participants();
+                    pool.Region(cap, region);
+                    int expected = Math.Min(cap, pool.Threads);
+                    Assert.True(region.Problem is null, $"round {round}: {region.Problem}");
+                    Assert.True(region.Seen.Take(expected).All(h => h == 1) && region.Seen.Skip(expected).All(h => h == 0),
+                        $"round {round}, cap {cap}: participants {string.Join(",", region.Seen.Take(8))}");
+                }
+                if (round % 3 == 0) Thread.Sleep(1); // > the spin time: the workers park
+                else if (round % 3 == 1) Thread.SpinWait(random.Next(2000));
+            }
+        }, TestContext.Current.CancellationToken);
+        bool finished = await Task.WhenAny(done, Task.Delay(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken)) == done;
+        if (finished) pool.Dispose();
+        Assert.True(finished, "hand-off hung (lost wake-up?)");
+        await done; // rethrows an assertion failed inside the job loop
+    }
 }

@@ -79,12 +79,15 @@ public sealed class CpuSimd512 : CpuConfiguration, IMachineRequirement
         Supports(block) ? new CpuBlockRunner<Simd512Kernel>(this, block, Partition, r.CpuWorkers) : null;
 }
 
-/// <summary>All worker threads, best SIMD, one work item per (sample, 64 output channels).</summary>
-public sealed class CpuThreadsChannels : CpuConfiguration
+/// <summary>Best SIMD, one work item per (sample, 64 output channels), on all worker threads or at most a given number:
+/// a dense block at batch 1 (VGG3's fc1: 32 items) needs no more than a few cores, and on the 16-core Xeon host a
+/// hand-off to 8 threads costs about half of one to 16.</summary>
+public sealed class CpuThreadsChannels(int threads = int.MaxValue) : CpuConfiguration
 {
-    public override string Name => "cpu.mt-channels";
-    public override string Description => "all cores, split over output channels";
+    public override string Name => threads == int.MaxValue ? "cpu.mt-channels" : $"cpu.mt-channels-t{threads}";
+    public override string Description => (threads == int.MaxValue ? "all cores" : $"≤{threads} threads") + ", split over output channels";
     protected override CpuPartition Partition => CpuPartition.Channels;
+    protected override int MaxThreads => threads;
 }
 
 /// <summary>All worker threads, best SIMD, one work item per (sample, output row) — per output pixel for scores.</summary>
