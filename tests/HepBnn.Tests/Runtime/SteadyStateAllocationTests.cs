@@ -72,10 +72,16 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
         }
         Runs(100); // warm-up
         workers.Total();
-        long before = GC.GetAllocatedBytesForCurrentThread() + workers.Total();
-        Runs(runs);
-        long allocated = GC.GetAllocatedBytesForCurrentThread() + workers.Total() - before;
-        output.WriteLine($"{configName} (regions {regions}): {allocated} bytes over {runs} runs");
+        // Up to 3 windows of 300 runs: a per-run allocation shows in every window, while a one-time lazy allocation of
+        // the runtime on a rarely taken path (a worker's first sleep on a loaded machine) shows in one window only.
+        long allocated = -1;
+        for (int window = 0; window < 3 && allocated != 0; window++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread() + workers.Total();
+            Runs(runs);
+            allocated = GC.GetAllocatedBytesForCurrentThread() + workers.Total() - before;
+            output.WriteLine($"{configName} (regions {regions}), window {window}: {allocated} bytes over {runs} runs");
+        }
         Assert.Equal(regions ? 1 : 0, session.CpuSegments);
         Assert.True(allocated == 0, $"{configName} (regions {regions}): {allocated} bytes allocated over {runs} steady-state runs");
     }
