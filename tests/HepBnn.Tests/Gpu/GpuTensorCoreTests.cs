@@ -118,6 +118,19 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void WideDeepBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-deep", h, w, c, k, kernel, stride, pad, pool, batch);
 
+    /// <summary>The 2m kernels (32 rows per warp, two m16 tiles sharing each B fragment; one thread per row): the same
+    /// shapes, so rows of both tiles cross samples and borders, partial last groups leave empty rows in either tile, and
+    /// the deep product's loop of three steps ends with 0, 1 and 2 steps left.</summary>
+    [Theory]
+    [MemberData(nameof(WideShapes))]
+    public void Wide2MBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-2m", h, w, c, k, kernel, stride, pad, pool, batch);
+
+    [Theory]
+    [MemberData(nameof(WideShapes))]
+    public void Wide2MDeepBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-2m-deep", h, w, c, k, kernel, stride, pad, pool, batch);
+
     void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
     {
         var config = ConfigurationRegistry.Find(name);
@@ -230,7 +243,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         var model = new ModelBuilder(new Shape3(16, 2, 3), 8).InputConv(8, 1, 1, 0).BnSign().Flatten().Dense(16).BnSign().Dense(10).Build("tall-dense");
         var fc1 = BlockCompiler.Compile(model)[1];
         Assert.Equal(16, fc1.KernelH);
-        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep" })
+        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-deep" })
         {
             var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
             Assert.False(config.Supports(fc1));

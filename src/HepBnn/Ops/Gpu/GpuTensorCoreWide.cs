@@ -62,7 +62,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     const int MaxWarps = 4;
     /// <summary>64-bit words after the stage's last row: the product's A loads ahead of the last step (one step, or two in
     /// <see cref="GpuTensorCoreWideDeep"/>) read up to 12 32-bit units past that row's padding (unused).</summary>
-    const int StageSlack = 6;
+    private protected const int StageSlack = 6;
 
     /// <summary>The tensor-core constants (<see cref="GpuTensorCore.Data"/>'s fragments and tables) and, for bits output,
     /// the thresholds again as <see cref="ThresholdPair"/>s ([class][channel pair]) at a 16-byte aligned offset.</summary>
@@ -138,10 +138,10 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// index of its top-left input word (may lie in the padding) and its valid taps, (kernel rows inside the input) · 65536
     /// + (kernel columns inside), bit ky or kx set when that kernel row or column of the window lies in the input; 0 for
     /// an empty row, so every tap is out of bounds.</summary>
-    static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> masks)
+    private protected static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> masks, int rowCount)
     {
         int r = Group.IdxX;
-        if (r >= Group.DimX / 2) return;
+        if (r >= rowCount) return;
         int n = rows.N[r], iy0 = rows.Y[r] * p.Stride - p.Pad, ix0 = rows.X[r] * p.Stride - p.Pad;
         bases[r] = (long)(n < 0 ? 0 : n) * p.InSample + ((long)iy0 * p.InW + ix0) * p.InWords;
         masks[r] = n < 0 ? 0 : Inside(iy0, p.KH, p.InH) << 16 | Inside(ix0, p.KW, p.InW);
@@ -172,7 +172,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>Word <paramref name="kw"/> of rows r, r + warps, … r + 7·warps: 8 loads, then 8 stores.</summary>
-    static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
+    private protected static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
         int stride, int kw, int sy, int sx, int off)
     {
         ulong v0 = Gather(input, bases, masks, r, sy, sx, off);
@@ -273,7 +273,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>The 8 MMAs of one step: this lane's A registers against the step's 8 B fragments.</summary>
-    static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
+    private protected static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
     {
         Step(ref acc.F0, a, b.B0);
         Step(ref acc.F1, a, b.B1);
@@ -286,7 +286,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>One step's A fragment of this lane: rows g (stage offset rA) and g+8 (rB), parts t and 4+t at 32-bit offset u.</summary>
-    struct FragmentsA
+    private protected struct FragmentsA
     {
         public uint A0, A1, A2, A3;
 
@@ -297,7 +297,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>One step's B fragments of this lane: 8 n-tiles, 64 bits each (two registers).</summary>
-    struct Fragments8
+    private protected struct Fragments8
     {
         public ulong B0, B1, B2, B3, B4, B5, B6, B7;
 
@@ -329,7 +329,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         var pairs = meta.Cast<ThresholdPair>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, masks);
+        Windows(p, rows, bases, masks, Group.DimX / 2);
         Group.Barrier();
         StagePatches(p, input, stage64, bases, masks);
         Group.Barrier();
@@ -364,7 +364,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, masks);
+        Windows(p, rows, bases, masks, Group.DimX / 2);
         Group.Barrier();
         StagePatches(p, input, stage64, bases, masks);
         Group.Barrier();

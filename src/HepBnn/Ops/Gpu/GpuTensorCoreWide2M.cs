@@ -1,0 +1,243 @@
+using HepBnn.Devices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace HepBnn.Ops.Gpu;
+
+/// <summary>
+/// <see cref="GpuTensorCoreWide"/> with register blocking over two m16 row tiles: a warp computes 32 rows × 64 channels
+/// (16 m16n8 accumulators), so each B (weight) fragment loaded from global memory feeds two MMAs instead of one and a
+/// step issues 16 independent MMAs. The group is 2 warps of 64 rows (one thread per row; the same 64-row stage, rows
+/// and tiles per group as the wide kernel), so the weights are loaded by 2 warps per group instead of 4: half the
+/// B-load instructions and L1 traffic per MMA, which bound the wide kernel (Nsight Compute, docs/results/h200-mma-b256:
+/// conv2 73% L1 throughput, conv4–conv6 stalled on the weights' loads). Same outputs, refusals and constants.
+/// </summary>
+public class GpuTensorCoreWide2M : GpuTensorCoreWide
+{
+    public override string Name => "gpu.tensor-core-wide-2m";
+    public override string Description => "gpu.tensor-core-wide with two m16 row tiles per warp sharing each weight fragment";
+    protected override GpuKernelMethod Bits => BitsKernel2M;
+    protected override GpuKernelMethod Scores => ScoresKernel2M;
+    /// <summary>Resident 64-thread groups per multiprocessor by registers: about 136 registers per thread (72 accumulators,
+    /// 48 fragment registers) leave room for 7 of the 64K.</summary>
+    protected override int RegisterGroupsPerSm => 7;
+
+    const int Warps = 2;
+
+    protected override GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu)
+    {
+        p = base.Specialize(p, gpu);
+        p.Lanes = Math.Min(Warps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
+        p.TilePooled = p.Lanes / (p.Pool * p.Pool); // 32 rows per warp, one thread per row
+        return p;
+    }
+
+    static void BitsKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        BitsBody(p, input, outWords, weights, meta, poolAnd, deep: false);
+
+    protected static void BitsKernel2MDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        BitsBody(p, input, outWords, weights, meta, poolAnd, deep: true);
+
+    static void ScoresKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ScoresBody(p, input, outScores, weights, meta, deep: false);
+
+    protected static void ScoresKernel2MDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ScoresBody(p, input, outScores, weights, meta, deep: true);
+
+    /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
+    /// popcounts of this lane's rows in both m16 tiles.</summary>
+    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi)
+    {
+        var stage64 = SharedMemory.GetDynamic<ulong>();
+        var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
+        var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
+        Windows(p, rows, bases, masks, Group.DimX);
+        Group.Barrier();
+        StagePatches(p, input, stage64, bases, masks);
+        Group.Barrier();
+        var stage = stage64.Cast<uint>();
+        RowPopcounts(p, stage, out popLo, out popHi);
+        return stage;
+    }
+
+    static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
+        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool deep)
+    {
+        var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
+        var epilogue = new Wide2MBitsEpilogue(p, meta, rows);
+        var pairs = meta.Cast<ThresholdPair>();
+        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
+        int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
+        for (int tile = first; tile < end; tile++)
+        {
+            ulong andMask = poolAnd[tile];
+            var lo = default(MmaTile8);
+            var hi = default(MmaTile8);
+            lo.Pop = popLo;
+            hi.Pop = popHi;
+            if (deep) ProductDeep(p, weights, stage, tile, ref lo, ref hi);
+            else Product(p, weights, stage, tile, ref lo, ref hi);
+            if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
+            epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref lo, ref hi);
+        }
+    }
+
+    static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
+        ArrayView<int> meta, bool deep)
+    {
+        var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
+        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        int r = Wide2MBitsEpilogue.FirstRow(), t = Group.IdxX & 3;
+        int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
+        int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
+        for (int tile = first; tile < end; tile++)
+        {
+            var lo = default(MmaTile8);
+            var hi = default(MmaTile8);
+            if (deep) ProductDeep(p, weights, stage, tile, ref lo, ref hi);
+            else Product(p, weights, stage, tile, ref lo, ref hi);
+            int k = tile * 64 + 2 * t;
+            TileScores(p, outScores, meta, rows, r, popLo, k, ref lo);
+            TileScores(p, outScores, meta, rows, r + 16, popHi, k, ref hi);
+        }
+    }
+
+    /// <summary>Scores of rows g and g+8 of one m16 tile.</summary>
+    static void TileScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> meta, TileRows rows, int r, MmaAccumulator pop, int k,
+        ref MmaTile8 a)
+    {
+        GpuTensorCore.RowScores(p, outScores, meta, rows, r, pop.C0, k, a.F0.C0, a.F0.C1, a.F1.C0, a.F1.C1,
+            a.F2.C0, a.F2.C1, a.F3.C0, a.F3.C1, a.F4.C0, a.F4.C1, a.F5.C0, a.F5.C1, a.F6.C0, a.F6.C1, a.F7.C0, a.F7.C1);
+        GpuTensorCore.RowScores(p, outScores, meta, rows, r + 8, pop.C2, k, a.F0.C2, a.F0.C3, a.F1.C2, a.F1.C3,
+            a.F2.C2, a.F2.C3, a.F3.C2, a.F3.C3, a.F4.C2, a.F4.C3, a.F5.C2, a.F5.C3, a.F6.C2, a.F6.C3, a.F7.C2, a.F7.C3);
+    }
+
+    /// <summary>The rows' patches into the stage as in the wide kernel, 32 rows per warp: each thread one word column per
+    /// 32 and the rows r, r + warps, … (four straight runs of 8 loads).</summary>
+    static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
+    {
+        int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
+        for (int kw = col; kw < words; kw += 32)
+        {
+            int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
+            int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set
+            int off = (ky * p.InW + kx) * p.InWords + wd;
+            Gather8(input, stage, bases, masks, r, warps, stride, kw, sy, sx, off);
+            Gather8(input, stage, bases, masks, r + 8 * warps, warps, stride, kw, sy, sx, off);
+            Gather8(input, stage, bases, masks, r + 16 * warps, warps, stride, kw, sy, sx, off);
+            Gather8(input, stage, bases, masks, r + 24 * warps, warps, stride, kw, sy, sx, off);
+        }
+    }
+
+    /// <summary>popc(a) of this lane's rows in both m16 tiles: MMAs against an all-ones B.</summary>
+    static void RowPopcounts(GpuBlockParams p, ArrayView<uint> stage, out MmaAccumulator lo, out MmaAccumulator hi)
+    {
+        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
+        int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
+        lo = default;
+        hi = default;
+        for (int u = 0; u < 8 * p.KSteps; u += 8)
+        {
+            GpuMma.AndPopc(ref lo, stage[rA + u], stage[rB + u], stage[rA + u + 4], stage[rB + u + 4], ~0u, ~0u);
+            GpuMma.AndPopc(ref hi, stage[rC + u], stage[rD + u], stage[rC + u + 4], stage[rD + u + 4], ~0u, ~0u);
+        }
+    }
+
+    /// <summary>The warp's 32 rows × 64 channels of tile <paramref name="tile"/>: per step one set of 8 B fragments (from
+    /// global memory) and the A fragments of both m16 tiles (from the stage), one step ahead of the step's 16 MMAs; two
+    /// steps per iteration so no register moves carry the fragments (as <see cref="GpuTensorCoreWide"/>'s product).</summary>
+    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi)
+    {
+        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
+        int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
+        long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
+        var even = Fragments8.Load(weights, w);
+        var loEven = FragmentsA.Load(stage, rA, rB, 0);
+        var hiEven = FragmentsA.Load(stage, rC, rD, 0);
+        int s = 0;
+        for (; s + 1 < p.KSteps; s += 2)
+        {
+            var odd = Fragments8.Load(weights, w + 256);
+            var loOdd = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
+            var hiOdd = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            Mma8(loEven, even, ref lo);
+            Mma8(hiEven, even, ref hi);
+            w += 512;
+            even = Fragments8.Load(weights, w);
+            loEven = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
+            hiEven = FragmentsA.Load(stage, rC, rD, 8 * s + 16);
+            Mma8(loOdd, odd, ref lo);
+            Mma8(hiOdd, odd, ref hi);
+        }
+        if (s < p.KSteps) // an odd step count: the last one
+        {
+            Mma8(loEven, even, ref lo);
+            Mma8(hiEven, even, ref hi);
+        }
+    }
+
+    /// <summary><see cref="Product"/> with the B fragments two steps ahead (three sets in turn) and the A fragments one step
+    /// ahead: for the long patches, whose warps wait on the weights' L2 loads.</summary>
+    static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi)
+    {
+        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
+        int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
+        long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
+        var b0 = Fragments8.Load(weights, w);
+        var b1 = Fragments8.Load(weights, w + 256);
+        var lo0 = FragmentsA.Load(stage, rA, rB, 0);
+        var hi0 = FragmentsA.Load(stage, rC, rD, 0);
+        int s = 0;
+        for (; s + 2 < p.KSteps; s += 3)
+        {
+            var b2 = Fragments8.Load(weights, w + 512);
+            var lo1 = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
+            var hi1 = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            Mma8(lo0, b0, ref lo);
+            Mma8(hi0, b0, ref hi);
+            b0 = Fragments8.Load(weights, w + 768);
+            var lo2 = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
+            var hi2 = FragmentsA.Load(stage, rC, rD, 8 * s + 16);
+            Mma8(lo1, b1, ref lo);
+            Mma8(hi1, b1, ref hi);
+            b1 = Fragments8.Load(weights, w + 1024);
+            lo0 = FragmentsA.Load(stage, rA, rB, 8 * s + 24);
+            hi0 = FragmentsA.Load(stage, rC, rD, 8 * s + 24);
+            Mma8(lo2, b2, ref lo);
+            Mma8(hi2, b2, ref hi);
+            w += 768;
+        }
+        if (s < p.KSteps) // 1 or 2 steps left
+        {
+            Mma8(lo0, b0, ref lo);
+            Mma8(hi0, b0, ref hi);
+        }
+        if (s + 1 < p.KSteps)
+        {
+            var lo1 = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
+            var hi1 = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            Mma8(lo1, b1, ref lo);
+            Mma8(hi1, b1, ref hi);
+        }
+    }
+}
+
+/// <summary>
+/// <see cref="GpuTensorCoreWide2M"/> with the weights' fragments two steps ahead of their MMAs (for VGG7's conv4–conv6,
+/// whose warps waited on the weights' L2 loads), at the price of 16 more registers per thread. The profiler measures
+/// both and keeps the faster per block.
+/// </summary>
+public sealed class GpuTensorCoreWide2MDeep : GpuTensorCoreWide2M
+{
+    public override string Name => "gpu.tensor-core-wide-2m-deep";
+    public override string Description => "gpu.tensor-core-wide-2m with the weight fragments loaded two steps ahead (long patches)";
+    protected override GpuKernelMethod Bits => BitsKernel2MDeep;
+    protected override GpuKernelMethod Scores => ScoresKernel2MDeep;
+    /// <summary>About 152 registers per thread: 6 groups of 64 threads in the 64K.</summary>
+    protected override int RegisterGroupsPerSm => 6;
+}
