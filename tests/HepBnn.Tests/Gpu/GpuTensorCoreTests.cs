@@ -223,6 +223,21 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void WideTilesPerGroupCountsWholeRounds(int rowTiles, int tiles, int expected) =>
         Assert.Equal(expected, GpuTensorCoreWide.TilesPerGroup(rowTiles, tiles, 660));
 
+    /// <summary>The 2m kernels' tiles per group (7 groups of 64 threads per SM by registers, 924 slots on an H200; 5 by
+    /// shared memory for conv6, 660) with a whole tile-time for the gathers: conv3 and conv4 share each staging between 2
+    /// channel tiles, not 1 as with the wide kernel's half tile-time (docs/results/h200-mmafrac, call 1).</summary>
+    [Theory]
+    [InlineData(4096, 2, 924, 2)] // conv2
+    [InlineData(1024, 4, 924, 2)] // conv3, conv4 (half a tile-time: 1)
+    [InlineData(256, 8, 924, 3)]  // conv5
+    [InlineData(256, 8, 660, 4)]  // conv6
+    [InlineData(3, 1, 924, 1)]
+    public void Wide2MTilesPerGroupWeighTheGathersAsATile(int rowTiles, int tiles, int slots, int expected)
+    {
+        Assert.Equal(expected, GpuTensorCoreWide.TilesPerGroup(rowTiles, tiles, slots, gatherTiles: 1.0));
+        if (rowTiles == 1024) Assert.Equal(1, GpuTensorCoreWide.TilesPerGroup(rowTiles, tiles, slots));
+    }
+
     /// <summary>Resident groups per multiprocessor of the wide kernels on sm_90: the stage sized to the patch, so VGG7's
     /// conv2 (5 steps, 11 KB) is bound by registers (6 groups at 76 registers, 4 for wide-deep at 100) and conv6 (18
     /// steps, 37 KB) by shared memory (5), as Nsight Compute reported (docs/results/h200-mma-b256).</summary>

@@ -32,6 +32,8 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary>Resident groups per multiprocessor by registers: 128 threads of 76 registers (ptxas on sm_90,
     /// docs/results/h200-mma-b256/call2; up to 80) leave room for 6 of the 64K.</summary>
     protected virtual int RegisterGroupsPerSm => 6;
+    /// <summary>What a group's gathers cost, in tile-times, for <see cref="TilesPerGroup"/>.</summary>
+    protected virtual double GatherTiles => 0.5;
 
     public override bool Supports(Block block) => Refusal(block) is null;
 
@@ -110,21 +112,21 @@ public class GpuTensorCoreWide : GpuConfiguration
         long pooled = (long)batch * p.OutH * p.OutW;
         int rowTiles = checked((int)((pooled + p.TilePooled - 1) / p.TilePooled)), tiles = p.PaddedK / 64;
         int per = gpu.Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm(p.RowStride, RegisterGroupsPerSm) * gpu.Accelerator.NumMultiprocessors)
+            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm(p.RowStride, RegisterGroupsPerSm) * gpu.Accelerator.NumMultiprocessors, GatherTiles)
             : Math.Min(2, tiles);
         p.TilesPerGroup = per;
         return new KernelConfig(new Index3D(rowTiles, (tiles + per - 1) / per, 1), new Index3D(p.Lanes, 1, 1),
             SharedMemoryConfig.RequestDynamic<ulong>(TileRows.MaxRows * p.RowStride / 2 + StageSlack));
     }
 
-    internal static int TilesPerGroup(int rowTiles, int tiles, int slots)
+    internal static int TilesPerGroup(int rowTiles, int tiles, int slots, double gatherTiles = 0.5)
     {
         int best = 1;
         double bestCost = double.MaxValue;
         for (int per = 1; per <= tiles; per++)
         {
             long groups = (long)rowTiles * ((tiles + per - 1) / per);
-            double cost = (groups + slots - 1) / slots * (per + 0.5);
+            double cost = (groups + slots - 1) / slots * (per + gatherTiles);
             if (cost < bestCost - 1e-9)
             {
                 best = per;
@@ -197,7 +199,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary>Patch word at <paramref name="off"/> words from row r's window corner, or 0 where the row's mask lacks kernel
     /// row bit <paramref name="sy"/> or column bit <paramref name="sx"/>; branch-free (the index masked to word 0), so the
     /// compiler keeps a thread's 8 loads in flight together.</summary>
-    static ulong Gather(ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> masks, int r, int sy, int sx, int off)
+    private protected static ulong Gather(ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> masks, int r, int sy, int sx, int off)
     {
         int m = masks[r];
         long bad = ((m >> sy) & (m >> sx) & 1) - 1; // 0 inside, −1 outside

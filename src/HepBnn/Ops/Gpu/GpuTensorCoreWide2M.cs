@@ -18,9 +18,12 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     public override string Description => "gpu.tensor-core-wide with two m16 row tiles per warp sharing each weight fragment";
     protected override GpuKernelMethod Bits => BitsKernel2M;
     protected override GpuKernelMethod Scores => ScoresKernel2M;
-    /// <summary>Resident 64-thread groups per multiprocessor by registers: about 136 registers per thread (72 accumulators,
-    /// 48 fragment registers) leave room for 7 of the 64K.</summary>
+    /// <summary>Resident 64-thread groups per multiprocessor by registers: 138 registers per thread (ptxas on sm_90,
+    /// docs/results/h200-mmafrac/call1; 144 allocated) leave room for 7 of the 64K.</summary>
     protected override int RegisterGroupsPerSm => 7;
+    /// <summary>A whole tile-time per group for the gathers, not the wide kernel's half: 64 threads gather the 64 rows'
+    /// patches (call 1: conv3/conv4 at one tile per group ran 1.4x slower than the wide kernel at four).</summary>
+    protected override double GatherTiles => 1.0;
 
     const int Warps = 2;
 
@@ -118,7 +121,9 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     /// <summary>The rows' patches into the stage as in the wide kernel, 32 rows per warp: each thread one word column per
-    /// 32 and the rows r, r + warps, … (four straight runs of 8 loads).</summary>
+    /// 32 and the rows r, r + warps, …, all 32 loads of a word column issued before their stores (call 1 of
+    /// docs/results/h200-mmafrac: with four runs of 8, a 64-thread group waited on 4 global round trips per column and
+    /// conv3/conv4 ran slower than on the wide kernel).</summary>
     static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
     {
         int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
@@ -127,10 +132,45 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
             int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
             int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set
             int off = (ky * p.InW + kx) * p.InWords + wd;
-            Gather8(input, stage, bases, masks, r, warps, stride, kw, sy, sx, off);
-            Gather8(input, stage, bases, masks, r + 8 * warps, warps, stride, kw, sy, sx, off);
-            Gather8(input, stage, bases, masks, r + 16 * warps, warps, stride, kw, sy, sx, off);
-            Gather8(input, stage, bases, masks, r + 24 * warps, warps, stride, kw, sy, sx, off);
+            var v0 = Words8.Load(input, bases, masks, r, warps, sy, sx, off);
+            var v1 = Words8.Load(input, bases, masks, r + 8 * warps, warps, sy, sx, off);
+            var v2 = Words8.Load(input, bases, masks, r + 16 * warps, warps, sy, sx, off);
+            var v3 = Words8.Load(input, bases, masks, r + 24 * warps, warps, sy, sx, off);
+            int at = r * stride + kw, step = warps * stride;
+            v0.Store(stage, at, step);
+            v1.Store(stage, at + 8 * step, step);
+            v2.Store(stage, at + 16 * step, step);
+            v3.Store(stage, at + 24 * step, step);
+        }
+    }
+
+    /// <summary>One patch word of 8 rows r, r + warps, … r + 7·warps.</summary>
+    struct Words8
+    {
+        ulong _0, _1, _2, _3, _4, _5, _6, _7;
+
+        public static Words8 Load(ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> masks, int r, int warps, int sy, int sx, int off) => new()
+        {
+            _0 = Gather(input, bases, masks, r, sy, sx, off),
+            _1 = Gather(input, bases, masks, r + warps, sy, sx, off),
+            _2 = Gather(input, bases, masks, r + 2 * warps, sy, sx, off),
+            _3 = Gather(input, bases, masks, r + 3 * warps, sy, sx, off),
+            _4 = Gather(input, bases, masks, r + 4 * warps, sy, sx, off),
+            _5 = Gather(input, bases, masks, r + 5 * warps, sy, sx, off),
+            _6 = Gather(input, bases, masks, r + 6 * warps, sy, sx, off),
+            _7 = Gather(input, bases, masks, r + 7 * warps, sy, sx, off),
+        };
+
+        public readonly void Store(ArrayView<ulong> stage, int at, int step)
+        {
+            stage[at] = _0;
+            stage[at + step] = _1;
+            stage[at + 2 * step] = _2;
+            stage[at + 3 * step] = _3;
+            stage[at + 4 * step] = _4;
+            stage[at + 5 * step] = _5;
+            stage[at + 6 * step] = _6;
+            stage[at + 7 * step] = _7;
         }
     }
 
@@ -238,6 +278,6 @@ public sealed class GpuTensorCoreWide2MDeep : GpuTensorCoreWide2M
     public override string Description => "gpu.tensor-core-wide-2m with the weight fragments loaded two steps ahead (long patches)";
     protected override GpuKernelMethod Bits => BitsKernel2MDeep;
     protected override GpuKernelMethod Scores => ScoresKernel2MDeep;
-    /// <summary>About 152 registers per thread: 6 groups of 64 threads in the 64K.</summary>
-    protected override int RegisterGroupsPerSm => 6;
+    /// <summary>134 registers per thread (ptxas on sm_90, call 1; 136 allocated): 7 groups of 64 threads in the 64K.</summary>
+    protected override int RegisterGroupsPerSm => 7;
 }
