@@ -310,7 +310,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         };
     }
 
-    static void Step(ref MmaAccumulator c, FragmentsA a, ulong b) =>
+    private protected static void Step(ref MmaAccumulator c, FragmentsA a, ulong b) =>
         GpuMma.AndPopc(ref c, a.A0, a.A1, a.A2, a.A3, (uint)b, (uint)(b >> 32));
 
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,

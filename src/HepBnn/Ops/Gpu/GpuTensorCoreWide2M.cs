@@ -19,8 +19,9 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     protected override GpuKernelMethod Bits => BitsKernel2M;
     protected override GpuKernelMethod Scores => ScoresKernel2M;
     /// <summary>Resident 64-thread groups per multiprocessor by registers: 138 registers per thread (ptxas on sm_90,
-    /// docs/results/h200-mmafrac/call1; 144 allocated) leave room for 7 of the 64K.</summary>
-    protected override int RegisterGroupsPerSm => 7;
+    /// docs/results/h200-mmafrac/call1; 144 allocated per thread, so 3 warps in each quarter's 16K registers, 12 in all:
+    /// Nsight Compute's block limit 6).</summary>
+    protected override int RegisterGroupsPerSm => 6;
     /// <summary>A whole tile-time per group for the gathers, not the wide kernel's half: 64 threads gather the 64 rows'
     /// patches (call 1: conv3/conv4 at one tile per group ran 1.4x slower than the wide kernel at four).</summary>
     protected override double GatherTiles => 1.0;
@@ -35,21 +36,41 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         return p;
     }
 
+    /// <summary>The products: B fragments one step ahead (<see cref="Product"/>), two steps ahead
+    /// (<see cref="ProductDeep"/>), or one step ahead replaced fragment by fragment (<see cref="ProductLean"/>). A constant
+    /// of each kernel method (ILGPU compiles one path).</summary>
+    private protected const int OneAhead = 0, TwoAhead = 1, Lean = 2;
+
     static void BitsKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, deep: false);
+        BitsBody(p, input, outWords, weights, meta, poolAnd, OneAhead);
 
     protected static void BitsKernel2MDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, deep: true);
+        BitsBody(p, input, outWords, weights, meta, poolAnd, TwoAhead);
+
+    protected static void BitsKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        BitsBody(p, input, outWords, weights, meta, poolAnd, Lean);
 
     static void ScoresKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, deep: false);
+        ScoresBody(p, input, outScores, weights, meta, OneAhead);
 
     protected static void ScoresKernel2MDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, deep: true);
+        ScoresBody(p, input, outScores, weights, meta, TwoAhead);
+
+    protected static void ScoresKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ScoresBody(p, input, outScores, weights, meta, Lean);
+
+    static void RunProduct(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi, int product)
+    {
+        if (product == TwoAhead) ProductDeep(p, weights, stage, tile, ref lo, ref hi);
+        else if (product == Lean) ProductLean(p, weights, stage, tile, ref lo, ref hi);
+        else Product(p, weights, stage, tile, ref lo, ref hi);
+    }
 
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
     /// popcounts of this lane's rows in both m16 tiles.</summary>
@@ -68,7 +89,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
-        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool deep)
+        ArrayView<int> meta, ArrayView<ulong> poolAnd, int product)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var epilogue = new Wide2MBitsEpilogue(p, meta, rows);
@@ -78,20 +99,19 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
         for (int tile = first; tile < end; tile++)
         {
-            ulong andMask = poolAnd[tile];
             var lo = default(MmaTile8);
             var hi = default(MmaTile8);
             lo.Pop = popLo;
             hi.Pop = popHi;
-            if (deep) ProductDeep(p, weights, stage, tile, ref lo, ref hi);
-            else Product(p, weights, stage, tile, ref lo, ref hi);
+            RunProduct(p, weights, stage, tile, ref lo, ref hi, product);
+            ulong andMask = poolAnd[tile]; // after the product: not live through it
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
             epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref lo, ref hi);
         }
     }
 
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
-        ArrayView<int> meta, bool deep)
+        ArrayView<int> meta, int product)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var stage = Start(p, input, rows, out var popLo, out var popHi);
@@ -102,8 +122,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         {
             var lo = default(MmaTile8);
             var hi = default(MmaTile8);
-            if (deep) ProductDeep(p, weights, stage, tile, ref lo, ref hi);
-            else Product(p, weights, stage, tile, ref lo, ref hi);
+            RunProduct(p, weights, stage, tile, ref lo, ref hi, product);
             int k = tile * 64 + 2 * t;
             TileScores(p, outScores, meta, rows, r, popLo, k, ref lo);
             TileScores(p, outScores, meta, rows, r + 16, popHi, k, ref hi);
@@ -221,6 +240,65 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         }
     }
 
+    /// <summary><see cref="Product"/> holding one set of B fragments instead of two: each fragment is replaced by the next
+    /// step's as soon as both m16 tiles have used it (16 fewer registers, aiming at 128 per thread: 4 warps in each
+    /// quarter's 16K registers instead of 3); the loads still have most of a step (14 MMAs) before their use.</summary>
+    static void ProductLean(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi)
+    {
+        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
+        int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
+        long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
+        var b = Fragments8.Load(weights, w);
+        var loEven = FragmentsA.Load(stage, rA, rB, 0);
+        var hiEven = FragmentsA.Load(stage, rC, rD, 0);
+        int s = 0;
+        for (; s + 1 < p.KSteps; s += 2)
+        {
+            var loOdd = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
+            var hiOdd = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            MmaAndReload(loEven, hiEven, ref b, weights, w + 256, ref lo, ref hi);
+            loEven = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
+            hiEven = FragmentsA.Load(stage, rC, rD, 8 * s + 16);
+            MmaAndReload(loOdd, hiOdd, ref b, weights, w + 512, ref lo, ref hi);
+            w += 512;
+        }
+        if (s < p.KSteps) // an odd step count: the last one
+        {
+            Mma8(loEven, b, ref lo);
+            Mma8(hiEven, b, ref hi);
+        }
+    }
+
+    /// <summary>A step's 16 MMAs, n-tile by n-tile for both m16 tiles, each B fragment reloaded from
+    /// <paramref name="next"/> (the next step) right after its second use.</summary>
+    static void MmaAndReload(FragmentsA l, FragmentsA h, ref Fragments8 b, ArrayView<ulong> weights, long next, ref MmaTile8 lo, ref MmaTile8 hi)
+    {
+        Step(ref lo.F0, l, b.B0);
+        Step(ref hi.F0, h, b.B0);
+        b.B0 = weights[next];
+        Step(ref lo.F1, l, b.B1);
+        Step(ref hi.F1, h, b.B1);
+        b.B1 = weights[next + 32];
+        Step(ref lo.F2, l, b.B2);
+        Step(ref hi.F2, h, b.B2);
+        b.B2 = weights[next + 64];
+        Step(ref lo.F3, l, b.B3);
+        Step(ref hi.F3, h, b.B3);
+        b.B3 = weights[next + 96];
+        Step(ref lo.F4, l, b.B4);
+        Step(ref hi.F4, h, b.B4);
+        b.B4 = weights[next + 128];
+        Step(ref lo.F5, l, b.B5);
+        Step(ref hi.F5, h, b.B5);
+        b.B5 = weights[next + 160];
+        Step(ref lo.F6, l, b.B6);
+        Step(ref hi.F6, h, b.B6);
+        b.B6 = weights[next + 192];
+        Step(ref lo.F7, l, b.B7);
+        Step(ref hi.F7, h, b.B7);
+        b.B7 = weights[next + 224];
+    }
+
     /// <summary><see cref="Product"/> with the B fragments two steps ahead (three sets in turn) and the A fragments one step
     /// ahead: for the long patches, whose warps wait on the weights' L2 loads.</summary>
     static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi)
@@ -278,6 +356,21 @@ public sealed class GpuTensorCoreWide2MDeep : GpuTensorCoreWide2M
     public override string Description => "gpu.tensor-core-wide-2m with the weight fragments loaded two steps ahead (long patches)";
     protected override GpuKernelMethod Bits => BitsKernel2MDeep;
     protected override GpuKernelMethod Scores => ScoresKernel2MDeep;
-    /// <summary>134 registers per thread (ptxas on sm_90, call 1; 136 allocated): 7 groups of 64 threads in the 64K.</summary>
-    protected override int RegisterGroupsPerSm => 7;
+    /// <summary>134 registers per thread (ptxas on sm_90, call 1; 136 allocated, 3 warps per quarter): 6 groups of 64 threads.</summary>
+    protected override int RegisterGroupsPerSm => 6;
+}
+
+/// <summary>
+/// <see cref="GpuTensorCoreWide2M"/> holding one set of weight fragments, each replaced by the next step's right after
+/// its use, instead of two (16 fewer registers per thread), so that more warps fit where registers bind the resident
+/// groups (VGG7's conv2–conv5). The profiler measures it beside the others and keeps the faster per block.
+/// </summary>
+public sealed class GpuTensorCoreWide2MLean : GpuTensorCoreWide2M
+{
+    public override string Name => "gpu.tensor-core-wide-2m-lean";
+    public override string Description => "gpu.tensor-core-wide-2m with one set of weight fragments, each reloaded right after use (fewer registers)";
+    protected override GpuKernelMethod Bits => BitsKernel2MLean;
+    protected override GpuKernelMethod Scores => ScoresKernel2MLean;
+    /// <summary>Aimed at 128 registers per thread or fewer: 4 warps in each quarter's 16K registers, 8 groups of 64 threads.</summary>
+    protected override int RegisterGroupsPerSm => 8;
 }

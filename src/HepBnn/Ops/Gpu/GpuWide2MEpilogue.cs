@@ -9,16 +9,17 @@ namespace HepBnn.Ops.Gpu;
 /// </summary>
 public struct Wide2MBitsEpilogue
 {
-    long _pair0, _pair1, _pair2, _pair3; // this lane's pair index for tile 0, n-tile 0, rows g, g+8, g+16, g+24
+    int _pair0, _pair1, _pair2, _pair3; // this lane's pair index for tile 0, n-tile 0, rows g, g+8, g+16, g+24 (32-bit:
+                                        // they stay live through the product, and the meta array's indices are ints)
     long _out;                           // word 0 of this thread's pooled output, −1 when it has none
 
     public Wide2MBitsEpilogue(GpuBlockParams p, ArrayView<int> meta, TileRows rows)
     {
         int r = FirstRow(), t = Group.IdxX & 3;
-        _pair0 = WideBitsEpilogue.PairBase(p, meta, rows, r) + t;
-        _pair1 = WideBitsEpilogue.PairBase(p, meta, rows, r + 8) + t;
-        _pair2 = WideBitsEpilogue.PairBase(p, meta, rows, r + 16) + t;
-        _pair3 = WideBitsEpilogue.PairBase(p, meta, rows, r + 24) + t;
+        _pair0 = (int)WideBitsEpilogue.PairBase(p, meta, rows, r) + t;
+        _pair1 = (int)WideBitsEpilogue.PairBase(p, meta, rows, r + 8) + t;
+        _pair2 = (int)WideBitsEpilogue.PairBase(p, meta, rows, r + 16) + t;
+        _pair3 = (int)WideBitsEpilogue.PairBase(p, meta, rows, r + 24) + t;
         int q = Group.IdxX, first = q * p.Pool * p.Pool;
         _out = -1;
         if (q < p.TilePooled && rows.N[first] >= 0)
@@ -39,10 +40,11 @@ public struct Wide2MBitsEpilogue
     {
         int t = Group.IdxX & 3, r = FirstRow();
         uint m0 = 1u << (2 * t), m1 = m0 << 1;
-        ulong b0 = RowBitsA(pairs, _pair0 + tile * 32, ref lo, m0, m1);
-        ulong b1 = RowBitsB(pairs, _pair1 + tile * 32, ref lo, m0, m1);
-        ulong b2 = RowBitsA(pairs, _pair2 + tile * 32, ref hi, m0, m1);
-        ulong b3 = RowBitsB(pairs, _pair3 + tile * 32, ref hi, m0, m1);
+        // Widened once per row: 64-bit indices let the row's 8 loads fold into immediate offsets.
+        ulong b0 = RowBitsA(pairs, (long)(_pair0 + tile * 32), ref lo, m0, m1);
+        ulong b1 = RowBitsB(pairs, (long)(_pair1 + tile * 32), ref lo, m0, m1);
+        ulong b2 = RowBitsA(pairs, (long)(_pair2 + tile * 32), ref hi, m0, m1);
+        ulong b3 = RowBitsB(pairs, (long)(_pair3 + tile * 32), ref hi, m0, m1);
         if (t == 0)
         {
             rows.Bits[r] = b0;
