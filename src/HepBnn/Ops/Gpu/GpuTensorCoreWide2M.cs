@@ -202,8 +202,10 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         hi = default;
         for (int u = 0; u < 8 * p.KSteps; u += 8)
         {
-            GpuMma.AndPopc(ref lo, stage[rA + u], stage[rB + u], stage[rA + u + 4], stage[rB + u + 4], ~0u, ~0u);
-            GpuMma.AndPopc(ref hi, stage[rC + u], stage[rD + u], stage[rC + u + 4], stage[rD + u + 4], ~0u, ~0u);
+            var a = LoadA(stage, rA + u, rB + u);
+            var b = LoadA(stage, rC + u, rD + u);
+            GpuMma.AndPopc(ref lo, a.A0, a.A1, a.A2, a.A3, ~0u, ~0u);
+            GpuMma.AndPopc(ref hi, b.A0, b.A1, b.A2, b.A3, ~0u, ~0u);
         }
     }
 
@@ -216,20 +218,20 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
         long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
         var even = Fragments8.Load(weights, w);
-        var loEven = FragmentsA.Load(stage, rA, rB, 0);
-        var hiEven = FragmentsA.Load(stage, rC, rD, 0);
+        var loEven = LoadA(stage, rA, rB);
+        var hiEven = LoadA(stage, rC, rD);
         int s = 0;
         for (; s + 1 < p.KSteps; s += 2)
         {
             var odd = Fragments8.Load(weights, w + 256);
-            var loOdd = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
-            var hiOdd = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            var loOdd = LoadA(stage, (long)(rA + 8 * s) + 8, (long)(rB + 8 * s) + 8);
+            var hiOdd = LoadA(stage, (long)(rC + 8 * s) + 8, (long)(rD + 8 * s) + 8);
             Mma8(loEven, even, ref lo);
             Mma8(hiEven, even, ref hi);
             w += 512;
             even = Fragments8.Load(weights, w);
-            loEven = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
-            hiEven = FragmentsA.Load(stage, rC, rD, 8 * s + 16);
+            loEven = LoadA(stage, (long)(rA + 8 * s) + 16, (long)(rB + 8 * s) + 16);
+            hiEven = LoadA(stage, (long)(rC + 8 * s) + 16, (long)(rD + 8 * s) + 16);
             Mma8(loOdd, odd, ref lo);
             Mma8(hiOdd, odd, ref hi);
         }
@@ -249,16 +251,16 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
         long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
         var b = Fragments8.Load(weights, w);
-        var loEven = FragmentsA.Load(stage, rA, rB, 0);
-        var hiEven = FragmentsA.Load(stage, rC, rD, 0);
+        var loEven = LoadA(stage, rA, rB);
+        var hiEven = LoadA(stage, rC, rD);
         int s = 0;
         for (; s + 1 < p.KSteps; s += 2)
         {
-            var loOdd = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
-            var hiOdd = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            var loOdd = LoadA(stage, (long)(rA + 8 * s) + 8, (long)(rB + 8 * s) + 8);
+            var hiOdd = LoadA(stage, (long)(rC + 8 * s) + 8, (long)(rD + 8 * s) + 8);
             MmaAndReload(loEven, hiEven, ref b, weights, w + 256, ref lo, ref hi);
-            loEven = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
-            hiEven = FragmentsA.Load(stage, rC, rD, 8 * s + 16);
+            loEven = LoadA(stage, (long)(rA + 8 * s) + 16, (long)(rB + 8 * s) + 16);
+            hiEven = LoadA(stage, (long)(rC + 8 * s) + 16, (long)(rD + 8 * s) + 16);
             MmaAndReload(loOdd, hiOdd, ref b, weights, w + 512, ref lo, ref hi);
             w += 512;
         }
@@ -268,6 +270,14 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
             Mma8(hiEven, b, ref hi);
         }
     }
+
+    /// <summary>One step's A fragment of this lane (see GpuTensorCoreWide's FragmentsA) at 32-bit stage offsets
+    /// <paramref name="ra"/> (row g) and <paramref name="rb"/> (row g+8): 64-bit offsets, so the loads' +4 (and a step's
+    /// +8) fold into immediate offsets (call 1's PTX had an add and a widening multiply per 32-bit-indexed load).</summary>
+    static FragmentsA LoadA(ArrayView<uint> stage, long ra, long rb) => new()
+    {
+        A0 = stage[ra], A1 = stage[rb], A2 = stage[ra + 4], A3 = stage[rb + 4],
+    };
 
     /// <summary>A step's 16 MMAs, n-tile by n-tile for both m16 tiles, each B fragment reloaded from
     /// <paramref name="next"/> (the next step) right after its second use.</summary>
@@ -308,24 +318,24 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
         var b0 = Fragments8.Load(weights, w);
         var b1 = Fragments8.Load(weights, w + 256);
-        var lo0 = FragmentsA.Load(stage, rA, rB, 0);
-        var hi0 = FragmentsA.Load(stage, rC, rD, 0);
+        var lo0 = LoadA(stage, rA, rB);
+        var hi0 = LoadA(stage, rC, rD);
         int s = 0;
         for (; s + 2 < p.KSteps; s += 3)
         {
             var b2 = Fragments8.Load(weights, w + 512);
-            var lo1 = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
-            var hi1 = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            var lo1 = LoadA(stage, (long)(rA + 8 * s) + 8, (long)(rB + 8 * s) + 8);
+            var hi1 = LoadA(stage, (long)(rC + 8 * s) + 8, (long)(rD + 8 * s) + 8);
             Mma8(lo0, b0, ref lo);
             Mma8(hi0, b0, ref hi);
             b0 = Fragments8.Load(weights, w + 768);
-            var lo2 = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
-            var hi2 = FragmentsA.Load(stage, rC, rD, 8 * s + 16);
+            var lo2 = LoadA(stage, (long)(rA + 8 * s) + 16, (long)(rB + 8 * s) + 16);
+            var hi2 = LoadA(stage, (long)(rC + 8 * s) + 16, (long)(rD + 8 * s) + 16);
             Mma8(lo1, b1, ref lo);
             Mma8(hi1, b1, ref hi);
             b1 = Fragments8.Load(weights, w + 1024);
-            lo0 = FragmentsA.Load(stage, rA, rB, 8 * s + 24);
-            hi0 = FragmentsA.Load(stage, rC, rD, 8 * s + 24);
+            lo0 = LoadA(stage, (long)(rA + 8 * s) + 24, (long)(rB + 8 * s) + 24);
+            hi0 = LoadA(stage, (long)(rC + 8 * s) + 24, (long)(rD + 8 * s) + 24);
             Mma8(lo2, b2, ref lo);
             Mma8(hi2, b2, ref hi);
             w += 768;
@@ -337,8 +347,8 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         }
         if (s + 1 < p.KSteps)
         {
-            var lo1 = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
-            var hi1 = FragmentsA.Load(stage, rC, rD, 8 * s + 8);
+            var lo1 = LoadA(stage, (long)(rA + 8 * s) + 8, (long)(rB + 8 * s) + 8);
+            var hi1 = LoadA(stage, (long)(rC + 8 * s) + 8, (long)(rD + 8 * s) + 8);
             Mma8(lo1, b1, ref lo);
             Mma8(hi1, b1, ref hi);
         }
