@@ -74,6 +74,10 @@ internal sealed class CpuSegment : IRegionWork
         _state = new long[TargetAt + blocks.Length + Line];
     }
 
+    /// <summary>Participant 0 returns only when every block's items are done (it takes late slices itself), so helpers
+    /// that have not started by then need not run at all.</summary>
+    public bool LateParticipantsMaySkip => true;
+
     public void Run(int batch)
     {
         if (_failed) _failed = false; // reset only when set: no store to a line the participants read
@@ -169,7 +173,20 @@ internal sealed class CpuSegment : IRegionWork
             for (int q = 0; q < _threads; q++) sum += Volatile.Read(ref _done[q * _doneStride + b]);
             if (sum >= target) return !_failed;
             if (_failed) return false;
-            if (start == 0) start = Stopwatch.GetTimestamp();
+            if (start == 0)
+            {
+                start = Stopwatch.GetTimestamp();
+                // Slices whose owner has not even started this run (descheduled, or still waking): take them now rather
+                // than after the steal delay; the owner, should it come, finds them claimed.
+                if (p < Slices(b, participants))
+                {
+                    int slices = Slices(b, _threads), done = 0;
+                    for (int k = 1; k < slices && !_failed; k++)
+                        if ((p + k) % slices is var q && q < participants && !_pool.HasStarted(q)) done += Drain(b, q, slices, p);
+                    AddDone(p, b, done);
+                    if (done > 0) continue;
+                }
+            }
             long waited = Stopwatch.GetTimestamp() - start;
             if (!stole && waited >= StealTicks && p < Slices(b, participants))
             {
