@@ -53,6 +53,8 @@ public sealed class CpuWorkerPool : IDisposable
     /// when the job is published would otherwise hold the join until the OS runs it again — 100 µs and more in a VM, for
     /// a job whose work the others already did.</summary>
     static readonly bool CancelLate = ExecutionResources.ParseSwitch("HEPBNN_POOL_CANCEL", Environment.GetEnvironmentVariable("HEPBNN_POOL_CANCEL"), true);
+    /// <summary>See <see cref="CancelLate"/> (HEPBNN_POOL_CANCEL, on by default).</summary>
+    public static bool SkipsLateHelpers => CancelLate;
     /// <summary>HEPBNN_POOL_TRACE=1: every job's hand-off, work and join times go to <see cref="Trace"/> (diagnostics).</summary>
     public static readonly bool Tracing = ExecutionResources.ParseSwitch("HEPBNN_POOL_TRACE", Environment.GetEnvironmentVariable("HEPBNN_POOL_TRACE"), false);
     /// <summary>The last jobs' timings when <see cref="Tracing"/> is on (a ring, oldest overwritten).</summary>
@@ -93,6 +95,9 @@ public sealed class CpuWorkerPool : IDisposable
     const int MaxThreads = (1 << 16) - 1;
 
     public int Threads => _threads.Length + 1;
+
+    /// <summary>Helpers that skipped a job because its work was done before they started (see <see cref="For(int, IParallelWork, int)"/>).</summary>
+    public long SkippedHelpers { get; private set; }
 
     public CpuWorkerPool(int threads)
     {
@@ -178,6 +183,7 @@ public sealed class CpuWorkerPool : IDisposable
         Work(0);
         long t1 = Tracing ? Stopwatch.GetTimestamp() : 0;
         int cancelled = WaitUntilDone(helpers, job, skipLate && CancelLate);
+        if (cancelled > 0) SkippedHelpers += cancelled;
         if (Tracing) Record(t0, t1, helpers, cancelled, job);
         var error = _error;
         if (error is not null) _error = null;
@@ -249,8 +255,9 @@ public sealed class CpuWorkerPool : IDisposable
 
     /// <summary>Whether worker <paramref name="worker"/> has started the current job (always true for the caller, worker
     /// 0). For a region's participants: one that has not started yet may never come (it is descheduled, or still waking),
-    /// so the others take its share at once instead of waiting for it.</summary>
-    public bool HasStarted(int worker) => worker == 0 || Volatile.Read(ref _slots[worker * Line + StartAt]) == Volatile.Read(ref _job);
+    /// so the others take its share at once instead of waiting for it.
+    /// (Always true when <see cref="SkipsLateHelpers"/> is off: then every participant is waited for anyway.)</summary>
+    public bool HasStarted(int worker) => worker == 0 || !CancelLate || Volatile.Read(ref _slots[worker * Line + StartAt]) == Volatile.Read(ref _job);
 
     /// <summary>Whether worker <paramref name="worker"/> may run <paramref name="job"/>: false when the caller already
     /// finished it without this worker (see <see cref="WaitUntilDone"/>).</summary>
