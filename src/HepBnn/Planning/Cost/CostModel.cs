@@ -12,7 +12,7 @@ public static class CostModel
     {
         var options = profile.Blocks.Select(b => (IReadOnlyList<CostOption>)b.Configurations
             .Where(c => double.IsFinite(c.MedianUs))
-            .Select(c => new CostOption(c.Configuration, c.Device, Adjust(c.MedianUs, calibration.For(c.Device))))
+            .Select(c => new CostOption(c.Configuration, c.Device, Adjust(c.MedianUs, calibration.For(c.Device)), c.Threads))
             .ToList()).ToList();
         // A fused range is one launch: calibrated as one GPU block.
         var ranges = (profile.FusedRanges ?? []).Where(r => double.IsFinite(r.MedianUs))
@@ -35,7 +35,9 @@ public static class CostModel
                     m[(a, b)] = down + up + calibration.BoundaryUs;
             moves.Add(m);
         }
-        return new CostTable(options, moves, calibration.SessionUs, ranges);
+        // CPU regions' hand-offs, as measured (not calibrated: the fit's per-run term takes what they miss).
+        var regions = (profile.CpuRegions ?? []).Where(r => double.IsFinite(r.MedianUs)).Select(r => (r.Threads, r.MedianUs)).ToList();
+        return new CostTable(options, moves, calibration.SessionUs, ranges, regions);
     }
 
     /// <summary>Calibrated block time. The floor (a small fraction of the isolated time, not 0) keeps it strictly increasing in
