@@ -6,7 +6,8 @@
 #     helpers skipped; typical runs vs the slowest tenth) — with late helpers skipped (the default) and waited for
 #     (HEPBNN_POOL_CANCEL=0, the previous behaviour), same binary, back to back.
 #  2. VGG3 b1 CPU verdicts: default, previous join, and a pool of 8 threads (DOTNET_PROCESSOR_COUNT=8).
-#  3. VGG7 b1: single-thread vs 16-thread blocks (parallel efficiency) and the CPU verdict (MODE=final only).
+#  3. MODE=final only: VGG7 b1 single-thread vs 16-thread blocks (parallel efficiency) and its CPU verdict; the VGG3 b1
+#     verdict over CPU and GPU (GPU plans run between the CPU runs, as in plan-check).
 # Usage (repo root on the device): bash .device/<name>/cpu-b1-device.sh   (MODE=final adds step 3)
 D=$(cd "$(dirname "$0")" && pwd)
 H=$D/hepbnn
@@ -31,6 +32,7 @@ DOTNET_PROCESSOR_COUNT=8 step 15 $H $B
 if [ "${MODE:-}" = final ]; then
   step 20 $H roofline --model vgg7 --batch 1 --fork-threads 16 --budget-ms 4 --configs cpu.simd512 cpu.mt-pixels cpu.mt-rows --segment-configs cpu.mt-pixels --json-out $O/roofline-vgg7.json
   step 25 $H bench --model vgg7 --batch 1 --device cpu --gpu none --profile-budget-s 4 --measure-s 1 --json-out $O/bench-vgg7.json
+  step 30 $H bench --model vgg3 --batch 1 --device all --profile-budget-s 3 --measure-s 1 --json-out $O/bench-vgg3-all.json
 fi
 uptime >> $O/host.txt
 ls -la $O
