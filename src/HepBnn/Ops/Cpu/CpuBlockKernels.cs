@@ -24,9 +24,9 @@ public static class CpuBlockKernels
         int ocw = os.ChannelWords;
         var outWords = ((HostBuffer)output).Span.Slice((int)(n * os.PackedWords), (int)os.PackedWords);
         ref byte sample = ref SampleStart(d, (HostBuffer)input, n);
-        // Binary conv pixels go in pairs (neighbours in a row, or in a pooling window's row) so that a kernel can share
-        // its weight loads between the two.
-        bool pairs = !d.IsImage && !d.PatchIsSample;
+        // Conv pixels go in pairs (neighbours in a row, or in a pooling window's row) so that a kernel can share its
+        // weight loads between the two: binary convs, and image layers whose sums fit int16.
+        bool pairs = d.IsImage ? d.HasSums16 : !d.PatchIsSample;
         if (!b.HasPool)
         {
             for (int y = py0; y < py1; y++)
@@ -112,13 +112,26 @@ public static class CpuBlockKernels
         }
     }
 
-    /// <summary>As <see cref="PixelWords"/> for binary conv outputs (oy, ox) and (oy, ox + 1) at once (destinations
+    /// <summary>As <see cref="PixelWords"/> for conv outputs (oy, ox) and (oy, ox + 1) at once (binary, or an image layer
+    /// whose sums fit int16) (destinations
     /// <paramref name="dstA"/> and <paramref name="dstB"/> for pool 0; both OR / AND into the scratch for pool 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void PixelPairWords<TK>(CpuBlockData d, ref byte sample, int oy, int ox, int w0, int w1, CpuScratch s, ref ulong dstA, ref ulong dstB, int pool)
         where TK : struct, ICpuKernel
     {
         int row = d.RowClass[oy] * d.ColClasses, clsA = row + d.ColClass[ox], clsB = row + d.ColClass[ox + 1];
+        if (d.IsImage)
+        {
+            ref byte pa = ref GatherPixels(d, ref sample, oy, ox, s.Pixels);
+            ref byte pb = ref GatherPixels(d, ref sample, oy, ox + 1, s.PixelsB);
+            for (int w = w0; w < w1; w++)
+            {
+                ulong bitsA = TK.ImageWord2(d, ref pa, ref pb, w, clsA, clsB, out ulong bitsB);
+                Store(bitsA, w, w0, s, ref dstA, pool);
+                Store(bitsB, w, w0, s, ref dstB, pool);
+            }
+            return;
+        }
         ref ulong a = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox, s.Patch);
         ref ulong b = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox + 1, s.PatchB);
         for (int w = w0; w < w1; w++)
@@ -203,8 +216,22 @@ public static class CpuBlockKernels
         int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
         var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
-        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan().Clear();
         ref byte dst = ref MemoryMarshal.GetArrayDataReference(patch);
+        if (ylo == 0 && yhi == b.KernelH && xlo == 0 && xhi == kw)
+        {
+            // interior pixel: each pixel pair composed in a register and stored once (CpuBlockData.PixelOffsets)
+            ref byte from = ref Unsafe.Add(ref sample, (nint)iy0 * rowBytes + ix0 * c);
+            ref int off = ref MemoryMarshal.GetArrayDataReference(d.PixelOffsets);
+            ref ushort to = ref Unsafe.As<byte, ushort>(ref dst);
+            for (int t = 0, pairs = d.PatchLength >> 1; t < pairs; t++)
+            {
+                int o1 = Unsafe.Add(ref off, 2 * t + 1);
+                uint hi = o1 >= 0 ? Unsafe.Add(ref from, o1) : 0u;
+                Unsafe.Add(ref to, t) = (ushort)(Unsafe.Add(ref from, Unsafe.Add(ref off, 2 * t)) | hi << 8);
+            }
+            return ref dst;
+        }
+        patch.AsSpan().Clear();
         if (d.ChannelPatchLength > 0)
         {
             int plane = d.ChannelPatchLength, n = xhi - xlo;

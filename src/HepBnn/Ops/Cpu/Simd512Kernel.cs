@@ -403,6 +403,12 @@ public struct Simd512Kernel : ICpuKernel
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 2 * pairs * 64);
         ref uint lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo), cls * d.PaddedK + word * 64);
         ref uint span = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan), cls * d.PaddedK + word * 64);
+        if (groups == 2 && d.HasSums16)
+        {
+            WordSums(ref pixels, ref w, pairs, out var a, out var b);
+            nint t = cls * d.PaddedK + word * 64;
+            return Fire16(a, d, t) | Fire16(b, d, t + 32) << 32;
+        }
         if (groups == 2 && pairs <= 64)
         {
             WordSums(ref pixels, ref w, pairs, out var a, out var b);
@@ -418,6 +424,47 @@ public struct Simd512Kernel : ICpuKernel
         }
         return bits;
     }
+
+    /// <summary>Two pixels of an image layer whose sums fit int16 (<see cref="CpuBlockData.HasSums16"/>), 64 channels:
+    /// each weight vector loaded once for both pixels and each broadcast pixel pair feeding two VPMADDUBSW, four
+    /// independent accumulator chains, and the thresholds tested on the int16 sums (no widening): VGG3's first layer
+    /// (5 pixel pairs per patch) spent more on the epilogue and loop than on its 10 multiply-adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.PatchLength / 2;
+        if (groups < 2 || !d.HasSums16)
+        {
+            bitsB = ImageWord(d, ref patchB, word, clsB);
+            return ImageWord(d, ref patchA, word, clsA);
+        }
+        ref ushort pixA = ref Unsafe.As<byte, ushort>(ref patchA);
+        ref ushort pixB = ref Unsafe.As<byte, ushort>(ref patchB);
+        ref sbyte wa = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 2 * pairs * 64);
+        ref sbyte wb = ref Unsafe.Add(ref wa, (nint)pairs * 64);
+        Vector512<short> aa = default, ab = default, ba = default, bb = default;
+        for (int t = 0; t < pairs; t++)
+        {
+            var w0 = Vector512.LoadUnsafe(ref wa, (nuint)t * 64);
+            var w1 = Vector512.LoadUnsafe(ref wb, (nuint)t * 64);
+            var pa = Vector512.Create(Unsafe.Add(ref pixA, t)).AsByte();
+            var pb = Vector512.Create(Unsafe.Add(ref pixB, t)).AsByte();
+            aa += Avx512BW.MultiplyAddAdjacent(pa, w0);
+            ab += Avx512BW.MultiplyAddAdjacent(pa, w1);
+            ba += Avx512BW.MultiplyAddAdjacent(pb, w0);
+            bb += Avx512BW.MultiplyAddAdjacent(pb, w1);
+        }
+        nint ta = clsA * d.PaddedK + word * 64, tb = clsB * d.PaddedK + word * 64;
+        bitsB = Fire16(ba, d, tb) | Fire16(bb, d, tb + 32) << 32;
+        return Fire16(aa, d, ta) | Fire16(ab, d, ta + 32) << 32;
+    }
+
+    /// <summary>Threshold bits of 32 int16 channel sums against the 16-bit tables from entry t on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong Fire16(Vector512<short> sums, CpuBlockData d, nint t) =>
+        Vector512.LessThanOrEqual(sums.AsUInt16() - Vector512.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo16), t)),
+                                  Vector512.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan16), t)))
+            .ExtractMostSignificantBits();
 
     /// <summary>The int16 sums of both lane groups of a word (64 channels: a = channels 0..31, b = 32..63; group b's
     /// weights follow group a's) over at most 64 pixel pairs (|sum| ≤ 64·510 = 32640): each broadcast pixel pair feeds
