@@ -183,7 +183,7 @@ public struct Simd512Kernel : ICpuKernel
                 pops = 0;
             }
         }
-        return Finish(ones, twos, fours, eights, s16, len >= 32, sixteens, total, lut);
+        return Finish(ones, twos, fours, eights, s16, len >= 16, len >= 32, sixteens, total, lut);
     }
 
     /// <summary>The len mod 16 leftover words, added while the counters are all zero, smallest part first: the 1-word
@@ -210,10 +210,11 @@ public struct Simd512Kernel : ICpuKernel
         Vector512.ShiftLeft(PopBytes(v, lut).AsUInt16(), k).AsByte();
 
     /// <summary>The per-lane count from a tree's final state: ones + 2·twos + 4·fours + 8·eights + 16·s16 (per byte
-    /// ≤ 8·31 = 248: one VPSADBW), plus 16 · the later blocks' byte counts when there were any (<paramref name="more"/>).</summary>
+    /// ≤ 8·31 = 248: one VPSADBW; s16 only for patches of 16 words or more, <paramref name="has16"/>), plus 16 · the
+    /// later blocks' byte counts when there were any (<paramref name="more"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Finish(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights,
-                                   Vector512<ulong> s16, bool more, Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
+                                   Vector512<ulong> s16, bool has16, bool more, Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
     {
         Vector512<byte> rest;
         if (Avx512Vbmi.IsSupported)
@@ -223,15 +224,21 @@ public struct Simd512Kernel : ICpuKernel
             var top = (Avx512BW.ShiftRightLogical(ones.AsUInt16(), 7) & Vector512.Create((ushort)0x0101))
                       | (Avx512BW.ShiftRightLogical(twos.AsUInt16(), 6) & Vector512.Create((ushort)0x0202))
                       | (Avx512BW.ShiftRightLogical(fours.AsUInt16(), 5) & Vector512.Create((ushort)0x0404))
-                      | (Avx512BW.ShiftRightLogical(eights.AsUInt16(), 4) & Vector512.Create((ushort)0x0808))
-                      | (Avx512BW.ShiftRightLogical(s16.AsUInt16(), 3) & Vector512.Create((ushort)0x1010));
+                      | (Avx512BW.ShiftRightLogical(eights.AsUInt16(), 4) & Vector512.Create((ushort)0x0808));
             rest = Avx512Vbmi.PermuteVar64x8x2(Pop7Low, ones.AsByte(), Pop7High)
                    + Avx512Vbmi.PermuteVar64x8x2(Pop7Low2, twos.AsByte(), Pop7High2)
                    + Avx512Vbmi.PermuteVar64x8x2(Pop7Low4, fours.AsByte(), Pop7High4)
-                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low8, eights.AsByte(), Pop7High8)
-                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low16, s16.AsByte(), Pop7High16) + top.AsByte();
+                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low8, eights.AsByte(), Pop7High8);
+            if (has16) // patches of 16 words or more; a branch the predictor learns per block
+                rest += Avx512Vbmi.PermuteVar64x8x2(Pop7Low16, s16.AsByte(), Pop7High16)
+                        + (Avx512BW.ShiftRightLogical(s16.AsUInt16(), 3) & Vector512.Create((ushort)0x1010)).AsByte();
+            rest += top.AsByte();
         }
-        else rest = PopBytes(ones, lut) + Weighted(twos, 1, lut) + Weighted(fours, 2, lut) + Weighted(eights, 3, lut) + Weighted(s16, 4, lut);
+        else
+        {
+            rest = PopBytes(ones, lut) + Weighted(twos, 1, lut) + Weighted(fours, 2, lut) + Weighted(eights, 3, lut);
+            if (has16) rest += Weighted(s16, 4, lut);
+        }
         var count = Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
         if (more) count += (total + Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64()) << 4;
         return count;
@@ -316,8 +323,8 @@ public struct Simd512Kernel : ICpuKernel
                 pops = 0;
             }
         }
-        countA = Finish(onesA, twosA, foursA, eightsA, s16A, len >= 32, sixA, totalA, lut);
-        countB = Finish(onesB, twosB, foursB, eightsB, s16B, len >= 32, sixB, totalB, lut);
+        countA = Finish(onesA, twosA, foursA, eightsA, s16A, len >= 16, len >= 32, sixA, totalA, lut);
+        countB = Finish(onesB, twosB, foursB, eightsB, s16B, len >= 16, len >= 32, sixB, totalB, lut);
     }
 
     /// <summary><see cref="Seed"/> for two patches sharing the weight loads.</summary>
