@@ -10,9 +10,24 @@
 #         bash .device/train-import/train-gpu.sh smoke           one short epoch of each network + the fixtures
 #         bash .device/train-import/train-gpu.sh train [S3 S7]   md5-checks the data, trains VGG3 (S3 s, default 240) and
 #                                                               VGG7 (S7 s, default 300) concurrently, writes to $OUT
+#         bash .device/train-import/train-gpu.sh train-vgg7 [E]  md5-checks the data, trains VGG7 alone for E epochs
+#                                                               (default 151 ≈ 330 s: the shipped per-channel model) and
+#                                                               brings back its ONNX (gz), log and float64 predictions
 set -euo pipefail
-mode=${1:?stage|copy|smoke|train}
+mode=${1:?stage|copy|smoke|train|train-vgg7}
 here=$(cd "$(dirname "$0")" && pwd)
+# Decompresses the carried CIFAR-10 batches and checks them against the md5s of ../shared/data/README.md.
+check_cifar() {
+    (cd /root/data/cifar && gunzip -kf *.gz && md5sum -c) <<'MD5'
+5dd7e06a14cb22eb9f671a540d1b7c25  data_batch_1.bin
+5ea93a67294ea407fff1d09f752e9692  data_batch_2.bin
+942cd6a4bcdd0dd3c604fbe906cb4421  data_batch_3.bin
+ae636b3ba5c66a11e91e8cb52e771fcb  data_batch_4.bin
+53f37980c15c3d472c316c40844f3f0d  data_batch_5.bin
+803d5f7f4d78ea53de84dbe85f74fb6d  test_batch.bin
+MD5
+    nvidia-smi --query-gpu=name,memory.used --format=csv
+}
 case "$mode" in
 stage)
     co=${2:?checkout}; src=$(cd "$here/.." && pwd)
@@ -42,15 +57,7 @@ smoke)
     cd /root && tar czf "$o/fixtures.tgz" fixtures;;
 train)
     s3=${2:-240}; s7=${3:-300}; o=${OUT:-/tmp/out}
-    cd /root/data/cifar && gunzip -kf *.gz && md5sum -c <<'MD5'
-5dd7e06a14cb22eb9f671a540d1b7c25  data_batch_1.bin
-5ea93a67294ea407fff1d09f752e9692  data_batch_2.bin
-942cd6a4bcdd0dd3c604fbe906cb4421  data_batch_3.bin
-ae636b3ba5c66a11e91e8cb52e771fcb  data_batch_4.bin
-53f37980c15c3d472c316c40844f3f0d  data_batch_5.bin
-803d5f7f4d78ea53de84dbe85f74fb6d  test_batch.bin
-MD5
-    nvidia-smi --query-gpu=name,memory.used --format=csv
+    check_cifar
     PYTHONUNBUFFERED=1 python3 "$here/train_bnn.py" --arch vgg7 --data /root/data/cifar --out /root/models --budget "$s7" > "$o/vgg7-train.txt" 2>&1 &
     p7=$!
     PYTHONUNBUFFERED=1 python3 "$here/train_bnn.py" --arch vgg3 --data "$here/fashion" --out /root/models --budget "$s3" > "$o/vgg3-train.txt" 2>&1 &
@@ -59,4 +66,11 @@ MD5
     tail -4 "$o/vgg3-train.txt" "$o/vgg7-train.txt"
     cd /root/models && ls -la && tar czf "$o/models.tgz" *.onnx *.json
     echo "exit vgg3 $r3 vgg7 $r7";;
+train-vgg7)
+    epochs=${2:-151}; o=${OUT:-/tmp/out}
+    check_cifar
+    PYTHONUNBUFFERED=1 python3 "$here/train_bnn.py" --arch vgg7 --data /root/data/cifar --out /root/models --epochs "$epochs" > "$o/vgg7-train.txt" 2>&1 || echo "train exit $?"
+    tail -6 "$o/vgg7-train.txt"
+    cd /root/models && ls -la && gzip -k vgg7-cifar10-torch-predictions.json && gzip -9 -c vgg7-cifar10.onnx > "$o/vgg7-cifar10.onnx.gz"
+    cp vgg7-cifar10-log.json vgg7-cifar10-torch-predictions.json.gz "$o/";;
 esac

@@ -172,6 +172,10 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         { 6, 5, 5, 17, 5, 1, 2, -2, true, 2 },
         { 10, 9, 2, 8, 1, 1, 0, 0, false, 2 }, // 90 pixels: more pre-pass threads than one group
         { 7, 6, 2, 70, 5, 1, 2, 2, true, 2 },  // 50 elements: two byte-MMA steps held in registers for both channel tiles
+        { 12, 12, 1, 64, 3, 1, 1, 2, true, 3 }, // VGG3's conv1 pattern (one channel, 2×2 pool by shuffles), batch over many groups
+        { 8, 8, 3, 130, 3, 1, 1, 2, true, 2 },  // pooled by shuffles over 3 channel tiles
+        { 9, 8, 1, 8, 3, 1, 1, -4, true, 1 },   // 4×4 windows (16 rows): pooled through shared memory
+        { 32, 32, 1, 8, 32, 1, 0, 0, false, 1 }, // a 32-wide kernel: past the fast kernel's 31-bit masks, the general kernel
     };
 
     [Theory]

@@ -87,6 +87,7 @@ public sealed class GpuTensorCore : GpuConfiguration
         {
             p.ImageWeightOffset = meta.Length; // here: the patch elements' offsets (GpuTensorCoreImage.Taps)
             meta = [.. meta, .. GpuTensorCoreImage.Taps(block, p)];
+            if (GpuTensorCoreImage.UsesFastKernel(block)) (p, meta) = GpuTensorCoreImage.WithPairs(p, meta, tables.RowTaps.Length * tables.ColTaps.Length);
         }
         var weights = block.Input == BlockInput.Image ? GpuTensorCoreImage.Fragments(block, p) : Fragments(block.PackedWeights!, block.OutChannels, p);
         return new GpuBlockData(gpu, block, p, (weights, meta, GpuBlockData.PoolAndWords(block)));
@@ -98,7 +99,9 @@ public sealed class GpuTensorCore : GpuConfiguration
         if (Refusal(block) is { } why) throw new HepBnnException($"{Name} does not support block {block.Name}: {why}");
         if (maxBatch > MaxBatch) throw new HepBnnException($"{Name}: batch {maxBatch} exceeds the GPU grid limit {MaxBatch}");
         var gpu = resources.RequireGpu();
-        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/image", a => a.LoadKernel((GpuKernelMethod)GpuTensorCoreImage.Kernel));
+        var kernel = GpuTensorCoreImage.UsesFastKernel(block)
+            ? gpu.Kernel<GpuKernelLauncher>($"{Name}/image-fast", a => a.LoadKernel((GpuKernelMethod)GpuTensorCoreImageFast.Kernel))
+            : gpu.Kernel<GpuKernelLauncher>($"{Name}/image", a => a.LoadKernel((GpuKernelMethod)GpuTensorCoreImage.Kernel));
         return new GpuBlockRunner(this, gpu, CreateData(gpu, block, Specialize(GpuBlockParams.From(block), gpu)), kernel);
     }
 
