@@ -13,6 +13,8 @@ public sealed class CpuScratch
     public ulong[] PatchB { get; }
     /// <summary>Gathered image patch (pixel bytes, even length).</summary>
     public byte[] Pixels { get; }
+    /// <summary>The second image patch of a pixel pair.</summary>
+    public byte[] PixelsB { get; }
     /// <summary>Pooling accumulators per output word of a region: OR and AND of the window's bits.</summary>
     public ulong[] Any { get; }
     public ulong[] All { get; }
@@ -24,6 +26,7 @@ public sealed class CpuScratch
         Patch = d.IsImage || d.PatchIsSample ? [] : Padded<ulong>(d.PatchLength);
         PatchB = d.IsImage || d.PatchIsSample ? [] : Padded<ulong>(d.PatchLength);
         Pixels = d.IsImage ? Padded<byte>(d.PatchLength) : [];
+        PixelsB = d.IsImage ? Padded<byte>(d.PatchLength) : [];
         Any = Padded<ulong>(d.Block.OutputWords);
         All = Padded<ulong>(d.Block.OutputWords);
     }
