@@ -47,28 +47,9 @@ public static partial class GpuFusedMma
     /// <summary>The stage's parameters (tensor-core layout of the tables), B fragments, tables and pooling masks.</summary>
     internal static (GpuBlockParams P, ulong[] Weights, int[] Meta, ulong[] Pool) Prepare(Block block)
     {
-        var p = GpuBlockParams.From(block);
-        if (p.ImageInput == 1)
-        {
-            p.KWords = 0;
-            p.KSteps = (p.KH * p.KW * p.InC + 31) / 32;
-            p.YSign = 0;
-        }
-        else
-        {
-            p.KWords = p.KH * p.KW * p.InWords;
-            p.KSteps = (p.KWords + 3) / 4;
-            p.YSign = 1;
-        }
-        p.PaddedK = (p.K + 63) & ~63;
-        // GpuTensorCore's table layout (its WithOffsets): [row class][col class][values per (class, channel)][spans].
+        var p = GpuTensorCore.WithSteps(GpuBlockParams.From(block));
         var tables = new CpuBlockData(block, 0, 0);
-        int classes = tables.RowTaps.Length * tables.ColTaps.Length;
-        p.ColClasses = tables.ColClasses;
-        p.RowOfOffset = 0;
-        p.ColOfOffset = p.ConvH;
-        p.ValueOffset = p.ConvH + p.ConvW;
-        p.SpanOffset = checked(p.ValueOffset + classes * p.PaddedK);
+        p = GpuTensorCore.WithOffsets(p, tables);
         var meta = GpuTensorCore.Meta(block, p, tables);
         if (block.Input == BlockInput.Image)
         {

@@ -56,9 +56,19 @@ public sealed class GpuTensorCore : GpuConfiguration
 
     protected override GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu)
     {
+        p = WithSteps(p);
+        p.Lanes = Math.Min(MaxWarps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
+        p.TilePooled = p.Lanes / 2 / (p.Pool * p.Pool); // 16 rows per warp
+        return p;
+    }
+
+    /// <summary>The reduction as MMA steps, shared with <see cref="GpuFusedMma"/>: 256-bit steps of packed words, or byte
+    /// MMA steps of 32 patch elements for an image input ([ky][kx][c], the weights' order; the epilogue then takes the
+    /// raw sum, YSign 0); channels padded to whole 64-channel tiles.</summary>
+    internal static GpuBlockParams WithSteps(GpuBlockParams p)
+    {
         if (p.ImageInput == 1)
         {
-            // Byte MMA steps of 32 patch elements ([ky][kx][c], the weights' order); the epilogue takes the raw sum.
             p.KWords = 0;
             p.KSteps = (p.KH * p.KW * p.InC + 31) / 32;
             p.YSign = 0;
