@@ -6,15 +6,16 @@ namespace HepBnn.Ops.Gpu;
 /// row's lanes, AND/OR pooling with shuffles, or integer scores.</summary>
 public static partial class GpuFusedMma
 {
-    /// <summary>Thresholds → bits of the lane's two rows, OR over the row's 4 lanes, AND/OR over each pooling window's
-    /// rows with shuffles, one word stored per pooled output by the window's first lane.</summary>
+    /// <summary>Thresholds → bits of the lane's two rows (<see cref="BitsEpilogue.RowBits"/>, the same tables), OR over
+    /// the row's 4 lanes, AND/OR over each pooling window's rows with shuffles, one word stored per pooled output by the
+    /// window's first lane.</summary>
     static void Bits(GpuBlockParams p, GpuFusedStage st, int batch, ArrayView<ulong> outWords, long outBase, ArrayView<int> m,
         ulong andMask, int clsA, int clsB, long rowTile, int ct, int lane, ref MmaTile8 acc)
     {
         int t = lane & 3, g = lane >> 2;
-        ulong upper = RowBits(p, m, clsA, t, acc.Pop.C0, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1, acc.F2.C0, acc.F2.C1,
+        ulong upper = BitsEpilogue.RowBits(p, m, clsA, acc.Pop.C0, t, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1, acc.F2.C0, acc.F2.C1,
             acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);
-        ulong lower = RowBits(p, m, clsB, t, acc.Pop.C2, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3, acc.F2.C2, acc.F2.C3,
+        ulong lower = BitsEpilogue.RowBits(p, m, clsB, acc.Pop.C2, t, acc.F0.C2, acc.F0.C3, acc.F1.C2, acc.F1.C3, acc.F2.C2, acc.F2.C3,
             acc.F3.C2, acc.F3.C3, acc.F4.C2, acc.F4.C3, acc.F5.C2, acc.F5.C3, acc.F6.C2, acc.F6.C3, acc.F7.C2, acc.F7.C3);
         upper |= Shuffle(upper, 1);
         lower |= Shuffle(lower, 1);
@@ -67,27 +68,6 @@ public static partial class GpuFusedMma
     /// <summary>Table index of (row's border class, channel 2t of tile ct), or −1 for an empty row.</summary>
     static int ClassOf(GpuBlockParams p, ArrayView<int> m, Row r, int ct, int t) =>
         r.N < 0 ? -1 : (m[p.RowOfOffset + r.Y] * p.ColClasses + m[p.ColOfOffset + r.X]) * p.PaddedK + ct * 64 + 2 * t;
-
-    /// <summary>This lane's 16 bits of a row (channels 8f + 2t, 8f + 2t + 1 of the tile), as <see cref="BitsEpilogue"/>.</summary>
-    static ulong RowBits(GpuBlockParams p, ArrayView<int> m, int cls, int t, int pop, int x00, int x01, int x10, int x11,
-        int x20, int x21, int x30, int x31, int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
-    {
-        if (cls < 0) return 0;
-        return Pair(p, m, cls, pop, x00, x01) << (2 * t) | Pair(p, m, cls + 8, pop, x10, x11) << (8 + 2 * t)
-             | Pair(p, m, cls + 16, pop, x20, x21) << (16 + 2 * t) | Pair(p, m, cls + 24, pop, x30, x31) << (24 + 2 * t)
-             | Pair(p, m, cls + 32, pop, x40, x41) << (32 + 2 * t) | Pair(p, m, cls + 40, pop, x50, x51) << (40 + 2 * t)
-             | Pair(p, m, cls + 48, pop, x60, x61) << (48 + 2 * t) | Pair(p, m, cls + 56, pop, x70, x71) << (56 + 2 * t);
-    }
-
-    /// <summary>Bits of channels i, i+1: bits input P − Lo' = popc(a) − 2·popc(a ∧ w) − (Lo − popc(w)) within the span,
-    /// image input the raw sum − SumLo within the span.</summary>
-    static ulong Pair(GpuBlockParams p, ArrayView<int> m, int i, int pop, int x0, int x1)
-    {
-        int y0 = p.YSign == 0 ? x0 : pop - 2 * x0, y1 = p.YSign == 0 ? x1 : pop - 2 * x1;
-        ulong b0 = (uint)(y0 - m[p.ValueOffset + i]) <= (uint)m[p.SpanOffset + i] ? 1UL : 0UL;
-        ulong b1 = (uint)(y1 - m[p.ValueOffset + i + 1]) <= (uint)m[p.SpanOffset + i + 1] ? 1UL : 0UL;
-        return b0 | b1 << 1;
-    }
 
     /// <summary>Scores x = (Corr − 2·popc(w)) − 2·popc(a) + 4·popc(a ∧ w) of the lane's two rows (no pooling).</summary>
     static void Scores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> m, Row rA, Row rB, int clsA, int clsB, int ct, int lane, ref MmaTile8 acc)

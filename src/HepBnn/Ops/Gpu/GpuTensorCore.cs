@@ -79,8 +79,6 @@ public sealed class GpuTensorCore : GpuConfiguration
             p.KSteps = (p.KWords + 3) / 4;
             p.YSign = 1;
         }
-        p.Lanes = Math.Min(MaxWarps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
-        p.TilePooled = p.Lanes / 2 / (p.Pool * p.Pool); // 16 rows per warp
         p.PaddedK = (p.K + 63) & ~63;
         return p;
     }
@@ -483,8 +481,9 @@ public struct BitsEpilogue
         return (meta[p.RowOfOffset + rows.Y[r]] * p.ColClasses + meta[p.ColOfOffset + rows.X[r]]) * p.PaddedK;
     }
 
-    /// <summary>This lane's 16 output bits of one row (channels 8f + 2t, 8f + 2t + 1 of the tile).</summary>
-    static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, int cls, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
+    /// <summary>This lane's 16 output bits of one row (channels 8f + 2t, 8f + 2t + 1 of the tile); also the epilogue of
+    /// <see cref="GpuFusedMma"/>'s stages, whose tables have this layout.</summary>
+    internal static ulong RowBits(GpuBlockParams p, ArrayView<int> meta, int cls, int pop, int t, int x00, int x01, int x10, int x11, int x20, int x21, int x30, int x31,
         int x40, int x41, int x50, int x51, int x60, int x61, int x70, int x71)
     {
         if (cls < 0) return 0;
