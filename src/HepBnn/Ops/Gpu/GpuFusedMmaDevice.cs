@@ -114,7 +114,14 @@ public static partial class GpuFusedMma
             A2 = (uint)(Word(p, src, inBase, rA, hi) >> shift),
             A3 = (uint)(Word(p, src, inBase, rB, hi) >> shift),
         };
-        long b = wb + (long)s * 256;
+        LoadB(ref f, w, wb + (long)s * 256);
+        return f;
+    }
+
+    /// <summary>The step's B fragments of the 8 n-tiles (lane-interleaved, 32 ulongs apart from <paramref name="b"/>),
+    /// for the bits and the image products alike.</summary>
+    static void LoadB(ref StepFragments f, ArrayView<ulong> w, long b)
+    {
         f.B0 = w[b];
         f.B1 = w[b + 32];
         f.B2 = w[b + 64];
@@ -123,7 +130,6 @@ public static partial class GpuFusedMma
         f.B5 = w[b + 160];
         f.B6 = w[b + 192];
         f.B7 = w[b + 224];
-        return f;
     }
 
     /// <summary>Patch word <paramref name="kw"/> ([ky][kx][word]) of a row, or 0 (empty row, padding tap, past the patch).</summary>
@@ -156,15 +162,7 @@ public static partial class GpuFusedMma
                 f.A2 |= Pixel(p, src, inBase, rA, dHi, oHi) << (8 * i);
                 f.A3 |= Pixel(p, src, inBase, rB, dHi, oHi) << (8 * i);
             }
-            long b = wb + (long)s * 256;
-            f.B0 = w[b];
-            f.B1 = w[b + 32];
-            f.B2 = w[b + 64];
-            f.B3 = w[b + 96];
-            f.B4 = w[b + 128];
-            f.B5 = w[b + 160];
-            f.B6 = w[b + 192];
-            f.B7 = w[b + 224];
+            LoadB(ref f, w, wb + (long)s * 256);
             Mma8(ref acc, f, true);
         }
     }
