@@ -321,6 +321,29 @@ public class GpuTensorCoreWide : GpuConfiguration
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
         BitsBody(p, input, outWords, weights, meta, poolAnd, deep: true);
 
+    /// <summary>The group's preamble after its rows: windows (two rows per thread), the patches gathered into the stage,
+    /// and the popcounts of this lane's rows.</summary>
+    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage64, TileRows rows, out MmaAccumulator pop)
+    {
+        var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
+        var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
+        Windows(p, rows, bases, masks, Group.DimX / 2);
+        Group.Barrier();
+        StagePatches(p, input, stage64, bases, masks);
+        Group.Barrier();
+        var stage = stage64.Cast<uint>();
+        pop = RowPopcounts(p, stage);
+        return stage;
+    }
+
+    /// <summary>End (exclusive) of the group's channel tiles: <see cref="GpuBlockParams.TilesPerGroup"/> of them from
+    /// <paramref name="first"/>, cut at the last tile.</summary>
+    private protected static int TileEnd(GpuBlockParams p, int first)
+    {
+        int tiles = p.PaddedK / 64;
+        return first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
+    }
+
     /// <summary>The bits kernel; <paramref name="deep"/> is a constant of each kernel method (ILGPU compiles one path).</summary>
     static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
         ArrayView<int> meta, ArrayView<ulong> poolAnd, bool deep)
@@ -329,16 +352,8 @@ public class GpuTensorCoreWide : GpuConfiguration
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var epilogue = new WideBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
-        var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
-        var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, masks, Group.DimX / 2);
-        Group.Barrier();
-        StagePatches(p, input, stage64, bases, masks);
-        Group.Barrier();
-        var stage = stage64.Cast<uint>();
-        var pop = RowPopcounts(p, stage);
-        int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
-        int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
+        var stage = Start(p, input, stage64, rows, out var pop);
+        int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)
         {
             ulong andMask = poolAnd[tile];
@@ -364,17 +379,9 @@ public class GpuTensorCoreWide : GpuConfiguration
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
-        var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
-        var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, masks, Group.DimX / 2);
-        Group.Barrier();
-        StagePatches(p, input, stage64, bases, masks);
-        Group.Barrier();
-        var stage = stage64.Cast<uint>();
-        var pop = RowPopcounts(p, stage);
+        var stage = Start(p, input, stage64, rows, out var pop);
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
-        int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
-        int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
+        int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)
         {
             var acc = default(MmaTile8);

@@ -71,8 +71,7 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
         var epilogue = new Wide2MBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
         var stage = Start(p, input, rows, out var popLo, out var popHi);
-        int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
-        int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
+        int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)
         {
             var lo = default(MmaTile8);
@@ -92,8 +91,7 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var stage = Start(p, input, rows, out var popLo, out var popHi);
         int r = Wide2MBitsEpilogue.FirstRow(), t = Group.IdxX & 3;
-        int first = Grid.IdxY * p.TilesPerGroup, tiles = p.PaddedK / 64;
-        int end = first + p.TilesPerGroup < tiles ? first + p.TilesPerGroup : tiles;
+        int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)
         {
             var lo = default(MmaTile8);
