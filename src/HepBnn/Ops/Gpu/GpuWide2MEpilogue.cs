@@ -20,13 +20,7 @@ public struct Wide2MBitsEpilogue
         _pair1 = (int)WideBitsEpilogue.PairBase(p, meta, rows, r + 8) + t;
         _pair2 = (int)WideBitsEpilogue.PairBase(p, meta, rows, r + 16) + t;
         _pair3 = (int)WideBitsEpilogue.PairBase(p, meta, rows, r + 24) + t;
-        int q = Group.IdxX, first = q * p.Pool * p.Pool;
-        _out = -1;
-        if (q < p.TilePooled && rows.N[first] >= 0)
-        {
-            int py = rows.Y[first] / p.PoolStride, px = rows.X[first] / p.PoolStride;
-            _out = (long)rows.N[first] * p.OutSample + ((long)py * p.OutW + px) * p.OutWords;
-        }
+        _out = WideBitsEpilogue.PooledOutput(p, rows);
     }
 
     /// <summary>Row g of this lane's warp: 32 rows per warp.</summary>
@@ -54,18 +48,7 @@ public struct Wide2MBitsEpilogue
         }
         Group.Barrier();
 
-        if (_out >= 0) // no early return: callers wait for the group after this
-        {
-            int w2 = p.Pool * p.Pool, q = Group.IdxX * w2;
-            ulong any = 0, all = ~0UL;
-            for (int i = 0; i < w2; i++)
-            {
-                ulong v = rows.Bits[q + i];
-                any |= v;
-                all &= v;
-            }
-            outWords[_out + tile] = (all & andMask) | (any & ~andMask);
-        }
+        if (_out >= 0) outWords[_out + tile] = WideBitsEpilogue.Pooled(p, rows, andMask); // no early return: callers wait for the group after this
     }
 
     /// <summary>The 64 bits of row g of an m16 tile (accumulators C0, C1), ORed over the row's 4 lanes.</summary>

@@ -29,15 +29,22 @@ public struct WideBitsEpilogue
         int r = (Group.IdxX >> 5) * 16 + ((Group.IdxX & 31) >> 2), t = Group.IdxX & 3;
         _pairA = PairBase(p, meta, rows, r) + t;
         _pairB = PairBase(p, meta, rows, r + 8) + t;
-        // The pooled output of thread q: its window's first row (conv row py·PoolStride, column px·PoolStride) is row
-        // q·Pool², filled by the rows preamble; no 64-bit division here.
+        _out = PooledOutput(p, rows);
+    }
+
+    /// <summary>Word 0 of this thread's pooled output, −1 when it has none. The pooled output of thread q: its window's
+    /// first row (conv row py·PoolStride, column px·PoolStride) is row q·Pool², filled by the rows preamble; no 64-bit
+    /// division here.</summary>
+    internal static long PooledOutput(GpuBlockParams p, TileRows rows)
+    {
         int q = Group.IdxX, first = q * p.Pool * p.Pool;
-        _out = -1;
+        long word = -1;
         if (q < p.TilePooled && rows.N[first] >= 0)
         {
             int py = rows.Y[first] / p.PoolStride, px = rows.X[first] / p.PoolStride;
-            _out = (long)rows.N[first] * p.OutSample + ((long)py * p.OutW + px) * p.OutWords;
+            word = (long)rows.N[first] * p.OutSample + ((long)py * p.OutW + px) * p.OutWords;
         }
+        return word;
     }
 
     /// <summary>Index of (border class of row r, channel pair 0) among the pairs; class 0 for an empty row.</summary>
@@ -77,18 +84,21 @@ public struct WideBitsEpilogue
         }
         Group.Barrier();
 
-        if (_out >= 0) // no early return: callers wait for the group after this
+        if (_out >= 0) outWords[_out + tile] = Pooled(p, rows, andMask); // no early return: callers wait for the group after this
+    }
+
+    /// <summary>This thread's pooled word from its window's row bits: AND where <paramref name="andMask"/> is set, else OR.</summary>
+    internal static ulong Pooled(GpuBlockParams p, TileRows rows, ulong andMask)
+    {
+        int w2 = p.Pool * p.Pool, q = Group.IdxX * w2;
+        ulong any = 0, all = ~0UL;
+        for (int i = 0; i < w2; i++)
         {
-            int w2 = p.Pool * p.Pool, q = Group.IdxX * w2;
-            ulong any = 0, all = ~0UL;
-            for (int i = 0; i < w2; i++)
-            {
-                ulong v = rows.Bits[q + i];
-                any |= v;
-                all &= v;
-            }
-            outWords[_out + tile] = (all & andMask) | (any & ~andMask);
+            ulong v = rows.Bits[q + i];
+            any |= v;
+            all &= v;
         }
+        return (all & andMask) | (any & ~andMask);
     }
 
     /// <summary>Mask bits <paramref name="m0"/>, <paramref name="m1"/> for the two channels that fire.</summary>
