@@ -35,10 +35,10 @@ public struct Wide2MBitsEpilogue
         int t = Group.IdxX & 3, r = FirstRow();
         uint m0 = 1u << (2 * t), m1 = m0 << 1;
         // Widened once per row: 64-bit indices let the row's 8 loads fold into immediate offsets.
-        ulong b0 = RowBitsA(pairs, (long)(_pair0 + tile * 32), ref lo, m0, m1);
-        ulong b1 = RowBitsB(pairs, (long)(_pair1 + tile * 32), ref lo, m0, m1);
-        ulong b2 = RowBitsA(pairs, (long)(_pair2 + tile * 32), ref hi, m0, m1);
-        ulong b3 = RowBitsB(pairs, (long)(_pair3 + tile * 32), ref hi, m0, m1);
+        ulong b0 = RowBits(pairs, (long)(_pair0 + tile * 32), ref lo, m0, m1, rowB: false);
+        ulong b1 = RowBits(pairs, (long)(_pair1 + tile * 32), ref lo, m0, m1, rowB: true);
+        ulong b2 = RowBits(pairs, (long)(_pair2 + tile * 32), ref hi, m0, m1, rowB: false);
+        ulong b3 = RowBits(pairs, (long)(_pair3 + tile * 32), ref hi, m0, m1, rowB: true);
         if (t == 0)
         {
             rows.Bits[r] = b0;
@@ -51,33 +51,22 @@ public struct Wide2MBitsEpilogue
         if (_out >= 0) outWords[_out + tile] = WideBitsEpilogue.Pooled(p, rows, andMask); // no early return: callers wait for the group after this
     }
 
-    /// <summary>The 64 bits of row g of an m16 tile (accumulators C0, C1), ORed over the row's 4 lanes.</summary>
-    static ulong RowBitsA(ArrayView<ThresholdPair> pairs, long a, ref MmaTile8 acc, uint m0, uint m1)
+    /// <summary>The 64 bits of row g (<paramref name="rowB"/> false: accumulators C0, C1) or row g+8 (true: C2, C3) of an
+    /// m16 tile, ORed over the row's 4 lanes; <paramref name="rowB"/> is a constant at each call.</summary>
+    static ulong RowBits(ArrayView<ThresholdPair> pairs, long a, ref MmaTile8 acc, uint m0, uint m1, bool rowB)
     {
-        int pop = acc.Pop.C0;
-        uint low = WideBitsEpilogue.Pair(pairs[a], pop, acc.F0.C0, acc.F0.C1, m0, m1)
-                   | WideBitsEpilogue.Pair(pairs[a + 4], pop, acc.F1.C0, acc.F1.C1, m0 << 8, m1 << 8)
-                   | WideBitsEpilogue.Pair(pairs[a + 8], pop, acc.F2.C0, acc.F2.C1, m0 << 16, m1 << 16)
-                   | WideBitsEpilogue.Pair(pairs[a + 12], pop, acc.F3.C0, acc.F3.C1, m0 << 24, m1 << 24);
-        uint high = WideBitsEpilogue.Pair(pairs[a + 16], pop, acc.F4.C0, acc.F4.C1, m0, m1)
-                    | WideBitsEpilogue.Pair(pairs[a + 20], pop, acc.F5.C0, acc.F5.C1, m0 << 8, m1 << 8)
-                    | WideBitsEpilogue.Pair(pairs[a + 24], pop, acc.F6.C0, acc.F6.C1, m0 << 16, m1 << 16)
-                    | WideBitsEpilogue.Pair(pairs[a + 28], pop, acc.F7.C0, acc.F7.C1, m0 << 24, m1 << 24);
+        int pop = rowB ? acc.Pop.C2 : acc.Pop.C0;
+        uint low = Pair(pairs[a], pop, acc.F0, m0, m1, rowB)
+                   | Pair(pairs[a + 4], pop, acc.F1, m0 << 8, m1 << 8, rowB)
+                   | Pair(pairs[a + 8], pop, acc.F2, m0 << 16, m1 << 16, rowB)
+                   | Pair(pairs[a + 12], pop, acc.F3, m0 << 24, m1 << 24, rowB);
+        uint high = Pair(pairs[a + 16], pop, acc.F4, m0, m1, rowB)
+                    | Pair(pairs[a + 20], pop, acc.F5, m0 << 8, m1 << 8, rowB)
+                    | Pair(pairs[a + 24], pop, acc.F6, m0 << 16, m1 << 16, rowB)
+                    | Pair(pairs[a + 28], pop, acc.F7, m0 << 24, m1 << 24, rowB);
         return WideBitsEpilogue.OrQuad(low) | (ulong)WideBitsEpilogue.OrQuad(high) << 32;
     }
 
-    /// <summary>The same for row g+8 (accumulators C2, C3).</summary>
-    static ulong RowBitsB(ArrayView<ThresholdPair> pairs, long b, ref MmaTile8 acc, uint m0, uint m1)
-    {
-        int pop = acc.Pop.C2;
-        uint low = WideBitsEpilogue.Pair(pairs[b], pop, acc.F0.C2, acc.F0.C3, m0, m1)
-                   | WideBitsEpilogue.Pair(pairs[b + 4], pop, acc.F1.C2, acc.F1.C3, m0 << 8, m1 << 8)
-                   | WideBitsEpilogue.Pair(pairs[b + 8], pop, acc.F2.C2, acc.F2.C3, m0 << 16, m1 << 16)
-                   | WideBitsEpilogue.Pair(pairs[b + 12], pop, acc.F3.C2, acc.F3.C3, m0 << 24, m1 << 24);
-        uint high = WideBitsEpilogue.Pair(pairs[b + 16], pop, acc.F4.C2, acc.F4.C3, m0, m1)
-                    | WideBitsEpilogue.Pair(pairs[b + 20], pop, acc.F5.C2, acc.F5.C3, m0 << 8, m1 << 8)
-                    | WideBitsEpilogue.Pair(pairs[b + 24], pop, acc.F6.C2, acc.F6.C3, m0 << 16, m1 << 16)
-                    | WideBitsEpilogue.Pair(pairs[b + 28], pop, acc.F7.C2, acc.F7.C3, m0 << 24, m1 << 24);
-        return WideBitsEpilogue.OrQuad(low) | (ulong)WideBitsEpilogue.OrQuad(high) << 32;
-    }
+    static uint Pair(ThresholdPair th, int pop, MmaAccumulator f, uint m0, uint m1, bool rowB) =>
+        rowB ? WideBitsEpilogue.Pair(th, pop, f.C2, f.C3, m0, m1) : WideBitsEpilogue.Pair(th, pop, f.C0, f.C1, m0, m1);
 }
