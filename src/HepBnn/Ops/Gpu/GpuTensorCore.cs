@@ -56,9 +56,15 @@ public sealed class GpuTensorCore : GpuConfiguration
 
     protected override GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu)
     {
-        p = WithSteps(p);
-        p.Lanes = Math.Min(MaxWarps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
-        p.TilePooled = p.Lanes / 2 / (p.Pool * p.Pool); // 16 rows per warp
+        return WithWarps(WithSteps(p), gpu, MaxWarps, 16);
+    }
+
+    /// <summary>The group: <paramref name="warps"/> warps (fewer where the device's groups are smaller) of
+    /// <paramref name="rowsPerWarp"/> conv rows, so whole pooling windows of TilePooled pooled outputs per group.</summary>
+    internal static GpuBlockParams WithWarps(GpuBlockParams p, GpuDevice gpu, int warps, int rowsPerWarp)
+    {
+        p.Lanes = Math.Min(warps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
+        p.TilePooled = p.Lanes / 32 * rowsPerWarp / (p.Pool * p.Pool);
         return p;
     }
 

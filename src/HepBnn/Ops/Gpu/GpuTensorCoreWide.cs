@@ -51,14 +51,9 @@ public class GpuTensorCoreWide : GpuConfiguration
 
     protected override GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu)
     {
-        p.KWords = p.KH * p.KW * p.InWords;
-        p.KSteps = (p.KWords + 3) / 4;
-        p.YSign = 1;
+        p = GpuTensorCore.WithSteps(p); // packed words only (image blocks refused): 256-bit steps, YSign 1
         p.RowStride = 8 * p.KSteps + 4; // 4 more than the patch: the 8 rows of a fragment load fall in different banks
-        p.Lanes = Math.Min(MaxWarps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
-        p.TilePooled = p.Lanes / 2 / (p.Pool * p.Pool); // 16 rows per warp
-        p.PaddedK = (p.K + 63) & ~63;
-        return p;
+        return GpuTensorCore.WithWarps(p, gpu, MaxWarps, 16);
     }
 
     const int MaxWarps = 4;

@@ -34,10 +34,7 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
 
     protected override GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu)
     {
-        p = base.Specialize(p, gpu);
-        p.Lanes = Math.Min(Warps, gpu.Accelerator.MaxNumThreadsPerGroup / 32) * 32;
-        p.TilePooled = p.Lanes / (p.Pool * p.Pool); // 32 rows per warp, one thread per row
-        return p;
+        return GpuTensorCore.WithWarps(base.Specialize(p, gpu), gpu, Warps, 32); // one thread per row
     }
 
     static void BitsKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
