@@ -1,5 +1,5 @@
 // Usage: dotnet run -c Release --project tools/PtxDump -- <out-dir>
-// Compiles each tensor-core kernel for sm_90 with ILGPU's PTX backend (the optimization level HepBnn's GpuDevice uses)
+// Compiles each tensor-core kernel (and the SIMT kernels whose code was shared out) for sm_90 with ILGPU's PTX backend (the optimization level HepBnn's GpuDevice uses)
 // and writes <Class>-<Method>.ptx, so ptxas can report registers, shared memory and spills without a .NET SDK there.
 using System.Reflection;
 using HepBnn.Ops.Gpu;
@@ -19,6 +19,8 @@ var kernels = new (Type Type, string Method)[]
     (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"),
     (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
     (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"),
+    (typeof(GpuTiledShared), "BitsKernel"), (typeof(GpuTiledShared), "ScoresKernel"),
+    (typeof(GpuThreadPerPixel), "BitsKernel"), (typeof(GpuThreadPerPixel), "ScoresKernel"),
 };
 foreach (var (type, name) in kernels)
 {
