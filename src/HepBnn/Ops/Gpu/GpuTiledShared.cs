@@ -88,14 +88,25 @@ public sealed class GpuTiledShared : GpuConfiguration
         return -(long)r0 * p.InW * cw;
     }
 
+    /// <summary>The group's part of the grid (channel chunk and column segment in x; output row <paramref name="y"/> and
+    /// sample <paramref name="n"/> from y and z): this thread's channel <paramref name="k"/>, the segment's output columns
+    /// [x0, x1), and its input rows staged; returns the stage's base as <see cref="Stage"/> does.</summary>
+    static long Start(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, int n, int y, out int k,
+        out int x0, out int x1)
+    {
+        int chunks = p.ChannelSlots / Group.DimX, segment = Grid.IdxX / chunks;
+        k = (Grid.IdxX - segment * chunks) * Group.DimX + Group.IdxX;
+        x0 = segment * p.TileCols;
+        x1 = x0 + p.TileCols < p.OutW ? x0 + p.TileCols : p.OutW;
+        return Stage(p, input, stage, n, y, x0, x1);
+    }
+
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        int chunks = p.ChannelSlots / Group.DimX, segment = Grid.IdxX / chunks;
-        int k = (Grid.IdxX - segment * chunks) * Group.DimX + Group.IdxX, py = Grid.IdxY, n = Grid.IdxZ;
-        int px0 = segment * p.TileCols, px1 = px0 + p.TileCols < p.OutW ? px0 + p.TileCols : p.OutW;
+        int py = Grid.IdxY, n = Grid.IdxZ;
         var stage = SharedMemory.GetDynamic<ulong>();
-        long inBase = Stage(p, input, stage, n, py, px0, px1);
+        long inBase = Start(p, input, stage, n, py, out int k, out int px0, out int px1);
         long outBase = ((long)n * p.OutSample + (long)py * p.OutW * p.OutWords) * 2 + (k >> 5), pxStep = (long)p.OutWords * 2;
         bool pairs = p.ImageInput == 0 && p.Pool == 1; // unpooled bits: two neighbouring outputs share each weight load
         for (int px = px0; px < px1;)
@@ -193,11 +204,9 @@ public sealed class GpuTiledShared : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        int chunks = p.ChannelSlots / Group.DimX, segment = Grid.IdxX / chunks;
-        int k = (Grid.IdxX - segment * chunks) * Group.DimX + Group.IdxX, oy = Grid.IdxY, n = Grid.IdxZ;
-        int ox0 = segment * p.TileCols, ox1 = ox0 + p.TileCols < p.OutW ? ox0 + p.TileCols : p.OutW;
+        int oy = Grid.IdxY, n = Grid.IdxZ;
         var stage = SharedMemory.GetDynamic<ulong>();
-        long inBase = Stage(p, input, stage, n, oy, ox0, ox1);
+        long inBase = Start(p, input, stage, n, oy, out int k, out int ox0, out int ox1);
         if (k >= p.K) return;
         long outBase = (long)n * p.OutSample + (long)oy * p.OutW * p.K + k;
         for (int ox = ox0; ox < ox1;)
