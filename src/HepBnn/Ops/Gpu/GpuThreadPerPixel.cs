@@ -21,12 +21,20 @@ public sealed class GpuThreadPerPixel : GpuConfiguration
         return Linear(pixels, group, batch);
     }
 
+    /// <summary>This thread's output pixel (index, row, column); false past the last one.</summary>
+    static bool Pixel(GpuBlockParams p, out int pixel, out int y, out int x)
+    {
+        pixel = Grid.IdxX * Group.DimX + Group.IdxX;
+        y = pixel / p.OutW;
+        x = pixel - y * p.OutW;
+        return pixel < p.OutH * p.OutW;
+    }
+
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        int pixel = Grid.IdxX * Group.DimX + Group.IdxX, n = Grid.IdxY;
-        if (pixel >= p.OutH * p.OutW) return;
-        int py = pixel / p.OutW, px = pixel - py * p.OutW;
+        int n = Grid.IdxY;
+        if (!Pixel(p, out int pixel, out int py, out int px)) return;
         long inBase = (long)n * p.InSample, outBase = (long)n * p.OutSample + (long)pixel * p.OutWords;
         for (int w = 0; w < p.OutWords; w++)
         {
@@ -41,9 +49,8 @@ public sealed class GpuThreadPerPixel : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        int pixel = Grid.IdxX * Group.DimX + Group.IdxX, n = Grid.IdxY;
-        if (pixel >= p.OutH * p.OutW) return;
-        int oy = pixel / p.OutW, ox = pixel - oy * p.OutW;
+        int n = Grid.IdxY;
+        if (!Pixel(p, out int pixel, out int oy, out int ox)) return;
         long inBase = (long)n * p.InSample, outBase = (long)n * p.OutSample + (long)pixel * p.K;
         for (int k = 0; k < p.K; k++) outScores[outBase + k] = Dot(p, input, inBase, weights, meta, oy, ox, k, false);
     }
