@@ -74,6 +74,29 @@ public class CpuKernelPathTests
 
     public static TheoryData<string> CaseNames() => [.. Cases.Keys];
 
+    /// <summary>Every patch length the carry-save trees treat differently: each leftover 1..15 (the seeded counters:
+    /// 1-, 2-, 4- and 8-word parts in every combination) with no 16-word block, one block (its carry counted as a
+    /// weight-16 counter) and two or more (the sixteens popcount); dense inputs and 1×1 convs of L words, batch 2, then a 3×3 conv
+    /// with 2 words per tap (18-word patches) at odd width (pixel pairs + a single pixel).</summary>
+    [Theory]
+    [InlineData(1)] [InlineData(2)] [InlineData(3)] [InlineData(4)] [InlineData(5)] [InlineData(6)] [InlineData(7)]
+    [InlineData(8)] [InlineData(9)] [InlineData(10)] [InlineData(11)] [InlineData(12)] [InlineData(13)] [InlineData(14)]
+    [InlineData(15)] [InlineData(16)] [InlineData(17)] [InlineData(18)] [InlineData(23)] [InlineData(31)] [InlineData(32)]
+    [InlineData(33)] [InlineData(36)] [InlineData(47)] [InlineData(50)]
+    public void EveryPatchLengthMatchesReference(int words)
+    {
+        for (int seed = 1; seed <= 2; seed++)
+        {
+            var dense = B(new(1, 1, 1), seed).InputConv(64 * words, 1, 1, 0).BnSign().Flatten().Dense(70).BnSign().Dense(5).Build($"dense-{words}");
+            CpuChecks.AllConfigurations(dense, batch: 2, seed);
+            // 1×1 conv on L words per pixel, 2×3 pixels: the two-pixel trees and a single pixel per row
+            var conv = B(new(2, 3, 1), seed).InputConv(64 * words, 1, 1, 0).BnSign().Conv(70, 1, 1, 0).BnSign().Flatten().Dense(5).Build($"conv1x1-{words}");
+            CpuChecks.AllConfigurations(conv, batch: 2, seed);
+        }
+        if (words == 18)
+            CpuChecks.AllConfigurations(B(new(5, 5, 1), 3).InputConv(128).BnSign().Conv(67).BnSign().Flatten().Dense(5).Build("w2"), batch: 2, 3);
+    }
+
     [Theory]
     [MemberData(nameof(CaseNames))]
     public void EveryCpuConfigurationMatchesReference(string name)

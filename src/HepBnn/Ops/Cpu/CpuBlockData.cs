@@ -25,6 +25,11 @@ public sealed class CpuBlockData
     /// <summary>Image with per-channel sums: the patch is planar, [C][kh·kw rounded up to even] (zero pad byte), so each
     /// input channel's sum S_c is one contiguous dot product of this many bytes; 0 otherwise.</summary>
     public int ChannelPatchLength { get; }
+    /// <summary>Image: for each patch byte, the offset of its source byte from the patch's top-left tap in the sample
+    /// (for pixels whose taps are all in bounds), or −1 for a pad byte (always the second of a pair). The gather
+    /// writes each pixel pair as one 16-bit store, so the kernel's 16-bit broadcasts read what one store wrote (a
+    /// load spanning two byte stores cannot be forwarded from the store buffer and waits for them to commit).</summary>
+    public int[] PixelOffsets { get; } = [];
     /// <summary>Dense binary block: the patch is the input sample itself.</summary>
     public bool PatchIsSample { get; }
     /// <summary>Output channels rounded up to whole 64-bit words: the stride of the per-class arrays.</summary>
@@ -44,6 +49,13 @@ public sealed class CpuBlockData
     /// <summary>Image, [class][PaddedK]: fires iff (uint)(x − SumLo) ≤ SumSpan for the raw integer sum x.</summary>
     public uint[] SumLo { get; } = [];
     public uint[] SumSpan { get; } = [];
+    /// <summary>The same test on 16 bits, (ushort)(x − SumLo16) ≤ SumSpan16, for image layers whose sums fit int16
+    /// (patch ≤ 64 pixel pairs: |x| ≤ 32,640), so a kernel can compare VPMADDUBSW's int16 sums without widening them.
+    /// Exact: with lo ∈ [−max, max + 1] and span ≤ max − lo, a sum below lo wraps to ≥ 65,536 − (lo + max) > span.
+    /// Empty unless <see cref="HasSums16"/>.</summary>
+    public ushort[] SumLo16 { get; } = [];
+    public ushort[] SumSpan16 { get; } = [];
+    public bool HasSums16 => SumLo16.Length > 0;
     /// <summary>Image with per-channel divisors (<see cref="Block.HasChannelSums"/>), [class][PaddedK]: fires iff
     /// WideLo ≤ P ≤ WideHi for P = Σ_c Multipliers[c]·S_c (S_c: the sum over input channel c's taps).</summary>
     public long[] WideLo { get; } = [];
@@ -68,6 +80,9 @@ public sealed class CpuBlockData
     /// pixel pairs (VPMADDUBSW) into one int16 per channel.</summary>
     public sbyte[] ImageLaneWeights { get; } = [];
     public int ImageLanes { get; }
+
+    /// <summary>Most pixel pairs whose int16 sums (VPMADDUBSW, |sum| ≤ 255·2 per pair) cannot overflow: 64·510 = 32,640.</summary>
+    public const int MaxPairs16 = 64;
 
     /// <summary>Most per-(border class, channel) table entries a block may need (20 bytes each): a bound that only absurd
     /// layers (kernels near 64×64 with as much padding and thousands of channels) exceed.</summary>
@@ -101,6 +116,7 @@ public sealed class CpuBlockData
         if (IsImage && block.HasChannelSums) ChannelPatchLength = (kh * kw + 1) & ~1;
         PatchLength = ChannelPatchLength > 0 ? s.C * ChannelPatchLength : IsImage ? (int)((taps + 1) & ~1L) : kh * kw * s.ChannelWords;
         PatchIsSample = !IsImage && block.IsDense;
+        if (IsImage) PixelOffsets = ImagePixelOffsets(block, PatchLength, ChannelPatchLength);
 
         (RowClass, RowTaps) = Classes(s.H, block.ConvShape.H, kh, block.Stride, block.Padding, block.RowClassOf);
         (ColClass, ColTaps) = Classes(s.W, block.ConvShape.W, kw, block.Stride, block.Padding, block.ColClassOf);
@@ -164,6 +180,11 @@ public sealed class CpuBlockData
             {
                 SumLo = lo.Select(v => (uint)(int)v).ToArray();
                 SumSpan = lo.Zip(hi, (l, h) => (uint)(h - l)).ToArray();
+                if (PatchLength / 2 <= MaxPairs16)
+                {
+                    SumLo16 = lo.Select(v => (ushort)(short)v).ToArray(); // lo ∈ [−max, max + 1], max ≤ 32,640
+                    SumSpan16 = lo.Zip(hi, (l, h) => (ushort)(h - l)).ToArray();
+                }
             }
             else
             {
@@ -182,6 +203,32 @@ public sealed class CpuBlockData
             ImageLanes = imageLanes;
             if (!HasChannelSums) ImageLaneWeights = ImagePairWeights(k, block.ImageWeights!, (int)taps, PatchLength, imageLanes);
         }
+    }
+
+    /// <summary>See <see cref="PixelOffsets"/>: patch order [ky][kx][C], or planar [C][ky·kw + kx] padded to
+    /// <paramref name="plane"/> bytes per channel.</summary>
+    static int[] ImagePixelOffsets(Block block, int patchLength, int plane)
+    {
+        int c = block.InputShape.C, kh = block.KernelH, kw = block.KernelW, rowBytes = block.InputShape.W * c;
+        var off = new int[patchLength];
+        for (int j = 0; j < patchLength; j++)
+        {
+            int ky, kx, ch;
+            if (plane > 0)
+            {
+                ch = j / plane;
+                int tap = j % plane;
+                if (tap >= kh * kw) { off[j] = -1; continue; }
+                (ky, kx) = (tap / kw, tap % kw);
+            }
+            else
+            {
+                if (j >= kh * kw * c) { off[j] = -1; continue; }
+                (ky, kx, ch) = (j / (kw * c), j / c % kw, j % c);
+            }
+            off[j] = ky * rowBytes + kx * c + ch;
+        }
+        return off;
     }
 
     /// <summary>P range where sign·P ≥ value.</summary>

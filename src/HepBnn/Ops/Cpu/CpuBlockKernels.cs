@@ -24,9 +24,9 @@ public static class CpuBlockKernels
         int ocw = os.ChannelWords;
         var outWords = ((HostBuffer)output).Span.Slice((int)(n * os.PackedWords), (int)os.PackedWords);
         ref byte sample = ref SampleStart(d, (HostBuffer)input, n);
-        // Binary conv pixels go in pairs (neighbours in a row, or in a pooling window's row) so that a kernel can share
-        // its weight loads between the two.
-        bool pairs = !d.IsImage && !d.PatchIsSample;
+        // Conv pixels go in pairs (neighbours in a row, or in a pooling window's row) so that a kernel can share its
+        // weight loads between the two: binary convs, and image layers whose sums fit int16.
+        bool pairs = d.IsImage ? d.HasSums16 : !d.PatchIsSample;
         if (!b.HasPool)
         {
             for (int y = py0; y < py1; y++)
@@ -112,13 +112,31 @@ public static class CpuBlockKernels
         }
     }
 
-    /// <summary>As <see cref="PixelWords"/> for binary conv outputs (oy, ox) and (oy, ox + 1) at once (destinations
+    /// <summary>As <see cref="PixelWords"/> for conv outputs (oy, ox) and (oy, ox + 1) at once (binary, or an image layer
+    /// whose sums fit int16) (destinations
     /// <paramref name="dstA"/> and <paramref name="dstB"/> for pool 0; both OR / AND into the scratch for pool 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void PixelPairWords<TK>(CpuBlockData d, ref byte sample, int oy, int ox, int w0, int w1, CpuScratch s, ref ulong dstA, ref ulong dstB, int pool)
         where TK : struct, ICpuKernel
     {
         int row = d.RowClass[oy] * d.ColClasses, clsA = row + d.ColClass[ox], clsB = row + d.ColClass[ox + 1];
+        if (d.IsImage)
+        {
+            ref byte pa = ref MemoryMarshal.GetArrayDataReference(s.Pixels);
+            ref byte pb = ref MemoryMarshal.GetArrayDataReference(s.PixelsB);
+            if (!GatherInteriorPair(d, ref sample, oy, ox, ref pa, ref pb))
+            {
+                GatherPixels(d, ref sample, oy, ox, s.Pixels); // fills s.Pixels, returns its start (= pa)
+                GatherPixels(d, ref sample, oy, ox + 1, s.PixelsB);
+            }
+            for (int w = w0; w < w1; w++)
+            {
+                ulong bitsA = TK.ImageWord2(d, ref pa, ref pb, w, clsA, clsB, out ulong bitsB);
+                Store(bitsA, w, w0, s, ref dstA, pool);
+                Store(bitsB, w, w0, s, ref dstB, pool);
+            }
+            return;
+        }
         ref ulong a = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox, s.Patch);
         ref ulong b = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox + 1, s.PatchB);
         for (int w = w0; w < w1; w++)
@@ -181,7 +199,7 @@ public static class CpuBlockKernels
         int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
         var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
-        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan().Clear();
+        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan(0, d.PatchLength).Clear(); // not the padding
         ref ulong dst = ref MemoryMarshal.GetArrayDataReference(patch);
         int run = (xhi - xlo) * cw;
         for (int ky = ylo; ky < yhi && run > 0; ky++)
@@ -191,6 +209,40 @@ public static class CpuBlockKernels
             for (int i = 0; i < run; i++) Unsafe.Add(ref to, i) = Unsafe.Add(ref src, i);
         }
         return ref dst;
+    }
+
+    /// <summary>Both image patches of outputs (oy, ox) and (oy, ox + 1) when all their taps are in bounds (false
+    /// otherwise, nothing written): one pass over the pair offsets, each pixel pair one 16-bit store, read with one
+    /// 16-bit load where its two bytes are neighbours in the image (VGG3's 1-channel 3×3 layer: 3 of its 5 pairs).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool GatherInteriorPair(CpuBlockData d, ref byte sample, int oy, int ox, ref byte dstA, ref byte dstB)
+    {
+        var b = d.Block;
+        var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
+        var (xloA, xhiA) = d.ColTaps[d.ColClass[ox]];
+        var (xloB, xhiB) = d.ColTaps[d.ColClass[ox + 1]];
+        if ((ylo | xloA | xloB) != 0 || yhi != b.KernelH || xhiA != b.KernelW || xhiB != b.KernelW) return false;
+        int c = b.InputShape.C, step = b.Stride * c;
+        ref byte from = ref Unsafe.Add(ref sample, (nint)(oy * b.Stride - b.Padding) * b.InputShape.W * c + (ox * b.Stride - b.Padding) * c);
+        ref int off = ref MemoryMarshal.GetArrayDataReference(d.PixelOffsets);
+        ref ushort toA = ref Unsafe.As<byte, ushort>(ref dstA);
+        ref ushort toB = ref Unsafe.As<byte, ushort>(ref dstB);
+        for (int t = 0, pairs = d.PatchLength >> 1; t < pairs; t++)
+        {
+            int o0 = Unsafe.Add(ref off, 2 * t), o1 = Unsafe.Add(ref off, 2 * t + 1);
+            if (o1 == o0 + 1)
+            {
+                Unsafe.Add(ref toA, t) = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, o0));
+                Unsafe.Add(ref toB, t) = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, o0 + step));
+            }
+            else
+            {
+                uint hiA = o1 >= 0 ? Unsafe.Add(ref from, o1) : 0u, hiB = o1 >= 0 ? Unsafe.Add(ref from, o1 + step) : 0u;
+                Unsafe.Add(ref toA, t) = (ushort)(Unsafe.Add(ref from, o0) | hiA << 8);
+                Unsafe.Add(ref toB, t) = (ushort)(Unsafe.Add(ref from, o0 + step) | hiB << 8);
+            }
+        }
+        return true;
     }
 
     /// <summary>The image patch of conv output (oy, ox) as pixel bytes [ky][kx][C], zeros at out-of-bounds taps and in
@@ -203,8 +255,22 @@ public static class CpuBlockKernels
         int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
         var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
-        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan().Clear();
         ref byte dst = ref MemoryMarshal.GetArrayDataReference(patch);
+        if (ylo == 0 && yhi == b.KernelH && xlo == 0 && xhi == kw)
+        {
+            // interior pixel: each pixel pair composed in a register and stored once (CpuBlockData.PixelOffsets)
+            ref byte from = ref Unsafe.Add(ref sample, (nint)iy0 * rowBytes + ix0 * c);
+            ref int off = ref MemoryMarshal.GetArrayDataReference(d.PixelOffsets);
+            ref ushort to = ref Unsafe.As<byte, ushort>(ref dst);
+            for (int t = 0, pairs = d.PatchLength >> 1; t < pairs; t++)
+            {
+                int o1 = Unsafe.Add(ref off, 2 * t + 1);
+                uint hi = o1 >= 0 ? Unsafe.Add(ref from, o1) : 0u;
+                Unsafe.Add(ref to, t) = (ushort)(Unsafe.Add(ref from, Unsafe.Add(ref off, 2 * t)) | hi << 8);
+            }
+            return ref dst;
+        }
+        patch.AsSpan().Clear();
         if (d.ChannelPatchLength > 0)
         {
             int plane = d.ChannelPatchLength, n = xhi - xlo;

@@ -24,6 +24,10 @@ public interface ICpuKernel
     /// <summary>Image input (pixel bytes, even count): the 64 thresholded output bits of the channels of <paramref name="word"/>.</summary>
     static abstract ulong ImageWord(CpuBlockData d, ref byte patch, int word, int cls);
 
+    /// <summary>Image input, two output pixels at once (kernels may share weight loads between them): the bits of
+    /// patch A (returned) and of patch B (<paramref name="bitsB"/>). Not for per-channel divisors.</summary>
+    static abstract ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB);
+
     /// <summary>Image input, per-channel divisors: the raw sums S_c of the channels of <paramref name="word"/> for input
     /// channel c = <paramref name="set"/> (its plane of the planar patch, weight set c of
     /// <see cref="CpuBlockData.ChannelImageWeights"/>) into sums[0..64).</summary>

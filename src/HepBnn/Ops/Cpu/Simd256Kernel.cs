@@ -142,6 +142,13 @@ public struct Simd256Kernel : ICpuKernel
         return (low, high);
     }
 
+    /// <summary>Two pixels as two <see cref="ImageWord"/> calls (this kernel shares nothing between them).</summary>
+    public static ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        bitsB = ImageWord(d, ref patchB, word, clsB);
+        return ImageWord(d, ref patchA, word, clsA);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
     {

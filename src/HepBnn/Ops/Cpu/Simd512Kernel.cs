@@ -84,6 +84,17 @@ public struct Simd512Kernel : ICpuKernel
         get => Vector512.Create((byte)8, 16, 16, 24, 16, 24, 24, 32, 16, 24, 24, 32, 24, 32, 32, 40, 16, 24, 24, 32, 24, 32, 32, 40, 24, 32, 32, 40, 32, 40, 40, 48, 16, 24, 24, 32, 24, 32, 32, 40, 24, 32, 32, 40, 32, 40, 40, 48, 24, 32, 32, 40, 32, 40, 40, 48, 32, 40, 40, 48, 40, 48, 48, 56);
     }
 
+    static Vector512<byte> Pop7Low16
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)0, 16, 16, 32, 16, 32, 32, 48, 16, 32, 32, 48, 32, 48, 48, 64, 16, 32, 32, 48, 32, 48, 48, 64, 32, 48, 48, 64, 48, 64, 64, 80, 16, 32, 32, 48, 32, 48, 48, 64, 32, 48, 48, 64, 48, 64, 64, 80, 32, 48, 48, 64, 48, 64, 64, 80, 48, 64, 64, 80, 64, 80, 80, 96);
+    }
+    static Vector512<byte> Pop7High16
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => Vector512.Create((byte)16, 32, 32, 48, 32, 48, 48, 64, 32, 48, 48, 64, 48, 64, 64, 80, 32, 48, 48, 64, 48, 64, 64, 80, 48, 64, 64, 80, 64, 80, 80, 96, 32, 48, 48, 64, 48, 64, 64, 80, 48, 64, 64, 80, 64, 80, 80, 96, 48, 64, 64, 80, 64, 80, 80, 96, 64, 80, 80, 96, 80, 96, 96, 112);
+    }
+
     /// <summary>Carry-save adder (VPTERNLOGQ, destructive: its first operand is its destination): adds a and b into
     /// acc bit by bit and returns the carry (majority of acc, a, b). The carry is computed from the new acc (where a ≠ b
     /// the old acc was ~new acc, where a = b the majority is a), so that its destination is a, which dies here:
@@ -129,19 +140,36 @@ public struct Simd512Kernel : ICpuKernel
     }
 
     /// <summary>P for the 8 channels of one lane group (weights [len][8]): a Harley–Seal carry-save tree over blocks of
-    /// 16 patch words (15 VPTERNLOGQ pairs per block), so only one popcount per 16 words; the 1..15 words left over
-    /// go through a tree of 8, 4, 2 (sharing the counters) whose final carries are counted at their weights in Finish
-    /// (for VGG7's 18-word patches that is one weighted popcount instead of 3 half adders and a popcount). The byte counts of the sixteens are summed per
-    /// lane by VPSADBW. Pointer steps instead of indices keep the loop's scalar work small (the front end is shared
-    /// with ~30 vector instructions per 8 words).</summary>
+    /// 16 patch words (15 VPTERNLOGQ pairs per block), so only one popcount per 16 words. The len mod 16 words left over
+    /// go first (<see cref="Seed"/>), into the still-empty counters, so they cost no popcount; the first block's carry
+    /// is kept as a weight-16 counter that <see cref="Finish"/> counts with the others (patches under 32 words — VGG7's
+    /// 18-word conv2/conv3, VGG3's 9-word conv2 — need no sixteens popcount and one VPSADBW). Later blocks' carries are
+    /// popcounted into byte sums that VPSADBW adds per lane. Pointer steps instead of indices keep the loop's scalar
+    /// work small (the front end is shared with ~30 vector instructions per 8 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> GroupCounts(ref ulong patch, ref ulong w, int len)
     {
         var lut = Lut;
-        Vector512<ulong> ones = default, twos = default, fours = default, eights = default, total = default;
-        var sixteens = Vector512<byte>.Zero; // byte counts of the sixteens (≤ 8 per pop), flushed before they can overflow
+        Vector512<ulong> ones = default, twos = default, fours = default, eights = default, s16 = default, total = default;
+        var sixteens = Vector512<byte>.Zero; // byte counts of later blocks' carries (≤ 8 per pop), flushed before they can overflow
+        int j = len & 15;
+        if (j != 0)
+        {
+            Seed(ref patch, ref w, len, ref ones, ref twos, ref fours, ref eights);
+            patch = ref Unsafe.Add(ref patch, j);
+            w = ref Unsafe.Add(ref w, j * 8);
+        }
+        int blocks = len >> 4;
+        if (blocks > 0)
+        {
+            var a = Octet(ref patch, ref w, 0, ref ones, ref twos, ref fours);
+            var b = Octet(ref patch, ref w, 8, ref ones, ref twos, ref fours);
+            s16 = Csa(ref eights, a, b);
+            patch = ref Unsafe.Add(ref patch, 16);
+            w = ref Unsafe.Add(ref w, 16 * 8);
+        }
         int pops = 0;
-        for (int blocks = len >> 4; blocks > 0; blocks--)
+        for (blocks--; blocks > 0; blocks--)
         {
             var a = Octet(ref patch, ref w, 0, ref ones, ref twos, ref fours);
             var b = Octet(ref patch, ref w, 8, ref ones, ref twos, ref fours);
@@ -155,27 +183,22 @@ public struct Simd512Kernel : ICpuKernel
                 pops = 0;
             }
         }
-        // The 1..15 words left over: each part's final carry is counted at its own weight (bytes ≤ 8·2^k) beside the
-        // counters in Finish, instead of rippling through half adders into the sixteens (2 instructions per level).
+        return Finish(ones, twos, fours, eights, s16, len >= 16, len >= 32, sixteens, total, lut);
+    }
+
+    /// <summary>The len mod 16 leftover words, added while the counters are all zero, smallest part first: the 1-word
+    /// part is the ones counter itself; each part of 2^k words adds into the counters below 2^k, and its final carry
+    /// (weight 2^k) becomes the 2^k counter, which no part has touched yet. So the tail costs only its own adders:
+    /// no popcount, no half adders.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Seed(ref ulong patch, ref ulong w, int len, ref Vector512<ulong> ones, ref Vector512<ulong> twos,
+                     ref Vector512<ulong> fours, ref Vector512<ulong> eights)
+    {
         int j = 0;
-        var tail = Vector512<byte>.Zero;
-        if ((len & 8) != 0)
-        {
-            tail += Weighted(Octet(ref patch, ref w, j, ref ones, ref twos, ref fours), 3, lut);
-            j += 8;
-        }
-        if ((len & 4) != 0)
-        {
-            tail += Weighted(Quad(ref patch, ref w, j, ref ones, ref twos), 2, lut);
-            j += 4;
-        }
-        if ((len & 2) != 0)
-        {
-            tail += Weighted(Pair(ref patch, ref w, j, ref ones), 1, lut);
-            j += 2;
-        }
-        if ((len & 1) != 0) tail += PopBytes(Xor(ref patch, ref w, j), lut);
-        return Finish(ones, twos, fours, eights, sixteens, total, tail, lut);
+        if ((len & 1) != 0) { ones = Xor(ref patch, ref w, 0); j = 1; }
+        if ((len & 2) != 0) { twos = Pair(ref patch, ref w, j, ref ones); j += 2; }
+        if ((len & 4) != 0) { fours = Quad(ref patch, ref w, j, ref ones, ref twos); j += 4; }
+        if ((len & 8) != 0) eights = Octet(ref patch, ref w, j, ref ones, ref twos, ref fours);
     }
 
     /// <summary>Popcounts of the sixteens' carries summed per byte before VPSADBW: 31 · 8 ≤ 255.</summary>
@@ -186,19 +209,18 @@ public struct Simd512Kernel : ICpuKernel
     static Vector512<byte> Weighted(Vector512<ulong> v, int k, Vector512<byte> lut) =>
         Vector512.ShiftLeft(PopBytes(v, lut).AsUInt16(), k).AsByte();
 
-    /// <summary>The per-lane count from a tree's final state: 16·sixteens + 8·eights + 4·fours + 2·twos + ones + the
-    /// tail's weighted byte counts.</summary>
+    /// <summary>The per-lane count from a tree's final state: ones + 2·twos + 4·fours + 8·eights + 16·s16 (per byte
+    /// ≤ 8·31 = 248: one VPSADBW; s16 only for patches of 16 words or more, <paramref name="has16"/>), plus 16 · the
+    /// later blocks' byte counts when there were any (<paramref name="more"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Finish(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights,
-                                   Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> tail, Vector512<byte> lut)
+                                   Vector512<ulong> s16, bool has16, bool more, Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
     {
-        // ones + 2·twos + 4·fours + 8·eights ≤ 120 per byte, the tail's carries at weights 8, 4, 2, 1 ≤ 120 more: ≤ 240.
         Vector512<byte> rest;
         if (Avx512Vbmi.IsSupported)
         {
             // VBMI: the low 7 bits of each counter through a table already scaled by its weight (no shift), and the top
-            // bits of all four gathered into one byte (bit k = top bit of the 2^k counter) and added once: 16
-            // instructions instead of 23 per tree, which 18-word patches (VGG7's conv2/conv3) pay every 144 word-ops.
+            // bits of all five gathered into one byte (bit k = top bit of the 2^k counter) and added once.
             var top = (Avx512BW.ShiftRightLogical(ones.AsUInt16(), 7) & Vector512.Create((ushort)0x0101))
                       | (Avx512BW.ShiftRightLogical(twos.AsUInt16(), 6) & Vector512.Create((ushort)0x0202))
                       | (Avx512BW.ShiftRightLogical(fours.AsUInt16(), 5) & Vector512.Create((ushort)0x0404))
@@ -206,11 +228,20 @@ public struct Simd512Kernel : ICpuKernel
             rest = Avx512Vbmi.PermuteVar64x8x2(Pop7Low, ones.AsByte(), Pop7High)
                    + Avx512Vbmi.PermuteVar64x8x2(Pop7Low2, twos.AsByte(), Pop7High2)
                    + Avx512Vbmi.PermuteVar64x8x2(Pop7Low4, fours.AsByte(), Pop7High4)
-                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low8, eights.AsByte(), Pop7High8) + top.AsByte() + tail;
+                   + Avx512Vbmi.PermuteVar64x8x2(Pop7Low8, eights.AsByte(), Pop7High8);
+            if (has16) // patches of 16 words or more; a branch the predictor learns per block
+                rest += Avx512Vbmi.PermuteVar64x8x2(Pop7Low16, s16.AsByte(), Pop7High16)
+                        + (Avx512BW.ShiftRightLogical(s16.AsUInt16(), 3) & Vector512.Create((ushort)0x1010)).AsByte();
+            rest += top.AsByte();
         }
-        else rest = PopBytes(ones, lut) + Weighted(twos, 1, lut) + Weighted(fours, 2, lut) + Weighted(eights, 3, lut) + tail;
-        return ((total + Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64()) << 4)
-               + Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
+        else
+        {
+            rest = PopBytes(ones, lut) + Weighted(twos, 1, lut) + Weighted(fours, 2, lut) + Weighted(eights, 3, lut);
+            if (has16) rest += Weighted(s16, 4, lut);
+        }
+        var count = Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
+        if (more) count += (total + Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64()) << 4;
+        return count;
     }
 
     /// <summary>Two patches' words j, j+1 against one load of the weights: the pairs' carries at weight 2.</summary>
@@ -252,11 +283,30 @@ public struct Simd512Kernel : ICpuKernel
     static void GroupCounts2(ref ulong pa, ref ulong pb, ref ulong w, int len, out Vector512<ulong> countA, out Vector512<ulong> countB)
     {
         var lut = Lut;
-        Vector512<ulong> onesA = default, twosA = default, foursA = default, eightsA = default, totalA = default;
-        Vector512<ulong> onesB = default, twosB = default, foursB = default, eightsB = default, totalB = default;
+        Vector512<ulong> onesA = default, twosA = default, foursA = default, eightsA = default, s16A = default, totalA = default;
+        Vector512<ulong> onesB = default, twosB = default, foursB = default, eightsB = default, s16B = default, totalB = default;
         Vector512<byte> sixA = default, sixB = default;
+        int j = len & 15;
+        if (j != 0)
+        {
+            Seed2(ref pa, ref pb, ref w, len, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, ref eightsA, ref eightsB);
+            pa = ref Unsafe.Add(ref pa, j);
+            pb = ref Unsafe.Add(ref pb, j);
+            w = ref Unsafe.Add(ref w, j * 8);
+        }
+        int blocks = len >> 4;
+        if (blocks > 0) // the first block's carries stay counters of weight 16 (see GroupCounts)
+        {
+            Octet2(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
+            Octet2(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
+            s16A = Csa(ref eightsA, a0, a1);
+            s16B = Csa(ref eightsB, b0, b1);
+            pa = ref Unsafe.Add(ref pa, 16);
+            pb = ref Unsafe.Add(ref pb, 16);
+            w = ref Unsafe.Add(ref w, 16 * 8);
+        }
         int pops = 0;
-        for (int blocks = len >> 4; blocks > 0; blocks--)
+        for (blocks--; blocks > 0; blocks--)
         {
             Octet2(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
             Octet2(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
@@ -273,37 +323,36 @@ public struct Simd512Kernel : ICpuKernel
                 pops = 0;
             }
         }
+        countA = Finish(onesA, twosA, foursA, eightsA, s16A, len >= 16, len >= 32, sixA, totalA, lut);
+        countB = Finish(onesB, twosB, foursB, eightsB, s16B, len >= 16, len >= 32, sixB, totalB, lut);
+    }
+
+    /// <summary><see cref="Seed"/> for two patches sharing the weight loads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Seed2(ref ulong pa, ref ulong pb, ref ulong w, int len, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+                      ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, ref Vector512<ulong> foursA, ref Vector512<ulong> foursB,
+                      ref Vector512<ulong> eightsA, ref Vector512<ulong> eightsB)
+    {
         int j = 0;
-        Vector512<byte> tailA = default, tailB = default; // as in GroupCounts: carries counted at their weights
-        if ((len & 8) != 0)
+        if ((len & 1) != 0)
         {
-            Octet2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a, out var b);
-            tailA += Weighted(a, 3, lut);
-            tailB += Weighted(b, 3, lut);
-            j += 8;
-        }
-        if ((len & 4) != 0)
-        {
-            Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a, out var b);
-            tailA += Weighted(a, 2, lut);
-            tailB += Weighted(b, 2, lut);
-            j += 4;
+            var w0 = Vector512.LoadUnsafe(ref w);
+            onesA = Vector512.Create(pa) ^ w0;
+            onesB = Vector512.Create(pb) ^ w0;
+            j = 1;
         }
         if ((len & 2) != 0)
         {
-            Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a, out var b);
-            tailA += Weighted(a, 1, lut);
-            tailB += Weighted(b, 1, lut);
+            Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out twosA, out twosB);
             j += 2;
         }
-        if ((len & 1) != 0)
+        if ((len & 4) != 0)
         {
-            var wv = Vector512.LoadUnsafe(ref w, (nuint)j * 8);
-            tailA += PopBytes(Vector512.Create(Unsafe.Add(ref pa, j)) ^ wv, lut);
-            tailB += PopBytes(Vector512.Create(Unsafe.Add(ref pb, j)) ^ wv, lut);
+            Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out foursA, out foursB);
+            j += 4;
         }
-        countA = Finish(onesA, twosA, foursA, eightsA, sixA, totalA, tailA, lut);
-        countB = Finish(onesB, twosB, foursB, eightsB, sixB, totalB, tailB, lut);
+        if ((len & 8) != 0)
+            Octet2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out eightsA, out eightsB);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -361,6 +410,12 @@ public struct Simd512Kernel : ICpuKernel
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 2 * pairs * 64);
         ref uint lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo), cls * d.PaddedK + word * 64);
         ref uint span = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan), cls * d.PaddedK + word * 64);
+        if (groups == 2 && d.HasSums16)
+        {
+            WordSums(ref pixels, ref w, pairs, out var a, out var b);
+            nint t = cls * d.PaddedK + word * 64;
+            return Fire16(a, d, t) | Fire16(b, d, t + 32) << 32;
+        }
         if (groups == 2 && pairs <= 64)
         {
             WordSums(ref pixels, ref w, pairs, out var a, out var b);
@@ -376,6 +431,47 @@ public struct Simd512Kernel : ICpuKernel
         }
         return bits;
     }
+
+    /// <summary>Two pixels of an image layer whose sums fit int16 (<see cref="CpuBlockData.HasSums16"/>), 64 channels:
+    /// each weight vector loaded once for both pixels and each broadcast pixel pair feeding two VPMADDUBSW, four
+    /// independent accumulator chains, and the thresholds tested on the int16 sums (no widening): VGG3's first layer
+    /// (5 pixel pairs per patch) spent more on the epilogue and loop than on its 10 multiply-adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.PatchLength / 2;
+        if (groups < 2 || !d.HasSums16)
+        {
+            bitsB = ImageWord(d, ref patchB, word, clsB);
+            return ImageWord(d, ref patchA, word, clsA);
+        }
+        ref ushort pixA = ref Unsafe.As<byte, ushort>(ref patchA);
+        ref ushort pixB = ref Unsafe.As<byte, ushort>(ref patchB);
+        ref sbyte wa = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 2 * pairs * 64);
+        ref sbyte wb = ref Unsafe.Add(ref wa, (nint)pairs * 64);
+        Vector512<short> aa = default, ab = default, ba = default, bb = default;
+        for (int t = 0; t < pairs; t++)
+        {
+            var w0 = Vector512.LoadUnsafe(ref wa, (nuint)t * 64);
+            var w1 = Vector512.LoadUnsafe(ref wb, (nuint)t * 64);
+            var pa = Vector512.Create(Unsafe.Add(ref pixA, t)).AsByte();
+            var pb = Vector512.Create(Unsafe.Add(ref pixB, t)).AsByte();
+            aa += Avx512BW.MultiplyAddAdjacent(pa, w0);
+            ab += Avx512BW.MultiplyAddAdjacent(pa, w1);
+            ba += Avx512BW.MultiplyAddAdjacent(pb, w0);
+            bb += Avx512BW.MultiplyAddAdjacent(pb, w1);
+        }
+        nint ta = clsA * d.PaddedK + word * 64, tb = clsB * d.PaddedK + word * 64;
+        bitsB = Fire16(ba, d, tb) | Fire16(bb, d, tb + 32) << 32;
+        return Fire16(aa, d, ta) | Fire16(ab, d, ta + 32) << 32;
+    }
+
+    /// <summary>Threshold bits of 32 int16 channel sums against the 16-bit tables from entry t on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong Fire16(Vector512<short> sums, CpuBlockData d, nint t) =>
+        Vector512.LessThanOrEqual(sums.AsUInt16() - Vector512.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumLo16), t)),
+                                  Vector512.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.SumSpan16), t)))
+            .ExtractMostSignificantBits();
 
     /// <summary>The int16 sums of both lane groups of a word (64 channels: a = channels 0..31, b = 32..63; group b's
     /// weights follow group a's) over at most 64 pixel pairs (|sum| ≤ 64·510 = 32640): each broadcast pixel pair feeds
