@@ -41,6 +41,9 @@ public sealed class CpuBlockData
     public (int Lo, int Hi)[] RowTaps { get; }
     public (int Lo, int Hi)[] ColTaps { get; }
     public int ColClasses => ColTaps.Length;
+    /// <summary>Whether every tap of conv output row / column lies in bounds (interior pixels need no zeros).</summary>
+    public bool[] FullRow { get; }
+    public bool[] FullCol { get; }
 
     /// <summary>Binary, [class][PaddedK]: the output bit fires iff (P − Lo) ≤ Span, unsigned. Channels ≥ K never fire
     /// (tail bits stay zero).</summary>
@@ -121,6 +124,8 @@ public sealed class CpuBlockData
         (RowClass, RowTaps) = Classes(s.H, block.ConvShape.H, kh, block.Stride, block.Padding, block.RowClassOf);
         (ColClass, ColTaps) = Classes(s.W, block.ConvShape.W, kw, block.Stride, block.Padding, block.ColClassOf);
         int classes = RowTaps.Length * ColTaps.Length;
+        FullRow = RowClass.Select(c => RowTaps[c] == (0, kh)).ToArray();
+        FullCol = ColClass.Select(c => ColTaps[c] == (0, kw)).ToArray();
         var rowRep = Representatives(RowClass, RowTaps.Length);
         var colRep = Representatives(ColClass, ColTaps.Length);
 
