@@ -19,7 +19,14 @@ public static class RooflineCommand
     public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us, double RegionUs, double BoundaryUs);
     public sealed record BlockRow(string Model, int Batch, string Block, string Configuration, double MedianUs, long WordOps, double GWordOpsPerS,
         string PeakRoute, int PeakThreads, double FractionOfPeak);
-    public sealed record SegmentRow(string Model, int Batch, string Configuration, int Blocks, double PerBlockForkJoinUs, double OneRegionUs, double SavedPerBoundaryUs);
+    public sealed record SegmentRow(string Model, int Batch, string Configuration, int Blocks, double PerBlockForkJoinUs, double OneRegionUs, double SavedPerBoundaryUs)
+    {
+        public double PerBlockP90Us { get; init; }
+        public double OneRegionP10Us { get; init; }
+        public double OneRegionP90Us { get; init; }
+        /// <summary>With HEPBNN_POOL_TRACE=1: where the region's runs spend their time (typical runs vs the slowest tenth).</summary>
+        public string? Trace { get; init; }
+    }
     public sealed record Report(string Cpu, int Cores, double LoadAverage, List<PeakRow> Peaks, List<ForkJoinRow> ForkJoin, List<BlockRow> Blocks)
     {
         public List<SegmentRow> Segments { get; } = [];
@@ -58,8 +65,40 @@ public static class RooflineCommand
                     session.Run(images, batch, scores);
                     list.Add(System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
                 }
-        double ma = TimingStats.From(a.ToArray()).MedianUs, mb = TimingStats.From(b.ToArray()).MedianUs;
-        return new SegmentRow(m.Name, batch, config, blocks.Count, ma, mb, (ma - mb) / Math.Max(1, blocks.Count - 1));
+        var sa = TimingStats.From(a.ToArray());
+        var sb = TimingStats.From(b.ToArray());
+        double ma = sa.MedianUs, mb = sb.MedianUs;
+        return new SegmentRow(m.Name, batch, config, blocks.Count, ma, mb, (ma - mb) / Math.Max(1, blocks.Count - 1))
+            { PerBlockP90Us = sa.P90Us, OneRegionP10Us = sb.P10Us, OneRegionP90Us = sb.P90Us, Trace = TraceRegion(region, images, batch, scoresB, res.CpuWorkers) };
+    }
+
+    /// <summary>HEPBNN_POOL_TRACE=1: 2000 back-to-back runs of the region session, split into the caller's share (publish
+    /// → its part and every block done), the join (→ every helper that started is done), the latest helper start after
+    /// the publish and the helpers skipped (not started when the work was done); medians over all runs vs over the
+    /// slowest tenth.</summary>
+    static string? TraceRegion(InferenceSession session, byte[] images, int batch, int[] scores, CpuWorkerPool pool)
+    {
+        if (pool.Trace is not { } trace) return null;
+        trace.Clear();
+        var total = new double[2000];
+        for (int i = 0; i < total.Length; i++)
+        {
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            session.Run(images, batch, scores);
+            total[i] = System.Diagnostics.Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+        }
+        var jobs = trace.Jobs();
+        if (jobs.Count != total.Length) return $"{jobs.Count} pool jobs for {total.Length} runs (not one region per run)";
+        double p90 = TimingStats.From(total).P90Us;
+        string Of(IEnumerable<int> runs)
+        {
+            var r = runs.ToList();
+            double M(Func<int, double> f) => TimingStats.From(r.Select(f).ToList()).MedianUs;
+            return $"run {M(i => total[i]):F1}, caller {M(i => jobs[i].WorkUs):F1}, join {M(i => jobs[i].JoinUs):F2}, latest start {M(i => jobs[i].LatestStartUs):F2}, " +
+                   $"last helper +{M(i => jobs[i].LastHelperUs):F2}, skipped {r.Average(i => jobs[i].Skipped):F2} of {jobs[r[0]].Helpers}";
+        }
+        var all = Enumerable.Range(0, total.Length);
+        return $"all: {Of(all)} | slowest 10%: {Of(all.Where(i => total[i] >= p90))} | max run {total.Max():F0}";
     }
 
     public static Command Create()
@@ -113,10 +152,13 @@ public static class RooflineCommand
                     foreach (var c in r.GetValue(segmentConfigs)!)
                         if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
             }
-            var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs", "one region µs", "saved per block boundary µs");
+            var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs (p90)", "one region µs (p10..p90)", "saved per block boundary µs");
             foreach (var x in report.Segments)
-                st.AddRow(x.Model, x.Batch.ToString(), x.Configuration, x.Blocks.ToString(), x.PerBlockForkJoinUs.ToString("F1"), x.OneRegionUs.ToString("F1"), x.SavedPerBoundaryUs.ToString("F2"));
+                st.AddRow(x.Model, x.Batch.ToString(), x.Configuration, x.Blocks.ToString(), $"{x.PerBlockForkJoinUs:F1} ({x.PerBlockP90Us:F1})",
+                    $"{x.OneRegionUs:F1} ({x.OneRegionP10Us:F1}..{x.OneRegionP90Us:F1})", x.SavedPerBoundaryUs.ToString("F2"));
             AnsiConsole.Write(st);
+            foreach (var x in report.Segments.Where(x => x.Trace is not null))
+                Console.WriteLine($"region trace {x.Model} b{x.Batch} {x.Configuration}: {x.Trace}");
             var kernelPeaks = new Dictionary<(string, int, int), double>();
             var only = r.GetValue(configs) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null;
             foreach (var name in r.GetValue(model)!)

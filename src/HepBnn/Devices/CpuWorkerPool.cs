@@ -17,6 +17,11 @@ public interface IParallelWork
 public interface IRegionWork
 {
     void Run(int participant, int participants, int worker);
+
+    /// <summary>True when the work is complete once the caller's <see cref="Run"/> (participant 0) returns, whoever else
+    /// took part (e.g. static slices that present participants take over from absent ones): helpers that have not
+    /// started by then skip the run instead of holding the join. False: every participant runs exactly once.</summary>
+    bool LateParticipantsMaySkip => false;
 }
 
 /// <summary>A fixed set of worker threads created once (per session or shared by a <see cref="Runtime.SessionPool"/>).
@@ -37,10 +42,23 @@ public sealed class CpuWorkerPool : IDisposable
     readonly Thread[] _threads;
     /// <summary>Per worker: the semaphore it parks on when no job came while it spun.</summary>
     readonly SemaphoreSlim[] _wake;
-    /// <summary>Per worker, <see cref="Line"/> longs apart: [0] the last job it finished, [Line/2] 1 while it is parked
-    /// (or about to park). Index 0 belongs to the calling thread and stays unused.</summary>
+    /// <summary>Per worker, <see cref="Line"/> longs apart: [0] the last job it finished, [<see cref="StartAt"/>] the last
+    /// job it started (−job: the caller finished that job without it), [Line/2] 1 while it is parked (or about to park).
+    /// Index 0 belongs to the calling thread and stays unused.</summary>
     readonly long[] _slots;
     const int Line = 16; // 128 bytes: a cache line plus the adjacent-line prefetch pair
+    const int StartAt = 2, TraceStartAt = 3, TraceEndAt = 4;
+    /// <summary>Whether the caller, once every item is taken (For) or done (a region), leaves without the helpers that have
+    /// not started yet (HEPBNN_POOL_CANCEL=0 turns it off, for comparison). A helper that is descheduled or still waking
+    /// when the job is published would otherwise hold the join until the OS runs it again — 100 µs and more in a VM, for
+    /// a job whose work the others already did.</summary>
+    static readonly bool CancelLate = ExecutionResources.ParseSwitch("HEPBNN_POOL_CANCEL", Environment.GetEnvironmentVariable("HEPBNN_POOL_CANCEL"), true);
+    /// <summary>See <see cref="CancelLate"/> (HEPBNN_POOL_CANCEL, on by default).</summary>
+    public static bool SkipsLateHelpers => CancelLate;
+    /// <summary>HEPBNN_POOL_TRACE=1: every job's hand-off, work and join times go to <see cref="Trace"/> (diagnostics).</summary>
+    public static readonly bool Tracing = ExecutionResources.ParseSwitch("HEPBNN_POOL_TRACE", Environment.GetEnvironmentVariable("HEPBNN_POOL_TRACE"), false);
+    /// <summary>The last jobs' timings when <see cref="Tracing"/> is on (a ring, oldest overwritten).</summary>
+    public PoolTrace? Trace { get; }
     /// <summary>The published job: number × 2¹⁶ + helpers (workers 1..helpers take part), alone on its line.</summary>
     readonly long[] _epochLine = new long[2 * Line];
     const int EpochAt = Line;
@@ -78,6 +96,9 @@ public sealed class CpuWorkerPool : IDisposable
 
     public int Threads => _threads.Length + 1;
 
+    /// <summary>Helpers that skipped a job because its work was done before they started (see <see cref="For(int, IParallelWork, int)"/>).</summary>
+    public long SkippedHelpers { get; private set; }
+
     public CpuWorkerPool(int threads)
     {
         threads = Math.Clamp(threads, 1, MaxThreads);
@@ -85,6 +106,7 @@ public sealed class CpuWorkerPool : IDisposable
         _wake = new SemaphoreSlim[threads];
         _slots = new long[threads * Line];
         for (int i = 0; i < threads; i++) _wake[i] = new SemaphoreSlim(0);
+        if (Tracing) Trace = new PoolTrace(8192);
         for (int i = 0; i < _threads.Length; i++)
         {
             int worker = i + 1;
@@ -111,7 +133,7 @@ public sealed class CpuWorkerPool : IDisposable
         try
         {
             _work = work; _count = count; _next = 0; _region = null;
-            Run(Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1));
+            Run(Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1), skipLate: true); // items are handed out dynamically
             _work = null;
         }
         finally { Monitor.Exit(_gate); }
@@ -119,7 +141,8 @@ public sealed class CpuWorkerPool : IDisposable
 
     /// <summary>A parallel region: <paramref name="work"/>.Run(participant, P, worker) runs exactly once for each
     /// participant in [0, P), each on its own thread (the caller is one of them), so that participants may wait for each
-    /// other (a barrier) inside. Participant p is worker p (so per-worker scratch is per-participant too). P is at most
+    /// other (a barrier) inside — or at most once, for helpers that had not started when the caller's run returned, when
+    /// <see cref="IRegionWork.LateParticipantsMaySkip"/>. Participant p is worker p (so per-worker scratch is per-participant too). P is at most
     /// <paramref name="maxThreads"/>, and 1 where <see cref="For(int, IParallelWork, int)"/> would run inline (nesting,
     /// or the workers serving another caller). A participant that fails must not leave the others waiting: the work's
     /// barrier has to give up when one fails.</summary>
@@ -141,15 +164,16 @@ public sealed class CpuWorkerPool : IDisposable
             // since the last job is still in their caches (a session runs the same region every inference).
             if (!ReferenceEquals(_region, work)) _region = work;
             if (_participants != helpers + 1) _participants = helpers + 1;
-            Run(helpers); // _region stays set until another job (a For clears it): the owner of the work outlives its runs
+            Run(helpers, work.LateParticipantsMaySkip); // _region stays set until another job (a For clears it): the owner of the work outlives its runs
         }
         finally { Monitor.Exit(_gate); }
     }
 
     /// <summary>Publishes the job to workers 1..<paramref name="helpers"/>, works as participant 0, waits for the helpers
     /// and rethrows the first failure.</summary>
-    void Run(int helpers)
+    void Run(int helpers, bool skipLate)
     {
+        long t0 = Tracing ? Stopwatch.GetTimestamp() : 0;
         long job = ++_job;
         Volatile.Write(ref _epochLine[EpochAt], (job << 16) | (long)helpers);
         Interlocked.MemoryBarrier(); // the epoch store before the parked-flag reads (workers: flag store, then epoch read)
@@ -157,7 +181,10 @@ public sealed class CpuWorkerPool : IDisposable
             if (Volatile.Read(ref _slots[w * Line + Line / 2]) != 0 && Interlocked.Exchange(ref _slots[w * Line + Line / 2], 0) == 1)
                 _wake[w].Release();
         Work(0);
-        WaitUntilDone(helpers, job);
+        long t1 = Tracing ? Stopwatch.GetTimestamp() : 0;
+        int cancelled = WaitUntilDone(helpers, job, skipLate && CancelLate);
+        if (cancelled > 0) SkippedHelpers += cancelled;
+        if (Tracing) Record(t0, t1, helpers, cancelled, job);
         var error = _error;
         if (error is not null) _error = null;
         if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
@@ -197,10 +224,23 @@ public sealed class CpuWorkerPool : IDisposable
         finally { t_inside = outer; }
     }
 
-    void WaitUntilDone(int helpers, long job)
+    /// <summary>Waits for the helpers that started <paramref name="job"/>; those that have not started yet are told to skip
+    /// it (when <paramref name="skipLate"/>): the caller calls this only when the job's work is all taken or done. Returns
+    /// how many were skipped.</summary>
+    int WaitUntilDone(int helpers, long job, bool skipLate)
     {
         long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+        int cancelled = 0;
         for (int w = 1; w <= helpers; w++)
+        {
+            if (Volatile.Read(ref _slots[w * Line]) == job) continue;
+            if (skipLate)
+            {
+                // One CAS on the helper's start word decides: either it started (and we wait for it) or it never will.
+                ref long start = ref _slots[w * Line + StartAt];
+                long s = Volatile.Read(ref start);
+                if (s != job && Interlocked.CompareExchange(ref start, -job, s) == s) { cancelled++; continue; }
+            }
             while (Volatile.Read(ref _slots[w * Line]) != job)
             {
                 if (Stopwatch.GetTimestamp() < deadline) { Thread.SpinWait(4); continue; }
@@ -209,6 +249,35 @@ public sealed class CpuWorkerPool : IDisposable
                     while (Volatile.Read(ref _slots[w * Line]) != job) Monitor.Wait(_doneGate, 1);
                 Volatile.Write(ref _callerBlocked, 0);
             }
+        }
+        return cancelled;
+    }
+
+    /// <summary>Whether worker <paramref name="worker"/> has started the current job (always true for the caller, worker
+    /// 0). For a region's participants: one that has not started yet may never come (it is descheduled, or still waking),
+    /// so the others take its share at once instead of waiting for it.
+    /// (Always true when <see cref="SkipsLateHelpers"/> is off: then every participant is waited for anyway.)</summary>
+    public bool HasStarted(int worker) => worker == 0 || !CancelLate || Volatile.Read(ref _slots[worker * Line + StartAt]) == Volatile.Read(ref _job);
+
+    /// <summary>Whether worker <paramref name="worker"/> may run <paramref name="job"/>: false when the caller already
+    /// finished it without this worker (see <see cref="WaitUntilDone"/>).</summary>
+    bool Begin(int worker, long job)
+    {
+        ref long start = ref _slots[worker * Line + StartAt];
+        long s = Volatile.Read(ref start);
+        return s != -job && Interlocked.CompareExchange(ref start, job, s) == s;
+    }
+
+    void Record(long t0, long t1, int helpers, int cancelled, long job)
+    {
+        long t2 = Stopwatch.GetTimestamp(), maxLag = 0, lastEnd = t1;
+        for (int w = 1; w <= helpers; w++)
+        {
+            if (Volatile.Read(ref _slots[w * Line + StartAt]) != job) continue;
+            maxLag = Math.Max(maxLag, _slots[w * Line + TraceStartAt] - t0);
+            lastEnd = Math.Max(lastEnd, _slots[w * Line + TraceEndAt]);
+        }
+        Trace!.Add(t0, t1, t2, helpers, cancelled, maxLag, lastEnd - t1);
     }
 
     void WorkerLoop(int worker)
@@ -220,7 +289,10 @@ public sealed class CpuWorkerPool : IDisposable
             seen = epoch;
             if (_stopping) return;
             if (worker > (int)(epoch & 0xFFFF)) continue; // not a helper of this job
+            if (!Begin(worker, epoch >> 16)) continue;      // the caller finished this job without us
+            if (Tracing) _slots[worker * Line + TraceStartAt] = Stopwatch.GetTimestamp();
             Work(worker);
+            if (Tracing) _slots[worker * Line + TraceEndAt] = Stopwatch.GetTimestamp();
             Volatile.Write(ref _slots[worker * Line], epoch >> 16);
             Interlocked.MemoryBarrier(); // the done store before reading whether the caller sleeps
             if (Volatile.Read(ref _callerBlocked) != 0)
@@ -266,5 +338,39 @@ public sealed class CpuWorkerPool : IDisposable
             if (Interlocked.Exchange(ref _slots[w * Line + Line / 2], 0) == 1) _wake[w].Release();
         foreach (var t in _threads) t.Join();
         foreach (var s in _wake) s.Dispose();
+    }
+}
+
+/// <summary>Timings of a worker pool's last jobs (HEPBNN_POOL_TRACE=1), in Stopwatch ticks: for each job the caller's
+/// share of the work (publish → its own items done), the join (→ every started helper done), the helpers asked, those
+/// skipped because they had not started when the work was done, the latest helper start after the publish, and how long
+/// after the caller the last started helper finished. Written by the job's caller only (one job at a time).</summary>
+public sealed class PoolTrace(int capacity)
+{
+    readonly long[] _data = new long[capacity * 6];
+    long _count;
+
+    public void Clear() => _count = 0;
+
+    internal void Add(long publish, long callerDone, long joined, int helpers, int cancelled, long maxStartLag, long lastAfterCaller)
+    {
+        int i = (int)(_count++ % capacity) * 6;
+        _data[i] = callerDone - publish; _data[i + 1] = joined - callerDone; _data[i + 2] = helpers;
+        _data[i + 3] = cancelled; _data[i + 4] = maxStartLag; _data[i + 5] = lastAfterCaller;
+    }
+
+    /// <summary>The recorded jobs, oldest first: (work µs, join µs, helpers, skipped, latest start µs, last helper after the caller µs).</summary>
+    public IReadOnlyList<(double WorkUs, double JoinUs, int Helpers, int Skipped, double LatestStartUs, double LastHelperUs)> Jobs()
+    {
+        int n = (int)Math.Min(_count, capacity);
+        long first = _count - n;
+        double Us(long t) => t * 1e6 / Stopwatch.Frequency;
+        var list = new List<(double, double, int, int, double, double)>(n);
+        for (long k = first; k < _count; k++)
+        {
+            int i = (int)(k % capacity) * 6;
+            list.Add((Us(_data[i]), Us(_data[i + 1]), (int)_data[i + 2], (int)_data[i + 3], Us(_data[i + 4]), Us(_data[i + 5])));
+        }
+        return list;
     }
 }

@@ -8,7 +8,7 @@ namespace HepBnn.Planning;
 /// <paramref name="WithTransfers"/> (off-host configurations in per-layer tables): kernel plus its input copied in and output
 /// copied back, from the profile's per-tensor transfer medians.</summary>
 public sealed record BlockTiming(int Block, string BlockName, string Configuration, DeviceKind Device, TimingStats Kernel, bool Pruned = false,
-    TimingStats? WithTransfers = null);
+    TimingStats? WithTransfers = null, int Threads = 0);
 
 /// <summary>How <see cref="BlockBenchmark"/> spends time: a budget per measurement, and how much slower than the best
 /// configuration of the same block and device a candidate may be before it is abandoned after one or two samples.
@@ -31,13 +31,15 @@ public static class BlockBenchmark
         // gpu.fused is priced per range of blocks (FusedRangeBenchmark), never as a sum of per-block times.
         ConfigurationRegistry.For(block).Where(c => include(c) && res.TryOpen(c.Device) && !Ops.Gpu.GpuFused.Is(c));
 
+    /// <param name="emptyRegions">An empty CPU region's µs per thread count, filled as parallel CPU blocks are timed inside
+    /// regions (the caller may keep it: the profile prices each plan's regions with it).</param>
     public static IEnumerable<BlockTiming> Run(IReadOnlyList<Block> blocks, int batch, ExecutionResources res, Func<IKernelConfiguration, bool> include,
-        BenchmarkPolicy policy, int seed = 1, Action<string>? progress = null)
+        BenchmarkPolicy policy, int seed = 1, Action<string>? progress = null, Dictionary<int, double>? emptyRegions = null)
     {
         var rng = new Random(seed);
         // Measuring the previous block's fastest configurations first makes pruning effective (blocks of one model rank alike).
         var rank = new Dictionary<string, double>();
-        var emptyRegions = new Dictionary<int, double>(); // an empty region's µs per thread count, measured once per call
+        emptyRegions ??= []; // measured once per thread count
         foreach (var block in blocks)
         {
             var bestOnDevice = new Dictionary<DeviceKind, double>();
@@ -56,7 +58,9 @@ public static class BlockBenchmark
                 double limit = bestOnDevice.TryGetValue(config.Device, out var best) ? best * policy.PruneFactor : double.PositiveInfinity;
                 var (stats, pruned) = MeasureRunner(runner, input, output, batch, config.Device, res, policy, limit, emptyRegions);
                 if (!pruned) bestOnDevice[config.Device] = Math.Min(stats.MedianUs, bestOnDevice.GetValueOrDefault(config.Device, double.PositiveInfinity));
-                var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned);
+                // the threads a CPU block runs on: what its region's participants (and hand-off cost) will be
+                int threads = runner is Ops.Cpu.ICpuRegionWork w ? Math.Max(1, Math.Min(w.MaxThreads, res.CpuWorkers.Threads)) : 0;
+                var timing = new BlockTiming(block.Index, block.Name, config.Name, config.Device, stats, Pruned: pruned, Threads: threads);
                 results.Add(timing);
                 yield return timing;
             }

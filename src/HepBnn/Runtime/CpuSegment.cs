@@ -31,9 +31,11 @@ internal sealed class CpuSegment : IRegionWork
     readonly TensorBuffer[] _inputs, _outputs;
     readonly CpuWorkerPool _pool;
     const int Line = 16; // longs: 128 bytes, a cache line and its prefetch pair
-    /// <summary>Claim counter of slice q of block b at ((b · threads) + q) · Line: run × 2³² + next item.</summary>
+    /// <summary>Claim counter of slice q of block b at ((b · threads) + q + 1) · Line: run × 2³² + next item. (Nothing
+    /// in the first line of this or <see cref="_done"/>: it would share a cache line with the object before the array,
+    /// e.g. this segment's fields, which every participant reads.)</summary>
     readonly long[] _claims;
-    /// <summary>Participant p's items done in block b (all runs since the last failure) at p · _doneStride + b.</summary>
+    /// <summary>Participant p's items done in block b (all runs since the last failure) at (p + 1) · _doneStride + b.</summary>
     readonly long[] _done;
     readonly int _doneStride;
     /// <summary>What changes every run, together on one line that the caller writes and each participant reads once:
@@ -68,11 +70,15 @@ internal sealed class CpuSegment : IRegionWork
         First = first;
         _blocks = blocks; _inputs = inputs; _outputs = outputs; _pool = pool;
         _threads = Math.Max(1, Math.Min(pool.Threads, blocks.Max(b => b.MaxThreads)));
-        _claims = new long[blocks.Length * _threads * Line];
+        _claims = new long[(blocks.Length * _threads + 2) * Line];
         _doneStride = (blocks.Length + Line - 1) / Line * Line;
-        _done = new long[_threads * _doneStride];
+        _done = new long[(_threads + 2) * _doneStride];
         _state = new long[TargetAt + blocks.Length + Line];
     }
+
+    /// <summary>Participant 0 returns only when every block's items are done (it takes late slices itself), so helpers
+    /// that have not started by then need not run at all.</summary>
+    public bool LateParticipantsMaySkip => true;
 
     public void Run(int batch)
     {
@@ -133,7 +139,7 @@ internal sealed class CpuSegment : IRegionWork
 
     void AddDone(int p, int b, int done)
     {
-        if (done > 0) Volatile.Write(ref _done[p * _doneStride + b], _done[p * _doneStride + b] + done);
+        if (done > 0) Volatile.Write(ref _done[(p + 1) * _doneStride + b], _done[(p + 1) * _doneStride + b] + done);
     }
 
     /// <summary>Runs the unclaimed items of slice <paramref name="q"/> of block <paramref name="b"/> as participant
@@ -142,7 +148,7 @@ internal sealed class CpuSegment : IRegionWork
     {
         var block = _blocks[b];
         int units = block.Units(Batch), end = (int)((long)units * (q + 1) / slices);
-        ref long claim = ref _claims[(b * _threads + q) * Line];
+        ref long claim = ref _claims[(b * _threads + q + 1) * Line];
         long run = _state[RunAt] << 32, seen = Volatile.Read(ref claim);
         if ((seen & ~0xFFFFFFFFL) != run) Interlocked.CompareExchange(ref claim, run | (uint)((long)units * q / slices), seen);
         int n = 0;
@@ -166,10 +172,23 @@ internal sealed class CpuSegment : IRegionWork
         while (true)
         {
             long sum = 0;
-            for (int q = 0; q < _threads; q++) sum += Volatile.Read(ref _done[q * _doneStride + b]);
+            for (int q = 0; q < _threads; q++) sum += Volatile.Read(ref _done[(q + 1) * _doneStride + b]);
             if (sum >= target) return !_failed;
             if (_failed) return false;
-            if (start == 0) start = Stopwatch.GetTimestamp();
+            if (start == 0)
+            {
+                start = Stopwatch.GetTimestamp();
+                // Slices whose owner has not even started this run (descheduled, or still waking): take them now rather
+                // than after the steal delay; the owner, should it come, finds them claimed.
+                if (p < Slices(b, participants))
+                {
+                    int slices = Slices(b, _threads), done = 0;
+                    for (int k = 1; k < slices && !_failed; k++)
+                        if ((p + k) % slices is var q && q < participants && !_pool.HasStarted(q)) done += Drain(b, q, slices, p);
+                    AddDone(p, b, done);
+                    if (done > 0) continue;
+                }
+            }
             long waited = Stopwatch.GetTimestamp() - start;
             if (!stole && waited >= StealTicks && p < Slices(b, participants))
             {

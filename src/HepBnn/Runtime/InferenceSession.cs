@@ -233,7 +233,17 @@ public sealed class InferenceSession : IDisposable
         long inBytes = batch * Model.InputShape.Elements;
         if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
         if (rawScores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * ScoresPerImage}");
-        images.CopyTo(_input.Bytes);
+        // Into the page-locked staging: streaming stores over the CPU workers when the GPU reads it next (see StagingCopy).
+        if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
+        else images.CopyTo(_input.Bytes);
+        RunStaged(batch);
+        _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
+    }
+
+    /// <summary>Runs the input already in the staging buffer (<see cref="_input"/>) and leaves the raw scores in
+    /// <see cref="_scores"/>: every block with its transfers, one wait per GPU segment.</summary>
+    void RunStaged(int batch)
+    {
         TensorBuffer current = _input;
         for (int i = 0; i < _runners.Length; i++)
         {
@@ -266,7 +276,30 @@ public sealed class InferenceSession : IDisposable
             _resources.Copy(current, _scores, Blocks[^1].OutputBufferWords(batch));
             _resources.Synchronize(Assignment[^1].Device);
         }
-        _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
+    }
+
+    IoBinding? _binding;
+
+    /// <summary>The session's own page-locked input and score buffers, for <see cref="RunWithBinding"/> (what ONNX Runtime
+    /// calls I/O binding): the caller writes images straight into <see cref="IoBinding.Input"/> and reads the raw scores
+    /// from <see cref="IoBinding.RawScores"/>, so a run copies nothing on the host. Every call returns the same binding
+    /// (the buffers belong to the session; a binding is as thread-unsafe as the session).</summary>
+    public IoBinding CreateIoBinding()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _binding ??= new IoBinding(this, _input, _scores);
+    }
+
+    /// <summary>Runs the first <paramref name="batch"/> images the caller wrote into <paramref name="binding"/>'s input
+    /// (NHWC bytes) and leaves their raw integer scores in its <see cref="IoBinding.RawScores"/>. Same results as
+    /// <see cref="Run(ReadOnlySpan{byte}, int, Span{int})"/>, without its two host copies.</summary>
+    public void RunWithBinding(IoBinding binding, int batch)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(binding);
+        if (!ReferenceEquals(binding.Session, this)) throw new HepBnnException("the I/O binding belongs to another session (use this session's CreateIoBinding)");
+        if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+        RunStaged(batch);
     }
 
     /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>

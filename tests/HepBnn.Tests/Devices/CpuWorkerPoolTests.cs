@@ -170,4 +170,46 @@ public class CpuWorkerPoolTests
         Assert.True(finished, "hand-off hung (lost wake-up?)");
         await done; // rethrows an assertion failed inside the job loop
     }
+
+    sealed class OptionalParticipants : IRegionWork
+    {
+        public int[] Seen = new int[64];
+        public bool LateParticipantsMaySkip => true;
+        public void Run(int participant, int participants, int worker) => Interlocked.Increment(ref Seen[participant]);
+    }
+
+    /// <summary>Helpers that have not started when the caller's work is done skip the job (For: every item taken;
+    /// a region whose work allows it: the caller's part returned). After the workers park, the caller takes two tiny
+    /// items before any parked helper wakes, so some helpers skip; every index still runs exactly once, skipped helpers
+    /// take part in later jobs, and a region that allows skipping runs each participant at most once (the caller once).
+    /// Without the skip, the join would wait for every parked helper's wake-up.</summary>
+    [Fact]
+    public async Task HelpersThatHaveNotStartedSkipAFinishedJob()
+    {
+        var pool = new CpuWorkerPool(4);
+        var done = Task.Run(() =>
+        {
+            long before = pool.SkippedHelpers;
+            for (int round = 0; round < 30; round++)
+            {
+                Thread.Sleep(4); // > the workers' 2 ms hot time: they park
+                var rec = new Recorder(2, pool.Threads);
+                pool.For(rec.Hits.Length, rec, 4);
+                Assert.True(rec.Problem is null && rec.Hits.All(h => h == 1), $"round {round}: {rec.Problem} hits {string.Join(",", rec.Hits)}");
+                var busy = new Recorder(64, pool.Threads); // right after: hot and skipped helpers alike take items again
+                pool.For(busy.Hits.Length, busy);
+                Assert.True(busy.Problem is null && busy.Hits.All(h => h == 1), $"round {round}: {busy.Problem} hits {string.Join(",", busy.Hits)}");
+                var region = new OptionalParticipants();
+                Thread.Sleep(4);
+                pool.Region(4, region);
+                Assert.True(region.Seen[0] == 1 && region.Seen.Take(4).All(h => h <= 1) && region.Seen.Skip(4).All(h => h == 0),
+                    $"round {round}: participants {string.Join(",", region.Seen.Take(6))}");
+            }
+            Assert.True(pool.SkippedHelpers > before, "no helper ever skipped a job finished before it woke (30 rounds after parking)");
+        }, TestContext.Current.CancellationToken);
+        bool finished = await Task.WhenAny(done, Task.Delay(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken)) == done;
+        if (finished) pool.Dispose();
+        Assert.True(finished, "hand-off hung after skipped helpers");
+        await done;
+    }
 }

@@ -42,6 +42,44 @@ public class OptimizerTests
         }
     }
 
+    /// <summary>CPU regions: a run of CPU blocks pays its region's hand-off once, for its widest block (the brute force
+    /// prices each run as a whole; the optimizer and <see cref="CostTable.Cost(IReadOnlyList{int})"/> incrementally).</summary>
+    [Fact]
+    public void KBestEqualsBruteForceWithCpuRegions()
+    {
+        for (int seed = 1; seed <= 300; seed++)
+        {
+            var t = SyntheticCosts.Random(seed, maxBlocks: 5, holes: seed % 4 == 0, regions: true);
+            int k = 1 + seed % 5;
+            var expected = SyntheticCosts.Enumerate(t).Select(a => a.Cost).Order().Take(k).ToList();
+            var actual = PlanOptimizer.KBest(t, k);
+            Assert.True(expected.Count == actual.Count, $"seed {seed}, k {k}: {actual.Count} plans, brute force has {expected.Count}");
+            for (int i = 0; i < expected.Count; i++)
+            {
+                Assert.True(Math.Abs(expected[i] - actual[i].PredictedUs) < 1e-9, $"seed {seed}, k {k}: rank {i + 1} costs {actual[i].PredictedUs}, brute force {expected[i]}");
+                Assert.True(Math.Abs(t.Cost(actual[i].Choice) - actual[i].PredictedUs) < 1e-9, $"seed {seed}: rank {i + 1} cost does not match its choice");
+            }
+        }
+    }
+
+    /// <summary>The region cost is what decides here: two cheap 16-thread blocks lose to slightly slower 4-thread ones once a
+    /// 16-thread region's hand-off is priced, and win without it.</summary>
+    [Fact]
+    public void RegionHandOffCanDecideTheThreadCount()
+    {
+        var none = new Dictionary<(DeviceKind, DeviceKind), double>();
+        IReadOnlyList<CostOption> Block() => [new("cpu.wide", DeviceKind.Cpu, 2, 16), new("cpu.narrow", DeviceKind.Cpu, 3, 4)];
+        var moves = new[] { none, none, none };
+        var priced = new CostTable([Block(), Block()], moves, regions: [(4, 3), (16, 6)]);
+        Assert.Equal(["cpu.narrow", "cpu.narrow"], PlanOptimizer.Best(priced)!.Configurations);
+        Assert.Equal(3 + 3 + 3, PlanOptimizer.Best(priced)!.PredictedUs, 9);
+        Assert.Equal(2 + 3 + 6, priced.Cost(["cpu.wide", "cpu.narrow"]), 9); // widened to 16 by its first block: one 16-thread region
+        var unpriced = new CostTable([Block(), Block()], moves);
+        Assert.Equal(["cpu.wide", "cpu.wide"], PlanOptimizer.Best(unpriced)!.Configurations);
+        Assert.Throws<HepBnnException>(() => new CostTable([Block()], [none, none], regions: [(0, 1)]));
+        Assert.Throws<HepBnnException>(() => new CostTable([Block()], [none, none], regions: [(4, double.NaN)]));
+    }
+
     [Theory]
     [InlineData(DeviceKind.Cpu)]
     [InlineData(DeviceKind.Gpu)]

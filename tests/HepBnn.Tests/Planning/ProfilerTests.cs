@@ -31,6 +31,12 @@ public class ProfilerTests
                 Assert.Equal(b.InputBufferWords(2), profile.Blocks[b.Index].InputWords);
             }
             Assert.Equal(res.TryOpen(DeviceKind.Gpu), profile.Transfers.Count > 0);
+            // CPU regions (on by default): each CPU timing says its threads, and every parallel thread count has its
+            // region's hand-off measured, which the cost table prices.
+            var cpuTimings = profile.Blocks.SelectMany(b => b.Configurations).Where(c => c.Device == DeviceKind.Cpu).ToList();
+            Assert.All(cpuTimings, c => Assert.InRange(c.Threads, 1, res.CpuWorkers.Threads));
+            Assert.Equal(cpuTimings.Select(c => c.Threads).Where(t => t > 1).Distinct().Order(), (profile.CpuRegions ?? []).Select(r => r.Threads).Order());
+            Assert.All(profile.CpuRegions ?? [], r => Assert.True(r.MedianUs > 0, $"region of {r.Threads} threads: {r.MedianUs} µs"));
             Assert.NotNull(profile.Calibration);
             Assert.NotEmpty(profile.Calibration!.Points);
             Assert.True(profile.ProfilingSeconds > 0);

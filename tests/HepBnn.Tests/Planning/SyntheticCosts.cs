@@ -5,7 +5,9 @@ namespace HepBnn.Tests.Planning;
 /// <summary>Random cost tables with CPU and (synthetic) GPU options, and an independent brute-force evaluator.</summary>
 public static class SyntheticCosts
 {
-    public static CostTable Random(int seed, int maxBlocks = 6, bool gpu = true, bool holes = false)
+    /// <param name="regions">CPU options run on 1, 4, 8 or 16 threads and CPU regions cost a random (not necessarily
+    /// monotone) time per thread count.</param>
+    public static CostTable Random(int seed, int maxBlocks = 6, bool gpu = true, bool holes = false, bool regions = false)
     {
         var r = new Random(seed);
         int n = r.Next(1, maxBlocks + 1);
@@ -14,7 +16,8 @@ public static class SyntheticCosts
         {
             var list = new List<CostOption>();
             int cpu = r.Next(1, 4), gpus = gpu ? r.Next(0, 4) : 0;
-            for (int j = 0; j < cpu; j++) list.Add(new CostOption($"cpu.c{j}", DeviceKind.Cpu, Math.Round(r.NextDouble() * 100, 3)));
+            for (int j = 0; j < cpu; j++)
+                list.Add(new CostOption($"cpu.c{j}", DeviceKind.Cpu, Math.Round(r.NextDouble() * 100, 3), regions ? ThreadCounts[r.Next(4)] : 0));
             for (int j = 0; j < gpus; j++) list.Add(new CostOption($"gpu.g{j}", DeviceKind.Gpu, Math.Round(r.NextDouble() * 30, 3)));
             options.Add(list);
         }
@@ -27,7 +30,19 @@ public static class SyntheticCosts
             if (!holes || r.Next(4) != 0) m[(DeviceKind.Gpu, DeviceKind.Cpu)] = Math.Round(r.NextDouble() * 40, 3);
             moves.Add(m);
         }
-        return new CostTable(options, moves, Math.Round(r.NextDouble() * 10, 3));
+        var regionCosts = regions ? ThreadCounts.Where(_ => r.Next(5) != 0).Select(t => (t, Math.Round(r.NextDouble() * 30, 3))).ToList() : null;
+        return new CostTable(options, moves, Math.Round(r.NextDouble() * 10, 3), regions: regionCosts);
+    }
+
+    static readonly int[] ThreadCounts = [1, 4, 8, 16];
+
+    /// <summary>A CPU region's cost for its widest block, written independently of <see cref="CostTable.RegionUs"/>: the
+    /// measured count at or above it (the largest measured where none is), never below a narrower measured count's.</summary>
+    static double Region(CostTable t, int threads)
+    {
+        if (threads == 0 || t.Regions.Count == 0) return 0;
+        var at = t.Regions.Where(r => r.Threads >= threads).Select(r => r.Threads).DefaultIfEmpty(t.Regions.Max(r => r.Threads)).Min();
+        return t.Regions.Where(r => r.Threads <= at).Max(r => r.Us);
     }
 
     /// <summary>Every assignment and its cost, computed here independently of <see cref="CostTable.Cost(IReadOnlyList{int})"/>.
@@ -43,9 +58,12 @@ public static class SyntheticCosts
             {
                 double cost = t.FixedUs;
                 var where = DeviceKind.Cpu;
+                int widest = 0; // threads of the current run of CPU blocks: one region, priced when it ends
                 for (int k = 0; k < t.BlockCount; k++)
                 {
                     var o = t.Options[k][choice[k]];
+                    if (o.Device == DeviceKind.Cpu) widest = Math.Max(widest, Math.Max(1, o.Threads));
+                    else { cost += Region(t, widest); widest = 0; }
                     int end = k;
                     double time = o.TimeUs;
                     if (o.Configuration == RangeOption.Configuration)
@@ -58,7 +76,7 @@ public static class SyntheticCosts
                     where = o.Device;
                     k = end;
                 }
-                cost += Move(t, t.BlockCount, where, DeviceKind.Cpu);
+                cost += Move(t, t.BlockCount, where, DeviceKind.Cpu) + Region(t, widest);
                 if (double.IsFinite(cost)) all.Add(((int[])choice.Clone(), cost));
                 return;
             }

@@ -187,7 +187,7 @@ public static class CpuBlockKernels
         int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
         var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
-        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan().Clear();
+        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan(0, d.PatchLength).Clear(); // not the padding
         ref ulong dst = ref MemoryMarshal.GetArrayDataReference(patch);
         int run = (xhi - xlo) * cw;
         for (int ky = ylo; ky < yhi && run > 0; ky++)

@@ -87,6 +87,7 @@ public sealed class GpuTensorCore : GpuConfiguration
         {
             p.ImageWeightOffset = meta.Length; // here: the patch elements' offsets (GpuTensorCoreImage.Taps)
             meta = [.. meta, .. GpuTensorCoreImage.Taps(block, p)];
+            if (GpuTensorCoreImage.UsesFastKernel(block)) (p, meta) = GpuTensorCoreImage.WithPairs(p, meta, tables.RowTaps.Length * tables.ColTaps.Length);
         }
         var weights = block.Input == BlockInput.Image ? GpuTensorCoreImage.Fragments(block, p) : Fragments(block.PackedWeights!, block.OutChannels, p);
         return new GpuBlockData(gpu, block, p, (weights, meta, GpuBlockData.PoolAndWords(block)));
@@ -98,7 +99,9 @@ public sealed class GpuTensorCore : GpuConfiguration
         if (Refusal(block) is { } why) throw new HepBnnException($"{Name} does not support block {block.Name}: {why}");
         if (maxBatch > MaxBatch) throw new HepBnnException($"{Name}: batch {maxBatch} exceeds the GPU grid limit {MaxBatch}");
         var gpu = resources.RequireGpu();
-        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/image", a => a.LoadKernel((GpuKernelMethod)GpuTensorCoreImage.Kernel));
+        var kernel = GpuTensorCoreImage.UsesFastKernel(block)
+            ? gpu.Kernel<GpuKernelLauncher>($"{Name}/image-fast", a => a.LoadKernel((GpuKernelMethod)GpuTensorCoreImageFast.Kernel))
+            : gpu.Kernel<GpuKernelLauncher>($"{Name}/image", a => a.LoadKernel((GpuKernelMethod)GpuTensorCoreImage.Kernel));
         return new GpuBlockRunner(this, gpu, CreateData(gpu, block, Specialize(GpuBlockParams.From(block), gpu)), kernel);
     }
 
@@ -180,20 +183,25 @@ public sealed class GpuTensorCore : GpuConfiguration
 
     /// <summary>Shared memory of the group's rows (every kernel's preamble, see <see cref="TileRows"/>): fills the rows'
     /// sample, conv row and column, then waits for the group.</summary>
-    internal static TileRows StartRows(GpuBlockParams p, ArrayView<int> coords, ArrayView<ulong> bits)
+    internal static TileRows StartRows(GpuBlockParams p, ArrayView<int> coords, ArrayView<ulong> bits) =>
+        StartRows(p, coords, bits, Group.DimX / 2);
+
+    /// <summary><see cref="StartRows(GpuBlockParams, ArrayView{int}, ArrayView{ulong})"/> for a group of
+    /// <paramref name="rowCount"/> rows (≤ the group's threads; 16 per warp in most kernels, 32 in gpu.tensor-core-wide-2m).</summary>
+    internal static TileRows StartRows(GpuBlockParams p, ArrayView<int> coords, ArrayView<ulong> bits, int rowCount)
     {
         var rows = new TileRows(coords, bits);
-        Rows(p, rows);
+        Rows(p, rows, rowCount);
         Group.Barrier();
         return rows;
     }
 
     /// <summary>Sample (−1: none), conv row and column of each of the group's 64 rows: row r is position r % Pool² of the
     /// pooling window of pooled output tile·TilePooled + r / Pool² (rows past the last whole window are empty).</summary>
-    static void Rows(GpuBlockParams p, TileRows rows)
+    static void Rows(GpuBlockParams p, TileRows rows, int rowCount)
     {
         int r = Group.IdxX;
-        if (r >= Group.DimX / 2) return;
+        if (r >= rowCount) return;
         int w2 = p.Pool * p.Pool, q = r / w2, win = r - q * w2, n = -1, oy = 0, ox = 0;
         long per = (long)p.OutH * p.OutW, gq = (long)Grid.IdxX * p.TilePooled + q;
         if (q < p.TilePooled && gq < p.Batch * per)

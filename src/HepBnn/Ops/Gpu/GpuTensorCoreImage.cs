@@ -63,6 +63,34 @@ public static class GpuTensorCoreImage
         return table;
     }
 
+    /// <summary>Largest kernel height/width of <see cref="FastKernel"/>: a row's valid kernel rows and columns are bit masks
+    /// of one 32-bit word (bit 31 stays clear). Larger kernels run <see cref="Kernel"/>.</summary>
+    public const int MaxFastKernelSide = 31;
+
+    /// <summary>Whether <paramref name="block"/> runs <see cref="FastKernel"/> (otherwise <see cref="Kernel"/>).</summary>
+    public static bool UsesFastKernel(Block block) => block.KernelH <= MaxFastKernelSide && block.KernelW <= MaxFastKernelSide;
+
+    /// <summary>Appends the per-class thresholds as <see cref="ThresholdPair"/>s (channels 2j, 2j+1 of one class side by
+    /// side, 16-byte aligned at <see cref="GpuBlockParams.PairOffset"/>): the raw sum x fires iff (uint)(x − V) ≤ (uint)S,
+    /// the same test as the value/span tables of <see cref="GpuTensorCore.Meta"/> (copied from them).</summary>
+    internal static (GpuBlockParams, int[]) WithPairs(GpuBlockParams p, int[] meta, int classes)
+    {
+        int pk = p.PaddedK;
+        p.PairOffset = (meta.Length + 3) & ~3;
+        var all = new int[checked(p.PairOffset + classes * pk * 2)];
+        meta.CopyTo(all, 0);
+        for (int c = 0; c < classes; c++)
+            for (int j = 0; j < pk / 2; j++)
+            {
+                int i = c * pk + 2 * j, o = p.PairOffset + 4 * (c * (pk / 2) + j);
+                all[o] = meta[p.ValueOffset + i];
+                all[o + 1] = meta[p.ValueOffset + i + 1];
+                all[o + 2] = meta[p.SpanOffset + i];
+                all[o + 3] = meta[p.SpanOffset + i + 1];
+            }
+        return (p, all);
+    }
+
     /// <summary>Patch steps whose A fragments a lane gathers once and holds in registers for every channel tile: 2 steps,
     /// 64 elements (a 3×3 kernel over up to 7 channels). Longer patches are gathered again per tile.</summary>
     const int HeldSteps = 2;

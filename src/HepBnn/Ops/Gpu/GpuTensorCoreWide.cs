@@ -32,6 +32,8 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary>Resident groups per multiprocessor by registers: 128 threads of 76 registers (ptxas on sm_90,
     /// docs/results/h200-mma-b256/call2; up to 80) leave room for 6 of the 64K.</summary>
     protected virtual int RegisterGroupsPerSm => 6;
+    /// <summary>What a group's gathers cost, in tile-times, for <see cref="TilesPerGroup"/>.</summary>
+    protected virtual double GatherTiles => 0.5;
 
     public override bool Supports(Block block) => Refusal(block) is null;
 
@@ -62,7 +64,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     const int MaxWarps = 4;
     /// <summary>64-bit words after the stage's last row: the product's A loads ahead of the last step (one step, or two in
     /// <see cref="GpuTensorCoreWideDeep"/>) read up to 12 32-bit units past that row's padding (unused).</summary>
-    const int StageSlack = 6;
+    private protected const int StageSlack = 6;
 
     /// <summary>The tensor-core constants (<see cref="GpuTensorCore.Data"/>'s fragments and tables) and, for bits output,
     /// the thresholds again as <see cref="ThresholdPair"/>s ([class][channel pair]) at a 16-byte aligned offset.</summary>
@@ -110,21 +112,21 @@ public class GpuTensorCoreWide : GpuConfiguration
         long pooled = (long)batch * p.OutH * p.OutW;
         int rowTiles = checked((int)((pooled + p.TilePooled - 1) / p.TilePooled)), tiles = p.PaddedK / 64;
         int per = gpu.Accelerator.AcceleratorType == AcceleratorType.Cuda
-            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm(p.RowStride, RegisterGroupsPerSm) * gpu.Accelerator.NumMultiprocessors)
+            ? TilesPerGroup(rowTiles, tiles, GroupsPerSm(p.RowStride, RegisterGroupsPerSm) * gpu.Accelerator.NumMultiprocessors, GatherTiles)
             : Math.Min(2, tiles);
         p.TilesPerGroup = per;
         return new KernelConfig(new Index3D(rowTiles, (tiles + per - 1) / per, 1), new Index3D(p.Lanes, 1, 1),
             SharedMemoryConfig.RequestDynamic<ulong>(TileRows.MaxRows * p.RowStride / 2 + StageSlack));
     }
 
-    internal static int TilesPerGroup(int rowTiles, int tiles, int slots)
+    internal static int TilesPerGroup(int rowTiles, int tiles, int slots, double gatherTiles = 0.5)
     {
         int best = 1;
         double bestCost = double.MaxValue;
         for (int per = 1; per <= tiles; per++)
         {
             long groups = (long)rowTiles * ((tiles + per - 1) / per);
-            double cost = (groups + slots - 1) / slots * (per + 0.5);
+            double cost = (groups + slots - 1) / slots * (per + gatherTiles);
             if (cost < bestCost - 1e-9)
             {
                 best = per;
@@ -138,10 +140,10 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// index of its top-left input word (may lie in the padding) and its valid taps, (kernel rows inside the input) · 65536
     /// + (kernel columns inside), bit ky or kx set when that kernel row or column of the window lies in the input; 0 for
     /// an empty row, so every tap is out of bounds.</summary>
-    static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> masks)
+    private protected static void Windows(GpuBlockParams p, TileRows rows, ArrayView<long> bases, ArrayView<int> masks, int rowCount)
     {
         int r = Group.IdxX;
-        if (r >= Group.DimX / 2) return;
+        if (r >= rowCount) return;
         int n = rows.N[r], iy0 = rows.Y[r] * p.Stride - p.Pad, ix0 = rows.X[r] * p.Stride - p.Pad;
         bases[r] = (long)(n < 0 ? 0 : n) * p.InSample + ((long)iy0 * p.InW + ix0) * p.InWords;
         masks[r] = n < 0 ? 0 : Inside(iy0, p.KH, p.InH) << 16 | Inside(ix0, p.KW, p.InW);
@@ -172,7 +174,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>Word <paramref name="kw"/> of rows r, r + warps, … r + 7·warps: 8 loads, then 8 stores.</summary>
-    static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
+    private protected static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
         int stride, int kw, int sy, int sx, int off)
     {
         ulong v0 = Gather(input, bases, masks, r, sy, sx, off);
@@ -197,7 +199,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary>Patch word at <paramref name="off"/> words from row r's window corner, or 0 where the row's mask lacks kernel
     /// row bit <paramref name="sy"/> or column bit <paramref name="sx"/>; branch-free (the index masked to word 0), so the
     /// compiler keeps a thread's 8 loads in flight together.</summary>
-    static ulong Gather(ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> masks, int r, int sy, int sx, int off)
+    private protected static ulong Gather(ArrayView<ulong> input, ArrayView<long> bases, ArrayView<int> masks, int r, int sy, int sx, int off)
     {
         int m = masks[r];
         long bad = ((m >> sy) & (m >> sx) & 1) - 1; // 0 inside, −1 outside
@@ -273,7 +275,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>The 8 MMAs of one step: this lane's A registers against the step's 8 B fragments.</summary>
-    static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
+    private protected static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
     {
         Step(ref acc.F0, a, b.B0);
         Step(ref acc.F1, a, b.B1);
@@ -286,7 +288,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>One step's A fragment of this lane: rows g (stage offset rA) and g+8 (rB), parts t and 4+t at 32-bit offset u.</summary>
-    struct FragmentsA
+    private protected struct FragmentsA
     {
         public uint A0, A1, A2, A3;
 
@@ -297,7 +299,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>One step's B fragments of this lane: 8 n-tiles, 64 bits each (two registers).</summary>
-    struct Fragments8
+    private protected struct Fragments8
     {
         public ulong B0, B1, B2, B3, B4, B5, B6, B7;
 
@@ -308,7 +310,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         };
     }
 
-    static void Step(ref MmaAccumulator c, FragmentsA a, ulong b) =>
+    private protected static void Step(ref MmaAccumulator c, FragmentsA a, ulong b) =>
         GpuMma.AndPopc(ref c, a.A0, a.A1, a.A2, a.A3, (uint)b, (uint)(b >> 32));
 
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
@@ -329,7 +331,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         var pairs = meta.Cast<ThresholdPair>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, masks);
+        Windows(p, rows, bases, masks, Group.DimX / 2);
         Group.Barrier();
         StagePatches(p, input, stage64, bases, masks);
         Group.Barrier();
@@ -364,7 +366,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        Windows(p, rows, bases, masks);
+        Windows(p, rows, bases, masks, Group.DimX / 2);
         Group.Barrier();
         StagePatches(p, input, stage64, bases, masks);
         Group.Barrier();

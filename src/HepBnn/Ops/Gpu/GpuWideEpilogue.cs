@@ -41,7 +41,7 @@ public struct WideBitsEpilogue
     }
 
     /// <summary>Index of (border class of row r, channel pair 0) among the pairs; class 0 for an empty row.</summary>
-    static long PairBase(GpuBlockParams p, ArrayView<int> meta, TileRows rows, int r)
+    internal static long PairBase(GpuBlockParams p, ArrayView<int> meta, TileRows rows, int r)
     {
         int cls = rows.N[r] < 0 ? 0 : meta[p.RowOfOffset + rows.Y[r]] * p.ColClasses + meta[p.ColOfOffset + rows.X[r]];
         return p.PairOffset / 4 + (long)cls * (p.PaddedK / 2);
@@ -92,10 +92,10 @@ public struct WideBitsEpilogue
     }
 
     /// <summary>Mask bits <paramref name="m0"/>, <paramref name="m1"/> for the two channels that fire.</summary>
-    static uint Pair(ThresholdPair th, int pop, int x0, int x1, uint m0, uint m1) =>
+    internal static uint Pair(ThresholdPair th, int pop, int x0, int x1, uint m0, uint m1) =>
         ((uint)(pop - th.V0 - 2 * x0) <= (uint)th.S0 ? m0 : 0u) | ((uint)(pop - th.V1 - 2 * x1) <= (uint)th.S1 ? m1 : 0u);
 
-    static uint OrQuad(uint v)
+    internal static uint OrQuad(uint v)
     {
         v |= Warp.ShuffleXor(v, 1);
         return v | Warp.ShuffleXor(v, 2);

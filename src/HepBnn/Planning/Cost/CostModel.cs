@@ -12,7 +12,7 @@ public static class CostModel
     {
         var options = profile.Blocks.Select(b => (IReadOnlyList<CostOption>)b.Configurations
             .Where(c => double.IsFinite(c.MedianUs))
-            .Select(c => new CostOption(c.Configuration, c.Device, Adjust(c.MedianUs, calibration.For(c.Device))))
+            .Select(c => new CostOption(c.Configuration, c.Device, Adjust(c.MedianUs, calibration.For(c.Device)), c.Threads))
             .ToList()).ToList();
         // A fused range is one launch: calibrated as one GPU block.
         var ranges = (profile.FusedRanges ?? []).Where(r => double.IsFinite(r.MedianUs))
@@ -35,7 +35,15 @@ public static class CostModel
                     m[(a, b)] = down + up + calibration.BoundaryUs;
             moves.Add(m);
         }
-        return new CostTable(options, moves, calibration.SessionUs, ranges);
+        // CPU regions: what a wider region costs more than the narrowest one measured. Not the whole empty-region time: in
+        // a real run the helpers start (≤ 0.7 µs after the hand-off on the 16-core Xeon) while the caller already works on
+        // its first slice: VGG3 b1's found plan there measured 14.0 µs, about the sum of its blocks' in-region times, and
+        // adding the whole empty region (4.6 µs at 16 threads) predicted 18.8 µs (docs/results/cpu-xeon-b1). The common part is a per-run
+        // constant that the calibration's per-run and per-block terms take; the width-dependent part decides plans.
+        var measured = (profile.CpuRegions ?? []).Where(r => double.IsFinite(r.MedianUs)).ToList();
+        double narrowest = measured.Count == 0 ? 0 : measured.MinBy(r => r.Threads)!.MedianUs;
+        var regions = measured.Select(r => (r.Threads, Math.Max(0, r.MedianUs - narrowest))).ToList();
+        return new CostTable(options, moves, calibration.SessionUs, ranges, regions);
     }
 
     /// <summary>Calibrated block time. The floor (a small fraction of the isolated time, not 0) keeps it strictly increasing in

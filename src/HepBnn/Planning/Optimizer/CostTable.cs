@@ -1,8 +1,9 @@
 using HepBnn.Devices;
 namespace HepBnn.Planning;
 
-/// <summary>One way to run one block: a configuration on a device and its predicted time there.</summary>
-public sealed record CostOption(string Configuration, DeviceKind Device, double TimeUs);
+/// <summary>One way to run one block: a configuration on a device and its predicted time there. <paramref name="Threads"/>:
+/// for a CPU configuration, the threads it runs on (its CPU region's participants; 0 = not known, no region cost).</summary>
+public sealed record CostOption(string Configuration, DeviceKind Device, double TimeUs, int Threads = 0);
 
 /// <summary>Blocks First..Last fused into one GPU kernel launch (<c>gpu.fused</c>), priced by its own measurement.</summary>
 public sealed record RangeOption(int First, int Last, double TimeUs)
@@ -18,6 +19,11 @@ public readonly record struct CostUnit(int First, int Last, CostOption Option);
 /// What the optimizer works on, and nothing else (no hardware): per block the options, per tensor boundary the cost of
 /// moving the data between devices, and a fixed per-run cost. Boundary i is the input of block i; boundary n (after
 /// the last block) is the scores, which must end on the host, as the input starts there.
+/// <para>CPU regions: a run of consecutive CPU blocks is one parallel region of the worker pool (a lone parallel block,
+/// one fork-join), whose hand-off and join cost depends on its participants, the most threads any of its blocks uses
+/// (<see cref="RegionUs"/>). Block options carry their work and dependency waits only (they are timed inside a region),
+/// so a plan pays the hand-off once per region, for its widest block — what <see cref="Cost(IReadOnlyList{int})"/> and
+/// the optimizer add: the region's cost at its first block, and the difference when a later block widens it.</para>
 /// </summary>
 public sealed class CostTable
 {
@@ -30,11 +36,21 @@ public sealed class CostTable
     public IReadOnlyList<RangeOption> Ranges { get; }
     public double FixedUs { get; }
     public int BlockCount => Options.Count;
+    readonly (int Threads, double Us)[] _regions;
+
+    /// <summary>Measured hand-off + join of a CPU region, per participant count (empty: regions not priced).</summary>
+    public IReadOnlyList<(int Threads, double Us)> Regions => _regions;
 
     /// <param name="moves">per boundary (n + 1 of them): cost of each (from, to) move that is possible; missing = impossible.</param>
     public CostTable(IReadOnlyList<IReadOnlyList<CostOption>> options, IReadOnlyList<IReadOnlyDictionary<(DeviceKind From, DeviceKind To), double>> moves,
-        double fixedUs = 0, IReadOnlyList<RangeOption>? ranges = null)
+        double fixedUs = 0, IReadOnlyList<RangeOption>? ranges = null, IReadOnlyList<(int Threads, double Us)>? regions = null)
     {
+        foreach (var (t, us) in regions ?? [])
+            if (t < 1 || !double.IsFinite(us) || us < 0) throw new HepBnnException($"CPU region of {t} threads: {us} µs is not a thread count ≥ 1 with a finite non-negative time");
+        // Monotone in the thread count (a wider region never costs less: noise between close counts must not reward widening).
+        var sorted = (regions ?? []).GroupBy(r => r.Threads).Select(g => (g.Key, g.Min(r => r.Us))).OrderBy(r => r.Key).ToArray();
+        for (int i = 1; i < sorted.Length; i++) sorted[i].Item2 = Math.Max(sorted[i].Item2, sorted[i - 1].Item2);
+        _regions = sorted;
         ranges ??= [];
         foreach (var r in ranges)
             if (r.First < 0 || r.Last < r.First || r.Last >= options.Count || !double.IsFinite(r.TimeUs) || r.TimeUs < 0)
@@ -82,12 +98,33 @@ public sealed class CostTable
     {
         double total = FixedUs;
         var where = DeviceKind.Cpu;
+        int region = 0;
         foreach (var u in Units(choice))
         {
-            total += Move(u.First, where, u.Option.Device) + u.Option.TimeUs;
+            (region, double added) = RegionStep(region, u.Option);
+            total += Move(u.First, where, u.Option.Device) + u.Option.TimeUs + added;
             where = u.Option.Device;
         }
         return total + Move(BlockCount, where, DeviceKind.Cpu);
+    }
+
+    /// <summary>Hand-off and join of a CPU region of <paramref name="threads"/> participants: the measured cost of the
+    /// smallest measured count at or above it (the largest where none is); 0 for none or when regions are not priced.</summary>
+    public double RegionUs(int threads)
+    {
+        if (threads <= 0 || _regions.Length == 0) return 0;
+        foreach (var (t, us) in _regions) if (t >= threads) return us;
+        return _regions[^1].Us;
+    }
+
+    /// <summary>The CPU region after <paramref name="option"/> follows one of <paramref name="current"/> participants (0:
+    /// none, e.g. after a GPU block): its participants, and the cost the option adds to the region (all of it when it
+    /// opens one, the difference when it widens one, nothing off the CPU).</summary>
+    public (int Threads, double AddedUs) RegionStep(int current, CostOption option)
+    {
+        if (option.Device != DeviceKind.Cpu) return (0, 0);
+        int threads = Math.Max(current, Math.Max(1, option.Threads));
+        return (threads, RegionUs(threads) - RegionUs(current));
     }
 
     /// <summary>The steps of an assignment in order: each block in its option, except that a maximal run of

@@ -24,7 +24,8 @@ public static class PlanOptimizer
         int n = table.BlockCount;
         // layers[i][state] = best partial paths ending with block i in that state, sorted by cost.
         var layers = new Dictionary<State, List<Entry>>[n];
-        var start = new Dictionary<State, List<Entry>> { [new State(DeviceKind.Cpu, false)] = [new Entry(table.FixedUs, -1, new State(DeviceKind.Cpu, false), -1)] };
+        var origin = new State(DeviceKind.Cpu, false, 0); // the input on the host, no CPU region open yet
+        var start = new Dictionary<State, List<Entry>> { [origin] = [new Entry(table.FixedUs, -1, origin, -1)] };
         var previous = start;
         for (int i = 0; i < n; i++)
         {
@@ -42,7 +43,8 @@ public static class PlanOptimizer
                 {
                     double move = table.Move(i, from.Device, o.Device);
                     if (double.IsPositiveInfinity(move)) continue;
-                    for (int r = 0; r < entries.Count; r++) Add(new State(o.Device, false), new Entry(entries[r].Cost + move + o.TimeUs, j, from, r));
+                    var (threads, region) = table.RegionStep(from.RegionThreads, o);
+                    for (int r = 0; r < entries.Count; r++) Add(new State(o.Device, false, threads), new Entry(entries[r].Cost + move + o.TimeUs + region, j, from, r));
                 }
             }
             for (int x = 0; x < table.Ranges.Count; x++)
@@ -54,7 +56,7 @@ public static class PlanOptimizer
                     if (from.AfterRange) continue;
                     double move = table.Move(range.First, from.Device, DeviceKind.Gpu);
                     if (double.IsPositiveInfinity(move)) continue;
-                    for (int r = 0; r < entries.Count; r++) Add(new State(DeviceKind.Gpu, true), new Entry(entries[r].Cost + move + range.TimeUs, -1 - x, from, r));
+                    for (int r = 0; r < entries.Count; r++) Add(new State(DeviceKind.Gpu, true, 0), new Entry(entries[r].Cost + move + range.TimeUs, -1 - x, from, r));
                 }
             }
             foreach (var d in candidates.Keys.ToList()) candidates[d] = TopK(candidates[d], k);
@@ -68,7 +70,7 @@ public static class PlanOptimizer
             if (double.IsPositiveInfinity(move)) continue;
             for (int r = 0; r < entries.Count; r++) finals.Add((entries[r].Cost + move, s, r));
         }
-        return finals.OrderBy(f => f.Cost).ThenBy(f => f.State.Device).ThenBy(f => f.State.AfterRange).ThenBy(f => f.Rank).Take(k)
+        return finals.OrderBy(f => f.Cost).ThenBy(f => f.State.Device).ThenBy(f => f.State.AfterRange).ThenBy(f => f.State.RegionThreads).ThenBy(f => f.Rank).Take(k)
             .Select(f => Backtrack(table, layers, f.State, f.Rank, f.Cost)).ToList();
     }
 
@@ -95,10 +97,12 @@ public static class PlanOptimizer
     }
 
     static List<Entry> TopK(List<Entry> entries, int k) =>
-        entries.OrderBy(e => e.Cost).ThenBy(e => e.Option).ThenBy(e => e.From.Device).ThenBy(e => e.From.AfterRange).ThenBy(e => e.FromRank).Take(k).ToList();
+        entries.OrderBy(e => e.Cost).ThenBy(e => e.Option).ThenBy(e => e.From.Device).ThenBy(e => e.From.AfterRange).ThenBy(e => e.From.RegionThreads).ThenBy(e => e.FromRank).Take(k).ToList();
 
-    /// <summary>Where the data is after a block, and whether that block ended a fused range.</summary>
-    readonly record struct State(DeviceKind Device, bool AfterRange);
+    /// <summary>Where the data is after a block, whether that block ended a fused range, and the participants of the CPU
+    /// region it belongs to (0 off the CPU): the region's cost depends on its widest block, so paths that reach a CPU
+    /// block with regions of different widths are different states (<see cref="CostTable.RegionStep"/>).</summary>
+    readonly record struct State(DeviceKind Device, bool AfterRange, int RegionThreads);
 
     /// <summary>A partial path: its cost, the option of its last block (or −1 − range index for a fused range), and where
     /// its prefix is (the layer before the block, or before the range's first block).</summary>

@@ -18,13 +18,17 @@ public static class Planner
     {
         var blocks = new List<PlannedBlock>();
         var where = DeviceKind.Cpu;
+        int region = 0;
         foreach (var u in table.Units(mapping.Choice))
         {
             // A fused range (gpu.fused on blocks First..Last) is one launch: its time is on its first block, 0 on the others.
+            // A CPU block that opens (or widens) a CPU region carries the region's hand-off in its compute time.
             var o = u.Option;
             double move = table.Move(u.First, where, o.Device);
+            (region, double handOff) = table.RegionStep(region, o);
+            double compute = o.TimeUs + handOff;
             for (int i = u.First; i <= u.Last; i++)
-                blocks.Add(i == u.First ? new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, o.TimeUs, move, o.TimeUs + move)
+                blocks.Add(i == u.First ? new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, compute, move, compute + move)
                                         : new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, 0, 0, 0));
             where = o.Device;
         }

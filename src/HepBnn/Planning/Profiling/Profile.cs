@@ -17,7 +17,8 @@ public sealed record Profile(
     IReadOnlyList<TransferProfile> Transfers,
     Calibration? Calibration,
     bool Remeasured,
-    IReadOnlyList<FusedRangeTiming>? FusedRanges = null)
+    IReadOnlyList<FusedRangeTiming>? FusedRanges = null,
+    IReadOnlyList<CpuRegionTiming>? CpuRegions = null)
 {
     public const string FormatId = "hepbnn-profile/1";
 }
@@ -25,8 +26,14 @@ public sealed record Profile(
 /// <summary>One block: the words of its input and output tensors at the profile's batch, and its timing per configuration.</summary>
 public sealed record BlockProfile(int Index, string Name, long InputWords, long OutputWords, IReadOnlyList<ConfigurationTiming> Configurations);
 
-/// <summary>Isolated latency of one block in one configuration (µs). Pruned: abandoned after one or two samples as far slower than the best.</summary>
-public sealed record ConfigurationTiming(string Configuration, DeviceKind Device, double MedianUs, double P10Us, double P90Us, int Samples, bool Pruned);
+/// <summary>Isolated latency of one block in one configuration (µs). Pruned: abandoned after one or two samples as far slower than the best.
+/// Threads: for a CPU configuration, the threads it ran on (its region's participants; 0 in profiles from before).</summary>
+public sealed record ConfigurationTiming(string Configuration, DeviceKind Device, double MedianUs, double P10Us, double P90Us, int Samples, bool Pruned, int Threads = 0);
+
+/// <summary>An empty CPU region (one block of no work) on <paramref name="Threads"/> participants: the hand-off and join that
+/// a run of CPU blocks pays once, on top of its blocks' in-region times. Absent where blocks were timed with a fork-join
+/// of their own (regions off) and in profiles from before.</summary>
+public sealed record CpuRegionTiming(int Threads, double MedianUs);
 
 public enum TransferDirection { HostToDevice, DeviceToHost }
 

@@ -54,6 +54,8 @@ public static class ProfileFile
             {
                 // NaN marks a configuration that was not measured; anything else must be a time in range. (The message is
                 // built only on failure: names can be long, and this runs for every configuration of every block.)
+                if (c.Threads < 0 || c.Threads > 1 << 16)
+                    throw new HepBnnException($"{source}, block {i} ({p.Blocks[i].Name}), {c.Configuration}: threads {c.Threads} out of range 0..65536");
                 foreach (var (us, field) in new[] { (c.MedianUs, "median"), (c.P10Us, "p10"), (c.P90Us, "p90") })
                     if (!double.IsNaN(us) && !InRange(us))
                         throw new HepBnnException($"{source}, block {i} ({p.Blocks[i].Name}), {c.Configuration}: {field} {us} µs out of range 0..{MaxTimeUs:G} µs");
@@ -72,6 +74,9 @@ public static class ProfileFile
             if (!double.IsNaN(r.MedianUs) && !InRange(r.MedianUs))
                 throw new HepBnnException($"{source}: fused range {r.First}..{r.Last}: median {r.MedianUs} µs out of range 0..{MaxTimeUs:G} µs");
         }
+        foreach (var r in p.CpuRegions ?? [])
+            if (r.Threads < 1 || r.Threads > 1 << 16 || !InRange(r.MedianUs))
+                throw new HepBnnException($"{source}: CPU region of {r.Threads} threads: {r.MedianUs} µs is not a thread count 1..65536 with a time 0..{MaxTimeUs:G} µs");
         if (p.Calibration is { } cal)
         {
             if (!InRange(cal.SessionUs)) throw new HepBnnException($"{source}: calibration sessionUs {cal.SessionUs} µs out of range 0..{MaxTimeUs:G} µs");

@@ -35,11 +35,12 @@ public static class Profiler
         void Report(string step) => progress?.Invoke(new ProfileProgress(step, Math.Min(done, total), total));
 
         string current = "";
+        var emptyRegions = new Dictionary<int, double>(); // CPU regions' hand-off per thread count, measured with the blocks
         List<BlockTiming> MeasureKernels(int seed)
         {
             var list = new List<BlockTiming>();
             foreach (var t in BlockBenchmark.Run(blocks, batch, res, options.Include,
-                         new BenchmarkPolicy(entryMs, options.PruneFactor, options.MinSamples), seed, s => Report(current = s)))
+                         new BenchmarkPolicy(entryMs, options.PruneFactor, options.MinSamples), seed, s => Report(current = s), emptyRegions))
             {
                 list.Add(t);
                 done += entryMs;
@@ -69,7 +70,7 @@ public static class Profiler
             }
         }
         var profile = new Profile(Profile.FormatId, model.Name, compiled.Hash, batch, PlatformInfo.CurrentFingerprint, DateTime.UtcNow, 0,
-            Blocks(blocks, batch, timings), moves, null, false, fusedRanges);
+            Blocks(blocks, batch, timings), moves, null, false, fusedRanges, Regions());
         if (options.CalibrationPlans > 0)
         {
             profile = Calibrate(profile, "calibrating on whole plans");
@@ -82,12 +83,15 @@ public static class Profiler
                 var again = MeasureKernels(options.Seed + 1);
                 var merged = timings.Select(t => again.FirstOrDefault(a => a.Block == t.Block && a.Configuration == t.Configuration) is { } a
                     && a.Kernel.MedianUs < t.Kernel.MedianUs ? a : t).ToList();
-                profile = Calibrate(profile with { Blocks = Blocks(blocks, batch, merged), Remeasured = true }, "calibrating again");
+                profile = Calibrate(profile with { Blocks = Blocks(blocks, batch, merged), Remeasured = true, CpuRegions = Regions() }, "calibrating again");
             }
         }
         done = total;
         Report("done");
         return profile with { ProfilingSeconds = clock.Elapsed.TotalSeconds };
+
+        List<CpuRegionTiming>? Regions() => emptyRegions.Count == 0 ? null
+            : emptyRegions.OrderBy(r => r.Key).Select(r => new CpuRegionTiming(r.Key, r.Value)).ToList();
 
         Profile Calibrate(Profile p, string step)
         {
@@ -106,5 +110,5 @@ public static class Profiler
     static List<BlockProfile> Blocks(IReadOnlyList<Block> blocks, int batch, IReadOnlyList<BlockTiming> timings) =>
         blocks.Select(b => new BlockProfile(b.Index, b.Name, b.InputBufferWords(batch), b.OutputBufferWords(batch),
             timings.Where(t => t.Block == b.Index).Select(t => new ConfigurationTiming(t.Configuration, t.Device,
-                t.Kernel.MedianUs, t.Kernel.P10Us, t.Kernel.P90Us, t.Kernel.Samples, t.Pruned)).ToList())).ToList();
+                t.Kernel.MedianUs, t.Kernel.P10Us, t.Kernel.P90Us, t.Kernel.Samples, t.Pruned, t.Threads)).ToList())).ToList();
 }

@@ -19,8 +19,10 @@ public sealed class BlockedScratch
     public BlockedScratch(CpuBlockData d)
     {
         int patch = d.PatchIsSample ? 0 : d.PatchLength, words = d.Block.OutputWords;
-        PatchA = new ulong[patch]; PatchB = new ulong[patch];
-        BitsA = new ulong[words]; BitsB = new ulong[words]; Any = new ulong[words]; All = new ulong[words];
+        // padded like CpuScratch's arrays: the workers' scratches lie next to each other
+        PatchA = CpuScratch.Padded<ulong>(patch); PatchB = CpuScratch.Padded<ulong>(patch);
+        BitsA = CpuScratch.Padded<ulong>(words); BitsB = CpuScratch.Padded<ulong>(words);
+        Any = CpuScratch.Padded<ulong>(words); All = CpuScratch.Padded<ulong>(words);
     }
 }
 
