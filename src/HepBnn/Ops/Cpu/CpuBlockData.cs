@@ -78,6 +78,15 @@ public sealed class CpuBlockData
 
     /// <summary>Binary lanes: weights as [group][PatchLength][Lanes] (channel group g = channels g·Lanes…), zero-padded.</summary>
     public ulong[] LaneWeights { get; } = [];
+    /// <summary>AVX-512 two-pixel kernel, patches under <see cref="MaxHalfLanePatch"/> words: weights as
+    /// [group of 16 channels][2·PatchLength 32-bit half-words][16], so one tree (and one epilogue) serves 16 channels;
+    /// with the thresholds as 32-bit tables [class][PaddedK] (<see cref="Lo32"/>, <see cref="Span32"/>). Empty otherwise.</summary>
+    public uint[] HalfLaneWeights { get; } = [];
+    public uint[] Lo32 { get; } = [];
+    public uint[] Span32 { get; } = [];
+    /// <summary>Longer patches amortise the epilogue over enough words that the 16-channel tree's longer byte sums
+    /// (and its second sixteens popcount) no longer pay.</summary>
+    public const int MaxHalfLanePatch = 64;
     public int BinaryLanes { get; }
     /// <summary>Image lanes: ±1 weights as [group][PatchLength/2][Lanes][2] sbytes, for the multiply-add of unsigned
     /// pixel pairs (VPMADDUBSW) into one int16 per channel.</summary>
@@ -202,6 +211,12 @@ public sealed class CpuBlockData
         {
             BinaryLanes = binaryLanes;
             LaneWeights = BinaryLaneWeights(block, PatchLength, binaryLanes);
+            if (binaryLanes == 8 && !PatchIsSample && PatchLength < MaxHalfLanePatch && block.Output == BlockOutput.Bits)
+            {
+                HalfLaneWeights = HalfLaneWeightsOf(block, PatchLength);
+                Lo32 = Lo.Select(v => (uint)v).ToArray(); // P ≤ 64·PatchLength + 1 fits 32 bits
+                Span32 = Span.Select(v => (uint)v).ToArray();
+            }
         }
         if (imageLanes > 0 && IsImage)
         {
@@ -304,6 +319,19 @@ public sealed class CpuBlockData
         for (int t = 0; t < pop.Length; t++)
             for (int i = 0; i < cw; i++) pop[t] += BitOperations.PopCount(w[(long)t * cw + i]);
         return pop;
+    }
+
+    /// <summary>See <see cref="HalfLaneWeights"/>: half-word h of channel ch's patch weights (little-endian halves of its
+    /// 64-bit words, as the patch's own uint view) at [(ch / 16)·2·patch + h][ch % 16], zero-padded channels.</summary>
+    static uint[] HalfLaneWeightsOf(Block b, int patch)
+    {
+        int k = b.OutChannels, groups = (k + 15) / 16, len = 2 * patch;
+        var w = b.PackedWeights!;
+        var t = new uint[(long)groups * len * 16];
+        for (int ch = 0; ch < k; ch++)
+            for (int h = 0; h < len; h++)
+                t[((long)(ch / 16) * len + h) * 16 + ch % 16] = (uint)(w[(long)ch * patch + h / 2] >> (32 * (h & 1)));
+        return t;
     }
 
     static ulong[] BinaryLaneWeights(Block b, int patch, int lanes)
