@@ -396,7 +396,7 @@ public struct Simd512Kernel : ICpuKernel
     }
 
     /// <summary><see cref="BinaryWord2"/> with 16 channels per tree over the patches' 32-bit half-words
-    /// (<see cref="CpuBlockData.HalfLaneWeights"/>, short patches).</summary>
+    /// (<see cref="CpuBlockData.HalfLaneWeights"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static ulong BinaryWord2Half(CpuBlockData d, ref ulong patchA, ref ulong patchB, int word, int clsA, int clsB, out ulong bitsB)
     {
