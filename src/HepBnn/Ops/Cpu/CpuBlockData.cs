@@ -209,7 +209,8 @@ public sealed class CpuBlockData
         {
             BinaryLanes = binaryLanes;
             LaneWeights = BinaryLaneWeights(block, PatchLength, binaryLanes);
-            // every patch length gains (same run, 1 thread: 18-word -13..-19%, 36-word -12%, 72-word -5%)
+            // every conv patch length gains (same run, 1 thread: 18-word -13..-19%, 36-word -12%, 72-word -5%); dense
+            // blocks (one pixel, weights streamed from L2) measured mixed: VGG3 fc1 -7% at b1, +5% at b16
             if (binaryLanes == 8 && !PatchIsSample && block.Output == BlockOutput.Bits)
             {
                 HalfLaneWeights = HalfLaneWeightsOf(block, PatchLength);

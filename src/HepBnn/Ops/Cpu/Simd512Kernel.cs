@@ -109,33 +109,33 @@ public struct Simd512Kernel : ICpuKernel
 
     /// <summary>patch word j (broadcast to the 8 lanes) XOR the 8 channels' weight words j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Xor(ref ulong patch, ref ulong w, int j) =>
-        Vector512.Create(Unsafe.Add(ref patch, j)) ^ Vector512.LoadUnsafe(ref w, (nuint)j * 8);
+    static Vector512<ulong> Xor<T>(ref T patch, ref T w, int j) where T : unmanaged =>
+        (Vector512.Create(Unsafe.Add(ref patch, j)) ^ Vector512.LoadUnsafe(ref w, (nuint)(j * Vector512<T>.Count))).AsUInt64();
 
     /// <summary>Adds words 0..1 (a pair) into the ones counter; returns the carry at weight 2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Pair(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones)
+    static Vector512<ulong> Pair<T>(ref T patch, ref T w, int j, ref Vector512<ulong> ones) where T : unmanaged
     {
-        var x0 = Xor(ref patch, ref w, j);
-        var x1 = Xor(ref patch, ref w, j + 1);
+        var x0 = Xor<T>(ref patch, ref w, j);
+        var x1 = Xor<T>(ref patch, ref w, j + 1);
         return Csa(ref ones, x0, x1);
     }
 
     /// <summary>Adds 4 words into ones / twos; returns the carry at weight 4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Quad(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos)
+    static Vector512<ulong> Quad<T>(ref T patch, ref T w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos) where T : unmanaged
     {
-        var a = Pair(ref patch, ref w, j, ref ones);
-        var b = Pair(ref patch, ref w, j + 2, ref ones);
+        var a = Pair<T>(ref patch, ref w, j, ref ones);
+        var b = Pair<T>(ref patch, ref w, j + 2, ref ones);
         return Csa(ref twos, a, b);
     }
 
     /// <summary>Adds 8 words into ones / twos / fours; returns the carry at weight 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Octet(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours)
+    static Vector512<ulong> Octet<T>(ref T patch, ref T w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours) where T : unmanaged
     {
-        var a = Quad(ref patch, ref w, j, ref ones, ref twos);
-        var b = Quad(ref patch, ref w, j + 4, ref ones, ref twos);
+        var a = Quad<T>(ref patch, ref w, j, ref ones, ref twos);
+        var b = Quad<T>(ref patch, ref w, j + 4, ref ones, ref twos);
         return Csa(ref fours, a, b);
     }
 
@@ -147,7 +147,7 @@ public struct Simd512Kernel : ICpuKernel
     /// popcounted into byte sums that VPSADBW adds per lane. Pointer steps instead of indices keep the loop's scalar
     /// work small (the front end is shared with ~30 vector instructions per 8 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> GroupCounts(ref ulong patch, ref ulong w, int len)
+    static Vector512<ulong> GroupCounts<T>(ref T patch, ref T w, int len) where T : unmanaged
     {
         var lut = Lut;
         Vector512<ulong> ones = default, twos = default, fours = default, eights = default, s16 = default, total = default;
@@ -155,35 +155,35 @@ public struct Simd512Kernel : ICpuKernel
         int j = len & 15;
         if (j != 0)
         {
-            Seed(ref patch, ref w, len, ref ones, ref twos, ref fours, ref eights);
+            Seed<T>(ref patch, ref w, len, ref ones, ref twos, ref fours, ref eights);
             patch = ref Unsafe.Add(ref patch, j);
-            w = ref Unsafe.Add(ref w, j * 8);
+            w = ref Unsafe.Add(ref w, j * Vector512<T>.Count);
         }
         int blocks = len >> 4;
         if (blocks > 0)
         {
-            var a = Octet(ref patch, ref w, 0, ref ones, ref twos, ref fours);
-            var b = Octet(ref patch, ref w, 8, ref ones, ref twos, ref fours);
+            var a = Octet<T>(ref patch, ref w, 0, ref ones, ref twos, ref fours);
+            var b = Octet<T>(ref patch, ref w, 8, ref ones, ref twos, ref fours);
             s16 = Csa(ref eights, a, b);
             patch = ref Unsafe.Add(ref patch, 16);
-            w = ref Unsafe.Add(ref w, 16 * 8);
+            w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
         }
         int pops = 0;
         for (blocks--; blocks > 0; blocks--)
         {
-            var a = Octet(ref patch, ref w, 0, ref ones, ref twos, ref fours);
-            var b = Octet(ref patch, ref w, 8, ref ones, ref twos, ref fours);
+            var a = Octet<T>(ref patch, ref w, 0, ref ones, ref twos, ref fours);
+            var b = Octet<T>(ref patch, ref w, 8, ref ones, ref twos, ref fours);
             sixteens += PopBytes(Csa(ref eights, a, b), lut);
             patch = ref Unsafe.Add(ref patch, 16);
-            w = ref Unsafe.Add(ref w, 16 * 8);
+            w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
             if (++pops == MaxPops)
             {
-                total += Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64();
+                total += SumBytes<T>(sixteens);
                 sixteens = Vector512<byte>.Zero;
                 pops = 0;
             }
         }
-        return Finish(ones, twos, fours, eights, s16, len >= 16, len >= 32, sixteens, total, lut);
+        return Finish<T>(ones, twos, fours, eights, s16, len >= 16, len >= 32, sixteens, total, lut);
     }
 
     /// <summary>The len mod 16 leftover words, added while the counters are all zero, smallest part first: the 1-word
@@ -191,14 +191,14 @@ public struct Simd512Kernel : ICpuKernel
     /// (weight 2^k) becomes the 2^k counter, which no part has touched yet. So the tail costs only its own adders:
     /// no popcount, no half adders.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Seed(ref ulong patch, ref ulong w, int len, ref Vector512<ulong> ones, ref Vector512<ulong> twos,
-                     ref Vector512<ulong> fours, ref Vector512<ulong> eights)
+    static void Seed<T>(ref T patch, ref T w, int len, ref Vector512<ulong> ones, ref Vector512<ulong> twos,
+                     ref Vector512<ulong> fours, ref Vector512<ulong> eights) where T : unmanaged
     {
         int j = 0;
-        if ((len & 1) != 0) { ones = Xor(ref patch, ref w, 0); j = 1; }
-        if ((len & 2) != 0) { twos = Pair(ref patch, ref w, j, ref ones); j += 2; }
-        if ((len & 4) != 0) { fours = Quad(ref patch, ref w, j, ref ones, ref twos); j += 4; }
-        if ((len & 8) != 0) eights = Octet(ref patch, ref w, j, ref ones, ref twos, ref fours);
+        if ((len & 1) != 0) { ones = Xor<T>(ref patch, ref w, 0); j = 1; }
+        if ((len & 2) != 0) { twos = Pair<T>(ref patch, ref w, j, ref ones); j += 2; }
+        if ((len & 4) != 0) { fours = Quad<T>(ref patch, ref w, j, ref ones, ref twos); j += 4; }
+        if ((len & 8) != 0) eights = Octet<T>(ref patch, ref w, j, ref ones, ref twos, ref fours);
     }
 
     /// <summary>Popcounts of the sixteens' carries summed per byte before VPSADBW: 31 · 8 ≤ 255.</summary>
@@ -430,7 +430,7 @@ public struct Simd512Kernel : ICpuKernel
         ulong bits = 0;
         for (int g = 0; g < groups; g++)
         {
-            var p = GroupCounts(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len);
+            var p = GroupCounts<ulong>(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len);
             var fire = Vector512.LessThanOrEqual(p - Vector512.LoadUnsafe(ref lo, (nuint)g * 8), Vector512.LoadUnsafe(ref span, (nuint)g * 8));
             bits |= fire.ExtractMostSignificantBits() << (8 * g);
         }
@@ -443,7 +443,7 @@ public struct Simd512Kernel : ICpuKernel
         int g0 = word * 8, groups = Math.Min(8, (d.Block.OutChannels - word * 64 + 7) >> 3), len = d.PatchLength;
         ref ulong w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.LaneWeights), (nint)g0 * len * 8);
         for (int g = 0; g < groups; g++)
-            GroupCounts(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len).CopyTo(counts[(g * 8)..]);
+            GroupCounts<ulong>(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len).CopyTo(counts[(g * 8)..]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
