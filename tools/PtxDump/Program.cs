@@ -18,7 +18,7 @@ var kernels = new (Type Type, string Method)[]
     (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"),
     (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"),
     (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
-    (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "BitsKernel2MDeep"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"), (typeof(GpuTensorCoreWide2M), "BitsKernel2MLean"),
+    (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"),
 };
 foreach (var (type, name) in kernels)
 {

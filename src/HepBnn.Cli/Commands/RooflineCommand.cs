@@ -18,7 +18,12 @@ public static class RooflineCommand
     public sealed record PeakRow(string Route, int Threads, double GWordOpsPerS);
     public sealed record ForkJoinRow(int Threads, double MedianUs, double P90Us, double RegionUs, double BoundaryUs);
     public sealed record BlockRow(string Model, int Batch, string Block, string Configuration, double MedianUs, long WordOps, double GWordOpsPerS,
-        string PeakRoute, int PeakThreads, double FractionOfPeak);
+        string PeakRoute, int PeakThreads, double FractionOfPeak)
+    {
+        /// <summary>Parallel efficiency: the same kernel's single-thread time on this block / (threads × this time); NaN
+        /// when single-threaded or when that single-thread configuration was not in the table.</summary>
+        public double ParallelEfficiency { get; set; } = double.NaN;
+    }
     public sealed record SegmentRow(string Model, int Batch, string Configuration, int Blocks, double PerBlockForkJoinUs, double OneRegionUs, double SavedPerBoundaryUs)
     {
         public double PerBlockP90Us { get; init; }
@@ -189,11 +194,16 @@ public static class RooflineCommand
                         report.Blocks.Add(new BlockRow(m.Name, b, t.BlockName, t.Configuration, t.Kernel.MedianUs, ops, g, route, pt, g / peak));
                     }
             }
+            // Parallel efficiency of multi-threaded rows against the same kernel (same route) on one thread, where measured.
+            foreach (var x in report.Blocks.Where(x => x.PeakThreads > 1 && x.PeakRoute != "best"))
+                if (report.Blocks.FirstOrDefault(o => o.PeakThreads == 1 && o.Model == x.Model && o.Batch == x.Batch && o.Block == x.Block
+                        && o.PeakRoute == x.PeakRoute) is { } one)
+                    x.ParallelEfficiency = one.MedianUs / (x.PeakThreads * x.MedianUs);
             JsonOut.WriteFile(report, r.GetValue(jsonOut));
-            var bt = new Table().AddColumns("model", "batch", "block", "configuration", "median µs", "G word-ops/s", "peak (route, threads)", "fraction of peak");
+            var bt = new Table().AddColumns("model", "batch", "block", "configuration", "median µs", "G word-ops/s", "peak (route, threads)", "fraction of peak", "vs 1 thread");
             foreach (var x in report.Blocks)
                 bt.AddRow(x.Model, x.Batch.ToString(), x.Block, x.Configuration, x.MedianUs.ToString("F1"), x.GWordOpsPerS.ToString("F2"),
-                    $"{x.PeakRoute}, {x.PeakThreads}", x.FractionOfPeak.ToString("P0"));
+                    $"{x.PeakRoute}, {x.PeakThreads}", x.FractionOfPeak.ToString("P0"), double.IsNaN(x.ParallelEfficiency) ? "" : x.ParallelEfficiency.ToString("P0"));
             AnsiConsole.Write(bt);
             return 0;
         }));

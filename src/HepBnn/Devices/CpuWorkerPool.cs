@@ -30,7 +30,9 @@ public interface IRegionWork
 /// helpers), which idle workers poll for a while (<see cref="HotTicks"/>) before parking on their own semaphore; the
 /// caller releases only the helpers that parked. Each helper reports completion in its own cache line, which the caller
 /// polls. So waking and joining hot workers costs a few cache-line transfers, not a contended lock per worker (the
-/// earlier shared SemaphoreSlim: 7–11 µs for 8–16 threads on the Xeon host).</para>
+/// earlier shared SemaphoreSlim: 7–11 µs for 8–16 threads on the Xeon host). Helpers that have not started when the work
+/// is all taken (or, for a region that allows it, done) skip the job instead of holding the join (see
+/// <see cref="CancelLate"/>).</para>
 /// <para>Thread safety: <see cref="For"/> may be called from several threads. One call at a time owns the workers; a
 /// call that finds them busy runs its items inline on its own thread (its core does the work instead of waiting for a
 /// hand-off), so concurrent sessions never queue behind each other. A call from inside a work item of this pool

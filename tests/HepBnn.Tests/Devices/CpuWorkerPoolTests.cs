@@ -212,4 +212,19 @@ public class CpuWorkerPoolTests
         Assert.True(finished, "hand-off hung after skipped helpers");
         await done;
     }
+
+    /// <summary>The trace ring (HEPBNN_POOL_TRACE=1) keeps the last jobs in order, in µs, and Clear empties it.</summary>
+    [Fact]
+    public void PoolTraceKeepsTheLastJobsInOrder()
+    {
+        var trace = new PoolTrace(4);
+        long us = System.Diagnostics.Stopwatch.Frequency / 1_000_000;
+        for (int j = 1; j <= 6; j++) trace.Add(0, j * us, j * us + 2 * us, helpers: 15, cancelled: j % 2, maxStartLag: 3 * us, lastAfterCaller: us);
+        var jobs = trace.Jobs();
+        Assert.Equal([3.0, 4, 5, 6], jobs.Select(x => Math.Round(x.WorkUs, 6)));
+        Assert.All(jobs, x => Assert.True(Math.Abs(x.JoinUs - 2) < 1e-6 && x.Helpers == 15 && Math.Abs(x.LatestStartUs - 3) < 1e-6 && Math.Abs(x.LastHelperUs - 1) < 1e-6));
+        Assert.Equal([1, 0, 1, 0], jobs.Select(x => x.Skipped));
+        trace.Clear();
+        Assert.Empty(trace.Jobs());
+    }
 }

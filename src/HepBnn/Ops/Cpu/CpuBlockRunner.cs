@@ -3,8 +3,11 @@ namespace HepBnn.Ops.Cpu;
 
 /// <summary>How a CPU configuration splits a block into independent work items (each writes whole output words).
 /// Pixels: one item per (sample, pooled output pixel): the finest split that keeps whole words, so that a small
-/// block at batch 1 still has enough items for many threads (VGG3's conv2 has 7 pooled rows but 49 pixels).</summary>
-public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels }
+/// block at batch 1 still has enough items for many threads (VGG3's conv2 has 7 pooled rows but 49 pixels).
+/// Tiles: one item per (sample, 64-channel output word, output row), word-major: a thread's contiguous slice keeps one
+/// word's weights (1/words of the block's) hot in L1 over several rows, and a row's pixels still go in pairs, where a
+/// pixel item reloads all the weights for one pixel (VGG7's 512-channel convs: 147–295 KB of weights per pixel).</summary>
+public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels, Tiles }
 
 /// <summary>The work items of each partition, shared by the CPU runners: items per sample, and the region of one item
 /// (sample, pooled output rows [R0, R1) × columns [X0, X1), channel words [C0, C1)).</summary>
@@ -16,6 +19,7 @@ public static class CpuPartitions
         CpuPartition.Rows => b.Output == BlockOutput.Bits ? b.OutputShape.H : b.OutputShape.Pixels,
         CpuPartition.Channels => b.OutputShape.ChannelWords,
         CpuPartition.Pixels => b.OutputShape.Pixels,
+        CpuPartition.Tiles => (b.Output == BlockOutput.Bits ? b.OutputShape.H : b.OutputShape.Pixels) * b.OutputShape.ChannelWords,
         _ => 1,
     };
 
@@ -33,6 +37,10 @@ public static class CpuPartitions
                 n = unit / pixels;
                 if (bits) { r0 = p / b.OutputShape.W; r1 = r0 + 1; x0 = p % b.OutputShape.W; x1 = x0 + 1; }
                 else { r0 = p; r1 = p + 1; }
+                break;
+            case CpuPartition.Tiles:
+                int tiles = rows * words, t = unit % tiles;
+                n = unit / tiles; c0 = t / rows; c1 = c0 + 1; r0 = t % rows; r1 = r0 + 1;
                 break;
         }
         return (n, r0, r1, x0, x1, c0, c1);

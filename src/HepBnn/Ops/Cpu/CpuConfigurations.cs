@@ -115,3 +115,13 @@ public sealed class CpuThreadsPixels(int threads = int.MaxValue) : CpuConfigurat
     protected override CpuPartition Partition => CpuPartition.Pixels;
     protected override int MaxThreads => threads;
 }
+
+/// <summary>All worker threads, best SIMD, one work item per (sample, 64-channel output word, output row), word-major:
+/// deep layers with many channel words and few rows (VGG7's conv4–conv6 at batch 1) get enough items for every core,
+/// each thread keeps one word's weights, and a row's pixels still share weight loads in pairs.</summary>
+public sealed class CpuThreadsTiles : CpuConfiguration
+{
+    public override string Name => "cpu.mt-tiles";
+    public override string Description => "all cores, split over (output channel word, output row) tiles";
+    protected override CpuPartition Partition => CpuPartition.Tiles;
+}

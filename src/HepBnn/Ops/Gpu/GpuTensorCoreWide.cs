@@ -174,7 +174,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>Word <paramref name="kw"/> of rows r, r + warps, … r + 7·warps: 8 loads, then 8 stores.</summary>
-    private protected static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
+    static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
         int stride, int kw, int sy, int sx, int off)
     {
         ulong v0 = Gather(input, bases, masks, r, sy, sx, off);
@@ -310,7 +310,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         };
     }
 
-    private protected static void Step(ref MmaAccumulator c, FragmentsA a, ulong b) =>
+    static void Step(ref MmaAccumulator c, FragmentsA a, ulong b) =>
         GpuMma.AndPopc(ref c, a.A0, a.A1, a.A2, a.A3, (uint)b, (uint)(b >> 32));
 
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,

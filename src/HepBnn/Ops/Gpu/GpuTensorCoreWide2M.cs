@@ -11,16 +11,20 @@ namespace HepBnn.Ops.Gpu;
 /// and tiles per group as the wide kernel), so the weights are loaded by 2 warps per group instead of 4: half the
 /// B-load instructions and L1 traffic per MMA, which bound the wide kernel (Nsight Compute, docs/results/h200-mma-b256:
 /// conv2 73% L1 throughput, conv4–conv6 stalled on the weights' loads). Same outputs, refusals and constants.
+/// On the H200 at batch 256 the profiler keeps it for VGG7's conv2, conv4, conv5 and conv6 and VGG3's conv2
+/// (docs/results/h200-mmafrac). Variants measured there and dropped, slower on every block: the weights two steps ahead
+/// (134–138 registers, no more resident groups) and one set of weight fragments reloaded after use (140 registers:
+/// ptxas did not spend fewer).
 /// </summary>
-public class GpuTensorCoreWide2M : GpuTensorCoreWide
+public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
 {
     public override string Name => "gpu.tensor-core-wide-2m";
     public override string Description => "gpu.tensor-core-wide with two m16 row tiles per warp sharing each weight fragment";
     protected override GpuKernelMethod Bits => BitsKernel2M;
     protected override GpuKernelMethod Scores => ScoresKernel2M;
-    /// <summary>Resident 64-thread groups per multiprocessor by registers: 138 registers per thread (ptxas on sm_90,
-    /// docs/results/h200-mmafrac/call1; 144 allocated per thread, so 3 warps in each quarter's 16K registers, 12 in all:
-    /// Nsight Compute's block limit 6).</summary>
+    /// <summary>Resident 64-thread groups per multiprocessor by registers: 140 registers per thread (ptxas on sm_90,
+    /// docs/results/h200-mmafrac/call2; 144 allocated, so 3 warps in each quarter's 16K registers, 12 in all: Nsight
+    /// Compute's block limit 6).</summary>
     protected override int RegisterGroupsPerSm => 6;
     /// <summary>A whole tile-time per group for the gathers, not the wide kernel's half: 64 threads gather the 64 rows'
     /// patches (call 1: conv3/conv4 at one tile per group ran 1.4x slower than the wide kernel at four).</summary>
@@ -36,41 +40,13 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         return p;
     }
 
-    /// <summary>The products: B fragments one step ahead (<see cref="Product"/>), two steps ahead
-    /// (<see cref="ProductDeep"/>), or one step ahead replaced fragment by fragment (<see cref="ProductLean"/>). A constant
-    /// of each kernel method (ILGPU compiles one path).</summary>
-    private protected const int OneAhead = 0, TwoAhead = 1, Lean = 2;
-
     static void BitsKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, OneAhead);
-
-    protected static void BitsKernel2MDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, TwoAhead);
-
-    protected static void BitsKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, Lean);
+        BitsBody(p, input, outWords, weights, meta, poolAnd);
 
     static void ScoresKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, OneAhead);
-
-    protected static void ScoresKernel2MDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, TwoAhead);
-
-    protected static void ScoresKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, Lean);
-
-    static void RunProduct(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi, int product)
-    {
-        if (product == TwoAhead) ProductDeep(p, weights, stage, tile, ref lo, ref hi);
-        else if (product == Lean) ProductLean(p, weights, stage, tile, ref lo, ref hi);
-        else Product(p, weights, stage, tile, ref lo, ref hi);
-    }
+        ScoresBody(p, input, outScores, weights, meta);
 
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
     /// popcounts of this lane's rows in both m16 tiles.</summary>
@@ -89,7 +65,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
-        ArrayView<int> meta, ArrayView<ulong> poolAnd, int product)
+        ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var epilogue = new Wide2MBitsEpilogue(p, meta, rows);
@@ -103,7 +79,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
             var hi = default(MmaTile8);
             lo.Pop = popLo;
             hi.Pop = popHi;
-            RunProduct(p, weights, stage, tile, ref lo, ref hi, product);
+            Product(p, weights, stage, tile, ref lo, ref hi);
             ulong andMask = poolAnd[tile]; // after the product: not live through it
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
             epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref lo, ref hi);
@@ -111,7 +87,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
-        ArrayView<int> meta, int product)
+        ArrayView<int> meta)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var stage = Start(p, input, rows, out var popLo, out var popHi);
@@ -122,7 +98,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         {
             var lo = default(MmaTile8);
             var hi = default(MmaTile8);
-            RunProduct(p, weights, stage, tile, ref lo, ref hi, product);
+            Product(p, weights, stage, tile, ref lo, ref hi);
             int k = tile * 64 + 2 * t;
             TileScores(p, outScores, meta, rows, r, popLo, k, ref lo);
             TileScores(p, outScores, meta, rows, r + 16, popHi, k, ref hi);
@@ -242,35 +218,6 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         }
     }
 
-    /// <summary><see cref="Product"/> holding one set of B fragments instead of two: each fragment is replaced by the next
-    /// step's as soon as both m16 tiles have used it (16 fewer registers, aiming at 128 per thread: 4 warps in each
-    /// quarter's 16K registers instead of 3); the loads still have most of a step (14 MMAs) before their use.</summary>
-    static void ProductLean(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi)
-    {
-        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
-        int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
-        long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
-        var b = Fragments8.Load(weights, w);
-        var loEven = LoadA(stage, rA, rB);
-        var hiEven = LoadA(stage, rC, rD);
-        int s = 0;
-        for (; s + 1 < p.KSteps; s += 2)
-        {
-            var loOdd = LoadA(stage, (long)(rA + 8 * s) + 8, (long)(rB + 8 * s) + 8);
-            var hiOdd = LoadA(stage, (long)(rC + 8 * s) + 8, (long)(rD + 8 * s) + 8);
-            MmaAndReload(loEven, hiEven, ref b, weights, w + 256, ref lo, ref hi);
-            loEven = LoadA(stage, (long)(rA + 8 * s) + 16, (long)(rB + 8 * s) + 16);
-            hiEven = LoadA(stage, (long)(rC + 8 * s) + 16, (long)(rD + 8 * s) + 16);
-            MmaAndReload(loOdd, hiOdd, ref b, weights, w + 512, ref lo, ref hi);
-            w += 512;
-        }
-        if (s < p.KSteps) // an odd step count: the last one
-        {
-            Mma8(loEven, b, ref lo);
-            Mma8(hiEven, b, ref hi);
-        }
-    }
-
     /// <summary>One step's A fragment of this lane (see GpuTensorCoreWide's FragmentsA) at 32-bit stage offsets
     /// <paramref name="ra"/> (row g) and <paramref name="rb"/> (row g+8): 64-bit offsets, so the loads' +4 (and a step's
     /// +8) fold into immediate offsets (call 1's PTX had an add and a widening multiply per 32-bit-indexed load).</summary>
@@ -278,109 +225,5 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     {
         A0 = stage[ra], A1 = stage[rb], A2 = stage[ra + 4], A3 = stage[rb + 4],
     };
-
-    /// <summary>A step's 16 MMAs, n-tile by n-tile for both m16 tiles, each B fragment reloaded from
-    /// <paramref name="next"/> (the next step) right after its second use.</summary>
-    static void MmaAndReload(FragmentsA l, FragmentsA h, ref Fragments8 b, ArrayView<ulong> weights, long next, ref MmaTile8 lo, ref MmaTile8 hi)
-    {
-        Step(ref lo.F0, l, b.B0);
-        Step(ref hi.F0, h, b.B0);
-        b.B0 = weights[next];
-        Step(ref lo.F1, l, b.B1);
-        Step(ref hi.F1, h, b.B1);
-        b.B1 = weights[next + 32];
-        Step(ref lo.F2, l, b.B2);
-        Step(ref hi.F2, h, b.B2);
-        b.B2 = weights[next + 64];
-        Step(ref lo.F3, l, b.B3);
-        Step(ref hi.F3, h, b.B3);
-        b.B3 = weights[next + 96];
-        Step(ref lo.F4, l, b.B4);
-        Step(ref hi.F4, h, b.B4);
-        b.B4 = weights[next + 128];
-        Step(ref lo.F5, l, b.B5);
-        Step(ref hi.F5, h, b.B5);
-        b.B5 = weights[next + 160];
-        Step(ref lo.F6, l, b.B6);
-        Step(ref hi.F6, h, b.B6);
-        b.B6 = weights[next + 192];
-        Step(ref lo.F7, l, b.B7);
-        Step(ref hi.F7, h, b.B7);
-        b.B7 = weights[next + 224];
-    }
-
-    /// <summary><see cref="Product"/> with the B fragments two steps ahead (three sets in turn) and the A fragments one step
-    /// ahead: for the long patches, whose warps wait on the weights' L2 loads.</summary>
-    static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi)
-    {
-        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
-        int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
-        long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
-        var b0 = Fragments8.Load(weights, w);
-        var b1 = Fragments8.Load(weights, w + 256);
-        var lo0 = LoadA(stage, rA, rB);
-        var hi0 = LoadA(stage, rC, rD);
-        int s = 0;
-        for (; s + 2 < p.KSteps; s += 3)
-        {
-            var b2 = Fragments8.Load(weights, w + 512);
-            var lo1 = LoadA(stage, (long)(rA + 8 * s) + 8, (long)(rB + 8 * s) + 8);
-            var hi1 = LoadA(stage, (long)(rC + 8 * s) + 8, (long)(rD + 8 * s) + 8);
-            Mma8(lo0, b0, ref lo);
-            Mma8(hi0, b0, ref hi);
-            b0 = Fragments8.Load(weights, w + 768);
-            var lo2 = LoadA(stage, (long)(rA + 8 * s) + 16, (long)(rB + 8 * s) + 16);
-            var hi2 = LoadA(stage, (long)(rC + 8 * s) + 16, (long)(rD + 8 * s) + 16);
-            Mma8(lo1, b1, ref lo);
-            Mma8(hi1, b1, ref hi);
-            b1 = Fragments8.Load(weights, w + 1024);
-            lo0 = LoadA(stage, (long)(rA + 8 * s) + 24, (long)(rB + 8 * s) + 24);
-            hi0 = LoadA(stage, (long)(rC + 8 * s) + 24, (long)(rD + 8 * s) + 24);
-            Mma8(lo2, b2, ref lo);
-            Mma8(hi2, b2, ref hi);
-            w += 768;
-        }
-        if (s < p.KSteps) // 1 or 2 steps left
-        {
-            Mma8(lo0, b0, ref lo);
-            Mma8(hi0, b0, ref hi);
-        }
-        if (s + 1 < p.KSteps)
-        {
-            var lo1 = LoadA(stage, (long)(rA + 8 * s) + 8, (long)(rB + 8 * s) + 8);
-            var hi1 = LoadA(stage, (long)(rC + 8 * s) + 8, (long)(rD + 8 * s) + 8);
-            Mma8(lo1, b1, ref lo);
-            Mma8(hi1, b1, ref hi);
-        }
-    }
 }
 
-/// <summary>
-/// <see cref="GpuTensorCoreWide2M"/> with the weights' fragments two steps ahead of their MMAs (for VGG7's conv4–conv6,
-/// whose warps waited on the weights' L2 loads), at the price of 16 more registers per thread. The profiler measures
-/// both and keeps the faster per block.
-/// </summary>
-public sealed class GpuTensorCoreWide2MDeep : GpuTensorCoreWide2M
-{
-    public override string Name => "gpu.tensor-core-wide-2m-deep";
-    public override string Description => "gpu.tensor-core-wide-2m with the weight fragments loaded two steps ahead (long patches)";
-    protected override GpuKernelMethod Bits => BitsKernel2MDeep;
-    protected override GpuKernelMethod Scores => ScoresKernel2MDeep;
-    /// <summary>134 registers per thread (ptxas on sm_90, call 1; 136 allocated, 3 warps per quarter): 6 groups of 64 threads.</summary>
-    protected override int RegisterGroupsPerSm => 6;
-}
-
-/// <summary>
-/// <see cref="GpuTensorCoreWide2M"/> holding one set of weight fragments, each replaced by the next step's right after
-/// its use, instead of two (16 fewer registers per thread), so that more warps fit where registers bind the resident
-/// groups (VGG7's conv2–conv5). The profiler measures it beside the others and keeps the faster per block.
-/// </summary>
-public sealed class GpuTensorCoreWide2MLean : GpuTensorCoreWide2M
-{
-    public override string Name => "gpu.tensor-core-wide-2m-lean";
-    public override string Description => "gpu.tensor-core-wide-2m with one set of weight fragments, each reloaded right after use (fewer registers)";
-    protected override GpuKernelMethod Bits => BitsKernel2MLean;
-    protected override GpuKernelMethod Scores => ScoresKernel2MLean;
-    /// <summary>Aimed at 128 registers per thread or fewer: 4 warps in each quarter's 16K registers, 8 groups of 64 threads.</summary>
-    protected override int RegisterGroupsPerSm => 8;
-}
