@@ -10,6 +10,7 @@ namespace HepBnn.Devices;
 /// dirty in the CPU caches (copy + graph H2D: 77 µs). So large inputs are copied with non-temporal stores (straight to
 /// memory, no dirty lines left behind) in chunks spread over the session's CPU workers; small inputs (batch 1: ~1-3 KB)
 /// keep the plain copy, where a hand-off would cost more than the copy. Deterministic: the bytes are the same either way.
+/// Measured there on one session's back-to-back runs of the b256 found plans: VGG7 318.1 → 285.4 µs, VGG3 85.5 → 73.8 µs.
 /// <see cref="Mode"/> (HEPBNN_STAGING_COPY=plain|streaming) forces one way, for measuring the difference.
 /// </summary>
 public static unsafe class StagingCopy

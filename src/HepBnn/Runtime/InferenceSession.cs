@@ -229,15 +229,36 @@ public sealed class InferenceSession : IDisposable
     public void Run(ReadOnlySpan<byte> images, int batch, Span<int> rawScores)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
-        long inBytes = batch * Model.InputShape.Elements;
-        if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
+        CheckBatch(batch);
         if (rawScores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * ScoresPerImage}");
-        // Into the page-locked staging: streaming stores over the CPU workers when the GPU reads it next (see StagingCopy).
-        if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
-        else images.CopyTo(_input.Bytes);
+        Stage(images, batch);
         RunStaged(batch);
         _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
+    }
+
+    void CheckBatch(int batch)
+    {
+        if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+    }
+
+    /// <summary>Checks the input's length and copies it into the page-locked staging: streaming stores over the CPU
+    /// workers when the GPU reads it next (see <see cref="StagingCopy"/>).</summary>
+    void Stage(ReadOnlySpan<byte> images, int batch)
+    {
+        long inBytes = batch * Model.InputShape.Elements;
+        if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
+        if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
+        else images.CopyTo(_input.Bytes);
+    }
+
+    /// <summary>The last run's raw scores with the last layer's optional BatchNorm applied.</summary>
+    void FinalScores(int batch, Span<double> scores)
+    {
+        var raw = _scores.Ints[..(batch * ScoresPerImage)];
+        var norm = Blocks[^1].ScoreNorm;
+        int k = Blocks[^1].OutChannels;
+        for (int i = 0; i < raw.Length; i++)
+            scores[i] = norm is null ? raw[i] : BatchNormFold.ScoreAffine(norm, i % k, raw[i]);
     }
 
     /// <summary>Runs the input already in the staging buffer (<see cref="_input"/>) and leaves the raw scores in
@@ -305,14 +326,12 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>
     public void Run(ReadOnlySpan<byte> images, int batch, Span<double> scores)
     {
-        if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckBatch(batch);
         if (scores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * ScoresPerImage}");
-        var raw = new int[batch * ScoresPerImage];
-        Run(images, batch, raw);
-        var norm = Blocks[^1].ScoreNorm;
-        int k = Blocks[^1].OutChannels;
-        for (int i = 0; i < raw.Length; i++)
-            scores[i] = norm is null ? raw[i] : BatchNormFold.ScoreAffine(norm, i % k, raw[i]);
+        Stage(images, batch);
+        RunStaged(batch);
+        FinalScores(batch, scores);
     }
 
     /// <summary>Predicted class per image.</summary>
@@ -325,19 +344,18 @@ public sealed class InferenceSession : IDisposable
         return result;
     }
 
-    byte[]? _nchwBytes;
-
     /// <summary>Runs images given as the exported ONNX model takes them: float32 <c>[N, C, H, W]</c> in raw 0..255 pixel
     /// units (<paramref name="shape"/> is checked against the model; normalisation is part of the model). Final scores [N][classes].</summary>
     public void Run(ReadOnlySpan<float> imagesNchw, ReadOnlySpan<int> shape, Span<double> scores)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         int batch = ImageLayout.BatchOf(shape, Model.InputShape, imagesNchw.Length);
-        if (batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
-        _nchwBytes ??= new byte[MaxBatch * Model.InputShape.Elements];
-        var bytes = _nchwBytes.AsSpan(0, (int)(batch * Model.InputShape.Elements));
-        ImageLayout.NchwToNhwc(imagesNchw, Model.InputShape, batch, bytes);
-        Run(bytes, batch, scores);
+        CheckBatch(batch);
+        if (scores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * ScoresPerImage}");
+        // Converted straight into the page-locked staging buffer: no second copy of the bytes.
+        ImageLayout.NchwToNhwc(imagesNchw, Model.InputShape, batch, _input.Bytes[..checked((int)(batch * Model.InputShape.Elements))]);
+        RunStaged(batch);
+        FinalScores(batch, scores);
     }
 
     /// <summary>Predicted class per image, for float NCHW input as the exported ONNX model takes it.</summary>

@@ -57,6 +57,36 @@ public class IoBindingTests(CpuAcceleratorFixture fixture)
     public void BoundRunsEndingOnTheGpuMatchReference() =>
         BoundRunsMatch(TinyModels.Vgg3Like(13), ["cpu.mt-rows", "gpu.tiled-shared", "cpu.scalar", "gpu.warp-reduce"], maxBatch: 2, seed: 23);
 
+    /// <summary>Float NCHW input is converted straight into the staging buffer: the same final scores as the byte path,
+    /// with the GPU (emulated) reading the staging first and with the CPU.</summary>
+    [Theory]
+    [InlineData("gpu.thread-per-pixel", 31)]
+    [InlineData("cpu.mt-rows", 32)]
+    public void FloatInputMatchesTheBytePath(string first, int seed)
+    {
+        var model = TinyModels.Vgg3Like(seed);
+        var blocks = BlockCompiler.Compile(model);
+        string[] assignment = [first, "cpu.mt-channels", "cpu.scalar", "cpu.scalar"];
+        using var session = new InferenceSession(model, blocks, assignment.Select(ConfigurationRegistry.Find).ToArray(),
+            new SessionOptions { MaxBatch = 3 }, fixture.Resources);
+        var s = model.InputShape;
+        var images = ModelZoo.RandomImages(s, 3, seed);
+        var nchw = new float[images.Length];
+        for (int n = 0; n < 3; n++)
+            for (int y = 0; y < s.H; y++)
+                for (int x = 0; x < s.W; x++)
+                    for (int c = 0; c < s.C; c++)
+                        nchw[((n * s.C + c) * s.H + y) * s.W + x] = images[((n * s.H + y) * s.W + x) * s.C + c];
+        var fromBytes = new double[3 * session.ScoresPerImage];
+        var fromFloats = new double[3 * session.ScoresPerImage];
+        session.Run(images, 3, fromBytes);
+        session.Run(nchw, [3, s.C, s.H, s.W], fromFloats);
+        Assert.Equal(fromBytes, fromFloats);
+        var raw = new int[3 * session.ScoresPerImage];
+        session.Run(images, 3, raw);
+        AssertReference(model, images, 3, raw, session.ScoresPerImage, $"{first}, seed {seed}");
+    }
+
     [Fact]
     public void BadBindingsAreRefused()
     {

@@ -139,29 +139,27 @@ public static class GpuTensorCoreImageFast
     }
 
     /// <summary>This lane's A registers of 32-element step <paramref name="s"/>: rows g (<paramref name="a"/>) and g+8
-    /// (<paramref name="b"/>), elements 4t.. and 16+4t.. of the step, one byte each (0 in the padding and past the patch).</summary>
+    /// (<paramref name="b"/>), elements 4t.. and 16+4t.. of the step, one byte each (0 in the padding and past the patch).
+    /// Straight-line and branch-free per half, so a half's 8 table reads and then its 8 byte reads are in flight together
+    /// instead of one element's chain after another. Past the patch the table's ky = 32767 fails the row mask (a shift
+    /// past the word), and the B fragments are zero there anyway.</summary>
     static Fragment Gather(GpuBlockParams p, ArrayView<byte> bytes, ArrayView<int> meta, Row a, Row b, int s)
     {
         int taps = p.KH * p.KW * p.InC, e0 = 32 * s + 4 * (Group.IdxX & 3);
-        uint a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-        for (int j = 0; j < 4; j++)
-        {
-            int e = e0 + j;
-            if (e >= taps) break;
-            int d = meta[p.ImageWeightOffset + 2 * e], off = meta[p.ImageWeightOffset + 2 * e + 1];
-            a0 |= a.Byte(bytes, d >> 16, d & 0xFFFF, off) << (8 * j);
-            a1 |= b.Byte(bytes, d >> 16, d & 0xFFFF, off) << (8 * j);
-        }
-        if (32 * s + 16 < taps) // the same for the whole warp
-            for (int j = 0; j < 4; j++)
-            {
-                int e = e0 + 16 + j;
-                if (e >= taps) break;
-                int d = meta[p.ImageWeightOffset + 2 * e], off = meta[p.ImageWeightOffset + 2 * e + 1];
-                a2 |= a.Byte(bytes, d >> 16, d & 0xFFFF, off) << (8 * j);
-                a3 |= b.Byte(bytes, d >> 16, d & 0xFFFF, off) << (8 * j);
-            }
-        return new Fragment { A0 = a0, A1 = a1, A2 = a2, A3 = a3 };
+        var lo = Half(p, bytes, meta, a, b, e0);
+        var hi = 32 * s + 16 < taps ? Half(p, bytes, meta, a, b, e0 + 16) : default; // the same for the whole warp
+        return new Fragment { A0 = lo.A, A1 = lo.B, A2 = hi.A, A3 = hi.B };
+    }
+
+    /// <summary>Elements e0..e0+3 of rows a and b, packed low byte first (table entries of 2 ints at ImageWeightOffset).</summary>
+    static (uint A, uint B) Half(GpuBlockParams p, ArrayView<byte> bytes, ArrayView<int> meta, Row a, Row b, int e0)
+    {
+        int t = p.ImageWeightOffset + 2 * e0;
+        int d0 = meta[t], o0 = meta[t + 1], d1 = meta[t + 2], o1 = meta[t + 3];
+        int d2 = meta[t + 4], o2 = meta[t + 5], d3 = meta[t + 6], o3 = meta[t + 7];
+        uint va = a.Byte(bytes, d0, o0) | a.Byte(bytes, d1, o1) << 8 | a.Byte(bytes, d2, o2) << 16 | a.Byte(bytes, d3, o3) << 24;
+        uint vb = b.Byte(bytes, d0, o0) | b.Byte(bytes, d1, o1) << 8 | b.Byte(bytes, d2, o2) << 16 | b.Byte(bytes, d3, o3) << 24;
+        return (va, vb);
     }
 
     /// <summary>The 8 byte MMAs of one step against its B fragments at <paramref name="wb"/>.</summary>
@@ -214,12 +212,13 @@ public static class GpuTensorCoreImageFast
             return ((1u << hi) - 1) & ~((1u << lo) - 1);
         }
 
-        /// <summary>The byte at kernel row <paramref name="ky"/>, column <paramref name="kx"/>, offset <paramref name="off"/>
-        /// from the window's top-left pixel, or 0 in the padding.</summary>
-        public readonly uint Byte(ArrayView<byte> bytes, int ky, int kx, int off)
+        /// <summary>The byte of tap entry (d = ky·65536 + kx, <paramref name="off"/> from the window's top-left pixel), or 0
+        /// in the padding and past the patch (ky = 32767: the shifted mask is 0 in PTX, where shifts past the width give
+        /// 0, and in C#, where the count is taken mod 32 and bit 31 of a mask is never set).</summary>
+        public readonly uint Byte(ArrayView<byte> bytes, int d, int off)
         {
             // Branch-free (the loads of a step stay in flight together); a padding tap reads byte 0 and masks it.
-            uint ok = (_rows >> ky) & (_cols >> kx) & 1u;
+            uint ok = (_rows >> (d >> 16)) & (_cols >> (d & 0xFFFF)) & 1u;
             long i = ok != 0 ? _base + off : 0;
             return bytes[i] & (0u - ok);
         }

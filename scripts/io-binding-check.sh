@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs ON the GPU machine after plan-check.sh (which writes bench-<model>.json): the found plan of each model at batch
+# 256 through `hepbnn run` (one session, back-to-back runs: a serving session, where `bench` interleaves 10 plans), three
+# ways: the default Run (streaming staging copy), HEPBNN_STAGING_COPY=plain, and --io-binding (InferenceSession.
+# RunWithBinding on the session's page-locked buffers, no host copies). One line per way, median µs (docs/results/h200-io256).
+# Usage: io-binding-check.sh <binary-dir> <dir with bench-vgg3.json, bench-vgg7.json> [batch=256]
+set -uo pipefail
+bin=$1
+dir=$2
+batch=${3:-256}
+for m in vgg7 vgg3; do
+  json="$dir/bench-$m.json"
+  [ -f "$json" ] || { echo "$m: no $json"; continue; }
+  plan=$(mktemp --suffix=.json)
+  python3 -c "import json,sys; v=[x['verdict'] for x in json.load(open(sys.argv[1])) if x['verdict']['batch']==$batch]; json.dump(v[0]['plan'],open(sys.argv[2],'w')) if v else sys.exit(1)" "$json" "$plan" \
+    || { echo "$m: no batch-$batch verdict in $json"; continue; }
+  for mode in default plain binding; do
+    env=(); args=()
+    [ $mode = plain ] && env=(HEPBNN_STAGING_COPY=plain)
+    [ $mode = binding ] && args=(--io-binding)
+    us=$(env "${env[@]}" timeout 60 "$bin/hepbnn" run --model $m --plan "$plan" --batch $batch --repeat 2000 --json "${args[@]}" 2>/dev/null \
+      | grep -o '"medianLatencyUs": *[0-9.]*' | grep -o '[0-9.]*$')
+    printf "%s b%s found plan, hepbnn run, %-8s %s µs\n" $m $batch $mode "${us:-failed}"
+  done
+  rm -f "$plan"
+done
