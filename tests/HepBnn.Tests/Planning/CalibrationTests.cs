@@ -84,6 +84,32 @@ public class CalibrationTests
     }
 
     [Fact]
+    public void GpuPlansFixedCostIsNotChargedToTheAllCpuPlan()
+    {
+        // Like VGG3 b1 on the H200: every GPU plan pays a graph launch + host wait that its isolated blocks do not show,
+        // the all-CPU plan pays nothing extra, and the calibration set is three GPU plans and the all-CPU one. The fit
+        // must charge that cost to the device boundaries, not to a per-run constant that the all-CPU plan would pay too.
+        for (int seed = 1; seed <= 5; seed++)
+        {
+            var profile = SyntheticProfile(seed);
+            var truth = new Calibration(0, 12, [new DeviceCalibration(DeviceKind.Gpu, 0, 0), new DeviceCalibration(DeviceKind.Cpu, 0, 0)], []);
+            var trueTable = CostModel.Build(profile, truth);
+            var iso = CostModel.Build(profile, Calibration.None);
+            var plans = new List<string[]>
+            {
+                Enumerable.Repeat("gpu.fake-a", 5).ToArray(), Enumerable.Repeat("gpu.fake-b", 5).ToArray(),
+                new[] { "gpu.fake-a", "gpu.fake-b", "gpu.fake-a", "gpu.fake-b", "gpu.fake-a" },
+                PlanOptimizer.Best(iso, o => o.Device == DeviceKind.Cpu)!.Configurations,
+            };
+            var runs = plans.Select(p => ((IReadOnlyList<string>)p, trueTable.Cost(p))).ToList();
+            var fit = CostModel.Fit(profile, runs);
+            Assert.All(fit.Points, p => Assert.True(Math.Abs(p.PredictedUs - p.MeasuredUs) / p.MeasuredUs < 0.02,
+                $"seed {seed}: calibrated {p.PredictedUs:F1} vs measured {p.MeasuredUs:F1} for [{string.Join(", ", p.Configurations)}] " +
+                $"(session {fit.SessionUs:F1}, boundary {fit.BoundaryUs:F1})"));
+        }
+    }
+
+    [Fact]
     public void OutlierPlanDoesNotDragTheFit()
     {
         // One plan measured 40% faster than its isolated sum says (one of its blocks was timed during a load spike);

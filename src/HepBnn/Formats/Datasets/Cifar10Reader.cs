@@ -62,16 +62,21 @@ public static class Cifar10Reader
         return new LabeledImages(Shape, images, labels, Classes);
     }
 
-    /// <summary>out[(y·32 + x)·3 + c] = in[c·1024 + y·32 + x].</summary>
+    /// <summary>out[(y·32 + x)·3 + c] = in[c·1024 + y·32 + x]. Lengths checked once, then unchecked refs: with
+    /// three bounds-checked span accesses per byte this conversion was ~1/3 of reading the gzip test set.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // 10,000 calls: no tier-0 loop
     static void ChwToHwc(ReadOnlySpan<byte> chw, Span<byte> hwc)
     {
         const int plane = Side * Side;
+        if (chw.Length < PixelBytes || hwc.Length < PixelBytes) throw new ArgumentException("CIFAR-10 record shorter than 3072 bytes");
+        ref byte r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(chw);
+        ref byte o = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(hwc);
         for (int p = 0; p < plane; p++)
         {
-            hwc[3 * p] = chw[p];
-            hwc[3 * p + 1] = chw[plane + p];
-            hwc[3 * p + 2] = chw[2 * plane + p];
+            ref byte px = ref System.Runtime.CompilerServices.Unsafe.Add(ref o, 3 * p);
+            px = System.Runtime.CompilerServices.Unsafe.Add(ref r, p);
+            System.Runtime.CompilerServices.Unsafe.Add(ref px, 1) = System.Runtime.CompilerServices.Unsafe.Add(ref r, plane + p);
+            System.Runtime.CompilerServices.Unsafe.Add(ref px, 2) = System.Runtime.CompilerServices.Unsafe.Add(ref r, 2 * plane + p);
         }
     }
 }

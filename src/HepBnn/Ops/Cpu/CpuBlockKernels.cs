@@ -112,9 +112,9 @@ public static class CpuBlockKernels
         }
     }
 
-    /// <summary>As <see cref="PixelWords"/> for conv outputs (oy, ox) and (oy, ox + 1) at once (binary, or an image layer
-    /// whose sums fit int16) (destinations
-    /// <paramref name="dstA"/> and <paramref name="dstB"/> for pool 0; both OR / AND into the scratch for pool 1).</summary>
+    /// <summary>As <see cref="PixelWords"/> for conv outputs (oy, ox) and (oy, ox + 1) at once, binary or an image layer
+    /// whose sums fit int16 (destinations <paramref name="dstA"/> and <paramref name="dstB"/> for pool 0; both OR / AND
+    /// into the scratch for pool 1).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void PixelPairWords<TK>(CpuBlockData d, ref byte sample, int oy, int ox, int w0, int w1, CpuScratch s, ref ulong dstA, ref ulong dstB, int pool)
         where TK : struct, ICpuKernel
@@ -122,19 +122,7 @@ public static class CpuBlockKernels
         int row = d.RowClass[oy] * d.ColClasses, clsA = row + d.ColClass[ox], clsB = row + d.ColClass[ox + 1];
         if (d.IsImage)
         {
-            ref byte pa = ref MemoryMarshal.GetArrayDataReference(s.Pixels);
-            ref byte pb = ref MemoryMarshal.GetArrayDataReference(s.PixelsB);
-            if (!GatherInteriorPair(d, ref sample, oy, ox, ref pa, ref pb))
-            {
-                GatherPixels(d, ref sample, oy, ox, s.Pixels); // fills s.Pixels, returns its start (= pa)
-                GatherPixels(d, ref sample, oy, ox + 1, s.PixelsB);
-            }
-            for (int w = w0; w < w1; w++)
-            {
-                ulong bitsA = TK.ImageWord2(d, ref pa, ref pb, w, clsA, clsB, out ulong bitsB);
-                Store(bitsA, w, w0, s, ref dstA, pool);
-                Store(bitsB, w, w0, s, ref dstB, pool);
-            }
+            ImagePairWords<TK>(d, ref sample, oy, ox, w0, w1, s, ref dstA, ref dstB, pool, clsA, clsB);
             return;
         }
         ref ulong a = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox, s.Patch);
@@ -211,38 +199,50 @@ public static class CpuBlockKernels
         return ref dst;
     }
 
-    /// <summary>Both image patches of outputs (oy, ox) and (oy, ox + 1) when all their taps are in bounds (false
-    /// otherwise, nothing written): one pass over the pair offsets, each pixel pair one 16-bit store, read with one
-    /// 16-bit load where its two bytes are neighbours in the image (VGG3's 1-channel 3×3 layer: 3 of its 5 pairs).</summary>
+    /// <summary>The image-layer half of <see cref="PixelPairWords"/>: interior pairs straight from the sample
+    /// (<see cref="ICpuKernel.ImageWord2Interior"/>), border pairs through gathered patches.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static bool GatherInteriorPair(CpuBlockData d, ref byte sample, int oy, int ox, ref byte dstA, ref byte dstB)
+    static void ImagePairWords<TK>(CpuBlockData d, ref byte sample, int oy, int ox, int w0, int w1, CpuScratch s, ref ulong dstA, ref ulong dstB,
+                                   int pool, int clsA, int clsB) where TK : struct, ICpuKernel
     {
         var b = d.Block;
-        var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
-        var (xloA, xhiA) = d.ColTaps[d.ColClass[ox]];
-        var (xloB, xhiB) = d.ColTaps[d.ColClass[ox + 1]];
-        if ((ylo | xloA | xloB) != 0 || yhi != b.KernelH || xhiA != b.KernelW || xhiB != b.KernelW) return false;
-        int c = b.InputShape.C, step = b.Stride * c;
-        ref byte from = ref Unsafe.Add(ref sample, (nint)(oy * b.Stride - b.Padding) * b.InputShape.W * c + (ox * b.Stride - b.Padding) * c);
+        if (d.FullRow[oy] && d.FullCol[ox] && d.FullCol[ox + 1])
+        {
+            int c = b.InputShape.C;
+            ref byte from = ref Unsafe.Add(ref sample, (nint)(oy * b.Stride - b.Padding) * b.InputShape.W * c + (ox * b.Stride - b.Padding) * c);
+            for (int w = w0; w < w1; w++)
+            {
+                ulong bitsA = TK.ImageWord2Interior(d, ref from, b.Stride * c, w, clsA, clsB, out ulong bitsB);
+                Store(bitsA, w, w0, s, ref dstA, pool);
+                Store(bitsB, w, w0, s, ref dstB, pool);
+            }
+            return;
+        }
+        ref byte pa = ref GatherPixels(d, ref sample, oy, ox, s.Pixels);
+        ref byte pb = ref GatherPixels(d, ref sample, oy, ox + 1, s.PixelsB);
+        for (int w = w0; w < w1; w++)
+        {
+            ulong bitsA = TK.ImageWord2(d, ref pa, ref pb, w, clsA, clsB, out ulong bitsB);
+            Store(bitsA, w, w0, s, ref dstA, pool);
+            Store(bitsB, w, w0, s, ref dstB, pool);
+        }
+    }
+
+    /// <summary>The patches of two interior pixels (A's top-left tap at <paramref name="from"/>, B's
+    /// <paramref name="step"/> bytes on) written to <paramref name="dstA"/> / <paramref name="dstB"/>
+    /// (<see cref="CpuBlockData.PatchLength"/> bytes each), each pixel pair as one 16-bit store.</summary>
+    internal static void ComposeInterior(CpuBlockData d, ref byte from, int step, ref byte dstA, ref byte dstB)
+    {
         ref int off = ref MemoryMarshal.GetArrayDataReference(d.PixelOffsets);
         ref ushort toA = ref Unsafe.As<byte, ushort>(ref dstA);
         ref ushort toB = ref Unsafe.As<byte, ushort>(ref dstB);
         for (int t = 0, pairs = d.PatchLength >> 1; t < pairs; t++)
         {
             int o0 = Unsafe.Add(ref off, 2 * t), o1 = Unsafe.Add(ref off, 2 * t + 1);
-            if (o1 == o0 + 1)
-            {
-                Unsafe.Add(ref toA, t) = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, o0));
-                Unsafe.Add(ref toB, t) = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, o0 + step));
-            }
-            else
-            {
-                uint hiA = o1 >= 0 ? Unsafe.Add(ref from, o1) : 0u, hiB = o1 >= 0 ? Unsafe.Add(ref from, o1 + step) : 0u;
-                Unsafe.Add(ref toA, t) = (ushort)(Unsafe.Add(ref from, o0) | hiA << 8);
-                Unsafe.Add(ref toB, t) = (ushort)(Unsafe.Add(ref from, o0 + step) | hiB << 8);
-            }
+            uint hiA = o1 >= 0 ? Unsafe.Add(ref from, o1) : 0u, hiB = o1 >= 0 ? Unsafe.Add(ref from, o1 + step) : 0u;
+            Unsafe.Add(ref toA, t) = (ushort)(Unsafe.Add(ref from, o0) | hiA << 8);
+            Unsafe.Add(ref toB, t) = (ushort)(Unsafe.Add(ref from, o0 + step) | hiB << 8);
         }
-        return true;
     }
 
     /// <summary>The image patch of conv output (oy, ox) as pixel bytes [ky][kx][C], zeros at out-of-bounds taps and in

@@ -28,6 +28,11 @@ public interface ICpuKernel
     /// patch A (returned) and of patch B (<paramref name="bitsB"/>). Not for per-channel divisors.</summary>
     static abstract ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB);
 
+    /// <summary>As <see cref="ImageWord2"/> for two interior pixels (all taps in bounds) read straight from the sample:
+    /// <paramref name="from"/> is pixel A's top-left tap, pixel B's is <paramref name="step"/> bytes on; patch byte j
+    /// is at offset <see cref="CpuBlockData.PixelOffsets"/>[j] (no gathered copy).</summary>
+    static abstract ulong ImageWord2Interior(CpuBlockData d, ref byte from, int step, int word, int clsA, int clsB, out ulong bitsB);
+
     /// <summary>Image input, per-channel divisors: the raw sums S_c of the channels of <paramref name="word"/> for input
     /// channel c = <paramref name="set"/> (its plane of the planar patch, weight set c of
     /// <see cref="CpuBlockData.ChannelImageWeights"/>) into sums[0..64).</summary>

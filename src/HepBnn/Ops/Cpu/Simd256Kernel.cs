@@ -142,6 +142,15 @@ public struct Simd256Kernel : ICpuKernel
         return (low, high);
     }
 
+    /// <summary>Two interior pixels: their patches composed on the stack, then two <see cref="ImageWord"/> calls.</summary>
+    public static ulong ImageWord2Interior(CpuBlockData d, ref byte from, int step, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        Span<byte> a = stackalloc byte[d.PatchLength], b = stackalloc byte[d.PatchLength];
+        CpuBlockKernels.ComposeInterior(d, ref from, step, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b));
+        bitsB = ImageWord(d, ref MemoryMarshal.GetReference(b), word, clsB);
+        return ImageWord(d, ref MemoryMarshal.GetReference(a), word, clsA);
+    }
+
     /// <summary>Two pixels as two <see cref="ImageWord"/> calls (this kernel shares nothing between them).</summary>
     public static ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB)
     {

@@ -109,33 +109,33 @@ public struct Simd512Kernel : ICpuKernel
 
     /// <summary>patch word j (broadcast to the 8 lanes) XOR the 8 channels' weight words j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Xor(ref ulong patch, ref ulong w, int j) =>
-        Vector512.Create(Unsafe.Add(ref patch, j)) ^ Vector512.LoadUnsafe(ref w, (nuint)j * 8);
+    static Vector512<ulong> Xor<T>(ref T patch, ref T w, int j) where T : unmanaged =>
+        (Vector512.Create(Unsafe.Add(ref patch, j)) ^ Vector512.LoadUnsafe(ref w, (nuint)(j * Vector512<T>.Count))).AsUInt64();
 
     /// <summary>Adds words 0..1 (a pair) into the ones counter; returns the carry at weight 2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Pair(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones)
+    static Vector512<ulong> Pair<T>(ref T patch, ref T w, int j, ref Vector512<ulong> ones) where T : unmanaged
     {
-        var x0 = Xor(ref patch, ref w, j);
-        var x1 = Xor(ref patch, ref w, j + 1);
+        var x0 = Xor<T>(ref patch, ref w, j);
+        var x1 = Xor<T>(ref patch, ref w, j + 1);
         return Csa(ref ones, x0, x1);
     }
 
     /// <summary>Adds 4 words into ones / twos; returns the carry at weight 4.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Quad(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos)
+    static Vector512<ulong> Quad<T>(ref T patch, ref T w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos) where T : unmanaged
     {
-        var a = Pair(ref patch, ref w, j, ref ones);
-        var b = Pair(ref patch, ref w, j + 2, ref ones);
+        var a = Pair<T>(ref patch, ref w, j, ref ones);
+        var b = Pair<T>(ref patch, ref w, j + 2, ref ones);
         return Csa(ref twos, a, b);
     }
 
     /// <summary>Adds 8 words into ones / twos / fours; returns the carry at weight 8.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> Octet(ref ulong patch, ref ulong w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours)
+    static Vector512<ulong> Octet<T>(ref T patch, ref T w, int j, ref Vector512<ulong> ones, ref Vector512<ulong> twos, ref Vector512<ulong> fours) where T : unmanaged
     {
-        var a = Quad(ref patch, ref w, j, ref ones, ref twos);
-        var b = Quad(ref patch, ref w, j + 4, ref ones, ref twos);
+        var a = Quad<T>(ref patch, ref w, j, ref ones, ref twos);
+        var b = Quad<T>(ref patch, ref w, j + 4, ref ones, ref twos);
         return Csa(ref fours, a, b);
     }
 
@@ -147,7 +147,7 @@ public struct Simd512Kernel : ICpuKernel
     /// popcounted into byte sums that VPSADBW adds per lane. Pointer steps instead of indices keep the loop's scalar
     /// work small (the front end is shared with ~30 vector instructions per 8 words).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<ulong> GroupCounts(ref ulong patch, ref ulong w, int len)
+    static Vector512<ulong> GroupCounts<T>(ref T patch, ref T w, int len) where T : unmanaged
     {
         var lut = Lut;
         Vector512<ulong> ones = default, twos = default, fours = default, eights = default, s16 = default, total = default;
@@ -155,35 +155,35 @@ public struct Simd512Kernel : ICpuKernel
         int j = len & 15;
         if (j != 0)
         {
-            Seed(ref patch, ref w, len, ref ones, ref twos, ref fours, ref eights);
+            Seed<T>(ref patch, ref w, len, ref ones, ref twos, ref fours, ref eights);
             patch = ref Unsafe.Add(ref patch, j);
-            w = ref Unsafe.Add(ref w, j * 8);
+            w = ref Unsafe.Add(ref w, j * Vector512<T>.Count);
         }
         int blocks = len >> 4;
         if (blocks > 0)
         {
-            var a = Octet(ref patch, ref w, 0, ref ones, ref twos, ref fours);
-            var b = Octet(ref patch, ref w, 8, ref ones, ref twos, ref fours);
+            var a = Octet<T>(ref patch, ref w, 0, ref ones, ref twos, ref fours);
+            var b = Octet<T>(ref patch, ref w, 8, ref ones, ref twos, ref fours);
             s16 = Csa(ref eights, a, b);
             patch = ref Unsafe.Add(ref patch, 16);
-            w = ref Unsafe.Add(ref w, 16 * 8);
+            w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
         }
         int pops = 0;
         for (blocks--; blocks > 0; blocks--)
         {
-            var a = Octet(ref patch, ref w, 0, ref ones, ref twos, ref fours);
-            var b = Octet(ref patch, ref w, 8, ref ones, ref twos, ref fours);
+            var a = Octet<T>(ref patch, ref w, 0, ref ones, ref twos, ref fours);
+            var b = Octet<T>(ref patch, ref w, 8, ref ones, ref twos, ref fours);
             sixteens += PopBytes(Csa(ref eights, a, b), lut);
             patch = ref Unsafe.Add(ref patch, 16);
-            w = ref Unsafe.Add(ref w, 16 * 8);
+            w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
             if (++pops == MaxPops)
             {
-                total += Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64();
+                total += SumBytes<T>(sixteens);
                 sixteens = Vector512<byte>.Zero;
                 pops = 0;
             }
         }
-        return Finish(ones, twos, fours, eights, s16, len >= 16, len >= 32, sixteens, total, lut);
+        return Finish<T>(ones, twos, fours, eights, s16, len >= 16, len >= 32, sixteens, total, lut);
     }
 
     /// <summary>The len mod 16 leftover words, added while the counters are all zero, smallest part first: the 1-word
@@ -191,14 +191,14 @@ public struct Simd512Kernel : ICpuKernel
     /// (weight 2^k) becomes the 2^k counter, which no part has touched yet. So the tail costs only its own adders:
     /// no popcount, no half adders.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Seed(ref ulong patch, ref ulong w, int len, ref Vector512<ulong> ones, ref Vector512<ulong> twos,
-                     ref Vector512<ulong> fours, ref Vector512<ulong> eights)
+    static void Seed<T>(ref T patch, ref T w, int len, ref Vector512<ulong> ones, ref Vector512<ulong> twos,
+                     ref Vector512<ulong> fours, ref Vector512<ulong> eights) where T : unmanaged
     {
         int j = 0;
-        if ((len & 1) != 0) { ones = Xor(ref patch, ref w, 0); j = 1; }
-        if ((len & 2) != 0) { twos = Pair(ref patch, ref w, j, ref ones); j += 2; }
-        if ((len & 4) != 0) { fours = Quad(ref patch, ref w, j, ref ones, ref twos); j += 4; }
-        if ((len & 8) != 0) eights = Octet(ref patch, ref w, j, ref ones, ref twos, ref fours);
+        if ((len & 1) != 0) { ones = Xor<T>(ref patch, ref w, 0); j = 1; }
+        if ((len & 2) != 0) { twos = Pair<T>(ref patch, ref w, j, ref ones); j += 2; }
+        if ((len & 4) != 0) { fours = Quad<T>(ref patch, ref w, j, ref ones, ref twos); j += 4; }
+        if ((len & 8) != 0) eights = Octet<T>(ref patch, ref w, j, ref ones, ref twos, ref fours);
     }
 
     /// <summary>Popcounts of the sixteens' carries summed per byte before VPSADBW: 31 · 8 ≤ 255.</summary>
@@ -214,7 +214,23 @@ public struct Simd512Kernel : ICpuKernel
     /// later blocks' byte counts when there were any (<paramref name="more"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Finish(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights,
-                                   Vector512<ulong> s16, bool has16, bool more, Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
+                                   Vector512<ulong> s16, bool has16, bool more, Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut) =>
+        Finish<ulong>(ones, twos, fours, eights, s16, has16, more, sixteens, total, lut);
+
+    /// <summary>Sum of the bytes of each T lane (VPSADBW for 64-bit lanes; VPMADDUBSW + VPMADDWD by ones for 32-bit
+    /// lanes), as the ulong view of a Vector512&lt;T&gt;.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> SumBytes<T>(Vector512<byte> v) where T : unmanaged =>
+        typeof(T) == typeof(uint)
+            ? Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(v, Vector512.Create((sbyte)1)), Vector512.Create((short)1)).AsUInt64()
+            : Avx512BW.SumAbsoluteDifferences(v, Vector512<byte>.Zero).AsUInt64();
+
+    /// <summary><see cref="Finish"/> with the sums per T lane (ulong view; 32-bit lane counts stay far below 2^28, so
+    /// the 64-bit shift and add below never carry across the 32-bit halves).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Finish<T>(Vector512<ulong> ones, Vector512<ulong> twos, Vector512<ulong> fours, Vector512<ulong> eights,
+                                      Vector512<ulong> s16, bool has16, bool more, Vector512<byte> sixteens, Vector512<ulong> total, Vector512<byte> lut)
+        where T : unmanaged
     {
         Vector512<byte> rest;
         if (Avx512Vbmi.IsSupported)
@@ -239,48 +255,50 @@ public struct Simd512Kernel : ICpuKernel
             rest = PopBytes(ones, lut) + Weighted(twos, 1, lut) + Weighted(fours, 2, lut) + Weighted(eights, 3, lut);
             if (has16) rest += Weighted(s16, 4, lut);
         }
-        var count = Avx512BW.SumAbsoluteDifferences(rest, Vector512<byte>.Zero).AsUInt64();
-        if (more) count += (total + Avx512BW.SumAbsoluteDifferences(sixteens, Vector512<byte>.Zero).AsUInt64()) << 4;
+        var count = SumBytes<T>(rest);
+        if (more) count += (total + SumBytes<T>(sixteens)) << 4;
         return count;
     }
 
     /// <summary>Two patches' words j, j+1 against one load of the weights: the pairs' carries at weight 2.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Pair2(ref ulong pa, ref ulong pb, ref ulong w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
-                      out Vector512<ulong> carryA, out Vector512<ulong> carryB)
+    static void Pair2<T>(ref T pa, ref T pb, ref T w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+                      out Vector512<ulong> carryA, out Vector512<ulong> carryB) where T : unmanaged
     {
-        var w0 = Vector512.LoadUnsafe(ref w, (nuint)j * 8);
-        var w1 = Vector512.LoadUnsafe(ref w, (nuint)j * 8 + 8);
-        carryA = Csa(ref onesA, Vector512.Create(Unsafe.Add(ref pa, j)) ^ w0, Vector512.Create(Unsafe.Add(ref pa, j + 1)) ^ w1);
-        carryB = Csa(ref onesB, Vector512.Create(Unsafe.Add(ref pb, j)) ^ w0, Vector512.Create(Unsafe.Add(ref pb, j + 1)) ^ w1);
+        var w0 = Vector512.LoadUnsafe(ref w, (nuint)(j * Vector512<T>.Count));
+        var w1 = Vector512.LoadUnsafe(ref w, (nuint)((j + 1) * Vector512<T>.Count));
+        carryA = Csa(ref onesA, (Vector512.Create(Unsafe.Add(ref pa, j)) ^ w0).AsUInt64(), (Vector512.Create(Unsafe.Add(ref pa, j + 1)) ^ w1).AsUInt64());
+        carryB = Csa(ref onesB, (Vector512.Create(Unsafe.Add(ref pb, j)) ^ w0).AsUInt64(), (Vector512.Create(Unsafe.Add(ref pb, j + 1)) ^ w1).AsUInt64());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Quad2(ref ulong pa, ref ulong pb, ref ulong w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
-                      ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, out Vector512<ulong> carryA, out Vector512<ulong> carryB)
+    static void Quad2<T>(ref T pa, ref T pb, ref T w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+                      ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, out Vector512<ulong> carryA, out Vector512<ulong> carryB) where T : unmanaged
     {
-        Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a0, out var b0);
-        Pair2(ref pa, ref pb, ref w, j + 2, ref onesA, ref onesB, out var a1, out var b1);
+        Pair2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a0, out var b0);
+        Pair2<T>(ref pa, ref pb, ref w, j + 2, ref onesA, ref onesB, out var a1, out var b1);
         carryA = Csa(ref twosA, a0, a1);
         carryB = Csa(ref twosB, b0, b1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Octet2(ref ulong pa, ref ulong pb, ref ulong w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+    static void Octet2<T>(ref T pa, ref T pb, ref T w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
                        ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, ref Vector512<ulong> foursA, ref Vector512<ulong> foursB,
-                       out Vector512<ulong> carryA, out Vector512<ulong> carryB)
+                       out Vector512<ulong> carryA, out Vector512<ulong> carryB) where T : unmanaged
     {
-        Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a0, out var b0);
-        Quad2(ref pa, ref pb, ref w, j + 4, ref onesA, ref onesB, ref twosA, ref twosB, out var a1, out var b1);
+        Quad2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a0, out var b0);
+        Quad2<T>(ref pa, ref pb, ref w, j + 4, ref onesA, ref onesB, ref twosA, ref twosB, out var a1, out var b1);
         carryA = Csa(ref foursA, a0, a1);
         carryB = Csa(ref foursB, b0, b1);
     }
 
     /// <summary>As <see cref="GroupCounts"/> for two patches (two output pixels) at once: each weight vector is loaded
-    /// once for both. The weights of a deep layer (VGG7's last convs: 150–300 KB) live in L2, whose bandwidth (one
+    /// once for both. T = ulong: 8 channels of 64-bit words per vector; T = uint: 16 channels of 32-bit half-words
+    /// (twice the tree length, one epilogue per 16 channels instead of per 8: the epilogue is ~1/3 of a short patch's
+    /// instructions). The tree itself is bitwise, so only the broadcast width and the final byte sums differ. The weights of a deep layer (VGG7's last convs: 150–300 KB) live in L2, whose bandwidth (one
     /// 64-byte line per ~2 cycles) and not the ALUs bounded the one-pixel loop; two trees per load halve that traffic.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void GroupCounts2(ref ulong pa, ref ulong pb, ref ulong w, int len, out Vector512<ulong> countA, out Vector512<ulong> countB)
+    static void GroupCounts2<T>(ref T pa, ref T pb, ref T w, int len, out Vector512<ulong> countA, out Vector512<ulong> countB) where T : unmanaged
     {
         var lut = Lut;
         Vector512<ulong> onesA = default, twosA = default, foursA = default, eightsA = default, s16A = default, totalA = default;
@@ -289,75 +307,76 @@ public struct Simd512Kernel : ICpuKernel
         int j = len & 15;
         if (j != 0)
         {
-            Seed2(ref pa, ref pb, ref w, len, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, ref eightsA, ref eightsB);
+            Seed2<T>(ref pa, ref pb, ref w, len, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, ref eightsA, ref eightsB);
             pa = ref Unsafe.Add(ref pa, j);
             pb = ref Unsafe.Add(ref pb, j);
-            w = ref Unsafe.Add(ref w, j * 8);
+            w = ref Unsafe.Add(ref w, j * Vector512<T>.Count);
         }
         int blocks = len >> 4;
         if (blocks > 0) // the first block's carries stay counters of weight 16 (see GroupCounts)
         {
-            Octet2(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
-            Octet2(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
+            Octet2<T>(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
+            Octet2<T>(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
             s16A = Csa(ref eightsA, a0, a1);
             s16B = Csa(ref eightsB, b0, b1);
             pa = ref Unsafe.Add(ref pa, 16);
             pb = ref Unsafe.Add(ref pb, 16);
-            w = ref Unsafe.Add(ref w, 16 * 8);
+            w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
         }
         int pops = 0;
         for (blocks--; blocks > 0; blocks--)
         {
-            Octet2(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
-            Octet2(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
+            Octet2<T>(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
+            Octet2<T>(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
             sixA += PopBytes(Csa(ref eightsA, a0, a1), lut);
             sixB += PopBytes(Csa(ref eightsB, b0, b1), lut);
             pa = ref Unsafe.Add(ref pa, 16);
             pb = ref Unsafe.Add(ref pb, 16);
-            w = ref Unsafe.Add(ref w, 16 * 8);
+            w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
             if (++pops == MaxPops)
             {
-                totalA += Avx512BW.SumAbsoluteDifferences(sixA, Vector512<byte>.Zero).AsUInt64();
-                totalB += Avx512BW.SumAbsoluteDifferences(sixB, Vector512<byte>.Zero).AsUInt64();
+                totalA += SumBytes<T>(sixA);
+                totalB += SumBytes<T>(sixB);
                 sixA = sixB = Vector512<byte>.Zero;
                 pops = 0;
             }
         }
-        countA = Finish(onesA, twosA, foursA, eightsA, s16A, len >= 16, len >= 32, sixA, totalA, lut);
-        countB = Finish(onesB, twosB, foursB, eightsB, s16B, len >= 16, len >= 32, sixB, totalB, lut);
+        countA = Finish<T>(onesA, twosA, foursA, eightsA, s16A, len >= 16, len >= 32, sixA, totalA, lut);
+        countB = Finish<T>(onesB, twosB, foursB, eightsB, s16B, len >= 16, len >= 32, sixB, totalB, lut);
     }
 
     /// <summary><see cref="Seed"/> for two patches sharing the weight loads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Seed2(ref ulong pa, ref ulong pb, ref ulong w, int len, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
+    static void Seed2<T>(ref T pa, ref T pb, ref T w, int len, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
                       ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, ref Vector512<ulong> foursA, ref Vector512<ulong> foursB,
-                      ref Vector512<ulong> eightsA, ref Vector512<ulong> eightsB)
+                      ref Vector512<ulong> eightsA, ref Vector512<ulong> eightsB) where T : unmanaged
     {
         int j = 0;
         if ((len & 1) != 0)
         {
             var w0 = Vector512.LoadUnsafe(ref w);
-            onesA = Vector512.Create(pa) ^ w0;
-            onesB = Vector512.Create(pb) ^ w0;
+            onesA = (Vector512.Create(pa) ^ w0).AsUInt64();
+            onesB = (Vector512.Create(pb) ^ w0).AsUInt64();
             j = 1;
         }
         if ((len & 2) != 0)
         {
-            Pair2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out twosA, out twosB);
+            Pair2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out twosA, out twosB);
             j += 2;
         }
         if ((len & 4) != 0)
         {
-            Quad2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out foursA, out foursB);
+            Quad2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out foursA, out foursB);
             j += 4;
         }
         if ((len & 8) != 0)
-            Octet2(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out eightsA, out eightsB);
+            Octet2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out eightsA, out eightsB);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static ulong BinaryWord2(CpuBlockData d, ref ulong patchA, ref ulong patchB, int word, int clsA, int clsB, out ulong bitsB)
     {
+        if (d.HalfLaneWeights.Length > 0) return BinaryWord2Half(d, ref patchA, ref patchB, word, clsA, clsB, out bitsB);
         int g0 = word * 8, groups = Math.Min(8, (d.Block.OutChannels - word * 64 + 7) >> 3), len = d.PatchLength;
         ref ulong w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.LaneWeights), (nint)g0 * len * 8);
         ref ulong lo = ref MemoryMarshal.GetArrayDataReference(d.Lo);
@@ -367,11 +386,36 @@ public struct Simd512Kernel : ICpuKernel
         bitsB = 0;
         for (int g = 0; g < groups; g++)
         {
-            GroupCounts2(ref patchA, ref patchB, ref Unsafe.Add(ref w, (nint)g * len * 8), len, out var pa, out var pb);
+            GroupCounts2<ulong>(ref patchA, ref patchB, ref Unsafe.Add(ref w, (nint)g * len * 8), len, out var pa, out var pb);
             bitsA |= Vector512.LessThanOrEqual(pa - Vector512.LoadUnsafe(ref lo, (nuint)(a + g * 8)), Vector512.LoadUnsafe(ref span, (nuint)(a + g * 8)))
                 .ExtractMostSignificantBits() << (8 * g);
             bitsB |= Vector512.LessThanOrEqual(pb - Vector512.LoadUnsafe(ref lo, (nuint)(b + g * 8)), Vector512.LoadUnsafe(ref span, (nuint)(b + g * 8)))
                 .ExtractMostSignificantBits() << (8 * g);
+        }
+        return bitsA;
+    }
+
+    /// <summary><see cref="BinaryWord2"/> with 16 channels per tree over the patches' 32-bit half-words
+    /// (<see cref="CpuBlockData.HalfLaneWeights"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong BinaryWord2Half(CpuBlockData d, ref ulong patchA, ref ulong patchB, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        int groups = Math.Min(4, (d.Block.OutChannels - word * 64 + 15) >> 4), len = 2 * d.PatchLength;
+        ref uint w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.HalfLaneWeights), (nint)word * 4 * len * 16);
+        ref uint lo = ref MemoryMarshal.GetArrayDataReference(d.Lo32);
+        ref uint span = ref MemoryMarshal.GetArrayDataReference(d.Span32);
+        ref uint pa32 = ref Unsafe.As<ulong, uint>(ref patchA);
+        ref uint pb32 = ref Unsafe.As<ulong, uint>(ref patchB);
+        nint a = clsA * d.PaddedK + word * 64, b = clsB * d.PaddedK + word * 64;
+        ulong bitsA = 0;
+        bitsB = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            GroupCounts2<uint>(ref pa32, ref pb32, ref Unsafe.Add(ref w, (nint)g * len * 16), len, out var pa, out var pb);
+            bitsA |= (ulong)Vector512.LessThanOrEqual(pa.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)(a + g * 16)), Vector512.LoadUnsafe(ref span, (nuint)(a + g * 16)))
+                .ExtractMostSignificantBits() << (16 * g);
+            bitsB |= (ulong)Vector512.LessThanOrEqual(pb.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)(b + g * 16)), Vector512.LoadUnsafe(ref span, (nuint)(b + g * 16)))
+                .ExtractMostSignificantBits() << (16 * g);
         }
         return bitsA;
     }
@@ -386,7 +430,7 @@ public struct Simd512Kernel : ICpuKernel
         ulong bits = 0;
         for (int g = 0; g < groups; g++)
         {
-            var p = GroupCounts(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len);
+            var p = GroupCounts<ulong>(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len);
             var fire = Vector512.LessThanOrEqual(p - Vector512.LoadUnsafe(ref lo, (nuint)g * 8), Vector512.LoadUnsafe(ref span, (nuint)g * 8));
             bits |= fire.ExtractMostSignificantBits() << (8 * g);
         }
@@ -399,7 +443,7 @@ public struct Simd512Kernel : ICpuKernel
         int g0 = word * 8, groups = Math.Min(8, (d.Block.OutChannels - word * 64 + 7) >> 3), len = d.PatchLength;
         ref ulong w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.LaneWeights), (nint)g0 * len * 8);
         for (int g = 0; g < groups; g++)
-            GroupCounts(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len).CopyTo(counts[(g * 8)..]);
+            GroupCounts<ulong>(ref patch, ref Unsafe.Add(ref w, (nint)g * len * 8), len).CopyTo(counts[(g * 8)..]);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -456,6 +500,59 @@ public struct Simd512Kernel : ICpuKernel
             var w1 = Vector512.LoadUnsafe(ref wb, (nuint)t * 64);
             var pa = Vector512.Create(Unsafe.Add(ref pixA, t)).AsByte();
             var pb = Vector512.Create(Unsafe.Add(ref pixB, t)).AsByte();
+            aa += Avx512BW.MultiplyAddAdjacent(pa, w0);
+            ab += Avx512BW.MultiplyAddAdjacent(pa, w1);
+            ba += Avx512BW.MultiplyAddAdjacent(pb, w0);
+            bb += Avx512BW.MultiplyAddAdjacent(pb, w1);
+        }
+        nint ta = clsA * d.PaddedK + word * 64, tb = clsB * d.PaddedK + word * 64;
+        bitsB = Fire16(ba, d, tb) | Fire16(bb, d, tb + 32) << 32;
+        return Fire16(aa, d, ta) | Fire16(ab, d, ta + 32) << 32;
+    }
+
+    /// <summary><see cref="ImageWord2"/> for two interior pixels read straight from the sample: each pixel pair of a
+    /// patch composed in a register (one 16-bit load where its bytes are neighbours in the image, as 3 of the 5 pairs
+    /// of VGG3's 1-channel 3×3 layer are) and broadcast, with no gathered copy: for such a small layer the gather and
+    /// the region loop around it cost twice the multiply-adds.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static ulong ImageWord2Interior(CpuBlockData d, ref byte from, int step, int word, int clsA, int clsB, out ulong bitsB)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), pairs = d.PatchLength / 2;
+        if (groups < 2 || !d.HasSums16)
+        {
+            Span<byte> a = stackalloc byte[d.PatchLength], b = stackalloc byte[d.PatchLength];
+            CpuBlockKernels.ComposeInterior(d, ref from, step, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b));
+            bitsB = ImageWord(d, ref MemoryMarshal.GetReference(b), word, clsB);
+            return ImageWord(d, ref MemoryMarshal.GetReference(a), word, clsA);
+        }
+        ref int off = ref MemoryMarshal.GetArrayDataReference(d.PixelOffsets);
+        ref sbyte wa = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ImageLaneWeights), (nint)word * 2 * pairs * 64);
+        ref sbyte wb = ref Unsafe.Add(ref wa, (nint)pairs * 64);
+        ref byte fromB = ref Unsafe.Add(ref from, step);
+        Vector512<short> aa = default, ab = default, ba = default, bb = default;
+        for (int t = 0; t < pairs; t++)
+        {
+            int o0 = Unsafe.Add(ref off, 2 * t), o1 = Unsafe.Add(ref off, 2 * t + 1);
+            ushort va, vb;
+            if (o1 == o0 + 1)
+            {
+                va = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, o0));
+                vb = Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref fromB, o0));
+            }
+            else if (o1 < 0)
+            {
+                va = Unsafe.Add(ref from, o0);
+                vb = Unsafe.Add(ref fromB, o0);
+            }
+            else
+            {
+                va = (ushort)(Unsafe.Add(ref from, o0) | Unsafe.Add(ref from, o1) << 8);
+                vb = (ushort)(Unsafe.Add(ref fromB, o0) | Unsafe.Add(ref fromB, o1) << 8);
+            }
+            var w0 = Vector512.LoadUnsafe(ref wa, (nuint)t * 64);
+            var w1 = Vector512.LoadUnsafe(ref wb, (nuint)t * 64);
+            var pa = Vector512.Create(va).AsByte();
+            var pb = Vector512.Create(vb).AsByte();
             aa += Avx512BW.MultiplyAddAdjacent(pa, w0);
             ab += Avx512BW.MultiplyAddAdjacent(pa, w1);
             ba += Avx512BW.MultiplyAddAdjacent(pb, w0);
