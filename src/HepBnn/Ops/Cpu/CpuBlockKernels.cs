@@ -245,6 +245,25 @@ public static class CpuBlockKernels
         }
     }
 
+    /// <summary><see cref="ICpuKernel.ImageWord2"/> of a kernel that shares nothing between the two pixels: two
+    /// <see cref="ICpuKernel.ImageWord"/> calls.</summary>
+    internal static ulong ImageWordTwice<TK>(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB)
+        where TK : ICpuKernel
+    {
+        bitsB = TK.ImageWord(d, ref patchB, word, clsB);
+        return TK.ImageWord(d, ref patchA, word, clsA);
+    }
+
+    /// <summary><see cref="ICpuKernel.ImageWord2Interior"/> of such a kernel: both patches composed on the stack
+    /// (<see cref="ComposeInterior"/>), then <see cref="ImageWordTwice{TK}"/>.</summary>
+    internal static ulong ImageWordTwiceInterior<TK>(CpuBlockData d, ref byte from, int step, int word, int clsA, int clsB, out ulong bitsB)
+        where TK : ICpuKernel
+    {
+        Span<byte> a = stackalloc byte[d.PatchLength], b = stackalloc byte[d.PatchLength];
+        ComposeInterior(d, ref from, step, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b));
+        return ImageWordTwice<TK>(d, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b), word, clsA, clsB, out bitsB);
+    }
+
     /// <summary>The image patch of conv output (oy, ox) as pixel bytes [ky][kx][C], zeros at out-of-bounds taps and in
     /// the pair padding; planar [C][ky][kx] for per-channel sums (<see cref="CpuBlockData.ChannelPatchLength"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -62,20 +62,12 @@ public struct ScalarKernel : ICpuKernel
     }
 
     /// <summary>Two interior pixels: their patches composed on the stack, then two <see cref="ImageWord"/> calls.</summary>
-    public static ulong ImageWord2Interior(CpuBlockData d, ref byte from, int step, int word, int clsA, int clsB, out ulong bitsB)
-    {
-        Span<byte> a = stackalloc byte[d.PatchLength], b = stackalloc byte[d.PatchLength];
-        CpuBlockKernels.ComposeInterior(d, ref from, step, ref MemoryMarshal.GetReference(a), ref MemoryMarshal.GetReference(b));
-        bitsB = ImageWord(d, ref MemoryMarshal.GetReference(b), word, clsB);
-        return ImageWord(d, ref MemoryMarshal.GetReference(a), word, clsA);
-    }
+    public static ulong ImageWord2Interior(CpuBlockData d, ref byte from, int step, int word, int clsA, int clsB, out ulong bitsB) =>
+        CpuBlockKernels.ImageWordTwiceInterior<ScalarKernel>(d, ref from, step, word, clsA, clsB, out bitsB);
 
     /// <summary>Two pixels as two <see cref="ImageWord"/> calls (this kernel shares nothing between them).</summary>
-    public static ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB)
-    {
-        bitsB = ImageWord(d, ref patchB, word, clsB);
-        return ImageWord(d, ref patchA, word, clsA);
-    }
+    public static ulong ImageWord2(CpuBlockData d, ref byte patchA, ref byte patchB, int word, int clsA, int clsB, out ulong bitsB) =>
+        CpuBlockKernels.ImageWordTwice<ScalarKernel>(d, ref patchA, ref patchB, word, clsA, clsB, out bitsB);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ImageSums(CpuBlockData d, ref byte patch, int word, int set, Span<int> sums)
