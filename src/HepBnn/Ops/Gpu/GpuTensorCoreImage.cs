@@ -145,8 +145,9 @@ public static class GpuTensorCoreImage
         return new ImageFragment { A0 = a0, A1 = a1, A2 = a2, A3 = a3 };
     }
 
-    /// <summary>The 8 byte MMAs of one step against its fragments at <paramref name="wb"/> (coalesced 64-bit loads).</summary>
-    static void Mma8(ref MmaTile8 acc, ImageFragment x, ArrayView<ulong> weights, long wb)
+    /// <summary>The 8 byte MMAs of one step against its fragments at <paramref name="wb"/> (coalesced 64-bit loads); also
+    /// <see cref="GpuTensorCoreImageFast"/>'s.</summary>
+    internal static void Mma8(ref MmaTile8 acc, ImageFragment x, ArrayView<ulong> weights, long wb)
     {
         Step(ref acc.F0, x, weights[wb]);
         Step(ref acc.F1, x, weights[wb + 32]);
@@ -159,7 +160,7 @@ public static class GpuTensorCoreImage
     }
 
     /// <summary>A lane's A registers of one byte-MMA step.</summary>
-    struct ImageFragment
+    internal struct ImageFragment
     {
         public uint A0, A1, A2, A3;
     }

@@ -44,11 +44,11 @@ public static class GpuTensorCoreImageFast
             long wb = (long)tile * p.KSteps * 256 + lane;
             if (held)
             {
-                Mma8(ref acc, s0, weights, wb);
-                if (p.KSteps > 1) Mma8(ref acc, s1, weights, wb + 256);
+                GpuTensorCoreImage.Mma8(ref acc, s0, weights, wb);
+                if (p.KSteps > 1) GpuTensorCoreImage.Mma8(ref acc, s1, weights, wb + 256);
             }
             else
-                for (int s = 0; s < p.KSteps; s++) Mma8(ref acc, Gather(p, bytes, meta, a, b, s), weights, wb + (long)s * 256);
+                for (int s = 0; s < p.KSteps; s++) GpuTensorCoreImage.Mma8(ref acc, Gather(p, bytes, meta, a, b, s), weights, wb + (long)s * 256);
 
             long pa = a.Pair + tile * 32 + t, pb = b.Pair + tile * 32 + t;
             uint loA = Bits(pairs[pa], acc.F0.C0, acc.F0.C1, m0, m1) | Bits(pairs[pa + 4], acc.F1.C0, acc.F1.C1, m0 << 8, m1 << 8)
@@ -143,12 +143,12 @@ public static class GpuTensorCoreImageFast
     /// Straight-line and branch-free per half, so a half's 8 table reads and then its 8 byte reads are in flight together
     /// instead of one element's chain after another. Past the patch the table's ky = 32767 fails the row mask (a shift
     /// past the word), and the B fragments are zero there anyway.</summary>
-    static Fragment Gather(GpuBlockParams p, ArrayView<byte> bytes, ArrayView<int> meta, Row a, Row b, int s)
+    static GpuTensorCoreImage.ImageFragment Gather(GpuBlockParams p, ArrayView<byte> bytes, ArrayView<int> meta, Row a, Row b, int s)
     {
         int taps = p.KH * p.KW * p.InC, e0 = 32 * s + 4 * (Group.IdxX & 3);
         var lo = Half(p, bytes, meta, a, b, e0);
         var hi = 32 * s + 16 < taps ? Half(p, bytes, meta, a, b, e0 + 16) : default; // the same for the whole warp
-        return new Fragment { A0 = lo.A, A1 = lo.B, A2 = hi.A, A3 = hi.B };
+        return new GpuTensorCoreImage.ImageFragment { A0 = lo.A, A1 = lo.B, A2 = hi.A, A3 = hi.B };
     }
 
     /// <summary>Elements e0..e0+3 of rows a and b, packed low byte first (table entries of 2 ints at ImageWeightOffset).</summary>
@@ -160,27 +160,6 @@ public static class GpuTensorCoreImageFast
         uint va = a.Byte(bytes, d0, o0) | a.Byte(bytes, d1, o1) << 8 | a.Byte(bytes, d2, o2) << 16 | a.Byte(bytes, d3, o3) << 24;
         uint vb = b.Byte(bytes, d0, o0) | b.Byte(bytes, d1, o1) << 8 | b.Byte(bytes, d2, o2) << 16 | b.Byte(bytes, d3, o3) << 24;
         return (va, vb);
-    }
-
-    /// <summary>The 8 byte MMAs of one step against its B fragments at <paramref name="wb"/>.</summary>
-    static void Mma8(ref MmaTile8 acc, Fragment x, ArrayView<ulong> weights, long wb)
-    {
-        Step(ref acc.F0, x, weights[wb]);
-        Step(ref acc.F1, x, weights[wb + 32]);
-        Step(ref acc.F2, x, weights[wb + 64]);
-        Step(ref acc.F3, x, weights[wb + 96]);
-        Step(ref acc.F4, x, weights[wb + 128]);
-        Step(ref acc.F5, x, weights[wb + 160]);
-        Step(ref acc.F6, x, weights[wb + 192]);
-        Step(ref acc.F7, x, weights[wb + 224]);
-    }
-
-    static void Step(ref MmaAccumulator c, Fragment x, ulong b) =>
-        GpuMma.DotU8S8(ref c, x.A0, x.A1, x.A2, x.A3, (uint)b, (uint)(b >> 32));
-
-    struct Fragment
-    {
-        public uint A0, A1, A2, A3;
     }
 
     /// <summary>One row's convolution window, decoded once: the byte index of its top-left pixel (may lie in the padding),
