@@ -9,11 +9,19 @@ public static class CliErrors
     public static int Guard(Func<int> body)
     {
         try { return body(); }
-        catch (HepBnnException e)
+        catch (Exception e) when (Library(e) is { } error)
         {
-            Console.Error.WriteLine($"hepbnn: error: {e.Message}");
+            Console.Error.WriteLine($"hepbnn: error: {error.Message}");
             return 2;
         }
+    }
+
+    /// <summary>The library's own error, also where a static initialiser threw it (switches such as HEPBNN_POOL_CANCEL
+    /// are parsed once, into static fields, so a bad value reaches the caller wrapped in a TypeInitializationException).</summary>
+    internal static HepBnnException? Library(Exception e)
+    {
+        while (e is TypeInitializationException { InnerException: { } inner }) e = inner;
+        return e as HepBnnException;
     }
 
     /// <summary>Wraps a command action so that library errors print cleanly (System.CommandLine otherwise prints a stack trace).</summary>
