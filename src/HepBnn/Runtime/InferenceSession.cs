@@ -230,15 +230,20 @@ public sealed class InferenceSession : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
-        if (rawScores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {rawScores.Length} values, needs {batch * ScoresPerImage}");
+        CheckScores(rawScores.Length, batch);
         Stage(images, batch);
         RunStaged(batch);
         _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
     }
 
-    void CheckBatch(int batch)
+    internal void CheckBatch(int batch)
     {
         if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+    }
+
+    void CheckScores(int length, int batch)
+    {
+        if (length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {length} values, needs {batch * ScoresPerImage}");
     }
 
     /// <summary>Checks the input's length and copies it into the page-locked staging: streaming stores over the CPU
@@ -319,7 +324,7 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(binding);
         if (!ReferenceEquals(binding.Session, this)) throw new HepBnnException("the I/O binding belongs to another session (use this session's CreateIoBinding)");
-        if (batch < 1 || batch > MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{MaxBatch} (SessionOptions.MaxBatch)");
+        CheckBatch(batch);
         RunStaged(batch);
     }
 
@@ -328,7 +333,7 @@ public sealed class InferenceSession : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
-        if (scores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * ScoresPerImage}");
+        CheckScores(scores.Length, batch);
         Stage(images, batch);
         RunStaged(batch);
         FinalScores(batch, scores);
@@ -351,7 +356,7 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         int batch = ImageLayout.BatchOf(shape, Model.InputShape, imagesNchw.Length);
         CheckBatch(batch);
-        if (scores.Length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {scores.Length} values, needs {batch * ScoresPerImage}");
+        CheckScores(scores.Length, batch);
         // Converted straight into the page-locked staging buffer: no second copy of the bytes.
         ImageLayout.NchwToNhwc(imagesNchw, Model.InputShape, batch, _input.Bytes[..checked((int)(batch * Model.InputShape.Elements))]);
         RunStaged(batch);

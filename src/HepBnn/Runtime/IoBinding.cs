@@ -38,8 +38,5 @@ public sealed class IoBinding
         return _scores.Ints[..(batch * Session.ScoresPerImage)];
     }
 
-    void Check(int batch)
-    {
-        if (batch < 1 || batch > Session.MaxBatch) throw new HepBnnException($"batch {batch} out of range 1..{Session.MaxBatch} (SessionOptions.MaxBatch)");
-    }
+    void Check(int batch) => Session.CheckBatch(batch);
 }
