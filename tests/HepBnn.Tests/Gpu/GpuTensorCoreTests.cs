@@ -286,7 +286,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         var model = new ModelBuilder(new Shape3(16, 2, 3), 8).InputConv(8, 1, 1, 0).BnSign().Flatten().Dense(16).BnSign().Dense(10).Build("tall-dense");
         var fc1 = BlockCompiler.Compile(model)[1];
         Assert.Equal(16, fc1.KernelH);
-        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w" })
+        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w", "gpu.tensor-core-wide-4w-free" })
         {
             var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
             Assert.False(config.Supports(fc1));

@@ -25,4 +25,10 @@ public class GpuTensorCoreWide4WTests(FourWarpCpuAccelerator accelerator) : ICla
         Assert.Equal(128, accelerator.Resources.RequireGpu().MaxGroupSize);
         GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w", h, w, c, k, kernel, stride, pad, pool, batch);
     }
+
+    /// <summary>The uncapped configuration runs the same kernels (the cap is a PTX directive, not applied here): one shape
+    /// with both halves, pooling and a second round.</summary>
+    [Fact]
+    public void UncappedConfigurationMatchesReference() =>
+        GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-free", 6, 5, 40, 300, 3, 1, 1, 2, 2);
 }

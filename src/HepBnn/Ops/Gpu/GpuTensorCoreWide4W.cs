@@ -15,7 +15,7 @@ namespace HepBnn.Ops.Gpu;
 /// computes the tiles in turn. Same stage, rows, weights, thresholds and refusals as the wide kernel (it derives from
 /// it); the tiles of a group go in pairs, the second warp pair idle for the last tile of an odd count.
 /// </summary>
-public sealed class GpuTensorCoreWide4W : GpuTensorCoreWide
+public class GpuTensorCoreWide4W : GpuTensorCoreWide
 {
     public override string Name => "gpu.tensor-core-wide-4w";
     public override string Description => "gpu.tensor-core-wide-2m's warp product, 4 warps per staged patch computing two channel tiles at once";

@@ -52,6 +52,9 @@ public struct Wide4WBitsEpilogue
         Group.Barrier();
 
         if (_out >= 0 && tile < end) // no early return: callers wait for the group after this
-            outWords[_out + tile] = WideBitsEpilogue.Pooled(p, rows, half * 64 + (Group.IdxX & 63) * p.Pool * p.Pool, poolAnd[tile]);
+        {
+            int w2 = p.Pool * p.Pool;
+            outWords[_out + tile] = WideBitsEpilogue.Pooled(rows, half * 64 + (Group.IdxX & 63) * w2, w2, poolAnd[tile]);
+        }
     }
 }

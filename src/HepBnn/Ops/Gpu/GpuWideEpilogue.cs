@@ -91,12 +91,16 @@ public struct WideBitsEpilogue
     }
 
     /// <summary>This thread's pooled word from its window's row bits: AND where <paramref name="andMask"/> is set, else OR.</summary>
-    internal static ulong Pooled(GpuBlockParams p, TileRows rows, ulong andMask) => Pooled(p, rows, Group.IdxX * p.Pool * p.Pool, andMask);
-
-    /// <summary>The pooled word of the window whose first row's bits are at <paramref name="q"/> in the rows' bits.</summary>
-    internal static ulong Pooled(GpuBlockParams p, TileRows rows, int q, ulong andMask)
+    internal static ulong Pooled(GpuBlockParams p, TileRows rows, ulong andMask)
     {
         int w2 = p.Pool * p.Pool;
+        return Pooled(rows, Group.IdxX * w2, w2, andMask);
+    }
+
+    /// <summary>The pooled word of the window of <paramref name="w2"/> rows whose first row's bits are at
+    /// <paramref name="q"/> in the rows' bits.</summary>
+    internal static ulong Pooled(TileRows rows, int q, int w2, ulong andMask)
+    {
         ulong any = 0, all = ~0UL;
         for (int i = 0; i < w2; i++)
         {
