@@ -26,9 +26,9 @@ public class GpuTensorCoreWide4WTests(FourWarpCpuAccelerator accelerator) : ICla
         GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w", h, w, c, k, kernel, stride, pad, pool, batch);
     }
 
-    /// <summary>The uncapped configuration runs the same kernels (the cap is a PTX directive, not applied here): one shape
-    /// with both halves, pooling and a second round.</summary>
-    [Fact]
-    public void UncappedConfigurationMatchesReference() =>
-        GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-free", 6, 5, 40, 300, 3, 1, 1, 2, 2);
+    /// <summary>The same with the vector-load product (its weights layout and stage stride).</summary>
+    [Theory]
+    [MemberData(nameof(GpuTensorCoreTests.Wide4WShapes), MemberType = typeof(GpuTensorCoreTests))]
+    public void FourWarpVectorGroupsMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-vec", h, w, c, k, kernel, stride, pad, pool, batch);
 }
