@@ -6,7 +6,7 @@
 # the per-block bench of vgg7 at batch 256 (every GPU configuration, same run) with the MMA fractions, `hepbnn verify
 # --device gpu`, the PyTorch float peer at batch 256, vgg3 at batch 256, the HepBnn vs PyTorch table, then Nsight Compute
 # on the found plan's VGG7 b256 binary kernels. Everything lands in $OUT/mma30.tar.gz (+ summary.txt).
-# Usage: mma30-call.sh [binary-dir=.device/mma30] [budget-s=190]
+# Usage: mma30-call.sh [binary-dir=.device/mma30] [budget-s=190]   (call 2: SASS opcode counts and hottest loops too)
 set -uo pipefail
 bin=${1:-.device/mma30}
 budget=${2:-190}
@@ -24,6 +24,13 @@ for f in "$bin"/ptx/*.ptx; do
   echo "== $(basename "$f")"
   timeout 20 "$ptxas" -arch=sm_90 -v -o "/tmp/$(basename "$f" .ptx).cubin" "$f" 2>&1 | grep -E "registers|spill|rror"
 done > "$sum" 2>&1
+# The SASS of each (cuobjdump), its opcode counts and its hottest loop's instructions per MMA (sass-loops.py).
+mkdir -p "$out/sass"
+cuobjdump=$(command -v cuobjdump || echo "$(dirname "$ptxas")/cuobjdump")
+for f in "$bin"/ptx/*.ptx; do
+  b=$(basename "$f" .ptx); [ -f "/tmp/$b.cubin" ] && timeout 10 "$cuobjdump" -sass "/tmp/$b.cubin" > "$out/sass/$b.sass" 2>&1
+done
+timeout 20 python3 "$bin/sass-loops.py" "$out"/sass/*.sass >> "$sum" 2>&1
 bench() {
   step 70 "$bin/hepbnn" bench --model "$1" --batch 256 --device gpu --layers --measure-s 1 --profile-budget-s 3 \
     --json-out "$out/bench-$1.json" > "$out/bench-$1.txt" 2>&1
