@@ -143,6 +143,10 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void Wide2MR128VecBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-2m-r128-vec", h, w, c, k, kernel, stride, pad, pool, batch);
 
+    /// <summary>The 112-register configuration runs the r128-vec kernels (the cap is a PTX directive, CUDA only): one shape.</summary>
+    [Fact]
+    public void Wide2MR112VecMatchesReference() => CheckBlocks("gpu.tensor-core-wide-2m-r112-vec", 9, 6, 63, 65, 3, 1, 1, 2, 2);
+
     [Theory]
     [InlineData(1, 8)]
     [InlineData(2, 24)]
@@ -310,7 +314,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         var model = new ModelBuilder(new Shape3(16, 2, 3), 8).InputConv(8, 1, 1, 0).BnSign().Flatten().Dense(16).BnSign().Dense(10).Build("tall-dense");
         var fc1 = BlockCompiler.Compile(model)[1];
         Assert.Equal(16, fc1.KernelH);
-        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w" })
+        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w", "gpu.tensor-core-wide-2m-r128-vec", "gpu.tensor-core-wide-4w-vec", "gpu.tensor-core-wide-2m-r112-vec", "gpu.tensor-core-wide-4w-r96-vec" })
         {
             var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
             Assert.False(config.Supports(fc1));
