@@ -38,8 +38,8 @@ bench() {
 bench vgg7
 python3 "$bin/mma-fraction.py" 4806 "$out/bench-vgg7.json" >> "$sum" 2>&1
 step 50 "$bin/hepbnn" verify --device gpu --networks 3 > "$out/verify.txt" 2>&1; echo "verify exit code $?" >> "$out/verify.txt"
-step 40 python3 "$bin/peer-pytorch.py" --batch 256 --seconds 0.5 --json-out "$out/peer-pytorch.json" --txt-out "$out/peer-pytorch.txt" > "$out/peer-log.txt" 2>&1
 bench vgg3
+step 40 python3 "$bin/peer-pytorch.py" --batch 256 --seconds 0.5 --json-out "$out/peer-pytorch.json" --txt-out "$out/peer-pytorch.txt" > "$out/peer-log.txt" 2>&1
 python3 "$bin/mma-fraction.py" 4806 "$out/bench-vgg3.json" >> "$sum" 2>&1
 python3 "$bin/peer-table.py" --peer "$out/peer-pytorch.json" --bench "$out/bench-vgg3.json" "$out/bench-vgg7.json" \
   --json-out "$out/peer-table.json" > "$out/peer-table.txt" 2>&1

@@ -29,10 +29,6 @@ var specialized = new (Type Type, string Method, string Suffix, KernelSpecializa
     (typeof(GpuTensorCoreWide2M), "BitsKernel2M", "r128", new KernelSpecialization(64, 8)),
     (typeof(GpuTensorCoreWide4W), "BitsKernel4W", "", new KernelSpecialization(128, 4)),
     (typeof(GpuTensorCoreWide4W), "ScoresKernel4W", "", new KernelSpecialization(128, 4)),
-    (typeof(GpuTensorCoreWide2M), "BitsKernel2MVec", "r128", new KernelSpecialization(64, 8)),
-    (typeof(GpuTensorCoreWide4W), "BitsKernel4WVec", "", new KernelSpecialization(128, 4)),
-    (typeof(GpuTensorCoreWide2M), "BitsKernel2MVec", "r112", new KernelSpecialization(64, 9)),
-    (typeof(GpuTensorCoreWide4W), "BitsKernel4WVec", "r96", new KernelSpecialization(128, 5)),
 };
 foreach (var (type, name, suffix, spec) in kernels.Select(k => (k.Type, k.Method, "", KernelSpecialization.Empty)).Concat(specialized))
 {

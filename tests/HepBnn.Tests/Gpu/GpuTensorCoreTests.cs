@@ -135,34 +135,6 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void Wide2MR128BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-2m-r128", h, w, c, k, kernel, stride, pad, pool, batch);
 
-    /// <summary>The vector-load product (A units 2t, 2t+1 of a step in one 64-bit load, B the matching weight words in
-    /// 128-bit pairs, a stage stride padded by 0 or 8 units): odd and even step counts (3, 5, 1, 13, 12), so both paddings
-    /// and the loop's last odd step, with pooling, stride, 1×1, dense and scores.</summary>
-    [Theory]
-    [MemberData(nameof(WideShapes))]
-    public void Wide2MR128VecBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
-        CheckBlocks("gpu.tensor-core-wide-2m-r128-vec", h, w, c, k, kernel, stride, pad, pool, batch);
-
-    /// <summary>The 112-register configuration runs the r128-vec kernels (the cap is a PTX directive, CUDA only): one shape.</summary>
-    [Fact]
-    public void Wide2MR112VecMatchesReference() => CheckBlocks("gpu.tensor-core-wide-2m-r112-vec", 9, 6, 63, 65, 3, 1, 1, 2, 2);
-
-    [Theory]
-    [InlineData(1, 8)]
-    [InlineData(2, 24)]
-    [InlineData(5, 8)]
-    [InlineData(9, 8)]
-    [InlineData(18, 24)]
-    public void VectorStageStrideKeepsAHalfWarpsRowsInDisjointBanks(int steps, int banksMod32)
-    {
-        int stride = GpuWideVectorFragments.RowStride(steps);
-        Assert.True(stride >= 8 * steps && stride % 2 == 0, $"stride {stride} for {steps} steps");
-        Assert.Equal(banksMod32, stride % 32);
-        var banks = new HashSet<int>();
-        for (int row = 0; row < 4; row++)
-            for (int unit = 0; unit < 8; unit++) Assert.True(banks.Add((row * stride + unit) % 32), $"{steps} steps: bank conflict");
-    }
-
     /// <summary>The 4-warp kernel on the default CPU accelerator, whose groups hold 64 threads: one warp pair computing the
     /// tiles in turn (two per group); the wide shapes and 5 tiles. Its 4-warp groups: GpuTensorCoreWide4WTests.</summary>
     public static TheoryData<int, int, int, int, int, int, int, int, int> Wide4WShapes()
@@ -314,7 +286,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         var model = new ModelBuilder(new Shape3(16, 2, 3), 8).InputConv(8, 1, 1, 0).BnSign().Flatten().Dense(16).BnSign().Dense(10).Build("tall-dense");
         var fc1 = BlockCompiler.Compile(model)[1];
         Assert.Equal(16, fc1.KernelH);
-        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w", "gpu.tensor-core-wide-2m-r128-vec", "gpu.tensor-core-wide-4w-vec", "gpu.tensor-core-wide-2m-r112-vec", "gpu.tensor-core-wide-4w-r96-vec" })
+        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w" })
         {
             var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
             Assert.False(config.Supports(fc1));

@@ -25,16 +25,4 @@ public class GpuTensorCoreWide4WTests(FourWarpCpuAccelerator accelerator) : ICla
         Assert.Equal(128, accelerator.Resources.RequireGpu().MaxGroupSize);
         GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w", h, w, c, k, kernel, stride, pad, pool, batch);
     }
-
-    /// <summary>The same with the vector-load product (its weights layout and stage stride).</summary>
-    [Theory]
-    [MemberData(nameof(GpuTensorCoreTests.Wide4WShapes), MemberType = typeof(GpuTensorCoreTests))]
-    public void FourWarpVectorGroupsMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
-        GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-vec", h, w, c, k, kernel, stride, pad, pool, batch);
-
-    /// <summary>The 96-register configuration runs the 4w-vec kernels (the cap is a PTX directive, CUDA only): one shape
-    /// with both halves, pooling and a second round.</summary>
-    [Fact]
-    public void FourWarpR96VecMatchesReference() =>
-        GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-r96-vec", 6, 5, 40, 300, 3, 1, 1, 2, 2);
 }

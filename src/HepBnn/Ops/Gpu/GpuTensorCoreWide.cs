@@ -34,8 +34,6 @@ public class GpuTensorCoreWide : GpuConfiguration
     protected virtual int RegisterGroupsPerSm => 6;
     /// <summary>What a group's gathers cost, in tile-times, for <see cref="TilesPerGroup"/>.</summary>
     protected virtual double GatherTiles => 0.5;
-    /// <summary>Weights and stage for <see cref="GpuWideVectorFragments"/>'s product (64-bit A, 128-bit B loads).</summary>
-    protected virtual bool VectorFragments => false;
 
     public override bool Supports(Block block) => Refusal(block) is null;
 
@@ -54,8 +52,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     protected override GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu)
     {
         p = GpuTensorCore.WithSteps(p); // packed words only (image blocks refused): 256-bit steps, YSign 1
-        p.RowStride = VectorFragments ? GpuWideVectorFragments.RowStride(p.KSteps)
-            : 8 * p.KSteps + 4; // 4 more than the patch: the 8 rows of a fragment load fall in different banks
+        p.RowStride = 8 * p.KSteps + 4; // 4 more than the patch: the 8 rows of a fragment load fall in different banks
         return GpuTensorCore.WithWarps(p, gpu, MaxWarps, 16);
     }
 
@@ -88,8 +85,7 @@ public class GpuTensorCoreWide : GpuConfiguration
             meta = all;
         }
         // Two steps of zeros after the last tile: the product loop's loads ahead read them (unused).
-        var fragments = VectorFragments ? GpuWideVectorFragments.Weights(block.PackedWeights!, block.OutChannels, p)
-            : GpuTensorCore.Fragments(block.PackedWeights!, block.OutChannels, p);
+        var fragments = GpuTensorCore.Fragments(block.PackedWeights!, block.OutChannels, p);
         Array.Resize(ref fragments, fragments.Length + 512);
         return new GpuBlockData(gpu, block, p, (fragments, meta, GpuBlockData.PoolAndWords(block)));
     }

@@ -39,28 +39,11 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
 
     static void BitsKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, vector: false);
+        BitsBody(p, input, outWords, weights, meta, poolAnd);
 
     static void ScoresKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, vector: false);
-
-    /// <summary>The kernels with <see cref="GpuWideVectorFragments"/>'s product (its weights and stage layout).</summary>
-    protected static void BitsKernel2MVec(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, vector: true);
-
-    protected static void ScoresKernel2MVec(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, vector: true);
-
-    /// <summary>The warp product in either layout; <paramref name="vector"/> is a constant of each kernel method.</summary>
-    internal static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, int firstRow,
-        ref MmaTile8 lo, ref MmaTile8 hi, bool vector)
-    {
-        if (vector) GpuWideVectorFragments.Product(p, weights.Cast<FragmentPair>(), stage.Cast<ulong>(), tile, firstRow, ref lo, ref hi);
-        else Product(p, weights, stage, tile, firstRow, ref lo, ref hi);
-    }
+        ScoresBody(p, input, outScores, weights, meta);
 
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
     /// popcounts of this lane's rows in both m16 tiles.</summary>
@@ -79,7 +62,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
-        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool vector)
+        ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var epilogue = new Wide2MBitsEpilogue(p, meta, rows);
@@ -92,7 +75,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
             var hi = default(MmaTile8);
             lo.Pop = popLo;
             hi.Pop = popHi;
-            Product(p, weights, stage, tile, Wide2MBitsEpilogue.FirstRow(), ref lo, ref hi, vector);
+            Product(p, weights, stage, tile, Wide2MBitsEpilogue.FirstRow(), ref lo, ref hi);
             ulong andMask = poolAnd[tile]; // after the product: not live through it
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
             epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref lo, ref hi);
@@ -100,7 +83,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
-        ArrayView<int> meta, bool vector)
+        ArrayView<int> meta)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var stage = Start(p, input, rows, out var popLo, out var popHi);
@@ -110,7 +93,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         {
             var lo = default(MmaTile8);
             var hi = default(MmaTile8);
-            Product(p, weights, stage, tile, r, ref lo, ref hi, vector);
+            Product(p, weights, stage, tile, r, ref lo, ref hi);
             int k = tile * 64 + 2 * t;
             TileScores(p, outScores, meta, rows, r, popLo, k, ref lo);
             TileScores(p, outScores, meta, rows, r + 16, popHi, k, ref hi);

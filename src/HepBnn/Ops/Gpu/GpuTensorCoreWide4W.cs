@@ -49,25 +49,7 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
     }
 
     static void BitsKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, vector: false);
-
-    static void ScoresKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, vector: false);
-
-    /// <summary>The kernels with <see cref="GpuWideVectorFragments"/>'s product (its weights and stage layout).</summary>
-    protected static void BitsKernel4WVec(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        BitsBody(p, input, outWords, weights, meta, poolAnd, vector: true);
-
-    protected static void ScoresKernel4WVec(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
-        ScoresBody(p, input, outScores, weights, meta, vector: true);
-
-    /// <summary>The bits kernel; <paramref name="vector"/> is a constant of each kernel method (ILGPU compiles one path).</summary>
-    static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
-        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool vector)
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
         var epilogue = new Wide4WBitsEpilogue(p, meta, rows);
@@ -81,14 +63,14 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
             var hi = default(MmaTile8);
             lo.Pop = popLo;
             hi.Pop = popHi;
-            if (tile < end) GpuTensorCoreWide2M.Product(p, weights, stage, tile, Wide4WBitsEpilogue.FirstRow(), ref lo, ref hi, vector);
+            if (tile < end) Product(p, weights, stage, tile, Wide4WBitsEpilogue.FirstRow(), ref lo, ref hi);
             if (pair > first) Group.Barrier(); // the previous pair's pooling has read the rows' bits
             epilogue.Store(p, outWords, pairs, poolAnd, rows, tile, end, ref lo, ref hi);
         }
     }
 
-    static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
-        ArrayView<int> meta, bool vector)
+    static void ScoresKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
         var stage = Start(p, input, rows, out var popLo, out var popHi);
@@ -98,7 +80,7 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         {
             var lo = default(MmaTile8);
             var hi = default(MmaTile8);
-            GpuTensorCoreWide2M.Product(p, weights, stage, tile, r, ref lo, ref hi, vector);
+            Product(p, weights, stage, tile, r, ref lo, ref hi);
             int k = tile * 64 + 2 * t;
             GpuTensorCoreWide2M.TileScores(p, outScores, meta, rows, r, popLo, k, ref lo);
             GpuTensorCoreWide2M.TileScores(p, outScores, meta, rows, r + 16, popHi, k, ref hi);
@@ -121,4 +103,7 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         GpuTensorCoreWide2M.RowPopcounts(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
         return stage;
     }
+
+    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, int firstRow, ref MmaTile8 lo, ref MmaTile8 hi) =>
+        GpuTensorCoreWide2M.Product(p, weights, stage, tile, firstRow, ref lo, ref hi);
 }
