@@ -63,9 +63,14 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
             var hi = default(MmaTile8);
             lo.Pop = popLo;
             hi.Pop = popHi;
-            if (tile < end) Product(p, weights, stage, tile, Wide4WBitsEpilogue.FirstRow(), ref lo, ref hi);
+            // An idle half (past the last tile of an odd count) computes the pair's first tile again and stores nothing:
+            // no branch on the thread index around the MMAs and shuffles, which ptxas cannot prove warp-uniform (call 2's
+            // SASS of docs/results/h200-mma30: a WARPSYNC before each MMA of the product loop, 4.3 instructions per MMA
+            // against 2m's 3.3).
+            int work = tile < end ? tile : pair;
+            Product(p, weights, stage, work, Wide4WBitsEpilogue.FirstRow(), ref lo, ref hi);
             if (pair > first) Group.Barrier(); // the previous pair's pooling has read the rows' bits
-            epilogue.Store(p, outWords, pairs, poolAnd, rows, tile, end, ref lo, ref hi);
+            epilogue.Store(p, outWords, pairs, poolAnd, rows, tile, work, end, ref lo, ref hi);
         }
     }
 

@@ -27,27 +27,25 @@ public struct Wide4WBitsEpilogue
     public static int FirstRow() => ((Group.IdxX >> 5) & 1) * 32 + ((Group.IdxX & 31) >> 2);
 
     /// <summary>Stores channel tile <paramref name="tile"/> (this thread's half's tile of the pair; none at or past
-    /// <paramref name="end"/>) of the group's pooled outputs; every thread calls it (it waits for the group once), and a
-    /// caller storing several pairs waits for the group between them.</summary>
+    /// <paramref name="end"/>) of the group's pooled outputs from the product of tile <paramref name="work"/> (the same
+    /// tile, or another valid one for an idle half, whose thresholds are then read and its bits dropped: the shuffles
+    /// stay outside any branch on the thread index); every thread calls it (it waits for the group once), and a caller
+    /// storing several pairs waits for the group between them.</summary>
     public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<ThresholdPair> pairs, ArrayView<ulong> poolAnd,
-        TileRows rows, int tile, int end, ref MmaTile8 lo, ref MmaTile8 hi)
+        TileRows rows, int tile, int work, int end, ref MmaTile8 lo, ref MmaTile8 hi)
     {
-        int half = Group.IdxX >> 6;
-        if (tile < end) // warp-uniform
+        int half = Group.IdxX >> 6, t = Group.IdxX & 3, r = half * 64 + FirstRow();
+        uint m0 = 1u << (2 * t), m1 = m0 << 1;
+        ulong b0 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair0 + work * 32), ref lo, m0, m1, rowB: false);
+        ulong b1 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair1 + work * 32), ref lo, m0, m1, rowB: true);
+        ulong b2 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair2 + work * 32), ref hi, m0, m1, rowB: false);
+        ulong b3 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair3 + work * 32), ref hi, m0, m1, rowB: true);
+        if (t == 0 && tile < end)
         {
-            int t = Group.IdxX & 3, r = half * 64 + FirstRow();
-            uint m0 = 1u << (2 * t), m1 = m0 << 1;
-            ulong b0 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair0 + tile * 32), ref lo, m0, m1, rowB: false);
-            ulong b1 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair1 + tile * 32), ref lo, m0, m1, rowB: true);
-            ulong b2 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair2 + tile * 32), ref hi, m0, m1, rowB: false);
-            ulong b3 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair3 + tile * 32), ref hi, m0, m1, rowB: true);
-            if (t == 0)
-            {
-                rows.Bits[r] = b0;
-                rows.Bits[r + 8] = b1;
-                rows.Bits[r + 16] = b2;
-                rows.Bits[r + 24] = b3;
-            }
+            rows.Bits[r] = b0;
+            rows.Bits[r + 8] = b1;
+            rows.Bits[r + 16] = b2;
+            rows.Bits[r + 24] = b3;
         }
         Group.Barrier();
 
