@@ -11,8 +11,9 @@ namespace HepBnn.Ops.Gpu;
 /// and tiles per group as the wide kernel), so the weights are loaded by 2 warps per group instead of 4: half the
 /// B-load instructions and L1 traffic per MMA, which bound the wide kernel (Nsight Compute, docs/results/h200-mma-b256:
 /// conv2 73% L1 throughput, conv4–conv6 stalled on the weights' loads). Same outputs, refusals and constants.
-/// On the H200 at batch 256 the profiler keeps it for VGG7's conv2, conv4, conv5 and conv6 and VGG3's conv2
-/// (docs/results/h200-mmafrac). Variants measured there and dropped, slower on every block: the weights two steps ahead
+/// On the H200 at batch 256 the profiler kept it for VGG7's conv2, conv4, conv5 and conv6 and VGG3's conv2
+/// (docs/results/h200-mmafrac); since docs/results/h200-mma30 VGG7's go to its 128-register build
+/// (<see cref="GpuTensorCoreWide2MR128"/>: conv2–conv4) and to <see cref="GpuTensorCoreWide4W"/> (conv5, conv6). Variants measured there and dropped, slower on every block: the weights two steps ahead
 /// (134–138 registers, no more resident groups) and one set of weight fragments reloaded after use (140 registers:
 /// ptxas did not spend fewer).
 /// </summary>

@@ -13,7 +13,9 @@ namespace HepBnn.Ops.Gpu;
 /// threads per SM (.maxntid 128, .minnctapersm 4: at most 128 registers), so the 16 warps fit the register file where
 /// 2m's 140 registers held 12. Where a group holds only 64 threads (ILGPU's default CPU accelerator) the one warp pair
 /// computes the tiles in turn. Same stage, rows, weights, thresholds and refusals as the wide kernel (it derives from
-/// it); the tiles of a group go in pairs, the second warp pair idle for the last tile of an odd count.
+/// it); the tiles of a group go in pairs (the second warp pair recomputing the pair's first tile and storing nothing for
+/// the last tile of an odd count). On the H200 at batch 256 the profiler keeps it for VGG7's conv5 and conv6
+/// (docs/results/h200-mma30: 18.1 and 27.3 µs, 2m 19.0 and 28.6 in the same run).
 /// </summary>
 public class GpuTensorCoreWide4W : GpuTensorCoreWide
 {
