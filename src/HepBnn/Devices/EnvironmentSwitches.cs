@@ -13,6 +13,9 @@ public static class EnvironmentSwitches
     public static readonly bool PoolCancelLate = Switch("HEPBNN_POOL_CANCEL", true);
     /// <summary>HEPBNN_POOL_TRACE (off by default): the pool records every job's hand-off, work and join times.</summary>
     public static readonly bool PoolTrace = Switch("HEPBNN_POOL_TRACE", false);
+    /// <summary>HEPBNN_ALIGN (on by default): the CPU kernels' weight, table and scratch arrays start on 64-byte boundaries
+    /// (<see cref="AlignedArrays"/>).</summary>
+    public static readonly bool AlignArrays = Switch("HEPBNN_ALIGN", true);
     /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
     public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
         StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);

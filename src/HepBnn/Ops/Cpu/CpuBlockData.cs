@@ -1,4 +1,5 @@
 using System.Numerics;
+using HepBnn.Devices;
 
 namespace HepBnn.Ops.Cpu;
 
@@ -223,6 +224,13 @@ public sealed class CpuBlockData
             ImageLanes = imageLanes;
             if (!HasChannelSums) ImageLaneWeights = ImagePairWeights(k, block.ImageWeights!, (int)taps, PatchLength, imageLanes);
         }
+        // Every table the kernels load as whole vectors starts on a cache line, in every instance alike (AlignedArrays: why).
+        LaneWeights = AlignedArrays.Copy(LaneWeights); HalfLaneWeights = AlignedArrays.Copy(HalfLaneWeights);
+        ImageLaneWeights = AlignedArrays.Copy(ImageLaneWeights); ChannelImageWeights = AlignedArrays.Copy(ChannelImageWeights);
+        Lo = AlignedArrays.Copy(Lo); Span = AlignedArrays.Copy(Span); Lo32 = AlignedArrays.Copy(Lo32); Span32 = AlignedArrays.Copy(Span32);
+        SumLo = AlignedArrays.Copy(SumLo); SumSpan = AlignedArrays.Copy(SumSpan);
+        SumLo16 = AlignedArrays.Copy(SumLo16); SumSpan16 = AlignedArrays.Copy(SumSpan16);
+        WideLo = AlignedArrays.Copy(WideLo); WideHi = AlignedArrays.Copy(WideHi); Corr = AlignedArrays.Copy(Corr);
     }
 
     /// <summary>See <see cref="PixelOffsets"/>: patch order [ky][kx][C], or planar [C][ky·kw + kx] padded to
