@@ -8,11 +8,12 @@ namespace HepBnn.Devices;
 /// heap so that no garbage collection ever moves them off it.
 /// <para>Why: the CPU kernels load weights and threshold tables as whole 512-bit (or 256-bit) vectors from the start of
 /// these arrays. A plain .NET array starts wherever the allocator put it (8-byte granularity), so in 7 of 8 placements
-/// every 64-byte load spans two cache lines, which the Xeon host's load ports serve as two loads. Identical code then ran
-/// at different speeds per session: VGG3's conv1 was profiled at 5.5 µs in one run and 11–13 µs in others, two plans with
-/// the very same conv1 kernel measured 26.3 and 36.7 µs in one interleaved run (docs/results/h200-session5-merged/cpu-b1),
-/// and the profile's isolated instance predicted a plan whose own instance landed elsewhere (docs/results/cpu-xeon-cpu3).
-/// A compacting collection could also move a plain array, changing a running session's speed.</para>
+/// every 64-byte load spans two cache lines, and each session's copy of a block's tables lands elsewhere: the same
+/// kernel could time differently in the profile and in a plan. Measured: single-thread VGG3 b16 blocks on the 2-core
+/// EPYC 2–3 % faster aligned (conv1 24.6 vs 25.0–25.4, conv2 14.7 vs 15.0–15.1 µs/img, same bits); on the Xeon host no
+/// difference showed (VGG3 conv1 5.4–5.7 µs either way; the large per-session spreads seen there went away with dynamic PGO off,
+/// see <see cref="CpuWorkerPool"/>), docs/results/cpu-xeon-cpu3. A compacting collection could also move a plain array
+/// under a running session.</para>
 /// <para>.NET has no aligned managed allocation; this allocates on the pinned heap until an array lands aligned, pushing
 /// the next placement along with a pinned spacer (missed arrays and spacers are kept alive only during the search, so
 /// their space is reused later; usually one try). Set-up time only; HEPBNN_ALIGN=0 turns it off (plain pinned arrays), for comparison.</para>

@@ -78,9 +78,10 @@ public static class Profiler
             // conditions (a burst of load from other processes): measure the blocks once more, keep each entry's faster
             // median (load only ever slows a run down), and calibrate again.
             // Likewise when every all-CPU calibration plan took far longer than its blocks: the fit would turn that into a
-            // per-run constant (33–65 µs on VGG3 b1's 18 µs of blocks on the Xeon host, docs/results/cpu-xeon-cpu3), which
-            // a run on the machine's usual footing does not pay. The plans are then measured again too, each keeping its
-            // faster median.
+            // per-run constant (VGG3 b1 on the Xeon host: 33 µs on 18 µs of blocks in docs/results/h200-session5-merged,
+            // 15–35 µs on 15–16 µs in docs/results/cpu-xeon-cpu3, where dynamic PGO slowed whole plans), which a run on the
+            // machine's usual footing does not pay. The plans are then measured again too, each keeping its faster median.
+            // (Against a slowdown that lasts, as PGO's did, this cannot help: the prediction then follows the plans.)
             if (Disagrees(profile.Calibration!) || CpuPlansImplausible(profile.Calibration!))
             {
                 total += entries * entryMs + calibrationMs;
