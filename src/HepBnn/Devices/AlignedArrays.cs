@@ -31,8 +31,18 @@ public static class AlignedArrays
     public static T[] Allocate<T>(int length) where T : unmanaged
     {
         if (length == 0) return [];
+        if (!Enabled) return GC.AllocateArray<T>(length, pinned: true);
+        // One search at a time: two threads' spacers and copies interleaved would defeat each other's guesses (sessions
+        // are built in parallel, e.g. by a SessionPool or the tests).
+        lock (Gate) return Search<T>(length);
+    }
+
+    static readonly object Gate = new();
+
+    static T[] Search<T>(int length) where T : unmanaged
+    {
         var first = GC.AllocateArray<T>(length, pinned: true);
-        if (!Enabled || IsAligned(first)) return first;
+        if (IsAligned(first)) return first;
         // The pinned heap places an array that fits no free gap right after the previous such one (its data 24 bytes —
         // object header, method table, length — after the previous one's end), so a spacer sized from where the missed
         // array landed puts the next one's data on a boundary. The spacer is as large as the array (the allocator's size
