@@ -635,6 +635,9 @@ public struct Simd512Kernel : ICpuKernel
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)word * 2 * pairs * 64);
         ref long lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideLo), cls * d.PaddedK + word * 64);
         ref long hi = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideHi), cls * d.PaddedK + word * 64);
+        if (groups == 2 && pairs <= 64 && Bmi2.X64.IsSupported && d.Narrow is { } narrow
+            && NarrowWord(d, narrow, ref patch, ref w, plane, pairs, cls * d.PaddedK + word * 64, out ulong decided))
+            return decided;
         if (groups == 2 && pairs <= 64)
         {
             Vector512<long> p0 = default, p1 = default, p2 = default, p3 = default, p4 = default, p5 = default, p6 = default, p7 = default;
@@ -668,6 +671,46 @@ public struct Simd512Kernel : ICpuKernel
         }
         return bits;
     }
+
+    /// <summary>The 32-bit filter (<see cref="NarrowChannelSums"/>): P' = Σ_c q'_c·S_c by one VPMADDWD per pair of input
+    /// channels on their interleaved int16 sums, tested against the sure and the possible range of every channel.
+    /// False when a channel's P lies too near its threshold to decide on P' (the caller then runs the exact test).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool NarrowWord(CpuBlockData d, NarrowChannelSums narrow, ref byte patch, ref sbyte w, int plane, int pairs, nint t, out ulong bits)
+    {
+        int channels = d.Multipliers.Length;
+        Vector512<int> p0 = default, p1 = default, p2 = default, p3 = default;
+        for (int c = 0; c < channels; c += 2)
+        {
+            WordSums(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, c * plane)), ref Unsafe.Add(ref w, (nint)c * d.ImageSetLength), pairs, out var a0, out var b0);
+            Vector512<short> a1 = default, b1 = default;
+            if (c + 1 < channels)
+                WordSums(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, (c + 1) * plane)), ref Unsafe.Add(ref w, (nint)(c + 1) * d.ImageSetLength), pairs, out a1, out b1);
+            var q = Vector512.Create(narrow.PairMultipliers[c >> 1]).AsInt16();
+            p0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackLow(a0, a1), q);
+            p1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackHigh(a0, a1), q);
+            p2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackLow(b0, b1), q);
+            p3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackHigh(b0, b1), q);
+        }
+        ref int inLo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.InLo), t);
+        ref uint inSpan = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.InSpan), t);
+        ref int maybeLo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.MaybeLo), t);
+        ref uint maybeSpan = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.MaybeSpan), t);
+        ulong sure = Within(p0, ref inLo, ref inSpan, 0) | Within(p2, ref inLo, ref inSpan, 2) << 16
+                     | Within(p1, ref inLo, ref inSpan, 1) << 32 | Within(p3, ref inLo, ref inSpan, 3) << 48;
+        ulong maybe = Within(p0, ref maybeLo, ref maybeSpan, 0) | Within(p2, ref maybeLo, ref maybeSpan, 2) << 16
+                      | Within(p1, ref maybeLo, ref maybeSpan, 1) << 32 | Within(p3, ref maybeLo, ref maybeSpan, 3) << 48;
+        // lane j of the low unpacks is channel 8·(j/4) + j%4 (+32 for the second group): the 0x0F nibbles, in order;
+        // the high unpacks' lanes are the 0xF0 nibbles
+        bits = Bmi2.X64.ParallelBitDeposit(sure, 0x0F0F0F0F_0F0F0F0FUL) | Bmi2.X64.ParallelBitDeposit(sure >> 32, 0xF0F0F0F0_F0F0F0F0UL);
+        return sure == maybe;
+    }
+
+    /// <summary>Bits of the 16 lanes of int32 vector v whose P' lies in its range: (uint)(P' − lo) ≤ span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong Within(Vector512<int> p, ref int lo, ref uint span, int v) =>
+        Vector512.LessThanOrEqual((p - Vector512.LoadUnsafe(ref lo, (nuint)v * 16)).AsUInt32(), Vector512.LoadUnsafe(ref span, (nuint)v * 16))
+            .ExtractMostSignificantBits();
 
     /// <summary>Bits of the 8 channels 8·i … of the word whose P lies in [lo, hi].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
