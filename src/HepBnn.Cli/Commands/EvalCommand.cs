@@ -83,7 +83,7 @@ public static class EvalCommand
     }
 
     /// <summary>Starts reading the split of <paramref name="dir"/> in batches of <paramref name="batch"/> images
-    /// (about 16 MiB of them read ahead; HEPBNN_EVAL_PREFETCH_MB overrides it for measurements).</summary>
+    /// (about 32 MiB of them read ahead; HEPBNN_EVAL_PREFETCH_MB overrides it for measurements).</summary>
     public static Reading ReadAsync(string dir, bool train, int batch, int? limit = null)
     {
         BatchPrefetcher Open()
@@ -91,7 +91,7 @@ public static class EvalCommand
             var stream = DatasetDirectory.Open(dir, train);
             try
             {
-                long bytes = (long.TryParse(Environment.GetEnvironmentVariable("HEPBNN_EVAL_PREFETCH_MB"), out long mb) && mb > 0 ? mb : 16) << 20;
+                long bytes = long.TryParse(Environment.GetEnvironmentVariable("HEPBNN_EVAL_PREFETCH_MB"), out long mb) && mb is > 0 and < 1 << 20 ? mb << 20 : BatchPrefetcher.DefaultBytes;
                 return new BatchPrefetcher(stream, batch, BatchPrefetcher.DepthFor(stream.Shape, batch, bytes), limit);
             }
             catch { stream.Dispose(); throw; }

@@ -121,7 +121,8 @@ public sealed class BatchPrefetcherTests : IDisposable
         Assert.Contains("--limit 0", Assert.Throws<HepBnnException>(() => new BatchPrefetcher(new InMemoryImageStream(set), 2, 2, 0)).Message);
         Assert.Contains("batch 0", Assert.Throws<HepBnnException>(() => new BatchPrefetcher(new InMemoryImageStream(set), 0, 2)).Message);
         Assert.Contains("depth 0", Assert.Throws<HepBnnException>(() => new BatchPrefetcher(new InMemoryImageStream(set), 2, 0)).Message);
-        Assert.Equal(21, BatchPrefetcher.DepthFor(new Shape3(32, 32, 3), 256));
+        Assert.Equal(42, BatchPrefetcher.DepthFor(new Shape3(32, 32, 3), 256)); // CIFAR-10's test set whole
+        Assert.Equal(21, BatchPrefetcher.DepthFor(new Shape3(32, 32, 3), 256, 16L << 20));
         Assert.Equal(2, BatchPrefetcher.DepthFor(new Shape3(32, 32, 3), 100_000));
         Assert.Equal(64, BatchPrefetcher.DepthFor(new Shape3(2, 2, 1), 1));
     }
