@@ -91,14 +91,22 @@ public static class EvalCommand
             var stream = DatasetDirectory.Open(dir, train);
             try
             {
-                long bytes = long.TryParse(Environment.GetEnvironmentVariable("HEPBNN_EVAL_PREFETCH_MB"), out long mb) && mb is > 0 and < 1 << 20 ? mb << 20 : BatchPrefetcher.DefaultBytes;
-                return new BatchPrefetcher(stream, batch, BatchPrefetcher.DepthFor(stream.Shape, batch, bytes), limit);
+                return new BatchPrefetcher(stream, batch, BatchPrefetcher.DepthFor(stream.Shape, batch, PrefetchBytes()), limit);
             }
             catch { stream.Dispose(); throw; }
         }
         var reading = new Reading(dir, train, Open);
         try { _ = reading.Batches; } catch (HepBnnException) { } // started now; the error surfaces again when evaluating
         return reading;
+    }
+
+    /// <summary>HEPBNN_EVAL_PREFETCH_MB (measurements): MiB of batches read ahead, default 32.</summary>
+    static long PrefetchBytes()
+    {
+        string? raw = Environment.GetEnvironmentVariable("HEPBNN_EVAL_PREFETCH_MB");
+        if (string.IsNullOrWhiteSpace(raw)) return BatchPrefetcher.DefaultBytes;
+        if (int.TryParse(raw.Trim(), out int mb) && mb is >= 1 and <= 65536) return (long)mb << 20;
+        throw new HepBnnException($"HEPBNN_EVAL_PREFETCH_MB must be a whole number of MiB, 1..65536 (got '{raw}')");
     }
 
     /// <summary>Reads the dataset, builds the session (plan, configuration or the default), evaluates.</summary>
