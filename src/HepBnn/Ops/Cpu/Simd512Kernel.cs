@@ -578,6 +578,21 @@ public struct Simd512Kernel : ICpuKernel
     static void WordSums(ref ushort pixels, ref sbyte wa, int pairs, out Vector512<short> a, out Vector512<short> b)
     {
         ref sbyte wb = ref Unsafe.Add(ref wa, (nint)pairs * 64);
+        if (pairs == 5) // a 3×3 kernel's plane (VGG's first layers): straight-line, no loop counter or index arithmetic
+        {
+            var p0 = Vector512.Create(pixels).AsByte();
+            var p1 = Vector512.Create(Unsafe.Add(ref pixels, 1)).AsByte();
+            var p2 = Vector512.Create(Unsafe.Add(ref pixels, 2)).AsByte();
+            var p3 = Vector512.Create(Unsafe.Add(ref pixels, 3)).AsByte();
+            var p4 = Vector512.Create(Unsafe.Add(ref pixels, 4)).AsByte();
+            a = Avx512BW.MultiplyAddAdjacent(p0, Vector512.LoadUnsafe(ref wa)) + Avx512BW.MultiplyAddAdjacent(p1, Vector512.LoadUnsafe(ref wa, 64))
+                + (Avx512BW.MultiplyAddAdjacent(p2, Vector512.LoadUnsafe(ref wa, 128)) + Avx512BW.MultiplyAddAdjacent(p3, Vector512.LoadUnsafe(ref wa, 192)))
+                + Avx512BW.MultiplyAddAdjacent(p4, Vector512.LoadUnsafe(ref wa, 256));
+            b = Avx512BW.MultiplyAddAdjacent(p0, Vector512.LoadUnsafe(ref wb)) + Avx512BW.MultiplyAddAdjacent(p1, Vector512.LoadUnsafe(ref wb, 64))
+                + (Avx512BW.MultiplyAddAdjacent(p2, Vector512.LoadUnsafe(ref wb, 128)) + Avx512BW.MultiplyAddAdjacent(p3, Vector512.LoadUnsafe(ref wb, 192)))
+                + Avx512BW.MultiplyAddAdjacent(p4, Vector512.LoadUnsafe(ref wb, 256));
+            return;
+        }
         a = default;
         b = default;
         for (int t = 0; t < pairs; t++)
