@@ -96,6 +96,45 @@ public class NarrowChannelSumsTests
         Assert.NotNull(NarrowChannelSums.Create([1L << 48, 3L << 46, 1L << 47], 9, lo, hi, 64));
     }
 
+    /// <summary>The AVX-512 kernel on VGG7's first block with torchvision's stds (as the shipped model): its filter decides
+    /// most words by itself (so the 64-bit test is the exception, not a second pass), and every word equals the exact
+    /// test's, in every border class, on random planar patches.</summary>
+    [Fact]
+    public void Avx512FilterDecidesMostWordsExactly()
+    {
+        Assert.SkipUnless(Simd512Kernel.IsSupported && System.Runtime.Intrinsics.X86.Bmi2.X64.IsSupported, "this CPU has no AVX-512BW / BMI2");
+        var m = new ModelBuilder(new Shape3(8, 8, 3), 5) { NegativeGammaFraction = 0.3 }.InputConv(128).BnSign().Flatten().Dense(10).Build("tv");
+        double[] mean = [0.4914, 0.4822, 0.4465], std = [0.2470, 0.2435, 0.2616];
+        var layers = m.Layers.ToArray();
+        layers[0] = (InputConv2d)layers[0] with { Normalization = InputNormalization.Create(mean.Select(v => 255 * v).ToArray(), std.Select(v => 255 * v).ToArray()) };
+        var bn = ((BatchNormSign)layers[1]).Params;
+        var rnd = new Random(9);
+        layers[1] = new BatchNormSign(bn with { Mean = bn.Mean.Select(_ => rnd.NextDouble() * 6 - 3).ToArray(), Variance = bn.Variance.Select(_ => 4 + rnd.NextDouble()).ToArray() });
+        var block = BlockCompiler.Compile(new BnnModel("tv", m.InputShape, layers))[0];
+        var d = new CpuBlockData(block, Simd512Kernel.BinaryLanes, Simd512Kernel.ImageLanes);
+        Assert.NotNull(d.Narrow);
+        var patch = new byte[d.PatchLength];
+        int decided = 0, words = 0, classes = d.RowTaps.Length * d.ColClasses;
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            rnd.NextBytes(patch);
+            for (int c = 0; c < 3; c++) patch[c * d.ChannelPatchLength + 9] = 0; // the pad byte of each 9-tap plane
+            int cls = trial % classes;
+            for (int word = 0; word < 2; word++)
+            {
+                ulong exact = Simd512Kernel.ExactChannelWord(d, ref patch[0], word, cls);
+                words++;
+                if (Simd512Kernel.TryNarrowChannelWord(d, ref patch[0], word, cls, out ulong bits))
+                {
+                    decided++;
+                    Assert.True(exact == bits, $"trial {trial} word {word} class {cls}: filter {bits:X16}, exact {exact:X16}");
+                }
+                Assert.Equal(exact, Simd512Kernel.ImageChannelWord(d, ref patch[0], word, cls));
+            }
+        }
+        Assert.True(decided >= words * 9 / 10, $"the filter decided only {decided} of {words} words");
+    }
+
     /// <summary>With the uncertain band made wider than any sum, no word is decided by the filter: the kernels' exact
     /// fallback alone, on the random per-channel layers and VGG7's first block, is still bit-exact.</summary>
     [Fact]

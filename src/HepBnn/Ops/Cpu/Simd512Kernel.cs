@@ -643,16 +643,31 @@ public struct Simd512Kernel : ICpuKernel
     /// plane of the patch (VPMADDUBSW), widened to 64 bits and multiplied by q_c (VPMULLQ), accumulated into P and
     /// compared with [WideLo, WideHi] 8 channels per vector: no scalar epilogue, no sums stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls)
+    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls) =>
+        TryNarrowChannelWord(d, ref patch, word, cls, out ulong decided) ? decided : ExactChannelWord(d, ref patch, word, cls);
+
+    /// <summary>The word from the 32-bit filter (<see cref="NarrowChannelSums"/>) when it decides every channel; false
+    /// when the block has no filter or a channel lies too near its threshold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryNarrowChannelWord(CpuBlockData d, ref byte patch, int word, int cls, out ulong bits)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), plane = d.ChannelPatchLength, pairs = plane / 2;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)word * 2 * pairs * 64);
+        if (groups == 2 && pairs <= 64 && Bmi2.X64.IsSupported && d.Narrow is { } narrow)
+            return NarrowWord(d, narrow, ref patch, ref w, plane, pairs, cls * d.PaddedK + word * 64, out bits);
+        bits = 0;
+        return false;
+    }
+
+    /// <summary>The exact test: P = Σ_c q_c·S_c in 64-bit against [WideLo, WideHi].</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal static ulong ExactChannelWord(CpuBlockData d, ref byte patch, int word, int cls)
     {
         int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), plane = d.ChannelPatchLength, pairs = plane / 2;
         var q = d.Multipliers;
         ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)word * 2 * pairs * 64);
         ref long lo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideLo), cls * d.PaddedK + word * 64);
         ref long hi = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.WideHi), cls * d.PaddedK + word * 64);
-        if (groups == 2 && pairs <= 64 && Bmi2.X64.IsSupported && d.Narrow is { } narrow
-            && NarrowWord(d, narrow, ref patch, ref w, plane, pairs, cls * d.PaddedK + word * 64, out ulong decided))
-            return decided;
         if (groups == 2 && pairs <= 64)
         {
             Vector512<long> p0 = default, p1 = default, p2 = default, p3 = default, p4 = default, p5 = default, p6 = default, p7 = default;
