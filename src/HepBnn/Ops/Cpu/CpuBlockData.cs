@@ -73,6 +73,10 @@ public sealed class CpuBlockData
     /// product over patch bytes [c·ChannelPatchLength, …) yields S_c. Set c starts at c·<see cref="ImageSetLength"/>.</summary>
     public sbyte[] ChannelImageWeights { get; } = [];
     public int ImageSetLength { get; }
+    /// <summary>AVX-512 per-channel sums: the 32-bit filter in front of the 64-bit test (null when not applicable).</summary>
+    public NarrowChannelSums? Narrow { get; }
+    /// <summary>Tests only: widens <see cref="Narrow"/>'s uncertain band so that every word takes the exact path.</summary>
+    [ThreadStatic] internal static long NarrowExtraSlack;
 
     /// <summary>Binary scores: x = Corr − 2P, [class][PaddedK].</summary>
     public int[] Corr { get; } = [];
@@ -171,6 +175,8 @@ public sealed class CpuBlockData
             var sets = planes.Select(w => imageLanes > 0 ? ImagePairWeights(k, w, ChannelPatchLength, ChannelPatchLength, imageLanes) : w).ToArray();
             ImageSetLength = sets[0].Length;
             ChannelImageWeights = sets.SelectMany(x => x).ToArray();
+            if (imageLanes == 32 && ChannelPatchLength / 2 <= MaxPairs16)
+                Narrow = NarrowChannelSums.Create(Multipliers, kh * kw, WideLo, WideHi, PaddedK, NarrowExtraSlack);
         }
         else if (block.Output == BlockOutput.Bits)
         {
