@@ -26,8 +26,14 @@ namespace HepBnn.Ops.Gpu;
 public sealed class GpuTensorCoreImageRows : GpuConfiguration
 {
     const int MaxWarps = 4;
-    /// <summary>Groups per SM the grid is sized for (the units are spread over them in whole rounds).</summary>
-    const int GroupsPerSm = 4;
+    /// <summary>Groups per SM the grid is sized for: the units are spread over that many groups per SM (a warp takes
+    /// ⌈units / slots⌉ units). HEPBNN_IMAGE_ROWS_GROUPS_PER_SM (1–64) overrides it, for measuring.</summary>
+    public static int GroupsPerSm { get; } = Environment.GetEnvironmentVariable("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM")?.Trim() switch
+    {
+        null or "" => 16,
+        var v when int.TryParse(v, out int n) && n is >= 1 and <= 64 => n,
+        var other => throw new HepBnnException($"HEPBNN_IMAGE_ROWS_GROUPS_PER_SM must be an integer from 1 to 64 (got '{other}')"),
+    };
 
     public override string Name => "gpu.tensor-core-image-rows";
     public override string Description => "8-bit first layer on byte tensor cores: patches as 4-byte input-row chunks, a 2×2 pooling window per lane (max, then one sign test)";
