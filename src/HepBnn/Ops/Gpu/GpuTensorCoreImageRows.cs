@@ -31,12 +31,7 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     /// 64K registers and the grid is one whole wave; on the H200 at VGG3 b256 (Nsight Compute, docs/results/h200-img8)
     /// 4 → 12.8 µs (523 groups, 3 units a warp), 8 → 14.4, 16 → 14.0, 32 → 14.0 (1,568 groups, 2.97 waves).
     /// HEPBNN_IMAGE_ROWS_GROUPS_PER_SM (1–64) overrides it, for measuring.</summary>
-    public static int GroupsPerSm { get; } = Environment.GetEnvironmentVariable("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM")?.Trim() switch
-    {
-        null or "" => 4,
-        var v when int.TryParse(v, out int n) && n is >= 1 and <= 64 => n,
-        var other => throw new HepBnnException($"HEPBNN_IMAGE_ROWS_GROUPS_PER_SM must be an integer from 1 to 64 (got '{other}')"),
-    };
+    public static int GroupsPerSm => EnvironmentSwitches.ImageRowsGroupsPerSm;
 
     public override string Name => "gpu.tensor-core-image-rows";
     public override string Description => "8-bit first layer on byte tensor cores: patches as 4-byte input-row chunks, a 2×2 pooling window per lane (max, then one sign test)";
