@@ -75,6 +75,22 @@ public class GpuTensorCoreImageRowsTests(CpuAcceleratorFixture fixture)
         Assert.Contains("image", config.Refusal(BlockCompiler.Compile(model)[1]));
     }
 
+    /// <summary>Without normalization the zero padding adds nothing to the raw sums, so every border class has the same
+    /// offsets and the kernel reads no row's class; with it (padding = the normalized zero) the offsets differ per class.
+    /// Both kinds occur in <see cref="Shapes"/>.</summary>
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 0)]
+    public void OffsetsAreUniformExactlyWithoutNormalization(bool normalize, int uniform)
+    {
+        var (_, image) = Build(12, 12, 1, 64, 3, 1, 1, 2, normalize, 17);
+        var p = GpuBlockParams.From(image);
+        p.KSteps = 1;
+        p.PaddedK = 64;
+        var (_, meta) = GpuImageRowsData.Build(image, p);
+        Assert.Equal(uniform, meta[GpuImageRowsData.Uniform]);
+    }
+
     /// <summary>The kernel's multiply-shift division equals integer division for every numerator below 2^31 (checked at
     /// the edges of each quotient and on random numerators) for divisors of every bit length.</summary>
     [Fact]

@@ -27,9 +27,10 @@ internal static class GpuImageRowsData
 {
     /// <summary>meta: [0..1] magic of OutH·OutW (low, high int), [2] its shift, [3..4] magic of OutW, [5] its shift,
     /// [6] chunks (kh·Q), [7] Q, [8] offset of the per-class N table in the weights array (ulongs),
-    /// [9] 1 when whole 2×2 windows are pooled, [10] column classes, then the row class of each conv row and the column
-    /// class of each conv column (a row's class: row class · column classes + column class).</summary>
-    public const int PerMagic = 0, WidthMagic = 3, Chunks = 6, ChunksPerRow = 7, OffsetTable = 8, Pooled = 9, ColClasses = 10, Classes = 11;
+    /// [9] 1 when whole 2×2 windows are pooled, [10] column classes, [11] 1 when every class has the same offsets (the
+    /// kernel then reads class 0's and no row's class), then the row class of each conv row and the column class of each
+    /// conv column (a row's class: row class · column classes + column class).</summary>
+    public const int PerMagic = 0, WidthMagic = 3, Chunks = 6, ChunksPerRow = 7, OffsetTable = 8, Pooled = 9, ColClasses = 10, Uniform = 11, Classes = 12;
 
     /// <summary>Most chunks (two byte-MMA steps of 8 chunks, held in registers for every channel tile).</summary>
     public const int MaxChunks = 16;
@@ -112,9 +113,19 @@ internal static class GpuImageRowsData
         meta[OffsetTable] = frag.Length;
         meta[Pooled] = block.HasPool ? 1 : 0;
         meta[ColClasses] = t.ColClasses;
+        meta[Uniform] = UniformOffsets(offsets, classes, pk) ? 1 : 0;
         t.RowClass.CopyTo(meta, Classes);
         t.ColClass.CopyTo(meta, Classes + p.ConvH);
         return (weights, meta);
+    }
+
+    /// <summary>Whether every class's offsets equal class 0's (a first layer without normalization: zero padding adds
+    /// nothing to the raw sums, so the thresholds do not depend on the border).</summary>
+    internal static bool UniformOffsets(int[] offsets, int classes, int pk)
+    {
+        for (int i = pk; i < classes * pk; i++)
+            if (offsets[i] != offsets[i % pk]) return false;
+        return true;
     }
 
     /// <summary>x / d = (x · m) >> s for 0 ≤ x &lt; 2^31: s = 31 + ⌈log2 d⌉, m = ⌈2^s / d⌉ ≤ 2^32 (m·d − 2^s &lt; d, so the

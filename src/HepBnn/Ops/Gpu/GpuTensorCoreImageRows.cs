@@ -98,7 +98,8 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
         bool pooled = meta[Pooled] != 0; // the same for the whole grid
         var per = new Magic(meta, PerMagic);
         var width = new Magic(meta, WidthMagic);
-        int chunks = meta[Chunks], q = meta[ChunksPerRow], table = meta[OffsetTable], colClasses = meta[ColClasses];
+        int chunks = meta[Chunks], q = meta[ChunksPerRow], table = meta[OffsetTable];
+        int colClasses = meta[Uniform] != 0 ? -1 : meta[ColClasses]; // −1: every class has the same offsets (class 0)
         var c0 = new Piece(p, t, q, chunks);
         var c1 = new Piece(p, 4 + t, q, chunks);
         var c2 = new Piece(p, 8 + t, q, chunks);
@@ -137,22 +138,31 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
             var b1 = two ? Fragment(words, last, p, r2, r3, c2, c3, high1) : default;
             for (int ct = 0; ct < p.PaddedK / 64; ct++)
             {
-                var x = Start(weights, table, r0.Class, r1.Class, ct, t, p.PaddedK);
-                var y = Start(weights, table, r2.Class, r3.Class, ct, t, p.PaddedK);
+                // The two tiles one after the other: tile 0's accumulators are reduced (pooled: to the max of its two
+                // rows per channel; else stored) before tile 1's exist, so 32 accumulators are live, not 64.
                 long wb = (long)ct * p.KSteps * 256 + lane;
-                Mma16(ref x, ref y, a0, b0, weights, wb);
-                if (two) Mma16(ref x, ref y, a1, b1, weights, wb + 256);
                 ulong and = poolAnd[ct];
-                if (pooled)
-                {
-                    uint lo = Pooled4(x.F0, y.F0, 0) | Pooled4(x.F1, y.F1, 8) | Pooled4(x.F2, y.F2, 16) | Pooled4(x.F3, y.F3, 24);
-                    uint hi = Pooled4(x.F4, y.F4, 0) | Pooled4(x.F5, y.F5, 8) | Pooled4(x.F6, y.F6, 16) | Pooled4(x.F7, y.F7, 24);
-                    Store(outWords, lo, hi, t, v0, o0 + ct, and);
-                }
+                var x = Start(weights, table, colClasses, r0.Class, r1.Class, ct, t, p.PaddedK);
+                GpuTensorCoreImage.Mma8(ref x, a0, weights, wb);
+                if (two) GpuTensorCoreImage.Mma8(ref x, a1, weights, wb + 256);
+                MmaTile8 half = default;
+                if (pooled) half = RowMax(x);
                 else
                 {
                     Store(outWords, Upper(x, 0), Upper(x, 4), t, v0, o0 + ct, and);
                     Store(outWords, Lower(x, 0), Lower(x, 4), t, v1, o1 + ct, and);
+                }
+                var y = Start(weights, table, colClasses, r2.Class, r3.Class, ct, t, p.PaddedK);
+                GpuTensorCoreImage.Mma8(ref y, b0, weights, wb);
+                if (two) GpuTensorCoreImage.Mma8(ref y, b1, weights, wb + 256);
+                if (pooled)
+                {
+                    uint lo = Pooled4(half.F0, y.F0, 0) | Pooled4(half.F1, y.F1, 8) | Pooled4(half.F2, y.F2, 16) | Pooled4(half.F3, y.F3, 24);
+                    uint hi = Pooled4(half.F4, y.F4, 0) | Pooled4(half.F5, y.F5, 8) | Pooled4(half.F6, y.F6, 16) | Pooled4(half.F7, y.F7, 24);
+                    Store(outWords, lo, hi, t, v0, o0 + ct, and);
+                }
+                else
+                {
                     Store(outWords, Upper(y, 0), Upper(y, 4), t, v2, o2 + ct, and);
                     Store(outWords, Lower(y, 0), Lower(y, 4), t, v3, o3 + ct, and);
                 }
@@ -169,12 +179,22 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
         return new Row(p, meta, colClasses, valid, n, oy, ox);
     }
 
-    /// <summary>Sign bits of the window's max for this lane's two channels of fragment f, at bits <paramref name="at"/>,
-    /// at + 1 (before the lane's 2t shift).</summary>
-    static uint Pooled4(MmaAccumulator x, MmaAccumulator y, int at)
+    /// <summary>Per channel of each fragment, the max of tile 0's two rows (in C0, C1).</summary>
+    static MmaTile8 RowMax(MmaTile8 x) => new()
     {
-        int m0 = Math.Max(Math.Max(x.C0, x.C2), Math.Max(y.C0, y.C2));
-        int m1 = Math.Max(Math.Max(x.C1, x.C3), Math.Max(y.C1, y.C3));
+        F0 = RowMax(x.F0), F1 = RowMax(x.F1), F2 = RowMax(x.F2), F3 = RowMax(x.F3),
+        F4 = RowMax(x.F4), F5 = RowMax(x.F5), F6 = RowMax(x.F6), F7 = RowMax(x.F7),
+    };
+
+    static MmaAccumulator RowMax(MmaAccumulator x) => new() { C0 = Math.Max(x.C0, x.C2), C1 = Math.Max(x.C1, x.C3) };
+
+    /// <summary>Sign bits of the window's max (tile 0's rows' max in <paramref name="half"/>, tile 1's rows in
+    /// <paramref name="y"/>) for this lane's two channels of fragment f, at bits <paramref name="at"/>, at + 1 (before
+    /// the lane's 2t shift).</summary>
+    static uint Pooled4(MmaAccumulator half, MmaAccumulator y, int at)
+    {
+        int m0 = Math.Max(half.C0, Math.Max(y.C0, y.C2));
+        int m1 = Math.Max(half.C1, Math.Max(y.C1, y.C3));
         return ((uint)m0 >> 31) << at | ((uint)m1 >> 31) << (at + 1);
     }
 
@@ -204,11 +224,24 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     }
 
     /// <summary>Accumulators of tile rows g (class <paramref name="clsA"/>) and g+8 (<paramref name="clsB"/>) set to their
-    /// classes' offsets N for this lane's channels 8f + 2t, 8f + 2t + 1 of channel tile <paramref name="ct"/>.</summary>
-    static MmaTile8 Start(ArrayView<ulong> w, int table, int clsA, int clsB, int ct, int t, int pk)
+    /// classes' offsets N for this lane's channels 8f + 2t, 8f + 2t + 1 of channel tile <paramref name="ct"/>; one load
+    /// per channel pair for both rows when every class has the same offsets (<paramref name="colClasses"/> −1).</summary>
+    static MmaTile8 Start(ArrayView<ulong> w, int table, int colClasses, int clsA, int clsB, int ct, int t, int pk)
     {
         long a = table + (long)clsA * (pk / 2) + ct * 32 + t, b = table + (long)clsB * (pk / 2) + ct * 32 + t;
         var x = default(MmaTile8);
+        if (colClasses < 0)
+        {
+            Init(ref x.F0, w[a]);
+            Init(ref x.F1, w[a + 4]);
+            Init(ref x.F2, w[a + 8]);
+            Init(ref x.F3, w[a + 12]);
+            Init(ref x.F4, w[a + 16]);
+            Init(ref x.F5, w[a + 20]);
+            Init(ref x.F6, w[a + 24]);
+            Init(ref x.F7, w[a + 28]);
+            return x;
+        }
         Init(ref x.F0, w[a], w[b]);
         Init(ref x.F1, w[a + 4], w[b + 4]);
         Init(ref x.F2, w[a + 8], w[b + 8]);
@@ -220,31 +253,14 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
         return x;
     }
 
+    static void Init(ref MmaAccumulator c, ulong a) => Init(ref c, a, a);
+
     static void Init(ref MmaAccumulator c, ulong a, ulong b)
     {
         c.C0 = (int)(uint)a;
         c.C1 = (int)(uint)(a >> 32);
         c.C2 = (int)(uint)b;
         c.C3 = (int)(uint)(b >> 32);
-    }
-
-    /// <summary>One step's 16 byte MMAs: both row tiles against each B fragment (loaded once, coalesced).</summary>
-    static void Mma16(ref MmaTile8 x, ref MmaTile8 y, GpuTensorCoreImage.ImageFragment a, GpuTensorCoreImage.ImageFragment b, ArrayView<ulong> w, long wb)
-    {
-        Two(ref x.F0, ref y.F0, a, b, w[wb]);
-        Two(ref x.F1, ref y.F1, a, b, w[wb + 32]);
-        Two(ref x.F2, ref y.F2, a, b, w[wb + 64]);
-        Two(ref x.F3, ref y.F3, a, b, w[wb + 96]);
-        Two(ref x.F4, ref y.F4, a, b, w[wb + 128]);
-        Two(ref x.F5, ref y.F5, a, b, w[wb + 160]);
-        Two(ref x.F6, ref y.F6, a, b, w[wb + 192]);
-        Two(ref x.F7, ref y.F7, a, b, w[wb + 224]);
-    }
-
-    static void Two(ref MmaAccumulator x, ref MmaAccumulator y, GpuTensorCoreImage.ImageFragment a, GpuTensorCoreImage.ImageFragment b, ulong w)
-    {
-        GpuMma.DotU8S8(ref x, a.A0, a.A1, a.A2, a.A3, (uint)w, (uint)(w >> 32));
-        GpuMma.DotU8S8(ref y, b.A0, b.A1, b.A2, b.A3, (uint)w, (uint)(w >> 32));
     }
 
     /// <summary>A registers of rows <paramref name="ra"/> (g) and <paramref name="rb"/> (g + 8) for one step: chunks
@@ -267,7 +283,7 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
         if (a < 0) a = 0;
         if (b > 4) b = 4;
         bool ok = c.Real && (uint)(r.Y0 + c.Ky) < (uint)p.InH && a < b;
-        uint mask = ok ? (uint)((1UL << (8 * b)) - 1) & ~(uint)((1UL << (8 * a)) - 1) : 0u;
+        uint mask = ok ? uint.MaxValue >> (32 - 8 * (b - a)) << (8 * a) : 0u; // shifts 0..24 where ok
         int at = r.Base + c.Off, w = at >> 2;
         int w0 = w < 0 ? 0 : w > last ? last : w, w1 = w + 1 < 0 ? 0 : w + 1 > last ? last : w + 1;
         ulong pair = words[w0] | (ulong)words[w1] << 32;
@@ -291,7 +307,8 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     }
 
     /// <summary>One conv output's window: byte index of its top-left pixel (may lie in the padding), top input row (far
-    /// out of range for a missing row), the valid bytes [LoE, HiE) of each kernel row, its border class.</summary>
+    /// out of range for a missing row), the valid bytes [LoE, HiE) of each kernel row, its border class (0 when
+    /// <paramref name="colClasses"/> is −1: every class has the same offsets).</summary>
     readonly struct Row
     {
         public readonly int Base, Y0, LoE, HiE, Class;
@@ -306,7 +323,7 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
             Y0 = valid ? y0 : -(1 << 30);
             LoE = lo * p.InC;
             HiE = hi * p.InC;
-            Class = meta[Classes + oy] * colClasses + meta[Classes + p.ConvH + ox];
+            Class = colClasses < 0 ? 0 : meta[Classes + oy] * colClasses + meta[Classes + p.ConvH + ox];
         }
     }
 
