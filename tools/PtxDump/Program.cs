@@ -15,7 +15,7 @@ using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2))
 var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
 var kernels = new (Type Type, string Method)[]
 {
-    (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"),
+    (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"), (typeof(GpuTensorCoreImageRows), "Kernel"),
     (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"),
     (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
     (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"),
