@@ -10,7 +10,9 @@ MACS = {  # per sample, from ModelZoo's shapes
              "conv5": 8*8*512*9*256, "conv6": 8*8*512*9*512, "fc1": 1024*4*4*512, "fc2": 10*1024},
 }
 peak = float(sys.argv[1])
-TC = ("gpu.tensor-core", "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m")
+TC = ("gpu.tensor-core", "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m",
+      "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w")
+SHORT = ("tensor-core", "tc-wide", "wide-deep", "2m", "2m-r128", "4w")
 print(f"per-block GPU kernel medians (µs): the tensor-core configurations and the best other GPU configuration; T = 10^12 "
       f"bit-MAC/s of the fastest tensor-core one; % of the measured {peak:,.0f} T 1-bit MMA peak (conv1 is the 8-bit image "
       f"block on the byte MMA, u8 x s8: its MACs are 8-bit, so its % of the 1-bit peak is not comparable)")
@@ -24,7 +26,7 @@ for path in sys.argv[2:]:
                 continue  # "pruned": measured briefly and abandoned as far slower; its median still stands
             rows.setdefault(t["blockName"], {})[t["configuration"]] = t["kernel"]["medianUs"]
         print(f"\n{model} batch {batch}")
-        print(f"{'block':6} {'tensor-core':>11} {'tc-wide':>9} {'wide-deep':>9} {'2m':>7} {'T bit-MAC/s':>12} {'% peak':>7} {'best other':>28} {'µs':>9} {'speed-up':>8}")
+        print(f"{'block':6} " + " ".join(f"{c:>11}" for c in SHORT) + f" {'T bit-MAC/s':>12} {'% peak':>7} {'best other':>28} {'µs':>9} {'speed-up':>8}")
         for name, by in rows.items():
             macs = MACS[model][name] * batch
             tcs = [by.get(c) for c in TC]
@@ -32,7 +34,7 @@ for path in sys.argv[2:]:
             others = {c: us for c, us in by.items() if c not in TC}
             best = min(others, key=others.get) if others else None
             fastest = min([v for v in tcs if v is not None], default=None)
-            line = f"{name:6} {fmt(tcs[0], 11)} {fmt(tcs[1], 9)} {fmt(tcs[2], 9)} {fmt(tcs[3], 7)}"
+            line = f"{name:6} " + " ".join(fmt(v, 11) for v in tcs)
             if fastest is None:
                 print(f"{line} {'-':>12} {'-':>7} {best or '-':>28} {others.get(best, 0):9.1f}")
                 continue

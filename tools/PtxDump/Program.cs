@@ -22,12 +22,20 @@ var kernels = new (Type Type, string Method)[]
     (typeof(GpuTiledShared), "BitsKernel"), (typeof(GpuTiledShared), "ScoresKernel"),
     (typeof(GpuThreadPerPixel), "BitsKernel"), (typeof(GpuThreadPerPixel), "ScoresKernel"),
 };
-foreach (var (type, name) in kernels)
+// Kernels the configurations load with a KernelSpecialization (.maxntid, .minnctapersm): also written with it, so ptxas
+// reports the registers they run with (GpuTensorCoreWide2MR128: 64 threads × 8 groups; GpuTensorCoreWide4W: 128 × 4).
+var specialized = new (Type Type, string Method, string Suffix, KernelSpecialization Spec)[]
+{
+    (typeof(GpuTensorCoreWide2M), "BitsKernel2M", "r128", new KernelSpecialization(64, 8)),
+    (typeof(GpuTensorCoreWide4W), "BitsKernel4W", "", new KernelSpecialization(128, 4)),
+    (typeof(GpuTensorCoreWide4W), "ScoresKernel4W", "", new KernelSpecialization(128, 4)),
+};
+foreach (var (type, name, suffix, spec) in kernels.Select(k => (k.Type, k.Method, "", KernelSpecialization.Empty)).Concat(specialized))
 {
     var method = type.GetMethod(name, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public)
         ?? throw new InvalidOperationException($"{type.Name}.{name} not found");
-    var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-    var path = Path.Combine(dir, $"{type.Name}-{name}.ptx");
+    var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), spec);
+    var path = Path.Combine(dir, $"{type.Name}-{name}{(suffix.Length > 0 ? "-" + suffix : "")}.ptx");
     File.WriteAllText(path, compiled.PTXAssembly);
     Console.WriteLine($"{path}: {compiled.PTXAssembly.Length:N0} characters");
 }

@@ -21,6 +21,13 @@ public sealed class ExecutionResources : IDisposable
         CpuRegions = Switch("HEPBNN_CPU_REGIONS", CpuRegionsDefault);
     }
 
+    /// <summary>Resources on an already opened GPU (tests: a CPU accelerator of another shape); disposed with them.</summary>
+    internal ExecutionResources(GpuDevice gpu, int cpuThreads = 1) : this(cpuThreads, GpuSelection.CpuAccelerator)
+    {
+        _gpu = gpu;
+        _gpuOpened = true;
+    }
+
     /// <summary>Whether sessions run each run of consecutive CPU blocks as one parallel region with static partitions
     /// (<c>Runtime.CpuSegment</c>) instead of one fork-join per block, unless
     /// <see cref="Runtime.SessionOptions.CpuRegions"/> says otherwise. HEPBNN_CPU_REGIONS=0/1 overrides the default.</summary>

@@ -101,9 +101,13 @@ public sealed class GpuDevice : IDisposable
     };
 
     /// <summary>ILGPU's CPU accelerator with 32-lane warps and at most 64 threads per group (fewer threads emulate faster).</summary>
-    static GpuDevice OpenCpuAccelerator()
+    static GpuDevice OpenCpuAccelerator() => OpenCpuAccelerator(2);
+
+    /// <summary>ILGPU's CPU accelerator with groups of up to <paramref name="warps"/> warps: tests of kernels whose
+    /// groups have more than 2 warps on a GPU (gpu.tensor-core-wide-4w's second warp pair).</summary>
+    internal static GpuDevice OpenCpuAccelerator(int warps)
     {
-        var context = Context.Create(b => b.CPU(new CPUDevice(numThreadsPerWarp: WarpSize, numWarpsPerMultiprocessor: 2, numMultiprocessors: 1)));
+        var context = Context.Create(b => b.CPU(new CPUDevice(numThreadsPerWarp: WarpSize, numWarpsPerMultiprocessor: warps, numMultiprocessors: 1)));
         try
         {
             var accelerator = context.GetCPUDevice(0).CreateCPUAccelerator(context);

@@ -1,3 +1,4 @@
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops.Gpu;
 using HepBnn.Ops;
@@ -126,7 +127,33 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void Wide2MBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-2m", h, w, c, k, kernel, stride, pad, pool, batch);
 
-    void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
+    /// <summary>2m compiled for 8 groups per SM (.maxntid/.minnctapersm): the same kernels under a KernelSpecialization,
+    /// which the CPU accelerator must accept too. Two of the shapes (odd and even steps, pooling, stride).</summary>
+    [Theory]
+    [InlineData(9, 6, 63, 65, 3, 1, 1, 2, 2)]
+    [InlineData(7, 5, 65, 130, 3, 2, 1, 0, 2)]
+    public void Wide2MR128BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-2m-r128", h, w, c, k, kernel, stride, pad, pool, batch);
+
+    /// <summary>The 4-warp kernel on the default CPU accelerator, whose groups hold 64 threads: one warp pair computing the
+    /// tiles in turn (two per group); the wide shapes and 5 tiles. Its 4-warp groups: GpuTensorCoreWide4WTests.</summary>
+    public static TheoryData<int, int, int, int, int, int, int, int, int> Wide4WShapes()
+    {
+        var shapes = WideShapes();
+        shapes.Add(6, 5, 40, 300, 3, 1, 1, 2, 2);
+        return shapes;
+    }
+
+    [Theory]
+    [MemberData(nameof(Wide4WShapes))]
+    public void Wide4WBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-4w", h, w, c, k, kernel, stride, pad, pool, batch);
+
+    void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks(fixture.Resources, name, h, w, c, k, kernel, stride, pad, pool, batch);
+
+    internal static void CheckBlocks(ExecutionResources resources, string name, int h, int w, int c, int k, int kernel, int stride, int pad,
+        int pool, int batch)
     {
         var config = ConfigurationRegistry.Find(name);
         int seed = h * 1000 + c * 10 + k;
@@ -151,7 +178,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
                 continue;
             }
             Assert.True(config.Supports(block), $"{name} should support {block}");
-            BlockOracle.Check(model, block, config, fixture.Resources, batch, seed);
+            BlockOracle.Check(model, block, config, resources, batch, seed);
             tested++;
         }
         Assert.Equal(4, tested);
@@ -259,7 +286,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         var model = new ModelBuilder(new Shape3(16, 2, 3), 8).InputConv(8, 1, 1, 0).BnSign().Flatten().Dense(16).BnSign().Dense(10).Build("tall-dense");
         var fc1 = BlockCompiler.Compile(model)[1];
         Assert.Equal(16, fc1.KernelH);
-        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m" })
+        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w" })
         {
             var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
             Assert.False(config.Supports(fc1));

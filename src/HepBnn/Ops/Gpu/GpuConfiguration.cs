@@ -29,6 +29,11 @@ public abstract class GpuConfiguration : IKernelConfiguration
     /// <summary>Static kernel methods (ILGPU compiles static methods only).</summary>
     protected abstract GpuKernelMethod Bits { get; }
     protected abstract GpuKernelMethod Scores { get; }
+    /// <summary>Hints ILGPU writes into the kernels' PTX (.maxntid, .minnctapersm): a configuration that needs more resident
+    /// groups than ptxas would leave by registers asks for them here (ptxas then caps the registers per thread at
+    /// 65536 / (threads × groups)); none by default. CUDA only: they are PTX directives, and ILGPU's CPU accelerator
+    /// refuses a specialization, so its tests run the same kernel bodies without them.</summary>
+    protected virtual KernelSpecialization Specialization => KernelSpecialization.Empty;
     /// <summary>Fills the configuration's own fields of the parameters (lanes, stage size).</summary>
     protected virtual GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu) => p;
     /// <summary>Grid and group for <paramref name="batch"/> samples; may set per-launch fields of <paramref name="p"/> (a copy).</summary>
@@ -41,7 +46,9 @@ public abstract class GpuConfiguration : IKernelConfiguration
         var gpu = resources.RequireGpu();
         bool scores = block.Output == BlockOutput.Scores;
         var method = scores ? Scores : Bits;
-        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/{(scores ? "scores" : "bits")}", a => a.LoadKernel(method));
+        var spec = Specialization;
+        var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/{(scores ? "scores" : "bits")}",
+            a => spec == KernelSpecialization.Empty || a.AcceleratorType != AcceleratorType.Cuda ? a.LoadKernel(method) : a.LoadKernel(method, spec));
         var data = CreateData(gpu, block, Specialize(GpuBlockParams.From(block), gpu));
         return new GpuBlockRunner(this, gpu, data, kernel);
     }

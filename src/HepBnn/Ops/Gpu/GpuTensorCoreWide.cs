@@ -155,7 +155,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// the stage: each thread one word column per 32 and 16 rows (every warps-th: 16·warps rows in all), in two straight
     /// runs of 8 loads in flight. Straight code, not a loop over the rows: ILGPU moved the column's tap decode (two
     /// divisions) into such a loop, once per 8 rows (call 1's SASS, docs/results/h200-mma-b256).</summary>
-    static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
+    private protected static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
     {
         int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
         for (int kw = col; kw < words; kw += 32)

@@ -16,7 +16,7 @@ namespace HepBnn.Ops.Gpu;
 /// (134–138 registers, no more resident groups) and one set of weight fragments reloaded after use (140 registers:
 /// ptxas did not spend fewer).
 /// </summary>
-public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
+public class GpuTensorCoreWide2M : GpuTensorCoreWide
 {
     public override string Name => "gpu.tensor-core-wide-2m";
     public override string Description => "gpu.tensor-core-wide with two m16 row tiles per warp sharing each weight fragment";
@@ -54,10 +54,10 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
         Windows(p, rows, bases, masks, Group.DimX);
         Group.Barrier();
-        StagePatches(p, input, stage64, bases, masks);
+        StagePatches32(p, input, stage64, bases, masks);
         Group.Barrier();
         var stage = stage64.Cast<uint>();
-        RowPopcounts(p, stage, out popLo, out popHi);
+        RowPopcounts(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
         return stage;
     }
 
@@ -75,7 +75,7 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
             var hi = default(MmaTile8);
             lo.Pop = popLo;
             hi.Pop = popHi;
-            Product(p, weights, stage, tile, ref lo, ref hi);
+            Product(p, weights, stage, tile, Wide2MBitsEpilogue.FirstRow(), ref lo, ref hi);
             ulong andMask = poolAnd[tile]; // after the product: not live through it
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
             epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref lo, ref hi);
@@ -93,7 +93,7 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
         {
             var lo = default(MmaTile8);
             var hi = default(MmaTile8);
-            Product(p, weights, stage, tile, ref lo, ref hi);
+            Product(p, weights, stage, tile, r, ref lo, ref hi);
             int k = tile * 64 + 2 * t;
             TileScores(p, outScores, meta, rows, r, popLo, k, ref lo);
             TileScores(p, outScores, meta, rows, r + 16, popHi, k, ref hi);
@@ -101,7 +101,7 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     /// <summary>Scores of rows g and g+8 of one m16 tile.</summary>
-    static void TileScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> meta, TileRows rows, int r, MmaAccumulator pop, int k,
+    internal static void TileScores(GpuBlockParams p, ArrayView<int> outScores, ArrayView<int> meta, TileRows rows, int r, MmaAccumulator pop, int k,
         ref MmaTile8 a)
     {
         GpuTensorCore.RowScores(p, outScores, meta, rows, r, pop.C0, k, a.F0.C0, a.F0.C1, a.F1.C0, a.F1.C1,
@@ -114,7 +114,7 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
     /// 32 and the rows r, r + warps, …, all 32 loads of a word column issued before their stores (call 1 of
     /// docs/results/h200-mmafrac: with four runs of 8, a 64-thread group waited on 4 global round trips per column and
     /// conv3/conv4 ran slower than on the wide kernel).</summary>
-    static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
+    internal static void StagePatches32(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
     {
         int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
         for (int kw = col; kw < words; kw += 32)
@@ -164,10 +164,11 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
         }
     }
 
-    /// <summary>popc(a) of this lane's rows in both m16 tiles: MMAs against an all-ones B.</summary>
-    static void RowPopcounts(GpuBlockParams p, ArrayView<uint> stage, out MmaAccumulator lo, out MmaAccumulator hi)
+    /// <summary>popc(a) of this lane's rows in both m16 tiles (<paramref name="firstRow"/>: the lane's row g in the
+    /// stage): MMAs against an all-ones B.</summary>
+    internal static void RowPopcounts(GpuBlockParams p, ArrayView<uint> stage, int firstRow, out MmaAccumulator lo, out MmaAccumulator hi)
     {
-        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
+        int rA = firstRow * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
         int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
         lo = default;
         hi = default;
@@ -183,9 +184,10 @@ public sealed class GpuTensorCoreWide2M : GpuTensorCoreWide
     /// <summary>The warp's 32 rows × 64 channels of tile <paramref name="tile"/>: per step one set of 8 B fragments (from
     /// global memory) and the A fragments of both m16 tiles (from the stage), one step ahead of the step's 16 MMAs; two
     /// steps per iteration so no register moves carry the fragments (as <see cref="GpuTensorCoreWide"/>'s product).</summary>
-    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 lo, ref MmaTile8 hi)
+    internal static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, int firstRow,
+        ref MmaTile8 lo, ref MmaTile8 hi)
     {
-        int rA = Wide2MBitsEpilogue.FirstRow() * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
+        int rA = firstRow * p.RowStride + (Group.IdxX & 3), rB = rA + 8 * p.RowStride;
         int rC = rA + 16 * p.RowStride, rD = rA + 24 * p.RowStride;
         long w = (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
         var even = Fragments8.Load(weights, w);

@@ -53,7 +53,7 @@ public struct Wide2MBitsEpilogue
 
     /// <summary>The 64 bits of row g (<paramref name="rowB"/> false: accumulators C0, C1) or row g+8 (true: C2, C3) of an
     /// m16 tile, ORed over the row's 4 lanes; <paramref name="rowB"/> is a constant at each call.</summary>
-    static ulong RowBits(ArrayView<ThresholdPair> pairs, long a, ref MmaTile8 acc, uint m0, uint m1, bool rowB)
+    internal static ulong RowBits(ArrayView<ThresholdPair> pairs, long a, ref MmaTile8 acc, uint m0, uint m1, bool rowB)
     {
         int pop = rowB ? acc.Pop.C2 : acc.Pop.C0;
         uint low = Pair(pairs[a], pop, acc.F0, m0, m1, rowB)

@@ -35,9 +35,12 @@ public struct WideBitsEpilogue
     /// <summary>Word 0 of this thread's pooled output, −1 when it has none. The pooled output of thread q: its window's
     /// first row (conv row py·PoolStride, column px·PoolStride) is row q·Pool², filled by the rows preamble; no 64-bit
     /// division here.</summary>
-    internal static long PooledOutput(GpuBlockParams p, TileRows rows)
+    internal static long PooledOutput(GpuBlockParams p, TileRows rows) => PooledOutput(p, rows, Group.IdxX);
+
+    /// <summary>Word 0 of pooled output <paramref name="q"/> of the group's tile, −1 when it has none.</summary>
+    internal static long PooledOutput(GpuBlockParams p, TileRows rows, int q)
     {
-        int q = Group.IdxX, first = q * p.Pool * p.Pool;
+        int first = q * p.Pool * p.Pool;
         long word = -1;
         if (q < p.TilePooled && rows.N[first] >= 0)
         {
@@ -90,7 +93,14 @@ public struct WideBitsEpilogue
     /// <summary>This thread's pooled word from its window's row bits: AND where <paramref name="andMask"/> is set, else OR.</summary>
     internal static ulong Pooled(GpuBlockParams p, TileRows rows, ulong andMask)
     {
-        int w2 = p.Pool * p.Pool, q = Group.IdxX * w2;
+        int w2 = p.Pool * p.Pool;
+        return Pooled(rows, Group.IdxX * w2, w2, andMask);
+    }
+
+    /// <summary>The pooled word of the window of <paramref name="w2"/> rows whose first row's bits are at
+    /// <paramref name="q"/> in the rows' bits.</summary>
+    internal static ulong Pooled(TileRows rows, int q, int w2, ulong andMask)
+    {
         ulong any = 0, all = ~0UL;
         for (int i = 0; i < w2; i++)
         {
