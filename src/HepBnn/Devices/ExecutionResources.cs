@@ -12,11 +12,12 @@ public sealed class ExecutionResources : IDisposable
     public CpuWorkerPool CpuWorkers { get; }
     public GpuSelection GpuSelection { get; }
 
-    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto, bool? cudaGraphs = null)
+    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto, bool? cudaGraphs = null, bool? dependentLaunch = null)
     {
         CpuWorkers = new CpuWorkerPool(cpuThreads ?? Environment.ProcessorCount);
         GpuSelection = gpu;
         CudaGraphs = cudaGraphs ?? CudaGraphsFromEnvironment();
+        DependentLaunch = dependentLaunch ?? GpuDependentLaunch.FromEnvironment();
         CpuRegions = Switch("HEPBNN_CPU_REGIONS", CpuRegionsDefault);
     }
 
@@ -51,6 +52,11 @@ public sealed class ExecutionResources : IDisposable
         var other => throw new HepBnnException($"HEPBNN_CUDA_GRAPHS must be 1/on/true or 0/off/false (got '{other}')"),
     };
 
+    /// <summary>Whether captured GPU segments launch each kernel while the one before it still runs (programmatic dependent
+    /// launch, sm_90+; <see cref="GpuDependentLaunch"/>): default on where the GPU supports it; HEPBNN_PDL=0 or
+    /// <see cref="Runtime.SessionOptions.DependentLaunch"/> = false turns it off. Same results either way.</summary>
+    public bool DependentLaunch { get; }
+
     /// <summary>The session's GPU (context, accelerator, stream), or null when there is none.</summary>
     public GpuDevice? Gpu
     {
@@ -60,6 +66,7 @@ public sealed class ExecutionResources : IDisposable
             {
                 _gpuOpened = true;
                 _gpu = GpuDevice.Open(GpuSelection, out _gpuProblem);
+                if (_gpu is not null) _gpu.DependentLaunch = DependentLaunch;
             }
             return _gpu;
         }

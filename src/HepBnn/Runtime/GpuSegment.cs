@@ -23,6 +23,7 @@ internal sealed class GpuSegment : IDisposable
     readonly GpuBuffer[] _outputs;
     readonly HostBuffer _hostOut;
     readonly Func<int, long> _inWords, _outWords;
+    readonly bool _dependentLaunch;
     readonly int[] _batches = new int[MaxGraphs];
     readonly CudaGraph?[] _graphs = new CudaGraph?[MaxGraphs];
     int _nextSlot;
@@ -33,12 +34,17 @@ internal sealed class GpuSegment : IDisposable
     /// <summary>Null while graphs are used (or not yet tried); otherwise why this segment runs eagerly.</summary>
     public string? EagerReason { get; private set; }
     public int GraphCount => _graphs.Count(g => g is not null);
+    /// <summary>Programmatic kernel→kernel edges in the graph captured last (0 with dependent launch off or unavailable).</summary>
+    public int ProgrammaticEdges { get; private set; }
+    /// <summary>Why dependent launch was asked for but the last graph has no programmatic edges (null otherwise).</summary>
+    public string? DependentLaunchProblem { get; private set; }
 
     /// <param name="runners">blocks First..Last in order (a fused range is one runner for several blocks); <paramref name="outputs"/>
     /// their output buffers on the GPU.</param>
     public GpuSegment(GpuDevice gpu, int first, int last, IBlockRunner[] runners, HostBuffer hostIn, GpuBuffer deviceIn, GpuBuffer[] outputs,
-        HostBuffer hostOut, Func<int, long> inWords, Func<int, long> outWords, bool graphs)
+        HostBuffer hostOut, Func<int, long> inWords, Func<int, long> outWords, bool graphs, bool dependentLaunch)
     {
+        _dependentLaunch = dependentLaunch;
         _gpu = gpu; First = first; Last = last;
         _runners = runners; _hostIn = hostIn; _deviceIn = deviceIn; _outputs = outputs; _hostOut = hostOut;
         _inWords = inWords; _outWords = outWords;
@@ -88,12 +94,14 @@ internal sealed class GpuSegment : IDisposable
     /// <summary>Separate from <see cref="GraphFor"/> so that the closure is allocated only when a batch is captured.</summary>
     CudaGraph? Capture(int batch)
     {
-        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out var problem);
+        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out var problem, _dependentLaunch);
         if (captured is null)
         {
             EagerReason = $"CUDA graph capture failed, running eagerly: {problem}";
             return null;
         }
+        ProgrammaticEdges = captured.ProgrammaticEdges;
+        DependentLaunchProblem = captured.DependentLaunchProblem;
         int slot = _nextSlot;
         _nextSlot = (_nextSlot + 1) % MaxGraphs;
         _graphs[slot]?.Dispose();

@@ -43,7 +43,11 @@ public static class VerdictRunner
         bool eagerRow = GraphTiming.Enabled(res, DeviceKind.Gpu) && top[0].Configurations.Any(c => ConfigurationRegistry.Find(c).Device == DeviceKind.Gpu);
         var plans = distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList();
         var graphs = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_CUDA_GRAPHS)
-        if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); }
+        var pdl = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_PDL)
+        if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); pdl.Add(null); }
+        // With programmatic edges on, also the found plan with them off (plain graph edges): what dependent launch brings.
+        bool plainRow = eagerRow && res.DependentLaunch && CudaGraph.ProgrammaticEdgesProblem(res.RequireGpu()) is null;
+        if (plainRow) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(false); }
         status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         double loadBefore = Devices.MachineLoad.OneMinute();
@@ -59,7 +63,7 @@ public static class VerdictRunner
         var samples = PlanBenchmark.Samples(model, blocks, plans,
             profile.Batch, res, images, options.BudgetSeconds * 1000, options.MinRounds,
             afterRound: (r, ms) => { if (r % 10 == 0) status?.Invoke($"measuring {distinct.Count} plans, interleaved: round {r}, {ms / 1000:F1} s"); },
-            cudaGraphs: graphs,
+            cudaGraphs: graphs, dependentLaunch: pdl,
             afterMeasuring: (p, session, scores) =>
             {
                 if (p == foundIndex) gpuExecution = session.GpuExecution;
@@ -90,10 +94,15 @@ public static class VerdictRunner
             rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same)
                 { PairedRatio = PlanBenchmark.PairedRatio(samples[id], samples[found]) });
         }
-        if (eagerRow)
-            rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[^1],
-                measured[^1].MedianUs / planUs, "same plan, each block launched on the stream")
+        int eagerAt = plans.Count - (plainRow ? 2 : 1);
+        if (plainRow)
+            rows.Insert(1, new VerdictRow("found plan, dependent launch off (plain graph edges)", top[0].Configurations, double.NaN, measured[^1],
+                measured[^1].MedianUs / planUs, "same plan and graph, each kernel launched after the previous one ends")
                 { PairedRatio = PlanBenchmark.PairedRatio(samples[^1], samples[found]) });
+        if (eagerRow)
+            rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[eagerAt],
+                measured[eagerAt].MedianUs / planUs, "same plan, each block launched on the stream")
+                { PairedRatio = PlanBenchmark.PairedRatio(samples[eagerAt], samples[found]) });
         // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
         int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;
