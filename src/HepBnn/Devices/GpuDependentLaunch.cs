@@ -23,10 +23,31 @@ public static class GpuDependentLaunch
     public const string Variable = "HEPBNN_PDL";
 
     /// <summary>Whether the compiled kernels start with <c>griddepcontrol.wait</c> (see the class comment).</summary>
-    public static readonly bool KernelsWait = Decide(Environment.GetEnvironmentVariable(Variable), out Reason);
+    public static bool KernelsWait => Decision.KernelsWait;
 
     /// <summary>Why <see cref="KernelsWait"/> is false (null when it is true).</summary>
-    public static readonly string? Reason;
+    public static string? Reason => Decision.Reason;
+
+    /// <summary>Decided on first use only (it may probe the GPUs): reading the environment switch must not.</summary>
+    static class Decision
+    {
+        public static readonly bool KernelsWait = Decide(Environment.GetEnvironmentVariable(Variable), out Reason);
+        public static readonly string? Reason;
+    }
+
+    /// <summary>ILGPU 1.5.3 writes <c>.target</c> as the lowest architecture its own features need (sm_80 on an H200:
+    /// <c>CudaCapabilityContext.TargetArchitecture</c>), and ptxas rejects <c>griddepcontrol</c> below sm_90. Raising the
+    /// target of a device's capabilities (before its kernels compile) changes nothing else: the driver compiles the PTX
+    /// for the device it runs on either way. The setter is internal to ILGPU, hence reflection (checked once in
+    /// <see cref="Decide"/>, so a different ILGPU turns dependent launch off instead of breaking the kernels).</summary>
+    public static void RaiseTarget(CudaCapabilityContext capabilities)
+    {
+        if (capabilities.TargetArchitecture.Major >= 9) return;
+        TargetSetter!.SetValue(capabilities, CudaArchitecture.SM_90);
+    }
+
+    static readonly PropertyInfo? TargetSetter = typeof(CudaCapabilityContext).GetProperty(nameof(CudaCapabilityContext.TargetArchitecture)) is { CanWrite: true } p
+        && p.PropertyType == typeof(CudaArchitecture) ? p : null;
 
     /// <summary>Whether the environment asks for programmatic edges (the default of <see cref="ExecutionResources.DependentLaunch"/>);
     /// they are used only where <see cref="KernelsWait"/> also holds.</summary>
@@ -41,7 +62,7 @@ public static class GpuDependentLaunch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Wait()
     {
-        if (CudaAsm.IsSupported && KernelsWait)
+        if (CudaAsm.IsSupported && Decision.KernelsWait)
         {
             CudaAsm.Emit("griddepcontrol.wait;");
             CudaAsm.Emit("griddepcontrol.launch_dependents;");
@@ -64,8 +85,9 @@ public static class GpuDependentLaunch
         Mode mode;
         try { mode = Parse(value); }
         catch (HepBnnException e) { reason = e.Message; return false; } // a static initialiser must not throw; the switch re-checks it
-        if (mode == Mode.Force) return true;
         if (mode == Mode.Off) { reason = $"off ({Variable}=0)"; return false; }
+        if (TargetSetter is null) { reason = "this ILGPU has no settable CudaCapabilityContext.TargetArchitecture (kernels would target sm_80)"; return false; }
+        if (mode == Mode.Force) return true;
         var gpus = GpuDetection.Gpus;
         if (gpus.Count == 0) { reason = "no CUDA GPU"; return false; }
         reason = Unsupported(gpus[0].ComputeCapability, gpus[0].PtxIsa);

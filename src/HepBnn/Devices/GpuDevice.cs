@@ -80,6 +80,9 @@ public sealed class GpuDevice : IDisposable
             var device = context.GetCudaDevice(0);
             var flags = CudaSchedule();
             accelerator = device.CreateCudaAccelerator(context, flags);
+            // Kernels that contain griddepcontrol must be compiled for .target sm_90 (ILGPU would write sm_80).
+            if (GpuDependentLaunch.KernelsWait && device.Architecture is { Major: >= 9 })
+                GpuDependentLaunch.RaiseTarget(((CudaAccelerator)accelerator).Capabilities);
             return new GpuDevice(context, accelerator, $"{GpuInfo.From(0, device).Summary}, {flags}");
         }
         catch
