@@ -210,6 +210,10 @@ public sealed class InferenceSession : IDisposable
     /// <summary>CPU segments of this session (runs of CPU blocks sharing one parallel region).</summary>
     public int CpuSegments => _cpuSegmentAt.Count(s => s is not null);
 
+    /// <summary>Programmatic kernel→kernel edges in this session's captured segment graphs (dependent launch; 0 before the
+    /// first run, with graphs or dependent launch off, or where the GPU cannot).</summary>
+    public int ProgrammaticEdges => _segmentAt.OfType<GpuSegment>().Sum(s => s.ProgrammaticEdges);
+
     /// <summary>How the GPU blocks run: "no GPU blocks", "CUDA graphs (n segments)", or "eager launches: reason".</summary>
     public string GpuExecution
     {

@@ -5,6 +5,7 @@ using HepBnn.Ops;
 using HepBnn.Ops.Gpu;
 using HepBnn.Reference;
 using HepBnn.Runtime;
+using HepBnn.Tests.Support;
 
 namespace HepBnn.Tests.Gpu;
 
@@ -130,5 +131,21 @@ public class DependentLaunchTests(CpuAcceleratorFixture fixture)
             }
             Assert.DoesNotContain("programmatic edge", session.GpuExecution); // no CUDA graphs on the CPU accelerator
         }
+    }
+
+    /// <summary>`hepbnn verify`'s whole-session row: multi-kernel segments (all on the GPU with rotated configurations,
+    /// every third block on the CPU, a kernel before a fused range), each run repeatedly against the reference.</summary>
+    [Fact]
+    public void VerifierChecksMultiKernelSegmentSessions()
+    {
+        var models = new List<(BnnModel, int)> { (TinyModels.Vgg3Like(41), 2) };
+        IKernelConfiguration[] configs = [ConfigurationRegistry.Find("gpu.thread-per-output"), ConfigurationRegistry.Find("gpu.warp-reduce"),
+            ConfigurationRegistry.Find(GpuFused.ConfigurationName)];
+        var report = Verifier.Run(fixture.Resources, configs, models, segmentRepeats: 2);
+        var row = report.Results.Single(r => r.Configuration == Verifier.SegmentsRow);
+        Assert.True(row.Mismatches == 0, row.FirstMismatch);
+        Assert.Equal(4, row.BlocksChecked); // all on the GPU twice, every third block on the CPU, a kernel + a fused range
+        Assert.StartsWith("0 programmatic", row.Note); // the CPU accelerator has no graphs
+        Assert.True(report.Passed);
     }
 }
