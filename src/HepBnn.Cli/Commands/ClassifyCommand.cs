@@ -18,7 +18,8 @@ public static class ClassifyCommand
         var json = CommonOptions.Json();
         var top = new Option<int>("--top") { Description = "how many classes to print per image", DefaultValueFactory = _ => 3 };
         var invert = new Option<InvertMode>("--invert") { Description = "grey models: invert the photo (auto: when its border is light, as a product photo on white)", DefaultValueFactory = _ => InvertMode.Auto };
-        var config = new Option<string>("--config") { Description = "configuration for every block", DefaultValueFactory = _ => "cpu.simd256" };
+        // cpu.mt-rows runs the widest kernel this CPU has (AVX-512, AVX2 or scalar), so the default works on any x64 CPU.
+        var config = new Option<string>("--config") { Description = "configuration for every block", DefaultValueFactory = _ => "cpu.mt-rows" };
         var images = new Argument<string[]>("images") { Description = "PNG or JPEG files", Arity = ArgumentArity.OneOrMore };
         var cmd = new Command("classify", "classify PNG/JPEG images with a model: top classes with softmax scores") { model, seed, top, invert, config, json, images };
         cmd.SetAction(CliErrors.Action(r =>

@@ -16,8 +16,8 @@ public static class CliErrors
         }
     }
 
-    /// <summary>The library's own error, also where a static initialiser threw it (switches such as HEPBNN_POOL_CANCEL
-    /// are parsed once, into static fields, so a bad value reaches the caller wrapped in a TypeInitializationException).</summary>
+    /// <summary>The library's own error, also where a static initialiser threw it (the engine's own switches no longer do:
+    /// Devices.EnvironmentSwitches reports bad values when a session is created; this stays as a guard).</summary>
     internal static HepBnnException? Library(Exception e)
     {
         while (e is TypeInitializationException { InnerException: { } inner }) e = inner;

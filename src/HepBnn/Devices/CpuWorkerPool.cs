@@ -54,11 +54,11 @@ public sealed class CpuWorkerPool : IDisposable
     /// not started yet (HEPBNN_POOL_CANCEL=0 turns it off, for comparison). A helper that is descheduled or still waking
     /// when the job is published would otherwise hold the join until the OS runs it again — 100 µs and more in a VM, for
     /// a job whose work the others already did.</summary>
-    static readonly bool CancelLate = ExecutionResources.ParseSwitch("HEPBNN_POOL_CANCEL", Environment.GetEnvironmentVariable("HEPBNN_POOL_CANCEL"), true);
+    static readonly bool CancelLate = EnvironmentSwitches.PoolCancelLate;
     /// <summary>See <see cref="CancelLate"/> (HEPBNN_POOL_CANCEL, on by default).</summary>
     public static bool SkipsLateHelpers => CancelLate;
     /// <summary>HEPBNN_POOL_TRACE=1: every job's hand-off, work and join times go to <see cref="Trace"/> (diagnostics).</summary>
-    public static readonly bool Tracing = ExecutionResources.ParseSwitch("HEPBNN_POOL_TRACE", Environment.GetEnvironmentVariable("HEPBNN_POOL_TRACE"), false);
+    public static readonly bool Tracing = EnvironmentSwitches.PoolTrace;
     /// <summary>The last jobs' timings when <see cref="Tracing"/> is on (a ring, oldest overwritten).</summary>
     public PoolTrace? Trace { get; }
     /// <summary>The published job: number × 2¹⁶ + helpers (workers 1..helpers take part), alone on its line.</summary>

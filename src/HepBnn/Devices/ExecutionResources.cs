@@ -14,6 +14,7 @@ public sealed class ExecutionResources : IDisposable
 
     public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto, bool? cudaGraphs = null, bool? dependentLaunch = null)
     {
+        EnvironmentSwitches.ThrowIfInvalid();
         CpuWorkers = new CpuWorkerPool(cpuThreads ?? Environment.ProcessorCount);
         GpuSelection = gpu;
         CudaGraphs = cudaGraphs ?? CudaGraphsFromEnvironment();

@@ -24,14 +24,8 @@ public static unsafe class StagingCopy
 
     public enum CopyMode { Auto, Plain, Streaming }
 
-    /// <summary>From HEPBNN_STAGING_COPY (auto when unset); anything else than auto, plain or streaming is refused.</summary>
-    public static CopyMode Mode { get; } = Environment.GetEnvironmentVariable("HEPBNN_STAGING_COPY")?.Trim().ToLowerInvariant() switch
-    {
-        null or "" or "auto" => CopyMode.Auto,
-        "plain" => CopyMode.Plain,
-        "streaming" => CopyMode.Streaming,
-        var other => throw new HepBnnException($"HEPBNN_STAGING_COPY must be auto, plain or streaming (got '{other}')"),
-    };
+    /// <summary>From HEPBNN_STAGING_COPY (auto when unset; see <see cref="EnvironmentSwitches"/>).</summary>
+    public static CopyMode Mode => EnvironmentSwitches.StagingCopy;
 
     /// <summary>Whether this machine has the non-temporal 32-byte stores the streaming copy uses.</summary>
     public static bool StreamingSupported => Avx.IsSupported;

@@ -1,0 +1,58 @@
+namespace HepBnn.Devices;
+
+/// <summary>The HEPBNN_* tuning variables the engine's static state reads, parsed once. Reading them never throws — hot
+/// paths keep them in static readonly fields, and an exception in a static initialiser would reach a library caller as a
+/// TypeInitializationException and leave the type unusable — so a bad value falls back to the default here and
+/// <see cref="ThrowIfInvalid"/> (called when a session's <see cref="ExecutionResources"/> are created) reports it as one
+/// <see cref="HepBnnException"/> naming the variable.</summary>
+public static class EnvironmentSwitches
+{
+    static readonly List<string> Problems = [];
+
+    /// <summary>HEPBNN_POOL_CANCEL (on by default): the pool's caller leaves without helpers that have not started yet.</summary>
+    public static readonly bool PoolCancelLate = Switch("HEPBNN_POOL_CANCEL", true);
+    /// <summary>HEPBNN_POOL_TRACE (off by default): the pool records every job's hand-off, work and join times.</summary>
+    public static readonly bool PoolTrace = Switch("HEPBNN_POOL_TRACE", false);
+    /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
+    public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
+        StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);
+
+    /// <summary>An on/off variable's value: unset → <paramref name="fallback"/>; 1/on/true; 0/off/false; anything else is
+    /// recorded as a problem and gives <paramref name="fallback"/>.</summary>
+    static bool Switch(string name, bool fallback) => Choice(name, "1/on/true or 0/off/false", OnOff, fallback);
+
+    static T Choice<T>(string name, string allowed, Func<string, T?> parse, T fallback) where T : struct =>
+        Read(name, Environment.GetEnvironmentVariable(name), allowed, parse, fallback, Problems);
+
+    /// <summary>Parses <paramref name="raw"/> (trimmed, any case); a bad value adds a line to <paramref name="problems"/>
+    /// and gives <paramref name="fallback"/>.</summary>
+    internal static T Read<T>(string name, string? raw, string allowed, Func<string, T?> parse, T fallback, List<string> problems) where T : struct
+    {
+        string value = raw?.Trim().ToLowerInvariant() ?? "";
+        if (value.Length == 0) return fallback;
+        if (parse(value) is { } parsed) return parsed;
+        lock (problems) problems.Add($"{name} must be {allowed} (got '{raw}')");
+        return fallback;
+    }
+
+    internal static bool? OnOff(string v) => v switch { "1" or "on" or "true" => true, "0" or "off" or "false" => false, _ => null };
+
+    internal static StagingCopy.CopyMode? StagingCopyMode(string v) => v switch
+    {
+        "auto" => Devices.StagingCopy.CopyMode.Auto,
+        "plain" => Devices.StagingCopy.CopyMode.Plain,
+        "streaming" => Devices.StagingCopy.CopyMode.Streaming,
+        _ => null,
+    };
+
+    /// <summary>The bad values found, one line each (empty when every variable is unset or valid).</summary>
+    public static IReadOnlyList<string> Invalid { get { lock (Problems) return [.. Problems]; } }
+
+    /// <summary>Throws one <see cref="HepBnnException"/> naming every variable with a bad value.</summary>
+    public static void ThrowIfInvalid() => ThrowIfAny(Invalid);
+
+    internal static void ThrowIfAny(IReadOnlyList<string> bad)
+    {
+        if (bad.Count > 0) throw new HepBnnException(string.Join("; ", bad));
+    }
+}

@@ -1,0 +1,45 @@
+using HepBnn.Devices;
+
+namespace HepBnn.Tests.Devices;
+
+/// <summary>HEPBNN_* tuning variables: valid values parse (any case, trimmed), unset gives the default, and a bad value
+/// gives the default plus one problem line naming the variable, which <see cref="EnvironmentSwitches.ThrowIfAny"/> turns
+/// into one <see cref="HepBnnException"/> — never an exception out of a static initialiser.</summary>
+public class EnvironmentSwitchesTests
+{
+    [Theory]
+    [InlineData(null, true)]
+    [InlineData("", true)]
+    [InlineData(" 0 ", false)]
+    [InlineData("OFF", false)]
+    [InlineData("false", false)]
+    [InlineData("1", true)]
+    [InlineData("On", true)]
+    public void OnOffValuesParse(string? raw, bool expected)
+    {
+        var problems = new List<string>();
+        Assert.Equal(expected, EnvironmentSwitches.Read("HEPBNN_POOL_CANCEL", raw, "1/on/true or 0/off/false", EnvironmentSwitches.OnOff, true, problems));
+        Assert.Empty(problems);
+    }
+
+    [Fact]
+    public void BadValueFallsBackAndIsReportedByName()
+    {
+        var problems = new List<string>();
+        Assert.False(EnvironmentSwitches.Read("HEPBNN_POOL_TRACE", "maybe", "1/on/true or 0/off/false", EnvironmentSwitches.OnOff, false, problems));
+        Assert.Equal(StagingCopy.CopyMode.Auto, EnvironmentSwitches.Read("HEPBNN_STAGING_COPY", "fast", "auto, plain or streaming",
+            EnvironmentSwitches.StagingCopyMode, StagingCopy.CopyMode.Auto, problems));
+        var e = Assert.Throws<HepBnnException>(() => EnvironmentSwitches.ThrowIfAny(problems));
+        Assert.Equal("HEPBNN_POOL_TRACE must be 1/on/true or 0/off/false (got 'maybe'); HEPBNN_STAGING_COPY must be auto, plain or streaming (got 'fast')", e.Message);
+    }
+
+    [Fact]
+    public void StagingModesParse()
+    {
+        var problems = new List<string>();
+        Assert.Equal(StagingCopy.CopyMode.Streaming, EnvironmentSwitches.Read("HEPBNN_STAGING_COPY", "Streaming", "", EnvironmentSwitches.StagingCopyMode, StagingCopy.CopyMode.Auto, problems));
+        Assert.Equal(StagingCopy.CopyMode.Plain, EnvironmentSwitches.Read("HEPBNN_STAGING_COPY", "plain", "", EnvironmentSwitches.StagingCopyMode, StagingCopy.CopyMode.Auto, problems));
+        Assert.Empty(problems);
+        EnvironmentSwitches.ThrowIfAny(problems); // nothing to report: no exception
+    }
+}
