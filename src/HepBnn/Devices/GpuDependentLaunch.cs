@@ -17,9 +17,12 @@ namespace HepBnn.Devices;
 /// </summary>
 public static class GpuDependentLaunch
 {
-    /// <summary>The environment switch: unset/1/on/true = on where the GPU supports it; 0/off/false = off (no instruction
-    /// in the kernels, no programmatic edges); "force" = compile the instruction in even without a detected sm_90 GPU
-    /// (tools/PtxDump, to read the PTX without a GPU).</summary>
+    /// <summary>The environment switch. Unset: kernels carry the wait where the GPU supports it, graph edges stay plain
+    /// (sessions may ask for programmatic ones, <see cref="Runtime.SessionOptions.DependentLaunch"/>); 1/on/true: the same,
+    /// and programmatic edges by default; 0/off/false: neither (kernels exactly as without this feature); "force":
+    /// compile the instruction in even without a detected sm_90 GPU (tools/PtxDump reads the PTX without a GPU).
+    /// Off by default because it did not pay on the H200 (docs/results/h200-pdl/): b1 unchanged within noise, VGG3 b256
+    /// 11% and VGG7 b16 8% slower with programmatic edges.</summary>
     public const string Variable = "HEPBNN_PDL";
 
     /// <summary>Whether the compiled kernels start with <c>griddepcontrol.wait</c> (see the class comment).</summary>
@@ -49,9 +52,9 @@ public static class GpuDependentLaunch
     static readonly PropertyInfo? TargetSetter = typeof(CudaCapabilityContext).GetProperty(nameof(CudaCapabilityContext.TargetArchitecture)) is { CanWrite: true } p
         && p.PropertyType == typeof(CudaArchitecture) ? p : null;
 
-    /// <summary>Whether the environment asks for programmatic edges (the default of <see cref="ExecutionResources.DependentLaunch"/>);
-    /// they are used only where <see cref="KernelsWait"/> also holds.</summary>
-    public static bool FromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable)) != Mode.Off;
+    /// <summary>Whether the environment asks for programmatic edges by default (<see cref="ExecutionResources.DependentLaunch"/>:
+    /// HEPBNN_PDL=1 or force); they are used only where <see cref="KernelsWait"/> also holds.</summary>
+    public static bool FromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable)) is Mode.On or Mode.Force;
 
     /// <summary>Device side, the first statement of every kernel that can follow another kernel in a segment: waits for the
     /// predecessor grids (complete, memory flushed), then lets the next kernel launch (<c>griddepcontrol.launch_dependents</c>:
@@ -69,11 +72,12 @@ public static class GpuDependentLaunch
         }
     }
 
-    enum Mode { Auto, Off, Force }
+    enum Mode { Auto, On, Off, Force }
 
     static Mode Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
-        null or "" or "1" or "on" or "true" => Mode.Auto,
+        null or "" => Mode.Auto,
+        "1" or "on" or "true" => Mode.On,
         "0" or "off" or "false" => Mode.Off,
         "force" => Mode.Force,
         var other => throw new HepBnnException($"{Variable} must be 1/on/true, 0/off/false or force (got '{other}')"),

@@ -211,7 +211,7 @@ public sealed class GpuDevice : IDisposable
 
     /// <summary>Whether graphs captured on this device turn kernel→kernel edges into programmatic ones by default
     /// (<see cref="ExecutionResources.DependentLaunch"/> sets it; a segment may override it per session).</summary>
-    public bool DependentLaunch { get; set; } = true;
+    public bool DependentLaunch { get; set; }
 
     public void Synchronize()
     {

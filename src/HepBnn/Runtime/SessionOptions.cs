@@ -17,7 +17,8 @@ public sealed class SessionOptions
     /// same results; <see cref="InferenceSession.GpuExecution"/> says which and why.</summary>
     public bool? CudaGraphs { get; init; }
     /// <summary>In each captured GPU segment, let every kernel launch while the one before it still runs (programmatic
-    /// dependent launch, sm_90+; null: the resources' setting, HEPBNN_PDL, on by default where the GPU supports it).
+    /// dependent launch, sm_90+; null: the resources' setting, HEPBNN_PDL, off by default: on the H200 it did not make
+    /// batch 1 faster and made large batches slower, docs/results/h200-pdl).
     /// Same results either way; <see cref="InferenceSession.GpuExecution"/> says how many edges are programmatic.</summary>
     public bool? DependentLaunch { get; init; }
     /// <summary>Run each run of consecutive CPU blocks in one parallel region (static partitions, a dependency wait

@@ -45,9 +45,10 @@ public static class VerdictRunner
         var graphs = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_CUDA_GRAPHS)
         var pdl = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_PDL)
         if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); pdl.Add(null); }
-        // With programmatic edges on, also the found plan with them off (plain graph edges): what dependent launch brings.
-        bool plainRow = eagerRow && res.DependentLaunch && CudaGraph.ProgrammaticEdgesProblem(res.RequireGpu()) is null;
-        if (plainRow) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(false); }
+        // Where graphs can have programmatic edges, also the found plan with the other dependent-launch setting (the same
+        // graph with plain edges, or with programmatic ones): what dependent launch brings or costs, paired.
+        bool pdlRow = eagerRow && CudaGraph.ProgrammaticEdgesProblem(res.RequireGpu()) is null;
+        if (pdlRow) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(!res.DependentLaunch); }
         status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         double loadBefore = Devices.MachineLoad.OneMinute();
@@ -94,10 +95,12 @@ public static class VerdictRunner
             rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same)
                 { PairedRatio = PlanBenchmark.PairedRatio(samples[id], samples[found]) });
         }
-        int eagerAt = plans.Count - (plainRow ? 2 : 1);
-        if (plainRow)
-            rows.Insert(1, new VerdictRow("found plan, dependent launch off (plain graph edges)", top[0].Configurations, double.NaN, measured[^1],
-                measured[^1].MedianUs / planUs, "same plan and graph, each kernel launched after the previous one ends")
+        int eagerAt = plans.Count - (pdlRow ? 2 : 1);
+        if (pdlRow)
+            rows.Insert(1, new VerdictRow(res.DependentLaunch ? "found plan, dependent launch off (plain graph edges)" : "found plan, dependent launch on (programmatic edges)",
+                top[0].Configurations, double.NaN, measured[^1], measured[^1].MedianUs / planUs,
+                res.DependentLaunch ? "same plan and graph, each kernel launched after the previous one ends"
+                                    : "same plan and graph, each kernel launched while the previous one runs")
                 { PairedRatio = PlanBenchmark.PairedRatio(samples[^1], samples[found]) });
         if (eagerRow)
             rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[eagerAt],
@@ -109,12 +112,15 @@ public static class VerdictRunner
         var plan = Planner.ToPlan(profile, table, top[0]);
         // The found plan must hold against every plan measured, baselines included, not only its runners-up.
         var beating = Verdict.Beating(rows, options.Tolerance);
+        var fasterMode = Verdict.FasterModeRow(rows, options.Tolerance);
         return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, top[0].PredictedUs, planUs,
             (top[0].PredictedUs - planUs) / planUs, bestRank, beating is null,
             profile.ProfilingSeconds, measuringSeconds, loadBefore, Devices.MachineLoad.OneMinute())
         {
             BeatenBy = beating?.Label,
             BeatenByFactor = beating is null ? null : 1 / beating.VsPlan!.Value,
+            FasterMode = fasterMode?.Label,
+            FasterModeFactor = fasterMode is null ? null : 1 / fasterMode.PairedRatio,
             GpuExecution = gpuExecution,
             ReferenceMismatches = mismatches,
         };
