@@ -22,7 +22,7 @@ public static class PlanBenchmark
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
         double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null,
         Action<int, InferenceSession, int[]>? afterMeasuring = null, IReadOnlyList<bool?>? cudaGraphs = null,
-        IReadOnlyList<bool?>? dependentLaunch = null)
+        IReadOnlyList<bool?>? dependentLaunch = null, IReadOnlyList<GpuHostIo?>? hostIo = null)
     {
         // cudaGraphs, dependentLaunch: per plan, SessionOptions.CudaGraphs / .DependentLaunch (null = the resources'
         // setting, e.g. HEPBNN_CUDA_GRAPHS / HEPBNN_PDL).
@@ -34,7 +34,7 @@ public static class PlanBenchmark
             foreach (var plan in plans)
                 sessions.Add(new InferenceSession(model, blocks, plan.Select(ConfigurationRegistry.Find).ToArray(),
                     new SessionOptions { MaxBatch = batch, CudaGraphs = cudaGraphs?[sessions.Count],
-                        DependentLaunch = dependentLaunch?[sessions.Count] }, res));
+                        DependentLaunch = dependentLaunch?[sessions.Count], HostIo = hostIo?[sessions.Count] }, res));
             var scores = new int[batch * sessions[0].ScoresPerImage];
             // Warm-up: one run each (JIT, first touch), a second where runs are cheap compared with the budget.
             var once = sessions.Select(s => Time(s, images, batch, scores)).ToArray();
