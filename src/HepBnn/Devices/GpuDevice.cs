@@ -189,7 +189,7 @@ public sealed class GpuDevice : IDisposable
             _kernels[key] = loaded;
             // ILGPU's launcher delegate is bound to its Kernel: remember the CUDA functions that start with the
             // predecessor wait, the only ones a captured graph may launch early (CudaGraph, programmatic edges).
-            if (GpuDependentLaunch.KernelsWait && loaded is Delegate { Target: CudaKernel cuda }
+            if (loaded is Delegate { Target: CudaKernel cuda } && GpuDependentLaunch.KernelsWait
                 && GpuDependentLaunch.StartsWithWait(cuda.CompiledKernel.SourceMethod))
                 lock (_waitingFunctions) _waitingFunctions.Add(cuda.FunctionPtr);
             return loaded;
