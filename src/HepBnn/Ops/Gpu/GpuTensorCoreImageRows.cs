@@ -92,6 +92,7 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     public static void Kernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int lane = Group.IdxX & 31, g = lane >> 2, t = lane & 3, warps = Group.DimX >> 5;
         var words = input.Cast<uint>();
         int last = words.IntLength - 1;
