@@ -19,6 +19,7 @@ rm -rf "$out"/libonnxruntime*.so "$out"/libHarfBuzzSharp.so "$out"/models
 cp scripts/gpu-check.sh scripts/cpu-device.sh scripts/plan-check.sh scripts/final-check.sh scripts/mma-fraction.py scripts/peer-pytorch.py scripts/peer-table.py "$out/"
 [ -f scripts/cpu-b1-device.sh ] && cp scripts/cpu-b1-device.sh "$out/"
 cp scripts/io-binding-check.sh "$out/"
+[ -f scripts/pdl-call.sh ] && cp scripts/pdl-call.sh scripts/pdl-mapped-call.sh "$out/"
 cp scripts/fused-mma-check.sh scripts/fused-mma-probe.sh "$out/"
 [ -f scripts/mma-check.sh ] && cp scripts/mma-check.sh scripts/mma-layout-probe.cu "$out/"
 [ -f scripts/mma-device.sh ] && cp scripts/mma-device.sh scripts/mma-fraction.py "$out/"   # with tools/PtxDump output in "$out/ptx"

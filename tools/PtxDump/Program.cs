@@ -12,10 +12,13 @@ using ILGPU.Runtime.Cuda;
 string dir = args.Length > 0 ? args[0] : "ptx";
 Directory.CreateDirectory(dir);
 using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
-var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+var capabilities = new CudaCapabilityContext(CudaArchitecture.SM_90);
+// As GpuDevice does on an sm_90 GPU: kernels with griddepcontrol (HEPBNN_PDL=force here, without a GPU) need .target sm_90.
+if (HepBnn.Devices.GpuDependentLaunch.KernelsWait) HepBnn.Devices.GpuDependentLaunch.RaiseTarget(capabilities);
+var backend = new PTXBackend(context, capabilities, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
 var kernels = new (Type Type, string Method)[]
 {
-    (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"),
+    (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"), (typeof(GpuTensorCoreImageRows), "Kernel"),
     (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"),
     (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
     (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"),

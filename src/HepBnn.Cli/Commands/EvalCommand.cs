@@ -39,8 +39,9 @@ public static class EvalCommand
             bool quiet = r.GetValue(json);
             int b = PlanningOptions.CheckBatch(r.GetValue(batch));
             string dir = r.GetValue(data)!;
-            // Reading (gzip) runs on the second core while the model loads and compiles (~0.1–0.2 s each on 2 cores).
-            var reading = ReadAsync(dir, r.GetValue(train));
+            // The reader thread decodes the first batches on the second core while the model loads and compiles
+            // (~0.1–0.2 s each on 2 cores); inference then takes each batch as soon as it is read.
+            var reading = ReadAsync(dir, r.GetValue(train), Math.Min(b, Math.Max(1, r.GetValue(limit) ?? int.MaxValue)), r.GetValue(limit));
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
             var report = Run(m, dir, reading, r.GetValue(limit), b, r.GetValue(config), r.GetValue(plan), r.GetValue(seed), quiet);
             if (r.GetValue(png) is { } file) report = report with { ConfusionPng = Charts.WriteConfusion(report.Result.Confusion, report.ClassNames, $"{m.Name} on {Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))}", file) };
@@ -52,7 +53,7 @@ public static class EvalCommand
     }
 
     public sealed record Report(string Model, string Data, string Format, int Batch, string RunsOn, string[] Configurations,
-                                EvaluationResult Result, IReadOnlyList<string> ClassNames, double ReadSeconds)
+                                EvaluationResult Result, IReadOnlyList<string> ClassNames, double ReadSeconds, double WaitSeconds)
     {
         public string? ConfusionPng { get; init; }
 
@@ -66,30 +67,60 @@ public static class EvalCommand
                 Accuracy = Result.Confusion.Support(c) > 0 ? Result.Confusion.ClassAccuracy(c) : (double?)null,
             }).ToArray(),
             Confusion = Result.Confusion.Rows(),
-            Result.InferenceSeconds, Result.ImagesPerSecond, ReadSeconds, ConfusionPng,
+            Result.InferenceSeconds, Result.ImagesPerSecond, ReadSeconds, WaitSeconds, ConfusionPng,
         };
     }
 
-    /// <summary>The dataset read on a thread-pool thread, with the seconds it took.</summary>
-    public sealed record Reading(string Directory, bool Train, Task<(LabeledImages Set, double Seconds)> Task);
-
-    public static Reading ReadAsync(string dir, bool train) => new(dir, train, Task.Run(() =>
+    /// <summary>The dataset being read batch by batch on its own thread (<see cref="BatchPrefetcher"/>), or the
+    /// error opening it (rethrown when the evaluation starts, as reading the whole set did).</summary>
+    public sealed class Reading(string directory, bool train, Func<BatchPrefetcher> open) : IDisposable
     {
-        var clock = Stopwatch.StartNew();
-        var set = DatasetDirectory.Load(dir, train);
-        return (set, clock.Elapsed.TotalSeconds);
-    }));
+        readonly Lazy<BatchPrefetcher> _batches = new(open);
+        public string Directory { get; } = directory;
+        public bool Train { get; } = train;
+        public BatchPrefetcher Batches => _batches.Value;
+        public void Dispose() { if (_batches.IsValueCreated) _batches.Value.Dispose(); }
+    }
+
+    /// <summary>Starts reading the split of <paramref name="dir"/> in batches of <paramref name="batch"/> images
+    /// (about 32 MiB of them read ahead; HEPBNN_EVAL_PREFETCH_MB overrides it for measurements).</summary>
+    public static Reading ReadAsync(string dir, bool train, int batch, int? limit = null)
+    {
+        BatchPrefetcher Open()
+        {
+            var stream = DatasetDirectory.Open(dir, train);
+            try
+            {
+                return new BatchPrefetcher(stream, batch, BatchPrefetcher.DepthFor(stream.Shape, batch, PrefetchBytes()), limit);
+            }
+            catch { stream.Dispose(); throw; }
+        }
+        var reading = new Reading(dir, train, Open);
+        try { _ = reading.Batches; } catch (HepBnnException) { } // started now; the error surfaces again when evaluating
+        return reading;
+    }
+
+    /// <summary>HEPBNN_EVAL_PREFETCH_MB (measurements): MiB of batches read ahead, default 32.</summary>
+    static long PrefetchBytes()
+    {
+        string? raw = Environment.GetEnvironmentVariable("HEPBNN_EVAL_PREFETCH_MB");
+        if (string.IsNullOrWhiteSpace(raw)) return BatchPrefetcher.DefaultBytes;
+        if (int.TryParse(raw.Trim(), out int mb) && mb is >= 1 and <= 65536) return (long)mb << 20;
+        throw new HepBnnException($"HEPBNN_EVAL_PREFETCH_MB must be a whole number of MiB, 1..65536 (got '{raw}')");
+    }
 
     /// <summary>Reads the dataset, builds the session (plan, configuration or the default), evaluates.</summary>
     public static Report Run(BnnModel m, string dir, bool train, int? limit, int batch, string? config, string? planPath, int seed, bool quiet) =>
-        Run(m, dir, ReadAsync(dir, train), limit, batch, config, planPath, seed, quiet);
+        Run(m, dir, ReadAsync(dir, train, Math.Min(batch, Math.Max(1, limit ?? int.MaxValue)), limit), limit, batch, config, planPath, seed, quiet);
 
     /// <summary>As above with the reading already under way: the model compiles and the session is built meanwhile
-    /// (building it — weight layouts, threshold tables, worker threads, first-call JIT — took as long as the reading's
-    /// last ~70 ms on 2 cores; the batch is capped by --limit here and by the image count only when printed).</summary>
+    /// (building it — weight layouts, threshold tables, worker threads, first-call JIT — overlaps the first batches'
+    /// reading on 2 cores; the batch is capped by --limit here and by the image count only when printed).</summary>
     public static Report Run(BnnModel m, string dir, Reading reading, int? limit, int batch, string? config, string? planPath, int seed, bool quiet)
     {
+        using var _ = reading;
         bool train = reading.Train;
+        if (limit is < 1) throw new HepBnnException($"--limit {limit}: expected at least 1 image");
         string runsOn;
         InferenceSession session;
         var options = new SessionOptions { MaxBatch = Math.Min(batch, Math.Max(1, limit ?? int.MaxValue)) };
@@ -107,14 +138,14 @@ public static class EvalCommand
         }
         using (session)
         {
-            var (set, readSeconds) = reading.Task.GetAwaiter().GetResult(); // rethrows the reader's own HepBnnException
+            var batches = reading.Batches; // rethrows the opening's own HepBnnException
             var format = DatasetDirectory.Detect(dir);
             string name = $"{dir} ({(train ? "training" : "test")} split)";
             var result = ConsoleProgress.Run("evaluating", status =>
-                DatasetEvaluator.Evaluate(session, set, limit, name, done => status($"evaluating: {done} images")));
+                DatasetEvaluator.Evaluate(session, batches, name, done => status($"evaluating: {done} images")));
             var names = Enumerable.Range(0, session.ScoresPerImage).Select(i => NameOf(m, dir, format, i)).ToArray();
             return new Report(m.Name, dir, format == DatasetFormat.Cifar10 ? "CIFAR-10 binary" : "IDX", Math.Min(options.MaxBatch, result.Count), runsOn,
-                              session.Assignment.Select(a => a.Name).ToArray(), result, names, readSeconds);
+                              session.Assignment.Select(a => a.Name).ToArray(), result, names, batches.ReadSeconds, batches.WaitSeconds);
         }
     }
 
@@ -142,7 +173,7 @@ public static class EvalCommand
                 cm[a, p] == 0 ? "[grey]·[/]" : a == p ? $"[green]{cm[a, p]}[/]" : cm[a, p].ToString())]);
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"speed: {res.Count} images in {res.InferenceSeconds:F2} s of inference ([bold]{res.ImagesPerSecond:F0} images/s[/]); " +
-                               $"reading the data took {rep.ReadSeconds:F2} s");
+                               $"reading the data took {rep.ReadSeconds:F2} s on the reader thread (inference waited {rep.WaitSeconds:F2} s for it)");
         if (rep.ConfusionPng is { } png) AnsiConsole.MarkupLine($"confusion matrix chart: {Markup.Escape(png)}");
     }
 

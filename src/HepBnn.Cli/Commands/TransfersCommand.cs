@@ -40,6 +40,11 @@ public static class TransfersCommand
             if (report.Segment is { } seg)
                 AnsiConsole.MarkupLine($"segment (H2D 784 B + 4 empty kernels + D2H 40 B + one wait): stream launches [bold]{seg.Eager.MedianUs:F1} µs[/], " +
                     (seg.Graph is { } g ? $"one CUDA graph [bold]{g.MedianUs:F1} µs[/] (empty graph {seg.EmptyGraph?.MedianUs:F1} µs)" : $"no graph: {Markup.Escape(seg.GraphProblem ?? "?")}"));
+            if (report.Segment is { Graph: not null } s)
+                AnsiConsole.MarkupLine(s.GraphProgrammatic is { } pg
+                    ? $"same graph, {s.ProgrammaticEdges} kernel→kernel edges programmatic (dependent launch): [bold]{pg.MedianUs:F1} µs[/]; " +
+                      $"one empty kernel as a graph node: {s.NodePlainUs:F2} µs plain edge, {s.NodeProgrammaticUs:F2} µs programmatic edge"
+                    : $"no programmatic edges: {Markup.Escape(s.ProgrammaticProblem ?? "none converted")}");
             PrintMemory(memory);
             return 0;
         }));

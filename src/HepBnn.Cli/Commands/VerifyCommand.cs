@@ -44,7 +44,8 @@ public static class VerifyCommand
             .AddColumn(new TableColumn("mismatches").RightAligned()).AddColumn("first mismatch");
         foreach (var x in report.Results)
             t.AddRow(x.Configuration, x.Device.ToString(), x.BlocksChecked.ToString(),
-                x.Mismatches == 0 ? "[green]0[/]" : $"[red]{x.Mismatches}[/]", Markup.Escape(x.FirstMismatch ?? ""));
+                x.Mismatches == 0 ? "[green]0[/]" : $"[red]{x.Mismatches}[/]",
+                x.FirstMismatch is { } m ? Markup.Escape(m) : x.Note is { } note ? $"[grey]{Markup.Escape(note)}[/]" : "");
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine(report.Passed ? "[green]all configurations bit-exact[/]" : "[red]MISMATCHES FOUND[/]");
     }

@@ -28,6 +28,8 @@ public static class VerdictView
         AnsiConsole.MarkupLine(v.PlanIsMeasuredBest
             ? $"verdict: the found plan [green]is the measured best[/] of the {measured} plans measured (top-{v.Rows.Count(r => r.Label.StartsWith("top-", StringComparison.Ordinal)) + 1} and baselines, within 3%)"
             : $"verdict: the found plan is [red]not[/] the measured best: {Markup.Escape(v.BeatenBy ?? "?")} measured {v.BeatenByFactor:F2}x faster (more than 3%)");
+        if (v.FasterMode is { } mode)
+            AnsiConsole.MarkupLine($"[yellow]note: the found plan ran {v.FasterModeFactor:F2}x faster as \"{Markup.Escape(mode)}\" (paired, more than 3%)[/]");
         if (v.GpuExecution is { } g) AnsiConsole.MarkupLine($"found plan's GPU blocks: {Markup.Escape(g)}");
         AnsiConsole.MarkupLine(v.ReferenceMismatches.Count == 0
             ? "every measured plan's scores match the reference (first samples of the batch)"

@@ -38,7 +38,11 @@ public interface IRegionWork
 /// hand-off), so concurrent sessions never queue behind each other. A call from inside a work item of this pool
 /// (nesting) also runs inline instead of deadlocking. Work items must not block on another thread's use of the pool.
 /// The first exception of a work item stops handing out indices and is rethrown from For as a
-/// <see cref="HepBnnException"/> (inner exception attached); the pool stays usable. Dispose must not race with For.</para></summary>
+/// <see cref="HepBnnException"/> (inner exception attached); the pool stays usable. Dispose must not race with For.</para>
+/// <para>The methods every participant runs (here, in the CPU segments and in the runners' Execute) are
+/// AggressiveOptimization: compiled optimized once, never as tiered code, whose dynamic-PGO instrumentation has all
+/// threads increment the same counters (16-thread VGG3 b1 plans on the Xeon host ran bimodal, median 31–38 µs instead
+/// of 14, until PGO was off: docs/results/cpu-xeon-cpu3).</para></summary>
 public sealed class CpuWorkerPool : IDisposable
 {
     readonly Thread[] _threads;
@@ -148,6 +152,7 @@ public sealed class CpuWorkerPool : IDisposable
     /// <paramref name="maxThreads"/>, and 1 where <see cref="For(int, IParallelWork, int)"/> would run inline (nesting,
     /// or the workers serving another caller). A participant that fails must not leave the others waiting: the work's
     /// barrier has to give up when one fails.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Region(int maxThreads, IRegionWork work)
     {
         if (maxThreads <= 1 || _threads.Length == 0 || t_inside == this || !Monitor.TryEnter(_gate))
@@ -173,6 +178,7 @@ public sealed class CpuWorkerPool : IDisposable
 
     /// <summary>Publishes the job to workers 1..<paramref name="helpers"/>, works as participant 0, waits for the helpers
     /// and rethrows the first failure.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     void Run(int helpers, bool skipLate)
     {
         long t0 = Tracing ? Stopwatch.GetTimestamp() : 0;
@@ -208,6 +214,7 @@ public sealed class CpuWorkerPool : IDisposable
         finally { t_inside = outer; }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     void Work(int worker)
     {
         var outer = t_inside;
@@ -282,6 +289,7 @@ public sealed class CpuWorkerPool : IDisposable
         Trace!.Add(t0, t1, t2, helpers, cancelled, maxLag, lastEnd - t1);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     void WorkerLoop(int worker)
     {
         long seen = 0;
@@ -306,6 +314,7 @@ public sealed class CpuWorkerPool : IDisposable
     /// and then, for oversubscribed machines), yields on every poll up to <see cref="HotTicks"/>, then parks: sets its
     /// parked flag and sleeps on its semaphore unless a job came meanwhile. The caller clears a set flag with an exchange
     /// and releases exactly then, so every release is consumed by exactly one wait.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     long WaitForJob(int worker, long seen)
     {
         long start = Stopwatch.GetTimestamp();

@@ -27,8 +27,11 @@ public sealed unsafe class CudaGraph : IDisposable
 
     /// <summary>Captures what <paramref name="enqueue"/> queues on the session stream. Null with <paramref name="problem"/>
     /// when capture is unsupported or any step fails; the stream is then out of capture mode again and none of the queued
-    /// work has run (the caller runs it eagerly).</summary>
-    public static CudaGraph? TryCapture(GpuDevice gpu, Action enqueue, out string? problem)
+    /// work has run (the caller runs it eagerly). With <paramref name="dependentLaunch"/> (default: the device's
+    /// <see cref="GpuDevice.DependentLaunch"/>) each kernel→kernel edge whose later kernel begins with
+    /// <see cref="GpuDependentLaunch.Wait"/> becomes programmatic (<see cref="ProgrammaticEdges"/>); where the driver cannot,
+    /// the graph keeps its plain edges and <see cref="DependentLaunchProblem"/> says why.</summary>
+    public static CudaGraph? TryCapture(GpuDevice gpu, Action enqueue, out string? problem, bool? dependentLaunch = null)
     {
         problem = Unsupported(gpu);
         if (problem is not null) return null;
@@ -45,9 +48,20 @@ public sealed unsafe class CudaGraph : IDisposable
             rc = Driver.EndCapture(stream, &graph);
             if (during is not null) { problem = during; return null; }
             if (rc != Success || graph == IntPtr.Zero) { problem = $"cuStreamEndCapture failed (CUresult {rc})"; return null; }
+            int programmatic = 0;
+            string? pdlProblem = null;
+            if (dependentLaunch ?? gpu.DependentLaunch)
+            {
+                pdlProblem = ProgrammaticEdgesProblem(gpu);
+                if (pdlProblem is null && !CudaGraphEdges.Convert(gpu, graph, out programmatic, out pdlProblem))
+                {
+                    problem = pdlProblem; // the graph lost edges it could not get back: not usable
+                    return null;
+                }
+            }
             rc = Driver.Instantiate(&exec, graph, 0);
             if (rc != Success) { problem = $"cuGraphInstantiateWithFlags failed (CUresult {rc})"; return null; }
-            var result = new CudaGraph(gpu, exec);
+            var result = new CudaGraph(gpu, exec) { ProgrammaticEdges = programmatic, DependentLaunchProblem = pdlProblem };
             exec = IntPtr.Zero;
             return result;
         }
@@ -62,6 +76,17 @@ public sealed unsafe class CudaGraph : IDisposable
             if (graph != IntPtr.Zero) Driver.GraphDestroy(graph); // the instantiated graph does not need it
         }
     }
+
+    /// <summary>Kernel→kernel edges of this graph that are programmatic (the later kernel may start before the earlier ends).</summary>
+    public int ProgrammaticEdges { get; private init; }
+
+    /// <summary>Why a graph captured with dependent launch asked for has no programmatic edges (null when it has them or
+    /// none was asked for).</summary>
+    public string? DependentLaunchProblem { get; private init; }
+
+    /// <summary>Null when graphs on <paramref name="gpu"/> can have programmatic edges; otherwise why not (one message).</summary>
+    public static string? ProgrammaticEdgesProblem(GpuDevice gpu) =>
+        Unsupported(gpu) ?? (GpuDependentLaunch.KernelsWait ? CudaGraphEdges.Problem : $"programmatic dependent launch unavailable: {GpuDependentLaunch.Reason}");
 
     /// <summary>Queues the whole graph on the session stream (asynchronous; the caller synchronizes once).</summary>
     public void Launch()

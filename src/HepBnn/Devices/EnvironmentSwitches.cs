@@ -13,9 +13,15 @@ public static class EnvironmentSwitches
     public static readonly bool PoolCancelLate = Switch("HEPBNN_POOL_CANCEL", true);
     /// <summary>HEPBNN_POOL_TRACE (off by default): the pool records every job's hand-off, work and join times.</summary>
     public static readonly bool PoolTrace = Switch("HEPBNN_POOL_TRACE", false);
+    /// <summary>HEPBNN_ALIGN (on by default): the CPU kernels' weight, table and scratch arrays start on 64-byte boundaries
+    /// (<see cref="AlignedArrays"/>).</summary>
+    public static readonly bool AlignArrays = Switch("HEPBNN_ALIGN", true);
     /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
     public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
         StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);
+    /// <summary>HEPBNN_IMAGE_ROWS_GROUPS_PER_SM: groups per SM that gpu.tensor-core-image-rows sizes its grid for
+    /// (1–64, default 4), for measuring other grid sizes.</summary>
+    public static readonly int ImageRowsGroupsPerSm = Choice("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", "an integer from 1 to 64", GroupsPerSm, 4);
 
     /// <summary>An on/off variable's value: unset → <paramref name="fallback"/>; 1/on/true; 0/off/false; anything else is
     /// recorded as a problem and gives <paramref name="fallback"/>.</summary>
@@ -44,6 +50,8 @@ public static class EnvironmentSwitches
         "streaming" => Devices.StagingCopy.CopyMode.Streaming,
         _ => null,
     };
+
+    internal static int? GroupsPerSm(string v) => int.TryParse(v, out int n) && n is >= 1 and <= 64 ? n : null;
 
     /// <summary>The bad values found, one line each (empty when every variable is unset or valid).</summary>
     public static IReadOnlyList<string> Invalid { get { lock (Problems) return [.. Problems]; } }

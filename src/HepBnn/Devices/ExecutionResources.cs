@@ -12,12 +12,13 @@ public sealed class ExecutionResources : IDisposable
     public CpuWorkerPool CpuWorkers { get; }
     public GpuSelection GpuSelection { get; }
 
-    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto, bool? cudaGraphs = null)
+    public ExecutionResources(int? cpuThreads = null, GpuSelection gpu = GpuSelection.Auto, bool? cudaGraphs = null, bool? dependentLaunch = null)
     {
         EnvironmentSwitches.ThrowIfInvalid();
         CpuWorkers = new CpuWorkerPool(cpuThreads ?? Environment.ProcessorCount);
         GpuSelection = gpu;
         CudaGraphs = cudaGraphs ?? CudaGraphsFromEnvironment();
+        DependentLaunch = dependentLaunch ?? GpuDependentLaunch.FromEnvironment();
         CpuRegions = Switch("HEPBNN_CPU_REGIONS", CpuRegionsDefault);
     }
 
@@ -59,6 +60,12 @@ public sealed class ExecutionResources : IDisposable
         var other => throw new HepBnnException($"HEPBNN_CUDA_GRAPHS must be 1/on/true or 0/off/false (got '{other}')"),
     };
 
+    /// <summary>Whether captured GPU segments launch each kernel while the one before it still runs (programmatic dependent
+    /// launch, sm_90+; <see cref="GpuDependentLaunch"/>) unless <see cref="Runtime.SessionOptions.DependentLaunch"/> says
+    /// otherwise: off by default (measured no faster at batch 1 and slower at large batches on the H200); HEPBNN_PDL=1
+    /// turns it on. Same results either way.</summary>
+    public bool DependentLaunch { get; }
+
     /// <summary>The session's GPU (context, accelerator, stream), or null when there is none.</summary>
     public GpuDevice? Gpu
     {
@@ -68,6 +75,7 @@ public sealed class ExecutionResources : IDisposable
             {
                 _gpuOpened = true;
                 _gpu = GpuDevice.Open(GpuSelection, out _gpuProblem);
+                if (_gpu is not null) _gpu.DependentLaunch = DependentLaunch;
             }
             return _gpu;
         }

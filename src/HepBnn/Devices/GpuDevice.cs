@@ -16,6 +16,7 @@ public sealed class GpuDevice : IDisposable
 
     readonly Context _context;
     readonly Dictionary<string, object> _kernels = [];
+    readonly HashSet<IntPtr> _waitingFunctions = [];
     bool _disposed;
 
     public Accelerator Accelerator { get; }
@@ -79,6 +80,9 @@ public sealed class GpuDevice : IDisposable
             var device = context.GetCudaDevice(0);
             var flags = CudaSchedule();
             accelerator = device.CreateCudaAccelerator(context, flags);
+            // Kernels that contain griddepcontrol must be compiled for .target sm_90 (ILGPU would write sm_80).
+            if (GpuDependentLaunch.KernelsWait && device.Architecture is { Major: >= 9 })
+                GpuDependentLaunch.RaiseTarget(((CudaAccelerator)accelerator).Capabilities);
             return new GpuDevice(context, accelerator, $"{GpuInfo.From(0, device).Summary}, {flags}");
         }
         catch
@@ -187,9 +191,31 @@ public sealed class GpuDevice : IDisposable
                 throw new GpuUnavailableException($"compiling GPU kernel {key} for {Description} failed: {GpuDetection.Describe(e)}", e);
             }
             _kernels[key] = loaded;
+            // ILGPU's launcher delegate is bound to its Kernel: remember the CUDA functions that start with the
+            // predecessor wait, the only ones a captured graph may launch early (CudaGraph, programmatic edges).
+            if (loaded is Delegate { Target: CudaKernel cuda } && GpuDependentLaunch.KernelsWait
+                && GpuDependentLaunch.StartsWithWait(cuda.CompiledKernel.SourceMethod))
+                lock (_waitingFunctions) _waitingFunctions.Add(cuda.FunctionPtr);
             return loaded;
         }
     }
+
+    /// <summary>Whether the CUDA function <paramref name="function"/> is a kernel of this device that begins with
+    /// <see cref="GpuDependentLaunch.Wait"/> (so it may be launched before its predecessor kernel completes).</summary>
+    internal bool KernelWaits(IntPtr function)
+    {
+        lock (_waitingFunctions) return _waitingFunctions.Contains(function);
+    }
+
+    /// <summary>Kernels loaded so far that begin with <see cref="GpuDependentLaunch.Wait"/>.</summary>
+    public int WaitingKernels
+    {
+        get { lock (_waitingFunctions) return _waitingFunctions.Count; }
+    }
+
+    /// <summary>Whether graphs captured on this device turn kernel→kernel edges into programmatic ones by default
+    /// (<see cref="ExecutionResources.DependentLaunch"/> sets it; a segment may override it per session).</summary>
+    public bool DependentLaunch { get; set; }
 
     public void Synchronize()
     {

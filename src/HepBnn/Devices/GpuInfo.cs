@@ -7,11 +7,15 @@ namespace HepBnn.Devices;
 public sealed record GpuInfo(int Index, string Name, int Multiprocessors, long MemoryBytes, string ComputeCapability, string DriverVersion,
     int WarpSize, int MaxThreadsPerGroup, int MaxSharedMemoryPerGroup)
 {
+    /// <summary>The PTX ISA version ILGPU compiles this GPU's kernels to ("8.3"); null when ILGPU does not support the GPU.</summary>
+    public string? PtxIsa { get; init; }
+
     public string Summary => $"{Name} (sm_{ComputeCapability.Replace(".", "")}, {Multiprocessors} SMs, {MemoryBytes / (double)(1L << 30):F1} GiB, driver {DriverVersion})";
 
     internal static GpuInfo From(int index, CudaDevice d) => new(index, d.Name, d.NumMultiprocessors, d.MemorySize,
         d.Architecture is { } a ? $"{a.Major}.{a.Minor}" : "unknown", d.DriverVersion.ToString(),
-        d.WarpSize, d.MaxNumThreadsPerGroup, d.MaxSharedMemoryPerGroup);
+        d.WarpSize, d.MaxNumThreadsPerGroup, d.MaxSharedMemoryPerGroup)
+    { PtxIsa = d.InstructionSet is { } isa ? $"{isa.Major}.{isa.Minor}" : null };
 }
 
 /// <summary>Finds CUDA GPUs once per process. A missing or broken driver is a reason, never an exception.</summary>

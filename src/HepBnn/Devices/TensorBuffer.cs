@@ -18,7 +18,7 @@ public sealed class HostBuffer : TensorBuffer
     {
         if (words > Array.MaxLength)
             throw new HepBnnException($"a host buffer of {words} words ({words * 8L >> 20} MiB) exceeds the largest array .NET can allocate; use a smaller batch");
-        Data = GC.AllocateArray<ulong>((int)Math.Max(words, 1), pinned: true);
+        Data = AlignedArrays.Allocate<ulong>((int)Math.Max(words, 1)); // pinned, on a cache line
     }
     public override DeviceKind Device => DeviceKind.Cpu;
     public override long Words => Data.LongLength;

@@ -19,7 +19,16 @@ public sealed record TransferReport(string Gpu, IReadOnlyList<TransferTiming> Tr
 }
 
 /// <summary>The same small segment queued eagerly and replayed as a captured graph; <paramref name="GraphProblem"/> says why there is no graph number.</summary>
-public sealed record SegmentProbe(TimingStats Eager, TimingStats? Graph, TimingStats? EmptyGraph, string? GraphProblem);
+public sealed record SegmentProbe(TimingStats Eager, TimingStats? Graph, TimingStats? EmptyGraph, string? GraphProblem)
+{
+    /// <summary>The graph with its kernel→kernel edges programmatic (null with <see cref="ProgrammaticProblem"/> when unavailable).</summary>
+    public TimingStats? GraphProgrammatic { get; init; }
+    public int ProgrammaticEdges { get; init; }
+    public string? ProgrammaticProblem { get; init; }
+    /// <summary>What one empty kernel adds to a graph, plain and programmatic edges (<see cref="GraphTiming.EmptyNodeUs"/>).</summary>
+    public double? NodePlainUs { get; init; }
+    public double? NodeProgrammaticUs { get; init; }
+}
 
 /// <summary>
 /// Measures host→device and device→host copies (synchronized, medians) from pageable memory (an ordinary managed array,
@@ -63,12 +72,14 @@ public static class GpuLinkBenchmark
             gpu.Stream.Synchronize();
         }, budgetMs: budgetMs);
         launchOnly = new TimingStats(launchOnly.MedianUs / queued, launchOnly.P10Us / queued, launchOnly.P90Us / queued, launchOnly.Samples);
-        return new TransferReport(gpu.Description, list, withSync, launchOnly) { Segment = Probe(gpu, empty, one, budgetMs) };
+        return new TransferReport(gpu.Description, list, withSync, launchOnly) { Segment = Probe(gpu, budgetMs) };
     }
 
-    /// <summary>What the C probe measured: 784 bytes in (one Fashion-MNIST image), four dependent small kernels, 40 bytes out.</summary>
-    static SegmentProbe Probe(GpuDevice gpu, Action<AcceleratorStream, KernelConfig, int> empty, KernelConfig one, double budgetMs)
+    /// <summary>What the C probe measured: 784 bytes in (one Fashion-MNIST image), four dependent small kernels, 40 bytes out.
+    /// The kernels begin with the predecessor wait, so the same segment is also timed with programmatic edges.</summary>
+    static SegmentProbe Probe(GpuDevice gpu, double budgetMs)
     {
+        var (empty, one) = GraphTiming.WaitingEmpty(gpu);
         using var device = new GpuBuffer(gpu, 98);
         var hostIn = new HostBuffer(98);
         var hostOut = new HostBuffer(5);
@@ -83,10 +94,18 @@ public static class GpuLinkBenchmark
         gpu.PageLocks.Hold(hostOut.Data);
         try
         {
-            using var graph = CudaGraph.TryCapture(gpu, Enqueue, out var problem);
+            using var graph = CudaGraph.TryCapture(gpu, Enqueue, out var problem, dependentLaunch: false);
             if (graph is null) return new SegmentProbe(eager, null, null, problem);
             var graphed = TimingStats.Measure(() => { graph.Launch(); gpu.Synchronize(); }, budgetMs: budgetMs);
-            return new SegmentProbe(eager, graphed, TimingStats.From([GraphTiming.EmptyGraphUs(gpu)]), null);
+            using var pdl = CudaGraph.TryCapture(gpu, Enqueue, out var pdlProblem, dependentLaunch: true);
+            pdlProblem ??= pdl?.DependentLaunchProblem;
+            TimingStats? programmatic = pdl is { ProgrammaticEdges: > 0 } ? TimingStats.Measure(() => { pdl.Launch(); gpu.Synchronize(); }, budgetMs: budgetMs) : null;
+            var nodes = GraphTiming.EmptyNodeUs(gpu);
+            return new SegmentProbe(eager, graphed, TimingStats.From([GraphTiming.EmptyGraphUs(gpu)]), null)
+            {
+                GraphProgrammatic = programmatic, ProgrammaticEdges = pdl?.ProgrammaticEdges ?? 0, ProgrammaticProblem = pdlProblem,
+                NodePlainUs = nodes?.PlainUs, NodeProgrammaticUs = nodes?.ProgrammaticUs,
+            };
         }
         finally
         {

@@ -4,7 +4,11 @@ using HepBnn.Ops;
 namespace HepBnn.Reference;
 
 /// <summary>One configuration's verification result.</summary>
-public sealed record ConfigVerification(string Configuration, DeviceKind Device, int BlocksChecked, int Mismatches, string? FirstMismatch);
+public sealed record ConfigVerification(string Configuration, DeviceKind Device, int BlocksChecked, int Mismatches, string? FirstMismatch)
+{
+    /// <summary>How the checked work ran, where that matters (e.g. the programmatic edges of the segment sessions).</summary>
+    public string? Note { get; init; }
+}
 
 public sealed record VerificationReport(string Gpu, int Models, int Cases, IReadOnlyList<ConfigVerification> Results)
 {
@@ -34,7 +38,7 @@ public static class Verifier
     }
 
     public static VerificationReport Run(ExecutionResources res, IReadOnlyList<IKernelConfiguration> configs,
-        IEnumerable<(BnnModel Model, int Batch)> models, Action<string>? progress = null)
+        IEnumerable<(BnnModel Model, int Batch)> models, Action<string>? progress = null, int segmentRepeats = SegmentRepeats)
     {
         var checkedBlocks = configs.ToDictionary(c => c.Name, _ => 0);
         var mismatches = configs.ToDictionary(c => c.Name, _ => 0);
@@ -72,7 +76,80 @@ public static class Verifier
             results.Add(FusedRanges(FusedMmaRangesRow, res, new Ops.Gpu.GpuFused(true), checkedModels, progress));
             results.Add(FusedRanges(FusedSimtRangesRow, res, new Ops.Gpu.GpuFused(false), checkedModels, progress));
         }
+        var perBlockGpu = configs.Where(c => c.Device == DeviceKind.Gpu && !Ops.Gpu.GpuFused.Is(c)).ToList();
+        if (perBlockGpu.Count > 0)
+            results.Add(Segments(res, perBlockGpu, configs.FirstOrDefault(Ops.Gpu.GpuFused.Is), checkedModels, progress, segmentRepeats));
         return new VerificationReport(res.Gpu?.Description ?? res.GpuProblem ?? "no GPU", modelCount, cases, results);
+    }
+
+    /// <summary>Label of the verification row of whole sessions with multi-kernel GPU segments.</summary>
+    public const string SegmentsRow = "GPU segments (whole sessions)";
+
+    /// <summary>Runs of repeated whole-session runs per plan in <see cref="Segments"/>: a kernel that read its input before
+    /// the kernel writing it had finished (a wrong programmatic edge) would show as a mismatch in some of them.</summary>
+    public const int SegmentRepeats = 8;
+
+    /// <summary>Whole sessions whose GPU blocks form segments of several kernels, as sessions run them (one CUDA graph per
+    /// segment where graphs are on, programmatic kernel→kernel edges where dependent launch is on): per model, every
+    /// block on the GPU with the configurations rotated (one segment of many kernels), every third block on the CPU
+    /// (several segments, entered and left anywhere), and the first block per-block before a fused range (a kernel
+    /// followed by the fused kernel). Each session runs <paramref name="repeats"/> times against the reference.</summary>
+    static ConfigVerification Segments(ExecutionResources res, IReadOnlyList<IKernelConfiguration> gpu, IKernelConfiguration? fused,
+        IReadOnlyList<(BnnModel Model, int Batch)> models, Action<string>? progress, int repeats)
+    {
+        var cpu = ConfigurationRegistry.Find("cpu.scalar");
+        int checkedPlans = 0, mismatches = 0, edges = 0;
+        string? first = null, execution = null;
+        foreach (var (model, batch) in models)
+        {
+            var blocks = BlockCompiler.Compile(model);
+            IKernelConfiguration Gpu(int block, int offset) =>
+                Enumerable.Range(0, gpu.Count).Select(k => gpu[(block + offset + k) % gpu.Count]).FirstOrDefault(c => c.Supports(blocks[block])) ?? cpu;
+            var plans = new List<IKernelConfiguration[]>
+            {
+                blocks.Select((_, i) => Gpu(i, 0)).ToArray(),
+                blocks.Select((_, i) => Gpu(i, 3)).ToArray(),
+                blocks.Select((_, i) => i % 3 == 2 ? cpu : Gpu(i, 1)).ToArray(),
+            };
+            if (fused is not null && blocks.Count > 2) plans.Add(blocks.Select((_, i) => i == 0 ? Gpu(0, 2) : fused).ToArray());
+            var images = ModelZoo.RandomImages(model.InputShape, batch, 91 + batch);
+            int size = (int)model.InputShape.Elements;
+            var expected = Enumerable.Range(0, batch).Select(n => ReferenceEngine.RawScores(model, images.AsSpan(n * size, size))).ToArray();
+            foreach (var assignment in plans)
+            {
+                string names = string.Join(", ", assignment.Select(c => c.Name));
+                progress?.Invoke($"{model.Name} session [{names}] batch {batch}");
+                string? problem = null;
+                try
+                {
+                    using var session = new Runtime.InferenceSession(model, blocks, assignment, new Runtime.SessionOptions { MaxBatch = batch }, res);
+                    var raw = new int[batch * session.ScoresPerImage];
+                    for (int run = 0; run < repeats && problem is null; run++)
+                    {
+                        Array.Fill(raw, int.MinValue);
+                        session.Run(images, batch, raw);
+                        for (int n = 0; n < batch && problem is null; n++)
+                            for (int k = 0; k < expected[n].Length; k++)
+                                if (expected[n][k] != raw[n * session.ScoresPerImage + k])
+                                {
+                                    problem = $"run {run} sample {n} class {k}: expected {expected[n][k]}, got {raw[n * session.ScoresPerImage + k]} ({session.GpuExecution})";
+                                    break;
+                                }
+                    }
+                    edges += session.ProgrammaticEdges;
+                    if (session.ProgrammaticEdges == 0) execution ??= session.GpuExecution;
+                }
+                catch (Exception e) { problem = $"error: {e.GetType().Name}: {e.Message}"; }
+                checkedPlans++;
+                if (problem is null) continue;
+                mismatches++;
+                first ??= $"{model.Name} [{names}] batch {batch}: {problem}";
+            }
+        }
+        return new ConfigVerification(SegmentsRow, DeviceKind.Gpu, checkedPlans, mismatches, first)
+        {
+            Note = $"{edges} programmatic kernel→kernel edges in all" + (execution is null ? "" : $"; a session without: {execution}"),
+        };
     }
 
     /// <summary>Label of the verification row of fused multi-block ranges.</summary>

@@ -113,6 +113,7 @@ internal sealed class CpuSegment : IRegionWork
     /// <summary>Participant <paramref name="p"/>: in every block it may work on (below the block's thread cap), its own
     /// slice and those of absent participants (slices are cut for the full region; when the pool runs it inline, one
     /// participant takes them all). Scratch memory is indexed by the participant (unique in the region).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Run(int p, int participants, int worker)
     {
         try
@@ -144,6 +145,7 @@ internal sealed class CpuSegment : IRegionWork
 
     /// <summary>Runs the unclaimed items of slice <paramref name="q"/> of block <paramref name="b"/> as participant
     /// <paramref name="p"/>; returns how many it ran.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     int Drain(int b, int q, int slices, int p)
     {
         var block = _blocks[b];
@@ -165,6 +167,7 @@ internal sealed class CpuSegment : IRegionWork
     /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile. A
     /// participant that worked on the block and has waited <see cref="StealTicks"/> takes the items still unclaimed in the
     /// other slices (their owner is late: descheduled, or its slice is slower), once.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     bool WaitDone(int b, int p, int participants)
     {
         long target = _state[TargetAt + b], start = 0;

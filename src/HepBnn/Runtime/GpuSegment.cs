@@ -23,6 +23,8 @@ internal sealed class GpuSegment : IDisposable
     readonly GpuBuffer[] _outputs;
     readonly HostBuffer _hostOut;
     readonly Func<int, long> _inWords, _outWords;
+    readonly bool _dependentLaunch;
+    GpuBuffer? _mappedIn, _mappedOut;
     readonly int[] _batches = new int[MaxGraphs];
     readonly CudaGraph?[] _graphs = new CudaGraph?[MaxGraphs];
     int _nextSlot;
@@ -33,12 +35,22 @@ internal sealed class GpuSegment : IDisposable
     /// <summary>Null while graphs are used (or not yet tried); otherwise why this segment runs eagerly.</summary>
     public string? EagerReason { get; private set; }
     public int GraphCount => _graphs.Count(g => g is not null);
+    /// <summary>Programmatic kernel→kernel edges in the graph captured last (0 with dependent launch off or unavailable).</summary>
+    public int ProgrammaticEdges { get; private set; }
+    /// <summary>Why dependent launch was asked for but the last graph has no programmatic edges (null otherwise).</summary>
+    public string? DependentLaunchProblem { get; private set; }
+    /// <summary>How the segment's input and output cross to the host (<see cref="GpuHostIo.Copies"/> unless mapped I/O was
+    /// asked for and works here).</summary>
+    public GpuHostIo HostIo => _mappedIn is not null ? GpuHostIo.Mapped : _mappedOut is not null ? GpuHostIo.MappedOutput : GpuHostIo.Copies;
+    /// <summary>Why mapped host I/O was asked for but is not used (null otherwise).</summary>
+    public string? HostIoProblem { get; private set; }
 
     /// <param name="runners">blocks First..Last in order (a fused range is one runner for several blocks); <paramref name="outputs"/>
     /// their output buffers on the GPU.</param>
     public GpuSegment(GpuDevice gpu, int first, int last, IBlockRunner[] runners, HostBuffer hostIn, GpuBuffer deviceIn, GpuBuffer[] outputs,
-        HostBuffer hostOut, Func<int, long> inWords, Func<int, long> outWords, bool graphs)
+        HostBuffer hostOut, Func<int, long> inWords, Func<int, long> outWords, bool graphs, bool dependentLaunch, GpuHostIo hostIo = GpuHostIo.Copies)
     {
+        _dependentLaunch = dependentLaunch;
         _gpu = gpu; First = first; Last = last;
         _runners = runners; _hostIn = hostIn; _deviceIn = deviceIn; _outputs = outputs; _hostOut = hostOut;
         _inWords = inWords; _outWords = outWords;
@@ -50,6 +62,29 @@ internal sealed class GpuSegment : IDisposable
             _held = true;
             if (!locked) EagerReason = "the driver refused to page-lock the host staging buffers (copies would not be capturable)";
         }
+        if (hostIo != GpuHostIo.Copies) MapHostIo(hostIo);
+    }
+
+    /// <summary>Kernels address the page-locked host buffers directly: the last block writes the output there (no D2H
+    /// node) and, with <see cref="GpuHostIo.Mapped"/>, the first block reads its input there (no H2D node). The buffers
+    /// are held page-locked for the segment's life (as for graphs).</summary>
+    void MapHostIo(GpuHostIo hostIo)
+    {
+        HostIoProblem = GpuHostIoSwitch.Unsupported(_gpu);
+        if (HostIoProblem is not null) return;
+        if (!_held)
+        {
+            bool locked = _gpu.PageLocks.Hold(_hostIn.Data) & _gpu.PageLocks.Hold(_hostOut.Data);
+            _held = true;
+            if (!locked) { HostIoProblem = "the driver refused to page-lock the host staging buffers"; return; }
+        }
+        if (_gpu.PageLocks.ViewOf(_hostOut.Data) is not { } output || _gpu.PageLocks.ViewOf(_hostIn.Data) is not { } input)
+        {
+            HostIoProblem = "the host staging buffers are not page-locked";
+            return;
+        }
+        _mappedOut = new GpuBuffer(_gpu, output);
+        if (hostIo == GpuHostIo.Mapped) _mappedIn = new GpuBuffer(_gpu, input);
     }
 
     /// <summary>Runs the segment for <paramref name="batch"/> samples and waits for it: the input is read from the host
@@ -68,14 +103,15 @@ internal sealed class GpuSegment : IDisposable
     /// <summary>The work of one run, queued on the stream (what a graph captures).</summary>
     void Enqueue(int batch)
     {
-        GpuTransfers.ToDevice(_gpu, _hostIn, _deviceIn, _inWords(batch));
-        TensorBuffer current = _deviceIn;
+        TensorBuffer current = _mappedIn ?? _deviceIn;
+        if (_mappedIn is null) GpuTransfers.ToDevice(_gpu, _hostIn, _deviceIn, _inWords(batch));
         for (int i = 0; i < _runners.Length; i++)
         {
-            _runners[i].Run(current, _outputs[i], batch);
-            current = _outputs[i];
+            var output = i == _runners.Length - 1 && _mappedOut is not null ? _mappedOut : _outputs[i];
+            _runners[i].Run(current, output, batch);
+            current = output;
         }
-        GpuTransfers.ToHostAsync(_gpu, _outputs[^1], _hostOut, _outWords(batch));
+        if (_mappedOut is null) GpuTransfers.ToHostAsync(_gpu, _outputs[^1], _hostOut, _outWords(batch));
     }
 
     CudaGraph? GraphFor(int batch)
@@ -88,12 +124,20 @@ internal sealed class GpuSegment : IDisposable
     /// <summary>Separate from <see cref="GraphFor"/> so that the closure is allocated only when a batch is captured.</summary>
     CudaGraph? Capture(int batch)
     {
-        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out var problem);
+        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out var problem, _dependentLaunch);
+        if (captured is null && HostIo != GpuHostIo.Copies)
+        {
+            HostIoProblem = $"capture with mapped host I/O failed, copies instead: {problem}";
+            _mappedIn = _mappedOut = null;
+            captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out problem, _dependentLaunch);
+        }
         if (captured is null)
         {
             EagerReason = $"CUDA graph capture failed, running eagerly: {problem}";
             return null;
         }
+        ProgrammaticEdges = captured.ProgrammaticEdges;
+        DependentLaunchProblem = captured.DependentLaunchProblem;
         int slot = _nextSlot;
         _nextSlot = (_nextSlot + 1) % MaxGraphs;
         _graphs[slot]?.Dispose();

@@ -103,7 +103,8 @@ public sealed class InferenceSession : IDisposable
                 where = cfg.Device;
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
-            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs);
+            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, options.DependentLaunch ?? _resources.DependentLaunch,
+                options.HostIo ?? GpuHostIoSwitch.FromEnvironment());
             _cpuSegmentAt = (options.CpuRegions ?? _resources.CpuRegions) ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
         }
         catch
@@ -164,7 +165,7 @@ public sealed class InferenceSession : IDisposable
 
     /// <summary>Cuts the plan into GPU segments: maximal runs of GPU blocks, each entered from a host buffer (the input or a
     /// CPU block's output) and left into one (the scores or the next CPU block's input staging).</summary>
-    GpuSegment?[] BuildSegments(bool graphs)
+    GpuSegment?[] BuildSegments(bool graphs, bool dependentLaunch, GpuHostIo hostIo)
     {
         var at = new GpuSegment?[_runners.Length];
         for (int i = 0; i < _runners.Length; i++)
@@ -178,7 +179,7 @@ public sealed class InferenceSession : IDisposable
             var end = Blocks[last];
             var (runners, outputs) = SegmentRunners(i, last);
             at[i] = new GpuSegment(_resources.RequireGpu(), i, last, runners, hostIn, (GpuBuffer)_staging[i]!,
-                outputs, hostOut, first.InputBufferWords, end.OutputBufferWords, graphs);
+                outputs, hostOut, first.InputBufferWords, end.OutputBufferWords, graphs, dependentLaunch, hostIo);
             i = last;
         }
         return at;
@@ -210,6 +211,10 @@ public sealed class InferenceSession : IDisposable
     /// <summary>CPU segments of this session (runs of CPU blocks sharing one parallel region).</summary>
     public int CpuSegments => _cpuSegmentAt.Count(s => s is not null);
 
+    /// <summary>Programmatic kernel→kernel edges in this session's captured segment graphs (dependent launch; 0 before the
+    /// first run, with graphs or dependent launch off, or where the GPU cannot).</summary>
+    public int ProgrammaticEdges => _segmentAt.OfType<GpuSegment>().Sum(s => s.ProgrammaticEdges);
+
     /// <summary>How the GPU blocks run: "no GPU blocks", "CUDA graphs (n segments)", or "eager launches: reason".</summary>
     public string GpuExecution
     {
@@ -220,7 +225,13 @@ public sealed class InferenceSession : IDisposable
             var reason = segments.Select(s => s.EagerReason).FirstOrDefault(r => r is not null);
             var fused = FusedRanges;
             string ranges = fused.Count == 0 ? "" : $"; fused in one kernel: blocks {string.Join(", ", fused.Select(r => $"{r.First}..{r.Last}"))}";
-            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{ranges})"
+            int edges = segments.Sum(s => s.ProgrammaticEdges);
+            string io = segments.Any(s => s.HostIo == GpuHostIo.Mapped) ? ", mapped host input and output"
+                : segments.Any(s => s.HostIo == GpuHostIo.MappedOutput) ? ", mapped host output"
+                : segments.Select(s => s.HostIoProblem).FirstOrDefault(p => p is not null) is { } noMap ? $", copies ({noMap})" : "";
+            string pdl = edges > 0 ? $", {edges} programmatic edge{(edges == 1 ? "" : "s")}"
+                : segments.Select(s => s.DependentLaunchProblem).FirstOrDefault(p => p is not null) is { } why ? $", no programmatic edges: {why}" : "";
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{pdl}{io}{ranges})"
                                   : $"eager launches{(ranges.Length > 0 ? $" ({ranges[2..]})" : "")}: {reason}";
         }
     }

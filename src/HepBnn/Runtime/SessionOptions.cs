@@ -16,6 +16,15 @@ public sealed class SessionOptions
     /// HEPBNN_CUDA_GRAPHS, on by default). Off, or where capture is impossible, the blocks are launched one by one with the
     /// same results; <see cref="InferenceSession.GpuExecution"/> says which and why.</summary>
     public bool? CudaGraphs { get; init; }
+    /// <summary>In each captured GPU segment, let every kernel launch while the one before it still runs (programmatic
+    /// dependent launch, sm_90+; null: the resources' setting, HEPBNN_PDL, off by default: on the H200 it did not make
+    /// batch 1 faster and made large batches slower, docs/results/h200-pdl).
+    /// Same results either way; <see cref="InferenceSession.GpuExecution"/> says how many edges are programmatic.</summary>
+    public bool? DependentLaunch { get; init; }
+    /// <summary>How GPU segments move their input in and output out (null: HEPBNN_MAPPED_IO, default
+    /// <see cref="GpuHostIo.Copies"/>): mapped host I/O lets the kernels read/write the page-locked host buffers directly,
+    /// without memcpy nodes. Same results; <see cref="InferenceSession.GpuExecution"/> says which is used.</summary>
+    public GpuHostIo? HostIo { get; init; }
     /// <summary>Run each run of consecutive CPU blocks in one parallel region (static partitions, a dependency wait
     /// between blocks) instead of one fork-join per block (null: the resources' setting, HEPBNN_CPU_REGIONS, on by
     /// default). Same results either way; `hepbnn roofline` measures both side by side.</summary>

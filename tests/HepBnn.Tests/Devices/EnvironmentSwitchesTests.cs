@@ -42,4 +42,20 @@ public class EnvironmentSwitchesTests
         Assert.Empty(problems);
         EnvironmentSwitches.ThrowIfAny(problems); // nothing to report: no exception
     }
+
+    [Theory]
+    [InlineData(null, 4, false)]
+    [InlineData(" 8 ", 8, false)]
+    [InlineData("1", 1, false)]
+    [InlineData("64", 64, false)]
+    [InlineData("0", 4, true)]
+    [InlineData("65", 4, true)]
+    [InlineData("many", 4, true)]
+    public void ImageRowsGroupsPerSmParses(string? raw, int expected, bool bad)
+    {
+        var problems = new List<string>();
+        Assert.Equal(expected, EnvironmentSwitches.Read("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", raw, "an integer from 1 to 64", EnvironmentSwitches.GroupsPerSm, 4, problems));
+        Assert.Equal(bad, problems.Count == 1);
+        if (bad) Assert.Contains("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", problems[0]);
+    }
 }

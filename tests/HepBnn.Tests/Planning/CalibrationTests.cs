@@ -142,4 +142,19 @@ public class CalibrationTests
         Assert.True(Profiler.Disagrees(Calibration.None with { Points = [P(100, 400, 0), P(100, 380, 0)] }));
         Assert.True(Profiler.Disagrees(Calibration.None with { Points = [P(100, 130, 0.2)] }));
     }
+
+    /// <summary>All-CPU calibration plans that all took over 1.5× their isolated sums (VGG3 b1 on the Xeon host under
+    /// a burst of load: ~85 µs against ~18) mean re-measuring, not a 65 µs per-run constant; one plan near its sum, or
+    /// GPU plans (whose launches and copies are what calibration is for), do not.</summary>
+    [Fact]
+    public void CpuPlansFarAboveTheirBlocksAreImplausible()
+    {
+        CalibrationPoint P(string config, double isolated, double measured) => new([config, config], isolated, measured, measured, 1);
+        Assert.False(Profiler.CpuPlansImplausible(Calibration.None));
+        Assert.True(Profiler.CpuPlansImplausible(Calibration.None with { Points = [P("cpu.mt-rows", 18, 85), P("cpu.mt-pixels", 19, 86)] }));
+        Assert.False(Profiler.CpuPlansImplausible(Calibration.None with { Points = [P("cpu.mt-rows", 18, 85), P("cpu.mt-pixels", 19, 20)] }));
+        Assert.False(Profiler.CpuPlansImplausible(Calibration.None with { Points = [P("cpu.mt-rows", 18, 25)] }));
+        Assert.False(Profiler.CpuPlansImplausible(Calibration.None with { Points = [P("gpu.tensor-core", 18, 60)] }));
+        Assert.True(Profiler.CpuPlansImplausible(Calibration.None with { Points = [P("gpu.tensor-core", 18, 60), P("cpu.mt-rows", 18, 40)] }));
+    }
 }

@@ -109,6 +109,18 @@ public class ProfilerTests
     }
 
     [Fact]
+    public void VerdictNamesAFasterWayToRunTheFoundPlan()
+    {
+        static VerdictRow Row(string label, double paired) => new(label, ["gpu.tensor-core"], 10, new TimingStats(10, 9, 11, 5), paired, null) { PairedRatio = paired };
+        var rows = new[] { Row("found plan (top-1)", 1), Row("found plan, CUDA graphs off (eager launches)", 1.3),
+                           Row("found plan, dependent launch off (plain graph edges)", 1 / 1.11), Row("top-2", 0.5) };
+        // a faster runner-up is a better plan (Beating), not a faster mode; the paired ratio decides, beyond the tolerance
+        Assert.Equal("found plan, dependent launch off (plain graph edges)", Verdict.FasterModeRow(rows, 0.03)?.Label);
+        Assert.Null(Verdict.FasterModeRow([Row("found plan (top-1)", 1), Row("found plan, dependent launch on (programmatic edges)", 0.98)], 0.03));
+        Assert.Null(Verdict.FasterModeRow([Row("found plan (top-1)", 1), Row("found plan, CUDA graphs off (eager launches)", 1.5)], 0.03));
+    }
+
+    [Fact]
     public void AdaptiveMeasurementAbandonsHopelessCandidates()
     {
         int calls = 0;

@@ -13,6 +13,7 @@ public class CpuSegmentTests
         ["cpu.mt-rows", "cpu.mt-pixels", "cpu.mt-channels", "cpu.mt-batch"],
         ["cpu.scalar", "cpu.mt-pixels-t4", "cpu.simd256", "cpu.mt-rows"],
         ["cpu.mt-batch", "cpu.scalar", "cpu.mt-pixels", "cpu.scalar"],
+        ["cpu.mt-rows", "cpu.mt-tiles", "cpu.mt-dense-pairs", "cpu.mt-channels"], // fc1 in sample pairs (odd batches: one single)
     ];
 
     /// <summary>(plan, batch, pool threads): 8 and 16 threads on this 2-core CI machine oversubscribe it, so participants
@@ -20,6 +21,7 @@ public class CpuSegmentTests
     public static TheoryData<int, int, int> Cases() => new()
     {
         { 0, 1, 3 }, { 0, 5, 3 }, { 1, 1, 3 }, { 1, 3, 3 }, { 2, 4, 3 }, { 0, 1, 8 }, { 1, 2, 16 }, { 2, 3, 8 },
+        { 3, 1, 3 }, { 3, 5, 3 }, { 3, 16, 8 }, { 3, 2, 16 },
     };
 
     [Theory]

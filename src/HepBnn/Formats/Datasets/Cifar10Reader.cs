@@ -15,9 +15,11 @@ public static class Cifar10Reader
 
     /// <summary>The five training batches, or the test batch, of an extracted <c>cifar-10-batches-bin</c> directory.
     /// Each file may be stored as <c>name.bin</c> or <c>name.bin.gz</c>.</summary>
-    public static LabeledImages ReadDirectory(string directory, bool test = false) =>
-        Read(test ? [Find(directory, "test_batch.bin")]
-                  : Enumerable.Range(1, 5).Select(i => Find(directory, $"data_batch_{i}.bin")).ToArray());
+    public static LabeledImages ReadDirectory(string directory, bool test = false) => Read(Files(directory, test));
+
+    /// <summary>The files <see cref="ReadDirectory"/> reads, in order.</summary>
+    public static string[] Files(string directory, bool test) =>
+        test ? [Find(directory, "test_batch.bin")] : Enumerable.Range(1, 5).Select(i => Find(directory, $"data_batch_{i}.bin")).ToArray();
 
     /// <summary>The file itself if it exists, else its .gz, else the plain name (so the error names the expected file).</summary>
     static string Find(string directory, string name)
@@ -65,7 +67,7 @@ public static class Cifar10Reader
     /// <summary>out[(y·32 + x)·3 + c] = in[c·1024 + y·32 + x]. Lengths checked once, then unchecked refs: with
     /// three bounds-checked span accesses per byte this conversion was ~1/3 of reading the gzip test set.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // 10,000 calls: no tier-0 loop
-    static void ChwToHwc(ReadOnlySpan<byte> chw, Span<byte> hwc)
+    internal static void ChwToHwc(ReadOnlySpan<byte> chw, Span<byte> hwc)
     {
         const int plane = Side * Side;
         if (chw.Length < PixelBytes || hwc.Length < PixelBytes) throw new ArgumentException("CIFAR-10 record shorter than 3072 bytes");

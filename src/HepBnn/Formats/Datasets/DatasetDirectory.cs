@@ -43,6 +43,13 @@ public static class DatasetDirectory
         return IdxReader.Read(images, labels, classes: 256);
     }
 
+    /// <summary>The test split (or the training split) as a stream: CIFAR-10 batches decoded as they are read (the
+    /// first images are ready after one batch's read, not the whole file's); IDX files read whole.</summary>
+    public static LabeledImageStream Open(string directory, bool train = false) =>
+        Detect(directory) == DatasetFormat.Cifar10
+            ? Cifar10Stream.OpenDirectory(directory, test: !train)
+            : new InMemoryImageStream(Load(directory, train));
+
     /// <summary>Class names for a dataset directory when its format names them (CIFAR-10), else null.</summary>
     public static IReadOnlyList<string>? KnownClassNames(string directory) =>
         Detect(directory) == DatasetFormat.Cifar10 ? Cifar10ClassNames : null;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using HepBnn.Devices;
 
 namespace HepBnn.Ops.Cpu;
 
@@ -72,6 +73,10 @@ public sealed class CpuBlockData
     /// product over patch bytes [c·ChannelPatchLength, …) yields S_c. Set c starts at c·<see cref="ImageSetLength"/>.</summary>
     public sbyte[] ChannelImageWeights { get; } = [];
     public int ImageSetLength { get; }
+    /// <summary>AVX-512 per-channel sums: the 32-bit filter in front of the 64-bit test (null when not applicable).</summary>
+    public NarrowChannelSums? Narrow { get; }
+    /// <summary>Tests only: widens <see cref="Narrow"/>'s uncertain band so that every word takes the exact path.</summary>
+    [ThreadStatic] internal static long NarrowExtraSlack;
 
     /// <summary>Binary scores: x = Corr − 2P, [class][PaddedK].</summary>
     public int[] Corr { get; } = [];
@@ -170,6 +175,8 @@ public sealed class CpuBlockData
             var sets = planes.Select(w => imageLanes > 0 ? ImagePairWeights(k, w, ChannelPatchLength, ChannelPatchLength, imageLanes) : w).ToArray();
             ImageSetLength = sets[0].Length;
             ChannelImageWeights = sets.SelectMany(x => x).ToArray();
+            if (imageLanes == 32 && ChannelPatchLength / 2 <= MaxPairs16)
+                Narrow = NarrowChannelSums.Create(Multipliers, kh * kw, WideLo, WideHi, PaddedK, NarrowExtraSlack);
         }
         else if (block.Output == BlockOutput.Bits)
         {
@@ -223,6 +230,13 @@ public sealed class CpuBlockData
             ImageLanes = imageLanes;
             if (!HasChannelSums) ImageLaneWeights = ImagePairWeights(k, block.ImageWeights!, (int)taps, PatchLength, imageLanes);
         }
+        // Every table the kernels load as whole vectors starts on a cache line, in every instance alike (AlignedArrays: why).
+        LaneWeights = AlignedArrays.Copy(LaneWeights); HalfLaneWeights = AlignedArrays.Copy(HalfLaneWeights);
+        ImageLaneWeights = AlignedArrays.Copy(ImageLaneWeights); ChannelImageWeights = AlignedArrays.Copy(ChannelImageWeights);
+        Lo = AlignedArrays.Copy(Lo); Span = AlignedArrays.Copy(Span); Lo32 = AlignedArrays.Copy(Lo32); Span32 = AlignedArrays.Copy(Span32);
+        SumLo = AlignedArrays.Copy(SumLo); SumSpan = AlignedArrays.Copy(SumSpan);
+        SumLo16 = AlignedArrays.Copy(SumLo16); SumSpan16 = AlignedArrays.Copy(SumSpan16);
+        WideLo = AlignedArrays.Copy(WideLo); WideHi = AlignedArrays.Copy(WideHi); Corr = AlignedArrays.Copy(Corr);
     }
 
     /// <summary>See <see cref="PixelOffsets"/>: patch order [ky][kx][C], or planar [C][ky·kw + kx] padded to

@@ -95,6 +95,7 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
 
     public void Execute(int unit) => Execute(unit, 0);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Execute(int unit, int worker)
     {
         var b = Block;

@@ -35,6 +35,7 @@ public sealed class CpuScratch
     /// moves lines in pairs).</summary>
     public const int Pad = 128;
 
-    /// <summary>An array of <paramref name="length"/> used elements followed by <see cref="Pad"/> bytes nobody writes.</summary>
-    public static T[] Padded<T>(int length) where T : unmanaged => new T[length + Pad / System.Runtime.CompilerServices.Unsafe.SizeOf<T>()];
+    /// <summary>An array of <paramref name="length"/> used elements followed by <see cref="Pad"/> bytes nobody writes.
+    /// Starts on a cache line (<see cref="Devices.AlignedArrays"/>), so what a worker writes never shares a line with another's.</summary>
+    public static T[] Padded<T>(int length) where T : unmanaged => Devices.AlignedArrays.Allocate<T>(length + Pad / System.Runtime.CompilerServices.Unsafe.SizeOf<T>());
 }

@@ -578,6 +578,21 @@ public struct Simd512Kernel : ICpuKernel
     static void WordSums(ref ushort pixels, ref sbyte wa, int pairs, out Vector512<short> a, out Vector512<short> b)
     {
         ref sbyte wb = ref Unsafe.Add(ref wa, (nint)pairs * 64);
+        if (pairs == 5) // a 3×3 kernel's plane (VGG's first layers): straight-line, no loop counter or index arithmetic
+        {
+            var p0 = Vector512.Create(pixels).AsByte();
+            var p1 = Vector512.Create(Unsafe.Add(ref pixels, 1)).AsByte();
+            var p2 = Vector512.Create(Unsafe.Add(ref pixels, 2)).AsByte();
+            var p3 = Vector512.Create(Unsafe.Add(ref pixels, 3)).AsByte();
+            var p4 = Vector512.Create(Unsafe.Add(ref pixels, 4)).AsByte();
+            a = Avx512BW.MultiplyAddAdjacent(p0, Vector512.LoadUnsafe(ref wa)) + Avx512BW.MultiplyAddAdjacent(p1, Vector512.LoadUnsafe(ref wa, 64))
+                + (Avx512BW.MultiplyAddAdjacent(p2, Vector512.LoadUnsafe(ref wa, 128)) + Avx512BW.MultiplyAddAdjacent(p3, Vector512.LoadUnsafe(ref wa, 192)))
+                + Avx512BW.MultiplyAddAdjacent(p4, Vector512.LoadUnsafe(ref wa, 256));
+            b = Avx512BW.MultiplyAddAdjacent(p0, Vector512.LoadUnsafe(ref wb)) + Avx512BW.MultiplyAddAdjacent(p1, Vector512.LoadUnsafe(ref wb, 64))
+                + (Avx512BW.MultiplyAddAdjacent(p2, Vector512.LoadUnsafe(ref wb, 128)) + Avx512BW.MultiplyAddAdjacent(p3, Vector512.LoadUnsafe(ref wb, 192)))
+                + Avx512BW.MultiplyAddAdjacent(p4, Vector512.LoadUnsafe(ref wb, 256));
+            return;
+        }
         a = default;
         b = default;
         for (int t = 0; t < pairs; t++)
@@ -628,7 +643,25 @@ public struct Simd512Kernel : ICpuKernel
     /// plane of the patch (VPMADDUBSW), widened to 64 bits and multiplied by q_c (VPMULLQ), accumulated into P and
     /// compared with [WideLo, WideHi] 8 channels per vector: no scalar epilogue, no sums stored.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls)
+    public static ulong ImageChannelWord(CpuBlockData d, ref byte patch, int word, int cls) =>
+        TryNarrowChannelWord(d, ref patch, word, cls, out ulong decided) ? decided : ExactChannelWord(d, ref patch, word, cls);
+
+    /// <summary>The word from the 32-bit filter (<see cref="NarrowChannelSums"/>) when it decides every channel; false
+    /// when the block has no filter or a channel lies too near its threshold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static bool TryNarrowChannelWord(CpuBlockData d, ref byte patch, int word, int cls, out ulong bits)
+    {
+        int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), plane = d.ChannelPatchLength, pairs = plane / 2;
+        ref sbyte w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.ChannelImageWeights), (nint)word * 2 * pairs * 64);
+        if (groups == 2 && pairs <= 64 && Bmi2.X64.IsSupported && d.Narrow is { } narrow)
+            return NarrowWord(d, narrow, ref patch, ref w, plane, pairs, cls * d.PaddedK + word * 64, out bits);
+        bits = 0;
+        return false;
+    }
+
+    /// <summary>The exact test: P = Σ_c q_c·S_c in 64-bit against [WideLo, WideHi].</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal static ulong ExactChannelWord(CpuBlockData d, ref byte patch, int word, int cls)
     {
         int groups = Math.Min(2, (d.Block.OutChannels - word * 64 + 31) >> 5), plane = d.ChannelPatchLength, pairs = plane / 2;
         var q = d.Multipliers;
@@ -668,6 +701,46 @@ public struct Simd512Kernel : ICpuKernel
         }
         return bits;
     }
+
+    /// <summary>The 32-bit filter (<see cref="NarrowChannelSums"/>): P' = Σ_c q'_c·S_c by one VPMADDWD per pair of input
+    /// channels on their interleaved int16 sums, tested against the sure and the possible range of every channel.
+    /// False when a channel's P lies too near its threshold to decide on P' (the caller then runs the exact test).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool NarrowWord(CpuBlockData d, NarrowChannelSums narrow, ref byte patch, ref sbyte w, int plane, int pairs, nint t, out ulong bits)
+    {
+        int channels = d.Multipliers.Length;
+        Vector512<int> p0 = default, p1 = default, p2 = default, p3 = default;
+        for (int c = 0; c < channels; c += 2)
+        {
+            WordSums(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, c * plane)), ref Unsafe.Add(ref w, (nint)c * d.ImageSetLength), pairs, out var a0, out var b0);
+            Vector512<short> a1 = default, b1 = default;
+            if (c + 1 < channels)
+                WordSums(ref Unsafe.As<byte, ushort>(ref Unsafe.Add(ref patch, (c + 1) * plane)), ref Unsafe.Add(ref w, (nint)(c + 1) * d.ImageSetLength), pairs, out a1, out b1);
+            var q = Vector512.Create(narrow.PairMultipliers[c >> 1]).AsInt16();
+            p0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackLow(a0, a1), q);
+            p1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackHigh(a0, a1), q);
+            p2 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackLow(b0, b1), q);
+            p3 += Avx512BW.MultiplyAddAdjacent(Avx512BW.UnpackHigh(b0, b1), q);
+        }
+        ref int inLo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.InLo), t);
+        ref uint inSpan = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.InSpan), t);
+        ref int maybeLo = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.MaybeLo), t);
+        ref uint maybeSpan = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(narrow.MaybeSpan), t);
+        ulong sure = Within(p0, ref inLo, ref inSpan, 0) | Within(p2, ref inLo, ref inSpan, 2) << 16
+                     | Within(p1, ref inLo, ref inSpan, 1) << 32 | Within(p3, ref inLo, ref inSpan, 3) << 48;
+        ulong maybe = Within(p0, ref maybeLo, ref maybeSpan, 0) | Within(p2, ref maybeLo, ref maybeSpan, 2) << 16
+                      | Within(p1, ref maybeLo, ref maybeSpan, 1) << 32 | Within(p3, ref maybeLo, ref maybeSpan, 3) << 48;
+        // lane j of the low unpacks is channel 8·(j/4) + j%4 (+32 for the second group): the 0x0F nibbles, in order;
+        // the high unpacks' lanes are the 0xF0 nibbles
+        bits = Bmi2.X64.ParallelBitDeposit(sure, 0x0F0F0F0F_0F0F0F0FUL) | Bmi2.X64.ParallelBitDeposit(sure >> 32, 0xF0F0F0F0_F0F0F0F0UL);
+        return sure == maybe;
+    }
+
+    /// <summary>Bits of the 16 lanes of int32 vector v whose P' lies in its range: (uint)(P' − lo) ≤ span.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static ulong Within(Vector512<int> p, ref int lo, ref uint span, int v) =>
+        Vector512.LessThanOrEqual((p - Vector512.LoadUnsafe(ref lo, (nuint)v * 16)).AsUInt32(), Vector512.LoadUnsafe(ref span, (nuint)v * 16))
+            .ExtractMostSignificantBits();
 
     /// <summary>Bits of the 8 channels 8·i … of the word whose P lies in [lo, hi].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

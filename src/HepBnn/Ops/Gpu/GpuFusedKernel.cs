@@ -1,3 +1,4 @@
+using HepBnn.Devices;
 using ILGPU;
 using static HepBnn.Ops.Gpu.GpuBlockMath;
 
@@ -18,6 +19,7 @@ public static class GpuFusedKernel
         ArrayView<ulong> act, ArrayView<uint> actHalves, ArrayView<ulong> outWords, ArrayView<uint> outHalves, ArrayView<int> outScores,
         ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<int> barrier)
     {
+        GpuDependentLaunch.Wait();
         // The tensor-core stages' partial sums of split reductions (GpuFusedMma): one slice per warp.
         var partial = SharedMemory.Allocate<int>(GpuFusedMma.MaxWarps * GpuFusedMma.PartialInts);
         var table = SharedMemory.Allocate<GpuFusedStage>(CachedStages);
@@ -31,6 +33,7 @@ public static class GpuFusedKernel
         ArrayView<ulong> act, ArrayView<uint> actHalves, ArrayView<ulong> outWords, ArrayView<uint> outHalves, ArrayView<int> outScores,
         ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<int> barrier)
     {
+        GpuDependentLaunch.Wait();
         var none = SharedMemory.Allocate<int>(1);
         var table = SharedMemory.Allocate<GpuFusedStage>(CachedStages);
         Body(stages, count, batch, input, act, actHalves, outWords, outHalves, outScores, weights, meta, poolAnd, barrier, none, table, false);

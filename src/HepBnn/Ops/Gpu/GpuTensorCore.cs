@@ -343,6 +343,7 @@ public sealed class GpuTensorCore : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         var stage = SharedMemory.Allocate<uint>(MaxTileRows * RowStride);
         var bstage = SharedMemory.Allocate<ulong>(ChunkWords / 4 * 256);
         var rows = StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(MaxTileRows));
@@ -357,6 +358,7 @@ public sealed class GpuTensorCore : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         var stage = SharedMemory.Allocate<uint>(MaxTileRows * RowStride);
         var bstage = SharedMemory.Allocate<ulong>(ChunkWords / 4 * 256);
         var rows = StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(MaxTileRows));

@@ -1,3 +1,4 @@
+using HepBnn.Devices;
 using ILGPU;
 
 namespace HepBnn.Ops.Gpu;
@@ -102,6 +103,7 @@ public static class GpuTensorCoreImage
     public static void Kernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var epilogue = new BitsEpilogue(p, meta, rows);
         int lane = Group.IdxX & 31, r = (Group.IdxX >> 5) * 16 + (lane >> 2);

@@ -1,3 +1,4 @@
+using HepBnn.Devices;
 using ILGPU;
 
 namespace HepBnn.Ops.Gpu;
@@ -25,6 +26,7 @@ public static class GpuTensorCoreImageFast
     public static void Kernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         var shared = SharedMemory.Allocate<ulong>(TileRows.MaxRows);
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), shared);
         int lane = Group.IdxX & 31, g = lane >> 2, t = lane & 3, r = (Group.IdxX >> 5) * 16 + g;

@@ -309,12 +309,18 @@ public class GpuTensorCoreWide : GpuConfiguration
         GpuMma.AndPopc(ref c, a.A0, a.A1, a.A2, a.A3, (uint)b, (uint)(b >> 32));
 
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
         BitsBody(p, input, outWords, weights, meta, poolAnd, deep: false);
+    }
 
     protected static void BitsKernelDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
         BitsBody(p, input, outWords, weights, meta, poolAnd, deep: true);
+    }
 
     /// <summary>The group's preamble after its rows: windows (two rows per thread), the patches gathered into the stage,
     /// and the popcounts of this lane's rows.</summary>
@@ -362,12 +368,18 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
         ScoresBody(p, input, outScores, weights, meta, deep: false);
+    }
 
     protected static void ScoresKernelDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
         ScoresBody(p, input, outScores, weights, meta, deep: true);
+    }
 
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
         ArrayView<int> meta, bool deep)

@@ -39,12 +39,18 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     static void BitsKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
         BitsBody(p, input, outWords, weights, meta, poolAnd);
+    }
 
     static void ScoresKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd) =>
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
         ScoresBody(p, input, outScores, weights, meta);
+    }
 
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
     /// popcounts of this lane's rows in both m16 tiles.</summary>

@@ -53,6 +53,7 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
     static void BitsKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
         var epilogue = new Wide4WBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
@@ -79,6 +80,7 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
     static void ScoresKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
         var stage = Start(p, input, rows, out var popLo, out var popHi);
         int r = Wide4WBitsEpilogue.FirstRow(), t = Group.IdxX & 3, half = Group.IdxX >> 6, halves = Group.DimX >> 6;

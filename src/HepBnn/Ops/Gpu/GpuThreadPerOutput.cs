@@ -22,6 +22,7 @@ public sealed class GpuThreadPerOutput : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int t = Grid.IdxX * Group.DimX + Group.IdxX, n = Grid.IdxY;
         int slots = p.ChannelSlots;
         if (t >= p.OutH * p.OutW * slots) return; // whole warps only: slots and the group size are multiples of 32
@@ -35,6 +36,7 @@ public sealed class GpuThreadPerOutput : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int t = Grid.IdxX * Group.DimX + Group.IdxX, n = Grid.IdxY;
         int slots = p.ChannelSlots;
         if (t >= p.OutH * p.OutW * slots) return;

@@ -33,6 +33,7 @@ public sealed class GpuThreadPerPixel : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int n = Grid.IdxY;
         if (!Pixel(p, out int pixel, out int py, out int px)) return;
         long inBase = (long)n * p.InSample, outBase = (long)n * p.OutSample + (long)pixel * p.OutWords;
@@ -49,6 +50,7 @@ public sealed class GpuThreadPerPixel : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int n = Grid.IdxY;
         if (!Pixel(p, out int pixel, out int oy, out int ox)) return;
         long inBase = (long)n * p.InSample, outBase = (long)n * p.OutSample + (long)pixel * p.K;

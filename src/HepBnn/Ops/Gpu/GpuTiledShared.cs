@@ -104,6 +104,7 @@ public sealed class GpuTiledShared : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int py = Grid.IdxY, n = Grid.IdxZ;
         var stage = SharedMemory.GetDynamic<ulong>();
         long inBase = Start(p, input, stage, n, py, out int k, out int px0, out int px1);
@@ -204,6 +205,7 @@ public sealed class GpuTiledShared : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int oy = Grid.IdxY, n = Grid.IdxZ;
         var stage = SharedMemory.GetDynamic<ulong>();
         long inBase = Start(p, input, stage, n, oy, out int k, out int ox0, out int ox1);

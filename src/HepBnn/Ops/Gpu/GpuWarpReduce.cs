@@ -45,6 +45,7 @@ public sealed class GpuWarpReduce : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int lane = Group.IdxX & 31, warpInGroup = Group.IdxX >> 5, warps = Group.DimX >> 5, n = Grid.IdxY;
         int pixel = Grid.IdxX / p.OutWords, w = Grid.IdxX - pixel * p.OutWords; // one group per output word
         int py = pixel / p.OutW, px = pixel - py * p.OutW;
@@ -88,6 +89,7 @@ public sealed class GpuWarpReduce : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
+        GpuDependentLaunch.Wait();
         int lane = Group.IdxX & 31, n = Grid.IdxY;
         int warp = Grid.IdxX * (Group.DimX >> 5) + (Group.IdxX >> 5);
         int lanes = p.Lanes, sub = lane / lanes, part = lane - sub * lanes, perStep = 32 / lanes;

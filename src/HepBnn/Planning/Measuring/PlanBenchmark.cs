@@ -21,9 +21,11 @@ public static class PlanBenchmark
     public static double[][] Samples(BnnModel model, IReadOnlyList<Block> blocks,
         IReadOnlyList<IReadOnlyList<string>> plans, int batch, ExecutionResources res, byte[] images,
         double budgetMs, int minRounds = 3, int maxRounds = 1000, Action<int, double>? afterRound = null,
-        Action<int, InferenceSession, int[]>? afterMeasuring = null, IReadOnlyList<bool?>? cudaGraphs = null)
+        Action<int, InferenceSession, int[]>? afterMeasuring = null, IReadOnlyList<bool?>? cudaGraphs = null,
+        IReadOnlyList<bool?>? dependentLaunch = null, IReadOnlyList<GpuHostIo?>? hostIo = null)
     {
-        // cudaGraphs: per plan, SessionOptions.CudaGraphs (null = the resources' setting, e.g. HEPBNN_CUDA_GRAPHS).
+        // cudaGraphs, dependentLaunch: per plan, SessionOptions.CudaGraphs / .DependentLaunch (null = the resources'
+        // setting, e.g. HEPBNN_CUDA_GRAPHS / HEPBNN_PDL).
         if (plans.Count == 0) return [];
         if (images.Length != batch * model.InputShape.Elements) throw new HepBnnException($"{images.Length} image bytes for batch {batch} of {model.InputShape}");
         var sessions = new List<InferenceSession>();
@@ -31,7 +33,8 @@ public static class PlanBenchmark
         {
             foreach (var plan in plans)
                 sessions.Add(new InferenceSession(model, blocks, plan.Select(ConfigurationRegistry.Find).ToArray(),
-                    new SessionOptions { MaxBatch = batch, CudaGraphs = cudaGraphs?[sessions.Count] }, res));
+                    new SessionOptions { MaxBatch = batch, CudaGraphs = cudaGraphs?[sessions.Count],
+                        DependentLaunch = dependentLaunch?[sessions.Count], HostIo = hostIo?[sessions.Count] }, res));
             var scores = new int[batch * sessions[0].ScoresPerImage];
             // Warm-up: one run each (JIT, first touch), a second where runs are cheap compared with the budget.
             var once = sessions.Select(s => Time(s, images, batch, scores)).ToArray();

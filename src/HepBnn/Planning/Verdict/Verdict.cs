@@ -37,6 +37,11 @@ public sealed record Verdict(
     public string? BeatenBy { get; init; }
     /// <summary>How many times faster <see cref="BeatenBy"/> ran than the found plan (paired per-round median), or null.</summary>
     public double? BeatenByFactor { get; init; }
+    /// <summary>The found plan run another way (graphs off, the other dependent-launch setting) that ran more than the
+    /// tolerance faster in the same rounds (paired), or null: the plan is right but the way it runs is not the fastest.</summary>
+    public string? FasterMode { get; init; }
+    /// <summary>How many times faster <see cref="FasterMode"/> ran (paired per-round median), or null.</summary>
+    public double? FasterModeFactor { get; init; }
 
     /// <summary>How the found plan's GPU blocks ran (<see cref="InferenceSession.GpuExecution"/>: CUDA graphs or eager, and why).</summary>
     public string? GpuExecution { get; init; }
@@ -50,6 +55,13 @@ public sealed record Verdict(
         rows.Where(r => r.VsPlan is { } x && double.IsFinite(x) && x < 1 / (1 + tolerance)
                         && !(r.Configurations is { } c && rows[0].Configurations is { } f && c.SequenceEqual(f)))
             .OrderBy(r => r.VsPlan!.Value).FirstOrDefault();
+
+    /// <summary>The row of the found plan in another mode (label "found plan, …", same configurations) whose paired ratio
+    /// to the found plan is below 1/(1+<paramref name="tolerance"/>), the fastest such; null when none.</summary>
+    public static VerdictRow? FasterModeRow(IReadOnlyList<VerdictRow> rows, double tolerance) =>
+        rows.Skip(1).Where(r => r.Label.StartsWith("found plan, ", StringComparison.Ordinal) && r.PairedRatio is { } x && double.IsFinite(x) && x > 0
+                                && x < 1 / (1 + tolerance))
+            .OrderBy(r => r.PairedRatio!.Value).FirstOrDefault();
 }
 
 public sealed record VerdictOptions

@@ -43,7 +43,18 @@ public static class VerdictRunner
         bool eagerRow = GraphTiming.Enabled(res, DeviceKind.Gpu) && top[0].Configurations.Any(c => ConfigurationRegistry.Find(c).Device == DeviceKind.Gpu);
         var plans = distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList();
         var graphs = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_CUDA_GRAPHS)
-        if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); }
+        var pdl = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_PDL)
+        if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); pdl.Add(null); }
+        // Where graphs can have programmatic edges, also the found plan with the other dependent-launch setting (the same
+        // graph with plain edges, or with programmatic ones): what dependent launch brings or costs, paired.
+        bool pdlRow = eagerRow && CudaGraph.ProgrammaticEdgesProblem(res.RequireGpu()) is null;
+        if (pdlRow) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(!res.DependentLaunch); }
+        // And with the kernels reading/writing the page-locked host buffers directly (no memcpy nodes), where possible.
+        var io = plans.Select(_ => (GpuHostIo?)null).ToList();
+        bool ioRows = eagerRow && GpuHostIoSwitch.FromEnvironment() == GpuHostIo.Copies && GpuHostIoSwitch.Unsupported(res.RequireGpu()) is null;
+        if (ioRows)
+            foreach (var mode in new[] { GpuHostIo.MappedOutput, GpuHostIo.Mapped })
+            { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(null); io.Add(mode); }
         status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         double loadBefore = Devices.MachineLoad.OneMinute();
@@ -59,7 +70,7 @@ public static class VerdictRunner
         var samples = PlanBenchmark.Samples(model, blocks, plans,
             profile.Batch, res, images, options.BudgetSeconds * 1000, options.MinRounds,
             afterRound: (r, ms) => { if (r % 10 == 0) status?.Invoke($"measuring {distinct.Count} plans, interleaved: round {r}, {ms / 1000:F1} s"); },
-            cudaGraphs: graphs,
+            cudaGraphs: graphs, dependentLaunch: pdl, hostIo: io,
             afterMeasuring: (p, session, scores) =>
             {
                 if (p == foundIndex) gpuExecution = session.GpuExecution;
@@ -90,22 +101,36 @@ public static class VerdictRunner
             rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same)
                 { PairedRatio = PlanBenchmark.PairedRatio(samples[id], samples[found]) });
         }
+        int ioAt = plans.Count - (ioRows ? 2 : 0), pdlAt = ioAt - (pdlRow ? 1 : 0), eagerAt = pdlAt - 1;
+        VerdictRow ModeRow(string label, int at, string note) =>
+            new(label, top[0].Configurations, double.NaN, measured[at], measured[at].MedianUs / planUs, note)
+            { PairedRatio = PlanBenchmark.PairedRatio(samples[at], samples[found]) };
+        if (ioRows)
+        {
+            rows.Insert(1, ModeRow("found plan, mapped host input and output (no copy nodes)", ioAt + 1, "same plan, kernels read the input and write the output in page-locked host memory"));
+            rows.Insert(1, ModeRow("found plan, mapped host output (no device→host node)", ioAt, "same plan, the last kernel writes the output in page-locked host memory"));
+        }
+        if (pdlRow)
+            rows.Insert(1, ModeRow(res.DependentLaunch ? "found plan, dependent launch off (plain graph edges)" : "found plan, dependent launch on (programmatic edges)",
+                pdlAt, res.DependentLaunch ? "same plan and graph, each kernel launched after the previous one ends"
+                                           : "same plan and graph, each kernel launched while the previous one runs"));
         if (eagerRow)
-            rows.Insert(1, new VerdictRow("found plan, CUDA graphs off (eager launches)", top[0].Configurations, double.NaN, measured[^1],
-                measured[^1].MedianUs / planUs, "same plan, each block launched on the stream")
-                { PairedRatio = PlanBenchmark.PairedRatio(samples[^1], samples[found]) });
+            rows.Insert(1, ModeRow("found plan, CUDA graphs off (eager launches)", eagerAt, "same plan, each block launched on the stream"));
         // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
         int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;
         var plan = Planner.ToPlan(profile, table, top[0]);
         // The found plan must hold against every plan measured, baselines included, not only its runners-up.
         var beating = Verdict.Beating(rows, options.Tolerance);
+        var fasterMode = Verdict.FasterModeRow(rows, options.Tolerance);
         return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, top[0].PredictedUs, planUs,
             (top[0].PredictedUs - planUs) / planUs, bestRank, beating is null,
             profile.ProfilingSeconds, measuringSeconds, loadBefore, Devices.MachineLoad.OneMinute())
         {
             BeatenBy = beating?.Label,
             BeatenByFactor = beating is null ? null : 1 / beating.VsPlan!.Value,
+            FasterMode = fasterMode?.Label,
+            FasterModeFactor = fasterMode is null ? null : 1 / fasterMode.PairedRatio,
             GpuExecution = gpuExecution,
             ReferenceMismatches = mismatches,
         };

@@ -52,6 +52,7 @@ public sealed class BlockedRunner<TB, TI> : ICpuRegionWork
 
     public void Execute(int unit) => Execute(unit, 0);
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Execute(int unit, int worker)
     {
         var b = Block;
