@@ -148,34 +148,23 @@ internal static class GpuImageRowsData
         meta[at + 2] = s;
     }
 
-    /// <summary>B fragments [channel tile of 64][step][n-tile of 8][lane]: lane (g, t) holds column 8·tile + g, chunks
-    /// 8·step + t (low half) and 8·step + 4 + t (high half), each channel's weights times its sign.</summary>
+    /// <summary>B fragments (<see cref="GpuTensorCore.BFragments"/>): lane t holds chunks 8·step + t (low half) and
+    /// 8·step + 4 + t (high half), each channel's weights times its sign.</summary>
     static ulong[] Fragments(Block block, GpuBlockParams p, int[] sign)
     {
         var w = block.ImageWeights!;
-        int k = block.OutChannels, c = block.InputShape.C, kw = block.KernelW, row = kw * c, taps = block.KernelH * row;
-        int q = ChunksPerKernelRow(block), chunks = block.KernelH * q, steps = p.KSteps, tiles = p.PaddedK / 64;
-        var frag = new ulong[(long)tiles * steps * 8 * 32];
-        for (int ct = 0; ct < tiles; ct++)
-            for (int s = 0; s < steps; s++)
-                for (int f = 0; f < 8; f++)
-                    for (int lane = 0; lane < 32; lane++)
-                    {
-                        int ch = ct * 64 + f * 8 + (lane >> 2), t = lane & 3;
-                        if (ch >= k) continue;
-                        ulong lo = Chunk(8 * s + t), hi = Chunk(8 * s + 4 + t);
-                        frag[(((long)ct * steps + s) * 8 + f) * 32 + lane] = lo | hi << 32;
+        int c = block.InputShape.C, kw = block.KernelW, row = kw * c, taps = block.KernelH * row;
+        int q = ChunksPerKernelRow(block), chunks = block.KernelH * q;
+        return GpuTensorCore.BFragments(block.OutChannels, p.PaddedK, p.KSteps, (ch, s, t) => (Chunk(ch, 8 * s + t), Chunk(ch, 8 * s + 4 + t)));
 
-                        uint Chunk(int i)
-                        {
-                            if (i >= chunks) return 0;
-                            int ky = i / q, e0 = 4 * (i - ky * q);
-                            uint v = 0;
-                            for (int j = 0; j < 4 && e0 + j < row; j++)
-                                v |= (uint)(byte)(sbyte)(sign[ch] * w[(long)ch * taps + ky * row + e0 + j]) << (8 * j);
-                            return v;
-                        }
-                    }
-        return frag;
+        uint Chunk(int ch, int i)
+        {
+            if (i >= chunks) return 0;
+            int ky = i / q, e0 = 4 * (i - ky * q);
+            uint v = 0;
+            for (int j = 0; j < 4 && e0 + j < row; j++)
+                v |= (uint)(byte)(sbyte)(sign[ch] * w[(long)ch * taps + ky * row + e0 + j]) << (8 * j);
+            return v;
+        }
     }
 }

@@ -130,24 +130,33 @@ public sealed class GpuTensorCore : GpuConfiguration
         return p;
     }
 
-    /// <summary>Weights as B fragments: [channel tile of 64][step][n-tile of 8][lane], lane (g, t) holding column
-    /// 8·tile + g, 32-bit parts t (low half) and 4+t (high half) of the step's 256 bits; zeros past K and past the patch.</summary>
-    internal static ulong[] Fragments(ulong[] w, int k, GpuBlockParams p)
+    /// <summary>The B-fragment layout every m16n8 tensor-core kernel reads: [channel tile of 64][step][n-tile of 8][lane],
+    /// lane (g, t) of n-tile f holding column (output channel) 64·tile + 8·f + g; <paramref name="halves"/>(channel,
+    /// step, t) gives that lane's low and high 32 bits. Channels ≥ <paramref name="k"/> stay zero. Set-up code only.</summary>
+    internal static ulong[] BFragments(int k, int paddedK, int steps, Func<int, int, int, (uint Lo, uint Hi)> halves)
     {
-        int words = p.KWords, steps = p.KSteps, tiles = p.PaddedK / 64;
+        int tiles = paddedK / 64;
         var frag = new ulong[(long)tiles * steps * 8 * 32];
         for (int ct = 0; ct < tiles; ct++)
             for (int s = 0; s < steps; s++)
                 for (int f = 0; f < 8; f++)
                     for (int lane = 0; lane < 32; lane++)
                     {
-                        int ch = ct * 64 + f * 8 + (lane >> 2), t = lane & 3;
+                        int ch = ct * 64 + f * 8 + (lane >> 2);
                         if (ch >= k) continue;
-                        ulong b0 = Part(w, (long)ch * words, words, 4 * s + (t >> 1), t & 1);
-                        ulong b1 = Part(w, (long)ch * words, words, 4 * s + 2 + (t >> 1), t & 1);
-                        frag[(((long)ct * steps + s) * 8 + f) * 32 + lane] = b0 | b1 << 32;
+                        var (lo, hi) = halves(ch, s, lane & 3);
+                        frag[(((long)ct * steps + s) * 8 + f) * 32 + lane] = lo | (ulong)hi << 32;
                     }
         return frag;
+    }
+
+    /// <summary>Weights as B fragments (<see cref="BFragments"/>): lane t holds 32-bit parts t (low half) and 4+t (high
+    /// half) of the step's 256 bits; zeros past K and past the patch.</summary>
+    internal static ulong[] Fragments(ulong[] w, int k, GpuBlockParams p)
+    {
+        int words = p.KWords;
+        return BFragments(k, p.PaddedK, p.KSteps, (ch, s, t) =>
+            (Part(w, (long)ch * words, words, 4 * s + (t >> 1), t & 1), Part(w, (long)ch * words, words, 4 * s + 2 + (t >> 1), t & 1)));
     }
 
     static uint Part(ulong[] w, long row, int words, int word, int half) => word < words ? (uint)(w[row + word] >> (32 * half)) : 0u;

@@ -14,24 +14,14 @@ namespace HepBnn.Ops.Gpu;
 /// </summary>
 public static class GpuTensorCoreImage
 {
-    /// <summary>Weights as B fragments: [channel tile of 64][step][n-tile of 8][lane], lane (g, t) holding column
-    /// 8·tile + g, bytes k = 32·step + 4t..4t+3 (low half) and 32·step + 16 + 4t.. (high half); zero past the patch and K.</summary>
+    /// <summary>Weights as B fragments (<see cref="GpuTensorCore.BFragments"/>): lane t holds bytes 32·step + 4t..4t+3
+    /// (low half) and 32·step + 16 + 4t.. (high half); zero past the patch and K.</summary>
     internal static ulong[] Fragments(Block block, GpuBlockParams p)
     {
         var w = block.ImageWeights!;
-        int k = block.OutChannels, taps = block.KernelH * block.KernelW * block.InputShape.C, steps = p.KSteps, tiles = p.PaddedK / 64;
-        var frag = new ulong[(long)tiles * steps * 8 * 32];
-        for (int ct = 0; ct < tiles; ct++)
-            for (int s = 0; s < steps; s++)
-                for (int f = 0; f < 8; f++)
-                    for (int lane = 0; lane < 32; lane++)
-                    {
-                        int ch = ct * 64 + f * 8 + (lane >> 2), t = lane & 3;
-                        if (ch >= k) continue;
-                        ulong lo = Bytes(w, (long)ch * taps, taps, 32 * s + 4 * t), hi = Bytes(w, (long)ch * taps, taps, 32 * s + 16 + 4 * t);
-                        frag[(((long)ct * steps + s) * 8 + f) * 32 + lane] = lo | hi << 32;
-                    }
-        return frag;
+        int taps = block.KernelH * block.KernelW * block.InputShape.C;
+        return GpuTensorCore.BFragments(block.OutChannels, p.PaddedK, p.KSteps, (ch, s, t) =>
+            (Bytes(w, (long)ch * taps, taps, 32 * s + 4 * t), Bytes(w, (long)ch * taps, taps, 32 * s + 16 + 4 * t)));
     }
 
     static uint Bytes(sbyte[] w, long row, int taps, int e0)
