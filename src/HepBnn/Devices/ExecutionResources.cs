@@ -43,9 +43,7 @@ public sealed class ExecutionResources : IDisposable
     internal static bool ParseSwitch(string name, string? value, bool fallback) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" => fallback,
-        "1" or "on" or "true" => true,
-        "0" or "off" or "false" => false,
-        var other => throw new HepBnnException($"{name} must be 1/on/true or 0/off/false (got '{other}')"),
+        var v => EnvironmentSwitches.OnOff(v) ?? throw new HepBnnException($"{name} must be 1/on/true or 0/off/false (got '{v}')"),
     };
 
     /// <summary>Whether sessions and the profiler run each GPU segment (H2D copy, launches, D2H copy) as one captured CUDA
@@ -53,12 +51,7 @@ public sealed class ExecutionResources : IDisposable
     public bool CudaGraphs { get; }
 
     /// <summary>HEPBNN_CUDA_GRAPHS: unset/1/on/true → on; 0/off/false → off; anything else is an error naming the variable.</summary>
-    public static bool CudaGraphsFromEnvironment() => Environment.GetEnvironmentVariable("HEPBNN_CUDA_GRAPHS")?.Trim().ToLowerInvariant() switch
-    {
-        null or "" or "1" or "on" or "true" => true,
-        "0" or "off" or "false" => false,
-        var other => throw new HepBnnException($"HEPBNN_CUDA_GRAPHS must be 1/on/true or 0/off/false (got '{other}')"),
-    };
+    public static bool CudaGraphsFromEnvironment() => Switch("HEPBNN_CUDA_GRAPHS", true);
 
     /// <summary>Whether captured GPU segments launch each kernel while the one before it still runs (programmatic dependent
     /// launch, sm_90+; <see cref="GpuDependentLaunch"/>) unless <see cref="Runtime.SessionOptions.DependentLaunch"/> says
