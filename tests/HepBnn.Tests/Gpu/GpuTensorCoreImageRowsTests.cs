@@ -46,7 +46,10 @@ public class GpuTensorCoreImageRowsTests(CpuAcceleratorFixture fixture)
         BlockOracle.Check(model, image, config, fixture.Resources, batch, seed);
     }
 
-    static (BnnModel, Block) Build(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int seed)
+    /// <summary>An 8-bit image block (pool &lt; 0: pooled before the BN, &gt; 0: after) followed by a dense layer, and the
+    /// image block compiled; also used by <see cref="GpuTensorCoreTests"/>.</summary>
+    internal static (BnnModel, Block) Build(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int seed,
+        string name = "image-rows")
     {
         var b = new ModelBuilder(new Shape3(h, w, c), seed);
         b.InputConv(k, kernel, stride, pad, normalize);
@@ -55,7 +58,7 @@ public class GpuTensorCoreImageRowsTests(CpuAcceleratorFixture fixture)
         if (pool > 0) b.Pool(pool, 2);
         b.Flatten();
         b.Dense(10);
-        var model = b.Build($"image-rows-{seed}");
+        var model = b.Build($"{name}-{seed}");
         var image = BlockCompiler.Compile(model)[0];
         Assert.Equal(BlockInput.Image, image.Input);
         return (model, image);

@@ -212,16 +212,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     {
         var config = ConfigurationRegistry.Find("gpu.tensor-core");
         int seed = 7000 + h * 100 + c * 10 + k;
-        var b = new ModelBuilder(new Shape3(h, w, c), seed);
-        b.InputConv(k, kernel, stride, pad, normalize);
-        if (pool < 0) b.Pool(-pool, 1);
-        b.BnSign();
-        if (pool > 0) b.Pool(pool, 2);
-        b.Flatten();
-        b.Dense(10);
-        var model = b.Build($"tensor-core-image-{seed}");
-        var image = BlockCompiler.Compile(model)[0];
-        Assert.Equal(BlockInput.Image, image.Input);
+        var (model, image) = GpuTensorCoreImageRowsTests.Build(h, w, c, k, kernel, stride, pad, pool, normalize, seed, "tensor-core-image");
         Assert.True(config.Supports(image), $"gpu.tensor-core should support {image}");
         BlockOracle.Check(model, image, config, fixture.Resources, batch, seed);
     }
