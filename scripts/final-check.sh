@@ -15,7 +15,8 @@ work=$(mktemp -d)/final
 mkdir -p "$out" "$work/plots"
 hepbnn="$bin/hepbnn"
 log="$work/final.txt"
-step() { echo "=== hepbnn $* ($(date -u +%H:%M:%S))" >> "$log"; local t0=$SECONDS; "$hepbnn" "$@" >> "$log" 2>&1; echo "=== exit code $?, $((SECONDS - t0)) s" >> "$log"; echo >> "$log"; }
+# step ARGS: one hepbnn command, logged; LIMIT=N (seconds) before it stops it after N s (timeout 0 = no limit).
+step() { echo "=== hepbnn $* (${LIMIT:+limit $LIMIT s, }$(date -u +%H:%M:%S))" >> "$log"; local t0=$SECONDS; timeout "${LIMIT:-0}" "$hepbnn" "$@" >> "$log" 2>&1; echo "=== exit code $?, $((SECONDS - t0)) s" >> "$log"; echo >> "$log"; }
 pack() { tar -C "$(dirname "$work")" -czf "$out/final.tar.gz" final; cp "$log" "$out/final.txt"; }
 trap pack EXIT
 OUT="$work" bash "$here/plan-check.sh" "$bin" quick
@@ -32,6 +33,5 @@ step eval --model models/vgg7-cifar10.hbnn --data models/samples/cifar10-test-10
 step roofline
 step verify
 # each under a limit: the mapped mode's first verify on the H200 (helper pdl, run2) had not printed after 18 s
-limited() { local s=$1; shift; echo "=== $* (limit ${s} s, $(date -u +%H:%M:%S))" >> "$log"; local t0=$SECONDS; timeout "$s" "$@" >> "$log" 2>&1; echo "=== exit code $?, $((SECONDS - t0)) s" >> "$log"; echo >> "$log"; }
-limited 45 env HEPBNN_PDL=1 "$hepbnn" verify --device gpu --networks 4 --skip-zoo
-limited 60 env HEPBNN_MAPPED_IO=all "$hepbnn" verify --device gpu --networks 4 --skip-zoo
+LIMIT=45 HEPBNN_PDL=1 step verify --device gpu --networks 4 --skip-zoo
+LIMIT=60 HEPBNN_MAPPED_IO=all step verify --device gpu --networks 4 --skip-zoo
