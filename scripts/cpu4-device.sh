@@ -20,7 +20,7 @@ T=$O/cpu4.txt
 step() { local t=$1; shift; echo "=== $* ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg))" >> $T; local t0=$SECONDS; timeout $t "$@" >> $T 2>&1; echo "=== exit $?, $((SECONDS - t0)) s" >> $T; }
 { date -u; nproc; uptime; lscpu | grep -E "Model name|Socket|Thread|Core|NUMA|L1d|L2|L3|Hypervisor|MHz|Flags" | cut -c1-300; lscpu -e;
   for c in /sys/devices/system/cpu/cpu[0-9]*; do echo "$(basename $c): siblings $(cat $c/topology/thread_siblings_list 2>/dev/null) core $(cat $c/topology/core_id 2>/dev/null)"; done;
-  top -bn1 -w 200 | head -12; } > $O/host.txt 2>&1
+  top -bn1 -w 200 | head -12; echo "/proc/stat at start (8th number: steal)"; head -1 /proc/stat; } > $O/host.txt 2>&1
 if command -v gcc >/dev/null && gcc -O2 -mavx512f -pthread $D/smt-probe.c -o /tmp/smt-probe 2>>$T; then
   step 20 /tmp/smt-probe 0 0,1 0,8 0,15 0-7 8-15 0,2,4,6,8,10,12,14 1,3,5,7,9,11,13,15 0-15
 else echo "no gcc: smt-probe skipped" >> $T; fi
@@ -34,6 +34,7 @@ B="bench --model vgg3 --device cpu --gpu none --profile-budget-s 2 --measure-s 1
 step 15 $H $B --batch 1 --batch 16 --layers --json-out $J/vgg3-rows-on.json
 HEPBNN_IMAGE_ROWS=0 step 12 $H $B --batch 16 --layers --json-out $J/vgg3-b16-rows-off.json
 step 12 $H $B --batch 16 --json-out $J/vgg3-b16-rows-on-2.json
-{ echo; uptime; } >> $O/host.txt 2>&1
+step 15 $H bench --model vgg7 --batch 1 --device cpu --gpu none --profile-budget-s 3 --measure-s 1 --json-out $J/vgg7-b1.json
+{ echo; uptime; echo "/proc/stat at end"; head -1 /proc/stat; } >> $O/host.txt 2>&1
 tar czf $O/json.tar.gz -C $J .
 ls -la $O
