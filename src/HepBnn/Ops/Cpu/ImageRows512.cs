@@ -12,8 +12,9 @@ namespace HepBnn.Ops.Cpu;
 /// offsets, and the 10 weight vectors (5 pairs × 2 lane groups of 32 channels) stay in registers for the whole region.
 /// Per pixel: ≤ 5 broadcasts, 10 VPMADDUBSW, the int16 threshold test by border class, the pool's OR/AND in registers.
 /// The generic path (<see cref="CpuBlockKernels.BitsRegion{TK}"/>) reloads the weights per pixel pair, composes the
-/// pairs from a per-pixel offset table, gathers border patches and keeps the pool accumulators in memory: 12 µs per
-/// image on one Zen 4 core for this block, where its 784 × 10 multiply-adds take ~2.
+/// pairs from a per-pixel offset table, gathers border patches and keeps the pool accumulators in memory: 12.1 µs per
+/// image on one Zen 4 core for this block; this kernel 3.9–4.0 (5.4 before the 3×3 pair layout became compile-time:
+/// branches per pair and spilled offsets), where its 784 × 10 multiply-adds alone take ~2.
 /// Zero pixels at out-of-bounds taps give the sums the gathered patch gives (its zeros), and the border class still
 /// picks the thresholds, so the bits are the same. <c>HEPBNN_IMAGE_ROWS=0</c> turns it off (A/B runs).</summary>
 public sealed class ImageRows512
@@ -28,6 +29,7 @@ public sealed class ImageRows512
     // pair t's value: the 16-bit word at offset A[t], or (split) the bytes at A[t] and B[t]; pairs past the patch read
     // offset 0 and meet zero weights
     readonly int[] _a = new int[MaxPairs], _b = new int[MaxPairs];
+    readonly bool _is3x3;
 
     /// <summary>Whether the kernel computes <paramref name="d"/>'s block: an AVX-512 image layer with one input channel,
     /// ≤ 10 patch bytes, int16 sums, plain thresholds (no per-channel divisors), 33–64 output channels, bits out.</summary>
@@ -53,6 +55,7 @@ public sealed class ImageRows512
         _kh = b.KernelH;
         _pad = b.Padding;
         int taps = b.KernelH * b.KernelW;
+        _is3x3 = b.KernelH == 3 && b.KernelW == 3;
         for (int t = 0; t < MaxPairs; t++)
         {
             int j = 2 * t;
@@ -66,8 +69,44 @@ public sealed class ImageRows512
 
     /// <summary>Pooled output pixels [py0, py1) × [px0, px1) (conv pixels when the block has no pool) of one sample:
     /// <paramref name="sample"/> is its first pixel byte, <paramref name="outWords"/> its packed output words.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Region(ref byte sample, Span<ulong> outWords, int py0, int py1, int px0, int px1, byte[] buffer)
+    {
+        if (_is3x3) Region<Layout3x3>(ref sample, outWords, py0, py1, px0, px1, buffer);
+        else Region<AnyLayout>(ref sample, outWords, py0, py1, px0, px1, buffer);
+    }
+
+    /// <summary>Where a patch's pixel pairs lie in the row buffer: known at compile time for the 3×3 kernel (VGG3's), so
+    /// that each pair is one load (or two bytes for the one pair that wraps to the next row) with no branch or table.</summary>
+    interface IPairLayout
+    {
+        static abstract ushort Pair(ref byte from, int paddedW, int t, int[] a, int[] b);
+    }
+
+    /// <summary>3×3 taps in pairs (0,1) (2,3) (4,5) (6,7) (8,–): (0,1), (4,5) = row 1's taps 1–2, (6,7) = row 2's taps
+    /// 0–1 are neighbours; (2,3) wraps from row 0's tap 2 to row 1's tap 0; (8,–) reads a neighbour byte whose weight is 0.</summary>
+    struct Layout3x3 : IPairLayout
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ushort Pair(ref byte from, int paddedW, int t, int[] a, int[] b) => t switch
+        {
+            0 => Unsafe.ReadUnaligned<ushort>(ref from),
+            1 => (ushort)(Unsafe.Add(ref from, 2) | Unsafe.Add(ref from, paddedW) << 8),
+            2 => Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, paddedW + 1)),
+            3 => Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, 2 * paddedW)),
+            _ => Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, 2 * paddedW + 2)),
+        };
+    }
+
+    /// <summary>Any other single-channel kernel of ≤ 10 taps: offsets from the tables built at set-up.</summary>
+    struct AnyLayout : IPairLayout
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static ushort Pair(ref byte from, int paddedW, int t, int[] a, int[] b) =>
+            b[t] < 0 ? Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, a[t])) : (ushort)(Unsafe.Add(ref from, a[t]) | Unsafe.Add(ref from, b[t]) << 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void Region<TL>(ref byte sample, Span<ulong> outWords, int py0, int py1, int px0, int px1, byte[] buffer) where TL : struct, IPairLayout
     {
         var b = _d.Block;
         var os = b.OutputShape;
@@ -84,7 +123,8 @@ public sealed class ImageRows512
         ref sbyte wbRef = ref Unsafe.Add(ref w, pairs * 64);
         var wb0 = Weights(ref wbRef, 0, pairs); var wb1 = Weights(ref wbRef, 1, pairs); var wb2 = Weights(ref wbRef, 2, pairs);
         var wb3 = Weights(ref wbRef, 3, pairs); var wb4 = Weights(ref wbRef, 4, pairs);
-        int a0 = _a[0], a1 = _a[1], a2 = _a[2], a3 = _a[3], a4 = _a[4], s0 = _b[0], s1 = _b[1], s2 = _b[2], s3 = _b[3], s4 = _b[4];
+        int[] pa = _a, pb = _b;
+        int paddedW = _paddedW, convStride = _stride;
 
         ref byte buf = ref MemoryMarshal.GetArrayDataReference(buffer);
         ref ushort lo = ref MemoryMarshal.GetArrayDataReference(_d.SumLo16);
@@ -99,13 +139,14 @@ public sealed class ImageRows512
                 for (int dy = 0; dy < size; dy++)
                 {
                     int oy = py * poolStride + dy;
-                    int row = (oy * _stride - firstRow) * _paddedW, clsRow = rowClass[oy] * colClasses;
+                    int row = (oy * convStride - firstRow) * paddedW, clsRow = rowClass[oy] * colClasses;
                     for (int dx = 0; dx < size; dx++)
                     {
                         int ox = px * poolStride + dx;
-                        ref byte from = ref Unsafe.Add(ref buf, row + ox * _stride);
-                        var p0 = Pair(ref from, a0, s0); var p1 = Pair(ref from, a1, s1); var p2 = Pair(ref from, a2, s2);
-                        var p3 = Pair(ref from, a3, s3); var p4 = Pair(ref from, a4, s4);
+                        ref byte from = ref Unsafe.Add(ref buf, row + ox * convStride);
+                        var p0 = Broadcast(TL.Pair(ref from, paddedW, 0, pa, pb)); var p1 = Broadcast(TL.Pair(ref from, paddedW, 1, pa, pb));
+                        var p2 = Broadcast(TL.Pair(ref from, paddedW, 2, pa, pb)); var p3 = Broadcast(TL.Pair(ref from, paddedW, 3, pa, pb));
+                        var p4 = Broadcast(TL.Pair(ref from, paddedW, 4, pa, pb));
                         var sa = Avx512BW.MultiplyAddAdjacent(p0, wa0) + Avx512BW.MultiplyAddAdjacent(p1, wa1)
                                  + (Avx512BW.MultiplyAddAdjacent(p2, wa2) + Avx512BW.MultiplyAddAdjacent(p3, wa3))
                                  + Avx512BW.MultiplyAddAdjacent(p4, wa4);
@@ -145,11 +186,9 @@ public sealed class ImageRows512
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<sbyte> Weights(ref sbyte w, int t, int pairs) => t < pairs ? Vector512.LoadUnsafe(ref w, (nuint)t * 64) : default;
 
-    /// <summary>Pixel pair (low byte at offset a, high at the next byte or at the split offset s) broadcast to every lane.</summary>
+    /// <summary>A pixel pair broadcast to every 16-bit lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<byte> Pair(ref byte from, int a, int s) =>
-        Vector512.Create(s < 0 ? Unsafe.ReadUnaligned<ushort>(ref Unsafe.Add(ref from, a))
-                               : (ushort)(Unsafe.Add(ref from, a) | Unsafe.Add(ref from, s) << 8)).AsByte();
+    static Vector512<byte> Broadcast(ushort pair) => Vector512.Create(pair).AsByte();
 
     /// <summary>Threshold bits of 32 int16 sums: (ushort)(x − lo) ≤ span (<see cref="CpuBlockData.SumLo16"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
