@@ -6,7 +6,8 @@
 #     ({0}, pairs, 0-7, evens, all 16): do 16 vCPUs give 16 cores' vector throughput, or are some SMT siblings?
 #     (VGG7's big convs get ~47 % of 16x their 1-thread speed even at b16, where partitions and waits cost nothing.)
 #  3. roofline VGG7 b1 and b16: cpu.simd512 vs cpu.mt-pixels / -t8 / cpu.mt-tiles, parallel efficiency in a region.
-#  4. the same blocks on 8 threads pinned to vCPUs 0-7 vs the even ones (taskset: the pool takes the affinity's size).
+#  4. the same blocks on 8 threads pinned to vCPUs 0-7 vs the even ones (taskset: the pool takes the affinity's size);
+#     and with HEPBNN_PIN_WORKERS=1 (each pool helper on its own vCPU) vs the default (the guest scheduler places them).
 #  5. VGG3 all-CPU verdicts b1 + b16, ImageRows512 on (default) vs HEPBNN_IMAGE_ROWS=0, same binary.
 # Usage (repo root on the device): bash .device/cpu4/cpu4-device.sh
 D=$(cd "$(dirname "$0")" && pwd)
@@ -26,10 +27,12 @@ if command -v gcc >/dev/null && gcc -O2 -mavx512f -pthread $D/smt-probe.c -o /tm
 else echo "no gcc: smt-probe skipped" >> $T; fi
 R7="roofline --model vgg7 --fork-threads 1 2 8 16 --budget-ms 6 --configs cpu.simd512 cpu.mt-pixels cpu.mt-pixels-t8 cpu.mt-tiles --segment-configs cpu.mt-tiles"
 step 25 $H $R7 --batch 1 --json-out $J/roofline-vgg7-b1.json
+HEPBNN_PIN_WORKERS=1 step 25 $H $R7 --batch 1 --json-out $J/roofline-vgg7-b1-pinned.json
 R8="roofline --model vgg7 --batch 16 --fork-threads 8 --budget-ms 6 --configs cpu.mt-pixels --segment-configs cpu.mt-pixels"
 step 15 taskset -c 0-7 $H $R8 --json-out $J/roofline-vgg7-b16-cpus0-7.json
 step 15 taskset -c 0,2,4,6,8,10,12,14 $H $R8 --json-out $J/roofline-vgg7-b16-even.json
 step 30 $H $R7 --batch 16 --json-out $J/roofline-vgg7-b16.json
+HEPBNN_PIN_WORKERS=1 step 30 $H $R7 --batch 16 --json-out $J/roofline-vgg7-b16-pinned.json
 B="bench --model vgg3 --device cpu --gpu none --profile-budget-s 2 --measure-s 1"
 step 15 $H $B --batch 1 --batch 16 --layers --json-out $J/vgg3-rows-on.json
 HEPBNN_IMAGE_ROWS=0 step 12 $H $B --batch 16 --layers --json-out $J/vgg3-b16-rows-off.json
