@@ -53,7 +53,8 @@ public sealed class InferenceSession : IDisposable
 
     /// <summary>A plan on an already compiled model, optionally with shared resources (not disposed by the session).</summary>
     public InferenceSession(CompiledModel model, Plan plan, SessionOptions? options = null, ExecutionResources? sharedResources = null)
-        : this(model.Model, model.Blocks, PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, sharedResources) { }
+        : this(model.Model, model.Blocks, PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, sharedResources,
+               plan.HostIo) { }
 
     /// <summary>An already compiled model with one configuration object per block.</summary>
     public InferenceSession(CompiledModel model, IReadOnlyList<IKernelConfiguration> assignment, SessionOptions? options = null,
@@ -63,6 +64,11 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Full control: precompiled blocks, configuration objects, and optionally shared resources (not disposed by the session).</summary>
     public InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
         SessionOptions? options, ExecutionResources? sharedResources)
+        : this(model, blocks, assignment, options, sharedResources, plannedHostIo: null) { }
+
+    /// <param name="plannedHostIo">the plan's measured host I/O: used unless the options or HEPBNN_MAPPED_IO name one.</param>
+    InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
+        SessionOptions? options, ExecutionResources? sharedResources, GpuHostIo? plannedHostIo)
     {
         options ??= new SessionOptions();
         if (options.MaxBatch < 1 || options.MaxBatch > 1 << 16) throw new HepBnnException($"MaxBatch {options.MaxBatch} out of range 1..65536");
@@ -103,8 +109,8 @@ public sealed class InferenceSession : IDisposable
                 where = cfg.Device;
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
-            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, options.DependentLaunch ?? _resources.DependentLaunch,
-                options.HostIo ?? GpuHostIoSwitch.FromEnvironment());
+            HostIoRequested = options.HostIo ?? GpuHostIoSwitch.ExplicitFromEnvironment() ?? plannedHostIo ?? GpuHostIo.Copies;
+            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, options.DependentLaunch ?? _resources.DependentLaunch, HostIoRequested);
             _cpuSegmentAt = (options.CpuRegions ?? _resources.CpuRegions) ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
         }
         catch
@@ -207,6 +213,11 @@ public sealed class InferenceSession : IDisposable
         }
         return at;
     }
+
+    /// <summary>The host I/O this session asked of its GPU segments: <see cref="SessionOptions.HostIo"/>, else HEPBNN_MAPPED_IO
+    /// where set, else the plan's measured choice (<see cref="Plan.HostIo"/>), else copies. Where the GPU cannot map host
+    /// memory the segments copy instead; <see cref="GpuExecution"/> says what they do.</summary>
+    public GpuHostIo HostIoRequested { get; }
 
     /// <summary>CPU segments of this session (runs of CPU blocks sharing one parallel region).</summary>
     public int CpuSegments => _cpuSegmentAt.Count(s => s is not null);
