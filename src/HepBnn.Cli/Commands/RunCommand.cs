@@ -107,6 +107,8 @@ public static class RunCommand
         public GpuFallback.Info? Fallback { get; init; }
         /// <summary>E.g. that the plan was mapped for another batch (null otherwise).</summary>
         public string? Note { get; init; }
+        /// <summary>How the session ran its GPU blocks (<see cref="InferenceSession.GpuExecution"/>; null without a session).</summary>
+        public string? GpuExecution { get; init; }
     }
 
     /// <param name="ioBinding">time <see cref="InferenceSession.RunWithBinding"/> on the session's own buffers (the images
@@ -134,7 +136,8 @@ public static class RunCommand
         }
         var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.ScoresPerImage, session.ScoresPerImage).ToArray()).ToArray();
         return new RunResult(session.Model.Name, batch, session.Assignment.Select(c => c.Name).ToArray(),
-            Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray());
+            Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray())
+        { GpuExecution = session.GpuExecution };
     }
 
     static void Print(RunResult r)
