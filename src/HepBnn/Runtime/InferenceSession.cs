@@ -242,7 +242,9 @@ public sealed class InferenceSession : IDisposable
                 : segments.Select(s => s.HostIoProblem).FirstOrDefault(p => p is not null) is { } noMap ? $", copies ({noMap})" : "";
             string pdl = edges > 0 ? $", {edges} programmatic edge{(edges == 1 ? "" : "s")}"
                 : segments.Select(s => s.DependentLaunchProblem).FirstOrDefault(p => p is not null) is { } why ? $", no programmatic edges: {why}" : "";
-            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{pdl}{io}{ranges})"
+            string gate = segments.Any(s => s.Gated) ? ", gated launch (graph launched before the input copy)"
+                : segments.Select(s => s.GateProblem).FirstOrDefault(p => p is not null) is { } noGate ? $", no gated launch: {noGate}" : "";
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{pdl}{io}{gate}{ranges})"
                                   : $"eager launches{(ranges.Length > 0 ? $" ({ranges[2..]})" : "")}: {reason}";
         }
     }
@@ -253,8 +255,7 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(rawScores.Length, batch);
-        Stage(images, batch);
-        RunStaged(batch);
+        StageAndRun(images, batch);
         _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
     }
 
@@ -272,10 +273,32 @@ public sealed class InferenceSession : IDisposable
     /// workers when the GPU reads it next (see <see cref="StagingCopy"/>).</summary>
     void Stage(ReadOnlySpan<byte> images, int batch)
     {
-        long inBytes = batch * Model.InputShape.Elements;
-        if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
+        CheckInput(images, batch);
         if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
         else images.CopyTo(_input.Bytes);
+    }
+
+    void CheckInput(ReadOnlySpan<byte> images, int batch)
+    {
+        long inBytes = batch * Model.InputShape.Elements;
+        if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
+    }
+
+    /// <summary>Stages the input and runs it. When the plan starts on the GPU and the input is large enough for its copy to
+    /// take longer than a launch (<see cref="GpuLaunchGate.WantedFor"/>), the first segment's graph is launched first and
+    /// waits on the GPU for the copy (<see cref="GpuSegment.TryLaunchGated"/>): the launch overlaps the copy.</summary>
+    void StageAndRun(ReadOnlySpan<byte> images, int batch)
+    {
+        CheckInput(images, batch);
+        if (_segmentAt[0] is { } first && GpuLaunchGate.WantedFor(images.Length) && first.TryLaunchGated(batch))
+        {
+            try { StagingCopy.Copy(images, _input, _resources.CpuWorkers); }
+            finally { first.FinishGated(); }
+            RunStaged(batch, first.Last + 1);
+            return;
+        }
+        Stage(images, batch);
+        RunStaged(batch);
     }
 
     /// <summary>The last run's raw scores with the last layer's optional BatchNorm applied.</summary>
@@ -290,10 +313,11 @@ public sealed class InferenceSession : IDisposable
 
     /// <summary>Runs the input already in the staging buffer (<see cref="_input"/>) and leaves the raw scores in
     /// <see cref="_scores"/>: every block with its transfers, one wait per GPU segment.</summary>
-    void RunStaged(int batch)
+    void RunStaged(int batch, int start = 0)
     {
-        TensorBuffer current = _input;
-        for (int i = 0; i < _runners.Length; i++)
+        // From a later block (after a gated first segment): its input is where that segment left it.
+        TensorBuffer current = start == 0 ? _input : start < _runners.Length ? _staging[start]! : _scores;
+        for (int i = start; i < _runners.Length; i++)
         {
             if (_segmentAt[i] is { } segment)
             {
@@ -356,8 +380,7 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(scores.Length, batch);
-        Stage(images, batch);
-        RunStaged(batch);
+        StageAndRun(images, batch);
         FinalScores(batch, scores);
     }
 
