@@ -22,6 +22,9 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_PIN_WORKERS (off by default): each helper of a CPU worker pool pinned to its own CPU of the
     /// process's affinity set (<see cref="CpuAffinity"/>), for measuring whether thread placement limits many-thread blocks.</summary>
     public static readonly bool PinWorkers = Switch("HEPBNN_PIN_WORKERS", false);
+    /// <summary>HEPBNN_STEAL: fixed (default: a CPU region's participant takes late slices' items after 10 µs) or
+    /// adaptive (after half its own slice time, 2–10 µs; <c>Runtime.CpuSegment.AdaptiveSteal</c>).</summary>
+    public static readonly bool AdaptiveSteal = Choice("HEPBNN_STEAL", "fixed or adaptive", StealMode, false);
     /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
     public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
         StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);
@@ -65,6 +68,8 @@ public static class EnvironmentSwitches
     internal static GpuLaunchGate.GateMode? GateModeOf(string v) => v == "auto" ? GpuLaunchGate.GateMode.Auto
         : v == "memop" ? GpuLaunchGate.GateMode.Memop
         : OnOff(v) is { } on ? (on ? GpuLaunchGate.GateMode.On : GpuLaunchGate.GateMode.Off) : null;
+
+    internal static bool? StealMode(string v) => v switch { "fixed" => false, "adaptive" => true, _ => null };
 
     internal static int? GroupsPerSm(string v) => int.TryParse(v, out int n) && n is >= 1 and <= 64 ? n : null;
 

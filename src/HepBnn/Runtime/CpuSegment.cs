@@ -59,6 +59,16 @@ internal sealed class CpuSegment : IRegionWork
     /// that on time owners are not disturbed (touching their counters costs cache-line transfers), short against a
     /// descheduled thread's absence (milliseconds).</summary>
     static readonly long StealTicks = Stopwatch.Frequency / 100_000; // 10 µs
+    /// <summary>With <see cref="AdaptiveSteal"/>: a participant steals after half the time its own slice took, but never
+    /// sooner than this (on-time participants finish within about a microsecond of each other).</summary>
+    static readonly long MinStealTicks = Stopwatch.Frequency / 500_000; // 2 µs
+
+    /// <summary>HEPBNN_STEAL=adaptive (off by default: not yet measured on the Xeon host): wait min(10 µs, max(2 µs, half
+    /// the participant's own slice time)) before taking late slices' items, instead of a fixed 10 µs. On the Xeon host
+    /// some vCPUs run at half speed while many are busy (docs/results/cpu-xeon-cpu4): at b1 a block gives each
+    /// participant only 1–4 items of a few µs, so with the fixed delay the slow vCPU has claimed most of its slice by the
+    /// time the others would help, and the block ends with it (VGG7 conv4 b1: 26.5 µs for 13.1 µs of ideal work).</summary>
+    internal bool AdaptiveSteal { get; set; } = EnvironmentSwitches.AdaptiveSteal;
 
     public int First { get; }
     public int Last => First + _blocks.Length - 1;
@@ -118,18 +128,21 @@ internal sealed class CpuSegment : IRegionWork
     {
         try
         {
+            long own = 0; // ticks this participant spent on its own slices of the block it worked on last
             for (int b = 0; b < _blocks.Length; b++)
             {
                 int workers = Slices(b, participants);
                 if (p >= workers) continue;
-                if (b > 0 && !WaitDone(b - 1, p, participants)) return;
+                if (b > 0 && !WaitDone(b - 1, p, participants, own)) return;
                 int slices = Slices(b, _threads), done = 0;
+                long t0 = Stopwatch.GetTimestamp();
                 if (p < slices) done += Drain(b, p, slices, p);
                 for (int q = workers + p; q < slices && !_failed; q += workers) done += Drain(b, q, slices, p);
+                own = Stopwatch.GetTimestamp() - t0;
                 AddDone(p, b, done);
             }
             // the caller leaves only when the last block is done (taking late slices), as the pool's join would make it wait anyway
-            if (p == 0) WaitDone(_blocks.Length - 1, p, participants);
+            if (p == 0) WaitDone(_blocks.Length - 1, p, participants, own);
         }
         catch (Exception e)
         {
@@ -165,12 +178,14 @@ internal sealed class CpuSegment : IRegionWork
     }
 
     /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile. A
-    /// participant that worked on the block and has waited <see cref="StealTicks"/> takes the items still unclaimed in the
-    /// other slices (their owner is late: descheduled, or its slice is slower), once.</summary>
+    /// participant that worked on the block and has waited <see cref="StealTicks"/> (with <see cref="AdaptiveSteal"/>:
+    /// half its own slice time <paramref name="ownTicks"/>, 2–10 µs) takes the items still unclaimed in the other slices
+    /// (their owner is late: descheduled, on a slower vCPU, or its slice is slower), once.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    bool WaitDone(int b, int p, int participants)
+    bool WaitDone(int b, int p, int participants, long ownTicks)
     {
         long target = _state[TargetAt + b], start = 0;
+        long stealAfter = AdaptiveSteal ? Math.Clamp(ownTicks / 2, MinStealTicks, StealTicks) : StealTicks;
         bool stole = false;
         while (true)
         {
@@ -193,7 +208,7 @@ internal sealed class CpuSegment : IRegionWork
                 }
             }
             long waited = Stopwatch.GetTimestamp() - start;
-            if (!stole && waited >= StealTicks && p < Slices(b, participants))
+            if (!stole && waited >= stealAfter && p < Slices(b, participants))
             {
                 stole = true;
                 int slices = Slices(b, _threads), done = 0;

@@ -44,6 +44,19 @@ public class EnvironmentSwitchesTests
     }
 
     [Theory]
+    [InlineData(null, false, false)]
+    [InlineData("fixed", false, false)]
+    [InlineData(" Adaptive ", true, false)]
+    [InlineData("1", false, true)]
+    public void StealModeParses(string? raw, bool adaptive, bool bad)
+    {
+        var problems = new List<string>();
+        Assert.Equal(adaptive, EnvironmentSwitches.Read("HEPBNN_STEAL", raw, "fixed or adaptive", EnvironmentSwitches.StealMode, false, problems));
+        Assert.Equal(bad, problems.Count == 1);
+        if (bad) Assert.Contains("HEPBNN_STEAL must be fixed or adaptive (got '1')", problems[0]);
+    }
+
+    [Theory]
     [InlineData(null, 4, false)]
     [InlineData(" 8 ", 8, false)]
     [InlineData("1", 1, false)]
