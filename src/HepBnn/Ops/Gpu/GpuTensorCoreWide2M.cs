@@ -42,19 +42,37 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         GpuDependentLaunch.Wait();
-        BitsBody(p, input, outWords, weights, meta, poolAnd);
+        BitsBody(p, input, outWords, weights, meta, poolAnd, popc: false);
     }
 
     static void ScoresKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         GpuDependentLaunch.Wait();
-        ScoresBody(p, input, outScores, weights, meta);
+        ScoresBody(p, input, outScores, weights, meta, popc: false);
+    }
+
+    /// <summary>The bits kernel with the rows' popcounts by POPC (<see cref="GpuWideRowPopcounts"/>), for
+    /// <see cref="GpuTensorCoreWide2MPopc"/>.</summary>
+    private protected static void BitsKernel2MPopc(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        BitsBody(p, input, outWords, weights, meta, poolAnd, popc: true);
+    }
+
+    /// <summary>The scores kernel with the rows' popcounts by POPC.</summary>
+    private protected static void ScoresKernel2MPopc(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        ScoresBody(p, input, outScores, weights, meta, popc: true);
     }
 
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
-    /// popcounts of this lane's rows in both m16 tiles.</summary>
-    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi)
+    /// popcounts of this lane's rows in both m16 tiles (<paramref name="popc"/>, a constant per kernel: by POPC, else by
+    /// MMAs).</summary>
+    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool popc)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
@@ -64,17 +82,18 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         StagePatches32(p, input, stage64, bases, masks);
         Group.Barrier();
         var stage = stage64.Cast<uint>();
-        RowPopcounts(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
+        if (popc) GpuWideRowPopcounts.Count(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
+        else RowPopcounts(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
         return stage;
     }
 
     static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
-        ArrayView<int> meta, ArrayView<ulong> poolAnd)
+        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool popc)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var epilogue = new Wide2MBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, popc);
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)
         {
@@ -90,10 +109,10 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
-        ArrayView<int> meta)
+        ArrayView<int> meta, bool popc)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, popc);
         int r = Wide2MBitsEpilogue.FirstRow(), t = Group.IdxX & 3;
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)

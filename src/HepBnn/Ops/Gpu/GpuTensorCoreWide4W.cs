@@ -54,10 +54,40 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         GpuDependentLaunch.Wait();
+        BitsBody(p, input, outWords, weights, meta, poolAnd, popc: false);
+    }
+
+    static void ScoresKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        ScoresBody(p, input, outScores, weights, meta, popc: false);
+    }
+
+    /// <summary>The bits kernel with the rows' popcounts by POPC (<see cref="GpuWideRowPopcounts"/>), for
+    /// <see cref="GpuTensorCoreWide4WPopc"/>.</summary>
+    private protected static void BitsKernel4WPopc(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        BitsBody(p, input, outWords, weights, meta, poolAnd, popc: true);
+    }
+
+    /// <summary>The scores kernel with the rows' popcounts by POPC.</summary>
+    private protected static void ScoresKernel4WPopc(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        ScoresBody(p, input, outScores, weights, meta, popc: true);
+    }
+
+    static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
+        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool popc)
+    {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
         var epilogue = new Wide4WBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, popc);
         int half = Group.IdxX >> 6, halves = Group.DimX >> 6, first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int pair = first; pair < end; pair += halves)
         {
@@ -77,12 +107,11 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         }
     }
 
-    static void ScoresKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
+        ArrayView<int> meta, bool popc)
     {
-        GpuDependentLaunch.Wait();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, popc);
         int r = Wide4WBitsEpilogue.FirstRow(), t = Group.IdxX & 3, half = Group.IdxX >> 6, halves = Group.DimX >> 6;
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first + half; tile < end; tile += halves)
@@ -97,8 +126,9 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
     }
 
     /// <summary>The group's preamble: windows of the 64 rows, their patches gathered by all 128 threads (16 rows each, as
-    /// in the wide kernel; 32 each, as in 2m, in a group of 64), the popcounts of this lane's rows in both m16 tiles.</summary>
-    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi)
+    /// in the wide kernel; 32 each, as in 2m, in a group of 64), the popcounts of this lane's rows in both m16 tiles
+    /// (<paramref name="popc"/>, a constant per kernel: by POPC, else by MMAs).</summary>
+    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool popc)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
@@ -109,7 +139,8 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         else GpuTensorCoreWide2M.StagePatches32(p, input, stage64, bases, masks);
         Group.Barrier();
         var stage = stage64.Cast<uint>();
-        GpuTensorCoreWide2M.RowPopcounts(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
+        if (popc) GpuWideRowPopcounts.Count(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
+        else GpuTensorCoreWide2M.RowPopcounts(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
         return stage;
     }
 
