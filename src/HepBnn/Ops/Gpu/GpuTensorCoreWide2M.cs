@@ -52,8 +52,9 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         ScoresBody(p, input, outScores, weights, meta, lean: false);
     }
 
-    /// <summary>The lean bits kernel: the rows' popcounts by POPC (<see cref="GpuWideRowPopcounts"/>) and the
-    /// thresholds read at immediate offsets from a view of each row's pairs; for
+    /// <summary>The lean bits kernel: the patches gathered a row per thread (<see cref="GpuWideRowGather"/>), the rows'
+    /// popcounts by POPC (<see cref="GpuWideRowPopcounts"/>) and the thresholds read at immediate offsets from a view of
+    /// each row's pairs; for
     /// <see cref="GpuTensorCoreWide2MLean"/>.</summary>
     private protected static void BitsKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
@@ -62,7 +63,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         BitsBody(p, input, outWords, weights, meta, poolAnd, lean: true);
     }
 
-    /// <summary>The lean scores kernel: the rows' popcounts by POPC.</summary>
+    /// <summary>The lean scores kernel: the row gather and the rows' popcounts by POPC.</summary>
     private protected static void ScoresKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
@@ -71,16 +72,26 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     }
 
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
-    /// popcounts of this lane's rows in both m16 tiles (<paramref name="lean"/>, a constant per kernel: by POPC, else by
-    /// MMAs).</summary>
+    /// popcounts of this lane's rows in both m16 tiles (<paramref name="lean"/>, a constant per kernel: gathered a row
+    /// per thread and counted by POPC, else gathered a word column per lane and counted by MMAs).</summary>
     static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
         Windows(p, rows, bases, masks, Group.DimX);
-        Group.Barrier();
-        StagePatches32(p, input, stage64, bases, masks);
+        if (lean)
+        {
+            var table = SharedMemory.Allocate<long>(GpuWideRowGather.TableWords);
+            GpuWideRowGather.FillTable(p, table);
+            Group.Barrier();
+            GpuWideRowGather.Stage(p, input, stage64, bases, masks, table);
+        }
+        else
+        {
+            Group.Barrier();
+            StagePatches32(p, input, stage64, bases, masks);
+        }
         Group.Barrier();
         var stage = stage64.Cast<uint>();
         if (lean) GpuWideRowPopcounts.Count(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
