@@ -91,7 +91,8 @@ public sealed class CpuBlockData
     /// <summary>The two-pixel binary kernel reads its patches in pair-XOR form: each 64-bit word's high half XORed with
     /// its low half (<see cref="CpuBlockKernels.XorPairHalves"/>, applied to the gathered patches), as the weights of
     /// <see cref="HalfLaneWeights"/>. popcount(p ^ w) over a pair of half-words is unchanged by it, but the kernel
-    /// then adds the pair with one instruction fewer (Simd512Kernel.PairCsa).</summary>
+    /// gets x0 ^ x1 of a pair from one XOR of the stored words, so the pair's carry no longer waits for its new sum
+    /// (Simd512Kernel.PairCsa).</summary>
     public bool PairXorPatches => HalfLaneWeights.Length > 0;
     public uint[] Lo32 { get; } = [];
     public uint[] Span32 { get; } = [];
