@@ -22,6 +22,11 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_IMAGE_ROWS_GROUPS_PER_SM: groups per SM that gpu.tensor-core-image-rows sizes its grid for
     /// (1–64, default 4), for measuring other grid sizes.</summary>
     public static readonly int ImageRowsGroupsPerSm = Choice("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", "an integer from 1 to 64", GroupsPerSm, 4);
+    /// <summary>HEPBNN_GATED_LAUNCH: auto (default: off, <see cref="GpuLaunchGate.AutoGates"/>), on (spin kernel), memop
+    /// (driver wait) or off — whether the first GPU segment's graph is launched before the
+    /// staging copy and waits for it on the GPU (<see cref="GpuLaunchGate"/>).</summary>
+    public static readonly GpuLaunchGate.GateMode GatedLaunch = Choice("HEPBNN_GATED_LAUNCH", "auto, on/1, memop or off/0",
+        GateModeOf, GpuLaunchGate.GateMode.Auto);
 
     /// <summary>An on/off variable's value: unset → <paramref name="fallback"/>; 1/on/true; 0/off/false; anything else is
     /// recorded as a problem and gives <paramref name="fallback"/>.</summary>
@@ -50,6 +55,10 @@ public static class EnvironmentSwitches
         "streaming" => Devices.StagingCopy.CopyMode.Streaming,
         _ => null,
     };
+
+    internal static GpuLaunchGate.GateMode? GateModeOf(string v) => v == "auto" ? GpuLaunchGate.GateMode.Auto
+        : v == "memop" ? GpuLaunchGate.GateMode.Memop
+        : OnOff(v) is { } on ? (on ? GpuLaunchGate.GateMode.On : GpuLaunchGate.GateMode.Off) : null;
 
     internal static int? GroupsPerSm(string v) => int.TryParse(v, out int n) && n is >= 1 and <= 64 ? n : null;
 
