@@ -16,6 +16,12 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_ALIGN (on by default): the CPU kernels' weight, table and scratch arrays start on 64-byte boundaries
     /// (<see cref="AlignedArrays"/>).</summary>
     public static readonly bool AlignArrays = Switch("HEPBNN_ALIGN", true);
+    /// <summary>HEPBNN_IMAGE_ROWS (on by default): small single-channel image layers run the AVX-512 rows kernel
+    /// (<c>Ops.Cpu.ImageRows512</c>) instead of the generic pixel-pair path, for A/B runs.</summary>
+    public static readonly bool ImageRows = Switch("HEPBNN_IMAGE_ROWS", true);
+    /// <summary>HEPBNN_PIN_WORKERS (off by default): each helper of a CPU worker pool pinned to its own CPU of the
+    /// process's affinity set (<see cref="CpuAffinity"/>), for measuring whether thread placement limits many-thread blocks.</summary>
+    public static readonly bool PinWorkers = Switch("HEPBNN_PIN_WORKERS", false);
     /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
     public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
         StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);

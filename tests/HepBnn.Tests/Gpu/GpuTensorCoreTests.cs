@@ -150,6 +150,22 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void Wide4WBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-4w", h, w, c, k, kernel, stride, pad, pool, batch);
 
+    /// <summary>r128 with the rows' popcounts by POPC (GpuWideRowPopcounts; on the CPU accelerator its C# count): all five
+    /// wide shapes, so the lane's four rows, the quad sums and the words past the patch (odd channel counts, 1–13 steps)
+    /// reach the thresholds of every row of both m16 tiles.</summary>
+    [Theory]
+    [MemberData(nameof(WideShapes))]
+    public void Wide2MLeanBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-2m-r128-lean", h, w, c, k, kernel, stride, pad, pool, batch);
+
+    /// <summary>4w with the rows' popcounts by POPC on the default (64-thread) CPU accelerator; 128-thread groups:
+    /// GpuTensorCoreWide4WTests.</summary>
+    [Theory]
+    [InlineData(9, 6, 63, 65, 3, 1, 1, 2, 2)]
+    [InlineData(6, 5, 40, 300, 3, 1, 1, 2, 2)]
+    public void Wide4WLeanBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-4w-lean", h, w, c, k, kernel, stride, pad, pool, batch);
+
     void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks(fixture.Resources, name, h, w, c, k, kernel, stride, pad, pool, batch);
 
@@ -278,7 +294,7 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         var model = new ModelBuilder(new Shape3(16, 2, 3), 8).InputConv(8, 1, 1, 0).BnSign().Flatten().Dense(16).BnSign().Dense(10).Build("tall-dense");
         var fc1 = BlockCompiler.Compile(model)[1];
         Assert.Equal(16, fc1.KernelH);
-        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w" })
+        foreach (var name in new[] { "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m", "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w", "gpu.tensor-core-wide-2m-r128-lean", "gpu.tensor-core-wide-4w-lean" })
         {
             var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
             Assert.False(config.Supports(fc1));

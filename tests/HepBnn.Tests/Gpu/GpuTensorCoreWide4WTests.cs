@@ -25,4 +25,13 @@ public class GpuTensorCoreWide4WTests(FourWarpCpuAccelerator accelerator) : ICla
         Assert.Equal(128, accelerator.Resources.RequireGpu().MaxGroupSize);
         GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w", h, w, c, k, kernel, stride, pad, pool, batch);
     }
+
+    /// <summary>The same shapes with the rows' popcounts by POPC (each warp of a pair counting its own 32 rows).</summary>
+    [Theory]
+    [MemberData(nameof(GpuTensorCoreTests.Wide4WShapes), MemberType = typeof(GpuTensorCoreTests))]
+    public void FourWarpGroupsLeanMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
+    {
+        Assert.Equal(128, accelerator.Resources.RequireGpu().MaxGroupSize);
+        GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-lean", h, w, c, k, kernel, stride, pad, pool, batch);
+    }
 }

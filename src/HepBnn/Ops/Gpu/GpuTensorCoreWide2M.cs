@@ -42,39 +42,70 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         GpuDependentLaunch.Wait();
-        BitsBody(p, input, outWords, weights, meta, poolAnd);
+        BitsBody(p, input, outWords, weights, meta, poolAnd, lean: false);
     }
 
     static void ScoresKernel2M(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         GpuDependentLaunch.Wait();
-        ScoresBody(p, input, outScores, weights, meta);
+        ScoresBody(p, input, outScores, weights, meta, lean: false);
+    }
+
+    /// <summary>The lean bits kernel: the patches gathered a row per thread (<see cref="GpuWideRowGather"/>), the rows'
+    /// popcounts by POPC (<see cref="GpuWideRowPopcounts"/>) and the thresholds read at immediate offsets from a view of
+    /// each row's pairs; for
+    /// <see cref="GpuTensorCoreWide2MLean"/>.</summary>
+    private protected static void BitsKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        BitsBody(p, input, outWords, weights, meta, poolAnd, lean: true);
+    }
+
+    /// <summary>The lean scores kernel: the row gather and the rows' popcounts by POPC.</summary>
+    private protected static void ScoresKernel2MLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        ScoresBody(p, input, outScores, weights, meta, lean: true);
     }
 
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
-    /// popcounts of this lane's rows in both m16 tiles.</summary>
-    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi)
+    /// popcounts of this lane's rows in both m16 tiles (<paramref name="lean"/>, a constant per kernel: gathered a row
+    /// per thread and counted by POPC, else gathered a word column per lane and counted by MMAs).</summary>
+    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
         Windows(p, rows, bases, masks, Group.DimX);
-        Group.Barrier();
-        StagePatches32(p, input, stage64, bases, masks);
+        if (lean)
+        {
+            var table = SharedMemory.Allocate<long>(GpuWideRowGather.TableWords);
+            GpuWideRowGather.FillTable(p, table);
+            Group.Barrier();
+            GpuWideRowGather.Stage(p, input, stage64, bases, masks, table);
+        }
+        else
+        {
+            Group.Barrier();
+            StagePatches32(p, input, stage64, bases, masks);
+        }
         Group.Barrier();
         var stage = stage64.Cast<uint>();
-        RowPopcounts(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
+        if (lean) GpuWideRowPopcounts.Count(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
+        else RowPopcounts(p, stage, Wide2MBitsEpilogue.FirstRow(), out popLo, out popHi);
         return stage;
     }
 
     static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
-        ArrayView<int> meta, ArrayView<ulong> poolAnd)
+        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool lean)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var epilogue = new Wide2MBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, lean);
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)
         {
@@ -85,15 +116,15 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
             Product(p, weights, stage, tile, Wide2MBitsEpilogue.FirstRow(), ref lo, ref hi);
             ulong andMask = poolAnd[tile]; // after the product: not live through it
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
-            epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref lo, ref hi);
+            epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref lo, ref hi, rowView: lean);
         }
     }
 
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
-        ArrayView<int> meta)
+        ArrayView<int> meta, bool lean)
     {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, lean);
         int r = Wide2MBitsEpilogue.FirstRow(), t = Group.IdxX & 3;
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first; tile < end; tile++)

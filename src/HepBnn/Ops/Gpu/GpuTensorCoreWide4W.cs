@@ -54,10 +54,42 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         GpuDependentLaunch.Wait();
+        BitsBody(p, input, outWords, weights, meta, poolAnd, lean: false);
+    }
+
+    static void ScoresKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        ScoresBody(p, input, outScores, weights, meta, lean: false);
+    }
+
+    /// <summary>The lean bits kernel: the patches gathered a row per thread (<see cref="GpuWideRowGather"/>), the rows'
+    /// popcounts by POPC (<see cref="GpuWideRowPopcounts"/>) and the thresholds read at immediate offsets from a view of
+    /// each row's pairs; for
+    /// <see cref="GpuTensorCoreWide4WLean"/>.</summary>
+    private protected static void BitsKernel4WLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        BitsBody(p, input, outWords, weights, meta, poolAnd, lean: true);
+    }
+
+    /// <summary>The lean scores kernel: the row gather and the rows' popcounts by POPC.</summary>
+    private protected static void ScoresKernel4WLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        ScoresBody(p, input, outScores, weights, meta, lean: true);
+    }
+
+    static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
+        ArrayView<int> meta, ArrayView<ulong> poolAnd, bool lean)
+    {
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
         var epilogue = new Wide4WBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, lean);
         int half = Group.IdxX >> 6, halves = Group.DimX >> 6, first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int pair = first; pair < end; pair += halves)
         {
@@ -73,16 +105,15 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
             int work = tile < end ? tile : pair;
             Product(p, weights, stage, work, Wide4WBitsEpilogue.FirstRow(), ref lo, ref hi);
             if (pair > first) Group.Barrier(); // the previous pair's pooling has read the rows' bits
-            epilogue.Store(p, outWords, pairs, poolAnd, rows, tile, work, end, ref lo, ref hi);
+            epilogue.Store(p, outWords, pairs, poolAnd, rows, tile, work, end, ref lo, ref hi, rowView: lean);
         }
     }
 
-    static void ScoresKernel4W(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
+        ArrayView<int> meta, bool lean)
     {
-        GpuDependentLaunch.Wait();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(2 * TileRows.MaxRows), TileRows.MaxRows);
-        var stage = Start(p, input, rows, out var popLo, out var popHi);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, lean);
         int r = Wide4WBitsEpilogue.FirstRow(), t = Group.IdxX & 3, half = Group.IdxX >> 6, halves = Group.DimX >> 6;
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         for (int tile = first + half; tile < end; tile += halves)
@@ -97,19 +128,32 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
     }
 
     /// <summary>The group's preamble: windows of the 64 rows, their patches gathered by all 128 threads (16 rows each, as
-    /// in the wide kernel; 32 each, as in 2m, in a group of 64), the popcounts of this lane's rows in both m16 tiles.</summary>
-    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi)
+    /// in the wide kernel; 32 each, as in 2m, in a group of 64), the popcounts of this lane's rows in both m16 tiles
+    /// (<paramref name="lean"/>, a constant per kernel: gathered a row per thread and counted by POPC, else as above and
+    /// counted by MMAs).</summary>
+    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
         Windows(p, rows, bases, masks, TileRows.MaxRows);
-        Group.Barrier();
-        if (Group.DimX >= Threads) StagePatches(p, input, stage64, bases, masks);
-        else GpuTensorCoreWide2M.StagePatches32(p, input, stage64, bases, masks);
+        if (lean)
+        {
+            var table = SharedMemory.Allocate<long>(GpuWideRowGather.TableWords);
+            GpuWideRowGather.FillTable(p, table);
+            Group.Barrier();
+            GpuWideRowGather.Stage(p, input, stage64, bases, masks, table);
+        }
+        else
+        {
+            Group.Barrier();
+            if (Group.DimX >= Threads) StagePatches(p, input, stage64, bases, masks);
+            else GpuTensorCoreWide2M.StagePatches32(p, input, stage64, bases, masks);
+        }
         Group.Barrier();
         var stage = stage64.Cast<uint>();
-        GpuTensorCoreWide2M.RowPopcounts(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
+        if (lean) GpuWideRowPopcounts.Count(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
+        else GpuTensorCoreWide2M.RowPopcounts(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
         return stage;
     }
 

@@ -30,15 +30,15 @@ public struct Wide2MBitsEpilogue
     /// (<paramref name="lo"/>: rows 0–15 of the warp, <paramref name="hi"/>: rows 16–31); every thread calls it (it waits for
     /// the group once), and a caller storing several tiles waits for the group between them.</summary>
     public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<ThresholdPair> pairs, TileRows rows, int tile,
-        ulong andMask, ref MmaTile8 lo, ref MmaTile8 hi)
+        ulong andMask, ref MmaTile8 lo, ref MmaTile8 hi, bool rowView = false)
     {
         int t = Group.IdxX & 3, r = FirstRow();
         uint m0 = 1u << (2 * t), m1 = m0 << 1;
         // Widened once per row: 64-bit indices let the row's 8 loads fold into immediate offsets.
-        ulong b0 = RowBits(pairs, (long)(_pair0 + tile * 32), ref lo, m0, m1, rowB: false);
-        ulong b1 = RowBits(pairs, (long)(_pair1 + tile * 32), ref lo, m0, m1, rowB: true);
-        ulong b2 = RowBits(pairs, (long)(_pair2 + tile * 32), ref hi, m0, m1, rowB: false);
-        ulong b3 = RowBits(pairs, (long)(_pair3 + tile * 32), ref hi, m0, m1, rowB: true);
+        ulong b0 = RowBits(pairs, (long)(_pair0 + tile * 32), ref lo, m0, m1, rowB: false, rowView);
+        ulong b1 = RowBits(pairs, (long)(_pair1 + tile * 32), ref lo, m0, m1, rowB: true, rowView);
+        ulong b2 = RowBits(pairs, (long)(_pair2 + tile * 32), ref hi, m0, m1, rowB: false, rowView);
+        ulong b3 = RowBits(pairs, (long)(_pair3 + tile * 32), ref hi, m0, m1, rowB: true, rowView);
         if (t == 0)
         {
             rows.Bits[r] = b0;
@@ -52,18 +52,22 @@ public struct Wide2MBitsEpilogue
     }
 
     /// <summary>The 64 bits of row g (<paramref name="rowB"/> false: accumulators C0, C1) or row g+8 (true: C2, C3) of an
-    /// m16 tile, ORed over the row's 4 lanes; <paramref name="rowB"/> is a constant at each call.</summary>
-    internal static ulong RowBits(ArrayView<ThresholdPair> pairs, long a, ref MmaTile8 acc, uint m0, uint m1, bool rowB)
+    /// m16 tile, ORed over the row's 4 lanes; <paramref name="rowB"/> is a constant at each call.
+    /// <paramref name="rowView"/> (a constant per kernel): the 8 loads index a view of the row's pairs with constants,
+    /// so their addresses are immediate offsets from one base (the lean kernels); else 64-bit indices a, a + 4, ….</summary>
+    internal static ulong RowBits(ArrayView<ThresholdPair> pairs, long a, ref MmaTile8 acc, uint m0, uint m1, bool rowB, bool rowView = false)
     {
         int pop = rowB ? acc.Pop.C2 : acc.Pop.C0;
-        uint low = Pair(pairs[a], pop, acc.F0, m0, m1, rowB)
-                   | Pair(pairs[a + 4], pop, acc.F1, m0 << 8, m1 << 8, rowB)
-                   | Pair(pairs[a + 8], pop, acc.F2, m0 << 16, m1 << 16, rowB)
-                   | Pair(pairs[a + 12], pop, acc.F3, m0 << 24, m1 << 24, rowB);
-        uint high = Pair(pairs[a + 16], pop, acc.F4, m0, m1, rowB)
-                    | Pair(pairs[a + 20], pop, acc.F5, m0 << 8, m1 << 8, rowB)
-                    | Pair(pairs[a + 24], pop, acc.F6, m0 << 16, m1 << 16, rowB)
-                    | Pair(pairs[a + 28], pop, acc.F7, m0 << 24, m1 << 24, rowB);
+        var row = rowView ? pairs.SubView(a, 29) : pairs;
+        long i = rowView ? 0 : a;
+        uint low = Pair(row[i], pop, acc.F0, m0, m1, rowB)
+                   | Pair(row[i + 4], pop, acc.F1, m0 << 8, m1 << 8, rowB)
+                   | Pair(row[i + 8], pop, acc.F2, m0 << 16, m1 << 16, rowB)
+                   | Pair(row[i + 12], pop, acc.F3, m0 << 24, m1 << 24, rowB);
+        uint high = Pair(row[i + 16], pop, acc.F4, m0, m1, rowB)
+                    | Pair(row[i + 20], pop, acc.F5, m0 << 8, m1 << 8, rowB)
+                    | Pair(row[i + 24], pop, acc.F6, m0 << 16, m1 << 16, rowB)
+                    | Pair(row[i + 28], pop, acc.F7, m0 << 24, m1 << 24, rowB);
         return WideBitsEpilogue.OrQuad(low) | (ulong)WideBitsEpilogue.OrQuad(high) << 32;
     }
 

@@ -32,14 +32,14 @@ public struct Wide4WBitsEpilogue
     /// stay outside any branch on the thread index); every thread calls it (it waits for the group once), and a caller
     /// storing several pairs waits for the group between them.</summary>
     public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<ThresholdPair> pairs, ArrayView<ulong> poolAnd,
-        TileRows rows, int tile, int work, int end, ref MmaTile8 lo, ref MmaTile8 hi)
+        TileRows rows, int tile, int work, int end, ref MmaTile8 lo, ref MmaTile8 hi, bool rowView = false)
     {
         int half = Group.IdxX >> 6, t = Group.IdxX & 3, r = half * 64 + FirstRow();
         uint m0 = 1u << (2 * t), m1 = m0 << 1;
-        ulong b0 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair0 + work * 32), ref lo, m0, m1, rowB: false);
-        ulong b1 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair1 + work * 32), ref lo, m0, m1, rowB: true);
-        ulong b2 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair2 + work * 32), ref hi, m0, m1, rowB: false);
-        ulong b3 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair3 + work * 32), ref hi, m0, m1, rowB: true);
+        ulong b0 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair0 + work * 32), ref lo, m0, m1, rowB: false, rowView);
+        ulong b1 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair1 + work * 32), ref lo, m0, m1, rowB: true, rowView);
+        ulong b2 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair2 + work * 32), ref hi, m0, m1, rowB: false, rowView);
+        ulong b3 = Wide2MBitsEpilogue.RowBits(pairs, (long)(_pair3 + work * 32), ref hi, m0, m1, rowB: true, rowView);
         if (t == 0 && tile < end)
         {
             rows.Bits[r] = b0;
