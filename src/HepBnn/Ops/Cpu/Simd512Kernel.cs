@@ -98,8 +98,9 @@ public struct Simd512Kernel : ICpuKernel
     /// <summary>Carry-save adder (VPTERNLOGQ, destructive: its first operand is its destination): adds a and b into
     /// acc bit by bit and returns the carry (majority of acc, a, b). The carry is computed from the new acc (where a ≠ b
     /// the old acc was ~new acc, where a = b the majority is a), so that its destination is a, which dies here:
-    /// computing the majority from the old acc would need a register copy of acc per adder, an ALU instruction on Zen 4
-    /// that costs as much as the adder.</summary>
+    /// computing the majority from the old acc would need a register copy of acc per adder (on Zen 4 about a third of
+    /// an adder's issue slot, measured; in the pair-XOR two-pixel trees the copy costs less than the carry's wait for
+    /// the new acc, so they take the other overload).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Csa(ref Vector512<ulong> acc, Vector512<ulong> a, Vector512<ulong> b)
     {
