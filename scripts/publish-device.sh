@@ -16,7 +16,7 @@ rm -f "$out"/*.dll   # Windows natives some packages copy into every runtime's o
 # Not needed on the GPU machine and too big for its 64 MiB transfer: ONNX Runtime's native library (the CPU peer runs
 # here; the GPU machine has Python's), HarfBuzz (text shaping is not used) and the models copy (the checkout carries models/).
 rm -rf "$out"/libonnxruntime*.so "$out"/libHarfBuzzSharp.so "$out"/models
-cp scripts/gpu-check.sh scripts/cpu-device.sh scripts/plan-check.sh scripts/final-check.sh scripts/mma-fraction.py scripts/peer-pytorch.py scripts/peer-table.py "$out/"
+cp scripts/gpu-check.sh scripts/cpu-device.sh scripts/plan-check.sh scripts/final-check.sh scripts/final-xeon.sh scripts/mma-fraction.py scripts/peer-pytorch.py scripts/peer-table.py "$out/"
 [ -f scripts/cpu-b1-device.sh ] && cp scripts/cpu-b1-device.sh "$out/"
 cp scripts/io-binding-check.sh "$out/"
 [ -f scripts/pdl-call.sh ] && cp scripts/pdl-call.sh scripts/pdl-mapped-call.sh "$out/"
