@@ -21,7 +21,7 @@ pack() { tar -C "$(dirname "$work")" -czf "$out/final.tar.gz" final; cp "$log" "
 trap pack EXIT
 OUT="$work" bash "$here/plan-check.sh" "$bin" quick
 # the b256 found plans in a serving session (default Run, plain staging copy, I/O binding): bench interleaves 10 plans
-[ -f "$here/io-binding-check.sh" ] && timeout 60 bash "$here/io-binding-check.sh" "$bin" "$work" > "$work/io-binding.txt" 2>&1
+[ -f "$here/io-binding-check.sh" ] && timeout 90 bash "$here/io-binding-check.sh" "$bin" "$work" > "$work/io-binding.txt" 2>&1
 [ -f "$here/mma-fraction.py" ] && python3 "$here/mma-fraction.py" 4806 "$work/bench-vgg3.json" "$work/bench-vgg7.json" > "$work/mma-fraction.txt" 2>&1
 step bench --model vgg7 --batch 1 256 --measure-s 1 --profile-budget-s 3 --plot-dir "$work/plots"
 step demo

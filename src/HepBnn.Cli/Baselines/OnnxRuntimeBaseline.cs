@@ -32,16 +32,36 @@ public sealed class OnnxRuntimeBaseline : IDisposable
     /// <summary>Median latency of one batch (input: NHWC bytes as HepBnn takes them; converted to NCHW floats once, outside the timing).</summary>
     public TimingStats Measure(byte[] imagesNhwc, int batch, double budgetMs)
     {
-        var s = _model.InputShape;
-        var nchw = ImageLayout.NhwcToNchw(imagesNhwc, s, batch);
-        using var input = OrtValue.CreateTensorValueFromMemory(nchw, [batch, s.C, s.H, s.W]);
-        using var run = new RunOptions();
-        string[] inputNames = [_session.InputNames[0]], outputNames = [_session.OutputNames[0]];
-        OrtValue[] inputs = [input];
-        return TimingStats.Measure(() =>
+        using var inference = Prepare(imagesNhwc, batch);
+        return TimingStats.Measure(inference.Run, budgetMs: budgetMs);
+    }
+
+    /// <summary>One batch's inference ready to run repeatedly (the NCHW float input made once); dispose after use.</summary>
+    public Inference Prepare(byte[] imagesNhwc, int batch) => new(_session, _model.InputShape, imagesNhwc, batch);
+
+    public sealed class Inference : IDisposable
+    {
+        readonly InferenceSession _session;
+        readonly OrtValue _input;
+        readonly RunOptions _run = new();
+        readonly string[] _inputNames, _outputNames;
+        readonly OrtValue[] _inputs;
+
+        internal Inference(InferenceSession session, Shape3 s, byte[] imagesNhwc, int batch)
         {
-            using var outputs = _session.Run(run, inputNames, inputs, outputNames);
-        }, budgetMs: budgetMs);
+            _session = session;
+            _input = OrtValue.CreateTensorValueFromMemory(ImageLayout.NhwcToNchw(imagesNhwc, s, batch), [batch, s.C, s.H, s.W]);
+            _inputNames = [session.InputNames[0]];
+            _outputNames = [session.OutputNames[0]];
+            _inputs = [_input];
+        }
+
+        public void Run()
+        {
+            using var outputs = _session.Run(_run, _inputNames, _inputs, _outputNames);
+        }
+
+        public void Dispose() { _input.Dispose(); _run.Dispose(); }
     }
 
     public void Dispose()

@@ -32,9 +32,19 @@ public static class RooflineCommand
         /// <summary>With HEPBNN_POOL_TRACE=1: where the region's runs spend their time (typical runs vs the slowest tenth).</summary>
         public string? Trace { get; init; }
     }
+    /// <summary>The carry-save kernel's rate on one block shape (patch words × output words) with its weights in L1 (one
+    /// output word) and at the block's size, on 1 thread and on all: what the machine lets the block's arithmetic and
+    /// its weight traffic scale to, independent of partitions and waits.</summary>
+    public sealed record KernelScalingRow(string Kernel, int PatchWords, int OutputWords, double OneThreadL1, double AllThreadsL1,
+        double OneThreadBlockWeights, double AllThreadsBlockWeights, int Threads)
+    {
+        public double ScalingL1 => AllThreadsL1 / OneThreadL1;
+        public double ScalingBlockWeights => AllThreadsBlockWeights / OneThreadBlockWeights;
+    }
     public sealed record Report(string Cpu, int Cores, double LoadAverage, List<PeakRow> Peaks, List<ForkJoinRow> ForkJoin, List<BlockRow> Blocks)
     {
         public List<SegmentRow> Segments { get; } = [];
+        public List<KernelScalingRow> KernelScaling { get; } = [];
     }
 
     /// <summary>Whole-model latency of an all-CPU session with one fork-join per block vs one parallel region per run of
@@ -148,6 +158,26 @@ public static class RooflineCommand
             var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs", "region of 1 block µs", "per block boundary in a region µs");
             foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"), f.RegionUs.ToString("F2"), f.BoundaryUs.ToString("F2"));
             AnsiConsole.Write(ft);
+            if (pool.Threads > 1 && (Simd512Kernel.IsSupported || Simd256Kernel.IsSupported))
+            {
+                string kernel = Simd512Kernel.IsSupported ? "simd512" : "simd256";
+                var shapes = r.GetValue(model)!.SelectMany(n => BlockCompiler.Compile(CommonOptions.LoadModel(n, 1)))
+                    .Where(b => b.Input == BlockInput.Bits && !b.IsDense && b.Output == BlockOutput.Bits)
+                    .Select(b => (Patch: CpuRoofline.PatchWords(b), Words: b.OutputShape.ChannelWords)).Distinct().ToList();
+                foreach (var (patch, words) in shapes)
+                {
+                    double G(int t, int w) => kernel == "simd512" ? CpuRoofline.KernelPeakGops<Simd512Kernel>(patch, t, pool, 0.1, w, aggregate: true)
+                                                                   : CpuRoofline.KernelPeakGops<Simd256Kernel>(patch, t, pool, 0.1, w, aggregate: true);
+                    report.KernelScaling.Add(new KernelScalingRow(kernel, patch, words, G(1, 1), G(pool.Threads, 1), G(1, words), G(pool.Threads, words), pool.Threads));
+                }
+                var kt = new Table().AddColumns("kernel", "patch words", "output words", "1 thread, L1 weights", "all threads, L1 weights", "scaling",
+                    "1 thread, block's weights", "all threads, block's weights", "scaling");
+                foreach (var k in report.KernelScaling)
+                    kt.AddRow(k.Kernel, k.PatchWords.ToString(), k.OutputWords.ToString(), k.OneThreadL1.ToString("F2"), k.AllThreadsL1.ToString("F2"),
+                        $"{k.ScalingL1:F1}x / {k.Threads}", k.OneThreadBlockWeights.ToString("F2"), k.AllThreadsBlockWeights.ToString("F2"), $"{k.ScalingBlockWeights:F1}x / {k.Threads}");
+                AnsiConsole.MarkupLine("kernel scaling (G word-ops/s of the carry-save kernel on each block shape, all threads' work over the wall time, weights in L1 vs at the block's size):");
+                AnsiConsole.Write(kt);
+            }
             double bestSingle = peaks.Where(p => p.Key.Item2 == 1).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             double bestAll = peaks.Where(p => p.Key.Item2 == pool.Threads).Select(p => p.Value).DefaultIfEmpty(double.NaN).Max();
             foreach (var name in r.GetValue(model)!)

@@ -107,6 +107,8 @@ public static class RunCommand
         public GpuFallback.Info? Fallback { get; init; }
         /// <summary>E.g. that the plan was mapped for another batch (null otherwise).</summary>
         public string? Note { get; init; }
+        /// <summary>How the GPU blocks ran (graphs, host I/O: a plan's measured choice shows here), null without GPU blocks.</summary>
+        public string? GpuExecution { get; init; }
     }
 
     /// <param name="ioBinding">time <see cref="InferenceSession.RunWithBinding"/> on the session's own buffers (the images
@@ -134,7 +136,8 @@ public static class RunCommand
         }
         var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.ScoresPerImage, session.ScoresPerImage).ToArray()).ToArray();
         return new RunResult(session.Model.Name, batch, session.Assignment.Select(c => c.Name).ToArray(),
-            Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray());
+            Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray())
+            { GpuExecution = session.Assignment.Any(c => c.Device == DeviceKind.Gpu) ? session.GpuExecution : null };
     }
 
     static void Print(RunResult r)
@@ -145,6 +148,7 @@ public static class RunCommand
             t.AddRow(n.ToString(), r.Predictions[n].ToString(), string.Join(" ", r.Scores[n].Select(s => s.ToString("F2"))));
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"median latency: [bold]{r.MedianLatencyUs:F1} µs[/] per batch ({r.MedianLatencyUs / r.Batch:F1} µs per image)");
+        if (r.GpuExecution is not null) AnsiConsole.MarkupLine($"GPU blocks: {Markup.Escape(r.GpuExecution)}");
         if (r.Note is not null) AnsiConsole.MarkupLine($"[dim]{Markup.Escape(r.Note)}[/]");
     }
 }

@@ -16,8 +16,17 @@ public static class PlanView
             t.AddRow(b.Name, b.Configuration, b.Device.ToString(), $"{b.ComputeUs:F1}", $"{b.TransferInUs:F1}");
         t.AddRow("scores → host", "", "", "", $"{plan.OutputTransferUs:F1}");
         t.AddRow("per-run overhead", "", "", $"{plan.OverheadUs:F1}", "");
+        if (plan.HostIo is { } io) t.AddRow("GPU host I/O", Markup.Escape(HostIoName(io)), "", "", plan.HostIoSavingUs > 0 ? $"−{plan.HostIoSavingUs:F1}" : "");
         AnsiConsole.Write(t);
     }
+
+    /// <summary>How a plan's GPU segments move input and output, as the plan table names it.</summary>
+    public static string HostIoName(Devices.GpuHostIo io) => io switch
+    {
+        Devices.GpuHostIo.Copies => "copies (measured fastest)",
+        Devices.GpuHostIo.MappedOutput => "mapped host output (measured fastest)",
+        _ => "mapped host input and output (measured fastest)",
+    };
 
     public static void PrintTop(IReadOnlyList<Plan> top)
     {

@@ -113,10 +113,13 @@ public sealed class CpuWorkerPool : IDisposable
         _slots = new long[threads * Line];
         for (int i = 0; i < threads; i++) _wake[i] = new SemaphoreSlim(0);
         if (Tracing) Trace = new PoolTrace(8192);
+        // helper w on the w-th allowed CPU (the caller, participant 0, stays where its owner runs it: most likely the first)
+        int[] pinTo = EnvironmentSwitches.PinWorkers ? CpuAffinity.AllowedCpus() : [];
         for (int i = 0; i < _threads.Length; i++)
         {
             int worker = i + 1;
-            _threads[i] = new Thread(() => WorkerLoop(worker)) { IsBackground = true, Name = $"hepbnn-cpu-{i}" };
+            int cpu = pinTo.Length > 0 ? pinTo[worker % pinTo.Length] : -1;
+            _threads[i] = new Thread(() => { if (cpu >= 0) CpuAffinity.PinCurrentThread(cpu); WorkerLoop(worker); }) { IsBackground = true, Name = $"hepbnn-cpu-{i}" };
             _threads[i].Start();
         }
     }

@@ -16,12 +16,23 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_ALIGN (on by default): the CPU kernels' weight, table and scratch arrays start on 64-byte boundaries
     /// (<see cref="AlignedArrays"/>).</summary>
     public static readonly bool AlignArrays = Switch("HEPBNN_ALIGN", true);
+    /// <summary>HEPBNN_IMAGE_ROWS (on by default): small single-channel image layers run the AVX-512 rows kernel
+    /// (<c>Ops.Cpu.ImageRows512</c>) instead of the generic pixel-pair path, for A/B runs.</summary>
+    public static readonly bool ImageRows = Switch("HEPBNN_IMAGE_ROWS", true);
+    /// <summary>HEPBNN_PIN_WORKERS (off by default): each helper of a CPU worker pool pinned to its own CPU of the
+    /// process's affinity set (<see cref="CpuAffinity"/>), for measuring whether thread placement limits many-thread blocks.</summary>
+    public static readonly bool PinWorkers = Switch("HEPBNN_PIN_WORKERS", false);
     /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
     public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
         StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);
     /// <summary>HEPBNN_IMAGE_ROWS_GROUPS_PER_SM: groups per SM that gpu.tensor-core-image-rows sizes its grid for
     /// (1–64, default 4), for measuring other grid sizes.</summary>
     public static readonly int ImageRowsGroupsPerSm = Choice("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", "an integer from 1 to 64", GroupsPerSm, 4);
+    /// <summary>HEPBNN_GATED_LAUNCH: auto (default: off, <see cref="GpuLaunchGate.AutoGates"/>), on (spin kernel), memop
+    /// (driver wait) or off — whether the first GPU segment's graph is launched before the
+    /// staging copy and waits for it on the GPU (<see cref="GpuLaunchGate"/>).</summary>
+    public static readonly GpuLaunchGate.GateMode GatedLaunch = Choice("HEPBNN_GATED_LAUNCH", "auto, on/1, memop or off/0",
+        GateModeOf, GpuLaunchGate.GateMode.Auto);
 
     /// <summary>An on/off variable's value: unset → <paramref name="fallback"/>; 1/on/true; 0/off/false; anything else is
     /// recorded as a problem and gives <paramref name="fallback"/>.</summary>
@@ -50,6 +61,10 @@ public static class EnvironmentSwitches
         "streaming" => Devices.StagingCopy.CopyMode.Streaming,
         _ => null,
     };
+
+    internal static GpuLaunchGate.GateMode? GateModeOf(string v) => v == "auto" ? GpuLaunchGate.GateMode.Auto
+        : v == "memop" ? GpuLaunchGate.GateMode.Memop
+        : OnOff(v) is { } on ? (on ? GpuLaunchGate.GateMode.On : GpuLaunchGate.GateMode.Off) : null;
 
     internal static int? GroupsPerSm(string v) => int.TryParse(v, out int n) && n is >= 1 and <= 64 ? n : null;
 

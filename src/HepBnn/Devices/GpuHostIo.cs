@@ -23,6 +23,11 @@ public static class GpuHostIoSwitch
 
     public static GpuHostIo FromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable));
 
+    /// <summary>The environment's choice, or null where HEPBNN_MAPPED_IO is unset or empty: a session built from a plan
+    /// then runs the host I/O the planner measured fastest, while an explicit value (e.g. 0 = copies) still overrides it.</summary>
+    public static GpuHostIo? ExplicitFromEnvironment() =>
+        string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(Variable)) ? null : FromEnvironment();
+
     internal static GpuHostIo Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {
         null or "" or "0" or "off" or "copies" => GpuHostIo.Copies,

@@ -38,7 +38,8 @@ public static class CpuRoofline
     /// within one scheduler slice) for the given seconds and keeps its median burst rate; the peak is their sum.</summary>
     sealed class PeakWork<TB>(int threads, double seconds) : IParallelWork where TB : struct, IBlockedPopCount
     {
-        public readonly double[] Rates = new double[threads];
+        public readonly double[] Rates = new double[threads], WordOps = new double[threads];
+        public readonly long[] Starts = new long[threads], Ends = new long[threads];
         public ulong Sink;
         public void Execute(int index)
         {
@@ -49,7 +50,8 @@ public static class CpuRoofline
             var acc = Vector256<ulong>.Zero;
             const int reps = 16; // 16 × 4 groups × 288 word-ops ≈ 18 k word-ops: ~5–20 µs
             var samples = new List<double>();
-            long end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+            Starts[index] = Stopwatch.GetTimestamp();
+            long end = Starts[index] + (long)(seconds * Stopwatch.Frequency);
             while (Stopwatch.GetTimestamp() < end || samples.Count < 50)
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -130,22 +132,29 @@ public static class CpuRoofline
     /// <summary>Words of one output pixel's patch in binary block <paramref name="b"/> (kh·kw·input words).</summary>
     public static int PatchWords(Block b) => b.KernelH * b.KernelW * b.InputWords;
 
-    public static double KernelPeakGops<TK>(int patchWords, int threads, CpuWorkerPool pool, double seconds = 0.1) where TK : struct, ICpuKernel
+    /// <param name="outputWords">64-channel output words per pixel pair: 1 keeps the weights in L1; a block's own count
+    /// (VGG7's conv4: 4 words of 36-word patches, 73 KB) streams them from L2 as the block does, so that the 1- vs
+    /// n-thread rates show whether that traffic, not the arithmetic, limits a block on many threads.</param>
+    /// <param name="aggregate">Rate as all the threads' word-ops over the wall time from the first start to the last end,
+    /// instead of the sum of each thread's median burst rate: bursts (10–40 µs) are short enough to fall between a
+    /// hypervisor's time slices, so only the aggregate shows vCPUs that do not really run at once.</param>
+    public static double KernelPeakGops<TK>(int patchWords, int threads, CpuWorkerPool pool, double seconds = 0.1, int outputWords = 1, bool aggregate = false) where TK : struct, ICpuKernel
     {
-        if (!TK.IsSupported || patchWords < 1) return double.NaN;
+        if (!TK.IsSupported || patchWords < 1 || outputWords < 1) return double.NaN;
         var model = new ModelBuilder(new Shape3(1, 1, 64), seed: patchWords).InputConv(64 * patchWords, kernel: 1, padding: 0).BnSign()
-            .Conv(64, kernel: 1, padding: 0).BnSign().Build("kernel-peak");
+            .Conv(64 * outputWords, kernel: 1, padding: 0).BnSign().Build("kernel-peak");
         var data = new CpuBlockData(BlockCompiler.Compile(model)[1], TK.BinaryLanes, TK.ImageLanes);
         threads = Math.Clamp(threads, 1, pool.Threads);
         new KernelPeakWork<TK>(data, 1, 0.01).Execute(0); // JIT-compiles the kernel fully optimised first
         var work = new KernelPeakWork<TK>(data, threads, seconds);
         pool.For(threads, work, threads);
-        return work.Rates.Sum();
+        return aggregate ? work.WordOps.Sum() / ((work.Ends.Max() - work.Starts.Min()) / (double)Stopwatch.Frequency) / 1e9 : work.Rates.Sum();
     }
 
     sealed class KernelPeakWork<TK>(CpuBlockData d, int threads, double seconds) : IParallelWork where TK : struct, ICpuKernel
     {
-        public readonly double[] Rates = new double[threads];
+        public readonly double[] Rates = new double[threads], WordOps = new double[threads];
+        public readonly long[] Starts = new long[threads], Ends = new long[threads];
         public ulong Sink;
         public void Execute(int index)
         {
@@ -153,20 +162,22 @@ public static class CpuRoofline
             int len = d.PatchLength;
             var a = new ulong[len]; var b = new ulong[len];
             for (int i = 0; i < len; i++) { a[i] = (ulong)rng.NextInt64(); b[i] = (ulong)rng.NextInt64(); }
-            int reps = Math.Max(1, 4096 / len); // ~128·4096 word-ops per burst: ~10–40 µs
+            int words = d.PaddedK / 64, reps = Math.Max(1, 4096 / (len * words)); // ~128·4096 word-ops per burst: ~10–40 µs
             ulong acc = 0;
             var samples = new List<double>();
-            long end = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+            Starts[index] = Stopwatch.GetTimestamp();
+            long end = Starts[index] + (long)(seconds * Stopwatch.Frequency);
             while (Stopwatch.GetTimestamp() < end || samples.Count < 50)
             {
                 long t0 = Stopwatch.GetTimestamp();
                 for (int r = 0; r < reps; r++)
-                {
-                    acc += TK.BinaryWord2(d, ref a[0], ref b[0], 0, 0, 0, out ulong bitsB) ^ bitsB;
-                }
+                    for (int w = 0; w < words; w++)
+                        acc += TK.BinaryWord2(d, ref a[0], ref b[0], w, 0, 0, out ulong bitsB) ^ bitsB;
                 long t1 = Stopwatch.GetTimestamp();
-                samples.Add(reps * 2.0 * 64 * len / ((t1 - t0) / (double)Stopwatch.Frequency) / 1e9);
+                samples.Add(reps * 2.0 * 64 * len * words / ((t1 - t0) / (double)Stopwatch.Frequency) / 1e9);
+                WordOps[index] += reps * 2.0 * 64 * len * words;
             }
+            Ends[index] = Stopwatch.GetTimestamp();
             samples.Sort();
             Rates[index] = samples[samples.Count / 2];
             Interlocked.Add(ref Sink, acc);

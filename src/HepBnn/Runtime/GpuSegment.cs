@@ -27,6 +27,9 @@ internal sealed class GpuSegment : IDisposable
     GpuBuffer? _mappedIn, _mappedOut;
     readonly int[] _batches = new int[MaxGraphs];
     readonly CudaGraph?[] _graphs = new CudaGraph?[MaxGraphs];
+    readonly bool[] _gatedSlot = new bool[MaxGraphs];
+    GpuLaunchGate? _gate;
+    bool _gateTried;
     int _nextSlot;
     bool _held;
 
@@ -44,6 +47,18 @@ internal sealed class GpuSegment : IDisposable
     public GpuHostIo HostIo => _mappedIn is not null ? GpuHostIo.Mapped : _mappedOut is not null ? GpuHostIo.MappedOutput : GpuHostIo.Copies;
     /// <summary>Why mapped host I/O was asked for but is not used (null otherwise).</summary>
     public string? HostIoProblem { get; private set; }
+    /// <summary>Whether a gated graph (launched before the input is staged, see <see cref="TryLaunchGated"/>) was captured.</summary>
+    public bool Gated
+    {
+        get
+        {
+            for (int i = 0; i < MaxGraphs; i++)
+                if (_gatedSlot[i] && _graphs[i] is not null) return true;
+            return false;
+        }
+    }
+    /// <summary>Why a gated launch was asked for but cannot be used (null otherwise).</summary>
+    public string? GateProblem { get; private set; }
 
     /// <param name="runners">blocks First..Last in order (a fused range is one runner for several blocks); <paramref name="outputs"/>
     /// their output buffers on the GPU.</param>
@@ -100,9 +115,39 @@ internal sealed class GpuSegment : IDisposable
         _gpu.Synchronize();
     }
 
-    /// <summary>The work of one run, queued on the stream (what a graph captures).</summary>
-    void Enqueue(int batch)
+    /// <summary>Launches this segment's graph for <paramref name="batch"/> before its input is in the host staging buffer:
+    /// the graph first waits on the GPU for the segment's <see cref="GpuLaunchGate"/>, so the launch overlaps the caller's
+    /// staging copy. True when launched: the caller then writes the input and MUST call <see cref="FinishGated"/> (also when
+    /// writing fails). False (nothing queued) where graphs or the gate cannot be used: the caller stages and calls
+    /// <see cref="Run"/> as usual.</summary>
+    public bool TryLaunchGated(int batch)
     {
+        if (EagerReason is not null) return false;
+        if (!_gateTried)
+        {
+            _gateTried = true;
+            _gate = GpuLaunchGate.TryCreate(_gpu, out var problem);
+            GateProblem = problem;
+        }
+        if (_gate is null || GatedGraphFor(batch) is not { } graph) return false;
+        try { graph.Launch(); }
+        catch (GpuUnavailableException e) { EagerReason = e.Message; DestroyGraphs(); return false; }
+        return true;
+    }
+
+    /// <summary>Opens the gate of a run started by <see cref="TryLaunchGated"/> (the input is staged) and waits for the run;
+    /// the output is in the host output buffer on return. The gate is closed again for the next launch.</summary>
+    public void FinishGated()
+    {
+        _gate!.Open();
+        try { _gpu.Synchronize(); }
+        finally { _gate.Close(); }
+    }
+
+    /// <summary>The work of one run, queued on the stream (what a graph captures); a gated graph starts with the gate's wait.</summary>
+    void Enqueue(int batch, bool gated = false)
+    {
+        if (gated) _gate!.EnqueueWait();
         TensorBuffer current = _mappedIn ?? _deviceIn;
         if (_mappedIn is null) GpuTransfers.ToDevice(_gpu, _hostIn, _deviceIn, _inWords(batch));
         for (int i = 0; i < _runners.Length; i++)
@@ -117,8 +162,31 @@ internal sealed class GpuSegment : IDisposable
     CudaGraph? GraphFor(int batch)
     {
         for (int i = 0; i < MaxGraphs; i++)
-            if (_graphs[i] is { } g && _batches[i] == batch) return g;
+            if (_graphs[i] is { } g && _batches[i] == batch && !_gatedSlot[i]) return g;
         return Capture(batch);
+    }
+
+    CudaGraph? GatedGraphFor(int batch)
+    {
+        for (int i = 0; i < MaxGraphs; i++)
+            if (_graphs[i] is { } g && _batches[i] == batch && _gatedSlot[i]) return g;
+        return CaptureGated(batch);
+    }
+
+    /// <summary>Captures the gated graph of <paramref name="batch"/>; where that fails the gate is dropped for good (with
+    /// <see cref="GateProblem"/>) and the segment runs its plain graphs as before.</summary>
+    CudaGraph? CaptureGated(int batch)
+    {
+        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch, gated: true), out var problem, _dependentLaunch);
+        if (captured is null)
+        {
+            GateProblem = $"capture with the launch gate failed, launching after the copy: {problem}";
+            _gate?.Dispose();
+            _gate = null;
+            return null;
+        }
+        Keep(captured, batch, gated: true);
+        return captured;
     }
 
     /// <summary>Separate from <see cref="GraphFor"/> so that the closure is allocated only when a batch is captured.</summary>
@@ -136,6 +204,12 @@ internal sealed class GpuSegment : IDisposable
             EagerReason = $"CUDA graph capture failed, running eagerly: {problem}";
             return null;
         }
+        Keep(captured, batch, gated: false);
+        return captured;
+    }
+
+    void Keep(CudaGraph captured, int batch, bool gated)
+    {
         ProgrammaticEdges = captured.ProgrammaticEdges;
         DependentLaunchProblem = captured.DependentLaunchProblem;
         int slot = _nextSlot;
@@ -143,7 +217,7 @@ internal sealed class GpuSegment : IDisposable
         _graphs[slot]?.Dispose();
         _graphs[slot] = captured;
         _batches[slot] = batch;
-        return captured;
+        _gatedSlot[slot] = gated;
     }
 
     void DestroyGraphs()
@@ -154,6 +228,8 @@ internal sealed class GpuSegment : IDisposable
     public void Dispose()
     {
         DestroyGraphs();
+        _gate?.Dispose();
+        _gate = null;
         if (_held)
         {
             _held = false;

@@ -53,7 +53,8 @@ public sealed class InferenceSession : IDisposable
 
     /// <summary>A plan on an already compiled model, optionally with shared resources (not disposed by the session).</summary>
     public InferenceSession(CompiledModel model, Plan plan, SessionOptions? options = null, ExecutionResources? sharedResources = null)
-        : this(model.Model, model.Blocks, PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, sharedResources) { }
+        : this(model.Model, model.Blocks, PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, sharedResources,
+               plan.HostIo) { }
 
     /// <summary>An already compiled model with one configuration object per block.</summary>
     public InferenceSession(CompiledModel model, IReadOnlyList<IKernelConfiguration> assignment, SessionOptions? options = null,
@@ -63,6 +64,11 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Full control: precompiled blocks, configuration objects, and optionally shared resources (not disposed by the session).</summary>
     public InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
         SessionOptions? options, ExecutionResources? sharedResources)
+        : this(model, blocks, assignment, options, sharedResources, plannedHostIo: null) { }
+
+    /// <param name="plannedHostIo">the plan's measured host I/O: used unless the options or HEPBNN_MAPPED_IO name one.</param>
+    InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
+        SessionOptions? options, ExecutionResources? sharedResources, GpuHostIo? plannedHostIo)
     {
         options ??= new SessionOptions();
         if (options.MaxBatch < 1 || options.MaxBatch > 1 << 16) throw new HepBnnException($"MaxBatch {options.MaxBatch} out of range 1..65536");
@@ -103,8 +109,8 @@ public sealed class InferenceSession : IDisposable
                 where = cfg.Device;
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
-            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, options.DependentLaunch ?? _resources.DependentLaunch,
-                options.HostIo ?? GpuHostIoSwitch.FromEnvironment());
+            HostIoRequested = options.HostIo ?? GpuHostIoSwitch.ExplicitFromEnvironment() ?? plannedHostIo ?? GpuHostIo.Copies;
+            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, options.DependentLaunch ?? _resources.DependentLaunch, HostIoRequested);
             _cpuSegmentAt = (options.CpuRegions ?? _resources.CpuRegions) ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
         }
         catch
@@ -208,6 +214,11 @@ public sealed class InferenceSession : IDisposable
         return at;
     }
 
+    /// <summary>The host I/O this session asked of its GPU segments: <see cref="SessionOptions.HostIo"/>, else HEPBNN_MAPPED_IO
+    /// where set, else the plan's measured choice (<see cref="Plan.HostIo"/>), else copies. Where the GPU cannot map host
+    /// memory the segments copy instead; <see cref="GpuExecution"/> says what they do.</summary>
+    public GpuHostIo HostIoRequested { get; }
+
     /// <summary>CPU segments of this session (runs of CPU blocks sharing one parallel region).</summary>
     public int CpuSegments => _cpuSegmentAt.Count(s => s is not null);
 
@@ -231,7 +242,9 @@ public sealed class InferenceSession : IDisposable
                 : segments.Select(s => s.HostIoProblem).FirstOrDefault(p => p is not null) is { } noMap ? $", copies ({noMap})" : "";
             string pdl = edges > 0 ? $", {edges} programmatic edge{(edges == 1 ? "" : "s")}"
                 : segments.Select(s => s.DependentLaunchProblem).FirstOrDefault(p => p is not null) is { } why ? $", no programmatic edges: {why}" : "";
-            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{pdl}{io}{ranges})"
+            string gate = segments.Any(s => s.Gated) ? ", gated launch (graph launched before the input copy)"
+                : segments.Select(s => s.GateProblem).FirstOrDefault(p => p is not null) is { } noGate ? $", no gated launch: {noGate}" : "";
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{pdl}{io}{gate}{ranges})"
                                   : $"eager launches{(ranges.Length > 0 ? $" ({ranges[2..]})" : "")}: {reason}";
         }
     }
@@ -242,8 +255,7 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(rawScores.Length, batch);
-        Stage(images, batch);
-        RunStaged(batch);
+        StageAndRun(images, batch);
         _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
     }
 
@@ -261,10 +273,32 @@ public sealed class InferenceSession : IDisposable
     /// workers when the GPU reads it next (see <see cref="StagingCopy"/>).</summary>
     void Stage(ReadOnlySpan<byte> images, int batch)
     {
-        long inBytes = batch * Model.InputShape.Elements;
-        if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
+        CheckInput(images, batch);
         if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
         else images.CopyTo(_input.Bytes);
+    }
+
+    void CheckInput(ReadOnlySpan<byte> images, int batch)
+    {
+        long inBytes = batch * Model.InputShape.Elements;
+        if (images.Length != inBytes) throw new HepBnnException($"input has {images.Length} bytes, expected {inBytes} ({batch} × {Model.InputShape})");
+    }
+
+    /// <summary>Stages the input and runs it. When the plan starts on the GPU and the input is large enough for its copy to
+    /// take longer than a launch (<see cref="GpuLaunchGate.WantedFor"/>), the first segment's graph is launched first and
+    /// waits on the GPU for the copy (<see cref="GpuSegment.TryLaunchGated"/>): the launch overlaps the copy.</summary>
+    void StageAndRun(ReadOnlySpan<byte> images, int batch)
+    {
+        CheckInput(images, batch);
+        if (_segmentAt[0] is { } first && GpuLaunchGate.WantedFor(images.Length) && first.TryLaunchGated(batch))
+        {
+            try { StagingCopy.Copy(images, _input, _resources.CpuWorkers); }
+            finally { first.FinishGated(); }
+            RunStaged(batch, first.Last + 1);
+            return;
+        }
+        Stage(images, batch);
+        RunStaged(batch);
     }
 
     /// <summary>The last run's raw scores with the last layer's optional BatchNorm applied.</summary>
@@ -279,10 +313,11 @@ public sealed class InferenceSession : IDisposable
 
     /// <summary>Runs the input already in the staging buffer (<see cref="_input"/>) and leaves the raw scores in
     /// <see cref="_scores"/>: every block with its transfers, one wait per GPU segment.</summary>
-    void RunStaged(int batch)
+    void RunStaged(int batch, int start = 0)
     {
-        TensorBuffer current = _input;
-        for (int i = 0; i < _runners.Length; i++)
+        // From a later block (after a gated first segment): its input is where that segment left it.
+        TensorBuffer current = start == 0 ? _input : start < _runners.Length ? _staging[start]! : _scores;
+        for (int i = start; i < _runners.Length; i++)
         {
             if (_segmentAt[i] is { } segment)
             {
@@ -345,8 +380,7 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(scores.Length, batch);
-        Stage(images, batch);
-        RunStaged(batch);
+        StageAndRun(images, batch);
         FinalScores(batch, scores);
     }
 

@@ -20,6 +20,15 @@ public sealed record Plan(
 {
     public const string FormatId = "hepbnn-plan/1";
 
+    /// <summary>How the plan's GPU segments move their input in and output out, as the planner measured fastest for this
+    /// plan (null: not measured, e.g. no GPU block or a plan from before: copies). A session built from the plan uses it
+    /// unless <see cref="SessionOptions.HostIo"/> or HEPBNN_MAPPED_IO says otherwise.</summary>
+    public GpuHostIo? HostIo { get; init; }
+
+    /// <summary>What <see cref="HostIo"/> measured faster than copies (µs), already taken off <see cref="PredictedTotalUs"/>
+    /// (whose blocks and transfers are priced with copies).</summary>
+    public double HostIoSavingUs { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore]
     public string[] Configurations => Blocks.Select(b => b.Configuration).ToArray();
 }

@@ -62,8 +62,9 @@ public static class PlanValidator
             if (!Time(b.ComputeUs) || !Time(b.TransferInUs) || !Time(b.PredictedUs))
                 throw new HepBnnException($"{source}, block {i} ({b.Name}): predicted times must be finite and non-negative");
         }
-        if (!Time(plan.OutputTransferUs) || !Time(plan.OverheadUs) || !Time(plan.PredictedTotalUs))
+        if (!Time(plan.OutputTransferUs) || !Time(plan.OverheadUs) || !Time(plan.PredictedTotalUs) || !Time(plan.HostIoSavingUs))
             throw new HepBnnException($"{source}: predicted totals must be finite and non-negative");
+        if (plan.HostIo is { } io && !Enum.IsDefined(io)) throw new HepBnnException($"{source}: hostIo {(int)io} is not a host I/O mode");
     }
 
     static bool Time(double us) => double.IsFinite(us) && us >= 0;

@@ -21,9 +21,11 @@ public sealed class SessionOptions
     /// batch 1 faster and made large batches slower, docs/results/h200-pdl).
     /// Same results either way; <see cref="InferenceSession.GpuExecution"/> says how many edges are programmatic.</summary>
     public bool? DependentLaunch { get; init; }
-    /// <summary>How GPU segments move their input in and output out (null: HEPBNN_MAPPED_IO, default
+    /// <summary>How GPU segments move their input in and output out (null: HEPBNN_MAPPED_IO where set, else what the plan
+    /// says — the planner measures copies against mapped host I/O for the plan it finds, <see cref="Plan.HostIo"/> — else
     /// <see cref="GpuHostIo.Copies"/>): mapped host I/O lets the kernels read/write the page-locked host buffers directly,
-    /// without memcpy nodes. Same results; <see cref="InferenceSession.GpuExecution"/> says which is used.</summary>
+    /// without memcpy nodes. <see cref="GpuHostIo.Copies"/> (or HEPBNN_MAPPED_IO=0) opts out of a plan's mapped I/O.
+    /// Same results; <see cref="InferenceSession.GpuExecution"/> says which is used.</summary>
     public GpuHostIo? HostIo { get; init; }
     /// <summary>Run each run of consecutive CPU blocks in one parallel region (static partitions, a dependency wait
     /// between blocks) instead of one fork-join per block (null: the resources' setting, HEPBNN_CPU_REGIONS, on by

@@ -71,7 +71,7 @@ public static class SessionFactory
     static InferenceSession FromPlanFile(CompiledModel model, string file, SessionOptions options, ExecutionResources res)
     {
         var plan = PlanFile.Load(file, model);
-        var run = new SessionOptions { MaxBatch = Math.Max(options.MaxBatch, plan.Batch), CpuThreads = options.CpuThreads, Gpu = options.Gpu };
+        var run = new SessionOptions { MaxBatch = Math.Max(options.MaxBatch, plan.Batch), CpuThreads = options.CpuThreads, Gpu = options.Gpu, HostIo = options.HostIo };
         string? missing = CpuFallback.UsesGpu(plan.Blocks) && !res.TryOpen(DeviceKind.Gpu) ? res.GpuProblem ?? "no GPU" : null;
         try
         {
@@ -136,7 +136,7 @@ public static class SessionFactory
         return include is null ? o : o with { Include = include };
     }
 
-    static SessionOptions Options(SessionOptions o) => new() { MaxBatch = o.MaxBatch, CpuThreads = o.CpuThreads, Gpu = o.Gpu };
+    static SessionOptions Options(SessionOptions o) => new() { MaxBatch = o.MaxBatch, CpuThreads = o.CpuThreads, Gpu = o.Gpu, HostIo = o.HostIo };
 
     static InferenceSession Report(InferenceSession session, MappingReport report)
     {

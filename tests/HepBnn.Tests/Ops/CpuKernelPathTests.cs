@@ -41,6 +41,15 @@ public class CpuKernelPathTests
         ["pool-after-sign"] = s => B(new(7, 7, 1), s, 0.5).InputConv(12).BnSign().Pool(2, 2).Conv(64).BnSign().Pool(3, 2).Flatten().Dense(3).Build("after"),
         // the class scores come from a convolution with several pixels and two words of channels
         ["scores-from-conv"] = s => B(new(4, 3, 1), s).InputConv(8).BnSign().Conv(70, 3, 1, 1).ScoreBn().Build("conv-scores"),
+        // AVX-512 pair rows (CpuPairRows): 72-word patches, so a chunk holds 14 pixel pairs; rows of 37 pixels split
+        // into two chunks, then one leftover pixel; 70 outputs (a partial 16-channel group in the second word)
+        ["pair-rows-chunks"] = s => B(new(3, 37, 1), s).InputConv(512, 1, 1, 0).BnSign().Conv(70).BnSign().Flatten().Dense(3).Build("chunks"),
+        // pair rows with pooling: 2×2 windows (7 per chunk, the last chunk partial), then overlapping windows (stride 1)
+        // on 18-word patches (8 per chunk), AND pooling for the negative scales
+        ["pair-rows-pool-chunks"] = s => B(new(4, 38, 1), s, 0.5).InputConv(512, 1, 1, 0).BnSign().Conv(70).Pool(2, 2).BnSign()
+            .Conv(65).BnSign().Pool(2, 1).Flatten().Dense(3).Build("pool-chunks"),
+        // pair rows with 4×4 windows (8 pixel pairs each: one window per chunk)
+        ["pair-rows-pool4"] = s => B(new(6, 22, 1), s, 0.5).InputConv(256, 1, 1, 0).BnSign().Conv(64).Pool(4, 2).BnSign().Flatten().Dense(3).Build("pool4"),
         // 1x1 image through 3x3 kernels (padding only), 129 channels
         ["image-1x1"] = s => B(new(1, 1, 3), s).InputConv(65).BnSign().Conv(129).BnSign().Flatten().Dense(10).Build("one-pixel"),
     };

@@ -43,6 +43,21 @@ public class CpuRooflineTests
         Assert.Throws<ArgumentException>(() => CpuRoofline.KernelPeakGops("avx1024", 9, 1, res.CpuWorkers));
     }
 
+    /// <summary>The kernel-scaling rows: several output words (weights at a block's size) and the wall-time aggregate
+    /// over 2 threads give positive rates; no output words gives NaN.</summary>
+    [Fact]
+    public void KernelPeakAtABlocksWeightsAndAsAnAggregateIsARate()
+    {
+        Assert.SkipUnless(Simd512Kernel.IsSupported, "this CPU lacks AVX-512BW");
+        using var res = new ExecutionResources(2);
+        foreach (bool aggregate in new[] { false, true })
+        {
+            double g = CpuRoofline.KernelPeakGops<Simd512Kernel>(18, 2, res.CpuWorkers, seconds: 0.002, outputWords: 4, aggregate: aggregate);
+            Assert.True(double.IsFinite(g) && g > 0, $"aggregate {aggregate}: {g}");
+        }
+        Assert.True(double.IsNaN(CpuRoofline.KernelPeakGops<Simd512Kernel>(18, 1, res.CpuWorkers, seconds: 0.002, outputWords: 0)));
+    }
+
     [Fact]
     public void PatchWordsIsTapsTimesInputWords()
     {

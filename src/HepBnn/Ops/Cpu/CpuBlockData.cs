@@ -85,8 +85,15 @@ public sealed class CpuBlockData
     public ulong[] LaneWeights { get; } = [];
     /// <summary>AVX-512 two-pixel kernel (binary convs): weights as
     /// [group of 16 channels][2·PatchLength 32-bit half-words][16], so one tree (and one epilogue) serves 16 channels;
-    /// with the thresholds as 32-bit tables [class][PaddedK] (<see cref="Lo32"/>, <see cref="Span32"/>). Empty otherwise.</summary>
+    /// with the thresholds as 32-bit tables [class][PaddedK] (<see cref="Lo32"/>, <see cref="Span32"/>). Empty otherwise.
+    /// Odd half-words hold the high half XORed with the low half of their 64-bit word (see <see cref="PairXorPatches"/>).</summary>
     public uint[] HalfLaneWeights { get; } = [];
+    /// <summary>The two-pixel binary kernel reads its patches in pair-XOR form: each 64-bit word's high half XORed with
+    /// its low half (<see cref="CpuBlockKernels.XorPairHalves"/>, applied to the gathered patches), as the weights of
+    /// <see cref="HalfLaneWeights"/>. popcount(p ^ w) over a pair of half-words is unchanged by it, but the kernel
+    /// gets x0 ^ x1 of a pair from one XOR of the stored words, so the pair's carry no longer waits for its new sum
+    /// (Simd512Kernel.PairCsa).</summary>
+    public bool PairXorPatches => HalfLaneWeights.Length > 0;
     public uint[] Lo32 { get; } = [];
     public uint[] Span32 { get; } = [];
 
@@ -336,7 +343,8 @@ public sealed class CpuBlockData
     }
 
     /// <summary>See <see cref="HalfLaneWeights"/>: half-word h of channel ch's patch weights (little-endian halves of its
-    /// 64-bit words, as the patch's own uint view) at [(ch / 16)·2·patch + h][ch % 16], zero-padded channels.</summary>
+    /// 64-bit words, as the patch's own uint view; odd h: high XOR low half) at [(ch / 16)·2·patch + h][ch % 16],
+    /// zero-padded channels.</summary>
     static uint[] HalfLaneWeightsOf(Block b, int patch)
     {
         int k = b.OutChannels, groups = (k + 15) / 16, len = 2 * patch;
@@ -344,7 +352,10 @@ public sealed class CpuBlockData
         var t = new uint[(long)groups * len * 16];
         for (int ch = 0; ch < k; ch++)
             for (int h = 0; h < len; h++)
-                t[((long)(ch / 16) * len + h) * 16 + ch % 16] = (uint)(w[(long)ch * patch + h / 2] >> (32 * (h & 1)));
+            {
+                ulong word = w[(long)ch * patch + h / 2];
+                t[((long)(ch / 16) * len + h) * 16 + ch % 16] = (uint)((h & 1) == 0 ? word : word >> 32 ^ word);
+            }
         return t;
     }
 

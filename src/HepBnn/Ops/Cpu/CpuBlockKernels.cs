@@ -19,6 +19,19 @@ public static class CpuBlockKernels
     public static void BitsRegion<TK>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int py0, int py1, int px0, int px1, int w0, int w1, CpuScratch s)
         where TK : struct, ICpuKernel
     {
+        if (CpuPairRows.Applies(d))
+        {
+            CpuPairRows.BitsRegion(d, input, output, n, py0, py1, px0, px1, w0, w1, s);
+            return;
+        }
+        PixelsRegion<TK>(d, input, output, n, py0, py1, px0, px1, w0, w1, s);
+    }
+
+    /// <summary><see cref="BitsRegion"/> pixel (pair) by pixel (pair): each pixel's words computed before the next's.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void PixelsRegion<TK>(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int py0, int py1, int px0, int px1, int w0, int w1, CpuScratch s)
+        where TK : struct, ICpuKernel
+    {
         var b = d.Block;
         var os = b.OutputShape;
         int ocw = os.ChannelWords;
@@ -127,11 +140,28 @@ public static class CpuBlockKernels
         }
         ref ulong a = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox, s.Patch);
         ref ulong b = ref GatherBits(d, ref Unsafe.As<byte, ulong>(ref sample), oy, ox + 1, s.PatchB);
+        if (d.PairXorPatches)
+        {
+            XorPairHalves(ref a, d.PatchLength);
+            XorPairHalves(ref b, d.PatchLength);
+        }
         for (int w = w0; w < w1; w++)
         {
             ulong bitsA = TK.BinaryWord2(d, ref a, ref b, w, clsA, clsB, out ulong bitsB);
             Store(bitsA, w, w0, s, ref dstA, pool);
             Store(bitsB, w, w0, s, ref dstB, pool);
+        }
+    }
+
+    /// <summary>The pair-XOR form of a gathered patch (<see cref="CpuBlockData.PairXorPatches"/>): each word's high half
+    /// XORed with its low half, in place (once per pixel, for all its output channels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void XorPairHalves(ref ulong patch, int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            ref ulong p = ref Unsafe.Add(ref patch, i);
+            p ^= p << 32;
         }
     }
 
@@ -182,13 +212,21 @@ public static class CpuBlockKernels
     internal static ref ulong GatherBits(CpuBlockData d, ref ulong sample, int oy, int ox, ulong[] patch)
     {
         if (d.PatchIsSample) return ref sample;
+        return ref GatherBits(d, ref sample, oy, ox, patch.AsSpan(0, d.PatchLength));
+    }
+
+    /// <summary><see cref="GatherBits(CpuBlockData, ref ulong, int, int, ulong[])"/> of a conv into
+    /// <paramref name="patch"/> (PatchLength words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ref ulong GatherBits(CpuBlockData d, ref ulong sample, int oy, int ox, Span<ulong> patch)
+    {
         var b = d.Block;
         int cw = b.InputWords, kw = b.KernelW, rowWords = b.InputShape.W * cw;
         int iy0 = oy * b.Stride - b.Padding, ix0 = ox * b.Stride - b.Padding;
         var (ylo, yhi) = d.RowTaps[d.RowClass[oy]];
         var (xlo, xhi) = d.ColTaps[d.ColClass[ox]];
-        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch.AsSpan(0, d.PatchLength).Clear(); // not the padding
-        ref ulong dst = ref MemoryMarshal.GetArrayDataReference(patch);
+        if (ylo != 0 || yhi != b.KernelH || xlo != 0 || xhi != kw) patch[..d.PatchLength].Clear(); // not the padding
+        ref ulong dst = ref MemoryMarshal.GetReference(patch);
         int run = (xhi - xlo) * cw;
         for (int ky = ylo; ky < yhi && run > 0; ky++)
         {

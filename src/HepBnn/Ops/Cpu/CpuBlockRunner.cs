@@ -57,6 +57,7 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
     readonly CpuWorkerPool _pool;
     readonly CpuScratch[] _scratch;
     readonly int _threads;
+    readonly ImageRows512? _imageRows;
     TensorBuffer? _in, _out;
 
     public Block Block => _data.Block;
@@ -70,6 +71,7 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
         _data = new CpuBlockData(block, TK.BinaryLanes, TK.ImageLanes);
         _partition = partition;
         _pool = pool;
+        if (typeof(TK) == typeof(Simd512Kernel) && ImageRows512.Applies(_data)) _imageRows = new ImageRows512(_data);
         _scratch = new CpuScratch[partition == CpuPartition.Sequential ? 1 : pool.Threads];
         for (int i = 0; i < _scratch.Length; i++) _scratch[i] = new CpuScratch(_data);
     }
@@ -102,7 +104,13 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
         bool bits = b.Output == BlockOutput.Bits;
         var (n, r0, r1, x0, x1, c0, c1) = CpuPartitions.Item(_partition, b, unit);
         var scratch = _scratch[worker];
-        if (bits) CpuBlockKernels.BitsRegion<TK>(_data, _in!, _out!, n, r0, r1, x0, x1, c0, c1, scratch);
+        if (_imageRows is not null)
+        {
+            var os = b.OutputShape;
+            _imageRows.Region(ref CpuBlockKernels.SampleStart(_data, (HostBuffer)_in!, n),
+                              ((HostBuffer)_out!).Span.Slice((int)(n * os.PackedWords), (int)os.PackedWords), r0, r1, x0, x1, scratch.ImageRows);
+        }
+        else if (bits) CpuBlockKernels.BitsRegion<TK>(_data, _in!, _out!, n, r0, r1, x0, x1, c0, c1, scratch);
         else CpuBlockKernels.ScoresRegion<TK>(_data, _in!, _out!, n, r0, r1, c0, c1, scratch);
     }
 

@@ -18,8 +18,17 @@ public sealed class CpuScratch
     /// <summary>Pooling accumulators per output word of a region: OR and AND of the window's bits.</summary>
     public ulong[] Any { get; }
     public ulong[] All { get; }
+    /// <summary>Zero-bordered input rows of <see cref="ImageRows512"/> (empty for other blocks).</summary>
+    public byte[] ImageRows { get; }
     /// <summary>Popcounts of one 64-channel word (scores output).</summary>
     public ulong[] Counts { get; } = Padded<ulong>(64);
+    /// <summary><see cref="CpuPairRows"/>: the gathered pixel pairs of a chunk ([2·ChunkPairs][PairStride] words),
+    /// their border classes and their output bits of one word. Empty unless the block takes that path.</summary>
+    public ulong[] PairPatches { get; } = [];
+    public int[] PairClasses { get; } = [];
+    public ulong[] PairBits { get; } = [];
+    public int ChunkPairs { get; }
+    public int PairStride { get; }
 
     public CpuScratch(CpuBlockData d)
     {
@@ -29,6 +38,14 @@ public sealed class CpuScratch
         PixelsB = d.IsImage ? Padded<byte>(d.PatchLength) : [];
         Any = Padded<ulong>(d.Block.OutputWords);
         All = Padded<ulong>(d.Block.OutputWords);
+        ImageRows = ImageRows512.Applies(d) ? Padded<byte>(ImageRows512.BufferBytes(d)) : [];
+        if (CpuPairRows.Applies(d))
+        {
+            (ChunkPairs, PairStride) = CpuPairRows.ChunkOf(d);
+            PairPatches = Padded<ulong>(2 * ChunkPairs * PairStride);
+            PairClasses = Padded<int>(2 * ChunkPairs);
+            PairBits = Padded<ulong>(2 * ChunkPairs);
+        }
     }
 
     /// <summary>Bytes after the used part of every written scratch array: two cache lines (the adjacent-line prefetcher

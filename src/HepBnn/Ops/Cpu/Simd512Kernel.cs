@@ -107,6 +107,18 @@ public struct Simd512Kernel : ICpuKernel
         return Avx512F.TernaryLogic(a, b, acc, 0xD4); // (a == b) ? a : ~acc
     }
 
+    /// <summary><see cref="Csa"/>, or with <paramref name="fromOld"/> the carry as the majority of the old acc, a and b:
+    /// one register copy of acc more, but the carry no longer waits for the new acc (Zen 4, two-pixel trees: ~3 % fewer
+    /// cycles per block, docs/results/eval6).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> Csa(ref Vector512<ulong> acc, Vector512<ulong> a, Vector512<ulong> b, bool fromOld)
+    {
+        if (!fromOld) return Csa(ref acc, a, b);
+        var old = acc;
+        acc = Avx512F.TernaryLogic(acc, a, b, 0x96);
+        return Avx512F.TernaryLogic(a, b, old, 0xE8); // majority
+    }
+
     /// <summary>patch word j (broadcast to the 8 lanes) XOR the 8 channels' weight words j.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector512<ulong> Xor<T>(ref T patch, ref T w, int j) where T : unmanaged =>
@@ -260,36 +272,58 @@ public struct Simd512Kernel : ICpuKernel
         return count;
     }
 
-    /// <summary>Two patches' words j, j+1 against one load of the weights: the pairs' carries at weight 2.</summary>
+    /// <summary>Two patches' words j, j+1 against one load of the weights: the pairs' carries at weight 2. With
+    /// <paramref name="xorPairs"/> the patches and weights hold word j+1 XORed with word j (<see cref="PairCsa"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Pair2<T>(ref T pa, ref T pb, ref T w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
-                      out Vector512<ulong> carryA, out Vector512<ulong> carryB) where T : unmanaged
+                      out Vector512<ulong> carryA, out Vector512<ulong> carryB, bool xorPairs) where T : unmanaged
     {
         var w0 = Vector512.LoadUnsafe(ref w, (nuint)(j * Vector512<T>.Count));
         var w1 = Vector512.LoadUnsafe(ref w, (nuint)((j + 1) * Vector512<T>.Count));
+        if (xorPairs)
+        {
+            carryA = PairCsa(ref onesA, (Vector512.Create(Unsafe.Add(ref pa, j)) ^ w0).AsUInt64(), (Vector512.Create(Unsafe.Add(ref pa, j + 1)) ^ w1).AsUInt64());
+            carryB = PairCsa(ref onesB, (Vector512.Create(Unsafe.Add(ref pb, j)) ^ w0).AsUInt64(), (Vector512.Create(Unsafe.Add(ref pb, j + 1)) ^ w1).AsUInt64());
+            return;
+        }
         carryA = Csa(ref onesA, (Vector512.Create(Unsafe.Add(ref pa, j)) ^ w0).AsUInt64(), (Vector512.Create(Unsafe.Add(ref pa, j + 1)) ^ w1).AsUInt64());
         carryB = Csa(ref onesB, (Vector512.Create(Unsafe.Add(ref pb, j)) ^ w0).AsUInt64(), (Vector512.Create(Unsafe.Add(ref pb, j + 1)) ^ w1).AsUInt64());
     }
 
+    /// <summary>Carry-save adder of words x0 = p0 ^ w0 and x1 = p1 ^ w1 into acc, given x0 and d = x0 ^ x1, which is
+    /// p01 ^ w01 with p01 = p0 ^ p1 (the patch's stored word j+1) and w01 = w0 ^ w1 (the weights' stored word j+1): one
+    /// VPXORD with the broadcast patch word as its memory operand, like x0's. The carry, majority(acc, x0, x1), is acc
+    /// where x0 ≠ x1 and x0 elsewhere; the new acc is acc ^ d. So the second word's XOR and the full adder's sum become
+    /// one XOR each (4 vector instructions per pair, as the plain adder), but the carry no longer waits for the new acc
+    /// and no broadcast or register copy is needed (measured on Zen 4: 58–59 instead of 66 cycles per 16-word block of
+    /// two pixels, docs/results/eval6).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<ulong> PairCsa(ref Vector512<ulong> acc, Vector512<ulong> x0, Vector512<ulong> d)
+    {
+        var carry = Avx512F.TernaryLogic(x0, acc, d, 0xD8); // d ? acc : x0
+        acc ^= d;
+        return carry;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Quad2<T>(ref T pa, ref T pb, ref T w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
-                      ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, out Vector512<ulong> carryA, out Vector512<ulong> carryB) where T : unmanaged
+                      ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, out Vector512<ulong> carryA, out Vector512<ulong> carryB, bool xorPairs) where T : unmanaged
     {
-        Pair2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a0, out var b0);
-        Pair2<T>(ref pa, ref pb, ref w, j + 2, ref onesA, ref onesB, out var a1, out var b1);
-        carryA = Csa(ref twosA, a0, a1);
-        carryB = Csa(ref twosB, b0, b1);
+        Pair2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out var a0, out var b0, xorPairs);
+        Pair2<T>(ref pa, ref pb, ref w, j + 2, ref onesA, ref onesB, out var a1, out var b1, xorPairs);
+        carryA = Csa(ref twosA, a0, a1, xorPairs);
+        carryB = Csa(ref twosB, b0, b1, xorPairs);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Octet2<T>(ref T pa, ref T pb, ref T w, int j, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
                        ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, ref Vector512<ulong> foursA, ref Vector512<ulong> foursB,
-                       out Vector512<ulong> carryA, out Vector512<ulong> carryB) where T : unmanaged
+                       out Vector512<ulong> carryA, out Vector512<ulong> carryB, bool xorPairs) where T : unmanaged
     {
-        Quad2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a0, out var b0);
-        Quad2<T>(ref pa, ref pb, ref w, j + 4, ref onesA, ref onesB, ref twosA, ref twosB, out var a1, out var b1);
-        carryA = Csa(ref foursA, a0, a1);
-        carryB = Csa(ref foursB, b0, b1);
+        Quad2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out var a0, out var b0, xorPairs);
+        Quad2<T>(ref pa, ref pb, ref w, j + 4, ref onesA, ref onesB, ref twosA, ref twosB, out var a1, out var b1, xorPairs);
+        carryA = Csa(ref foursA, a0, a1, xorPairs);
+        carryB = Csa(ref foursB, b0, b1, xorPairs);
     }
 
     /// <summary>As <see cref="GroupCounts"/> for two patches (two output pixels) at once: each weight vector is loaded
@@ -298,7 +332,7 @@ public struct Simd512Kernel : ICpuKernel
     /// instructions). The tree itself is bitwise, so only the broadcast width and the final byte sums differ. The weights of a deep layer (VGG7's last convs: 150–300 KB) live in L2, whose bandwidth (one
     /// 64-byte line per ~2 cycles) and not the ALUs bounded the one-pixel loop; two trees per load halve that traffic.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void GroupCounts2<T>(ref T pa, ref T pb, ref T w, int len, out Vector512<ulong> countA, out Vector512<ulong> countB) where T : unmanaged
+    static void GroupCounts2<T>(ref T pa, ref T pb, ref T w, int len, out Vector512<ulong> countA, out Vector512<ulong> countB, bool xorPairs = false) where T : unmanaged
     {
         var lut = Lut;
         Vector512<ulong> onesA = default, twosA = default, foursA = default, eightsA = default, s16A = default, totalA = default;
@@ -307,7 +341,7 @@ public struct Simd512Kernel : ICpuKernel
         int j = len & 15;
         if (j != 0)
         {
-            Seed2<T>(ref pa, ref pb, ref w, len, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, ref eightsA, ref eightsB);
+            Seed2<T>(ref pa, ref pb, ref w, len, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, ref eightsA, ref eightsB, xorPairs);
             pa = ref Unsafe.Add(ref pa, j);
             pb = ref Unsafe.Add(ref pb, j);
             w = ref Unsafe.Add(ref w, j * Vector512<T>.Count);
@@ -315,10 +349,10 @@ public struct Simd512Kernel : ICpuKernel
         int blocks = len >> 4;
         if (blocks > 0) // the first block's carries stay counters of weight 16 (see GroupCounts)
         {
-            Octet2<T>(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
-            Octet2<T>(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
-            s16A = Csa(ref eightsA, a0, a1);
-            s16B = Csa(ref eightsB, b0, b1);
+            Octet2<T>(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0, xorPairs);
+            Octet2<T>(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1, xorPairs);
+            s16A = Csa(ref eightsA, a0, a1, xorPairs);
+            s16B = Csa(ref eightsB, b0, b1, xorPairs);
             pa = ref Unsafe.Add(ref pa, 16);
             pb = ref Unsafe.Add(ref pb, 16);
             w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
@@ -326,10 +360,10 @@ public struct Simd512Kernel : ICpuKernel
         int pops = 0;
         for (blocks--; blocks > 0; blocks--)
         {
-            Octet2<T>(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0);
-            Octet2<T>(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1);
-            sixA += PopBytes(Csa(ref eightsA, a0, a1), lut);
-            sixB += PopBytes(Csa(ref eightsB, b0, b1), lut);
+            Octet2<T>(ref pa, ref pb, ref w, 0, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a0, out var b0, xorPairs);
+            Octet2<T>(ref pa, ref pb, ref w, 8, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out var a1, out var b1, xorPairs);
+            sixA += PopBytes(Csa(ref eightsA, a0, a1, xorPairs), lut);
+            sixB += PopBytes(Csa(ref eightsB, b0, b1, xorPairs), lut);
             pa = ref Unsafe.Add(ref pa, 16);
             pb = ref Unsafe.Add(ref pb, 16);
             w = ref Unsafe.Add(ref w, 16 * Vector512<T>.Count);
@@ -349,7 +383,7 @@ public struct Simd512Kernel : ICpuKernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Seed2<T>(ref T pa, ref T pb, ref T w, int len, ref Vector512<ulong> onesA, ref Vector512<ulong> onesB,
                       ref Vector512<ulong> twosA, ref Vector512<ulong> twosB, ref Vector512<ulong> foursA, ref Vector512<ulong> foursB,
-                      ref Vector512<ulong> eightsA, ref Vector512<ulong> eightsB) where T : unmanaged
+                      ref Vector512<ulong> eightsA, ref Vector512<ulong> eightsB, bool xorPairs) where T : unmanaged
     {
         int j = 0;
         if ((len & 1) != 0)
@@ -361,16 +395,16 @@ public struct Simd512Kernel : ICpuKernel
         }
         if ((len & 2) != 0)
         {
-            Pair2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out twosA, out twosB);
+            Pair2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, out twosA, out twosB, xorPairs);
             j += 2;
         }
         if ((len & 4) != 0)
         {
-            Quad2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out foursA, out foursB);
+            Quad2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, out foursA, out foursB, xorPairs);
             j += 4;
         }
         if ((len & 8) != 0)
-            Octet2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out eightsA, out eightsB);
+            Octet2<T>(ref pa, ref pb, ref w, j, ref onesA, ref onesB, ref twosA, ref twosB, ref foursA, ref foursB, out eightsA, out eightsB, xorPairs);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -396,7 +430,9 @@ public struct Simd512Kernel : ICpuKernel
     }
 
     /// <summary><see cref="BinaryWord2"/> with 16 channels per tree over the patches' 32-bit half-words
-    /// (<see cref="CpuBlockData.HalfLaneWeights"/>).</summary>
+    /// (<see cref="CpuBlockData.HalfLaneWeights"/>). Half-words pair up as the two halves of each 64-bit word (the tree
+    /// length 2·PatchLength is even, so no pair straddles the seed); weights and patches store each pair's second half
+    /// XORed with its first (<see cref="CpuBlockData.PairXorPatches"/>), which <see cref="PairCsa"/> needs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static ulong BinaryWord2Half(CpuBlockData d, ref ulong patchA, ref ulong patchB, int word, int clsA, int clsB, out ulong bitsB)
     {
@@ -411,13 +447,45 @@ public struct Simd512Kernel : ICpuKernel
         bitsB = 0;
         for (int g = 0; g < groups; g++)
         {
-            GroupCounts2<uint>(ref pa32, ref pb32, ref Unsafe.Add(ref w, (nint)g * len * 16), len, out var pa, out var pb);
+            GroupCounts2<uint>(ref pa32, ref pb32, ref Unsafe.Add(ref w, (nint)g * len * 16), len, out var pa, out var pb, xorPairs: true);
             bitsA |= (ulong)Vector512.LessThanOrEqual(pa.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)(a + g * 16)), Vector512.LoadUnsafe(ref span, (nuint)(a + g * 16)))
                 .ExtractMostSignificantBits() << (16 * g);
             bitsB |= (ulong)Vector512.LessThanOrEqual(pb.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)(b + g * 16)), Vector512.LoadUnsafe(ref span, (nuint)(b + g * 16)))
                 .ExtractMostSignificantBits() << (16 * g);
         }
         return bitsA;
+    }
+
+    /// <summary>Word <paramref name="word"/> of the 2·<paramref name="pairs"/> pair-XOR patches gathered in
+    /// <paramref name="s"/> (<see cref="CpuPairRows"/>) into <see cref="CpuScratch.PairBits"/>: group-major, so each
+    /// 16-channel group's weights are loaded from L1 by all the pairs (<see cref="BinaryWord2Half"/>'s tree per pair).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BinaryWordPairs(CpuBlockData d, CpuScratch s, int pairs, int word)
+    {
+        int groups = Math.Min(4, (d.Block.OutChannels - word * 64 + 15) >> 4), len = 2 * d.PatchLength, stride = s.PairStride;
+        ref uint w = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(d.HalfLaneWeights), (nint)word * 4 * len * 16);
+        ref uint lo = ref MemoryMarshal.GetArrayDataReference(d.Lo32);
+        ref uint span = ref MemoryMarshal.GetArrayDataReference(d.Span32);
+        ref ulong patches = ref MemoryMarshal.GetArrayDataReference(s.PairPatches);
+        ref int classes = ref MemoryMarshal.GetArrayDataReference(s.PairClasses);
+        ref ulong bits = ref MemoryMarshal.GetArrayDataReference(s.PairBits);
+        for (int i = 0; i < 2 * pairs; i++) Unsafe.Add(ref bits, i) = 0;
+        for (int g = 0; g < groups; g++)
+        {
+            ref uint wg = ref Unsafe.Add(ref w, (nint)g * len * 16);
+            int t0 = word * 64 + g * 16;
+            for (int i = 0; i < pairs; i++)
+            {
+                ref uint pa = ref Unsafe.As<ulong, uint>(ref Unsafe.Add(ref patches, (nint)(2 * i) * stride));
+                ref uint pb = ref Unsafe.As<ulong, uint>(ref Unsafe.Add(ref patches, (nint)(2 * i + 1) * stride));
+                GroupCounts2<uint>(ref pa, ref pb, ref wg, len, out var ca, out var cb, xorPairs: true);
+                nint a = Unsafe.Add(ref classes, 2 * i) * d.PaddedK + t0, b = Unsafe.Add(ref classes, 2 * i + 1) * d.PaddedK + t0;
+                Unsafe.Add(ref bits, 2 * i) |= (ulong)Vector512.LessThanOrEqual(ca.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)a), Vector512.LoadUnsafe(ref span, (nuint)a))
+                    .ExtractMostSignificantBits() << (16 * g);
+                Unsafe.Add(ref bits, 2 * i + 1) |= (ulong)Vector512.LessThanOrEqual(cb.AsUInt32() - Vector512.LoadUnsafe(ref lo, (nuint)b), Vector512.LoadUnsafe(ref span, (nuint)b))
+                    .ExtractMostSignificantBits() << (16 * g);
+            }
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

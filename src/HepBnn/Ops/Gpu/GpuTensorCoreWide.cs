@@ -86,9 +86,13 @@ public class GpuTensorCoreWide : GpuConfiguration
         }
         // Two steps of zeros after the last tile: the product loop's loads ahead read them (unused).
         var fragments = GpuTensorCore.Fragments(block.PackedWeights!, block.OutChannels, p);
-        Array.Resize(ref fragments, fragments.Length + 512);
+        Array.Resize(ref fragments, fragments.Length + 512 + ExtraWeightWords(p));
         return new GpuBlockData(gpu, block, p, (fragments, meta, GpuBlockData.PoolAndWords(block)));
     }
+
+    /// <summary>Zeroed 64-bit words after the fragments and their padding step (none here): device memory a subclass's
+    /// kernel may write (<see cref="GpuTensorCoreWideSplit"/>'s partial sums), uploaded with the weights.</summary>
+    private protected virtual int ExtraWeightWords(GpuBlockParams p) => 0;
 
     /// <summary>Shared memory per multiprocessor on sm_90 (228 KB) and what each group takes besides its stage (the rows,
     /// bases, masks and CUDA's 1 KB reserve).</summary>

@@ -32,8 +32,11 @@ public static class Planner
                                         : new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, 0, 0, 0));
             where = o.Device;
         }
+        // The host I/O measured fastest for this very plan (if it was measured), its saving off the copies-priced prediction.
+        var (hostIo, saving) = HostIoChoice.For(profile, mapping.Configurations);
         var plan = new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
-            table.Move(table.BlockCount, where, DeviceKind.Cpu), table.FixedUs, mapping.PredictedUs);
+            table.Move(table.BlockCount, where, DeviceKind.Cpu), table.FixedUs, Math.Max(0, mapping.PredictedUs - saving))
+            { HostIo = hostIo, HostIoSavingUs = saving };
         // a profile built in memory (not read through ProfileFile) could still hold absurd times: never hand out a plan
         // that the plan reader would refuse
         PlanValidator.CheckWellFormed(plan, $"the plan mapped from the profile of '{profile.Model}'");

@@ -18,7 +18,8 @@ public sealed record Profile(
     Calibration? Calibration,
     bool Remeasured,
     IReadOnlyList<FusedRangeTiming>? FusedRanges = null,
-    IReadOnlyList<CpuRegionTiming>? CpuRegions = null)
+    IReadOnlyList<CpuRegionTiming>? CpuRegions = null,
+    HostIoTiming? HostIo = null)
 {
     public const string FormatId = "hepbnn-profile/1";
 }
@@ -44,3 +45,13 @@ public sealed record TransferProfile(int Boundary, DeviceKind Device, TransferDi
 /// <summary>Blocks First..Last fused into one GPU kernel (gpu.fused), timed as a whole with input and output on the GPU
 /// (as a graph node where graphs are on). Absent in profiles written before fused ranges existed.</summary>
 public sealed record FusedRangeTiming(int First, int Last, double MedianUs, double P10Us, double P90Us, int Samples, bool Pruned);
+
+/// <summary>The plan found after calibration (<paramref name="Configurations"/>) measured whole in each way its GPU
+/// segments can move their input in and output out (<see cref="GpuHostIo"/>), interleaved: what the planner picks the
+/// plan's host I/O from (<see cref="HostIoChoice"/>). Absent where the plan has no GPU block, the GPU cannot map host
+/// memory, and in profiles from before.</summary>
+public sealed record HostIoTiming(IReadOnlyList<string> Configurations, IReadOnlyList<HostIoModeTiming> Modes);
+
+/// <summary>One host I/O mode of the measured plan: its median (µs), spread, samples, the median over rounds of its time
+/// divided by the copies' time in the same round (1 for copies itself), and whether its scores equalled the copies' scores.</summary>
+public sealed record HostIoModeTiming(GpuHostIo Mode, double MedianUs, double P10Us, double P90Us, int Samples, double PairedRatio, bool ScoresMatch);

@@ -77,6 +77,14 @@ public static class ProfileFile
         foreach (var r in p.CpuRegions ?? [])
             if (r.Threads < 1 || r.Threads > 1 << 16 || !InRange(r.MedianUs))
                 throw new HepBnnException($"{source}: CPU region of {r.Threads} threads: {r.MedianUs} µs is not a thread count 1..65536 with a time 0..{MaxTimeUs:G} µs");
+        if (p.HostIo is { } io)
+        {
+            if (io.Configurations.Count != p.Blocks.Count)
+                throw new HepBnnException($"{source}: hostIo names {io.Configurations.Count} configurations but the profile has {p.Blocks.Count} blocks");
+            foreach (var m in io.Modes)
+                if (!InRange(m.MedianUs) || !(m.PairedRatio > 0 && m.PairedRatio <= MaxTimeUs) || m.Samples < 0)
+                    throw new HepBnnException($"{source}: hostIo {m.Mode}: median {m.MedianUs} µs, ratio {m.PairedRatio}, {m.Samples} samples out of range");
+        }
         if (p.Calibration is { } cal)
         {
             if (!InRange(cal.SessionUs)) throw new HepBnnException($"{source}: calibration sessionUs {cal.SessionUs} µs out of range 0..{MaxTimeUs:G} µs");

@@ -17,6 +17,9 @@ public sealed record ProfileOptions
     /// <summary>Whole plans measured end to end to calibrate the isolated numbers (0 = no calibration).</summary>
     public int CalibrationPlans { get; init; } = 4;
     public double CalibrationBudgetSeconds { get; init; } = 3;
+    /// <summary>Time for measuring the found plan with copies and with mapped host I/O (<see cref="HostIoBenchmark"/>; 0 = not
+    /// measured, the plan then copies). Spent only where the plan has GPU blocks and the GPU can map host memory.</summary>
+    public double HostIoBudgetSeconds { get; init; } = 0.6;
     public int Seed { get; init; } = 1;
     /// <summary>Which configurations to profile (default: every one whose device this machine has).</summary>
     public Func<IKernelConfiguration, bool> Include { get; init; } = _ => true;
@@ -25,7 +28,7 @@ public sealed record ProfileOptions
     public static ProfileOptions Quick { get; } = new()
     {
         KernelBudgetSeconds = 0.05, MinMeasurementMs = 0.1, MaxMeasurementMs = 1, MinSamples = 3,
-        TransferBudgetSeconds = 0.01, CalibrationPlans = 2, CalibrationBudgetSeconds = 0.02,
+        TransferBudgetSeconds = 0.01, CalibrationPlans = 2, CalibrationBudgetSeconds = 0.02, HostIoBudgetSeconds = 0.01,
     };
 }
 

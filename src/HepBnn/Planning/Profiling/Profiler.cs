@@ -31,7 +31,9 @@ public static class Profiler
         double transferMs = transfers == 0 ? 0 : Math.Clamp(options.TransferBudgetSeconds * 1000 / transfers, 0.5, 50);
         double calibrationMs = options.CalibrationPlans > 0 ? options.CalibrationBudgetSeconds * 1000 : 0;
         int ranges = FusedRangeBenchmark.Applies(res, options.Include) ? FusedRangeBenchmark.Count(blocks.Count) : 0;
-        double total = (entries + ranges) * entryMs + transfers * transferMs + calibrationMs, done = 0;
+        double hostIoMs = options.HostIoBudgetSeconds > 0 && devices.Contains(DeviceKind.Gpu) && GpuHostIoSwitch.Unsupported(res.RequireGpu()) is null
+            ? options.HostIoBudgetSeconds * 1000 : 0;
+        double total = (entries + ranges) * entryMs + transfers * transferMs + calibrationMs + hostIoMs, done = 0;
         void Report(string step) => progress?.Invoke(new ProfileProgress(step, Math.Min(done, total), total));
 
         string current = "";
@@ -91,6 +93,13 @@ public static class Profiler
                 profile = Calibrate(profile with { Blocks = Blocks(blocks, batch, merged), Remeasured = true, CpuRegions = Regions() }, "calibrating again",
                     profile.Calibration!.Points);
             }
+        }
+        // Last, on the plan the optimizer now picks: copies against mapped host I/O, measured (HostIoChoice decides).
+        if (hostIoMs > 0 && PlanOptimizer.KBest(CostModel.Build(profile), 1) is [var found])
+        {
+            double start = done;
+            profile = profile with { HostIo = HostIoBenchmark.Run(model, blocks, found.Configurations, batch, res, hostIoMs, options.Seed,
+                ms => { done = start + Math.Min(ms, hostIoMs); Report("measuring host I/O: copies vs mapped"); }) };
         }
         done = total;
         Report("done");

@@ -36,6 +36,10 @@ public static class VerdictRunner
         var single = Calibrator.BestSingleConfiguration(table);
         candidates.Add(($"best single configuration{(single is null ? "" : $" ({single.Configurations[0]})")}", single, single is null ? "skipped: no configuration covers every block" : null));
 
+        // The found plan as a session built from it runs: with the host I/O the profile measured fastest for it (unless
+        // HEPBNN_MAPPED_IO names one). Every plan is measured with that host I/O, so rows differ only in their blocks.
+        var plan = Planner.ToPlan(profile, table, top[0]);
+        var foundIo = GpuHostIoSwitch.ExplicitFromEnvironment() ?? plan.HostIo ?? GpuHostIo.Copies;
         var distinct = new List<Mapping>();
         foreach (var c in candidates)
             if (c.Mapping is { } m && !distinct.Any(x => x.SameAs(m))) distinct.Add(m);
@@ -49,12 +53,12 @@ public static class VerdictRunner
         // graph with plain edges, or with programmatic ones): what dependent launch brings or costs, paired.
         bool pdlRow = eagerRow && CudaGraph.ProgrammaticEdgesProblem(res.RequireGpu()) is null;
         if (pdlRow) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(!res.DependentLaunch); }
-        // And with the kernels reading/writing the page-locked host buffers directly (no memcpy nodes), where possible.
-        var io = plans.Select(_ => (GpuHostIo?)null).ToList();
-        bool ioRows = eagerRow && GpuHostIoSwitch.FromEnvironment() == GpuHostIo.Copies && GpuHostIoSwitch.Unsupported(res.RequireGpu()) is null;
-        if (ioRows)
-            foreach (var mode in new[] { GpuHostIo.MappedOutput, GpuHostIo.Mapped })
-            { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(null); io.Add(mode); }
+        // And with the other two ways of moving input and output (copies / mapped host output / mapped input and output),
+        // where the GPU can map host memory: what the planner's host I/O choice brings, paired.
+        var io = plans.Select(_ => (GpuHostIo?)foundIo).ToList();
+        bool ioRows = eagerRow && GpuHostIoSwitch.Unsupported(res.RequireGpu()) is null;
+        var otherIo = ioRows ? new[] { GpuHostIo.Copies, GpuHostIo.MappedOutput, GpuHostIo.Mapped }.Where(m => m != foundIo).ToArray() : [];
+        foreach (var mode in otherIo) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(null); io.Add(mode); }
         status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         double loadBefore = Devices.MachineLoad.OneMinute();
@@ -98,18 +102,20 @@ public static class VerdictRunner
             string? same = firstLabel.TryGetValue(id, out var first) ? $"same plan as {first}" : null;
             firstLabel.TryAdd(id, label);
             var stats = measured[id];
-            rows.Add(new VerdictRow(label, m.Configurations, m.PredictedUs, stats, stats.MedianUs / planUs, same)
+            rows.Add(new VerdictRow(label, m.Configurations, m.SameAs(top[0]) ? plan.PredictedTotalUs : m.PredictedUs, stats, stats.MedianUs / planUs, same)
                 { PairedRatio = PlanBenchmark.PairedRatio(samples[id], samples[found]) });
         }
-        int ioAt = plans.Count - (ioRows ? 2 : 0), pdlAt = ioAt - (pdlRow ? 1 : 0), eagerAt = pdlAt - 1;
+        int ioAt = plans.Count - otherIo.Length, pdlAt = ioAt - (pdlRow ? 1 : 0), eagerAt = pdlAt - 1;
         VerdictRow ModeRow(string label, int at, string note) =>
             new(label, top[0].Configurations, double.NaN, measured[at], measured[at].MedianUs / planUs, note)
             { PairedRatio = PlanBenchmark.PairedRatio(samples[at], samples[found]) };
-        if (ioRows)
-        {
-            rows.Insert(1, ModeRow("found plan, mapped host input and output (no copy nodes)", ioAt + 1, "same plan, kernels read the input and write the output in page-locked host memory"));
-            rows.Insert(1, ModeRow("found plan, mapped host output (no device→host node)", ioAt, "same plan, the last kernel writes the output in page-locked host memory"));
-        }
+        for (int k = otherIo.Length - 1; k >= 0; k--)
+            rows.Insert(1, otherIo[k] switch
+            {
+                GpuHostIo.Copies => ModeRow("found plan, copies (host↔device memcpy nodes)", ioAt + k, "same plan, the input copied to the GPU and the output back"),
+                GpuHostIo.MappedOutput => ModeRow("found plan, mapped host output (no device→host node)", ioAt + k, "same plan, the last kernel writes the output in page-locked host memory"),
+                _ => ModeRow("found plan, mapped host input and output (no copy nodes)", ioAt + k, "same plan, kernels read the input and write the output in page-locked host memory"),
+            });
         if (pdlRow)
             rows.Insert(1, ModeRow(res.DependentLaunch ? "found plan, dependent launch off (plain graph edges)" : "found plan, dependent launch on (programmatic edges)",
                 pdlAt, res.DependentLaunch ? "same plan and graph, each kernel launched after the previous one ends"
@@ -119,12 +125,11 @@ public static class VerdictRunner
         // Paired per-round ratios against the found plan: < 1 means that plan ran faster in the same rounds.
         var ratios = top.Select(m => PlanBenchmark.PairedRatio(samples[distinct.FindIndex(x => x.SameAs(m))], samples[found])).ToList();
         int bestRank = 1 + ratios.Select((r, i) => (r, i)).MinBy(x => x.r).i;
-        var plan = Planner.ToPlan(profile, table, top[0]);
         // The found plan must hold against every plan measured, baselines included, not only its runners-up.
         var beating = Verdict.Beating(rows, options.Tolerance);
         var fasterMode = Verdict.FasterModeRow(rows, options.Tolerance);
-        return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, top[0].PredictedUs, planUs,
-            (top[0].PredictedUs - planUs) / planUs, bestRank, beating is null,
+        return new Verdict(model.Name, profile.Batch, profile.Platform, plan, rows, plan.PredictedTotalUs, planUs,
+            (plan.PredictedTotalUs - planUs) / planUs, bestRank, beating is null,
             profile.ProfilingSeconds, measuringSeconds, loadBefore, Devices.MachineLoad.OneMinute())
         {
             BeatenBy = beating?.Label,

@@ -1,0 +1,28 @@
+using HepBnn.Devices;
+
+namespace HepBnn.Planning;
+
+/// <summary>
+/// The host I/O a plan's GPU segments use, from the profile's measurement of that very plan (<see cref="HostIoTiming"/>):
+/// the mode that ran fastest paired with copies, if it beat them by more than <see cref="Margin"/> and computed the same
+/// scores; copies otherwise. The saving is the copies' median times (1 − the paired ratio), taken off the plan's prediction so the
+/// prediction prices what runs.
+/// </summary>
+public static class HostIoChoice
+{
+    /// <summary>A mapped mode must run at most this fraction of the copies' time (paired) to be chosen: smaller
+    /// differences are within the round-to-round noise of a short measurement, and copies are the proven default.</summary>
+    public const double Margin = 0.02;
+
+    /// <summary>The mode for <paramref name="configurations"/> and its measured saving (µs, ≥ 0); null mode where the
+    /// profile has no measurement of exactly this plan.</summary>
+    public static (GpuHostIo? Mode, double SavingUs) For(Profile profile, IReadOnlyList<string> configurations)
+    {
+        if (profile.HostIo is not { } io || !io.Configurations.SequenceEqual(configurations, StringComparer.OrdinalIgnoreCase)) return (null, 0);
+        var copies = io.Modes.FirstOrDefault(m => m.Mode == GpuHostIo.Copies);
+        if (copies is null) return (null, 0);
+        var best = io.Modes.Where(m => m.Mode != GpuHostIo.Copies && m.ScoresMatch && m.PairedRatio < 1 - Margin)
+            .OrderBy(m => m.PairedRatio).FirstOrDefault();
+        return best is null ? (GpuHostIo.Copies, 0) : (best.Mode, copies.MedianUs * (1 - best.PairedRatio));
+    }
+}

@@ -1,0 +1,141 @@
+using HepBnn.Devices;
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Planning;
+using HepBnn.Runtime;
+
+namespace HepBnn.Tests.Planning;
+
+/// <summary>The planner picks a plan's GPU host I/O (copies, mapped output, mapped input and output) from the profile's
+/// measurement of that very plan (<see cref="HostIoTiming"/>), takes the measured saving off the prediction, and the plan
+/// file carries the choice (older files without it read as before).</summary>
+public class HostIoChoiceTests
+{
+    static readonly BnnModel Model = Formats.FormatTestModels.Tiny(1);
+    const string Gpu = "gpu.thread-per-output";
+
+    /// <summary>Every block: cpu.scalar 100 µs, the GPU configuration 5 µs, transfers 3 µs each way: the found plan is all-GPU.</summary>
+    static Profile MakeProfile(HostIoTiming? hostIo = null)
+    {
+        var blocks = BlockCompiler.Compile(Model);
+        var profiles = blocks.Select((b, i) => new BlockProfile(i, b.Name, 10, 10,
+        [
+            new ConfigurationTiming("cpu.scalar", DeviceKind.Cpu, 100, 100, 100, 5, false),
+            new ConfigurationTiming(Gpu, DeviceKind.Gpu, 5, 5, 5, 5, false),
+        ])).ToList();
+        var transfers = Enumerable.Range(0, blocks.Count + 1).SelectMany(k => new[]
+        {
+            new TransferProfile(k, DeviceKind.Gpu, TransferDirection.HostToDevice, 10, 3, 3, 3, 5),
+            new TransferProfile(k, DeviceKind.Gpu, TransferDirection.DeviceToHost, 10, 3, 3, 3, 5),
+        }).ToList();
+        return new Profile(Profile.FormatId, Model.Name, ModelHash.Compute(Model), 1, PlanValidator.CurrentPlatform, DateTime.UtcNow, 1,
+            profiles, transfers, null, false, HostIo: hostIo);
+    }
+
+    static string[] AllGpu => Enumerable.Repeat(Gpu, BlockCompiler.Compile(Model).Count).ToArray();
+
+    static HostIoTiming Timing(IReadOnlyList<string> configurations, double copiesUs, double outRatio, double allRatio,
+        bool outMatches = true, bool allMatches = true) => new(configurations,
+    [
+        new HostIoModeTiming(GpuHostIo.Copies, copiesUs, copiesUs, copiesUs, 20, 1, true),
+        new HostIoModeTiming(GpuHostIo.MappedOutput, copiesUs * outRatio, copiesUs * outRatio, copiesUs * outRatio, 20, outRatio, outMatches),
+        new HostIoModeTiming(GpuHostIo.Mapped, copiesUs * allRatio, copiesUs * allRatio, copiesUs * allRatio, 20, allRatio, allMatches),
+    ]);
+
+    [Fact]
+    public void WithoutAMeasurementThePlanCopiesAsBefore()
+    {
+        var plan = Planner.Map(MakeProfile())[0];
+        Assert.Equal(AllGpu, plan.Configurations);
+        Assert.Null(plan.HostIo);
+        Assert.Equal(0, plan.HostIoSavingUs);
+    }
+
+    [Theory]
+    [InlineData(0.90, 0.85, GpuHostIo.Mapped)]        // both faster: the fastest (paired) wins
+    [InlineData(0.88, 0.95, GpuHostIo.MappedOutput)]
+    [InlineData(0.99, 0.985, GpuHostIo.Copies)]       // within the 2% margin: copies stay
+    [InlineData(1.10, 1.20, GpuHostIo.Copies)]        // slower (as VGG7 b256's mapped input): copies
+    public void TheMeasuredFastestModeIsChosenAndPriced(double outRatio, double allRatio, GpuHostIo expected)
+    {
+        var copiesOnly = Planner.Map(MakeProfile())[0];
+        var plan = Planner.Map(MakeProfile(Timing(AllGpu, 50, outRatio, allRatio)))[0];
+        Assert.Equal(expected, plan.HostIo);
+        double ratio = expected switch { GpuHostIo.Mapped => allRatio, GpuHostIo.MappedOutput => outRatio, _ => 1 };
+        Assert.Equal(50 * (1 - ratio), plan.HostIoSavingUs, 9);
+        Assert.Equal(copiesOnly.PredictedTotalUs - plan.HostIoSavingUs, plan.PredictedTotalUs, 9);
+    }
+
+    [Fact]
+    public void AModeWhoseScoresDifferIsNeverChosen()
+    {
+        var plan = Planner.Map(MakeProfile(Timing(AllGpu, 50, 0.9, 0.5, outMatches: true, allMatches: false)))[0];
+        Assert.Equal(GpuHostIo.MappedOutput, plan.HostIo);
+        plan = Planner.Map(MakeProfile(Timing(AllGpu, 50, 0.9, 0.5, outMatches: false, allMatches: false)))[0];
+        Assert.Equal(GpuHostIo.Copies, plan.HostIo);
+    }
+
+    [Fact]
+    public void AMeasurementOfAnotherPlanIsIgnored()
+    {
+        var other = AllGpu.Select((c, i) => i == 0 ? "cpu.scalar" : c).ToArray();
+        var plan = Planner.Map(MakeProfile(Timing(other, 50, 0.5, 0.5)))[0];
+        Assert.Equal(AllGpu, plan.Configurations);
+        Assert.Null(plan.HostIo);
+        Assert.Equal(Planner.Map(MakeProfile())[0].PredictedTotalUs, plan.PredictedTotalUs);
+    }
+
+    [Fact]
+    public void PlanAndProfileFilesCarryTheChoiceAndOldFilesReadAsCopies()
+    {
+        var dir = Directory.CreateTempSubdirectory("hepbnn-hostio-").FullName;
+        try
+        {
+            var profile = MakeProfile(Timing(AllGpu, 50, 0.9, 0.8));
+            string profilePath = Path.Combine(dir, "profile.json");
+            ProfileFile.Save(profile, profilePath);
+            Assert.Equal(PlanningJson.Serialize(profile), PlanningJson.Serialize(ProfileFile.Read(profilePath)));
+            var plan = Planner.Map(ProfileFile.Read(profilePath))[0];
+            string planPath = Path.Combine(dir, "plan.json");
+            PlanFile.Save(plan, planPath);
+            var read = PlanFile.Load(planPath, Model);
+            Assert.Equal(GpuHostIo.Mapped, read.HostIo);
+            Assert.Equal(plan.HostIoSavingUs, read.HostIoSavingUs);
+            Assert.Contains("\"hostIo\": \"Mapped\"", File.ReadAllText(planPath));
+            // a plan written before the field existed: no hostIo, no saving
+            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(planPath))!.AsObject();
+            Assert.True(node.Remove("hostIo") && node.Remove("hostIoSavingUs"));
+            var legacy = PlanFile.Parse(node.ToJsonString());
+            Assert.Null(legacy.HostIo);
+            Assert.Equal(0, legacy.HostIoSavingUs);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Theory]
+    [InlineData("\"hostIo\": \"Sometimes\"", "hostIo")]
+    [InlineData("\"hostIo\": 7", "hostIo 7")]
+    [InlineData("\"hostIoSavingUs\": -1", "predicted totals")]
+    public void ABrokenHostIoFieldIsOneClearError(string field, string expected)
+    {
+        var plan = Planner.Map(MakeProfile(Timing(AllGpu, 50, 0.9, 0.8)))[0];
+        string json = PlanningJson.Serialize(plan);
+        string broken = System.Text.RegularExpressions.Regex.Replace(json,
+            field.StartsWith("\"hostIo\":", StringComparison.Ordinal) ? "\"hostIo\": \"Mapped\"" : "\"hostIoSavingUs\": [0-9.eE+-]+", field);
+        Assert.NotEqual(json, broken);
+        var e = Assert.Throws<HepBnnException>(() => PlanFile.Parse(broken, "plan 'broken.json'"));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("broken.json", e.Message);
+    }
+
+    [Fact]
+    public void AProfileWithABrokenHostIoMeasurementIsRefused()
+    {
+        var bad = MakeProfile(new HostIoTiming(AllGpu.Take(1).ToList(), []));
+        var e = Assert.Throws<HepBnnException>(() => ProfileFile.CheckWellFormed(bad, "profile 'x.json'"));
+        Assert.Contains("hostIo names 1 configurations", e.Message);
+        bad = MakeProfile(Timing(AllGpu, double.PositiveInfinity, 0.9, 0.8));
+        e = Assert.Throws<HepBnnException>(() => ProfileFile.CheckWellFormed(bad, "profile 'x.json'"));
+        Assert.Contains("hostIo Copies", e.Message);
+    }
+}
