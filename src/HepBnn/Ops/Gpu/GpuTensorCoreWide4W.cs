@@ -64,9 +64,8 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         ScoresBody(p, input, outScores, weights, meta, lean: false);
     }
 
-    /// <summary>The lean bits kernel: the patches gathered a row per thread (<see cref="GpuWideRowGather"/>), the rows'
-    /// popcounts by POPC (<see cref="GpuWideRowPopcounts"/>) and the thresholds read at immediate offsets from a view of
-    /// each row's pairs; for
+    /// <summary>The lean bits kernel: the rows' popcounts by POPC (<see cref="GpuWideRowPopcounts"/>) and the
+    /// thresholds read at immediate offsets from a view of each row's pairs; for
     /// <see cref="GpuTensorCoreWide4WLean"/>.</summary>
     private protected static void BitsKernel4WLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
@@ -75,7 +74,7 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         BitsBody(p, input, outWords, weights, meta, poolAnd, lean: true);
     }
 
-    /// <summary>The lean scores kernel: the row gather and the rows' popcounts by POPC.</summary>
+    /// <summary>The lean scores kernel: the rows' popcounts by POPC.</summary>
     private protected static void ScoresKernel4WLean(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
@@ -129,27 +128,18 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
 
     /// <summary>The group's preamble: windows of the 64 rows, their patches gathered by all 128 threads (16 rows each, as
     /// in the wide kernel; 32 each, as in 2m, in a group of 64), the popcounts of this lane's rows in both m16 tiles
-    /// (<paramref name="lean"/>, a constant per kernel: gathered a row per thread and counted by POPC, else as above and
-    /// counted by MMAs).</summary>
+    /// (<paramref name="lean"/>, a constant per kernel: by POPC, else by MMAs). The lean kernel keeps this gather, not
+    /// <see cref="GpuWideRowGather"/>: with it VGG7's conv6 (8 words per tap) ran 29.1 µs against 26.1
+    /// (docs/results/h200-mma31, calls 2 and 1).</summary>
     static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
         Windows(p, rows, bases, masks, TileRows.MaxRows);
-        if (lean)
-        {
-            var table = SharedMemory.Allocate<long>(GpuWideRowGather.TableWords);
-            GpuWideRowGather.FillTable(p, table);
-            Group.Barrier();
-            GpuWideRowGather.Stage(p, input, stage64, bases, masks, table);
-        }
-        else
-        {
-            Group.Barrier();
-            if (Group.DimX >= Threads) StagePatches(p, input, stage64, bases, masks);
-            else GpuTensorCoreWide2M.StagePatches32(p, input, stage64, bases, masks);
-        }
+        Group.Barrier();
+        if (Group.DimX >= Threads) StagePatches(p, input, stage64, bases, masks);
+        else GpuTensorCoreWide2M.StagePatches32(p, input, stage64, bases, masks);
         Group.Barrier();
         var stage = stage64.Cast<uint>();
         if (lean) GpuWideRowPopcounts.Count(p, stage, Wide4WBitsEpilogue.FirstRow(), out popLo, out popHi);
