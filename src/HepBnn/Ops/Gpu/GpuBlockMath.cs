@@ -52,7 +52,7 @@ public static class GpuBlockMath
             long ai = a, bi = b;
             for (int i = 0; i < words; i++)
             {
-                pop += IntrinsicMath.BitOperations.PopCount(input[ai] ^ weights[bi]);
+                pop += GpuPopc.Count(input[ai] ^ weights[bi]);
                 ai++;
                 bi += wStep;
             }

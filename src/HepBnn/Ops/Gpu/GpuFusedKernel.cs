@@ -134,7 +134,7 @@ public static class GpuFusedKernel
                 int ky = tap / p.KW, kx = tap - ky * p.KW;
                 int iy = iy0 + ky, ix = ix0 + kx;
                 if (iy >= 0 && iy < p.InH && ix >= 0 && ix < p.InW)
-                    pop += IntrinsicMath.BitOperations.PopCount(src[a + ((long)iy * p.InW + ix) * p.InWords + word] ^ w[b + i]);
+                    pop += GpuPopc.Count(src[a + ((long)iy * p.InW + ix) * p.InWords + word] ^ w[b + i]);
             }
             for (int d = perWindow >> 1; d >= 1; d >>= 1) pop += Warp.ShuffleXor(pop, d);
             int taps = (TapHi(iy0, p.KH, p.InH) - TapLo(iy0)) * (TapHi(ix0, p.KW, p.InW) - TapLo(ix0));
@@ -162,7 +162,7 @@ public static class GpuFusedKernel
             int n = (int)(warp / p.K), k = (int)(warp - (long)n * p.K);
             long a = inBase + (long)n * p.InSample, b = (long)k * words;
             int pop = 0;
-            for (int i = lane; i < words; i += 32) pop += IntrinsicMath.BitOperations.PopCount(src[a + i] ^ w[b + i]);
+            for (int i = lane; i < words; i += 32) pop += GpuPopc.Count(src[a + i] ^ w[b + i]);
             for (int d = 16; d >= 1; d >>= 1) pop += Warp.ShuffleXor(pop, d);
             if (lane != 0) continue;
             int x = p.KH * p.KW * p.InC - 2 * pop;

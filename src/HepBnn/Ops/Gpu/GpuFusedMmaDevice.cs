@@ -194,7 +194,7 @@ public static partial class GpuFusedMma
         else GpuMma.AndPopc(ref c, f.A0, f.A1, f.A2, f.A3, (uint)b, (uint)(b >> 32));
     }
 
-    static int Pop(uint v) => IntrinsicMath.BitOperations.PopCount(v);
+    static int Pop(uint v) => GpuPopc.Count(v);
 
     static void Save(ArrayView<int> s, int i, ref MmaTile8 a)
     {

@@ -190,8 +190,8 @@ public sealed class GpuTiledShared : GpuConfiguration
             for (int i = 0; i < words; i++)
             {
                 ulong w = weights[bi];
-                popA += IntrinsicMath.BitOperations.PopCount(stage[ai] ^ w);
-                popB += IntrinsicMath.BitOperations.PopCount(stage[ai + apart] ^ w);
+                popA += GpuPopc.Count(stage[ai] ^ w);
+                popB += GpuPopc.Count(stage[ai + apart] ^ w);
                 ai++;
                 bi += slots;
             }

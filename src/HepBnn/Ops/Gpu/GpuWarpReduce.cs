@@ -123,7 +123,7 @@ public sealed class GpuWarpReduce : GpuConfiguration
             long a = inBase + ((long)(iy0 + ky) * p.InW + ix0 + kxLo) * unit + i;
             long t = kBase + (ky * p.KW + kxLo) * unit + i;
             if (image) partial += ImageByte(input, a) * meta[p.ImageWeightOffset + t];
-            else partial += IntrinsicMath.BitOperations.PopCount(input[a] ^ weights[t]);
+            else partial += GpuPopc.Count(input[a] ^ weights[t]);
         }
         // Sum over the L lanes of this channel (lanes < L apart): fixed 5 butterfly steps, unwanted ones masked out.
         partial = SumStep(partial, 1, lanes);

@@ -35,17 +35,8 @@ public static class GpuWideRowPopcounts
         hi = new MmaAccumulator { C0 = s2, C1 = s2, C2 = s3, C3 = s3 };
     }
 
-    /// <summary>popc of a 32-bit word: the PTX <c>popc.b32</c> on CUDA (one SASS POPC; ILGPU 1.5.3 lowers
-    /// <c>BitOperations.PopCount</c> to a 12-instruction shift-and-mask sequence in the PTX), elsewhere (ILGPU's CPU
-    /// accelerator, which cannot run inline PTX) the same count in C#.</summary>
-    internal static int Pop(uint v)
-    {
-        if (!CudaAsm.IsSupported) return IntrinsicMath.BitOperations.PopCount(v);
-        Output<uint> d = default;
-        Input<uint> a = v;
-        CudaAsm.EmitRef("popc.b32 %0, %1;", ref d, ref a);
-        return (int)d.Value;
-    }
+    /// <summary>popc of a 32-bit word (<see cref="GpuPopc"/>).</summary>
+    internal static int Pop(uint v) => GpuPopc.Count(v);
 
     /// <summary>The sum over the 4 lanes of this lane's row (lanes 4g..4g+3).</summary>
     static int SumQuad(int v)
