@@ -159,10 +159,16 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// the stage: each thread one word column per 32 and 16 rows (every warps-th: 16·warps rows in all), in two straight
     /// runs of 8 loads in flight. Straight code, not a loop over the rows: ILGPU moved the column's tap decode (two
     /// divisions) into such a loop, once per 8 rows (call 1's SASS, docs/results/h200-mma-b256).</summary>
-    private protected static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks)
+    private protected static void StagePatches(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks) =>
+        StageWords(p, input, stage, bases, masks, 0, p.KSteps * 4);
+
+    /// <summary>Patch words [w0, w1) of the rows, as <see cref="StagePatches"/> places them (the other words are not written):
+    /// gpu.tensor-core-wide-split stages only its share of the steps.</summary>
+    private protected static void StageWords(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks,
+        int w0, int w1)
     {
-        int col = Group.IdxX & 31, warps = Group.DimX >> 5, words = p.KSteps * 4, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
-        for (int kw = col; kw < words; kw += 32)
+        int col = Group.IdxX & 31, warps = Group.DimX >> 5, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
+        for (int kw = w0 + col; kw < w1; kw += 32)
         {
             int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
             int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set

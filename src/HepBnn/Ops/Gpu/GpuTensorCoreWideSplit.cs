@@ -77,7 +77,7 @@ public sealed class GpuTensorCoreWideSplit : GpuTensorCoreWide
         ulong andMask = poolAnd[tile];
         Windows(p, rows, bases, masks, Group.DimX / 2);
         Group.Barrier();
-        StageSteps(p, input, stage64, bases, masks, 4 * s0, 4 * s1);
+        StageWords(p, input, stage64, bases, masks, 4 * s0, 4 * s1);
         Group.Barrier();
         var stage = stage64.Cast<uint>();
         var acc = default(MmaTile8);
@@ -126,44 +126,6 @@ public sealed class GpuTensorCoreWideSplit : GpuTensorCoreWide
         c.C1 = Atomic.Exchange(ref scratch[i + lanes], 0);
         c.C2 = Atomic.Exchange(ref scratch[i + 2 * lanes], 0);
         c.C3 = Atomic.Exchange(ref scratch[i + 3 * lanes], 0);
-    }
-
-    /// <summary>Patch words [w0, w1) of the group's rows into the stage at their usual places (the other words are not
-    /// read): each thread one word column per 32 and the rows r, r + warps, … (16 per warp), 8 loads in flight.</summary>
-    static void StageSteps(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks,
-        int w0, int w1)
-    {
-        int col = Group.IdxX & 31, warps = Group.DimX >> 5, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
-        for (int kw = w0 + col; kw < w1; kw += 32)
-        {
-            int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
-            int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set
-            int off = (ky * p.InW + kx) * p.InWords + wd;
-            Gather8(input, stage, bases, masks, r, warps, stride, kw, sy, sx, off);
-            Gather8(input, stage, bases, masks, r + 8 * warps, warps, stride, kw, sy, sx, off);
-        }
-    }
-
-    static void Gather8(ArrayView<ulong> input, ArrayView<ulong> stage, ArrayView<long> bases, ArrayView<int> masks, int r, int warps,
-        int stride, int kw, int sy, int sx, int off)
-    {
-        ulong v0 = Gather(input, bases, masks, r, sy, sx, off);
-        ulong v1 = Gather(input, bases, masks, r + warps, sy, sx, off);
-        ulong v2 = Gather(input, bases, masks, r + 2 * warps, sy, sx, off);
-        ulong v3 = Gather(input, bases, masks, r + 3 * warps, sy, sx, off);
-        ulong v4 = Gather(input, bases, masks, r + 4 * warps, sy, sx, off);
-        ulong v5 = Gather(input, bases, masks, r + 5 * warps, sy, sx, off);
-        ulong v6 = Gather(input, bases, masks, r + 6 * warps, sy, sx, off);
-        ulong v7 = Gather(input, bases, masks, r + 7 * warps, sy, sx, off);
-        int s = r * stride + kw, step = warps * stride;
-        stage[s] = v0;
-        stage[s + step] = v1;
-        stage[s + 2 * step] = v2;
-        stage[s + 3 * step] = v3;
-        stage[s + 4 * step] = v4;
-        stage[s + 5 * step] = v5;
-        stage[s + 6 * step] = v6;
-        stage[s + 7 * step] = v7;
     }
 
     /// <summary>popc(a) of this lane's rows (g, g+8) over steps [s0, s1): the MMA against an all-ones B.</summary>
