@@ -269,11 +269,10 @@ public sealed class InferenceSession : IDisposable
         if (length < batch * ScoresPerImage) throw new HepBnnException($"score buffer holds {length} values, needs {batch * ScoresPerImage}");
     }
 
-    /// <summary>Checks the input's length and copies it into the page-locked staging: streaming stores over the CPU
-    /// workers when the GPU reads it next (see <see cref="StagingCopy"/>).</summary>
-    void Stage(ReadOnlySpan<byte> images, int batch)
+    /// <summary>Copies the input (its length checked by <see cref="CheckInput"/>) into the page-locked staging: streaming
+    /// stores over the CPU workers when the GPU reads it next (see <see cref="StagingCopy"/>).</summary>
+    void Stage(ReadOnlySpan<byte> images)
     {
-        CheckInput(images, batch);
         if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
         else images.CopyTo(_input.Bytes);
     }
@@ -292,12 +291,12 @@ public sealed class InferenceSession : IDisposable
         CheckInput(images, batch);
         if (_segmentAt[0] is { } first && GpuLaunchGate.WantedFor(images.Length) && first.TryLaunchGated(batch))
         {
-            try { StagingCopy.Copy(images, _input, _resources.CpuWorkers); }
+            try { Stage(images); }
             finally { first.FinishGated(); }
             RunStaged(batch, first.Last + 1);
             return;
         }
-        Stage(images, batch);
+        Stage(images);
         RunStaged(batch);
     }
 

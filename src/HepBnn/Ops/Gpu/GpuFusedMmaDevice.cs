@@ -97,8 +97,8 @@ public static partial class GpuFusedMma
         {
             var next = cur;
             if (s + split < p.KSteps) next = LoadBits(p, src, inBase, w, wb, rA, rB, s + split, t);
-            acc.Pop.C0 += Pop(cur.A0) + Pop(cur.A2);
-            acc.Pop.C2 += Pop(cur.A1) + Pop(cur.A3);
+            acc.Pop.C0 += GpuPopc.Count(cur.A0) + GpuPopc.Count(cur.A2);
+            acc.Pop.C2 += GpuPopc.Count(cur.A1) + GpuPopc.Count(cur.A3);
             Mma8(ref acc, cur, false);
             cur = next;
         }
@@ -194,7 +194,6 @@ public static partial class GpuFusedMma
         else GpuMma.AndPopc(ref c, f.A0, f.A1, f.A2, f.A3, (uint)b, (uint)(b >> 32));
     }
 
-    static int Pop(uint v) => GpuPopc.Count(v);
 
     static void Save(ArrayView<int> s, int i, ref MmaTile8 a)
     {

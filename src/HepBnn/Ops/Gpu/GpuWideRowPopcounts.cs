@@ -22,10 +22,10 @@ public static class GpuWideRowPopcounts
         int s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (int u = 0; u < 8 * p.KSteps; u += 8)
         {
-            s0 += Pop(stage[rA + u]) + Pop(stage[rA + u + 4]);
-            s1 += Pop(stage[rB + u]) + Pop(stage[rB + u + 4]);
-            s2 += Pop(stage[rC + u]) + Pop(stage[rC + u + 4]);
-            s3 += Pop(stage[rD + u]) + Pop(stage[rD + u + 4]);
+            s0 += GpuPopc.Count(stage[rA + u]) + GpuPopc.Count(stage[rA + u + 4]);
+            s1 += GpuPopc.Count(stage[rB + u]) + GpuPopc.Count(stage[rB + u + 4]);
+            s2 += GpuPopc.Count(stage[rC + u]) + GpuPopc.Count(stage[rC + u + 4]);
+            s3 += GpuPopc.Count(stage[rD + u]) + GpuPopc.Count(stage[rD + u + 4]);
         }
         s0 = SumQuad(s0);
         s1 = SumQuad(s1);
@@ -34,9 +34,6 @@ public static class GpuWideRowPopcounts
         lo = new MmaAccumulator { C0 = s0, C1 = s0, C2 = s1, C3 = s1 };
         hi = new MmaAccumulator { C0 = s2, C1 = s2, C2 = s3, C3 = s3 };
     }
-
-    /// <summary>popc of a 32-bit word (<see cref="GpuPopc"/>).</summary>
-    internal static int Pop(uint v) => GpuPopc.Count(v);
 
     /// <summary>The sum over the 4 lanes of this lane's row (lanes 4g..4g+3).</summary>
     static int SumQuad(int v)
