@@ -22,9 +22,10 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_PIN_WORKERS (off by default): each helper of a CPU worker pool pinned to its own CPU of the
     /// process's affinity set (<see cref="CpuAffinity"/>), for measuring whether thread placement limits many-thread blocks.</summary>
     public static readonly bool PinWorkers = Switch("HEPBNN_PIN_WORKERS", false);
-    /// <summary>HEPBNN_STEAL: fixed (default: a CPU region's participant takes late slices' items after 10 µs) or
-    /// adaptive (after half its own slice time, 2–10 µs; <c>Runtime.CpuSegment.AdaptiveSteal</c>).</summary>
-    public static readonly bool AdaptiveSteal = Choice("HEPBNN_STEAL", "fixed or adaptive", StealMode, false);
+    /// <summary>HEPBNN_STEAL: when a CPU region's participant takes items still unclaimed in other participants' slices
+    /// (<c>Runtime.CpuSegment.Steal</c>): eager (default: as soon as its own slices are done), fixed (after waiting
+    /// 10 µs for the block's last items) or adaptive (after half its own slice time, 2–10 µs).</summary>
+    public static readonly StealPolicy Steal = Choice("HEPBNN_STEAL", "eager, fixed or adaptive", StealMode, StealPolicy.Eager);
     /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
     public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
         StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);
@@ -69,7 +70,10 @@ public static class EnvironmentSwitches
         : v == "memop" ? GpuLaunchGate.GateMode.Memop
         : OnOff(v) is { } on ? (on ? GpuLaunchGate.GateMode.On : GpuLaunchGate.GateMode.Off) : null;
 
-    internal static bool? StealMode(string v) => v switch { "fixed" => false, "adaptive" => true, _ => null };
+    internal static StealPolicy? StealMode(string v) => v switch
+    {
+        "eager" => StealPolicy.Eager, "fixed" => StealPolicy.Fixed, "adaptive" => StealPolicy.Adaptive, _ => null,
+    };
 
     internal static int? GroupsPerSm(string v) => int.TryParse(v, out int n) && n is >= 1 and <= 64 ? n : null;
 
@@ -84,3 +88,9 @@ public static class EnvironmentSwitches
         if (bad.Count > 0) throw new HepBnnException(string.Join("; ", bad));
     }
 }
+
+/// <summary>When a participant of a CPU region takes items still unclaimed in other participants' static slices
+/// (HEPBNN_STEAL). Eager: right after its own slices, so that on a machine whose cores run at different speeds (the Xeon
+/// host's busy vCPUs, some at half speed) the fast ones take the slow ones' last items. Fixed: after waiting 10 µs for
+/// the block's last items. Adaptive: after half its own slice time (2–10 µs).</summary>
+public enum StealPolicy { Eager, Fixed, Adaptive }

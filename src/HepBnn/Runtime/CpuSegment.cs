@@ -12,8 +12,9 @@ namespace HepBnn.Runtime;
 /// thread cap, the pool's size and the item count, whichever is least), slice q belonging to participant q. Each slice has
 /// its own claim counter on its own cache line, so an owner claims its items without contention (16 threads incrementing
 /// one shared line per item cost more than VGG3's b1 items themselves on the Xeon host), and the same core keeps
-/// touching the same output words run after run. A participant that has waited 10 µs for a block's last items takes those still
-/// unclaimed in the others' slices: one descheduled on a busy machine delays only the item it holds. Slices of
+/// touching the same output words run after run. A participant whose own slices are done takes the items still
+/// unclaimed in the others' slices (<see cref="Steal"/>: at once, or after a wait): one descheduled on a busy machine, or
+/// on a vCPU the host runs at half speed, delays only the item it holds. Slices of
 /// participants the region does not have (the pool runs it inline when its workers serve another caller) are taken at
 /// once. A counter is armed for a run by whoever reaches it first (compare-and-swap of
 /// run × 2³² + slice start), so nothing is reset between runs.</para>
@@ -63,12 +64,14 @@ internal sealed class CpuSegment : IRegionWork
     /// sooner than this (on-time participants finish within about a microsecond of each other).</summary>
     static readonly long MinStealTicks = Stopwatch.Frequency / 500_000; // 2 µs
 
-    /// <summary>HEPBNN_STEAL=adaptive (off by default: not yet measured on the Xeon host): wait min(10 µs, max(2 µs, half
-    /// the participant's own slice time)) before taking late slices' items, instead of a fixed 10 µs. On the Xeon host
-    /// some vCPUs run at half speed while many are busy (docs/results/cpu-xeon-cpu4): at b1 a block gives each
-    /// participant only 1–4 items of a few µs, so with the fixed delay the slow vCPU has claimed most of its slice by the
-    /// time the others would help, and the block ends with it (VGG7 conv4 b1: 26.5 µs for 13.1 µs of ideal work).</summary>
-    internal bool AdaptiveSteal { get; set; } = EnvironmentSwitches.AdaptiveSteal;
+    /// <summary>When a participant takes other slices' unclaimed items (HEPBNN_STEAL). Eager (default): right after its
+    /// own slices, before waiting. On the Xeon host some vCPUs run at half speed while many are busy
+    /// (docs/results/cpu-xeon-cpu4): at b1 a block gives each participant only 1–16 items of 1–17 µs, so with a fixed
+    /// 10 µs delay (Fixed) — or half the participant's own slice time, 2–10 µs (Adaptive) — the slow vCPU has claimed
+    /// most of its slice by the time the others would help, and the block ends with it (VGG7 conv4 b1: 26.5 µs for
+    /// 13.1 µs of ideal work). A thief first reads a slice's counter and increments it only while items are left, so
+    /// an on-time owner's line is read, not taken, once per thief.</summary>
+    internal StealPolicy Steal { get; set; } = EnvironmentSwitches.Steal;
 
     public int First { get; }
     public int Last => First + _blocks.Length - 1;
@@ -139,6 +142,7 @@ internal sealed class CpuSegment : IRegionWork
                 if (p < slices) done += Drain(b, p, slices, p);
                 for (int q = workers + p; q < slices && !_failed; q += workers) done += Drain(b, q, slices, p);
                 own = Stopwatch.GetTimestamp() - t0;
+                if (Steal == StealPolicy.Eager) done += StealLeft(b, p, slices);
                 AddDone(p, b, done);
             }
             // the caller leaves only when the last block is done (taking late slices), as the pool's join would make it wait anyway
@@ -177,15 +181,39 @@ internal sealed class CpuSegment : IRegionWork
         return n;
     }
 
+    /// <summary>Takes the items still unclaimed in the slices other than <paramref name="p"/>'s, slice after slice from
+    /// the next one on (so thieves start on different slices); returns how many it ran. A slice whose counter has reached
+    /// its end this run is only read.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    int StealLeft(int b, int p, int slices)
+    {
+        int units = _blocks[b].Units(Batch), done = 0;
+        long run = _state[RunAt] << 32;
+        for (int k = 1; k < slices && !_failed; k++)
+        {
+            int q = (p + k) % slices;
+            long seen = Volatile.Read(ref _claims[(b * _threads + q + 1) * Line]);
+            if ((seen & ~0xFFFFFFFFL) == run && (seen & 0xFFFFFFFF) >= (long)units * (q + 1) / slices) continue;
+            done += Drain(b, q, slices, p);
+        }
+        return done;
+    }
+
     /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile. A
-    /// participant that worked on the block and has waited <see cref="StealTicks"/> (with <see cref="AdaptiveSteal"/>:
-    /// half its own slice time <paramref name="ownTicks"/>, 2–10 µs) takes the items still unclaimed in the other slices
-    /// (their owner is late: descheduled, on a slower vCPU, or its slice is slower), once.</summary>
+    /// participant that worked on the block and has waited <see cref="StealTicks"/> (with <see cref="StealPolicy.Adaptive"/>:
+    /// half its own slice time <paramref name="ownTicks"/>, 2–10 µs; with <see cref="StealPolicy.Eager"/>: at once)
+    /// takes the items still unclaimed in the other slices (their owner is late: descheduled, on a slower vCPU, or its
+    /// slice is slower), once.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     bool WaitDone(int b, int p, int participants, long ownTicks)
     {
         long target = _state[TargetAt + b], start = 0;
-        long stealAfter = AdaptiveSteal ? Math.Clamp(ownTicks / 2, MinStealTicks, StealTicks) : StealTicks;
+        long stealAfter = Steal switch
+        {
+            StealPolicy.Eager => 0,
+            StealPolicy.Adaptive => Math.Clamp(ownTicks / 2, MinStealTicks, StealTicks),
+            _ => StealTicks,
+        };
         bool stole = false;
         while (true)
         {
@@ -211,8 +239,7 @@ internal sealed class CpuSegment : IRegionWork
             if (!stole && waited >= stealAfter && p < Slices(b, participants))
             {
                 stole = true;
-                int slices = Slices(b, _threads), done = 0;
-                for (int k = 1; k < slices && !_failed; k++) done += Drain(b, (p + k) % slices, slices, p);
+                int done = StealLeft(b, p, Slices(b, _threads));
                 AddDone(p, b, done);
                 continue;
             }

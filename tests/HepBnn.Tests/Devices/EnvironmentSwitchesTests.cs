@@ -44,16 +44,17 @@ public class EnvironmentSwitchesTests
     }
 
     [Theory]
-    [InlineData(null, false, false)]
-    [InlineData("fixed", false, false)]
-    [InlineData(" Adaptive ", true, false)]
-    [InlineData("1", false, true)]
-    public void StealModeParses(string? raw, bool adaptive, bool bad)
+    [InlineData(null, StealPolicy.Eager, false)]
+    [InlineData("eager", StealPolicy.Eager, false)]
+    [InlineData("fixed", StealPolicy.Fixed, false)]
+    [InlineData(" Adaptive ", StealPolicy.Adaptive, false)]
+    [InlineData("1", StealPolicy.Eager, true)]
+    public void StealModeParses(string? raw, StealPolicy expected, bool bad)
     {
         var problems = new List<string>();
-        Assert.Equal(adaptive, EnvironmentSwitches.Read("HEPBNN_STEAL", raw, "fixed or adaptive", EnvironmentSwitches.StealMode, false, problems));
+        Assert.Equal(expected, EnvironmentSwitches.Read("HEPBNN_STEAL", raw, "eager, fixed or adaptive", EnvironmentSwitches.StealMode, StealPolicy.Eager, problems));
         Assert.Equal(bad, problems.Count == 1);
-        if (bad) Assert.Contains("HEPBNN_STEAL must be fixed or adaptive (got '1')", problems[0]);
+        if (bad) Assert.Contains("HEPBNN_STEAL must be eager, fixed or adaptive (got '1')", problems[0]);
     }
 
     [Theory]

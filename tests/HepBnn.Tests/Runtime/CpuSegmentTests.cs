@@ -119,22 +119,24 @@ public class CpuSegmentTests
     /// <para>With <paramref name="park"/>, the workers park between runs (a pause beyond their hot time), so most
     /// helpers have not started when the caller reaches the first boundary: it takes their slices at once, and those that
     /// still have not started when the work is done skip the run.</para>
-    /// <para>With <paramref name="adaptive"/>, participants steal after half their own slice time (2–10 µs,
-    /// HEPBNN_STEAL=adaptive) instead of 10 µs: more often, and still every item once.</para>
+    /// <para><paramref name="steal"/>: participants take other slices' items as soon as their own are done (eager, the
+    /// default), after 10 µs (fixed) or after half their own slice time (adaptive, 2–10 µs): every item once either way.</para>
     [Theory]
-    [InlineData(2, false, false)]
-    [InlineData(5, false, false)]
-    [InlineData(16, false, false)]
-    [InlineData(5, true, false)]
-    [InlineData(16, true, false)]
-    [InlineData(5, false, true)]
-    [InlineData(16, false, true)]
-    [InlineData(16, true, true)]
-    public async Task EveryItemOncePerRunInBlockOrder(int poolThreads, bool park, bool adaptive)
+    [InlineData(2, false, HepBnn.Devices.StealPolicy.Eager)]
+    [InlineData(5, false, HepBnn.Devices.StealPolicy.Eager)]
+    [InlineData(16, false, HepBnn.Devices.StealPolicy.Eager)]
+    [InlineData(5, true, HepBnn.Devices.StealPolicy.Eager)]
+    [InlineData(16, true, HepBnn.Devices.StealPolicy.Eager)]
+    [InlineData(5, false, HepBnn.Devices.StealPolicy.Fixed)]
+    [InlineData(16, true, HepBnn.Devices.StealPolicy.Fixed)]
+    [InlineData(5, false, HepBnn.Devices.StealPolicy.Adaptive)]
+    [InlineData(16, false, HepBnn.Devices.StealPolicy.Adaptive)]
+    [InlineData(16, true, HepBnn.Devices.StealPolicy.Adaptive)]
+    public async Task EveryItemOncePerRunInBlockOrder(int poolThreads, bool park, HepBnn.Devices.StealPolicy steal)
     {
         var pool = new HepBnn.Devices.CpuWorkerPool(poolThreads);
         var (segment, blocks) = Segment(pool, (196, int.MaxValue), (49, 4), (1, int.MaxValue), (32, 8), (3, 1), (7, int.MaxValue));
-        segment.AdaptiveSteal = adaptive;
+        segment.Steal = steal;
         var runs = Task.Run(() =>
         {
             for (int run = 0; run < 40; run++)

@@ -6,8 +6,12 @@ namespace HepBnn.Ops.Cpu;
 /// block at batch 1 still has enough items for many threads (VGG3's conv2 has 7 pooled rows but 49 pixels).
 /// Tiles: one item per (sample, 64-channel output word, output row), word-major: a thread's contiguous slice keeps one
 /// word's weights (1/words of the block's) hot in L1 over several rows, and a row's pixels still go in pairs, where a
-/// pixel item reloads all the weights for one pixel (VGG7's 512-channel convs: 147–295 KB of weights per pixel).</summary>
-public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels, Tiles }
+/// pixel item reloads all the weights for one pixel (VGG7's 512-channel convs: 147–295 KB of weights per pixel).
+/// PixelWords: one item per (sample, 64-channel output word, pooled output pixel), word-major: the finest split that keeps
+/// whole words — 2–8x the items of Pixels on blocks of several channel words (VGG7's conv6 at batch 1: 128 items, not
+/// 16), so that participants that finish early can take a slow one's last items, and a thread's slice keeps one word's
+/// weights (≤ 36 KB on VGG7) in L1 across its pixels.</summary>
+public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels, Tiles, PixelWords }
 
 /// <summary>The work items of each partition, shared by the CPU runners: items per sample, and the region of one item
 /// (sample, pooled output rows [R0, R1) × columns [X0, X1), channel words [C0, C1)).</summary>
@@ -20,6 +24,7 @@ public static class CpuPartitions
         CpuPartition.Channels => b.OutputShape.ChannelWords,
         CpuPartition.Pixels => b.OutputShape.Pixels,
         CpuPartition.Tiles => (b.Output == BlockOutput.Bits ? b.OutputShape.H : b.OutputShape.Pixels) * b.OutputShape.ChannelWords,
+        CpuPartition.PixelWords => b.OutputShape.Pixels * b.OutputShape.ChannelWords,
         _ => 1,
     };
 
@@ -41,6 +46,12 @@ public static class CpuPartitions
             case CpuPartition.Tiles:
                 int tiles = rows * words, t = unit % tiles;
                 n = unit / tiles; c0 = t / rows; c1 = c0 + 1; r0 = t % rows; r1 = r0 + 1;
+                break;
+            case CpuPartition.PixelWords:
+                int px = b.OutputShape.Pixels, cells = px * words, k = unit % cells, q = k % px;
+                n = unit / cells; c0 = k / px; c1 = c0 + 1;
+                if (bits) { r0 = q / b.OutputShape.W; r1 = r0 + 1; x0 = q % b.OutputShape.W; x1 = x0 + 1; }
+                else { r0 = q; r1 = q + 1; }
                 break;
         }
         return (n, r0, r1, x0, x1, c0, c1);

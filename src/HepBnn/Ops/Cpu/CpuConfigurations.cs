@@ -116,6 +116,19 @@ public sealed class CpuThreadsPixels(int threads = int.MaxValue) : CpuConfigurat
     protected override int MaxThreads => threads;
 }
 
+/// <summary>All worker threads, best SIMD, one work item per (sample, 64-channel output word, pooled output pixel),
+/// word-major (<see cref="CpuPartition.PixelWords"/>): enough items at batch 1 that participants on fast cores take a
+/// slow core's last ones. Only blocks of several channel words (with one word it is <c>cpu.mt-pixels</c>), and not
+/// image layers (their rows kernel computes every channel of a pixel at once).</summary>
+public sealed class CpuThreadsPixelWords : CpuConfiguration
+{
+    public override string Name => "cpu.mt-pixel-words";
+    public override string Description => "all cores, split over (output channel word, output pixel) items";
+    protected override CpuPartition Partition => CpuPartition.PixelWords;
+    public override bool Supports(Block block) =>
+        block.Input != BlockInput.Image && block.OutputShape.ChannelWords > 1 && base.Supports(block);
+}
+
 /// <summary>All worker threads, best SIMD, one work item per (sample, 64-channel output word, output row), word-major:
 /// deep layers with many channel words and few rows (VGG7's conv4–conv6 at batch 1) get enough items for every core,
 /// each thread keeps one word's weights, and a row's pixels still share weight loads in pairs.</summary>
