@@ -112,6 +112,20 @@ public class HostIoChoiceTests
     }
 
     [Fact]
+    public void TheVerdictLineNamesEachMeasuredPlanAndItsPairedRatios()
+    {
+        var profile = MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.85, 0.8, allMatches: false)]);
+        var found = Planner.Map(profile)[0];
+        var lines = HostIoChoice.Measured(profile).Select(m => HepBnn.Cli.Output.VerdictView.HostIoLine(m, found)).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Contains("candidate", lines[0]);
+        Assert.Contains("copies 40.0 µs, mapped output 0.95x, mapped in+out 0.95x", lines[0]);
+        Assert.Contains("found plan", lines[1]);
+        Assert.Contains("mapped output 0.85x, mapped in+out 0.80x (scores differ)", lines[1]);
+        Assert.Equal(AllGpu, found.Configurations);
+    }
+
+    [Fact]
     public void TheCandidatesAreTheBestOfEachPlacementAndAlwaysTheBestAllGpuPlan()
     {
         var table = CostModel.Build(MakeProfile(lastCpuUs: 1));

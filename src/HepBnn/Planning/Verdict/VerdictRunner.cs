@@ -138,6 +138,7 @@ public static class VerdictRunner
             FasterModeFactor = fasterMode is null ? null : 1 / fasterMode.PairedRatio,
             GpuExecution = gpuExecution,
             ReferenceMismatches = mismatches,
+            HostIoMeasured = HostIoChoice.Measured(profile).ToList(),
         };
     }
 
