@@ -44,6 +44,7 @@ public static class BenchCommand
             foreach (int b in r.GetValue(batches)!)
             {
                 PlanningOptions.CheckBatch(b);
+                var census = ThreadCensus.Take(); // the threads' placement and preemptions around profiling and measuring
                 var p = PlanningOptions.GetProfile(r.GetValue(profile), m, b, res, options, quiet);
                 var verdictOptions = new VerdictOptions { TopK = k, BudgetSeconds = seconds, Seed = r.GetValue(seed) };
                 // a spinner only on a terminal: redirected text output gets no progress lines
@@ -55,6 +56,7 @@ public static class BenchCommand
                 if (quiet) continue;
                 if (result.Layers is { } t) Print(t);
                 VerdictView.Print(verdict);
+                if (ThreadCensus.Summary(census, ThreadCensus.Take()) is { } threads) AnsiConsole.WriteLine(threads);
                 if (charts is not null) AnsiConsole.MarkupLine($"charts: {Markup.Escape(string.Join(", ", charts))}");
             }
             var ort = r.GetValue(onnxRuntime)

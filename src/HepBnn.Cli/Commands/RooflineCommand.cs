@@ -194,6 +194,7 @@ public static class RooflineCommand
             AnsiConsole.Write(st);
             foreach (var x in report.Segments.Where(x => x.Trace is not null))
                 Console.WriteLine($"region trace {x.Model} b{x.Batch} {x.Configuration}: {x.Trace}");
+            var census = ThreadCensus.Take(); // the threads' placement and preemptions around the block measurements
             var kernelPeaks = new Dictionary<(string, int, int), double>();
             var only = r.GetValue(configs) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null;
             foreach (var name in r.GetValue(model)!)
@@ -235,6 +236,7 @@ public static class RooflineCommand
                 bt.AddRow(x.Model, x.Batch.ToString(), x.Block, x.Configuration, x.MedianUs.ToString("F1"), x.GWordOpsPerS.ToString("F2"),
                     $"{x.PeakRoute}, {x.PeakThreads}", x.FractionOfPeak.ToString("P0"), double.IsNaN(x.ParallelEfficiency) ? "" : x.ParallelEfficiency.ToString("P0"));
             AnsiConsole.Write(bt);
+            if (ThreadCensus.Summary(census, ThreadCensus.Take()) is { } census2) AnsiConsole.WriteLine(census2);
             return 0;
         }));
         return cmd;
