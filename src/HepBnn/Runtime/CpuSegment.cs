@@ -142,7 +142,9 @@ internal sealed class CpuSegment : IRegionWork
                 if (p < slices) done += Drain(b, p, slices, p);
                 for (int q = workers + p; q < slices && !_failed; q += workers) done += Drain(b, q, slices, p);
                 own = Stopwatch.GetTimestamp() - t0;
-                if (Steal == StealPolicy.Eager) done += StealLeft(b, p, slices);
+                // Slices of one item have nothing to take once their owners started (a late owner's is taken at the wait),
+                // so only slices of two or more are scanned: reading 15 counters cost ~1 µs per boundary on the Xeon host.
+                if (Steal == StealPolicy.Eager && _blocks[b].Units(Batch) >= 2 * slices) done += StealLeft(b, p, slices);
                 AddDone(p, b, done);
             }
             // the caller leaves only when the last block is done (taking late slices), as the pool's join would make it wait anyway
