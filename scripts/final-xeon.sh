@@ -3,8 +3,8 @@
 # each step under its own limit and the whole under BUDGET seconds (steps in priority order), appended to
 # $OUT/cpu-xeon.txt:
 #  1. VGG3 b1 all-CPU verdict twice (two processes: predictions track the process; a process can land in a slow mode);
-#  2. VGG7 b1 roofline (16-thread efficiency of the big blocks, measured in a region), the default late-steal wait vs
-#     HEPBNN_STEAL=adaptive, alternated twice (the same binary);
+#  2. VGG7 b1 roofline (16-thread efficiency of the big blocks, measured in a region, with cpu.mt-pixel-words), the
+#     default eager steal vs HEPBNN_STEAL=fixed (the old 10 µs wait), alternated twice (the same binary);
 #  3. VGG7 b1 and VGG3 b16 all-CPU verdicts.
 # Usage: final-xeon.sh [binary-dir=.device/final]
 set -uo pipefail
@@ -15,11 +15,11 @@ BUDGET=${BUDGET:-100}
 step() { local t=$1; shift; local left=$((BUDGET - SECONDS)); [ $left -lt $t ] && t=$left
   if [ $t -lt 5 ]; then echo "=== skipped (budget): $*" >> "$log"; return; fi
   echo "=== ${STEAL:+HEPBNN_STEAL=$STEAL }$* ($(date -u +%H:%M:%S), load $(cut -d' ' -f1 /proc/loadavg), limit $t s)" >> "$log"
-  local t0=$SECONDS; HEPBNN_STEAL=${STEAL:-fixed} timeout "$t" "$bin/hepbnn" "$@" >> "$log" 2>&1; echo "=== exit $?, $((SECONDS - t0)) s" >> "$log"; }
+  local t0=$SECONDS; HEPBNN_STEAL=${STEAL:-eager} timeout "$t" "$bin/hepbnn" "$@" >> "$log" 2>&1; echo "=== exit $?, $((SECONDS - t0)) s" >> "$log"; }
 B="bench --device cpu --gpu none --measure-s 1"
 step 10 $B --model vgg3 --batch 1 --profile-budget-s 2.5
 step 10 $B --model vgg3 --batch 1 --profile-budget-s 2.5
-R="roofline --model vgg7 --batch 1 --fork-threads 16 --budget-ms 4 --configs cpu.simd512 cpu.mt-pixels cpu.mt-tiles"
-for round in 1 2; do step 12 $R; STEAL=adaptive step 12 $R; done
+R="roofline --model vgg7 --batch 1 --fork-threads 16 --budget-ms 4 --configs cpu.simd512 cpu.mt-pixels cpu.mt-pixel-words"
+for round in 1 2; do step 12 $R; STEAL=fixed step 12 $R; done
 step 15 $B --model vgg7 --batch 1 --profile-budget-s 4
 step 12 $B --model vgg3 --batch 16 --profile-budget-s 3
