@@ -203,19 +203,16 @@ internal sealed class CpuSegment : IRegionWork
 
     /// <summary>Waits until every item of block <paramref name="b"/> is done; false when an item failed meanwhile. A
     /// participant that worked on the block and has waited <see cref="StealTicks"/> (with <see cref="StealPolicy.Adaptive"/>:
-    /// half its own slice time <paramref name="ownTicks"/>, 2–10 µs; with <see cref="StealPolicy.Eager"/>: at once)
-    /// takes the items still unclaimed in the other slices (their owner is late: descheduled, on a slower vCPU, or its
-    /// slice is slower), once.</summary>
+    /// half its own slice time <paramref name="ownTicks"/>, 2–10 µs) takes the items still unclaimed in the other slices
+    /// (their owner is late: descheduled, on a slower vCPU, or its slice is slower), once. (With
+    /// <see cref="StealPolicy.Eager"/> it took them right after its own slice already.)</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     bool WaitDone(int b, int p, int participants, long ownTicks)
     {
         long target = _state[TargetAt + b], start = 0;
-        long stealAfter = Steal switch
-        {
-            StealPolicy.Eager => 0,
-            StealPolicy.Adaptive => Math.Clamp(ownTicks / 2, MinStealTicks, StealTicks),
-            _ => StealTicks,
-        };
+        // Eager: the participant already took every unclaimed item right after its own slice (slices of 2+ items), and a
+        // slice of one item has nothing to take once its owner started, so only the fixed fallback is left here.
+        long stealAfter = Steal == StealPolicy.Adaptive ? Math.Clamp(ownTicks / 2, MinStealTicks, StealTicks) : StealTicks;
         bool stole = false;
         while (true)
         {
