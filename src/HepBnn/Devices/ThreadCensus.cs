@@ -88,11 +88,14 @@ public sealed class ThreadCensus
         var others = deltas.Where(d => !team.Contains(d)).OrderByDescending(d => d.Cpu).ToList();
         double otherCpu = others.Sum(d => d.Cpu);
         string top = others.Count > 0 && others[0].Cpu > 0 ? $" (most: {others[0].T.Name} {others[0].Cpu * 1000:F0} ms)" : "";
-        string pgo = AppContext.GetData("System.Runtime.TieredPGO") is { } v ? v.ToString()! : Environment.GetEnvironmentVariable("DOTNET_TieredPGO") ?? "default";
+        // the environment variable wins over the runtimeconfig.json value (.NET 9 and later)
+        static string Knob(string env, string property) =>
+            Environment.GetEnvironmentVariable(env) is { Length: > 0 } e ? $"{e} (environment)" : AppContext.GetData(property)?.ToString() ?? "default";
+        string pgo = Knob("DOTNET_TieredPGO", "System.Runtime.TieredPGO"), tiered = Knob("DOTNET_TieredCompilation", "System.Runtime.TieredCompilation");
         return string.Create(CultureInfo.InvariantCulture,
             $"threads over {seconds:F1} s: {team.Count} of the pool's (caller included), {busy.Count} busy on {distinct} distinct CPUs last seen" +
             $" ({shared} CPUs with 2+ busy), involuntary switches {team.Sum(d => d.Invol)} (worst {worst.T?.Name} {worst.Invol}; caller {caller.Invol} on CPU {caller.T?.LastCpu})," +
             $" voluntary {team.Sum(d => d.Vol)}; other threads {others.Count}, {otherCpu * 1000:F0} ms CPU{top};" +
-            $" GC {(GCSettings.IsServerGC ? "server" : "workstation")} {GCSettings.LatencyMode}, {GC.CollectionCount(0)} gen0 so far; TieredPGO {pgo}");
+            $" GC {(GCSettings.IsServerGC ? "server" : "workstation")} {GCSettings.LatencyMode}, {GC.CollectionCount(0)} gen0 so far; TieredCompilation {tiered}, TieredPGO {pgo}");
     }
 }
