@@ -19,7 +19,7 @@ var backend = new PTXBackend(context, capabilities, CudaArchitecture.SM_90, Cuda
 var kernels = new (Type Type, string Method)[]
 {
     (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"), (typeof(GpuTensorCoreImageRows), "Kernel"),
-    (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"), (typeof(GpuTensorCoreWideSplit), "SplitBitsKernel"), (typeof(GpuTensorCoreWideKSplit), "KSplitBitsKernel"),
+    (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"), (typeof(GpuTensorCoreWideSplit), "SplitBitsKernel"),
     (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
     (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"),
     (typeof(GpuTiledShared), "BitsKernel"), (typeof(GpuTiledShared), "ScoresKernel"),

@@ -17,10 +17,8 @@ namespace HepBnn.Ops.Gpu;
 /// </summary>
 public sealed class GpuTensorCoreWideSplit : GpuTensorCoreWide
 {
-    /// <summary>(row tile, channel tile) pairs the scratch holds: VGG7 conv2 at batch 1 has 16 × 2; VGG3's fc1 at batch
-    /// 256 has 4 × 32 = 128 (issue 9: 128 groups of 4 warps on 132 SMs, each warp a chain of 13 dependent steps — split 4
-    /// ways it fills the GPU's 4 resident groups per SM). 192 entries are 3.4 MB of zeroed scratch per block's weights.</summary>
-    public const int MaxEntries = 192;
+    /// <summary>(row tile, channel tile) pairs the scratch holds: VGG7 conv2 at batch 1 has 16 × 2.</summary>
+    public const int MaxEntries = 64;
     /// <summary>Most groups one tile's reduction is split over.</summary>
     public const int MaxSplits = 8;
     /// <summary>Ints of one lane's partial sums: 8 fragments and popc(a), 4 each.</summary>
