@@ -10,8 +10,9 @@ namespace HepBnn.Devices;
 /// dirty in the CPU caches (copy + graph H2D: 77 µs). So large inputs are copied with non-temporal stores (straight to
 /// memory, no dirty lines left behind) in chunks spread over the session's CPU workers; small inputs (batch 1: ~1-3 KB)
 /// keep the plain copy, where a hand-off would cost more than the copy. The items are the length spread evenly over the
-/// threads (<see cref="ChunkOf"/>), not fixed 64 KB: one thread's streaming stores run at ~10 GB/s, so 4 items of 64 KB
-/// took ~6 µs of VGG3's b256 run where 8 of 25 KB take half (issue 9, docs/results/h200-fc256). Deterministic: the bytes are the same either way.
+/// threads (<see cref="ChunkOf"/>), not fixed 64 KB: VGG3's b256 input in 4 items of up to 64 KB (one thread's 64 KB of
+/// streaming stores) cost its <c>Run</c> ≈ 8 µs over I/O binding, in 8 items of 25 KB ≈ 6 µs (H200: 51.7 → 49.7 µs,
+/// median of 7 alternated runs; issue 9, docs/results/h200-fc256). Deterministic: the bytes are the same either way.
 /// Measured there on one session's back-to-back runs of the b256 found plans: VGG7 318.1 → 285.4 µs, VGG3 85.5 → 73.8 µs.
 /// <see cref="Mode"/> (HEPBNN_STAGING_COPY=plain|streaming) forces one way, for measuring the difference.
 /// </summary>
@@ -20,12 +21,12 @@ public static unsafe class StagingCopy
     /// <summary>Below this many bytes the copy is plain and on the calling thread.</summary>
     public const int StreamingMinBytes = 64 * 1024;
     /// <summary>Bytes per work item of the parallel copy before issue 9's spread (HEPBNN_STAGING_CHUNK_KB=64 runs it so):
-    /// VGG3's b256 input (200,704 B) made 4 items, each thread's 64 KB of non-temporal stores ~6 µs.</summary>
+    /// VGG3's b256 input (200,704 B) made 4 items, so 3 threads each streamed 64 KB.</summary>
     public const int ChunkBytes = 64 * 1024;
     /// <summary>Smallest work item of the spread copy: below it a hand-off costs more than the bytes it saves.</summary>
     public const int MinChunkBytes = 16 * 1024;
     /// <summary>Threads (the caller included) the parallel copy uses by default (HEPBNN_STAGING_THREADS overrides it,
-    /// for measuring): one thread's streaming stores reach ~10 GB/s, so the copy is spread evenly over them.</summary>
+    /// for measuring); the copy is spread evenly over them (16 measured no faster than 8 at VGG3 b256).</summary>
     public const int MaxThreads = 8;
 
     public enum CopyMode { Auto, Plain, Streaming }
