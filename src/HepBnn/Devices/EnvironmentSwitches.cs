@@ -29,6 +29,12 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_STAGING_COPY: auto (default), plain or streaming.</summary>
     public static readonly StagingCopy.CopyMode StagingCopy = Choice("HEPBNN_STAGING_COPY", "auto, plain or streaming",
         StagingCopyMode, Devices.StagingCopy.CopyMode.Auto);
+    /// <summary>HEPBNN_STAGING_THREADS: threads (the caller included) the streaming staging copy spreads over (1–64,
+    /// default <see cref="Devices.StagingCopy.MaxThreads"/>), for measuring.</summary>
+    public static readonly int StagingThreads = Choice("HEPBNN_STAGING_THREADS", "an integer from 1 to 64", OneTo64, Devices.StagingCopy.MaxThreads);
+    /// <summary>HEPBNN_STAGING_CHUNK_KB: fixed work items of this many KB for the streaming staging copy (1–64; unset: the
+    /// length spread evenly over the threads, <see cref="Devices.StagingCopy.ChunkOf"/>); 64 is the copy before issue 9.</summary>
+    public static readonly int StagingChunkKb = Choice("HEPBNN_STAGING_CHUNK_KB", "an integer from 1 to 64", OneTo64, 0);
     /// <summary>HEPBNN_IMAGE_ROWS_GROUPS_PER_SM: groups per SM that gpu.tensor-core-image-rows sizes its grid for
     /// (1–64, default 4), for measuring other grid sizes.</summary>
     public static readonly int ImageRowsGroupsPerSm = Choice("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", "an integer from 1 to 64", GroupsPerSm, 4);
@@ -74,6 +80,8 @@ public static class EnvironmentSwitches
     {
         "eager" => StealPolicy.Eager, "fixed" => StealPolicy.Fixed, "adaptive" => StealPolicy.Adaptive, _ => null,
     };
+
+    internal static int? OneTo64(string v) => GroupsPerSm(v);
 
     internal static int? GroupsPerSm(string v) => int.TryParse(v, out int n) && n is >= 1 and <= 64 ? n : null;
 

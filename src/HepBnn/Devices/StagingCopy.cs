@@ -9,7 +9,10 @@ namespace HepBnn.Devices;
 /// page-locked H2D that follows then takes ~55 µs instead of 23 µs, because the DMA has to pull the lines the copy left
 /// dirty in the CPU caches (copy + graph H2D: 77 µs). So large inputs are copied with non-temporal stores (straight to
 /// memory, no dirty lines left behind) in chunks spread over the session's CPU workers; small inputs (batch 1: ~1-3 KB)
-/// keep the plain copy, where a hand-off would cost more than the copy. Deterministic: the bytes are the same either way.
+/// keep the plain copy, where a hand-off would cost more than the copy. The items are the length spread evenly over the
+/// threads (<see cref="ChunkOf"/>), not fixed 64 KB: VGG3's b256 input in 4 items of up to 64 KB (one thread's 64 KB of
+/// streaming stores) cost its <c>Run</c> ≈ 8 µs over I/O binding, in 8 items of 25 KB ≈ 6 µs (H200: 51.7 → 49.7 µs,
+/// median of 7 alternated runs; issue 9, docs/results/h200-fc256). Deterministic: the bytes are the same either way.
 /// Measured there on one session's back-to-back runs of the b256 found plans: VGG7 318.1 → 285.4 µs, VGG3 85.5 → 73.8 µs.
 /// <see cref="Mode"/> (HEPBNN_STAGING_COPY=plain|streaming) forces one way, for measuring the difference.
 /// </summary>
@@ -17,9 +20,13 @@ public static unsafe class StagingCopy
 {
     /// <summary>Below this many bytes the copy is plain and on the calling thread.</summary>
     public const int StreamingMinBytes = 64 * 1024;
-    /// <summary>Bytes per work item of the parallel copy.</summary>
+    /// <summary>Bytes per work item of the parallel copy before issue 9's spread (HEPBNN_STAGING_CHUNK_KB=64 runs it so):
+    /// VGG3's b256 input (200,704 B) made 4 items, so 3 threads each streamed 64 KB.</summary>
     public const int ChunkBytes = 64 * 1024;
-    /// <summary>Threads (the caller included) the parallel copy uses at most: the copy is memory-bound well before 16.</summary>
+    /// <summary>Smallest work item of the spread copy: below it a hand-off costs more than the bytes it saves.</summary>
+    public const int MinChunkBytes = 16 * 1024;
+    /// <summary>Threads (the caller included) the parallel copy uses by default (HEPBNN_STAGING_THREADS overrides it,
+    /// for measuring); the copy is spread evenly over them (16 measured no faster than 8 at VGG3 b256).</summary>
     public const int MaxThreads = 8;
 
     public enum CopyMode { Auto, Plain, Streaming }
@@ -46,17 +53,31 @@ public static unsafe class StagingCopy
         fixed (byte* s = source)
         fixed (byte* d = target)
         {
-            int chunks = (source.Length + ChunkBytes - 1) / ChunkBytes;
+            int threads = Math.Min(EnvironmentSwitches.StagingThreads, pool?.Threads ?? 1);
+            int chunk = ChunkOf(source.Length, threads, EnvironmentSwitches.StagingChunkKb * 1024);
+            int chunks = (source.Length + chunk - 1) / chunk;
             if (pool is null || chunks == 1)
             {
                 Stream(s, d, source.Length);
                 return;
             }
             var work = Work.ForThread;
-            work.Set(s, d, source.Length);
-            try { pool.For(chunks, work, MaxThreads); }
-            finally { work.Set(null, null, 0); }
+            work.Set(s, d, source.Length, chunk);
+            try { pool.For(chunks, work, threads); }
+            finally { work.Set(null, null, 0, 1); }
         }
+    }
+
+    /// <summary>Bytes per work item: <paramref name="fixedBytes"/> when set (the old fixed chunks, for measuring), else the
+    /// length spread evenly over <paramref name="threads"/> items of at least <see cref="MinChunkBytes"/>, rounded up to
+    /// 128 bytes (a whole store group of <see cref="Stream"/>, so every item after the first starts 32-byte aligned where
+    /// the buffer does): VGG3 b256's 200,704 B → 8 items of 25,088 B instead of 4 of up to 64 KB.</summary>
+    internal static int ChunkOf(int length, int threads, int fixedBytes = 0)
+    {
+        if (fixedBytes > 0) return fixedBytes;
+        int items = Math.Max(1, Math.Min(threads, length / MinChunkBytes));
+        long per = ((long)length + items - 1) / items;
+        return (int)Math.Max(128, (per + 127) & ~127L);
     }
 
     /// <summary>One chunk per index; the pointers are valid only during <see cref="Copy"/> (the spans are fixed there).</summary>
@@ -66,14 +87,14 @@ public static unsafe class StagingCopy
         public static Work ForThread => t_work ??= new Work();
 
         byte* _s, _d;
-        int _length;
+        int _length, _chunk;
 
-        public void Set(byte* s, byte* d, int length) { _s = s; _d = d; _length = length; }
+        public void Set(byte* s, byte* d, int length, int chunk) { _s = s; _d = d; _length = length; _chunk = chunk; }
 
         public void Execute(int index)
         {
-            long start = (long)index * ChunkBytes;
-            int length = (int)Math.Min(ChunkBytes, _length - start);
+            long start = (long)index * _chunk;
+            int length = (int)Math.Min(_chunk, _length - start);
             Stream(_s + start, _d + start, length);
         }
     }
