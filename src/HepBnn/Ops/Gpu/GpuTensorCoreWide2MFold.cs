@@ -1,0 +1,71 @@
+using HepBnn.Devices;
+using HepBnn.Ops.Cpu;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace HepBnn.Ops.Gpu;
+
+/// <summary>
+/// <see cref="GpuTensorCoreWide2MLean"/> (row gather, POPC row popcounts, 128 registers, 8 groups per SM) with the
+/// thresholds folded into the accumulators' start values (<see cref="GpuWideFoldThresholds"/>,
+/// <see cref="Wide2MFoldEpilogue"/>): each output bit is one signed compare of its accumulator with half the row's
+/// popcount, the accumulators start from 8-byte loads instead of zeros, and the weights of channels that fire below a
+/// count are complemented at set-up (so every channel compares the same way). Scores blocks run the lean scores kernel
+/// with the plain weights. Same outputs and refusals as the lean kernel, plus one set-up refusal (a HepBnnException)
+/// for threshold ranges bounded on both sides, which BatchNorm thresholds never give. The profiler measures it beside
+/// the others and keeps the faster per block.
+/// </summary>
+public sealed class GpuTensorCoreWide2MFold : GpuTensorCoreWide2M
+{
+    public override string Name => "gpu.tensor-core-wide-2m-r128-fold";
+    public override string Description => "gpu.tensor-core-wide-2m-r128-lean with the thresholds folded into the accumulators' start values";
+    protected override GpuKernelMethod Bits => BitsKernel2MFold;
+    protected override GpuKernelMethod Scores => ScoresKernel2MLean;
+    protected override KernelSpecialization Specialization => new(64, 8);
+    protected override int RegisterGroupsPerSm => 8;
+
+    /// <summary>Bits blocks: the tensor-core tables, then at a 4-aligned offset (<see cref="GpuBlockParams.PairOffset"/>)
+    /// the start values [class][parity][PaddedK], and the fragments of the weights with the complemented channels
+    /// inverted. Scores blocks: as the lean kernel.</summary>
+    protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p)
+    {
+        if (block.Output != BlockOutput.Bits) return base.CreateData(gpu, block, p);
+        var tables = new CpuBlockData(block, 0, 0);
+        p = GpuTensorCore.WithOffsets(p, tables);
+        var meta = GpuTensorCore.Meta(block, p, tables);
+        int k = block.OutChannels, classes = tables.RowTaps.Length * tables.ColTaps.Length;
+        var w = block.PackedWeights!;
+        var popW = new int[k];
+        for (int ch = 0; ch < k; ch++)
+            for (int i = 0; i < p.KWords; i++) popW[ch] += System.Numerics.BitOperations.PopCount(w[(long)ch * p.KWords + i]);
+        var (start, complement) = GpuWideFoldThresholds.Build(tables.Lo, tables.Span, popW, k, p.PaddedK, classes, 64L * p.KWords, block.Name);
+        p.PairOffset = (meta.Length + 3) & ~3;
+        var all = new int[checked(p.PairOffset + start.Length)];
+        meta.CopyTo(all, 0);
+        start.CopyTo(all, p.PairOffset);
+        var fragments = GpuTensorCore.Fragments(GpuWideFoldThresholds.Weights(w, complement, k, p.KWords), k, p);
+        Array.Resize(ref fragments, fragments.Length + 512); // two steps of zeros: the product loop's loads ahead read them
+        return new GpuBlockData(gpu, block, p, (fragments, all, GpuBlockData.PoolAndWords(block)));
+    }
+
+    /// <summary>The fold bits kernel: the lean preamble, then per tile the accumulators from their start values, the
+    /// product, and <see cref="Wide2MFoldEpilogue.Store"/>.</summary>
+    static void BitsKernel2MFold(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
+        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        GpuDependentLaunch.Wait();
+        var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
+        var stage = Start(p, input, rows, out var popLo, out var popHi, lean: true);
+        var epilogue = new Wide2MFoldEpilogue(p, meta, rows, popLo, popHi);
+        var starts = meta.Cast<FoldPair>();
+        int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first), r = Wide2MBitsEpilogue.FirstRow();
+        for (int tile = first; tile < end; tile++)
+        {
+            epilogue.Start(starts, tile, out var lo, out var hi);
+            Product(p, weights, stage, tile, r, ref lo, ref hi);
+            ulong andMask = poolAnd[tile]; // after the product: not live through it
+            if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
+            epilogue.Store(p, outWords, rows, tile, andMask, ref lo, ref hi);
+        }
+    }
+}
