@@ -1,5 +1,4 @@
 using HepBnn.Devices;
-using HepBnn.Ops.Cpu;
 using ILGPU;
 using ILGPU.Runtime;
 
@@ -24,29 +23,8 @@ public sealed class GpuTensorCoreWide2MFold : GpuTensorCoreWide2M
     protected override KernelSpecialization Specialization => new(64, 8);
     protected override int RegisterGroupsPerSm => 8;
 
-    /// <summary>Bits blocks: the tensor-core tables, then at a 4-aligned offset (<see cref="GpuBlockParams.PairOffset"/>)
-    /// the start values [class][parity][PaddedK], and the fragments of the weights with the complemented channels
-    /// inverted. Scores blocks: as the lean kernel.</summary>
-    protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p)
-    {
-        if (block.Output != BlockOutput.Bits) return base.CreateData(gpu, block, p);
-        var tables = new CpuBlockData(block, 0, 0);
-        p = GpuTensorCore.WithOffsets(p, tables);
-        var meta = GpuTensorCore.Meta(block, p, tables);
-        int k = block.OutChannels, classes = tables.RowTaps.Length * tables.ColTaps.Length;
-        var w = block.PackedWeights!;
-        var popW = new int[k];
-        for (int ch = 0; ch < k; ch++)
-            for (int i = 0; i < p.KWords; i++) popW[ch] += System.Numerics.BitOperations.PopCount(w[(long)ch * p.KWords + i]);
-        var (start, complement) = GpuWideFoldThresholds.Build(tables.Lo, tables.Span, popW, k, p.PaddedK, classes, 64L * p.KWords, block.Name);
-        p.PairOffset = (meta.Length + 3) & ~3;
-        var all = new int[checked(p.PairOffset + start.Length)];
-        meta.CopyTo(all, 0);
-        start.CopyTo(all, p.PairOffset);
-        var fragments = GpuTensorCore.Fragments(GpuWideFoldThresholds.Weights(w, complement, k, p.KWords), k, p);
-        Array.Resize(ref fragments, fragments.Length + 512); // two steps of zeros: the product loop's loads ahead read them
-        return new GpuBlockData(gpu, block, p, (fragments, all, GpuBlockData.PoolAndWords(block)));
-    }
+    protected override GpuBlockData CreateData(GpuDevice gpu, Block block, GpuBlockParams p) =>
+        block.Output == BlockOutput.Bits ? GpuWideFoldThresholds.Data(gpu, block, p) : base.CreateData(gpu, block, p);
 
     /// <summary>The fold bits kernel: the lean preamble, then per tile the accumulators from their start values, the
     /// product, and <see cref="Wide2MFoldEpilogue.Store"/>.</summary>
@@ -56,7 +34,7 @@ public sealed class GpuTensorCoreWide2MFold : GpuTensorCoreWide2M
         GpuDependentLaunch.Wait();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows), Group.DimX);
         var stage = Start(p, input, rows, out var popLo, out var popHi, lean: true);
-        var epilogue = new Wide2MFoldEpilogue(p, meta, rows, popLo, popHi);
+        var epilogue = new Wide2MFoldEpilogue(p, meta, rows, popLo, popHi, Wide2MBitsEpilogue.FirstRow(), Group.IdxX);
         var starts = meta.Cast<FoldPair>();
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first), r = Wide2MBitsEpilogue.FirstRow();
         for (int tile = first; tile < end; tile++)

@@ -10,7 +10,7 @@ public struct FoldPair
 }
 
 /// <summary>
-/// The bits epilogue of <see cref="GpuTensorCoreWide2MFold"/>: <see cref="Wide2MBitsEpilogue"/>'s rows, masks, quad ORs and
+/// The bits epilogue of <see cref="GpuTensorCoreWide2MFold"/> and <see cref="GpuTensorCoreWide4WFold"/>: <see cref="Wide2MBitsEpilogue"/>'s rows, masks, quad ORs and
 /// pooling, with the thresholds folded into the accumulators' start values (<see cref="GpuWideFoldThresholds"/>):
 /// <see cref="Start"/> loads each accumulator's start for the tile (instead of zeroing it), and each output bit is one
 /// signed compare D ≤ h of the accumulator with half the row's popcount — no pop − V, no −2x per (row, channel), and half
@@ -24,10 +24,12 @@ public struct Wide2MFoldEpilogue
     long _out;                              // word 0 of this thread's pooled output, −1 when it has none
 
     /// <summary>After the rows' popcounts (<paramref name="popLo"/>: rows g, g+8 in C0, C2; <paramref name="popHi"/>:
-    /// g+16, g+24).</summary>
-    public Wide2MFoldEpilogue(GpuBlockParams p, ArrayView<int> meta, TileRows rows, MmaAccumulator popLo, MmaAccumulator popHi)
+    /// g+16, g+24); <paramref name="firstRow"/>: row g among the group's 64 (<see cref="Wide2MBitsEpilogue.FirstRow"/>
+    /// or <see cref="Wide4WBitsEpilogue.FirstRow"/>), <paramref name="q"/>: the pooled output this thread stores.</summary>
+    public Wide2MFoldEpilogue(GpuBlockParams p, ArrayView<int> meta, TileRows rows, MmaAccumulator popLo, MmaAccumulator popHi,
+        int firstRow, int q)
     {
-        int r = Wide2MBitsEpilogue.FirstRow(), t = Group.IdxX & 3;
+        int r = firstRow, t = Group.IdxX & 3;
         _start0 = StartBase(p, meta, rows, r, popLo.C0) + t;
         _start1 = StartBase(p, meta, rows, r + 8, popLo.C2) + t;
         _start2 = StartBase(p, meta, rows, r + 16, popHi.C0) + t;
@@ -36,7 +38,7 @@ public struct Wide2MFoldEpilogue
         _h1 = popLo.C2 >> 1;
         _h2 = popHi.C0 >> 1;
         _h3 = popHi.C2 >> 1;
-        _out = WideBitsEpilogue.PooledOutput(p, rows);
+        _out = WideBitsEpilogue.PooledOutput(p, rows, q);
     }
 
     /// <summary>FoldPair index of (border class of row r, its popcount's parity, channel pair 0); class 0 for an empty row.</summary>
@@ -76,8 +78,36 @@ public struct Wide2MFoldEpilogue
     /// <summary>Stores channel tile <paramref name="tile"/> of the group's pooled outputs (as <see cref="Wide2MBitsEpilogue.Store"/>).</summary>
     public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, TileRows rows, int tile, ulong andMask, ref MmaTile8 lo, ref MmaTile8 hi)
     {
-        int t = Group.IdxX & 3, r = Wide2MBitsEpilogue.FirstRow();
-        uint m0 = 1u << (2 * t), m1 = m0 << 1;
+        int r = Wide2MBitsEpilogue.FirstRow();
+        RowsBits(rows, r, Group.IdxX & 3, ref lo, ref hi);
+        Group.Barrier();
+
+        if (_out >= 0) outWords[_out + tile] = WideBitsEpilogue.Pooled(p, rows, andMask); // no early return: callers wait for the group after this
+    }
+
+    /// <summary>Stores this half's channel tile <paramref name="tile"/> (none at or past <paramref name="end"/>) from the
+    /// product of <paramref name="work"/>, as <see cref="Wide4WBitsEpilogue.Store"/>: each half writes its own 64 rows'
+    /// bits and thread 64·h + q pools output q of half h's tile.</summary>
+    public readonly void Store4W(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<ulong> poolAnd, TileRows rows, int tile, int end,
+        ref MmaTile8 lo, ref MmaTile8 hi)
+    {
+        int half = Group.IdxX >> 6, t = Group.IdxX & 3;
+        RowsBits(rows, half * 64 + Wide4WBitsEpilogue.FirstRow(), tile < end ? t : -1, ref lo, ref hi);
+        Group.Barrier();
+
+        if (_out >= 0 && tile < end) // no early return: callers wait for the group after this
+        {
+            int w2 = p.Pool * p.Pool;
+            outWords[_out + tile] = WideBitsEpilogue.Pooled(rows, half * 64 + (Group.IdxX & 63) * w2, w2, poolAnd[tile]);
+        }
+    }
+
+    /// <summary>The bits of the lane's 4 rows (ORed over each row's 4 lanes) into the rows' bits at <paramref name="r"/>,
+    /// r + 8, r + 16, r + 24, written by the lane with <paramref name="t"/> = 0 (−1: none).</summary>
+    readonly void RowsBits(TileRows rows, int r, int t, ref MmaTile8 lo, ref MmaTile8 hi)
+    {
+        int lane = Group.IdxX & 3;
+        uint m0 = 1u << (2 * lane), m1 = m0 << 1;
         ulong b0 = RowBits(ref lo, _h0, m0, m1, rowB: false);
         ulong b1 = RowBits(ref lo, _h1, m0, m1, rowB: true);
         ulong b2 = RowBits(ref hi, _h2, m0, m1, rowB: false);
@@ -89,9 +119,6 @@ public struct Wide2MFoldEpilogue
             rows.Bits[r + 16] = b2;
             rows.Bits[r + 24] = b3;
         }
-        Group.Barrier();
-
-        if (_out >= 0) outWords[_out + tile] = WideBitsEpilogue.Pooled(p, rows, andMask); // no early return: callers wait for the group after this
     }
 
     /// <summary>The 64 bits of row g (<paramref name="rowB"/> false: C0, C1) or g+8 (true: C2, C3), ORed over the row's 4 lanes.</summary>

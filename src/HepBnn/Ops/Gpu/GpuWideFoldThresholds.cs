@@ -1,9 +1,10 @@
+using HepBnn.Devices;
 using HepBnn.Ops.Cpu;
 
 namespace HepBnn.Ops.Gpu;
 
 /// <summary>
-/// Set-up of the folded threshold test of <see cref="GpuTensorCoreWide2MFold"/>: every output bit becomes one signed
+/// Set-up of the folded threshold test of <see cref="GpuTensorCoreWide2MFold"/> and <see cref="GpuTensorCoreWide4WFold"/>: every output bit becomes one signed
 /// compare of an MMA accumulator with half the row's popcount, D ≤ h, where the accumulator starts at a per (border class,
 /// row parity, channel) constant instead of 0 (the MMA's C input is free) and pop = popc(a) = 2h + π.
 /// <para>The reference's test is P ∈ [Lo, Lo + Span] with P = popc(a ⊕ w) = pop + popc(w) − 2x, x = popc(a ∧ w)
@@ -39,13 +40,13 @@ public static class GpuWideFoldThresholds
                 long l = (long)lo[c * paddedK + ch], h = l + (long)span[c * paddedK + ch];
                 var r = Classify(l, h, maxP);
                 if (r == Range.TwoSided)
-                    throw new HepBnnException($"{block}: channel {ch}, class {c}: the output-bit range P ∈ [{l}, {h}] is bounded on both sides (P ≤ {maxP}); the folded threshold test of gpu.tensor-core-wide-2m-r128-fold cannot express it");
+                    throw new HepBnnException($"{block}: channel {ch}, class {c}: the output-bit range P ∈ [{l}, {h}] is bounded on both sides (P ≤ {maxP}); the folded threshold test of the *-fold configurations cannot express it");
                 upper |= r == Range.Upper;
                 lower |= r == Range.Lower;
                 kind[c * paddedK + ch] = r;
             }
             if (upper && lower)
-                throw new HepBnnException($"{block}: channel {ch} fires below a count in one border class and above one in another; the folded threshold test of gpu.tensor-core-wide-2m-r128-fold needs one direction per channel");
+                throw new HepBnnException($"{block}: channel {ch} fires below a count in one border class and above one in another; the folded threshold test of the *-fold configurations needs one direction per channel");
             complement[ch] = upper;
         }
         var start = new int[classes * 2 * paddedK];
@@ -65,6 +66,29 @@ public static class GpuWideFoldThresholds
                     start[(c * 2 + parity) * paddedK + ch] = checked((int)v);
                 }
         return (start, complement);
+    }
+
+    /// <summary>A bits block's constants for the fold kernels: the tensor-core tables, then at a 4-aligned offset
+    /// (<see cref="GpuBlockParams.PairOffset"/>) the start values [class][parity][PaddedK], and the B fragments of the
+    /// weights with the complemented channels inverted (two steps of zeros after them: the product's loads ahead).</summary>
+    internal static GpuBlockData Data(GpuDevice gpu, Block block, GpuBlockParams p)
+    {
+        var tables = new CpuBlockData(block, 0, 0);
+        p = GpuTensorCore.WithOffsets(p, tables);
+        var meta = GpuTensorCore.Meta(block, p, tables);
+        int k = block.OutChannels, classes = tables.RowTaps.Length * tables.ColTaps.Length;
+        var w = block.PackedWeights!;
+        var popW = new int[k];
+        for (int ch = 0; ch < k; ch++)
+            for (int i = 0; i < p.KWords; i++) popW[ch] += System.Numerics.BitOperations.PopCount(w[(long)ch * p.KWords + i]);
+        var (start, complement) = Build(tables.Lo, tables.Span, popW, k, p.PaddedK, classes, 64L * p.KWords, block.Name);
+        p.PairOffset = (meta.Length + 3) & ~3;
+        var all = new int[checked(p.PairOffset + start.Length)];
+        meta.CopyTo(all, 0);
+        start.CopyTo(all, p.PairOffset);
+        var fragments = GpuTensorCore.Fragments(Weights(w, complement, k, p.KWords), k, p);
+        Array.Resize(ref fragments, fragments.Length + 512);
+        return new GpuBlockData(gpu, block, p, (fragments, all, GpuBlockData.PoolAndWords(block)));
     }
 
     /// <summary>The weights with each complemented channel's patch words inverted ([channel][words]).</summary>
