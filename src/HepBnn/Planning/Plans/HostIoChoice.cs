@@ -18,11 +18,16 @@ public static class HostIoChoice
     /// profile has no measurement of exactly this plan.</summary>
     public static (GpuHostIo? Mode, double SavingUs) For(Profile profile, IReadOnlyList<string> configurations)
     {
-        if (profile.HostIo is not { } io || !io.Configurations.SequenceEqual(configurations, StringComparer.OrdinalIgnoreCase)) return (null, 0);
+        var io = Measured(profile).FirstOrDefault(t => t.Configurations.SequenceEqual(configurations, StringComparer.OrdinalIgnoreCase));
+        if (io is null) return (null, 0);
         var copies = io.Modes.FirstOrDefault(m => m.Mode == GpuHostIo.Copies);
         if (copies is null) return (null, 0);
         var best = io.Modes.Where(m => m.Mode != GpuHostIo.Copies && m.ScoresMatch && m.PairedRatio < 1 - Margin)
             .OrderBy(m => m.PairedRatio).FirstOrDefault();
         return best is null ? (GpuHostIo.Copies, 0) : (best.Mode, copies.MedianUs * (1 - best.PairedRatio));
     }
+
+    /// <summary>Every plan whose host I/O the profile measured: the copies-priced best, then the other candidates.</summary>
+    public static IEnumerable<HostIoTiming> Measured(Profile profile) =>
+        (profile.HostIo is { } found ? [found] : Array.Empty<HostIoTiming>()).Concat(profile.HostIoOthers ?? []);
 }
