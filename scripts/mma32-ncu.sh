@@ -2,14 +2,16 @@
 # Runs ON the GPU machine (issue 9, helper "mma32", docs/results/h200-mma32/call2): Nsight Compute on VGG7's conv2–conv6
 # at batch 256 under the lean and the fold kernels, to see what the wide kernels wait on (call 1: the fold kernels issue
 # 21% fewer instructions per tile and run no faster). A plan from `hepbnn map`, its conv2–conv6 forced to
-# 2m-r128-lean ×3 + 4w-lean ×2 (plan-lean) or 2m-r128-fold ×3 + 4w-fold ×2 (plan-fold); `hepbnn run` of each under ncu
+# 2m-r128-lean ×3 (plan-lean) or 2m-r128-fold ×3 (plan-fold), conv5–conv6 to 4w-lean in both; `hepbnn run` of each under ncu
 # (`--clock-control none`, CUDA graphs off so each kernel is its own launch), the first launch of each of the 5 kernels:
 # speed of light, scheduler and warp-state statistics, compute and memory workload, and each warp-stall reason per
 # issued instruction. Then the per-block bench again (lean and fold side by side, a second same-run sample).
-# Usage: mma32-ncu.sh [binary-dir=.device/mma32] [budget-s=120]
+# Call 2 of docs/results/h200-mma32 ran it with a 30 s map step, which the profiling of 10 wide configurations outran
+# (no plan, so no ncu data): the map step now has 60 s. Needs ~150 s in all.
+# Usage: mma32-ncu.sh [binary-dir=.device/mma32] [budget-s=150]
 set -uo pipefail
 bin=${1:-.device/mma32}
-budget=${2:-120}
+budget=${2:-150}
 top=${OUT:-./mma32-out}
 out=/tmp/mma32-out
 mkdir -p "$out" "$top"
@@ -19,7 +21,7 @@ step() { local s=$1; shift; local l; l=$(left); if [ "$l" -lt 15 ]; then echo "s
          [ "$s" -gt "$l" ] && s=$l; echo "== $(date -u +%H:%M:%S) ${s}s: $*" >> "$out/steps.txt"; timeout "$s" "$@"; }
 for z in "$bin"/*.gz; do [ -f "$z" ] && gunzip -f "$z"; done
 chmod +x "$bin/hepbnn"
-step 30 "$bin/hepbnn" map --model vgg7 --batch 256 --device gpu --profile-budget-s 2 --out "$out/plan-map.json" > "$out/map.txt" 2>&1
+step 60 "$bin/hepbnn" map --model vgg7 --batch 256 --device gpu --profile-budget-s 2 --out "$out/plan-map.json" > "$out/map.txt" 2>&1
 python3 - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
@@ -27,7 +29,7 @@ plan = json.load(open(f"{out}/plan-map.json"))
 for variant in ("lean", "fold"):
     for b in plan["blocks"]:
         if b["name"] in ("conv2", "conv3", "conv4"): b["configuration"], b["device"] = f"gpu.tensor-core-wide-2m-r128-{variant}", "Gpu"
-        if b["name"] in ("conv5", "conv6"): b["configuration"], b["device"] = f"gpu.tensor-core-wide-4w-{variant}", "Gpu"
+        if b["name"] in ("conv5", "conv6"): b["configuration"], b["device"] = "gpu.tensor-core-wide-4w-lean", "Gpu"
     json.dump(plan, open(f"{out}/plan-{variant}.json", "w"), indent=1)
     print(variant, [(b["name"], b["configuration"]) for b in plan["blocks"]])
 PY

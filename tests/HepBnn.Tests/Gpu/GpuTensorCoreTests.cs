@@ -175,14 +175,6 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void Wide2MFoldBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-2m-r128-fold", h, w, c, k, kernel, stride, pad, pool, batch);
 
-    /// <summary>4w-lean with the folded thresholds on the default (64-thread) CPU accelerator; 128-thread groups:
-    /// GpuTensorCoreWide4WTests.</summary>
-    [Theory]
-    [InlineData(9, 6, 63, 65, 3, 1, 1, 2, 2)]
-    [InlineData(6, 5, 40, 300, 3, 1, 1, 2, 2)]
-    public void Wide4WFoldBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
-        CheckBlocks("gpu.tensor-core-wide-4w-fold", h, w, c, k, kernel, stride, pad, pool, batch);
-
     void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks(fixture.Resources, name, h, w, c, k, kernel, stride, pad, pool, batch);
 

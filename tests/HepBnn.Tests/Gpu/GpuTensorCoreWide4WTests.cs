@@ -34,14 +34,4 @@ public class GpuTensorCoreWide4WTests(FourWarpCpuAccelerator accelerator) : ICla
         Assert.Equal(128, accelerator.Resources.RequireGpu().MaxGroupSize);
         GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-lean", h, w, c, k, kernel, stride, pad, pool, batch);
     }
-
-    /// <summary>4w with the folded thresholds in 128-thread groups: both halves' start values and stores, an idle second
-    /// half (odd tile counts) loading the pair's first tile's starts and dropping its bits.</summary>
-    [Theory]
-    [MemberData(nameof(GpuTensorCoreTests.Wide4WShapes), MemberType = typeof(GpuTensorCoreTests))]
-    public void FourWarpGroupsFoldMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
-    {
-        Assert.Equal(128, accelerator.Resources.RequireGpu().MaxGroupSize);
-        GpuTensorCoreTests.CheckBlocks(accelerator.Resources, "gpu.tensor-core-wide-4w-fold", h, w, c, k, kernel, stride, pad, pool, batch);
-    }
 }

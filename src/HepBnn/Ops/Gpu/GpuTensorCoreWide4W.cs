@@ -131,7 +131,7 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
     /// (<paramref name="lean"/>, a constant per kernel: by POPC, else by MMAs). The lean kernel keeps this gather, not
     /// <see cref="GpuWideRowGather"/>: with it VGG7's conv6 (8 words per tap) ran 29.1 µs against 26.1
     /// (docs/results/h200-mma31, calls 2 and 1).</summary>
-    private protected static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
+    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
@@ -147,6 +147,6 @@ public class GpuTensorCoreWide4W : GpuTensorCoreWide
         return stage;
     }
 
-    private protected static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, int firstRow, ref MmaTile8 lo, ref MmaTile8 hi) =>
+    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, int firstRow, ref MmaTile8 lo, ref MmaTile8 hi) =>
         GpuTensorCoreWide2M.Product(p, weights, stage, tile, firstRow, ref lo, ref hi);
 }

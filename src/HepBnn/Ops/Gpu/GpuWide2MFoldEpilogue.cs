@@ -10,7 +10,7 @@ public struct FoldPair
 }
 
 /// <summary>
-/// The bits epilogue of <see cref="GpuTensorCoreWide2MFold"/> and <see cref="GpuTensorCoreWide4WFold"/>: <see cref="Wide2MBitsEpilogue"/>'s rows, masks, quad ORs and
+/// The bits epilogue of <see cref="GpuTensorCoreWide2MFold"/>: <see cref="Wide2MBitsEpilogue"/>'s rows, masks, quad ORs and
 /// pooling, with the thresholds folded into the accumulators' start values (<see cref="GpuWideFoldThresholds"/>):
 /// <see cref="Start"/> loads each accumulator's start for the tile (instead of zeroing it), and each output bit is one
 /// signed compare D ≤ h of the accumulator with half the row's popcount — no pop − V, no −2x per (row, channel), and half
@@ -24,8 +24,9 @@ public struct Wide2MFoldEpilogue
     long _out;                              // word 0 of this thread's pooled output, −1 when it has none
 
     /// <summary>After the rows' popcounts (<paramref name="popLo"/>: rows g, g+8 in C0, C2; <paramref name="popHi"/>:
-    /// g+16, g+24); <paramref name="firstRow"/>: row g among the group's 64 (<see cref="Wide2MBitsEpilogue.FirstRow"/>
-    /// or <see cref="Wide4WBitsEpilogue.FirstRow"/>), <paramref name="q"/>: the pooled output this thread stores.</summary>
+    /// g+16, g+24); <paramref name="firstRow"/>: row g among the group's 64 (<see cref="Wide2MBitsEpilogue.FirstRow"/>;
+    /// 4w's layout, <see cref="Wide4WBitsEpilogue.FirstRow"/>, in the 4w-fold variant measured in
+    /// docs/results/h200-mma32), <paramref name="q"/>: the pooled output this thread stores.</summary>
     public Wide2MFoldEpilogue(GpuBlockParams p, ArrayView<int> meta, TileRows rows, MmaAccumulator popLo, MmaAccumulator popHi,
         int firstRow, int q)
     {
@@ -78,28 +79,10 @@ public struct Wide2MFoldEpilogue
     /// <summary>Stores channel tile <paramref name="tile"/> of the group's pooled outputs (as <see cref="Wide2MBitsEpilogue.Store"/>).</summary>
     public readonly void Store(GpuBlockParams p, ArrayView<ulong> outWords, TileRows rows, int tile, ulong andMask, ref MmaTile8 lo, ref MmaTile8 hi)
     {
-        int r = Wide2MBitsEpilogue.FirstRow();
-        RowsBits(rows, r, Group.IdxX & 3, ref lo, ref hi);
+        RowsBits(rows, Wide2MBitsEpilogue.FirstRow(), Group.IdxX & 3, ref lo, ref hi);
         Group.Barrier();
 
         if (_out >= 0) outWords[_out + tile] = WideBitsEpilogue.Pooled(p, rows, andMask); // no early return: callers wait for the group after this
-    }
-
-    /// <summary>Stores this half's channel tile <paramref name="tile"/> (none at or past <paramref name="end"/>) from the
-    /// product of <paramref name="work"/>, as <see cref="Wide4WBitsEpilogue.Store"/>: each half writes its own 64 rows'
-    /// bits and thread 64·h + q pools output q of half h's tile.</summary>
-    public readonly void Store4W(GpuBlockParams p, ArrayView<ulong> outWords, ArrayView<ulong> poolAnd, TileRows rows, int tile, int end,
-        ref MmaTile8 lo, ref MmaTile8 hi)
-    {
-        int half = Group.IdxX >> 6, t = Group.IdxX & 3;
-        RowsBits(rows, half * 64 + Wide4WBitsEpilogue.FirstRow(), tile < end ? t : -1, ref lo, ref hi);
-        Group.Barrier();
-
-        if (_out >= 0 && tile < end) // no early return: callers wait for the group after this
-        {
-            int w2 = p.Pool * p.Pool;
-            outWords[_out + tile] = WideBitsEpilogue.Pooled(rows, half * 64 + (Group.IdxX & 63) * w2, w2, poolAnd[tile]);
-        }
     }
 
     /// <summary>The bits of the lane's 4 rows (ORed over each row's 4 lanes) into the rows' bits at <paramref name="r"/>,

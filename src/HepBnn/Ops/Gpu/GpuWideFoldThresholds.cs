@@ -4,7 +4,7 @@ using HepBnn.Ops.Cpu;
 namespace HepBnn.Ops.Gpu;
 
 /// <summary>
-/// Set-up of the folded threshold test of <see cref="GpuTensorCoreWide2MFold"/> and <see cref="GpuTensorCoreWide4WFold"/>: every output bit becomes one signed
+/// Set-up of the folded threshold test of <see cref="GpuTensorCoreWide2MFold"/>: every output bit becomes one signed
 /// compare of an MMA accumulator with half the row's popcount, D ≤ h, where the accumulator starts at a per (border class,
 /// row parity, channel) constant instead of 0 (the MMA's C input is free) and pop = popc(a) = 2h + π.
 /// <para>The reference's test is P ∈ [Lo, Lo + Span] with P = popc(a ⊕ w) = pop + popc(w) − 2x, x = popc(a ∧ w)
@@ -40,13 +40,13 @@ public static class GpuWideFoldThresholds
                 long l = (long)lo[c * paddedK + ch], h = l + (long)span[c * paddedK + ch];
                 var r = Classify(l, h, maxP);
                 if (r == Range.TwoSided)
-                    throw new HepBnnException($"{block}: channel {ch}, class {c}: the output-bit range P ∈ [{l}, {h}] is bounded on both sides (P ≤ {maxP}); the folded threshold test of the *-fold configurations cannot express it");
+                    throw new HepBnnException($"{block}: channel {ch}, class {c}: the output-bit range P ∈ [{l}, {h}] is bounded on both sides (P ≤ {maxP}); the folded threshold test of gpu.tensor-core-wide-2m-r128-fold cannot express it");
                 upper |= r == Range.Upper;
                 lower |= r == Range.Lower;
                 kind[c * paddedK + ch] = r;
             }
             if (upper && lower)
-                throw new HepBnnException($"{block}: channel {ch} fires below a count in one border class and above one in another; the folded threshold test of the *-fold configurations needs one direction per channel");
+                throw new HepBnnException($"{block}: channel {ch} fires below a count in one border class and above one in another; the folded threshold test of gpu.tensor-core-wide-2m-r128-fold needs one direction per channel");
             complement[ch] = upper;
         }
         var start = new int[classes * 2 * paddedK];
