@@ -27,6 +27,7 @@ cp scripts/fused-mma-check.sh scripts/fused-mma-probe.sh "$out/"
 [ -f scripts/mma-call.sh ] && cp scripts/mma-call.sh "$out/"   # likewise (docs/results/h200-mma-b256)
 [ -f scripts/mma30-call.sh ] && cp scripts/mma30-call.sh scripts/sass-loops.py "$out/"   # likewise (docs/results/h200-mma30)
 [ -f scripts/mma31-call.sh ] && cp scripts/mma31-call.sh scripts/sass-loops.py "$out/"   # likewise (docs/results/h200-mma31)
+[ -f scripts/mma32-call.sh ] && cp scripts/mma32-call.sh scripts/mma32-ncu.sh scripts/sass-loops.py "$out/"   # likewise (docs/results/h200-mma32)
 size=$(du -sm "$out" | cut -f1)
 echo "published to $out (${size} MiB)"
 if [ "$size" -ge 60 ]; then echo "warning: payload is ${size} MiB; the device transfer limit is 64 MiB" >&2; exit 1; fi

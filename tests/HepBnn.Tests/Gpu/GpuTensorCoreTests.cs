@@ -166,6 +166,15 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void Wide4WLeanBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-4w-lean", h, w, c, k, kernel, stride, pad, pool, batch);
 
+    /// <summary>r128-lean with the thresholds folded into the accumulators' start values (GpuWideFoldThresholds,
+    /// complemented weights for the channels that fire below a count): all five wide shapes, so rows of every border
+    /// class and both popcount parities, partial tiles (65, 130, 17 channels: padding channels never fire), pooling
+    /// before and after the BatchNorm, odd channel counts; the scores block runs the lean scores kernel.</summary>
+    [Theory]
+    [MemberData(nameof(WideShapes))]
+    public void Wide2MFoldBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckBlocks("gpu.tensor-core-wide-2m-r128-fold", h, w, c, k, kernel, stride, pad, pool, batch);
+
     void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks(fixture.Resources, name, h, w, c, k, kernel, stride, pad, pool, batch);
 

@@ -74,7 +74,7 @@ public class GpuTensorCoreWide2M : GpuTensorCoreWide
     /// <summary>The group's preamble: rows (one per thread), windows, the patches gathered into the stage, and the
     /// popcounts of this lane's rows in both m16 tiles (<paramref name="lean"/>, a constant per kernel: gathered a row
     /// per thread and counted by POPC, else gathered a word column per lane and counted by MMAs).</summary>
-    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
+    private protected static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, TileRows rows, out MmaAccumulator popLo, out MmaAccumulator popHi, bool lean)
     {
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
