@@ -15,7 +15,7 @@ out=${OUT:-./b1pdl-out}
 work=$out/b1pdl
 mkdir -p "$work"
 sum="$out/summary.txt"
-for f in "$bin"/*.gz; do [ -f "$f" ] && gunzip -f "$f"; done
+for f in "$bin"/*.gz "$bin"/ptx/*.gz; do [ -f "$f" ] && gunzip -f "$f"; done
 chmod +x "$bin/hepbnn"
 hepbnn="$bin/hepbnn"
 pack() { cp "$sum" "$work/" 2>/dev/null; tar -C "$out" -czf "$out/b1pdl.tar.gz" b1pdl; }

@@ -56,6 +56,15 @@ public static class GpuDependentLaunch
     /// HEPBNN_PDL=1 or force); they are used only where <see cref="KernelsWait"/> also holds.</summary>
     public static bool FromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable)) is Mode.On or Mode.Force;
 
+    /// <summary>True for HEPBNN_PDL=1/on/force, false for 0/off, null when unset: an explicit setting overrides a plan's
+    /// measured choice (<see cref="Runtime.Plan.DependentLaunch"/>).</summary>
+    public static bool? ExplicitFromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable)) switch
+    {
+        Mode.On or Mode.Force => true,
+        Mode.Off => false,
+        _ => null,
+    };
+
     /// <summary>Device side, the first statement of every kernel that can follow another kernel in a segment: waits for the
     /// predecessor grids (complete, memory flushed), then lets the next kernel launch (<c>griddepcontrol.launch_dependents</c>:
     /// once every block of this grid has passed here, the dependent grid's blocks may become resident and wait in their own

@@ -23,22 +23,29 @@ public static class HostIoBenchmark
     }
 
     /// <summary>The plan in every mode, interleaved for about <paramref name="budgetMs"/>; null where <see cref="Unsupported"/>
-    /// says why. A mode whose scores differ from the copies' is marked (and never chosen by <see cref="HostIoChoice"/>).</summary>
+    /// says why. A mode whose scores differ from the copies' is marked (and never chosen by <see cref="HostIoChoice"/>).
+    /// Where the GPU's graphs can have programmatic edges (<see cref="CudaGraph.ProgrammaticEdgesProblem"/>), every mode runs
+    /// with the resources' dependent-launch setting and with the other one: whether launching each kernel while its
+    /// predecessor runs pays depends on the plan and batch too (the kernels' prologues overlap the predecessor at batch 1;
+    /// at b256 early-resident dependents cost, docs/results/h200-pdl), so the planner decides it by measurement as well.</summary>
     public static HostIoTiming? Run(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<string> configurations, int batch,
         ExecutionResources res, double budgetMs, int seed, Action<double>? elapsedMs = null)
     {
         if (Unsupported(configurations, res) is not null) return null;
+        bool both = GraphTiming.Enabled(res, DeviceKind.Gpu) && CudaGraph.ProgrammaticEdgesProblem(res.RequireGpu()) is null;
+        var rows = Modes.Select(m => (Mode: m, Pdl: both ? res.DependentLaunch : (bool?)null)).ToList();
+        if (both) rows.AddRange(Modes.Select(m => (Mode: m, Pdl: (bool?)!res.DependentLaunch)));
         var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
-        var plans = Modes.Select(_ => configurations).ToList();
-        var scores = new int[Modes.Length][];
+        var plans = rows.Select(_ => configurations).ToList();
+        var scores = new int[rows.Count][];
         var samples = PlanBenchmark.Samples(model, blocks, plans, batch, res, images, budgetMs, minRounds: 5,
-            afterRound: (_, ms) => elapsedMs?.Invoke(ms), hostIo: Modes.Select(m => (GpuHostIo?)m).ToList(),
-            afterMeasuring: (p, _, s) => scores[p] = s.ToArray());
-        return new HostIoTiming([.. configurations], Modes.Select((mode, i) =>
+            afterRound: (_, ms) => elapsedMs?.Invoke(ms), dependentLaunch: rows.Select(r => r.Pdl).ToList(),
+            hostIo: rows.Select(r => (GpuHostIo?)r.Mode).ToList(), afterMeasuring: (p, _, s) => scores[p] = s.ToArray());
+        return new HostIoTiming([.. configurations], rows.Select((row, i) =>
         {
             var stats = TimingStats.From(samples[i]);
-            return new HostIoModeTiming(mode, stats.MedianUs, stats.P10Us, stats.P90Us, stats.Samples,
-                i == 0 ? 1 : PlanBenchmark.PairedRatio(samples[i], samples[0]), scores[i].AsSpan().SequenceEqual(scores[0]));
+            return new HostIoModeTiming(row.Mode, stats.MedianUs, stats.P10Us, stats.P90Us, stats.Samples,
+                i == 0 ? 1 : PlanBenchmark.PairedRatio(samples[i], samples[0]), scores[i].AsSpan().SequenceEqual(scores[0]), row.Pdl);
         }).ToList());
     }
 }
