@@ -35,6 +35,7 @@ public static class VerdictView
             AnsiConsole.MarkupLine($"found plan's host I/O (chosen by measurement while profiling): {Markup.Escape(PlanView.HostIoName(io))}" +
                                    (v.Plan.HostIoSavingUs > 0 ? $", {v.Plan.HostIoSavingUs:F1} µs below copies (taken off the prediction)" : "")
                                    + (v.Plan.DependentLaunch is { } pdl ? $"; graph edges {Markup.Escape(PlanView.EdgesName(pdl))}" : ""));
+        foreach (var m in v.HostIoMeasured) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(HostIoLine(m, v.Plan))}[/]");
         AnsiConsole.MarkupLine(v.ReferenceMismatches.Count == 0
             ? "every measured plan's scores match the reference (first samples of the batch)"
             : $"[red]SCORES DIFFER FROM THE REFERENCE[/]: {Markup.Escape(string.Join("; ", v.ReferenceMismatches))}");
@@ -43,6 +44,19 @@ public static class VerdictView
         if (v.Spread > 1.3 || v.LoadAfter > Environment.ProcessorCount)
             AnsiConsole.MarkupLine($"[yellow]note: noisy measurements (found plan p90/p10 = {v.Spread:F2}); other processes compete for the CPU, " +
                                    "so medians and predictions drift with their load[/]");
+    }
+
+    /// <summary>One plan's host I/O as the profile measured it: its copies median and each mapped mode paired with it.</summary>
+    public static string HostIoLine(HostIoTiming m, Plan found)
+    {
+        string which = m.Configurations.SequenceEqual(found.Configurations, StringComparer.OrdinalIgnoreCase) ? "found plan" : "candidate";
+        var copies = m.Modes.FirstOrDefault(x => x.Mode == Devices.GpuHostIo.Copies);
+        // rows with the other graph edges than the baseline's (where the profile measured both) say which
+        string Edges(HostIoModeTiming x) => x.DependentLaunch is { } d && d != copies?.DependentLaunch ? (d ? " programmatic" : " plain") : "";
+        string modes = string.Join(", ", m.Modes.Where(x => x != copies).Select(x =>
+            $"{(x.Mode switch { Devices.GpuHostIo.Copies => "copies", Devices.GpuHostIo.MappedOutput => "mapped output", _ => "mapped in+out" })}{Edges(x)} " +
+            $"{x.PairedRatio:F2}x{(x.ScoresMatch ? "" : " (scores differ)")}"));
+        return $"host I/O measured while profiling, {which} {PlanView.Summary(m.Configurations)}: copies {copies?.MedianUs:F1} µs, {modes}";
     }
 
     /// <summary>The "vs found plan" cell: the ratio of this row's measured median to the found plan's (so it agrees with

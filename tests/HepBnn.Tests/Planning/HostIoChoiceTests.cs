@@ -15,12 +15,14 @@ public class HostIoChoiceTests
     const string Gpu = "gpu.thread-per-output";
 
     /// <summary>Every block: cpu.scalar 100 µs, the GPU configuration 5 µs, transfers 3 µs each way: the found plan is all-GPU.</summary>
-    static Profile MakeProfile(HostIoTiming? hostIo = null)
+    /// <param name="lastCpuUs">the last block's CPU time (with 1 µs, running it on the CPU saves 4 µs against the GPU
+    /// and its D2H copy of the scores, so the found plan by copies is the GPU for all blocks but the last).</param>
+    static Profile MakeProfile(HostIoTiming? hostIo = null, double lastCpuUs = 100, IReadOnlyList<HostIoTiming>? others = null)
     {
         var blocks = BlockCompiler.Compile(Model);
         var profiles = blocks.Select((b, i) => new BlockProfile(i, b.Name, 10, 10,
         [
-            new ConfigurationTiming("cpu.scalar", DeviceKind.Cpu, 100, 100, 100, 5, false),
+            new ConfigurationTiming("cpu.scalar", DeviceKind.Cpu, i == blocks.Count - 1 ? lastCpuUs : 100, 100, 100, 5, false),
             new ConfigurationTiming(Gpu, DeviceKind.Gpu, 5, 5, 5, 5, false),
         ])).ToList();
         var transfers = Enumerable.Range(0, blocks.Count + 1).SelectMany(k => new[]
@@ -29,8 +31,10 @@ public class HostIoChoiceTests
             new TransferProfile(k, DeviceKind.Gpu, TransferDirection.DeviceToHost, 10, 3, 3, 3, 5),
         }).ToList();
         return new Profile(Profile.FormatId, Model.Name, ModelHash.Compute(Model), 1, PlanValidator.CurrentPlatform, DateTime.UtcNow, 1,
-            profiles, transfers, null, false, HostIo: hostIo);
+            profiles, transfers, null, false, HostIo: hostIo, HostIoOthers: others);
     }
+
+    static string[] LastOnCpu => AllGpu.Select((c, i) => i == AllGpu.Length - 1 ? "cpu.scalar" : c).ToArray();
 
     static string[] AllGpu => Enumerable.Repeat(Gpu, BlockCompiler.Compile(Model).Count).ToArray();
 
@@ -86,12 +90,68 @@ public class HostIoChoiceTests
     }
 
     [Fact]
+    public void ARunnerUpThatGainsMoreFromMappedIoTakesTheFoundPlansPlace()
+    {
+        // By copies the last block on the CPU is 4 µs ahead of all-GPU; measured, mapped input and output save the
+        // all-GPU plan 10 µs and the mixed plan (its output leaves from the CPU) only 2.
+        var copies = Planner.Map(MakeProfile(lastCpuUs: 1), 2);
+        Assert.Equal(LastOnCpu, copies[0].Configurations);
+        Assert.Equal(AllGpu, copies[1].Configurations);
+        Assert.Equal(copies[1].PredictedTotalUs - 4, copies[0].PredictedTotalUs, 9);
+        var measured = MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.9, 0.8)]);
+        var plans = Planner.Map(measured, 2);
+        Assert.Equal(AllGpu, plans[0].Configurations);
+        Assert.Equal(GpuHostIo.Mapped, plans[0].HostIo);
+        Assert.Equal(copies[1].PredictedTotalUs - 10, plans[0].PredictedTotalUs, 9);
+        Assert.Equal(LastOnCpu, plans[1].Configurations);
+        Assert.Equal(copies[0].PredictedTotalUs - 2, plans[1].PredictedTotalUs, 9);
+        // a smaller saving leaves the order as priced with copies
+        plans = Planner.Map(MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.98, 0.97)]), 2);
+        Assert.Equal(LastOnCpu, plans[0].Configurations);
+        Assert.Equal(AllGpu, plans[1].Configurations);
+    }
+
+    [Fact]
+    public void TheVerdictLineNamesEachMeasuredPlanAndItsPairedRatios()
+    {
+        var profile = MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.85, 0.8, allMatches: false)]);
+        var found = Planner.Map(profile)[0];
+        var lines = HostIoChoice.Measured(profile).Select(m => HepBnn.Cli.Output.VerdictView.HostIoLine(m, found)).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Contains("candidate", lines[0]);
+        Assert.Contains("copies 40.0 µs, mapped output 0.95x, mapped in+out 0.95x", lines[0]);
+        Assert.Contains("found plan", lines[1]);
+        Assert.Contains("mapped output 0.85x, mapped in+out 0.80x (scores differ)", lines[1]);
+        Assert.Equal(AllGpu, found.Configurations);
+    }
+
+    [Fact]
+    public void TheCandidatesAreTheBestOfEachPlacementAndAlwaysTheBestAllGpuPlan()
+    {
+        var table = CostModel.Build(MakeProfile(lastCpuUs: 1));
+        var candidates = HostIoCandidates.Select(table);
+        Assert.InRange(candidates.Count, 2, HostIoCandidates.Max);
+        Assert.Equal(LastOnCpu, candidates[0].Configurations);
+        Assert.Contains(candidates, c => c.Configurations.SequenceEqual(AllGpu));
+        Assert.All(candidates, c => Assert.Contains(c.Options, o => o.Device == DeviceKind.Gpu));
+        var placements = candidates.Select(c => string.Concat(c.Options.Select(o => o.Device == DeviceKind.Gpu ? 'G' : 'C'))).ToList();
+        Assert.Equal(placements.Count, placements.Distinct().Count());
+        Assert.Equal(candidates.OrderBy(c => c.PredictedUs).Select(c => c.PredictedUs), candidates.Select(c => c.PredictedUs));
+        // a table whose every plan is priced far below the all-GPU plan still measures that one
+        var gpuSlow = MakeProfile(lastCpuUs: 1);
+        gpuSlow = gpuSlow with { Blocks = gpuSlow.Blocks.Select(b => b with { Configurations = b.Configurations.Select(c => c.Device == DeviceKind.Gpu && b.Index == 0 ? c with { MedianUs = 300 } : c).ToList() }).ToList() };
+        candidates = HostIoCandidates.Select(CostModel.Build(gpuSlow));
+        Assert.Contains(candidates, c => c.Configurations.SequenceEqual(AllGpu));
+        Assert.True(candidates.Count <= HostIoCandidates.Max);
+    }
+
+    [Fact]
     public void PlanAndProfileFilesCarryTheChoiceAndOldFilesReadAsCopies()
     {
         var dir = Directory.CreateTempSubdirectory("hepbnn-hostio-").FullName;
         try
         {
-            var profile = MakeProfile(Timing(AllGpu, 50, 0.9, 0.8));
+            var profile = MakeProfile(Timing(AllGpu, 50, 0.9, 0.8), others: [Timing(LastOnCpu, 40, 0.95, 0.9)]);
             string profilePath = Path.Combine(dir, "profile.json");
             ProfileFile.Save(profile, profilePath);
             Assert.Equal(PlanningJson.Serialize(profile), PlanningJson.Serialize(ProfileFile.Read(profilePath)));
@@ -137,6 +197,10 @@ public class HostIoChoiceTests
         bad = MakeProfile(Timing(AllGpu, double.PositiveInfinity, 0.9, 0.8));
         e = Assert.Throws<HepBnnException>(() => ProfileFile.CheckWellFormed(bad, "profile 'x.json'"));
         Assert.Contains("hostIo Copies", e.Message);
+        // the other candidates are checked alike
+        bad = MakeProfile(Timing(AllGpu, 50, 0.9, 0.8), others: [Timing(LastOnCpu, 40, 0.9, -1)]);
+        e = Assert.Throws<HepBnnException>(() => ProfileFile.CheckWellFormed(bad, "profile 'x.json'"));
+        Assert.Contains("hostIo Mapped", e.Message);
     }
 
     /// <summary>Each mode with plain edges (the baseline, first) and with programmatic ones, as the profile measures them

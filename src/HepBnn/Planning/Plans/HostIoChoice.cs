@@ -28,11 +28,16 @@ public static class HostIoChoice
     /// <see cref="Margin"/> with equal scores; its edge setting is returned (null where not measured: the resources decide).</summary>
     public static (GpuHostIo? Mode, bool? DependentLaunch, double SavingUs) WithLaunch(Profile profile, IReadOnlyList<string> configurations)
     {
-        if (profile.HostIo is not { } io || !io.Configurations.SequenceEqual(configurations, StringComparer.OrdinalIgnoreCase)) return (null, null, 0);
+        var io = Measured(profile).FirstOrDefault(t => t.Configurations.SequenceEqual(configurations, StringComparer.OrdinalIgnoreCase));
+        if (io is null) return (null, null, 0);
         var copies = io.Modes.FirstOrDefault(m => m.Mode == GpuHostIo.Copies);
         if (copies is null) return (null, null, 0);
         var best = io.Modes.Where(m => m != copies && m.ScoresMatch && m.PairedRatio < 1 - Margin)
             .OrderBy(m => m.PairedRatio).FirstOrDefault();
         return best is null ? (GpuHostIo.Copies, copies.DependentLaunch, 0) : (best.Mode, best.DependentLaunch, copies.MedianUs * (1 - best.PairedRatio));
     }
+
+    /// <summary>Every plan whose host I/O the profile measured: the copies-priced best, then the other candidates.</summary>
+    public static IEnumerable<HostIoTiming> Measured(Profile profile) =>
+        (profile.HostIo is { } found ? [found] : Array.Empty<HostIoTiming>()).Concat(profile.HostIoOthers ?? []);
 }

@@ -5,11 +5,12 @@ namespace HepBnn.Planning;
 /// <summary>From a profile to plans: the cost table, the optimizer, and the plan records with their per-block predictions.</summary>
 public static class Planner
 {
-    /// <summary>The <paramref name="k"/> best plans by prediction, best first.</summary>
+    /// <summary>The <paramref name="k"/> best plans by prediction (with each plan's measured host I/O: <see cref="PlanRanking"/>),
+    /// best first.</summary>
     public static IReadOnlyList<Plan> Map(Profile profile, int k = 1)
     {
         var table = CostModel.Build(profile);
-        var top = PlanOptimizer.KBest(table, k);
+        var top = PlanRanking.Top(profile, table, k);
         if (top.Count == 0) throw new HepBnnException($"no mapping of '{profile.Model}' covers every block with the measured configurations");
         return top.Select(m => ToPlan(profile, table, m)).ToList();
     }

@@ -19,7 +19,8 @@ public sealed record Profile(
     bool Remeasured,
     IReadOnlyList<FusedRangeTiming>? FusedRanges = null,
     IReadOnlyList<CpuRegionTiming>? CpuRegions = null,
-    HostIoTiming? HostIo = null)
+    HostIoTiming? HostIo = null,
+    IReadOnlyList<HostIoTiming>? HostIoOthers = null)
 {
     public const string FormatId = "hepbnn-profile/1";
 }
@@ -49,7 +50,9 @@ public sealed record FusedRangeTiming(int First, int Last, double MedianUs, doub
 /// <summary>The plan found after calibration (<paramref name="Configurations"/>) measured whole in each way its GPU
 /// segments can move their input in and output out (<see cref="GpuHostIo"/>), interleaved: what the planner picks the
 /// plan's host I/O from (<see cref="HostIoChoice"/>). Absent where the plan has no GPU block, the GPU cannot map host
-/// memory, and in profiles from before.</summary>
+/// memory, and in profiles from before. <see cref="Profile.HostIoOthers"/>: the other candidates measured in the same
+/// rounds (<see cref="HostIoCandidates"/>: other placements of the blocks, the best all-GPU plan), so that a plan that
+/// gains more from mapped I/O than the found one can take its place (<see cref="PlanRanking"/>).</summary>
 public sealed record HostIoTiming(IReadOnlyList<string> Configurations, IReadOnlyList<HostIoModeTiming> Modes);
 
 /// <summary>One host I/O mode of the measured plan: its median (µs), spread, samples, the median over rounds of its time

@@ -77,7 +77,7 @@ public static class ProfileFile
         foreach (var r in p.CpuRegions ?? [])
             if (r.Threads < 1 || r.Threads > 1 << 16 || !InRange(r.MedianUs))
                 throw new HepBnnException($"{source}: CPU region of {r.Threads} threads: {r.MedianUs} µs is not a thread count 1..65536 with a time 0..{MaxTimeUs:G} µs");
-        if (p.HostIo is { } io)
+        foreach (var io in HostIoChoice.Measured(p))
         {
             if (io.Configurations.Count != p.Blocks.Count)
                 throw new HepBnnException($"{source}: hostIo names {io.Configurations.Count} configurations but the profile has {p.Blocks.Count} blocks");

@@ -18,7 +18,7 @@ public sealed record ProfileOptions
     public int CalibrationPlans { get; init; } = 4;
     public double CalibrationBudgetSeconds { get; init; } = 3;
     /// <summary>Time for measuring the found plan with copies and with mapped host I/O (<see cref="HostIoBenchmark"/>; 0 = not
-    /// measured, the plan then copies). Spent only where the plan has GPU blocks and the GPU can map host memory.</summary>
+    /// measured, the plan then copies); half as much again for each other candidate measured with it (<see cref="HostIoCandidates"/>). Spent only where the plan has GPU blocks and the GPU can map host memory.</summary>
     public double HostIoBudgetSeconds { get; init; } = 0.6;
     public int Seed { get; init; } = 1;
     /// <summary>Which configurations to profile (default: every one whose device this machine has).</summary>

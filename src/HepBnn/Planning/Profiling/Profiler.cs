@@ -94,12 +94,16 @@ public static class Profiler
                     profile.Calibration!.Points);
             }
         }
-        // Last, on the plan the optimizer now picks: copies against mapped host I/O, measured (HostIoChoice decides).
-        if (hostIoMs > 0 && PlanOptimizer.KBest(CostModel.Build(profile), 1) is [var found])
+        // Last, on the plan the optimizer now picks and the best of the other placements (the best all-GPU plan among
+        // them): copies against mapped host I/O, measured in the same rounds (HostIoChoice decides, PlanRanking re-ranks).
+        if (hostIoMs > 0 && HostIoCandidates.Select(CostModel.Build(profile)) is { Count: > 0 } candidates)
         {
-            double start = done;
-            profile = profile with { HostIo = HostIoBenchmark.Run(model, blocks, found.Configurations, batch, res, hostIoMs, options.Seed,
-                ms => { done = start + Math.Min(ms, hostIoMs); Report("measuring host I/O: copies vs mapped"); }) };
+            double start = done, budget = hostIoMs * (1 + 0.5 * (candidates.Count - 1));
+            total += budget - hostIoMs;
+            var measured = HostIoBenchmark.Run(model, blocks, candidates.Select(c => (IReadOnlyList<string>)c.Configurations).ToList(), batch, res,
+                budget, options.Seed, ms => { done = start + Math.Min(ms, budget); Report("measuring host I/O: copies vs mapped"); });
+            if (measured.Count > 0)
+                profile = profile with { HostIo = measured[0], HostIoOthers = measured.Count == 1 ? null : measured.Skip(1).ToList() };
         }
         done = total;
         Report("done");

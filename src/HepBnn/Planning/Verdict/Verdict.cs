@@ -43,6 +43,10 @@ public sealed record Verdict(
     /// <summary>How many times faster <see cref="FasterMode"/> ran (paired per-round median), or null.</summary>
     public double? FasterModeFactor { get; init; }
 
+    /// <summary>The plans whose host I/O the profile measured (<see cref="HostIoCandidates"/>), each in every mode: what the
+    /// found plan's host I/O and its place among the plans come from (<see cref="PlanRanking"/>). Empty where none was.</summary>
+    public IReadOnlyList<HostIoTiming> HostIoMeasured { get; init; } = [];
+
     /// <summary>How the found plan's GPU blocks ran (<see cref="InferenceSession.GpuExecution"/>: CUDA graphs or eager, and why).</summary>
     public string? GpuExecution { get; init; }
     /// <summary>Measured plans whose scores (first samples of the batch) differ from the reference: must be empty.</summary>

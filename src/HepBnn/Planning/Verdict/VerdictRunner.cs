@@ -14,7 +14,7 @@ public static class VerdictRunner
         options ??= new VerdictOptions();
         var blocks = BlockCompiler.Compile(model);
         var table = CostModel.Build(profile);
-        var top = PlanOptimizer.KBest(table, options.TopK);
+        var top = PlanRanking.Top(profile, table, options.TopK);
         if (top.Count == 0) throw new HepBnnException($"no mapping of '{model.Name}' covers every block");
         var candidates = new List<(string Label, Mapping? Mapping, string? Note)>();
         for (int i = 0; i < top.Count; i++) candidates.Add((i == 0 ? "found plan (top-1)" : $"top-{i + 1}", top[i], null));
@@ -140,6 +140,7 @@ public static class VerdictRunner
             FasterModeFactor = fasterMode is null ? null : 1 / fasterMode.PairedRatio,
             GpuExecution = gpuExecution,
             ReferenceMismatches = mismatches,
+            HostIoMeasured = HostIoChoice.Measured(profile).ToList(),
         };
     }
 

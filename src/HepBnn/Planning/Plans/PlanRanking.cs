@@ -1,0 +1,62 @@
+using HepBnn.Devices;
+
+namespace HepBnn.Planning;
+
+/// <summary>
+/// The plans in the order the planner offers them: by prediction with each plan's measured host I/O saving taken off
+/// (<see cref="HostIoChoice"/>). The optimizer prices every plan with copy nodes; the profile measures the host I/O of a
+/// few candidates (<see cref="HostIoCandidates"/>), and one of them may then beat the copies-priced best (VGG3 b16 on the
+/// H200: the best all-GPU plan, 36.1 µs with copies, ran 1.07x faster mapped than the found plan, in
+/// docs/results/h200-session7-final). Every measured candidate is among the plans ranked, so the order is exact for the
+/// prediction with savings: a plan not measured keeps its copies price, and every plan ahead of it by copies price is
+/// ahead of it with savings too, so each one that can place is among the optimizer's k best.
+/// </summary>
+public static class PlanRanking
+{
+    /// <summary>The <paramref name="k"/> best mappings by prediction less their measured host I/O saving, best first.</summary>
+    public static IReadOnlyList<Mapping> Top(Profile profile, CostTable table, int k)
+    {
+        var pool = PlanOptimizer.KBest(table, k).ToList();
+        if (!HostIoChoice.Measured(profile).Any()) return pool;
+        foreach (var m in HostIoCandidates.Select(table))
+            if (!pool.Any(p => p.SameAs(m))) pool.Add(m);
+        return pool.Select((m, i) => (Mapping: m, Order: i, Us: m.PredictedUs - HostIoChoice.For(profile, m.Configurations).SavingUs))
+            .OrderBy(x => x.Us).ThenBy(x => x.Order).Take(k).Select(x => x.Mapping).ToList();
+    }
+}
+
+/// <summary>
+/// Which plans the profile measures host I/O for (<see cref="HostIoBenchmark"/>): the best plan of each distinct
+/// placement (which blocks run on the GPU: that decides which copies a mapped mode removes) among the optimizer's
+/// <see cref="Pool"/> best, plus the best all-GPU plan, at most <see cref="Max"/>, best first. Depends on the cost table
+/// alone, so the profiler and <see cref="PlanRanking"/> agree on the list.
+/// </summary>
+public static class HostIoCandidates
+{
+    /// <summary>Most plans measured (each in three modes, interleaved).</summary>
+    public const int Max = 4;
+
+    /// <summary>How many of the optimizer's best plans the placements are taken from.</summary>
+    public const int Pool = 32;
+
+    public static IReadOnlyList<Mapping> Select(CostTable table)
+    {
+        var chosen = new List<Mapping>();
+        var placements = new HashSet<string>();
+        void Consider(Mapping m)
+        {
+            if (chosen.Count >= Max || !m.Options.Any(o => o.Device == DeviceKind.Gpu)) return;
+            if (placements.Add(Placement(m))) chosen.Add(m);
+        }
+        foreach (var m in PlanOptimizer.KBest(table, Pool)) Consider(m);
+        if (PlanOptimizer.Best(table, o => o.Device == DeviceKind.Gpu) is { } allGpu)
+        {
+            // the all-GPU plan gains the most from mapped input and output: keep a place for it
+            if (chosen.Count == Max && placements.Add(Placement(allGpu))) chosen[^1] = allGpu;
+            else Consider(allGpu);
+        }
+        return chosen.OrderBy(m => m.PredictedUs).ToList();
+    }
+
+    static string Placement(Mapping m) => string.Concat(m.Options.Select(o => o.Device == DeviceKind.Gpu ? 'G' : 'C'));
+}
