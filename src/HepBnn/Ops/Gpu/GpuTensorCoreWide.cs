@@ -279,17 +279,18 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary>Index of this lane's first B fragment word of <paramref name="tile"/> (step 0) in the weights.</summary>
     private protected static long FragmentIndex(GpuBlockParams p, int tile) => (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
 
-    /// <summary>The B fragments of a tile's first one (<paramref name="deep"/>: two) steps, which <see cref="Product"/> /
-    /// <see cref="ProductDeep"/> take from the caller: for the group's first tile they are loaded in the prologue, before
+    /// <summary>The B fragments of a tile's step 0, which <see cref="Product"/> / <see cref="ProductDeep"/> take from the
+    /// caller. In the deep kernels those of the group's first tile are loaded in the prologue, before
     /// <see cref="GpuDependentLaunch.Wait"/> (weights are session constants), so under a programmatic edge their L2 round
-    /// trip overlaps the predecessor kernel instead of following the gathers. <paramref name="second"/> is unused (default)
-    /// unless deep.</summary>
-    static Fragments8 FirstFragments(GpuBlockParams p, ArrayView<ulong> weights, int tile, bool deep, out Fragments8 second)
-    {
-        long w = FragmentIndex(p, tile);
-        second = deep ? Fragments8.Load(weights, w + 256) : default;
-        return Fragments8.Load(weights, w);
-    }
+    /// trip overlaps the predecessor kernel instead of following the gathers (docs/results/h200-b1pdl). Only step 0 and
+    /// only there: live across the gathers they cost 16 registers each (step 0 and 1 in the deep kernel: 134 registers
+    /// where it had 100, 3 resident groups instead of 4 at large batches), and the plain wide kernel, chosen for short
+    /// patches at larger batches, keeps its 6 groups.</summary>
+    static Fragments8 StepZero(GpuBlockParams p, ArrayView<ulong> weights, int tile) => Fragments8.Load(weights, FragmentIndex(p, tile));
+
+    /// <summary>Step 1's B fragments of <paramref name="tile"/> for the deep product (default, unused, otherwise).</summary>
+    static Fragments8 StepOne(GpuBlockParams p, ArrayView<ulong> weights, int tile, bool deep) =>
+        deep ? Fragments8.Load(weights, FragmentIndex(p, tile) + 256) : default;
 
     /// <summary>The 8 MMAs of one step: this lane's A registers against the step's 8 B fragments.</summary>
     private protected static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
@@ -374,22 +375,20 @@ public class GpuTensorCoreWide : GpuConfiguration
         ArrayView<int> meta, ArrayView<ulong> poolAnd, bool deep)
     {
         // Prologue (session constants only, see GpuDependentLaunch.Prologue): rows, the epilogue's table rows, the first
-        // tile's pooling mask and first B fragments; Start waits for the predecessor before the gathers.
+        // tile's pooling mask and (deep) its step-0 B fragments; Start waits for the predecessor before the gathers.
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var epilogue = new WideBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
         ulong andMask = poolAnd[first];
-        var b0 = FirstFragments(p, weights, first, deep, out var b1);
+        var b0 = deep ? StepZero(p, weights, first) : default;
         var stage = Start(p, input, stage64, rows, out var pop);
         for (int tile = first; tile < end; tile++)
         {
-            if (tile > first)
-            {
-                andMask = poolAnd[tile];
-                b0 = FirstFragments(p, weights, tile, deep, out b1);
-            }
+            if (tile > first) andMask = poolAnd[tile];
+            if (tile > first || !deep) b0 = StepZero(p, weights, tile);
+            var b1 = StepOne(p, weights, tile, deep);
             var acc = default(MmaTile8);
             acc.Pop = pop;
             if (deep) ProductDeep(p, weights, stage, tile, b0, b1, ref acc);
@@ -416,16 +415,17 @@ public class GpuTensorCoreWide : GpuConfiguration
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
         ArrayView<int> meta, bool deep)
     {
-        // Prologue as in BitsBody: rows and the first tile's first B fragments before Start's wait.
+        // Prologue as in BitsBody: rows (and in the deep kernel the first tile's step-0 B fragments) before Start's wait.
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
-        var b0 = FirstFragments(p, weights, first, deep, out var b1);
+        var b0 = deep ? StepZero(p, weights, first) : default;
         var stage = Start(p, input, stage64, rows, out var pop);
         for (int tile = first; tile < end; tile++)
         {
-            if (tile > first) b0 = FirstFragments(p, weights, tile, deep, out b1);
+            if (tile > first || !deep) b0 = StepZero(p, weights, tile);
+            var b1 = StepOne(p, weights, tile, deep);
             var acc = default(MmaTile8);
             if (deep) ProductDeep(p, weights, stage, tile, b0, b1, ref acc);
             else Product(p, weights, stage, tile, b0, ref acc);
