@@ -17,8 +17,13 @@ public static class PlanView
         t.AddRow("scores → host", "", "", "", $"{plan.OutputTransferUs:F1}");
         t.AddRow("per-run overhead", "", "", $"{plan.OverheadUs:F1}", "");
         if (plan.HostIo is { } io) t.AddRow("GPU host I/O", Markup.Escape(HostIoName(io)), "", "", plan.HostIoSavingUs > 0 ? $"−{plan.HostIoSavingUs:F1}" : "");
+        if (plan.DependentLaunch is { } pdl) t.AddRow("GPU graph edges", Markup.Escape(EdgesName(pdl)), "", "", "");
         AnsiConsole.Write(t);
     }
+
+    /// <summary>A plan's measured graph edges, as the plan table names them.</summary>
+    public static string EdgesName(bool dependentLaunch) =>
+        dependentLaunch ? "programmatic: dependent launch (measured fastest)" : "plain (measured fastest)";
 
     /// <summary>How a plan's GPU segments move input and output, as the plan table names it.</summary>
     public static string HostIoName(Devices.GpuHostIo io) => io switch

@@ -33,7 +33,8 @@ public static class VerdictView
         if (v.GpuExecution is { } g) AnsiConsole.MarkupLine($"found plan's GPU blocks: {Markup.Escape(g)}");
         if (v.Plan.HostIo is { } io)
             AnsiConsole.MarkupLine($"found plan's host I/O (chosen by measurement while profiling): {Markup.Escape(PlanView.HostIoName(io))}" +
-                                   (v.Plan.HostIoSavingUs > 0 ? $", {v.Plan.HostIoSavingUs:F1} µs below copies (taken off the prediction)" : ""));
+                                   (v.Plan.HostIoSavingUs > 0 ? $", {v.Plan.HostIoSavingUs:F1} µs below copies (taken off the prediction)" : "")
+                                   + (v.Plan.DependentLaunch is { } pdl ? $"; graph edges {Markup.Escape(PlanView.EdgesName(pdl))}" : ""));
         foreach (var m in v.HostIoMeasured) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(HostIoLine(m, v.Plan))}[/]");
         AnsiConsole.MarkupLine(v.ReferenceMismatches.Count == 0
             ? "every measured plan's scores match the reference (first samples of the batch)"
@@ -50,8 +51,11 @@ public static class VerdictView
     {
         string which = m.Configurations.SequenceEqual(found.Configurations, StringComparer.OrdinalIgnoreCase) ? "found plan" : "candidate";
         var copies = m.Modes.FirstOrDefault(x => x.Mode == Devices.GpuHostIo.Copies);
-        string modes = string.Join(", ", m.Modes.Where(x => x.Mode != Devices.GpuHostIo.Copies).Select(x =>
-            $"{(x.Mode == Devices.GpuHostIo.MappedOutput ? "mapped output" : "mapped in+out")} {x.PairedRatio:F2}x{(x.ScoresMatch ? "" : " (scores differ)")}"));
+        // rows with the other graph edges than the baseline's (where the profile measured both) say which
+        string Edges(HostIoModeTiming x) => x.DependentLaunch is { } d && d != copies?.DependentLaunch ? (d ? " programmatic" : " plain") : "";
+        string modes = string.Join(", ", m.Modes.Where(x => x != copies).Select(x =>
+            $"{(x.Mode switch { Devices.GpuHostIo.Copies => "copies", Devices.GpuHostIo.MappedOutput => "mapped output", _ => "mapped in+out" })}{Edges(x)} " +
+            $"{x.PairedRatio:F2}x{(x.ScoresMatch ? "" : " (scores differ)")}"));
         return $"host I/O measured while profiling, {which} {PlanView.Summary(m.Configurations)}: copies {copies?.MedianUs:F1} µs, {modes}";
     }
 

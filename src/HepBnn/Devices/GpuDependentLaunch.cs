@@ -56,6 +56,15 @@ public static class GpuDependentLaunch
     /// HEPBNN_PDL=1 or force); they are used only where <see cref="KernelsWait"/> also holds.</summary>
     public static bool FromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable)) is Mode.On or Mode.Force;
 
+    /// <summary>True for HEPBNN_PDL=1/on/force, false for 0/off, null when unset: an explicit setting overrides a plan's
+    /// measured choice (<see cref="Runtime.Plan.DependentLaunch"/>).</summary>
+    public static bool? ExplicitFromEnvironment() => Parse(Environment.GetEnvironmentVariable(Variable)) switch
+    {
+        Mode.On or Mode.Force => true,
+        Mode.Off => false,
+        _ => null,
+    };
+
     /// <summary>Device side, the first statement of every kernel that can follow another kernel in a segment: waits for the
     /// predecessor grids (complete, memory flushed), then lets the next kernel launch (<c>griddepcontrol.launch_dependents</c>:
     /// once every block of this grid has passed here, the dependent grid's blocks may become resident and wait in their own
@@ -71,6 +80,16 @@ public static class GpuDependentLaunch
             CudaAsm.Emit("griddepcontrol.launch_dependents;");
         }
     }
+
+    /// <summary>Device side, the alternative first statement: marks a kernel whose first part (the prologue, up to its own
+    /// <see cref="Wait"/>) reads only the session's constants (weights, threshold tables, the block's parameters) and writes
+    /// only shared memory and registers — nothing a predecessor grid writes, and nothing a predecessor reads. Under a
+    /// programmatic edge the prologue then overlaps the predecessor's run (its loads off the dependent path), and only the
+    /// activation gathers and stores wait. Compiles to nothing; <see cref="StartsWithWait"/> accepts it like <see cref="Wait"/>,
+    /// so the kernel must call <see cref="Wait"/> before its first access to its input or output (checked by review and by
+    /// tools/PtxDump with HEPBNN_PDL=force: <c>griddepcontrol.wait</c> precedes the first load of the input parameter).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Prologue() { }
 
     enum Mode { Auto, On, Off, Force }
 
@@ -109,7 +128,7 @@ public static class GpuDependentLaunch
         return null;
     }
 
-    /// <summary>True when <paramref name="kernel"/>'s body begins with a call of <see cref="Wait"/> (after any nops): the
+    /// <summary>True when <paramref name="kernel"/>'s body begins with a call of <see cref="Wait"/> or <see cref="Prologue"/> (after any nops): the
     /// rule every kernel that may be a programmatic dependent follows, checked on its IL so no list can go stale.</summary>
     public static bool StartsWithWait(MethodInfo kernel)
     {
@@ -119,9 +138,10 @@ public static class GpuDependentLaunch
         while (at < il.Length && il[at] == 0x00) at++; // nop (debug builds)
         if (at + 5 > il.Length || il[at] != 0x28) return false; // call <token>
         int token = BitConverter.ToInt32(il, at + 1);
-        try { return kernel.Module.ResolveMethod(token) == WaitMethod; }
+        try { return kernel.Module.ResolveMethod(token) is { } first && (first == WaitMethod || first == PrologueMethod); }
         catch (ArgumentException) { return false; }
     }
 
     static readonly MethodInfo WaitMethod = typeof(GpuDependentLaunch).GetMethod(nameof(Wait))!;
+    static readonly MethodInfo PrologueMethod = typeof(GpuDependentLaunch).GetMethod(nameof(Prologue))!;
 }

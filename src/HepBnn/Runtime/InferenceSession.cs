@@ -54,7 +54,7 @@ public sealed class InferenceSession : IDisposable
     /// <summary>A plan on an already compiled model, optionally with shared resources (not disposed by the session).</summary>
     public InferenceSession(CompiledModel model, Plan plan, SessionOptions? options = null, ExecutionResources? sharedResources = null)
         : this(model.Model, model.Blocks, PlanValidator.Validate(plan, model), options ?? new SessionOptions { MaxBatch = plan.Batch }, sharedResources,
-               plan.HostIo) { }
+               plan.HostIo, plan.DependentLaunch) { }
 
     /// <summary>An already compiled model with one configuration object per block.</summary>
     public InferenceSession(CompiledModel model, IReadOnlyList<IKernelConfiguration> assignment, SessionOptions? options = null,
@@ -64,11 +64,12 @@ public sealed class InferenceSession : IDisposable
     /// <summary>Full control: precompiled blocks, configuration objects, and optionally shared resources (not disposed by the session).</summary>
     public InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
         SessionOptions? options, ExecutionResources? sharedResources)
-        : this(model, blocks, assignment, options, sharedResources, plannedHostIo: null) { }
+        : this(model, blocks, assignment, options, sharedResources, plannedHostIo: null, plannedDependentLaunch: null) { }
 
     /// <param name="plannedHostIo">the plan's measured host I/O: used unless the options or HEPBNN_MAPPED_IO name one.</param>
+    /// <param name="plannedDependentLaunch">the plan's measured graph edges: used unless the options or an explicit HEPBNN_PDL say.</param>
     InferenceSession(BnnModel model, IReadOnlyList<Block> blocks, IReadOnlyList<IKernelConfiguration> assignment,
-        SessionOptions? options, ExecutionResources? sharedResources, GpuHostIo? plannedHostIo)
+        SessionOptions? options, ExecutionResources? sharedResources, GpuHostIo? plannedHostIo, bool? plannedDependentLaunch)
     {
         options ??= new SessionOptions();
         if (options.MaxBatch < 1 || options.MaxBatch > 1 << 16) throw new HepBnnException($"MaxBatch {options.MaxBatch} out of range 1..65536");
@@ -110,7 +111,8 @@ public sealed class InferenceSession : IDisposable
             }
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
             HostIoRequested = options.HostIo ?? GpuHostIoSwitch.ExplicitFromEnvironment() ?? plannedHostIo ?? GpuHostIo.Copies;
-            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, options.DependentLaunch ?? _resources.DependentLaunch, HostIoRequested);
+            bool pdl = options.DependentLaunch ?? GpuDependentLaunch.ExplicitFromEnvironment() ?? plannedDependentLaunch ?? _resources.DependentLaunch;
+            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, pdl, HostIoRequested);
             _cpuSegmentAt = (options.CpuRegions ?? _resources.CpuRegions) ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
         }
         catch

@@ -29,6 +29,12 @@ public sealed record Plan(
     /// (whose blocks and transfers are priced with copies).</summary>
     public double HostIoSavingUs { get; init; }
 
+    /// <summary>Whether the plan's segment graphs have programmatic kernel→kernel edges, as the planner measured faster for
+    /// this plan together with <see cref="HostIo"/> (its saving is in <see cref="HostIoSavingUs"/>); null: not measured (no
+    /// GPU that can, or a plan from before) — the resources decide. A session built from the plan uses it unless
+    /// <see cref="SessionOptions.DependentLaunch"/> or an explicit HEPBNN_PDL says otherwise.</summary>
+    public bool? DependentLaunch { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore]
     public string[] Configurations => Blocks.Select(b => b.Configuration).ToArray();
 }

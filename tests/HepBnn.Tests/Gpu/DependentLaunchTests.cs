@@ -75,6 +75,8 @@ public class DependentLaunchTests(CpuAcceleratorFixture fixture)
     static void NoWait(int x) { _ = x; }
     static void WaitLater(int x) { _ = x.ToString(); GpuDependentLaunch.Wait(); }
     static void WaitFirst(int x) { GpuDependentLaunch.Wait(); _ = x.ToString(); }
+    static void PrologueFirst(int x) { GpuDependentLaunch.Prologue(); _ = x.ToString(); GpuDependentLaunch.Wait(); }
+    static void PrologueLater(int x) { _ = x.ToString(); GpuDependentLaunch.Prologue(); GpuDependentLaunch.Wait(); }
 
     [Fact]
     public void StartsWithWaitReadsTheFirstInstruction()
@@ -83,6 +85,8 @@ public class DependentLaunchTests(CpuAcceleratorFixture fixture)
         Assert.False(GpuDependentLaunch.StartsWithWait(M(nameof(NoWait))));
         Assert.False(GpuDependentLaunch.StartsWithWait(M(nameof(WaitLater))));
         Assert.True(GpuDependentLaunch.StartsWithWait(M(nameof(WaitFirst))));
+        Assert.True(GpuDependentLaunch.StartsWithWait(M(nameof(PrologueFirst))));
+        Assert.False(GpuDependentLaunch.StartsWithWait(M(nameof(PrologueLater))));
     }
 
     [Fact]

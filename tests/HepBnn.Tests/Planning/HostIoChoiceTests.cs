@@ -202,4 +202,64 @@ public class HostIoChoiceTests
         e = Assert.Throws<HepBnnException>(() => ProfileFile.CheckWellFormed(bad, "profile 'x.json'"));
         Assert.Contains("hostIo Mapped", e.Message);
     }
+
+    /// <summary>Each mode with plain edges (the baseline, first) and with programmatic ones, as the profile measures them
+    /// where the GPU can have programmatic edges.</summary>
+    static HostIoTiming TimingWithEdges(double copiesUs, double outRatio, double allRatio, double copiesPdl, double outPdl, double allPdl,
+        bool pdlMatches = true)
+    {
+        HostIoModeTiming Row(GpuHostIo mode, double ratio, bool pdl, bool matches = true) =>
+            new(mode, copiesUs * ratio, copiesUs * ratio, copiesUs * ratio, 20, ratio, matches, pdl);
+        return new(AllGpu,
+        [
+            Row(GpuHostIo.Copies, 1, false), Row(GpuHostIo.MappedOutput, outRatio, false), Row(GpuHostIo.Mapped, allRatio, false),
+            Row(GpuHostIo.Copies, copiesPdl, true, pdlMatches), Row(GpuHostIo.MappedOutput, outPdl, true, pdlMatches), Row(GpuHostIo.Mapped, allPdl, true, pdlMatches),
+        ]);
+    }
+
+    [Theory]
+    [InlineData(0.90, 0.85, 0.97, 0.88, 0.80, GpuHostIo.Mapped, true, 0.80)]          // programmatic edges + mapped fastest
+    [InlineData(0.90, 0.85, 0.97, 0.88, 0.86, GpuHostIo.Mapped, false, 0.85)]         // programmatic edges slower: plain
+    [InlineData(0.99, 0.99, 0.95, 1.00, 1.00, GpuHostIo.Copies, true, 0.95)]          // only the edges pay
+    [InlineData(0.99, 0.99, 0.99, 0.985, 0.99, GpuHostIo.Copies, false, 1.0)]         // nothing beats the baseline by 2 %
+    public void TheGraphEdgesAreChosenWithTheHostIoAndPriced(double outRatio, double allRatio, double copiesPdl, double outPdl, double allPdl,
+        GpuHostIo expectedIo, bool expectedPdl, double expectedRatio)
+    {
+        var copiesOnly = Planner.Map(MakeProfile())[0];
+        var plan = Planner.Map(MakeProfile(TimingWithEdges(50, outRatio, allRatio, copiesPdl, outPdl, allPdl)))[0];
+        Assert.Equal(expectedIo, plan.HostIo);
+        Assert.Equal(expectedPdl, plan.DependentLaunch);
+        Assert.Equal(50 * (1 - expectedRatio), plan.HostIoSavingUs, 9);
+        Assert.Equal(copiesOnly.PredictedTotalUs - plan.HostIoSavingUs, plan.PredictedTotalUs, 9);
+    }
+
+    [Fact]
+    public void ProgrammaticRowsWhoseScoresDifferAreNeverChosen()
+    {
+        var plan = Planner.Map(MakeProfile(TimingWithEdges(50, 0.9, 0.85, 0.5, 0.5, 0.5, pdlMatches: false)))[0];
+        Assert.Equal(GpuHostIo.Mapped, plan.HostIo);
+        Assert.False(plan.DependentLaunch);
+    }
+
+    [Fact]
+    public void PlanFilesCarryTheEdgesAndOldFilesLeaveThemToTheResources()
+    {
+        Assert.Null(Planner.Map(MakeProfile(Timing(AllGpu, 50, 0.9, 0.8)))[0].DependentLaunch); // measured without the edge rows
+        var profile = MakeProfile(TimingWithEdges(50, 0.9, 0.85, 0.97, 0.88, 0.80));
+        string path = Path.Combine(Directory.CreateTempSubdirectory("hepbnn-edges-").FullName, "profile.json");
+        try
+        {
+            ProfileFile.Save(profile, path);
+            Assert.Equal(PlanningJson.Serialize(profile), PlanningJson.Serialize(ProfileFile.Read(path)));
+            Assert.Contains("\"dependentLaunch\": true", File.ReadAllText(path));
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, true); }
+        var plan = Planner.Map(profile)[0];
+        string json = PlanningJson.Serialize(plan);
+        Assert.Contains("\"dependentLaunch\": true", json);
+        Assert.True(PlanFile.Parse(json).DependentLaunch);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        Assert.True(node.Remove("dependentLaunch"));
+        Assert.Null(PlanFile.Parse(node.ToJsonString()).DependentLaunch);
+    }
 }

@@ -228,12 +228,11 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// step read the stage's slack and the weights' padding step (unused), so the loop has no clamps; and step 0's loads
     /// come before the loop, so the lane's row offsets are computed there once (ILGPU places a value at its first use:
     /// with every use inside the loop, call 1's SASS recomputed them in each iteration).</summary>
-    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 acc)
+    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, Fragments8 even, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * p.RowStride + t, rB = rA + 8 * p.RowStride;
-        long w = (long)tile * p.KSteps * 256 + lane;
-        var even = Fragments8.Load(weights, w);
+        long w = FragmentIndex(p, tile);
         var aEven = FragmentsA.Load(stage, rA, rB, 0);
         int s = 0;
         for (; s + 1 < p.KSteps; s += 2)
@@ -252,14 +251,12 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary><see cref="Product"/> with the fragments two steps ahead of their MMAs (three sets in turn, 16 more
     /// registers): the weights come from L2, and with one step ahead the long patches' warps waited on those loads
     /// (Nsight Compute, call 1: conv6 stalled on L1TEX dependencies for 65% of its cycles).</summary>
-    static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, ref MmaTile8 acc)
+    static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, Fragments8 b0, Fragments8 b1, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * p.RowStride + t, rB = rA + 8 * p.RowStride;
-        long w = (long)tile * p.KSteps * 256 + lane;
-        var b0 = Fragments8.Load(weights, w);
+        long w = FragmentIndex(p, tile);
         var a0 = FragmentsA.Load(stage, rA, rB, 0);
-        var b1 = Fragments8.Load(weights, w + 256);
         var a1 = FragmentsA.Load(stage, rA, rB, 8);
         int s = 0;
         for (; s + 2 < p.KSteps; s += 3)
@@ -278,6 +275,22 @@ public class GpuTensorCoreWide : GpuConfiguration
         if (s < p.KSteps) Mma8(a0, b0, ref acc); // 1 or 2 steps left
         if (s + 1 < p.KSteps) Mma8(a1, b1, ref acc);
     }
+
+    /// <summary>Index of this lane's first B fragment word of <paramref name="tile"/> (step 0) in the weights.</summary>
+    private protected static long FragmentIndex(GpuBlockParams p, int tile) => (long)tile * p.KSteps * 256 + (Group.IdxX & 31);
+
+    /// <summary>The B fragments of a tile's step 0, which <see cref="Product"/> / <see cref="ProductDeep"/> take from the
+    /// caller. In the deep kernels those of the group's first tile are loaded in the prologue, before
+    /// <see cref="GpuDependentLaunch.Wait"/> (weights are session constants), so under a programmatic edge their L2 round
+    /// trip overlaps the predecessor kernel instead of following the gathers (docs/results/h200-b1pdl). Only step 0 and
+    /// only there: live across the gathers they cost 16 registers each (step 0 and 1 in the deep kernel: 134 registers
+    /// where it had 100, 3 resident groups instead of 4 at large batches), and the plain wide kernel, chosen for short
+    /// patches at larger batches, keeps its 6 groups.</summary>
+    static Fragments8 StepZero(GpuBlockParams p, ArrayView<ulong> weights, int tile) => Fragments8.Load(weights, FragmentIndex(p, tile));
+
+    /// <summary>Step 1's B fragments of <paramref name="tile"/> for the deep product (default, unused, otherwise).</summary>
+    static Fragments8 StepOne(GpuBlockParams p, ArrayView<ulong> weights, int tile, bool deep) =>
+        deep ? Fragments8.Load(weights, FragmentIndex(p, tile) + 256) : default;
 
     /// <summary>The 8 MMAs of one step: this lane's A registers against the step's 8 B fragments.</summary>
     private protected static void Mma8(FragmentsA a, Fragments8 b, ref MmaTile8 acc)
@@ -321,25 +334,27 @@ public class GpuTensorCoreWide : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        GpuDependentLaunch.Wait();
+        GpuDependentLaunch.Prologue(); // the body waits after its prologue
         BitsBody(p, input, outWords, weights, meta, poolAnd, deep: false);
     }
 
     protected static void BitsKernelDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        GpuDependentLaunch.Wait();
+        GpuDependentLaunch.Prologue(); // the body waits after its prologue
         BitsBody(p, input, outWords, weights, meta, poolAnd, deep: true);
     }
 
-    /// <summary>The group's preamble after its rows: windows (two rows per thread), the patches gathered into the stage,
-    /// and the popcounts of this lane's rows.</summary>
+    /// <summary>The group's preamble after its rows: windows (two rows per thread) — the prologue's last part — then
+    /// <see cref="GpuDependentLaunch.Wait"/> (the predecessor's output is read from here on), the patches gathered into the
+    /// stage, and the popcounts of this lane's rows.</summary>
     static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage64, TileRows rows, out MmaAccumulator pop)
     {
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
         Windows(p, rows, bases, masks, Group.DimX / 2);
         Group.Barrier();
+        GpuDependentLaunch.Wait();
         StagePatches(p, input, stage64, bases, masks);
         Group.Barrier();
         var stage = stage64.Cast<uint>();
@@ -359,19 +374,25 @@ public class GpuTensorCoreWide : GpuConfiguration
     static void BitsBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights,
         ArrayView<int> meta, ArrayView<ulong> poolAnd, bool deep)
     {
+        // Prologue (session constants only, see GpuDependentLaunch.Prologue): rows, the epilogue's table rows, the first
+        // tile's pooling mask and (deep) its step-0 B fragments; Start waits for the predecessor before the gathers.
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
         var epilogue = new WideBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
-        var stage = Start(p, input, stage64, rows, out var pop);
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
+        ulong andMask = poolAnd[first];
+        var b0 = deep ? StepZero(p, weights, first) : default;
+        var stage = Start(p, input, stage64, rows, out var pop);
         for (int tile = first; tile < end; tile++)
         {
-            ulong andMask = poolAnd[tile];
+            if (tile > first) andMask = poolAnd[tile];
+            if (tile > first || !deep) b0 = StepZero(p, weights, tile);
+            var b1 = StepOne(p, weights, tile, deep);
             var acc = default(MmaTile8);
             acc.Pop = pop;
-            if (deep) ProductDeep(p, weights, stage, tile, ref acc);
-            else Product(p, weights, stage, tile, ref acc);
+            if (deep) ProductDeep(p, weights, stage, tile, b0, b1, ref acc);
+            else Product(p, weights, stage, tile, b0, ref acc);
             if (tile > first) Group.Barrier(); // the previous tile's pooling has read the rows' bits
             epilogue.Store(p, outWords, pairs, rows, tile, andMask, ref acc);
         }
@@ -380,30 +401,34 @@ public class GpuTensorCoreWide : GpuConfiguration
     static void ScoresKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        GpuDependentLaunch.Wait();
+        GpuDependentLaunch.Prologue(); // the body waits after its prologue
         ScoresBody(p, input, outScores, weights, meta, deep: false);
     }
 
     protected static void ScoresKernelDeep(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        GpuDependentLaunch.Wait();
+        GpuDependentLaunch.Prologue(); // the body waits after its prologue
         ScoresBody(p, input, outScores, weights, meta, deep: true);
     }
 
     static void ScoresBody(GpuBlockParams p, ArrayView<ulong> input, ArrayView<int> outScores, ArrayView<ulong> weights,
         ArrayView<int> meta, bool deep)
     {
+        // Prologue as in BitsBody: rows (and in the deep kernel the first tile's step-0 B fragments) before Start's wait.
         var stage64 = SharedMemory.GetDynamic<ulong>();
         var rows = GpuTensorCore.StartRows(p, SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
-        var stage = Start(p, input, stage64, rows, out var pop);
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
         int first = Grid.IdxY * p.TilesPerGroup, end = TileEnd(p, first);
+        var b0 = deep ? StepZero(p, weights, first) : default;
+        var stage = Start(p, input, stage64, rows, out var pop);
         for (int tile = first; tile < end; tile++)
         {
+            if (tile > first || !deep) b0 = StepZero(p, weights, tile);
+            var b1 = StepOne(p, weights, tile, deep);
             var acc = default(MmaTile8);
-            if (deep) ProductDeep(p, weights, stage, tile, ref acc);
-            else Product(p, weights, stage, tile, ref acc);
+            if (deep) ProductDeep(p, weights, stage, tile, b0, b1, ref acc);
+            else Product(p, weights, stage, tile, b0, ref acc);
             int k = tile * 64 + 2 * t;
             GpuTensorCore.RowScores(p, outScores, meta, rows, r, pop.C0, k, acc.F0.C0, acc.F0.C1, acc.F1.C0, acc.F1.C1,
                 acc.F2.C0, acc.F2.C1, acc.F3.C0, acc.F3.C1, acc.F4.C0, acc.F4.C1, acc.F5.C0, acc.F5.C1, acc.F6.C0, acc.F6.C1, acc.F7.C0, acc.F7.C1);

@@ -60,7 +60,7 @@ public sealed class GpuTensorCoreWideSplit : GpuTensorCoreWide
     static void SplitBitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        GpuDependentLaunch.Wait(); // first, so the kernel may be a programmatic dependent (the deep kernel's own wait is then a no-op)
+        GpuDependentLaunch.Prologue(); // the wait follows the prologue (below, and in the deep kernel's body)
         if (Grid.DimZ == 1)
         {
             BitsKernelDeep(p, input, outWords, outHalves, outScores, weights, meta, poolAnd);
@@ -71,18 +71,22 @@ public sealed class GpuTensorCoreWideSplit : GpuTensorCoreWide
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
         var last = SharedMemory.Allocate<int>(1);
+        // Prologue (session constants only): rows, windows, the epilogue's table rows, pooling mask and this split's first
+        // B fragments; the predecessor's output (gathers) and the scratch are touched only after the wait.
         var epilogue = new WideBitsEpilogue(p, meta, rows);
         var pairs = meta.Cast<ThresholdPair>();
         int tile = Grid.IdxY, splits = Grid.DimZ, s0 = Grid.IdxZ * p.KSteps / splits, s1 = (Grid.IdxZ + 1) * p.KSteps / splits;
         ulong andMask = poolAnd[tile];
+        var b = Fragments8.Load(weights, FragmentIndex(p, tile) + 256L * s0);
         Windows(p, rows, bases, masks, Group.DimX / 2);
         Group.Barrier();
+        GpuDependentLaunch.Wait();
         StageWords(p, input, stage64, bases, masks, 4 * s0, 4 * s1);
         Group.Barrier();
         var stage = stage64.Cast<uint>();
         var acc = default(MmaTile8);
         acc.Pop = RowPopcounts(p, stage, s0, s1);
-        ProductSteps(p, weights, stage, tile, s0, s1, ref acc);
+        ProductSteps(p, weights, stage, tile, s0, s1, b, ref acc);
 
         // The partial sums meet in the scratch; the last group of this (row tile, channel tile) finishes the tile.
         var scratch = weights.SubView(ScratchOffset(p)).Cast<int>();
@@ -140,13 +144,13 @@ public sealed class GpuTensorCoreWideSplit : GpuTensorCoreWide
     }
 
     /// <summary>The warp's 16 rows × 64 channels of <paramref name="tile"/> over steps [s0, s1), fragments one step ahead
-    /// of their MMAs (the loads past s1 read the next step's words or the padding step: unused).</summary>
-    static void ProductSteps(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, int s0, int s1, ref MmaTile8 acc)
+    /// of their MMAs (the loads past s1 read the next step's words or the padding step: unused); <paramref name="b"/> holds
+    /// step s0's, loaded by the caller before its wait.</summary>
+    static void ProductSteps(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, int s0, int s1, Fragments8 b, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * p.RowStride + t, rB = rA + 8 * p.RowStride;
-        long w = ((long)tile * p.KSteps + s0) * 256 + lane;
-        var b = Fragments8.Load(weights, w);
+        long w = FragmentIndex(p, tile) + 256L * s0; // step s0's fragments: b, loaded in the prologue
         var a = FragmentsA.Load(stage, rA, rB, 8 * s0);
         for (int s = s0; s < s1; s++)
         {

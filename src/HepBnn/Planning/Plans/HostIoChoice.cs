@@ -18,13 +18,23 @@ public static class HostIoChoice
     /// profile has no measurement of exactly this plan.</summary>
     public static (GpuHostIo? Mode, double SavingUs) For(Profile profile, IReadOnlyList<string> configurations)
     {
+        var (mode, _, saving) = WithLaunch(profile, configurations);
+        return (mode, saving);
+    }
+
+    /// <summary><see cref="For"/> with the graph edges too: where the profile measured each mode with plain and with
+    /// programmatic kernel→kernel edges (<see cref="HostIoModeTiming.DependentLaunch"/>), the fastest row (paired with the
+    /// baseline, the first copies row: how the cost model priced the plan) wins if it beat the baseline by more than
+    /// <see cref="Margin"/> with equal scores; its edge setting is returned (null where not measured: the resources decide).</summary>
+    public static (GpuHostIo? Mode, bool? DependentLaunch, double SavingUs) WithLaunch(Profile profile, IReadOnlyList<string> configurations)
+    {
         var io = Measured(profile).FirstOrDefault(t => t.Configurations.SequenceEqual(configurations, StringComparer.OrdinalIgnoreCase));
-        if (io is null) return (null, 0);
+        if (io is null) return (null, null, 0);
         var copies = io.Modes.FirstOrDefault(m => m.Mode == GpuHostIo.Copies);
-        if (copies is null) return (null, 0);
-        var best = io.Modes.Where(m => m.Mode != GpuHostIo.Copies && m.ScoresMatch && m.PairedRatio < 1 - Margin)
+        if (copies is null) return (null, null, 0);
+        var best = io.Modes.Where(m => m != copies && m.ScoresMatch && m.PairedRatio < 1 - Margin)
             .OrderBy(m => m.PairedRatio).FirstOrDefault();
-        return best is null ? (GpuHostIo.Copies, 0) : (best.Mode, copies.MedianUs * (1 - best.PairedRatio));
+        return best is null ? (GpuHostIo.Copies, copies.DependentLaunch, 0) : (best.Mode, best.DependentLaunch, copies.MedianUs * (1 - best.PairedRatio));
     }
 
     /// <summary>Every plan whose host I/O the profile measured: the copies-priced best, then the other candidates.</summary>

@@ -34,10 +34,11 @@ public static class Planner
             where = o.Device;
         }
         // The host I/O measured fastest for this very plan (if it was measured), its saving off the copies-priced prediction.
-        var (hostIo, saving) = HostIoChoice.For(profile, mapping.Configurations);
+        // Likewise the graph edges (plain or programmatic), where the profile measured both.
+        var (hostIo, pdl, saving) = HostIoChoice.WithLaunch(profile, mapping.Configurations);
         var plan = new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
             table.Move(table.BlockCount, where, DeviceKind.Cpu), table.FixedUs, Math.Max(0, mapping.PredictedUs - saving))
-            { HostIo = hostIo, HostIoSavingUs = saving };
+            { HostIo = hostIo, HostIoSavingUs = saving, DependentLaunch = pdl };
         // a profile built in memory (not read through ProfileFile) could still hold absurd times: never hand out a plan
         // that the plan reader would refuse
         PlanValidator.CheckWellFormed(plan, $"the plan mapped from the profile of '{profile.Model}'");

@@ -56,5 +56,9 @@ public sealed record FusedRangeTiming(int First, int Last, double MedianUs, doub
 public sealed record HostIoTiming(IReadOnlyList<string> Configurations, IReadOnlyList<HostIoModeTiming> Modes);
 
 /// <summary>One host I/O mode of the measured plan: its median (µs), spread, samples, the median over rounds of its time
-/// divided by the copies' time in the same round (1 for copies itself), and whether its scores equalled the copies' scores.</summary>
-public sealed record HostIoModeTiming(GpuHostIo Mode, double MedianUs, double P10Us, double P90Us, int Samples, double PairedRatio, bool ScoresMatch);
+/// divided by the copies' time in the same round (1 for copies itself), and whether its scores equalled the copies' scores.
+/// <paramref name="DependentLaunch"/>: the graph edges this row ran with where the profile measured both (programmatic
+/// kernel→kernel edges or plain ones, <see cref="GpuDependentLaunch"/>); null where it ran as the resources said (profiles from
+/// before, GPUs without programmatic edges). The first row is the baseline the ratios are paired with.</summary>
+public sealed record HostIoModeTiming(GpuHostIo Mode, double MedianUs, double P10Us, double P90Us, int Samples, double PairedRatio, bool ScoresMatch,
+    bool? DependentLaunch = null);

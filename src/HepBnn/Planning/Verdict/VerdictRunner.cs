@@ -40,6 +40,8 @@ public static class VerdictRunner
         // HEPBNN_MAPPED_IO names one). Every plan is measured with that host I/O, so rows differ only in their blocks.
         var plan = Planner.ToPlan(profile, table, top[0]);
         var foundIo = GpuHostIoSwitch.ExplicitFromEnvironment() ?? plan.HostIo ?? GpuHostIo.Copies;
+        // Likewise its graph edges: the plan's measured choice unless HEPBNN_PDL names one (every plan runs with them).
+        bool foundPdl = GpuDependentLaunch.ExplicitFromEnvironment() ?? plan.DependentLaunch ?? res.DependentLaunch;
         var distinct = new List<Mapping>();
         foreach (var c in candidates)
             if (c.Mapping is { } m && !distinct.Any(x => x.SameAs(m))) distinct.Add(m);
@@ -47,18 +49,18 @@ public static class VerdictRunner
         bool eagerRow = GraphTiming.Enabled(res, DeviceKind.Gpu) && top[0].Configurations.Any(c => ConfigurationRegistry.Find(c).Device == DeviceKind.Gpu);
         var plans = distinct.Select(m => (IReadOnlyList<string>)m.Configurations).ToList();
         var graphs = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_CUDA_GRAPHS)
-        var pdl = distinct.Select(_ => (bool?)null).ToList(); // as the resources say (HEPBNN_PDL)
-        if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); pdl.Add(null); }
+        var pdl = distinct.Select(_ => (bool?)foundPdl).ToList();
+        if (eagerRow) { plans.Add(top[0].Configurations); graphs.Add(false); pdl.Add(foundPdl); }
         // Where graphs can have programmatic edges, also the found plan with the other dependent-launch setting (the same
         // graph with plain edges, or with programmatic ones): what dependent launch brings or costs, paired.
         bool pdlRow = eagerRow && CudaGraph.ProgrammaticEdgesProblem(res.RequireGpu()) is null;
-        if (pdlRow) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(!res.DependentLaunch); }
+        if (pdlRow) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(!foundPdl); }
         // And with the other two ways of moving input and output (copies / mapped host output / mapped input and output),
         // where the GPU can map host memory: what the planner's host I/O choice brings, paired.
         var io = plans.Select(_ => (GpuHostIo?)foundIo).ToList();
         bool ioRows = eagerRow && GpuHostIoSwitch.Unsupported(res.RequireGpu()) is null;
         var otherIo = ioRows ? new[] { GpuHostIo.Copies, GpuHostIo.MappedOutput, GpuHostIo.Mapped }.Where(m => m != foundIo).ToArray() : [];
-        foreach (var mode in otherIo) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(null); io.Add(mode); }
+        foreach (var mode in otherIo) { plans.Add(top[0].Configurations); graphs.Add(null); pdl.Add(foundPdl); io.Add(mode); }
         status?.Invoke($"measuring {plans.Count} plans, interleaved");
         var images = ModelZoo.RandomImages(model.InputShape, profile.Batch, options.Seed);
         double loadBefore = Devices.MachineLoad.OneMinute();
@@ -117,8 +119,8 @@ public static class VerdictRunner
                 _ => ModeRow("found plan, mapped host input and output (no copy nodes)", ioAt + k, "same plan, kernels read the input and write the output in page-locked host memory"),
             });
         if (pdlRow)
-            rows.Insert(1, ModeRow(res.DependentLaunch ? "found plan, dependent launch off (plain graph edges)" : "found plan, dependent launch on (programmatic edges)",
-                pdlAt, res.DependentLaunch ? "same plan and graph, each kernel launched after the previous one ends"
+            rows.Insert(1, ModeRow(foundPdl ? "found plan, dependent launch off (plain graph edges)" : "found plan, dependent launch on (programmatic edges)",
+                pdlAt, foundPdl ? "same plan and graph, each kernel launched after the previous one ends"
                                            : "same plan and graph, each kernel launched while the previous one runs"));
         if (eagerRow)
             rows.Insert(1, ModeRow("found plan, CUDA graphs off (eager launches)", eagerAt, "same plan, each block launched on the stream"));
