@@ -2,7 +2,7 @@
 # Runs ON the GPU machine in one call (issue 9, helper b1pdl; docs/results/h200-b1pdl/run2): after run1 showed the deep
 # kernel at 134 registers (its two prologue fragment sets live across the gathers), only step 0 is preloaded, in the deep
 # kernels only. 0. ptxas registers of the dumped PTX; 1. bench vgg7 b1 and b16 in one process (default: the planner
-# measures the edges per plan); 2. bench vgg3 b16 (regression check of the wide kernels at a larger batch).
+# measures the edges per plan), within a short device budget.
 set -uo pipefail
 bin=${1:-.device/b1pdl}
 out=${OUT:-./b1pdl-out}
@@ -27,9 +27,8 @@ for f in "$bin"/ptx/*.ptx; do
 done
 nvidia-smi --query-gpu=timestamp,clocks.sm --format=csv -lms 100 > "$work/clocks.csv" 2>&1 &
 smi=$!
-step 75 bench-vgg7 -- bench --model vgg7 --batch 1 16 --layers --measure-s 1 --profile-budget-s 2 --json-out "$work/bench-vgg7.json"
+step 50 bench-vgg7 -- bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 2 --json-out "$work/bench-vgg7.json"
 kill $smi 2>/dev/null
-step 45 bench-vgg3-b16 -- bench --model vgg3 --batch 16 --layers --measure-s 1 --profile-budget-s 2 --json-out "$work/bench-vgg3-b16.json"
 grep -E "wide-deep |wide-split |^found plan|^verdict|found plan's|found plan, |found plan \(top-1\)|note:|DIFFER|mismatch" "$work"/bench-*.txt | cut -c1-250 >> "$sum"
 awk -F', ' 'NR>1 {print $2}' "$work/clocks.csv" | sort | uniq -c | sed 's/^/SM clock samples: /' >> "$sum"
 cat "$sum"
