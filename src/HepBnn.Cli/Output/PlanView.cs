@@ -9,7 +9,8 @@ public static class PlanView
 {
     public static void Print(Plan plan)
     {
-        var t = new Table().Title($"plan for {Markup.Escape(plan.Model)} at batch {plan.Batch}: predicted {plan.PredictedTotalUs:F1} µs")
+        var t = new Table().Title($"plan for {Markup.Escape(plan.Model)} at batch {plan.Batch}: predicted {plan.PredictedTotalUs:F1} µs" +
+                                  (plan.MeasuredWhileProfiling ? " (measured whole while profiling; the rows below price it with copies)" : ""))
             .AddColumn("block").AddColumn("configuration").AddColumn("device")
             .AddColumn(new TableColumn("compute µs").RightAligned()).AddColumn(new TableColumn("transfer in µs").RightAligned());
         foreach (var b in plan.Blocks)

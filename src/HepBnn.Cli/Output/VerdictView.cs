@@ -33,8 +33,9 @@ public static class VerdictView
         if (v.GpuExecution is { } g) AnsiConsole.MarkupLine($"found plan's GPU blocks: {Markup.Escape(g)}");
         if (v.Plan.HostIo is { } io)
             AnsiConsole.MarkupLine($"found plan's host I/O (chosen by measurement while profiling): {Markup.Escape(PlanView.HostIoName(io))}" +
-                                   (v.Plan.HostIoSavingUs > 0 ? $", {v.Plan.HostIoSavingUs:F1} µs below copies (taken off the prediction)" : "")
-                                   + (v.Plan.DependentLaunch is { } pdl ? $"; graph edges {Markup.Escape(PlanView.EdgesName(pdl))}" : ""));
+                                   (v.Plan.HostIoSavingUs > 0 ? $", {v.Plan.HostIoSavingUs:F1} µs below copies" : "")
+                                   + (v.Plan.DependentLaunch is { } pdl ? $"; graph edges {Markup.Escape(PlanView.EdgesName(pdl))}" : "")
+                                   + (v.Plan.MeasuredWhileProfiling ? "; predicted at that measurement" : ""));
         foreach (var m in v.HostIoMeasured) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(HostIoLine(m, v.Plan))}[/]");
         AnsiConsole.MarkupLine(v.ReferenceMismatches.Count == 0
             ? "every measured plan's scores match the reference (first samples of the batch)"

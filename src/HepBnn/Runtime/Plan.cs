@@ -25,9 +25,12 @@ public sealed record Plan(
     /// unless <see cref="SessionOptions.HostIo"/> or HEPBNN_MAPPED_IO says otherwise.</summary>
     public GpuHostIo? HostIo { get; init; }
 
-    /// <summary>What <see cref="HostIo"/> measured faster than copies (µs), already taken off <see cref="PredictedTotalUs"/>
-    /// (whose blocks and transfers are priced with copies).</summary>
+    /// <summary>What <see cref="HostIo"/> measured faster than copies (µs) while profiling.</summary>
     public double HostIoSavingUs { get; init; }
+
+    /// <summary>True where the profile measured this plan whole (a host I/O candidate): <see cref="PredictedTotalUs"/> is then
+    /// that measurement in the chosen mode, not the blocks' copies-priced sum (which the blocks and transfers still show).</summary>
+    public bool MeasuredWhileProfiling { get; init; }
 
     /// <summary>Whether the plan's segment graphs have programmatic kernel→kernel edges, as the planner measured faster for
     /// this plan together with <see cref="HostIo"/> (its saving is in <see cref="HostIoSavingUs"/>); null: not measured (no

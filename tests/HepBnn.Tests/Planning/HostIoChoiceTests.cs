@@ -67,7 +67,11 @@ public class HostIoChoiceTests
         Assert.Equal(expected, plan.HostIo);
         double ratio = expected switch { GpuHostIo.Mapped => allRatio, GpuHostIo.MappedOutput => outRatio, _ => 1 };
         Assert.Equal(50 * (1 - ratio), plan.HostIoSavingUs, 9);
-        Assert.Equal(copiesOnly.PredictedTotalUs - plan.HostIoSavingUs, plan.PredictedTotalUs, 9);
+        // measured whole: predicted at the measurement in the chosen mode, not at the blocks' copies-priced sum
+        Assert.True(plan.MeasuredWhileProfiling);
+        Assert.False(copiesOnly.MeasuredWhileProfiling);
+        Assert.Equal(50 * ratio, plan.PredictedTotalUs, 9);
+        Assert.NotEqual(copiesOnly.PredictedTotalUs, plan.PredictedTotalUs, 3);
     }
 
     [Fact]
@@ -80,32 +84,40 @@ public class HostIoChoiceTests
     }
 
     [Fact]
-    public void AMeasurementOfAnotherPlanIsIgnored()
+    public void AMeasurementOfAnotherPlanDoesNotPriceThisOne()
     {
+        // the other plan (its first block on the CPU, 100 µs) measured whole at 200 µs: it keeps its place behind the
+        // all-GPU plan, which keeps its copies price and no host I/O choice
         var other = AllGpu.Select((c, i) => i == 0 ? "cpu.scalar" : c).ToArray();
-        var plan = Planner.Map(MakeProfile(Timing(other, 50, 0.5, 0.5)))[0];
-        Assert.Equal(AllGpu, plan.Configurations);
-        Assert.Null(plan.HostIo);
-        Assert.Equal(Planner.Map(MakeProfile())[0].PredictedTotalUs, plan.PredictedTotalUs);
+        var plans = Planner.Map(MakeProfile(Timing(other, 200, 1, 1)), 2);
+        Assert.Equal(AllGpu, plans[0].Configurations);
+        Assert.Null(plans[0].HostIo);
+        Assert.False(plans[0].MeasuredWhileProfiling);
+        Assert.Equal(Planner.Map(MakeProfile())[0].PredictedTotalUs, plans[0].PredictedTotalUs);
+        // measured faster than the all-GPU plan's price, the other plan takes first place at its measurement
+        plans = Planner.Map(MakeProfile(Timing(other, 10, 1, 1)), 2);
+        Assert.Equal(other, plans[0].Configurations);
+        Assert.Equal(10, plans[0].PredictedTotalUs, 9);
+        Assert.Equal(AllGpu, plans[1].Configurations);
     }
 
     [Fact]
     public void ARunnerUpThatGainsMoreFromMappedIoTakesTheFoundPlansPlace()
     {
-        // By copies the last block on the CPU is 4 µs ahead of all-GPU; measured, mapped input and output save the
-        // all-GPU plan 10 µs and the mixed plan (its output leaves from the CPU) only 2.
+        // By copies the last block on the CPU is 4 µs ahead of all-GPU; measured whole, the mixed plan runs 40 µs with
+        // copies and 38 at best, the all-GPU plan 50 with copies and 35 with mapped input and output.
         var copies = Planner.Map(MakeProfile(lastCpuUs: 1), 2);
         Assert.Equal(LastOnCpu, copies[0].Configurations);
         Assert.Equal(AllGpu, copies[1].Configurations);
         Assert.Equal(copies[1].PredictedTotalUs - 4, copies[0].PredictedTotalUs, 9);
-        var measured = MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.9, 0.8)]);
+        var measured = MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.9, 0.7)]);
         var plans = Planner.Map(measured, 2);
         Assert.Equal(AllGpu, plans[0].Configurations);
         Assert.Equal(GpuHostIo.Mapped, plans[0].HostIo);
-        Assert.Equal(copies[1].PredictedTotalUs - 10, plans[0].PredictedTotalUs, 9);
+        Assert.Equal(35, plans[0].PredictedTotalUs, 9);
         Assert.Equal(LastOnCpu, plans[1].Configurations);
-        Assert.Equal(copies[0].PredictedTotalUs - 2, plans[1].PredictedTotalUs, 9);
-        // a smaller saving leaves the order as priced with copies
+        Assert.Equal(38, plans[1].PredictedTotalUs, 9);
+        // the all-GPU plan measured slower than the mixed one leaves the order as priced with copies
         plans = Planner.Map(MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.98, 0.97)]), 2);
         Assert.Equal(LastOnCpu, plans[0].Configurations);
         Assert.Equal(AllGpu, plans[1].Configurations);
@@ -114,7 +126,7 @@ public class HostIoChoiceTests
     [Fact]
     public void TheVerdictLineNamesEachMeasuredPlanAndItsPairedRatios()
     {
-        var profile = MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 50, 0.85, 0.8, allMatches: false)]);
+        var profile = MakeProfile(Timing(LastOnCpu, 40, 0.95, 0.95), lastCpuUs: 1, others: [Timing(AllGpu, 40, 0.85, 0.8, allMatches: false)]);
         var found = Planner.Map(profile)[0];
         var lines = HostIoChoice.Measured(profile).Select(m => HepBnn.Cli.Output.VerdictView.HostIoLine(m, found)).ToList();
         Assert.Equal(2, lines.Count);
@@ -230,7 +242,8 @@ public class HostIoChoiceTests
         Assert.Equal(expectedIo, plan.HostIo);
         Assert.Equal(expectedPdl, plan.DependentLaunch);
         Assert.Equal(50 * (1 - expectedRatio), plan.HostIoSavingUs, 9);
-        Assert.Equal(copiesOnly.PredictedTotalUs - plan.HostIoSavingUs, plan.PredictedTotalUs, 9);
+        Assert.Equal(50 * expectedRatio, plan.PredictedTotalUs, 9);
+        Assert.NotEqual(copiesOnly.PredictedTotalUs, plan.PredictedTotalUs, 3);
     }
 
     [Fact]

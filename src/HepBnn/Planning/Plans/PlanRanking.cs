@@ -3,24 +3,26 @@ using HepBnn.Devices;
 namespace HepBnn.Planning;
 
 /// <summary>
-/// The plans in the order the planner offers them: by prediction with each plan's measured host I/O saving taken off
-/// (<see cref="HostIoChoice"/>). The optimizer prices every plan with copy nodes; the profile measures the host I/O of a
+/// The plans in the order the planner offers them: by prediction, where a plan the profile measured whole (with its
+/// fastest host I/O and graph edges) is predicted at that measurement (<see cref="HostIoChoice.PredictedUs"/>). The optimizer prices every plan with copy nodes; the profile measures the host I/O of a
 /// few candidates (<see cref="HostIoCandidates"/>), and one of them may then beat the copies-priced best (VGG3 b16 on the
 /// H200: the best all-GPU plan, 36.1 µs with copies, ran 1.07x faster mapped than the found plan, in
-/// docs/results/h200-session7-final). Every measured candidate is among the plans ranked, so the order is exact for the
-/// prediction with savings: a plan not measured keeps its copies price, and every plan ahead of it by copies price is
-/// ahead of it with savings too, so each one that can place is among the optimizer's k best.
+/// docs/results/h200-session7-final). Every measured candidate is among the plans ranked, and so are the optimizer's
+/// k + (measured count) best by copies price: an unmeasured plan that places has fewer than k unmeasured plans ahead of it
+/// by copies price, so the order is exact for these predictions.
 /// </summary>
 public static class PlanRanking
 {
     /// <summary>The <paramref name="k"/> best mappings by prediction less their measured host I/O saving, best first.</summary>
     public static IReadOnlyList<Mapping> Top(Profile profile, CostTable table, int k)
     {
-        var pool = PlanOptimizer.KBest(table, k).ToList();
-        if (!HostIoChoice.Measured(profile).Any()) return pool;
+        int measured = HostIoChoice.Measured(profile).Count();
+        if (measured == 0) return PlanOptimizer.KBest(table, k);
+        // a measured plan can also rank below its copies price: room for k unmeasured plans besides the measured ones
+        var pool = PlanOptimizer.KBest(table, k + measured).ToList();
         foreach (var m in HostIoCandidates.Select(table))
             if (!pool.Any(p => p.SameAs(m))) pool.Add(m);
-        return pool.Select((m, i) => (Mapping: m, Order: i, Us: m.PredictedUs - HostIoChoice.For(profile, m.Configurations).SavingUs))
+        return pool.Select((m, i) => (Mapping: m, Order: i, Us: HostIoChoice.PredictedUs(profile, m)))
             .OrderBy(x => x.Us).ThenBy(x => x.Order).Take(k).Select(x => x.Mapping).ToList();
     }
 }

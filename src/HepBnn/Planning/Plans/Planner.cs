@@ -33,12 +33,12 @@ public static class Planner
                                         : new PlannedBlock(i, profile.Blocks[i].Name, o.Configuration, o.Device, 0, 0, 0));
             where = o.Device;
         }
-        // The host I/O measured fastest for this very plan (if it was measured), its saving off the copies-priced prediction.
-        // Likewise the graph edges (plain or programmatic), where the profile measured both.
-        var (hostIo, pdl, saving) = HostIoChoice.WithLaunch(profile, mapping.Configurations);
+        // The host I/O measured fastest for this very plan (if it was measured), and the graph edges (plain or programmatic)
+        // where the profile measured both; a plan measured whole is predicted at that measurement (HostIoChoice.PredictedUs).
+        var (hostIo, pdl, saving, measured) = HostIoChoice.Chosen(profile, mapping.Configurations);
         var plan = new Plan(Plan.FormatId, profile.Model, profile.ModelHash, profile.Batch, profile.Platform, DateTime.UtcNow, blocks,
-            table.Move(table.BlockCount, where, DeviceKind.Cpu), table.FixedUs, Math.Max(0, mapping.PredictedUs - saving))
-            { HostIo = hostIo, HostIoSavingUs = saving, DependentLaunch = pdl };
+            table.Move(table.BlockCount, where, DeviceKind.Cpu), table.FixedUs, measured ?? mapping.PredictedUs)
+            { HostIo = hostIo, HostIoSavingUs = saving, DependentLaunch = pdl, MeasuredWhileProfiling = measured is not null };
         // a profile built in memory (not read through ProfileFile) could still hold absurd times: never hand out a plan
         // that the plan reader would refuse
         PlanValidator.CheckWellFormed(plan, $"the plan mapped from the profile of '{profile.Model}'");
