@@ -80,17 +80,29 @@ public sealed class CostTable
     public double Move(int boundary, DeviceKind from, DeviceKind to) =>
         from == to ? 0 : _moves[boundary].TryGetValue((from, to), out var c) ? c : double.PositiveInfinity;
 
-    public int IndexOf(int block, string configuration)
+    public int IndexOf(int block, string configuration) => TryIndexOf(block, configuration) is var j and >= 0 ? j
+        : throw new HepBnnException($"block {block} has no timing for configuration '{configuration}'");
+
+    /// <summary>The option of <paramref name="configuration"/> at <paramref name="block"/>, or −1 where it has none.</summary>
+    public int TryIndexOf(int block, string configuration)
     {
         for (int j = 0; j < Options[block].Count; j++)
             if (Options[block][j].Configuration.Equals(configuration, StringComparison.OrdinalIgnoreCase)) return j;
-        throw new HepBnnException($"block {block} has no timing for configuration '{configuration}'");
+        return -1;
     }
 
     public int[] Choice(IReadOnlyList<string> configurations)
     {
         if (configurations.Count != BlockCount) throw new HepBnnException($"{configurations.Count} configurations for {BlockCount} blocks");
         return configurations.Select((c, i) => IndexOf(i, c)).ToArray();
+    }
+
+    /// <summary><see cref="Choice"/>, or null where the count differs or a block has no option of that configuration.</summary>
+    public int[]? TryChoice(IReadOnlyList<string> configurations)
+    {
+        if (configurations.Count != BlockCount) return null;
+        var choice = configurations.Select((c, i) => TryIndexOf(i, c)).ToArray();
+        return choice.All(j => j >= 0) ? choice : null;
     }
 
     /// <summary>Predicted end-to-end time of one assignment (option index per block): the quantity the optimizer minimizes.</summary>

@@ -4,9 +4,10 @@ namespace HepBnn.Planning;
 
 /// <summary>
 /// The host I/O a plan's GPU segments use, from the profile's measurement of that very plan (<see cref="HostIoTiming"/>):
-/// the mode that ran fastest paired with copies, if it beat them by more than <see cref="Margin"/> and computed the same
-/// scores; copies otherwise. The saving is the copies' median times (1 − the paired ratio), taken off the plan's prediction so the
-/// prediction prices what runs.
+/// the row (mode, and graph edges where the profile measured both) that ran fastest paired with the baseline (the first
+/// copies row), if it beat it by more than <see cref="Margin"/> and computed the same scores; the baseline otherwise.
+/// The saving is the copies' median times (1 − the paired ratio); the plan is predicted at the chosen row's own time
+/// (<see cref="PredictedUs"/>).
 /// </summary>
 public static class HostIoChoice
 {
@@ -14,26 +15,9 @@ public static class HostIoChoice
     /// differences are within the round-to-round noise of a short measurement, and copies are the proven default.</summary>
     public const double Margin = 0.02;
 
-    /// <summary>The mode for <paramref name="configurations"/> and its measured saving (µs, ≥ 0); null mode where the
-    /// profile has no measurement of exactly this plan.</summary>
-    public static (GpuHostIo? Mode, double SavingUs) For(Profile profile, IReadOnlyList<string> configurations)
-    {
-        var (mode, _, saving) = WithLaunch(profile, configurations);
-        return (mode, saving);
-    }
-
-    /// <summary><see cref="For"/> with the graph edges too: where the profile measured each mode with plain and with
-    /// programmatic kernel→kernel edges (<see cref="HostIoModeTiming.DependentLaunch"/>), the fastest row (paired with the
-    /// baseline, the first copies row: how the cost model priced the plan) wins if it beat the baseline by more than
-    /// <see cref="Margin"/> with equal scores; its edge setting is returned (null where not measured: the resources decide).</summary>
-    public static (GpuHostIo? Mode, bool? DependentLaunch, double SavingUs) WithLaunch(Profile profile, IReadOnlyList<string> configurations)
-    {
-        var (mode, pdl, saving, _) = Chosen(profile, configurations);
-        return (mode, pdl, saving);
-    }
-
-    /// <summary><see cref="WithLaunch"/> and the chosen row's own median (µs; null where the plan was not measured): the
-    /// plan measured whole, as it will run, in the same rounds as the other candidates.</summary>
+    /// <summary>The mode, the graph edges (null where not measured: the resources decide), the measured saving (µs, ≥ 0)
+    /// and the chosen row's own time (the copies' median times its paired ratio: the plan measured whole, as it will run)
+    /// for <paramref name="configurations"/>; null mode and time where the profile has no measurement of exactly this plan.</summary>
     public static (GpuHostIo? Mode, bool? DependentLaunch, double SavingUs, double? MeasuredUs) Chosen(Profile profile, IReadOnlyList<string> configurations)
     {
         var io = Measured(profile).FirstOrDefault(t => t.Configurations.SequenceEqual(configurations, StringComparer.OrdinalIgnoreCase));

@@ -7,7 +7,7 @@ namespace HepBnn.Planning;
 /// fastest host I/O and graph edges) is predicted at that measurement (<see cref="HostIoChoice.PredictedUs"/>). The optimizer prices every plan with copy nodes; the profile measures the host I/O of a
 /// few candidates (<see cref="HostIoCandidates"/>), and one of them may then beat the copies-priced best (VGG3 b16 on the
 /// H200: the best all-GPU plan, 36.1 µs with copies, ran 1.07x faster mapped than the found plan, in
-/// docs/results/h200-session7-final). Every measured candidate is among the plans ranked, and so are the optimizer's
+/// docs/results/h200-session7-final). Every plan the profile measured is among the plans ranked, and so are the optimizer's
 /// k + (measured count) best by copies price: an unmeasured plan that places has fewer than k unmeasured plans ahead of it
 /// by copies price, so the order is exact for these predictions.
 /// </summary>
@@ -16,11 +16,13 @@ public static class PlanRanking
     /// <summary>The <paramref name="k"/> best mappings by prediction less their measured host I/O saving, best first.</summary>
     public static IReadOnlyList<Mapping> Top(Profile profile, CostTable table, int k)
     {
-        int measured = HostIoChoice.Measured(profile).Count();
-        if (measured == 0) return PlanOptimizer.KBest(table, k);
+        // the plans the profile measured, as mappings of this table (one whose configuration the table lacks cannot place)
+        var measured = HostIoChoice.Measured(profile).Select(t => table.TryChoice(t.Configurations))
+            .OfType<int[]>().Select(choice => Mapping.Of(table, choice)).ToList();
+        if (measured.Count == 0) return PlanOptimizer.KBest(table, k);
         // a measured plan can also rank below its copies price: room for k unmeasured plans besides the measured ones
-        var pool = PlanOptimizer.KBest(table, k + measured).ToList();
-        foreach (var m in HostIoCandidates.Select(table))
+        var pool = PlanOptimizer.KBest(table, k + measured.Count).ToList();
+        foreach (var m in measured)
             if (!pool.Any(p => p.SameAs(m))) pool.Add(m);
         return pool.Select((m, i) => (Mapping: m, Order: i, Us: HostIoChoice.PredictedUs(profile, m)))
             .OrderBy(x => x.Us).ThenBy(x => x.Order).Take(k).Select(x => x.Mapping).ToList();
@@ -30,8 +32,7 @@ public static class PlanRanking
 /// <summary>
 /// Which plans the profile measures host I/O for (<see cref="HostIoBenchmark"/>): the best plan of each distinct
 /// placement (which blocks run on the GPU: that decides which copies a mapped mode removes) among the optimizer's
-/// <see cref="Pool"/> best, plus the best all-GPU plan, at most <see cref="Max"/>, best first. Depends on the cost table
-/// alone, so the profiler and <see cref="PlanRanking"/> agree on the list.
+/// <see cref="Pool"/> best, plus the best all-GPU plan, at most <see cref="Max"/>, best first.
 /// </summary>
 public static class HostIoCandidates
 {
