@@ -1,7 +1,7 @@
+using HepBnn.Tests.Support;
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Reference;
 using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Gpu;
@@ -70,12 +70,7 @@ public class GatedLaunchTests(CpuAcceleratorFixture fixture)
             var raw = new int[batch * session.ScoresPerImage];
             Array.Fill(raw, int.MinValue);
             session.Run(images.AsSpan(0, (int)(batch * model.InputShape.Elements)), batch, raw);
-            for (int n = 0; n < batch; n++)
-            {
-                var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
-                for (int k = 0; k < expected.Length; k++)
-                    Assert.True(expected[k] == raw[n * session.ScoresPerImage + k], $"seed 71, batch {batch}: sample {n} class {k}");
-            }
+            ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"seed 71, batch {batch}");
         }
         Assert.DoesNotContain("gated launch (", session.GpuExecution);
     }

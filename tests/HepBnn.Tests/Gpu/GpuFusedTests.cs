@@ -1,7 +1,6 @@
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Ops.Gpu;
-using HepBnn.Reference;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
 
@@ -39,13 +38,7 @@ public class GpuFusedTests(CpuAcceleratorFixture fixture)
         var raw = new int[batch * session.ScoresPerImage];
         Array.Fill(raw, int.MinValue);
         session.Run(images, batch, raw);
-        for (int n = 0; n < batch; n++)
-        {
-            var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
-            for (int k = 0; k < expected.Length; k++)
-                Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
-                    $"{what}, seed {seed}, batch {batch}: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
-        }
+        ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"{what}, seed {seed}, batch {batch}");
     }
 
     [Theory]

@@ -1,8 +1,8 @@
+using HepBnn.Tests.Support;
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Planning;
-using HepBnn.Reference;
 using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Gpu;
@@ -19,13 +19,7 @@ public class GpuSegmentTests(CpuAcceleratorFixture fixture)
         var raw = new int[batch * session.ScoresPerImage];
         Array.Fill(raw, int.MinValue);
         session.Run(images.AsSpan(0, (int)(batch * model.InputShape.Elements)), batch, raw);
-        for (int n = 0; n < batch; n++)
-        {
-            var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
-            for (int k = 0; k < expected.Length; k++)
-                Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
-                    $"{what}, batch {batch}: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
-        }
+        ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"{what}, batch {batch}");
     }
 
     InferenceSession Session(BnnModel model, string[] assignment, int maxBatch, bool? graphs) =>

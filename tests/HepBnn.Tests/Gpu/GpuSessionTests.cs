@@ -1,6 +1,5 @@
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Reference;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
 
@@ -22,13 +21,7 @@ public class GpuSessionTests(CpuAcceleratorFixture fixture)
         {
             Array.Fill(raw, int.MinValue);
             session.Run(images, batch, raw);
-            for (int n = 0; n < batch; n++)
-            {
-                var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
-                for (int k = 0; k < expected.Length; k++)
-                    Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
-                        $"seed {seed}, model {model.Name}, [{string.Join(", ", assignment)}]: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
-            }
+            ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"seed {seed}, model {model.Name}, [{string.Join(", ", assignment)}]");
         }
     }
 

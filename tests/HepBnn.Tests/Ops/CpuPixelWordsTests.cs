@@ -1,7 +1,6 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Reference;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
 namespace HepBnn.Tests.Ops;
@@ -59,13 +58,8 @@ public class CpuPixelWordsTests
             for (int repeat = 0; repeat < 3; repeat++)
             {
                 session.Run(images, batch, raw);
-                for (int n = 0; n < batch; n++)
-                {
-                    var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
-                    for (int c = 0; c < expected.Length; c++)
-                        Assert.True(expected[c] == raw[n * session.ScoresPerImage + c],
-                            $"seed {seed}, {model.Name}, batch {batch}, {threads} threads, run {repeat}: sample {n} class {c} expected {expected[c]} got {raw[n * session.ScoresPerImage + c]}");
-                }
+                ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage,
+                    $"seed {seed}, {model.Name}, batch {batch}, {threads} threads, run {repeat}");
             }
         }
     }

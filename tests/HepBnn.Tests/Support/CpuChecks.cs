@@ -1,7 +1,6 @@
 using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
-using HepBnn.Reference;
 using HepBnn.Runtime;
 namespace HepBnn.Tests.Support;
 
@@ -28,13 +27,7 @@ public static class CpuChecks
         using var session = new InferenceSession(model, config, new SessionOptions { MaxBatch = batch, CpuThreads = 3 });
         var raw = new int[batch * session.ScoresPerImage];
         session.Run(images, batch, raw);
-        for (int n = 0; n < batch; n++)
-        {
-            var expected = ReferenceEngine.RawScores(model, images.AsSpan((int)(n * model.InputShape.Elements), (int)model.InputShape.Elements));
-            for (int k = 0; k < expected.Length; k++)
-                Assert.True(expected[k] == raw[n * session.ScoresPerImage + k],
-                    $"seed {seed}, model {model.Name}, config {config}: sample {n} class {k} expected {expected[k]} got {raw[n * session.ScoresPerImage + k]}");
-        }
+        ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"seed {seed}, model {model.Name}, config {config}");
     }
 
     /// <summary>The model with the BatchNorm parameters of every BatchNormSign replaced by <paramref name="change"/>(layer, params).</summary>

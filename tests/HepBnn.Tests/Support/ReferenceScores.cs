@@ -1,0 +1,23 @@
+using HepBnn.Model;
+using HepBnn.Reference;
+
+namespace HepBnn.Tests.Support;
+
+/// <summary>The check every session test ends with: each sample's raw scores equal the reference engine's.</summary>
+public static class ReferenceScores
+{
+    /// <summary>Asserts that sample n's scores (at n × <paramref name="scoresPerImage"/> in <paramref name="raw"/>) equal
+    /// <see cref="ReferenceEngine.RawScores"/> of image n, for every sample of <paramref name="batch"/>; the failure names
+    /// <paramref name="context"/> (seed, model, plan), the sample, the class and both values.</summary>
+    public static void AssertMatch(BnnModel model, ReadOnlySpan<byte> images, int batch, int[] raw, int scoresPerImage, string context)
+    {
+        int size = (int)model.InputShape.Elements;
+        for (int n = 0; n < batch; n++)
+        {
+            var expected = ReferenceEngine.RawScores(model, images.Slice(n * size, size));
+            for (int k = 0; k < expected.Length; k++)
+                Assert.True(expected[k] == raw[n * scoresPerImage + k],
+                    $"{context}: sample {n} class {k} expected {expected[k]} got {raw[n * scoresPerImage + k]}");
+        }
+    }
+}
