@@ -484,6 +484,238 @@ __global__ void __launch_bounds__(512, 1) chain_kernel(const __grid_constant__ C
   }
 }
 
+// ------------------------------------------------------------------------------- part E: chain with constant shapes
+// Run 2 showed the chain's stages are bound by ONE warp's instruction latency, not by MMAs, memory or barriers: a
+// conv6 step (one 256-bit K slice) cost ~800 cycles of index arithmetic (run-time divisions for tap/word, bounds
+// tests) around 4 LDS and 2 BMMA. Here every shape is a compile-time constant (per-layer template), the K loop is
+// unrolled so each A/B address is base + a per-lane term + an immediate, and the activations of layer l+1 live in a
+// rank-major layout ([rank][padded pixel][ns/32 words]) so each CTA's pooled slice is pushed to the other CTAs as
+// 16-byte row segments (st.shared::cluster.v4) instead of one small store per pixel and destination.
+constexpr LayerShape kShapesC[5] = {{32, 32, 128, 128, 2}, {16, 16, 128, 256, 1}, {16, 16, 256, 256, 2},
+                                    {8, 8, 256, 512, 1}, {8, 8, 512, 512, 2}};
+
+struct FastGeo {  // one layer of a chain FIRST..LAST on CL ranks
+  int H, W, cin, cout, pool, ns, inWords, kw, ksteps, row, R, S, c0, wp, block, sOut, Ho, Wo;
+};
+__host__ __device__ constexpr FastGeo fastGeo(int l, int first, int cl) {
+  FastGeo g{};
+  g.H = kShapesC[l].H; g.W = kShapesC[l].W; g.cin = kShapesC[l].Cin; g.cout = kShapesC[l].Cout; g.pool = kShapesC[l].pool;
+  g.ns = g.cout / cl; g.inWords = g.cin / 32; g.kw = 9 * g.inWords; g.ksteps = (g.kw + 7) / 8; g.row = g.ksteps * 8 + 4;
+  g.R = l == first ? 1 : cl; g.S = g.inWords / g.R; g.c0 = g.S >= 4 ? 1 : 4 / g.S; g.wp = g.W + 2 * g.c0;
+  g.block = (g.H + 2) * g.wp * g.S; g.sOut = g.ns / 32; g.Ho = g.H / g.pool; g.Wo = g.W / g.pool;
+  return g;
+}
+struct FastOff { int w, t, d, m, in, stg, total; };
+__host__ __device__ constexpr FastOff fastOff(int li, int first, int last, int cl) {
+  int off = 0, stgMax = 0;
+  FastOff r{};
+  for (int l = first; l <= last; l++) {
+    FastGeo g = fastGeo(l, first, cl);
+    FastOff o{};
+    o.w = off; off += g.ns * g.row;
+    o.t = off; off += 9 * g.ns;
+    o.d = off; off += g.ns;
+    o.m = off; off += (g.ns + 31) / 32;
+    off = (off + 3) & ~3;
+    o.in = off; off += g.R * g.block;
+    off = (off + 3) & ~3;
+    stgMax = stgMax > g.H * g.W * g.ns / 8 ? stgMax : g.H * g.W * g.ns / 8;
+    if (l == li) r = o;
+  }
+  r.stg = off;
+  r.total = off + (stgMax + 3) / 4;
+  return r;
+}
+
+struct FastParams {
+  const uint32_t* gW[5];
+  const int* gT[5];
+  const int* gDir[5];
+  const uint32_t* gIn;
+  uint32_t* gOut;
+  long long* cyc;
+};
+
+template <int LI, int FIRST, int LAST, int CL, int NT>
+__device__ __forceinline__ void fast_prologue(const FastParams& p, uint32_t* sm, unsigned rank) {
+  constexpr FastGeo G = fastGeo(LI, FIRST, CL);
+  constexpr FastOff O = fastOff(LI, FIRST, LAST, CL);
+  const int tid = threadIdx.x;
+  copy4<false>((uint4*)(sm + O.w), (const uint4*)(p.gW[LI] + (size_t)rank * G.ns * G.row), G.ns * G.row / 4, tid, NT);
+  for (int i = tid; i < 9 * G.ns; i += NT) sm[O.t + i] = (uint32_t)p.gT[LI][(i / G.ns) * G.cout + rank * G.ns + i % G.ns];
+  for (int i = tid; i < G.ns; i += NT) sm[O.d + i] = (uint32_t)p.gDir[LI][rank * G.ns + i];
+  if (tid < 32 * ((G.ns + 31) / 32)) {
+    const unsigned m = __ballot_sync(0xffffffffu, tid < G.ns && p.gDir[LI][rank * G.ns + tid] > 0);
+    if ((tid & 31) == 0) sm[O.m + tid / 32] = m;
+  }
+  for (int i = tid; i < G.R * G.block; i += NT) {  // zero everything outside the interior (borders, alignment columns)
+    const int cell = (i % G.block) / G.S, y = cell / G.wp, x = cell % G.wp;
+    if (y == 0 || y > G.H || x < G.c0 || x >= G.c0 + G.W) sm[O.in + i] = 0;
+  }
+}
+
+template <int LI, int FIRST, int LAST, int CL, int NW>
+__device__ __forceinline__ void fast_stage(const FastParams& p, uint32_t* sm, unsigned rank, long long* tl) {
+  constexpr FastGeo G = fastGeo(LI, FIRST, CL);
+  constexpr FastOff O = fastOff(LI, FIRST, LAST, CL);
+  constexpr int NT = NW * 32, M = G.H * G.W, MT = M / 16, NTILES = G.ns / 8;
+  constexpr int NG0 = NW / MT < 1 ? 1 : NW / MT, NG = NG0 > NTILES ? NTILES : NG0, NTPER = NTILES / NG, UNITS = MT * NG;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+  uint8_t* stg = (uint8_t*)(sm + O.stg);
+  // per-lane part of the A word offset: word w0 + t of a pixel sits in rank block (w0 + t) / S at word (w0 + t) % S
+  const int lt = G.S >= 4 ? t : (t / G.S) * G.block + t % G.S;
+  for (int u = warp; u < UNITS; u += NW) {
+    const int mt = u / NG, nt0 = (u % NG) * NTPER;
+    const int r0 = mt * 16 + g, r1 = r0 + 8;
+    const int oy0 = r0 / G.W, ox0 = r0 % G.W, oy1 = r1 / G.W, ox1 = r1 % G.W;
+    const uint32_t* a0p = sm + O.in + (oy0 * G.wp + ox0 + G.c0 - 1) * G.S + lt;
+    const uint32_t* a1p = sm + O.in + (oy1 * G.wp + ox1 + G.c0 - 1) * G.S + lt;
+    const uint32_t* bp = sm + O.w + (nt0 * 8 + g) * G.row + t;
+    int acc[NTPER][4];
+#pragma unroll
+    for (int j = 0; j < NTPER; j++) acc[j][0] = acc[j][1] = acc[j][2] = acc[j][3] = 0;
+    int pa0 = 0, pa1 = 0;
+#pragma unroll
+    for (int s = 0; s < G.ksteps; s++) {
+      uint32_t a[4];
+#pragma unroll
+      for (int h = 0; h < 2; h++) {
+        const int w0k = s * 8 + 4 * h;  // first of this lane quad's 4 K words (never crosses a tap: inWords % 4 == 0)
+        if (w0k < G.kw) {
+          const int tap = w0k / G.inWords, w0 = w0k % G.inWords, ky = tap / 3, kx = tap % 3;
+          const int off = (w0 / G.S) * G.block + (ky * G.wp + kx) * G.S + w0 % G.S;
+          a[2 * h] = a0p[off];
+          a[2 * h + 1] = a1p[off];
+        } else {
+          a[2 * h] = 0;
+          a[2 * h + 1] = 0;
+        }
+      }
+      pa0 += __popc(a[0]) + __popc(a[2]);
+      pa1 += __popc(a[1]) + __popc(a[3]);
+#pragma unroll
+      for (int j = 0; j < NTPER; j++) mma_and_popc(acc[j], a[0], a[1], a[2], a[3], bp[j * 8 * G.row + s * 8], bp[j * 8 * G.row + s * 8 + 4]);
+    }
+    pa0 += __shfl_xor_sync(0xffffffffu, pa0, 1);
+    pa0 += __shfl_xor_sync(0xffffffffu, pa0, 2);
+    pa1 += __shfl_xor_sync(0xffffffffu, pa1, 1);
+    pa1 += __shfl_xor_sync(0xffffffffu, pa1, 2);
+    const int cls0 = (oy0 == 0 ? 0 : oy0 == G.H - 1 ? 2 : 1) * 3 + (ox0 == 0 ? 0 : ox0 == G.W - 1 ? 2 : 1);
+    const int cls1 = (oy1 == 0 ? 0 : oy1 == G.H - 1 ? 2 : 1) * 3 + (ox1 == 0 ? 0 : ox1 == G.W - 1 ? 2 : 1);
+    const int* T = (const int*)(sm + O.t);
+    const int* D = (const int*)(sm + O.d);
+#pragma unroll
+    for (int j = 0; j < NTPER; j++) {
+      const int ch = (nt0 + j) * 8 + 2 * t;
+      unsigned b0 = 0, b1 = 0;
+#pragma unroll
+      for (int q = 0; q < 2; q++) {
+        const int c = ch + q, d = D[c];
+        const int v0 = 4 * acc[j][q] - 2 * pa0, v1 = 4 * acc[j][2 + q] - 2 * pa1;
+        const int t0 = T[cls0 * G.ns + c], t1 = T[cls1 * G.ns + c];
+        b0 |= (unsigned)(d > 0 ? v0 >= t0 : v0 <= t0) << (2 * t + q);
+        b1 |= (unsigned)(d > 0 ? v1 >= t1 : v1 <= t1) << (2 * t + q);
+      }
+      b0 |= __shfl_xor_sync(0xffffffffu, b0, 1);
+      b0 |= __shfl_xor_sync(0xffffffffu, b0, 2);
+      b1 |= __shfl_xor_sync(0xffffffffu, b1, 1);
+      b1 |= __shfl_xor_sync(0xffffffffu, b1, 2);
+      if (t == 0) {
+        stg[r0 * NTILES + nt0 + j] = (uint8_t)b0;
+        stg[r1 * NTILES + nt0 + j] = (uint8_t)b1;
+      }
+    }
+  }
+  tl[3 * (LI - FIRST)] = clock64();
+  __syncthreads();
+  if (LI == FIRST) cluster_wait();  // every CTA of the cluster has started (matches the prologue's relaxed arrive)
+  // pool (OR where dir > 0, AND where dir < 0) per 32-channel word; into the own rank block of the next input, or global
+  constexpr bool kLast = LI == LAST;
+  constexpr FastGeo GN = fastGeo(kLast ? LI : LI + 1, FIRST, CL);
+  constexpr FastOff ON = fastOff(kLast ? LI : LI + 1, FIRST, LAST, CL);
+  for (int i = tid; i < G.Ho * G.Wo * G.sOut; i += NT) {
+    const int pix = i / G.sOut, j = i % G.sOut, py = pix / G.Wo, px = pix % G.Wo;
+    unsigned o = 0, a = 0xffffffffu;
+#pragma unroll
+    for (int dy = 0; dy < G.pool; dy++)
+#pragma unroll
+      for (int dx = 0; dx < G.pool; dx++) {
+        const int r = (py * G.pool + dy) * G.W + px * G.pool + dx;
+        const unsigned b = *(const uint32_t*)(stg + r * NTILES + 4 * j);
+        o |= b; a &= b;
+      }
+    const unsigned dm = sm[O.m + j], v = (o & dm) | (a & ~dm);
+    if (kLast) p.gOut[pix * (G.cout / 32) + rank * G.sOut + j] = v;
+    else sm[ON.in + rank * GN.block + ((py + 1) * GN.wp + px + GN.c0) * GN.S + j] = v;
+  }
+  tl[3 * (LI - FIRST) + 1] = clock64();
+  if (!kLast) {
+    __syncthreads();
+    constexpr int CHUNKS = G.Wo * G.sOut / 4;  // 16-byte pieces of one interior row of the own block
+    for (int i = tid; i < G.Ho * CHUNKS * (CL - 1); i += NT) {
+      const int d0 = i / (G.Ho * CHUNKS), rem = i % (G.Ho * CHUNKS), row = rem / CHUNKS, c = rem % CHUNKS;
+      const unsigned dest = (rank + 1 + d0) % CL;
+      const uint32_t* src = sm + ON.in + rank * GN.block + ((row + 1) * GN.wp + GN.c0) * GN.S + 4 * c;
+      const uint4 v = *(const uint4*)src;
+      const uint32_t ra = map_rank(smem_addr(src), dest);
+      asm volatile("st.shared::cluster.v4.u32 [%0], {%1, %2, %3, %4};" :: "r"(ra), "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w) : "memory");
+    }
+    cluster_sync();
+  }
+  tl[3 * (LI - FIRST) + 2] = clock64();
+}
+
+template <int LI, int FIRST, int LAST, int CL, int NW>
+__device__ __forceinline__ void fast_prologues(const FastParams& p, uint32_t* sm, unsigned rank) {
+  fast_prologue<LI, FIRST, LAST, CL, NW * 32>(p, sm, rank);
+  if constexpr (LI < LAST) fast_prologues<LI + 1, FIRST, LAST, CL, NW>(p, sm, rank);
+}
+template <int LI, int FIRST, int LAST, int CL, int NW>
+__device__ __forceinline__ void fast_stages(const FastParams& p, uint32_t* sm, unsigned rank, long long* tl) {
+  fast_stage<LI, FIRST, LAST, CL, NW>(p, sm, rank, tl);
+  if constexpr (LI < LAST) fast_stages<LI + 1, FIRST, LAST, CL, NW>(p, sm, rank, tl);
+}
+
+template <int FIRST, int LAST, int CL, int NW>
+__global__ void __launch_bounds__(NW * 32, 1) chain_fast(const __grid_constant__ FastParams p) {
+  extern __shared__ __align__(16) uint32_t sm[];
+  const unsigned rank = cluster_rank();
+  const int tid = threadIdx.x;
+  long long tstart = clock64();
+  fast_prologues<FIRST, FIRST, LAST, CL, NW>(p, sm, rank);
+  cluster_arrive_relaxed();
+  pdl_wait();
+  pdl_trigger();
+  long long tpro = clock64();
+  {  // first input (NHWC, unpadded) → padded R = 1 layout; 16-byte loads all in flight before the stores
+    constexpr FastGeo G = fastGeo(FIRST, FIRST, CL);
+    constexpr FastOff O = fastOff(FIRST, FIRST, LAST, CL);
+    constexpr int Q = G.inWords / 4, N4 = G.H * G.W * Q, PER = (N4 + NW * 32 - 1) / (NW * 32);
+    uint4 v[PER];
+#pragma unroll
+    for (int k = 0; k < PER; k++) {
+      const int i = tid + k * NW * 32;
+      v[k] = i < N4 ? __ldcg((const uint4*)p.gIn + i) : make_uint4(0, 0, 0, 0);
+    }
+#pragma unroll
+    for (int k = 0; k < PER; k++) {
+      const int i = tid + k * NW * 32;
+      if (i < N4) {
+        const int pix = i / Q, q = i % Q, y = pix / G.W, x = pix % G.W;
+        *(uint4*)(sm + O.in + ((y + 1) * G.wp + x + G.c0) * G.S + 4 * q) = v[k];
+      }
+    }
+  }
+  __syncthreads();
+  long long tl[3 * 5];
+  fast_stages<FIRST, FIRST, LAST, CL, NW>(p, sm, rank, tl);
+  if (rank == 0 && tid == 0 && p.cyc) {
+    p.cyc[0] = tpro - tstart;
+    long long prev = tpro;
+    for (int k = 0; k < 3 * (LAST - FIRST + 1); k++) { p.cyc[1 + k] = tl[k] - prev; prev = tl[k]; }
+  }
+}
+
 // --------------------------------------------------------------------------------------------------- host side
 static double Median(std::vector<double> v) { std::sort(v.begin(), v.end()); return v[v.size() / 2]; }
 static double Pct(std::vector<double> v, double q) { std::sort(v.begin(), v.end()); return v[(size_t)(q * (v.size() - 1))]; }
@@ -594,6 +826,138 @@ static std::vector<uint32_t> RefChain(const std::vector<HostLayer>& layers, std:
 }
 
 static const long long kSpinCycles = 8000;  // ≈ 4 µs at 1980 MHz
+
+// --------------------------------------------------------------------------------------------- part E host side
+struct FastCtx {
+  cudaStream_t s;
+  std::vector<HostLayer>* all;
+  std::vector<std::vector<uint32_t>>* refs;  // refs[l] = output of layer l (conv2 + l)
+  std::vector<uint32_t>* in2;
+  FastParams base;                           // weights/thresholds/directions of all 5 layers on the device
+  uint32_t* dOut;
+  long long* dCyc;
+  int iters;
+  double emptyMed, spinMed;
+  int* fails;
+};
+
+template <int FIRST, int LAST, int CL, int NW>
+static void RunFast(FastCtx& x, const char* name) {
+  static_assert(fastGeo(FIRST, FIRST, CL).ns % 32 == 0 && fastGeo(LAST, FIRST, CL).ns % 32 == 0, "slices of whole words");
+  constexpr FastOff O = fastOff(FIRST, FIRST, LAST, CL);
+  const size_t smem = (size_t)O.total * 4;
+  auto kern = chain_fast<FIRST, LAST, CL, NW>;
+  CK(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+  CK(cudaFuncSetAttribute(kern, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
+  const std::vector<uint32_t>& inHost = FIRST == 0 ? *x.in2 : (*x.refs)[FIRST - 1];
+  const std::vector<uint32_t>& ref = (*x.refs)[LAST];
+  uint32_t* dIn;
+  CK(cudaMalloc(&dIn, inHost.size() * 4));
+  CK(cudaMemcpy(dIn, inHost.data(), inHost.size() * 4, cudaMemcpyHostToDevice));
+  FastParams p = x.base;
+  p.gIn = dIn; p.gOut = x.dOut; p.cyc = x.dCyc;
+  {
+    cudaLaunchConfig_t cfg = {};
+    cudaLaunchAttribute at[1];
+    at[0].id = cudaLaunchAttributeClusterDimension;
+    at[0].val.clusterDim.x = CL; at[0].val.clusterDim.y = 1; at[0].val.clusterDim.z = 1;
+    cfg.gridDim = dim3(CL); cfg.blockDim = dim3(NW * 32); cfg.dynamicSmemBytes = smem; cfg.attrs = at; cfg.numAttrs = 1;
+    int clusters = 0;
+    cudaError_t e = cudaOccupancyMaxActiveClusters(&clusters, kern, &cfg);
+    if (e != cudaSuccess || clusters < 1) {
+      printf("E %-30s smem %6zu B: skipped, max active clusters %d (%s)\n", name, smem, clusters, cudaGetErrorString(e));
+      cudaGetLastError();
+      CK(cudaFree(dIn));
+      return;
+    }
+  }
+  CK(cudaMemset(x.dOut, 0xA5, 1 << 16));
+  auto ge = Capture(x.s, [&] { Launch(kern, CL, NW * 32, smem, x.s, CL, false, p); });
+  CK(cudaGraphLaunch(ge, x.s));
+  CK(cudaStreamSynchronize(x.s));
+  CK(cudaGetLastError());
+  std::vector<uint32_t> got(ref.size());
+  CK(cudaMemcpy(got.data(), x.dOut, got.size() * 4, cudaMemcpyDeviceToHost));
+  int diff = 0;
+  for (size_t i = 0; i < ref.size(); i++) diff += popc(ref[i] ^ got[i]);
+  Timing t = TimeGraph(ge, x.s, x.iters);
+  auto geS = Capture(x.s, [&] {
+    Launch(spin_kernel, 1, 32, 0, x.s, 0, false, kSpinCycles);
+    Launch(kern, CL, NW * 32, smem, x.s, CL, true, p);
+  });
+  Timing tS = TimeGraph(geS, x.s, x.iters);
+  CK(cudaGraphExecDestroy(geS));
+  CK(cudaMemcpy(got.data(), x.dOut, got.size() * 4, cudaMemcpyDeviceToHost));
+  int diff2 = 0;
+  for (size_t i = 0; i < ref.size(); i++) diff2 += popc(ref[i] ^ got[i]);
+  long long cyc[16];
+  CK(cudaMemcpy(cyc, x.dCyc, sizeof cyc, cudaMemcpyDeviceToHost));
+  if (diff || diff2) (*x.fails)++;
+  const double cycUs = 1.0 / 1980.0;
+  printf("E %-30s smem %6zu B: %s (%d/%d bits differ of %zu); graph %6.2f [%6.2f, %6.2f] µs, node ≈ %5.2f; after spin +%5.2f; CTA0 µs: prologue %.2f",
+         name, smem, diff || diff2 ? "MISMATCH" : "bit-exact", diff, diff2, ref.size() * 32, t.med, t.p10, t.p90, t.med - x.emptyMed,
+         tS.med - x.spinMed, cyc[0] * cycUs);
+  for (int l = 0; l <= LAST - FIRST; l++)
+    printf(" | conv%d %.2f = %.2f+%.2f+%.2f", FIRST + 2 + l, (cyc[1 + 3 * l] + cyc[2 + 3 * l] + cyc[3 + 3 * l]) * cycUs,
+           cyc[1 + 3 * l] * cycUs, cyc[2 + 3 * l] * cycUs, cyc[3 + 3 * l] * cycUs);
+  printf("\n");
+  CK(cudaGraphExecDestroy(ge));
+  CK(cudaFree(dIn));
+}
+
+// conv3..conv6 as four one-layer constant-shape kernels (CL ranks each) chained in one graph: the per-block plan's shape
+template <int CL, int NW>
+static void RunFastSingles(FastCtx& x) {
+  std::vector<uint32_t*> bufs;
+  uint32_t* dIn;
+  const auto& in3 = (*x.refs)[0];
+  CK(cudaMalloc(&dIn, in3.size() * 4));
+  CK(cudaMemcpy(dIn, in3.data(), in3.size() * 4, cudaMemcpyHostToDevice));
+  FastParams ps[4];
+  const uint32_t* prev = dIn;
+  for (int l = 1; l < 5; l++) {
+    uint32_t* o;
+    CK(cudaMalloc(&o, (*x.refs)[l].size() * 4));
+    bufs.push_back(o);
+    ps[l - 1] = x.base;
+    ps[l - 1].gIn = prev; ps[l - 1].gOut = o; ps[l - 1].cyc = nullptr;
+    prev = o;
+  }
+  size_t sm[4] = {(size_t)fastOff(1, 1, 1, CL).total * 4, (size_t)fastOff(2, 2, 2, CL).total * 4,
+                  (size_t)fastOff(3, 3, 3, CL).total * 4, (size_t)fastOff(4, 4, 4, CL).total * 4};
+  CK(cudaFuncSetAttribute(chain_fast<1, 1, CL, NW>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm[0]));
+  CK(cudaFuncSetAttribute(chain_fast<2, 2, CL, NW>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm[1]));
+  CK(cudaFuncSetAttribute(chain_fast<3, 3, CL, NW>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm[2]));
+  CK(cudaFuncSetAttribute(chain_fast<4, 4, CL, NW>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm[3]));
+  for (int pdl = 0; pdl < 2; pdl++) {
+    auto body = [&](bool spin) {
+      if (spin) Launch(spin_kernel, 1, 32, 0, x.s, 0, false, kSpinCycles);
+      Launch(chain_fast<1, 1, CL, NW>, CL, NW * 32, sm[0], x.s, CL, pdl && spin, ps[0]);
+      Launch(chain_fast<2, 2, CL, NW>, CL, NW * 32, sm[1], x.s, CL, pdl, ps[1]);
+      Launch(chain_fast<3, 3, CL, NW>, CL, NW * 32, sm[2], x.s, CL, pdl, ps[2]);
+      Launch(chain_fast<4, 4, CL, NW>, CL, NW * 32, sm[3], x.s, CL, pdl, ps[3]);
+    };
+    auto ge = Capture(x.s, [&] { body(false); });
+    CK(cudaMemset(bufs.back(), 0xA5, (*x.refs)[4].size() * 4));
+    CK(cudaGraphLaunch(ge, x.s));
+    CK(cudaStreamSynchronize(x.s));
+    std::vector<uint32_t> got((*x.refs)[4].size());
+    CK(cudaMemcpy(got.data(), bufs.back(), got.size() * 4, cudaMemcpyDeviceToHost));
+    int diff = 0;
+    for (size_t i = 0; i < got.size(); i++) diff += popc(got[i] ^ (*x.refs)[4][i]);
+    if (diff) (*x.fails)++;
+    Timing t = TimeGraph(ge, x.s, x.iters);
+    auto geS = Capture(x.s, [&] { body(true); });
+    Timing tS = TimeGraph(geS, x.s, x.iters);
+    CK(cudaGraphExecDestroy(geS));
+    printf("F conv3..conv6 as 4 one-layer constant-shape kernels (cluster %d, %d threads), %-12s: %s; graph %6.2f [%6.2f, %6.2f] µs, nodes ≈ %5.2f; after spin +%5.2f\n",
+           CL, NW * 32, pdl ? "programmatic" : "plain", diff ? "MISMATCH" : "bit-exact", t.med, t.p10, t.p90, t.med - x.emptyMed,
+           tS.med - x.spinMed);
+    CK(cudaGraphExecDestroy(ge));
+  }
+  for (auto* b : bufs) CK(cudaFree(b));
+  CK(cudaFree(dIn));
+}
 
 int main(int argc, char** argv) {
   int iters = argc > 1 ? atoi(argv[1]) : 3000;
@@ -804,6 +1168,32 @@ int main(int argc, char** argv) {
              pdl ? "programmatic" : "plain", diff ? "MISMATCH" : "bit-exact", t.med, t.p10, t.p90, t.med - empty.med, tS.med - spin.med);
       CK(cudaGraphExecDestroy(ge));
     }
+  }
+  // ---- E/F: constant-shape chain kernels (rank-major activations, 16-byte DSMEM pushes)
+  printf("\n== E: constant-shape chain kernels, same layers, same checks (E) and as one-layer kernels in one graph (F)\n");
+  {
+    FastCtx x{};
+    x.s = s; x.all = &all; x.refs = &refs; x.in2 = &in2; x.dOut = dOut; x.dCyc = dCyc; x.iters = iters;
+    x.emptyMed = empty.med; x.spinMed = spin.med; x.fails = &fails;
+    std::vector<uint32_t*> cbufs;
+    for (int l = 0; l < 5; l++) {
+      uint32_t* d;
+      CK(cudaMalloc(&d, all[l].w.size() * 4)); CK(cudaMemcpy(d, all[l].w.data(), all[l].w.size() * 4, cudaMemcpyHostToDevice));
+      x.base.gW[l] = d; cbufs.push_back(d);
+      CK(cudaMalloc(&d, all[l].tfold.size() * 4)); CK(cudaMemcpy(d, all[l].tfold.data(), all[l].tfold.size() * 4, cudaMemcpyHostToDevice));
+      x.base.gT[l] = (const int*)d; cbufs.push_back(d);
+      CK(cudaMalloc(&d, all[l].dir.size() * 4)); CK(cudaMemcpy(d, all[l].dir.data(), all[l].dir.size() * 4, cudaMemcpyHostToDevice));
+      x.base.gDir[l] = (const int*)d; cbufs.push_back(d);
+    }
+    RunFast<1, 4, 8, 16>(x, "fast conv3-6 cluster8 512t");
+    RunFast<1, 4, 8, 8>(x, "fast conv3-6 cluster8 256t");
+    RunFast<1, 4, 4, 16>(x, "fast conv3-6 cluster4 512t");
+    RunFast<0, 4, 4, 16>(x, "fast conv2-6 cluster4 512t");
+    RunFast<1, 1, 8, 16>(x, "fast conv3 only cluster8 512t");
+    RunFast<4, 4, 8, 16>(x, "fast conv6 only cluster8 512t");
+    RunFast<1, 4, 8, 16>(x, "fast conv3-6 cluster8 512t again");
+    RunFastSingles<8, 16>(x);
+    for (auto* d : cbufs) CK(cudaFree(d));
   }
   printf("\nchain checks: %s\n", fails ? "FAIL" : "all bit-exact");
   return fails ? 1 : 0;

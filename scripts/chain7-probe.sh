@@ -10,7 +10,7 @@ sum="$out/probe.txt"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader > "$sum" 2>&1
 nvcc --version | tail -2 >> "$sum"
 t0=$SECONDS
-nvcc -arch=sm_90 -O3 -std=c++17 -Xptxas -v -o /tmp/chain7-probe "$dir/chain7-probe.cu" > "$out/ptxas.txt" 2>&1
+nvcc -arch=sm_90 -O3 -std=c++17 --expt-relaxed-constexpr -Xptxas -v -o /tmp/chain7-probe "$dir/chain7-probe.cu" > "$out/ptxas.txt" 2>&1
 echo "nvcc exit $?, $((SECONDS - t0)) s" >> "$sum"
 grep -E "error|Function properties for|registers" "$out/ptxas.txt" | head -40 >> "$sum"
 cuobjdump -sass /tmp/chain7-probe > "$out/sass.txt" 2>&1 && gzip -f "$out/sass.txt"
