@@ -44,7 +44,7 @@ public static class BlockBenchmark
         {
             var bestOnDevice = new Dictionary<DeviceKind, double>();
             var results = new List<BlockTiming>();
-            foreach (var config in Candidates(block, res, include).OrderBy(c => rank.GetValueOrDefault(c.Name, double.MaxValue)))
+            foreach (var config in Candidates(block, res, include).Where(c => Ops.Gpu.GpuConstantShapes.Offered(c, batch)).OrderBy(c => rank.GetValueOrDefault(c.Name, double.MaxValue)))
             {
                 progress?.Invoke($"{block.Name} / {config.Name}");
                 using var runner = config.Prepare(block, batch, res);

@@ -16,7 +16,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
     internal static long Cost(Block b, int batch) => batch * b.ConvShape.Elements * b.KernelH * b.KernelW * (b.Input == BlockInput.Image ? b.InputShape.C : b.InputWords);
 
     /// <summary>Configurations that run 8-bit image blocks only (the first layer).</summary>
-    static bool ImageOnly(IKernelConfiguration config) => config is GpuTensorCoreImageRows;
+    static bool ImageOnly(IKernelConfiguration config) => config is GpuTensorCoreImageRows or GpuConstantShapes { Original: GpuTensorCoreImageRows };
 
     [Theory]
     [MemberData(nameof(GpuConfigs))]

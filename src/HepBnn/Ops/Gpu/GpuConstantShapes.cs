@@ -1,0 +1,55 @@
+using HepBnn.Devices;
+
+namespace HepBnn.Ops.Gpu;
+
+/// <summary>
+/// The constant-shape twin of a GPU configuration ("gpu.tensor-core-wide-deep-const" …): the same kernel, weights and
+/// launch, but compiled at Prepare for this block and batch with every <see cref="GpuBlockParams"/> field a constant
+/// (<see cref="GpuConstantKernel"/>), so its index arithmetic folds away — at batch 1 each warp's serial instruction
+/// chain is what a layer costs (docs/results/h200-chain7). A session built from a plan naming the twin compiles the
+/// same kernel in its Prepare; a run at another batch than the prepared one launches the run-time-shape kernel (no
+/// compile inside a graph capture). The profiler measures twins only up to <see cref="MaxProfiledBatch"/> (each block
+/// and batch is a compile of its own) and only while HEPBNN_CONST_SHAPES is on, beside their originals, and keeps
+/// whichever is faster per block.
+/// </summary>
+public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfiguration
+{
+    /// <summary>Largest batch the profiler measures twins at: small batches are where the index chain dominates, and
+    /// every (block, batch) costs one kernel compile.</summary>
+    public const int MaxProfiledBatch = 16;
+    public const string Suffix = "-const";
+
+    public GpuConfiguration Original { get; } = original;
+    public string Name { get; } = original.Name + Suffix;
+    public DeviceKind Device => DeviceKind.Gpu;
+    public string Description => $"{Original.Name} compiled per block and batch with every shape a constant";
+    public bool Supports(Block block) => EnvironmentSwitches.ConstantShapes && Original.Supports(block);
+
+    public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
+    {
+        if (!EnvironmentSwitches.ConstantShapes) throw new HepBnnException($"{Name} is off (HEPBNN_CONST_SHAPES=0)");
+        var runner = Original.Prepare(block, maxBatch, resources);
+        try
+        {
+            if (runner is not GpuBlockRunner gpu) throw new HepBnnException($"{Name}: {Original.Name} has no constant-shape form");
+            gpu.CompileConstant(maxBatch, this);
+            return gpu;
+        }
+        catch
+        {
+            runner.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Whether the profiler measures <paramref name="config"/> at <paramref name="batch"/>.</summary>
+    public static bool Offered(IKernelConfiguration config, int batch) => config is not GpuConstantShapes || batch <= MaxProfiledBatch;
+
+    /// <summary>The twins: of the configurations the found batch-1 and batch-16 plans use (conv1's byte MMA and the dense
+    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final).</summary>
+    public static IEnumerable<IKernelConfiguration> Twins() =>
+        new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold() }
+            .Select(c => new GpuConstantShapes(c));
+
+    public override string ToString() => Name;
+}
