@@ -1,8 +1,10 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using HepBnn.Devices;
 using HepBnn.Model;
 using HepBnn.Ops;
 using HepBnn.Ops.Gpu;
+using HepBnn.Planning;
 using ILGPU;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
@@ -44,7 +46,12 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
         string generic = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         string constant = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p).PTXAssembly;
+        double first = clock.Elapsed.TotalMilliseconds;
+        clock.Restart();
+        _ = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p with { Batch = p.Batch + 1 });
+        output.WriteLine($"constant compile {first:F0} ms, again {clock.Elapsed.TotalMilliseconds:F0} ms");
         var (g, c) = (Counts(generic), Counts(constant));
         if (Environment.GetEnvironmentVariable("HEPBNN_TEST_PTX_DIR") is { Length: > 0 } dir)
         {
@@ -53,21 +60,26 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         }
         output.WriteLine($"{kernel} b{batch} (KSteps {p.KSteps}, TilesPerGroup {p.TilesPerGroup}): run-time shapes {g}; constant {c}");
         Assert.True(g.Divisions > 0, $"the run-time-shape kernel divides by shapes: {g}");
-        Assert.True(c.Divisions < g.Divisions, $"constant {c} vs run-time {g}");
+        // By constants ILGPU still writes div/rem, which ptxas turns into multiplies; the split kernel keeps its two
+        // divisions by the launch's split count (a grid dimension, not a parameter).
+        Assert.Equal(kernel == "SplitBitsKernel" ? 2 : 0, c.Divisions);
+        Assert.True(c.ConstantDivisions > 0 || g.ConstantDivisions == 0, $"constant {c}");
         Assert.True(c.Instructions < g.Instructions, $"constant {c} vs run-time {g}");
         Assert.True(c.Mma >= g.Mma && c.Mma > 0, $"constant {c} vs run-time {g}");
     }
 
-    internal readonly record struct PtxCounts(int Instructions, int Mma, int Divisions, int Branches, int ParamLoads)
+    /// <summary><see cref="Divisions"/>: div/rem by a register (a run-time divisor); <see cref="ConstantDivisions"/>: by an immediate.</summary>
+    internal readonly record struct PtxCounts(int Instructions, int Mma, int Divisions, int ConstantDivisions, int Branches, int ParamLoads)
     {
-        public override string ToString() => $"{Instructions} instructions, {Mma} mma, {Divisions} div/rem, {Branches} branches, {ParamLoads} param loads";
+        public override string ToString() => $"{Instructions} instructions, {Mma} mma, {Divisions} div/rem by a register, {ConstantDivisions} by a constant, {Branches} branches, {ParamLoads} param loads";
     }
 
     /// <summary>Instruction lines of a PTX listing (not directives, labels or braces), and some kinds of them.</summary>
     internal static PtxCounts Counts(string ptx)
     {
         var lines = ptx.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('.') && !l.StartsWith("//") && !l.EndsWith(':') && l is not ("{" or "}") && !l.StartsWith(')')).ToList();
-        return new(lines.Count, lines.Count(l => l.StartsWith("mma.")), lines.Count(l => Regex.IsMatch(l, @"^(div|rem)\.")),
+        return new(lines.Count, lines.Count(l => l.StartsWith("mma.")), lines.Count(l => Regex.IsMatch(l, @"^(div|rem)\.\S+\s+%\w+, %?\w+, %\w+;")),
+            lines.Count(l => Regex.IsMatch(l, @"^(div|rem)\.\S+\s+%\w+, %?\w+, -?\d+;")),
             lines.Count(l => Regex.IsMatch(l, @"^(@%p\d+\s+)?bra")), lines.Count(l => l.StartsWith("ld.param")));
     }
 
@@ -76,13 +88,25 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
     {
         var twin = ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const");
         var original = ConfigurationRegistry.Find("gpu.tensor-core-wide-deep");
-        Assert.True(GpuConstantShapes.Offered(twin, 1));
-        Assert.True(GpuConstantShapes.Offered(twin, GpuConstantShapes.MaxProfiledBatch));
+        Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.Offered(twin, 1));
+        Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.Offered(twin, GpuConstantShapes.MaxProfiledBatch));
         Assert.False(GpuConstantShapes.Offered(twin, GpuConstantShapes.MaxProfiledBatch + 1));
         Assert.True(GpuConstantShapes.Offered(original, 256));
         var block = DeepBlock(6);
         Assert.Equal(original.Supports(block), twin.Supports(block));
         Assert.Equal(5, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count());
+    }
+
+    [Fact]
+    public void ProfilerCompilesTwinsOnlyOfCloseOriginals()
+    {
+        var twin = (GpuConstantShapes)ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const");
+        static BlockTiming T(string config, double us, bool pruned = false) =>
+            new(1, "conv2", config, DeviceKind.Gpu, new TimingStats(us, us, us, 5), Pruned: pruned);
+        Assert.True(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core", 4.0), T("gpu.tensor-core-wide-deep", 5.0)], 4.0));
+        Assert.False(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core", 4.0), T("gpu.tensor-core-wide-deep", 5.3)], 4.0));
+        Assert.False(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core-wide-deep", 4.0, pruned: true)], 4.0));
+        Assert.False(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core", 4.0)], 4.0)); // original not measured
     }
 
     [Fact]
