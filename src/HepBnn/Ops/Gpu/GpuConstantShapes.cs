@@ -25,6 +25,8 @@ public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfig
     public DeviceKind Device => DeviceKind.Gpu;
     public string Description => $"{Original.Name} compiled per block and batch with every shape a constant";
     public bool Supports(Block block) => Original.Supports(block);
+    /// <summary>Why <see cref="Supports"/> refuses <paramref name="block"/>: the original's reason.</summary>
+    public string? Refusal(Block block) => Original.Refusal(block);
 
     public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
     {
