@@ -21,6 +21,7 @@ cp scripts/gpu-check.sh scripts/cpu-device.sh scripts/plan-check.sh scripts/fina
 cp scripts/io-binding-check.sh "$out/"
 [ -f scripts/pdl-call.sh ] && cp scripts/pdl-call.sh scripts/pdl-mapped-call.sh "$out/"
 [ -f scripts/b1lat-call.sh ] && cp scripts/b1lat-call.sh scripts/b1lat-call2.sh "$out/"   # docs/results/h200-b1lat
+[ -f scripts/spec7-call.sh ] && cp scripts/spec7-call.sh scripts/spec7-call2.sh "$out/"   # docs/results/h200-spec7
 [ -f scripts/b1pdl-call.sh ] && cp scripts/b1pdl-call.sh scripts/b1pdl-call2.sh "$out/"   # docs/results/h200-b1pdl (with tools/PtxDump output in "$out/ptx")
 cp scripts/fused-mma-check.sh scripts/fused-mma-probe.sh "$out/"
 [ -f scripts/mma-check.sh ] && cp scripts/mma-check.sh scripts/mma-layout-probe.cu "$out/"
