@@ -51,29 +51,35 @@ public static class GpuWideGatherCount
         int pop = 0, k = 0;
         for (; k + 8 <= words; k += 8)
         {
-            ulong v0 = Word(input, table, b, m, k), v1 = Word(input, table, b, m, k + 1);
-            ulong v2 = Word(input, table, b, m, k + 2), v3 = Word(input, table, b, m, k + 3);
-            ulong v4 = Word(input, table, b, m, k + 4), v5 = Word(input, table, b, m, k + 5);
-            ulong v6 = Word(input, table, b, m, k + 6), v7 = Word(input, table, b, m, k + 7);
-            row[k] = v0;
-            row[k + 1] = v1;
-            row[k + 2] = v2;
-            row[k + 3] = v3;
-            row[k + 4] = v4;
-            row[k + 5] = v5;
-            row[k + 6] = v6;
-            row[k + 7] = v7;
+            // Views at the batch's first word: the 8 table loads and stage stores at immediate offsets from one base
+            // (32-bit k + i widened per load would cost an add and a multiply each).
+            var t = table.SubView(k, 8);
+            var s = row.SubView(k, 8);
+            ulong v0 = Word(input, t, b, m, 0), v1 = Word(input, t, b, m, 1);
+            ulong v2 = Word(input, t, b, m, 2), v3 = Word(input, t, b, m, 3);
+            ulong v4 = Word(input, t, b, m, 4), v5 = Word(input, t, b, m, 5);
+            ulong v6 = Word(input, t, b, m, 6), v7 = Word(input, t, b, m, 7);
+            s[0] = v0;
+            s[1] = v1;
+            s[2] = v2;
+            s[3] = v3;
+            s[4] = v4;
+            s[5] = v5;
+            s[6] = v6;
+            s[7] = v7;
             pop += GpuPopc.Count(v0) + GpuPopc.Count(v1) + GpuPopc.Count(v2) + GpuPopc.Count(v3)
                    + GpuPopc.Count(v4) + GpuPopc.Count(v5) + GpuPopc.Count(v6) + GpuPopc.Count(v7);
         }
         if (k < words) // an odd step count: its last step's 4 words
         {
-            ulong v0 = Word(input, table, b, m, k), v1 = Word(input, table, b, m, k + 1);
-            ulong v2 = Word(input, table, b, m, k + 2), v3 = Word(input, table, b, m, k + 3);
-            row[k] = v0;
-            row[k + 1] = v1;
-            row[k + 2] = v2;
-            row[k + 3] = v3;
+            var t = table.SubView(k, 4);
+            var s = row.SubView(k, 4);
+            ulong v0 = Word(input, t, b, m, 0), v1 = Word(input, t, b, m, 1);
+            ulong v2 = Word(input, t, b, m, 2), v3 = Word(input, t, b, m, 3);
+            s[0] = v0;
+            s[1] = v1;
+            s[2] = v2;
+            s[3] = v3;
             pop += GpuPopc.Count(v0) + GpuPopc.Count(v1) + GpuPopc.Count(v2) + GpuPopc.Count(v3);
         }
         return pop;
