@@ -175,14 +175,6 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     public void Wide2MFoldBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks("gpu.tensor-core-wide-2m-r128-fold", h, w, c, k, kernel, stride, pad, pool, batch);
 
-    /// <summary>r128-fold with the set-up gather table and the rows' popcounts counted while gathering
-    /// (GpuWideGatherCount): all five wide shapes, so odd step counts (the 4-word tail batch) and even ones, rows of every
-    /// border class (taps masked out at each side), empty rows of a last partial tile, and both popcount parities.</summary>
-    [Theory]
-    [MemberData(nameof(WideShapes))]
-    public void Wide2MRowPopBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
-        CheckBlocks("gpu.tensor-core-wide-2m-r128-rowpop", h, w, c, k, kernel, stride, pad, pool, batch);
-
     void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks(fixture.Resources, name, h, w, c, k, kernel, stride, pad, pool, batch);
 

@@ -149,7 +149,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     }
 
     /// <summary>Bits k &lt; taps with 0 ≤ first + k &lt; size.</summary>
-    internal static int Inside(int first, int taps, int size)
+    static int Inside(int first, int taps, int size)
     {
         int lo = first < 0 ? -first : 0, hi = size - first < taps ? size - first : taps;
         return hi <= lo ? 0 : ((1 << hi) - 1) & ~((1 << lo) - 1);

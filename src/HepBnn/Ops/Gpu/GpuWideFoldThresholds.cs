@@ -73,14 +73,6 @@ public static class GpuWideFoldThresholds
     /// weights with the complemented channels inverted (two steps of zeros after them: the product's loads ahead).</summary>
     internal static GpuBlockData Data(GpuDevice gpu, Block block, GpuBlockParams p)
     {
-        var (fragments, meta) = Arrays(block, ref p);
-        return new GpuBlockData(gpu, block, p, (fragments, meta, GpuBlockData.PoolAndWords(block)));
-    }
-
-    /// <summary><see cref="Data"/>'s weights and constants before their upload (and <paramref name="p"/> with its
-    /// offsets), for a kernel that appends constants of its own (<see cref="GpuTensorCoreWide2MRowPop"/>).</summary>
-    internal static (ulong[] Fragments, int[] Meta) Arrays(Block block, ref GpuBlockParams p)
-    {
         var tables = new CpuBlockData(block, 0, 0);
         p = GpuTensorCore.WithOffsets(p, tables);
         var meta = GpuTensorCore.Meta(block, p, tables);
@@ -96,7 +88,7 @@ public static class GpuWideFoldThresholds
         start.CopyTo(all, p.PairOffset);
         var fragments = GpuTensorCore.Fragments(Weights(w, complement, k, p.KWords), k, p);
         Array.Resize(ref fragments, fragments.Length + 512);
-        return (fragments, all);
+        return new GpuBlockData(gpu, block, p, (fragments, all, GpuBlockData.PoolAndWords(block)));
     }
 
     /// <summary>The weights with each complemented channel's patch words inverted ([channel][words]).</summary>
