@@ -5,7 +5,9 @@
 # <bin>/ptx) with scripts/sass-loops.py; the per-block bench of vgg7 at batch 256 (every GPU configuration per block,
 # rowpop beside fold and lean in the same run) and its MMA fractions; `hepbnn verify --device gpu`; then Nsight Compute
 # on the rowpop kernels of conv2–conv4 from the saved plan (as ncu4-ncu.sh) with the source page's region summary.
-# Everything lands in $OUT/ncu4-call.tar.gz (+ summary.txt). Usage: ncu4-call.sh [binary-dir=.device/ncu4] [budget-s=125]
+# gpu.tensor-core-wide-2m-r128-rowpop was dropped after that call (slower on every block): to rerun, pass another
+# configuration in the plan step and the ncu kernel regex. Everything lands in $OUT/ncu4-call.tar.gz (+ summary.txt).
+# Usage: ncu4-call.sh [binary-dir=.device/ncu4] [budget-s=125]
 set -uo pipefail
 bin=${1:-.device/ncu4}
 budget=${2:-125}
