@@ -41,8 +41,10 @@ public static class RooflineCommand
         public double ScalingL1 => AllThreadsL1 / OneThreadL1;
         public double ScalingBlockWeights => AllThreadsBlockWeights / OneThreadBlockWeights;
     }
+    public sealed record ForkVariantRow(string Variant, int Round, int Threads, double ForMedianUs, double ForP90Us, double RegionUs, double BoundaryUs);
     public sealed record Report(string Cpu, int Cores, double LoadAverage, List<PeakRow> Peaks, List<ForkJoinRow> ForkJoin, List<BlockRow> Blocks)
     {
+        public List<ForkVariantRow> ForkVariants { get; } = [];
         public List<SegmentRow> Segments { get; } = [];
         public List<KernelScalingRow> KernelScaling { get; } = [];
     }
@@ -124,9 +126,11 @@ public static class RooflineCommand
         var budget = new Option<double>("--budget-ms") { Description = "ms per block × configuration measurement", DefaultValueFactory = _ => 60 };
         var segmentConfigs = new Option<string[]>("--segment-configs") { Description = "configurations (one for every block, or a comma-separated one per block) whose whole-model latency is measured with one fork-join per block vs one parallel region", DefaultValueFactory = _ => ["cpu.mt-rows", "cpu.mt-pixels"], AllowMultipleArgumentsPerToken = true };
         var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
+        var variants = new Option<bool>("--fork-variants") { Description = "also measure the fork-join and region costs with the pool's earlier hand-off and each change alone, alternated twice" };
+        var forkOnly = new Option<bool>("--fork-only") { Description = "only the fork-join measurements (no peaks, kernel scaling, segments or blocks)" };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
-            { model, batch, threads, budget, configs, segmentConfigs, jsonOut };
+            { model, batch, threads, budget, configs, segmentConfigs, variants, forkOnly, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var cpu = CpuFeatures.Detect();
@@ -134,8 +138,10 @@ public static class RooflineCommand
             var pool = res.CpuWorkers;
             var report = new Report(cpu.Model, pool.Threads, MachineLoad.OneMinute(), [], [], []);
             var peaks = new Dictionary<(BlockedIsa, int), double>();
+            bool forkOnlyRun = r.GetValue(forkOnly);
             foreach (var isa in new[] { BlockedIsa.Popcnt, BlockedIsa.Avx2, BlockedIsa.Avx512 })
             {
+                if (forkOnlyRun) break;
                 if (!CpuRoofline.Available(isa)) continue;
                 foreach (int t in new[] { 1, pool.Threads }.Distinct())
                 {
@@ -158,6 +164,20 @@ public static class RooflineCommand
             var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs", "region of 1 block µs", "per block boundary in a region µs");
             foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"), f.RegionUs.ToString("F2"), f.BoundaryUs.ToString("F2"));
             AnsiConsole.Write(ft);
+            if (r.GetValue(variants))
+            {
+                foreach (var (v, round, t, f, one, boundary) in CpuRoofline.ForkJoinVariants(pool, r.GetValue(threads)!.Where(t => t <= pool.Threads).ToList()))
+                    report.ForkVariants.Add(new ForkVariantRow(v.Name, round, t, f.MedianUs, f.P90Us, one, boundary));
+                var vt = new Table().AddColumns("pool hand-off (alternated)", "round", "threads", "For median µs", "For p90 µs", "region of 1 block µs", "per block boundary µs");
+                foreach (var x in report.ForkVariants)
+                    vt.AddRow(Markup.Escape(x.Variant), x.Round.ToString(), x.Threads.ToString(), x.ForMedianUs.ToString("F2"), x.ForP90Us.ToString("F2"), x.RegionUs.ToString("F2"), x.BoundaryUs.ToString("F2"));
+                AnsiConsole.Write(vt);
+            }
+            if (forkOnlyRun)
+            {
+                JsonOut.WriteFile(report, r.GetValue(jsonOut));
+                return 0;
+            }
             if (pool.Threads > 1 && (Simd512Kernel.IsSupported || Simd256Kernel.IsSupported))
             {
                 string kernel = Simd512Kernel.IsSupported ? "simd512" : "simd256";

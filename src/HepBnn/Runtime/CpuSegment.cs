@@ -212,6 +212,7 @@ internal sealed class CpuSegment : IRegionWork
     bool WaitDone(int b, int p, int participants, long ownTicks)
     {
         long target = _state[TargetAt + b], start = 0;
+        int spin = _pool.SpinIterations;
         // Eager: the participant already took every unclaimed item right after its own slice (slices of 2+ items), and a
         // slice of one item has nothing to take once its owner started, so only the fixed fallback is left here.
         long stealAfter = Steal == StealPolicy.Adaptive ? Math.Clamp(ownTicks / 2, MinStealTicks, StealTicks) : StealTicks;
@@ -244,7 +245,7 @@ internal sealed class CpuSegment : IRegionWork
                 AddDone(p, b, done);
                 continue;
             }
-            if (waited < SpinTicks) Thread.SpinWait(4);
+            if (waited < SpinTicks) Thread.SpinWait(spin);
             else if (waited < YieldTicks) Thread.Yield();
             else Thread.Sleep(1); // a long item on another participant: give the core away
         }
