@@ -128,9 +128,10 @@ public static class RooflineCommand
         var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
         var variants = new Option<bool>("--fork-variants") { Description = "also measure the fork-join and region costs with the pool's earlier hand-off and each change alone, alternated twice" };
         var forkOnly = new Option<bool>("--fork-only") { Description = "only the fork-join measurements (no peaks, kernel scaling, segments or blocks)" };
+        var blocksOnly = new Option<bool>("--blocks-only") { Description = "only the block table, without peaks (no fraction of peak; the parallel efficiency stays): a short run for A/B comparisons" };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
-            { model, batch, threads, budget, configs, segmentConfigs, variants, forkOnly, jsonOut };
+            { model, batch, threads, budget, configs, segmentConfigs, variants, forkOnly, blocksOnly, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var cpu = CpuFeatures.Detect();
@@ -138,10 +139,10 @@ public static class RooflineCommand
             var pool = res.CpuWorkers;
             var report = new Report(cpu.Model, pool.Threads, MachineLoad.OneMinute(), [], [], []);
             var peaks = new Dictionary<(BlockedIsa, int), double>();
-            bool forkOnlyRun = r.GetValue(forkOnly);
+            bool forkOnlyRun = r.GetValue(forkOnly), blocksOnlyRun = r.GetValue(blocksOnly) && !forkOnlyRun;
             foreach (var isa in new[] { BlockedIsa.Popcnt, BlockedIsa.Avx2, BlockedIsa.Avx512 })
             {
-                if (forkOnlyRun) break;
+                if (forkOnlyRun || blocksOnlyRun) break;
                 if (!CpuRoofline.Available(isa)) continue;
                 foreach (int t in new[] { 1, pool.Threads }.Distinct())
                 {
@@ -150,7 +151,7 @@ public static class RooflineCommand
                     report.Peaks.Add(new PeakRow(isa.ToString().ToLowerInvariant(), t, g));
                 }
             }
-            foreach (int t in r.GetValue(threads)!.Where(t => t <= pool.Threads))
+            foreach (int t in r.GetValue(threads)!.Where(t => t <= pool.Threads && !blocksOnlyRun))
             {
                 var s = CpuRoofline.ForkJoin(pool, t);
                 double one = CpuRoofline.Region(pool, t, 1).MedianUs, nine = CpuRoofline.Region(pool, t, 9).MedianUs;
@@ -178,7 +179,7 @@ public static class RooflineCommand
                 JsonOut.WriteFile(report, r.GetValue(jsonOut));
                 return 0;
             }
-            if (pool.Threads > 1 && (Simd512Kernel.IsSupported || Simd256Kernel.IsSupported))
+            if (pool.Threads > 1 && (Simd512Kernel.IsSupported || Simd256Kernel.IsSupported) && !blocksOnlyRun)
             {
                 string kernel = Simd512Kernel.IsSupported ? "simd512" : "simd256";
                 var shapes = r.GetValue(model)!.SelectMany(n => BlockCompiler.Compile(CommonOptions.LoadModel(n, 1)))
@@ -205,7 +206,7 @@ public static class RooflineCommand
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var c in r.GetValue(segmentConfigs)!)
-                        if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
+                        if (!blocksOnlyRun && MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
             }
             var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs (p90)", "one region µs (p10..p90)", "saved per block boundary µs");
             foreach (var x in report.Segments)
@@ -234,7 +235,8 @@ public static class RooflineCommand
                         {
                             // the carry-save kernel on its own mix and this block's patch length (measured once per shape)
                             var key = (kernel, CpuRoofline.PatchWords(block), pt);
-                            if (!kernelPeaks.TryGetValue(key, out peak))
+                            if (blocksOnlyRun) peak = double.NaN;
+                            else if (!kernelPeaks.TryGetValue(key, out peak))
                                 kernelPeaks[key] = peak = CpuRoofline.KernelPeakGops(kernel, key.Item2, pt, pool);
                             route = $"{kernel} on {key.Item2}-word patches";
                         }
