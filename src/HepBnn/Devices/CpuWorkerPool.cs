@@ -87,13 +87,13 @@ public sealed class CpuWorkerPool : IDisposable
     /// between calls.</summary>
     public bool SlicedFor { get; set; } = EnvironmentSwitches.PoolSlicedFor;
     /// <summary>Pause iterations between polls of a waiting worker, of the caller's join, and of a CPU segment's
-    /// participants at a block boundary (HEPBNN_POOL_SPIN, 1 by default). Settable for A/B measurements between calls.</summary>
+    /// participants at a block boundary (HEPBNN_POOL_SPIN, 4 by default). Settable for A/B measurements between calls.</summary>
     public int SpinIterations { get; set; } = EnvironmentSwitches.PoolSpin;
-    /// <summary>How long an idle worker polls without yielding at all (HEPBNN_POOL_PURE_SPIN_US, 20 µs by default; 0 =
-    /// a yield every 256 pause iterations from the start, as before). A yield is a system call of a microsecond or more
-    /// in a VM, during which the worker does not see a new job; with a yield every few µs, one of 15 helpers was nearly
-    /// always inside one when a region was published. The next run of a session, or the next region of a plan, mostly
-    /// comes within this; past it the worker yields as before (an oversubscribed machine gets its core back).</summary>
+    /// <summary>How long an idle worker polls without yielding at all (HEPBNN_POOL_PURE_SPIN_US; 0 by default: a yield
+    /// every 256 pause iterations from the start). The idea: a yield is a system call, and with one every few µs some
+    /// of 15 helpers would be inside one when a region is published. Measured on the Xeon host (docs/results/cpu-xeon-cpu6,
+    /// same process, alternated): 20 µs without yields changed neither the empty region (1.75–1.92 → 1.97–2.49 µs at 16
+    /// threads) nor a block boundary (1.26–1.37 either way), so the default stays as it was; kept for A/B runs.</summary>
     public long PureSpinTicks { get; set; } = EnvironmentSwitches.PoolPureSpinUs * Stopwatch.Frequency / 1_000_000;
     IRegionWork? _region; // set during Region: worker w is participant w (the caller is 0)
     int _participants;

@@ -18,12 +18,11 @@ public static class EnvironmentSwitches
     /// shared (one counter every participant increments per item, the earlier scheme), for A/B runs.</summary>
     public static readonly bool PoolSlicedFor = Choice("HEPBNN_POOL_FOR", "sliced or shared", ForMode, true);
     /// <summary>HEPBNN_POOL_SPIN: pause iterations (Thread.SpinWait) between two polls of a waiting pool worker or region
-    /// participant, 1 to 64 (default 1: a waiter sees a hand-off or a finished block sooner; polls of an unchanged cache
-    /// line stay in the core's own cache). The earlier value was 4.</summary>
-    public static readonly int PoolSpin = Choice("HEPBNN_POOL_SPIN", "an integer from 1 to 64", OneTo64, 1);
-    /// <summary>HEPBNN_POOL_PURE_SPIN_US: µs an idle pool worker polls without yielding, 0 to 1000 (default 20; 0 = the
-    /// earlier scheme, a yield every 256 pause iterations from the start).</summary>
-    public static readonly int PoolPureSpinUs = Choice("HEPBNN_POOL_PURE_SPIN_US", "an integer from 0 to 1000", ZeroTo1000, 20);
+    /// participant, 1 to 64 (default 4; 1 measured no different on the Xeon host: docs/results/cpu-xeon-cpu6).</summary>
+    public static readonly int PoolSpin = Choice("HEPBNN_POOL_SPIN", "an integer from 1 to 64", OneTo64, 4);
+    /// <summary>HEPBNN_POOL_PURE_SPIN_US: µs an idle pool worker polls without yielding, 0 to 1000 (default 0: a yield
+    /// every 256 pause iterations from the start; 20 measured no different on the Xeon host: docs/results/cpu-xeon-cpu6).</summary>
+    public static readonly int PoolPureSpinUs = Choice("HEPBNN_POOL_PURE_SPIN_US", "an integer from 0 to 1000", ZeroTo1000, 0);
     /// <summary>HEPBNN_ALIGN (on by default): the CPU kernels' weight, table and scratch arrays start on 64-byte boundaries
     /// (<see cref="AlignedArrays"/>).</summary>
     public static readonly bool AlignArrays = Switch("HEPBNN_ALIGN", true);

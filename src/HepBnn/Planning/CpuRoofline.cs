@@ -196,13 +196,13 @@ public static class CpuRoofline
     public sealed record PoolVariant(string Name, bool SlicedFor, int Spin, int PureSpinUs);
 
     /// <summary>The pool's earlier hand-off (one shared For counter, 4 pauses per poll, a yield every 64 polls from the
-    /// start), each change alone in turn, and the current defaults.</summary>
+    /// start), the current default (sliced For) and two more changes on top, alone and together.</summary>
     public static IReadOnlyList<PoolVariant> Variants { get; } =
     [
         new("before: shared For, 4 pauses/poll, yields from the start", false, 4, 0),
-        new("sliced For", true, 4, 0),
+        new("sliced For (default)", true, 4, 0),
         new("sliced For + 20 us without yields", true, 4, 20),
-        new("sliced For + 20 us without yields + 1 pause/poll (default)", true, 1, 20),
+        new("sliced For + 20 us without yields + 1 pause/poll", true, 1, 20),
     ];
 
     /// <summary>For every variant in turn (<paramref name="rounds"/> times, alternated so that drifting vCPU speeds hit

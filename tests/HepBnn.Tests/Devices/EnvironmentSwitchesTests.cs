@@ -71,15 +71,15 @@ public class EnvironmentSwitchesTests
     }
 
     [Theory]
-    [InlineData(null, 20, false)]
-    [InlineData("0", 0, false)]
+    [InlineData(null, 0, false)]
+    [InlineData("20", 20, false)]
     [InlineData("1000", 1000, false)]
-    [InlineData("1001", 20, true)]
-    [InlineData("-1", 20, true)]
+    [InlineData("1001", 0, true)]
+    [InlineData("-1", 0, true)]
     public void PoolPureSpinParses(string? raw, int expected, bool bad)
     {
         var problems = new List<string>();
-        Assert.Equal(expected, EnvironmentSwitches.Read("HEPBNN_POOL_PURE_SPIN_US", raw, "an integer from 0 to 1000", EnvironmentSwitches.ZeroTo1000, 20, problems));
+        Assert.Equal(expected, EnvironmentSwitches.Read("HEPBNN_POOL_PURE_SPIN_US", raw, "an integer from 0 to 1000", EnvironmentSwitches.ZeroTo1000, 0, problems));
         Assert.Equal(bad, problems.Count == 1);
     }
 

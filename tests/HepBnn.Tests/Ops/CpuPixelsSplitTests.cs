@@ -25,9 +25,9 @@ public class CpuPixelsSplitTests
         {
             case 0: m.Conv(k).Pool().BnSign(); break;                  // even window: the cached pair path
             case 1: m.Conv(k).Pool(3, 1).BnSign(); break;              // odd window, overlapping
-            default: m.Conv(k, 3, rng.Next(1, 3), 1).BnSign(); break;  // no pool (pixel pairs, odd rows end alone), stride 1 or 2
+            default: m.Conv(k, 3, rng.Next(1, 3), 1).BnSign(); break;  // no pool (runs of pixel pairs, an odd row's last pixel alone), stride 1 or 2
         }
-        m.Conv(64 * rng.Next(2, 4)).BnSign(); // no pool: pair cells
+        m.Conv(64 * rng.Next(2, 4)).BnSign(); // no pool: cells of pixel pairs
         return m.Flatten().Dense(65 + rng.Next(0, 80)).BnSign().Dense(rng.Next(2, 140)).Build($"pixels-split-{seed}");
     }
 
@@ -55,7 +55,7 @@ public class CpuPixelsSplitTests
                 for (int u = 0; u < 2 * units; u++)
                 {
                     var (n, r0, r1, x0, x1, c0, c1) = HepBnn.Ops.Cpu.CpuPartitions.Item(HepBnn.Ops.Cpu.CpuPartition.PixelsSplit, b, u);
-                    Assert.True(r1 == r0 + 1 && c1 == c0 + 1 && x1 > x0 && x1 <= b.OutputShape.W && x1 - x0 <= (b.HasPool ? 1 : 2),
+                    Assert.True(r1 == r0 + 1 && c1 == c0 + 1 && x1 > x0 && x1 <= b.OutputShape.W && x1 - x0 <= (b.HasPool ? 1 : HepBnn.Ops.Cpu.CpuPartitions.CellPixels),
                         $"seed {seed}, {b.Name}, unit {u}: rows {r0}..{r1}, columns {x0}..{x1}, words {c0}..{c1}");
                     for (int x = x0; x < x1; x++) Assert.True(seen.Add((n, r0, x, c0)), $"seed {seed}, {b.Name}: output ({n}, {r0}, {x}, word {c0}) twice");
                 }
@@ -112,6 +112,31 @@ public class CpuPixelsSplitTests
             var images = ModelZoo.RandomImages(model.InputShape, batch, 100 + run);
             session.Run(images, batch, raw);
             ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"one-cell model, {threads} threads, regions {regions}, run {run}");
+        }
+    }
+
+    /// <summary>Patches longer than the scratch holds a cell's pairs for (1,900 input channels: 270-word patches, 3 pairs
+    /// per chunk, against 4 in an 8-pixel cell): the cell falls back to the chunked path, which must not leave a kept cell
+    /// behind; 9-pixel rows end in a lone pixel. Block by block and in a region, images changing run by run.</summary>
+    [Fact]
+    public void CellsLongerThanTheScratchMatchReference()
+    {
+        var model = new ModelBuilder(new Shape3(2, 9, 1), 9).InputConv(1900).BnSign().Conv(130).BnSign().Conv(140).BnSign()
+            .Flatten().Dense(10).Build("long-patches");
+        var config = ConfigurationRegistry.Find(Name);
+        CpuSupport.SkipUnlessRunsHere(config);
+        var blocks = BlockCompiler.Compile(model);
+        using (var res = new ExecutionResources(3))
+            foreach (var b in blocks)
+                if (config.Supports(b)) BlockOracle.Check(model, b, config, res, batch: 2, 30 + b.Index);
+        var plan = blocks.Select(b => config.Supports(b) ? Name : "cpu.mt-pixels").ToArray();
+        using var session = new InferenceSession(model, plan, new SessionOptions { MaxBatch = 2, CpuThreads = 3, CpuRegions = true });
+        var raw = new int[2 * session.ScoresPerImage];
+        for (int run = 0; run < 3; run++)
+        {
+            var images = ModelZoo.RandomImages(model.InputShape, 2, 40 + run);
+            session.Run(images, 2, raw);
+            ReferenceScores.AssertMatch(model, images, 2, raw, session.ScoresPerImage, $"long-patches model, run {run}");
         }
     }
 }

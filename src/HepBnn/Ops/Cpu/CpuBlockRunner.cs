@@ -12,7 +12,7 @@ namespace HepBnn.Ops.Cpu;
 /// 16), so that participants that finish early can take a slow one's last items, and a thread's slice keeps one word's
 /// weights (≤ 36 KB on VGG7) in L1 across its pixels.
 /// PixelsSplit: one item per (sample, cell, 64-channel output word), cell-major, where a cell is a pooled output pixel
-/// (pooled blocks) or a pair of neighbouring output pixels in a row (others): a participant's static slice runs whole
+/// (pooled blocks) or a run of up to 8 neighbouring output pixels in a row (others): a participant's static slice runs whole
 /// cells as Pixels does (the AVX-512 pair path gathers a cell's patches once and keeps them for its next word), yet a
 /// participant that finishes early takes a slow one's remaining words one by one (VGG7's conv6 at batch 1: 16 cells of
 /// ~15 µs on 16 threads, which Pixels cannot rebalance when a vCPU runs at half speed, split into 128 items).</summary>
@@ -34,11 +34,15 @@ public static class CpuPartitions
         _ => 1,
     };
 
-    /// <summary>Cells of one sample for <see cref="CpuPartition.PixelsSplit"/>: pooled output pixels, or output pixel pairs
-    /// per row (the last one of an odd row alone) for blocks without pooling.</summary>
-    public static int Cells(Block b) => b.HasPool ? b.OutputShape.Pixels : b.OutputShape.H * CellsPerRow(b);
+    /// <summary>Cells of one sample for <see cref="CpuPartition.PixelsSplit"/>: pooled output pixels, or for blocks without
+    /// pooling runs of up to <see cref="CellPixels"/> output pixels of a row (pairs of neighbours share every weight load:
+    /// one pair per cell cost 7–12 % over whole rows on one EPYC core, VGG7 conv3/conv5; four pairs come within a few %).</summary>
+    public static int Cells(Block b) => b.OutputShape.H * CellsPerRow(b);
 
-    static int CellsPerRow(Block b) => b.HasPool ? b.OutputShape.W : (b.OutputShape.W + 1) / 2;
+    /// <summary>Output pixels of one cell of a block without pooling (the last cell of a row may have fewer, or an odd count).</summary>
+    public const int CellPixels = 8;
+
+    static int CellsPerRow(Block b) => b.HasPool ? b.OutputShape.W : (b.OutputShape.W + CellPixels - 1) / CellPixels;
 
     public static (int N, int R0, int R1, int X0, int X1, int C0, int C1) Item(CpuPartition partition, Block b, int unit)
     {
@@ -69,8 +73,8 @@ public static class CpuPartitions
                 int cellCount = Cells(b), perRow = CellsPerRow(b), items = cellCount * words, j = unit % items, cell = j / words;
                 n = unit / items; c0 = j % words; c1 = c0 + 1;
                 r0 = cell / perRow; r1 = r0 + 1;
-                x0 = b.HasPool ? cell % perRow : 2 * (cell % perRow);
-                x1 = Math.Min(x0 + (b.HasPool ? 1 : 2), b.OutputShape.W);
+                x0 = b.HasPool ? cell % perRow : CellPixels * (cell % perRow);
+                x1 = Math.Min(x0 + (b.HasPool ? 1 : CellPixels), b.OutputShape.W);
                 break;
         }
         return (n, r0, r1, x0, x1, c0, c1);
