@@ -128,10 +128,11 @@ public static class RooflineCommand
         var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
         var variants = new Option<bool>("--fork-variants") { Description = "also measure the fork-join and region costs with the pool's earlier hand-off and each change alone, alternated twice" };
         var forkOnly = new Option<bool>("--fork-only") { Description = "only the fork-join measurements (no peaks, kernel scaling, segments or blocks)" };
+        var segmentsOnly = new Option<bool>("--segments-only") { Description = "only the whole-model table of --segment-configs (per-block fork-joins vs one region), e.g. to compare given plans in one process" };
         var blocksOnly = new Option<bool>("--blocks-only") { Description = "only the block table, without peaks (no fraction of peak; the parallel efficiency stays): a short run for A/B comparisons" };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
-            { model, batch, threads, budget, configs, segmentConfigs, variants, forkOnly, blocksOnly, jsonOut };
+            { model, batch, threads, budget, configs, segmentConfigs, variants, forkOnly, blocksOnly, segmentsOnly, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var cpu = CpuFeatures.Detect();
@@ -139,7 +140,8 @@ public static class RooflineCommand
             var pool = res.CpuWorkers;
             var report = new Report(cpu.Model, pool.Threads, MachineLoad.OneMinute(), [], [], []);
             var peaks = new Dictionary<(BlockedIsa, int), double>();
-            bool forkOnlyRun = r.GetValue(forkOnly), blocksOnlyRun = r.GetValue(blocksOnly) && !forkOnlyRun;
+            bool forkOnlyRun = r.GetValue(forkOnly), segmentsOnlyRun = r.GetValue(segmentsOnly) && !forkOnlyRun,
+                blocksOnlyRun = (r.GetValue(blocksOnly) || segmentsOnlyRun) && !forkOnlyRun; // segments-only: the short path's skips, then stop after the segments
             foreach (var isa in new[] { BlockedIsa.Popcnt, BlockedIsa.Avx2, BlockedIsa.Avx512 })
             {
                 if (forkOnlyRun || blocksOnlyRun) break;
@@ -206,7 +208,7 @@ public static class RooflineCommand
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var c in r.GetValue(segmentConfigs)!)
-                        if (!blocksOnlyRun && MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
+                        if ((!blocksOnlyRun || segmentsOnlyRun) && MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
             }
             var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs (p90)", "one region µs (p10..p90)", "saved per block boundary µs");
             foreach (var x in report.Segments)
@@ -215,6 +217,11 @@ public static class RooflineCommand
             AnsiConsole.Write(st);
             foreach (var x in report.Segments.Where(x => x.Trace is not null))
                 Console.WriteLine($"region trace {x.Model} b{x.Batch} {x.Configuration}: {x.Trace}");
+            if (segmentsOnlyRun)
+            {
+                JsonOut.WriteFile(report, r.GetValue(jsonOut));
+                return 0;
+            }
             var census = ThreadCensus.Take(); // the threads' placement and preemptions around the block measurements
             var kernelPeaks = new Dictionary<(string, int, int), double>();
             var only = r.GetValue(configs) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null;
