@@ -208,7 +208,12 @@ public static class RooflineCommand
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var c in r.GetValue(segmentConfigs)!)
-                        if ((!blocksOnlyRun || segmentsOnlyRun) && MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
+                        if ((!blocksOnlyRun || segmentsOnlyRun) && MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row)
+                        {
+                            report.Segments.Add(row);
+                            if (segmentsOnlyRun) // as they come: a time limit still leaves the rows measured so far
+                                Console.WriteLine($"segment {row.Model} b{row.Batch} {row.Configuration}: per-block fork-joins {row.PerBlockForkJoinUs:F1} µs, one region {row.OneRegionUs:F1} ({row.OneRegionP10Us:F1}..{row.OneRegionP90Us:F1}){(row.Trace is { } tr ? "; trace " + tr : "")}");
+                        }
             }
             var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs (p90)", "one region µs (p10..p90)", "saved per block boundary µs");
             foreach (var x in report.Segments)
