@@ -29,6 +29,7 @@ cp scripts/fused-mma-check.sh scripts/fused-mma-probe.sh "$out/"
 [ -f scripts/mma30-call.sh ] && cp scripts/mma30-call.sh scripts/sass-loops.py "$out/"   # likewise (docs/results/h200-mma30)
 [ -f scripts/mma31-call.sh ] && cp scripts/mma31-call.sh scripts/sass-loops.py "$out/"   # likewise (docs/results/h200-mma31)
 [ -f scripts/mma32-call.sh ] && cp scripts/mma32-call.sh scripts/mma32-ncu.sh scripts/sass-loops.py "$out/"   # likewise (docs/results/h200-mma32)
+[ -f scripts/ncu4-ncu.sh ] && cp scripts/ncu4-ncu.sh scripts/ncu4-call.sh scripts/ncu4-plan-vgg7-b256.json scripts/ncu-source-regions.py scripts/sass-loops.py "$out/"   # docs/results/h200-ncu4 (ncu4-call.sh also wants tools/PtxDump output in "$out/ptx")
 size=$(du -sm "$out" | cut -f1)
 echo "published to $out (${size} MiB)"
 if [ "$size" -ge 60 ]; then echo "warning: payload is ${size} MiB; the device transfer limit is 64 MiB" >&2; exit 1; fi
