@@ -163,10 +163,10 @@ public static class RooflineCommand
             AnsiConsole.MarkupLine($"{Markup.Escape(cpu.Model)}, {pool.Threads} threads, load average {report.LoadAverage:F1}");
             var pt2 = new Table().AddColumns("route", "threads", "peak G word-ops/s");
             foreach (var p in report.Peaks) pt2.AddRow(p.Route, p.Threads.ToString(), p.GWordOpsPerS.ToString("F2"));
-            AnsiConsole.Write(pt2);
+            if (report.Peaks.Count > 0) AnsiConsole.Write(pt2); // none measured with --fork-only, --blocks-only, --segments-only
             var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs", "region of 1 block µs", "per block boundary in a region µs");
             foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"), f.RegionUs.ToString("F2"), f.BoundaryUs.ToString("F2"));
-            AnsiConsole.Write(ft);
+            if (report.ForkJoin.Count > 0) AnsiConsole.Write(ft);
             if (r.GetValue(variants))
             {
                 foreach (var (v, round, t, f, one, boundary) in CpuRoofline.ForkJoinVariants(pool, r.GetValue(threads)!.Where(t => t <= pool.Threads).ToList()))

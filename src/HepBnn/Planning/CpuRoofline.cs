@@ -209,7 +209,7 @@ public static class CpuRoofline
     /// all alike) and thread count: the empty For, the empty region of 1 block and the per-boundary cost (region of 9 − of
     /// 1) / 8, each a median of 2000; the pool's settings are restored afterwards.</summary>
     public static List<(PoolVariant Variant, int Round, int Threads, TimingStats For, double RegionUs, double BoundaryUs)> ForkJoinVariants(
-        CpuWorkerPool pool, IReadOnlyList<int> threads, int rounds = 2)
+        CpuWorkerPool pool, IReadOnlyList<int> threads, int rounds = 2, int iterations = 2000)
     {
         var rows = new List<(PoolVariant, int, int, TimingStats, double, double)>();
         var (sliced, spin, pure) = (pool.SlicedFor, pool.SpinIterations, pool.PureSpinTicks);
@@ -221,8 +221,8 @@ public static class CpuRoofline
                     pool.SlicedFor = v.SlicedFor; pool.SpinIterations = v.Spin; pool.PureSpinTicks = v.PureSpinUs * Stopwatch.Frequency / 1_000_000;
                     foreach (int t in threads)
                     {
-                        var f = ForkJoin(pool, t);
-                        double one = Region(pool, t, 1).MedianUs, nine = Region(pool, t, 9).MedianUs;
+                        var f = ForkJoin(pool, t, iterations);
+                        double one = Region(pool, t, 1, iterations).MedianUs, nine = Region(pool, t, 9, iterations).MedianUs;
                         rows.Add((v, round, t, f, one, (nine - one) / 8));
                     }
                 }
