@@ -2,6 +2,7 @@ using System.CommandLine;
 using HepBnn.Cli.Output;
 using HepBnn.Devices;
 using HepBnn.Ops;
+using HepBnn.Ops.Gpu;
 using HepBnn.Reference;
 using Spectre.Console;
 
@@ -20,13 +21,20 @@ public static class VerifyCommand
         var json = CommonOptions.Json();
         var jsonOut = CommonOptions.JsonOut();
         var skipZoo = new Option<bool>("--skip-zoo") { Description = "check only the random networks, not vgg3 and vgg7" };
-        var cmd = new Command("verify", "check every configuration bit-exact against the reference implementation") { networks, seed, device, gpu, skipZoo, json, jsonOut };
+        var only = new Option<string[]>("--configs")
+        {
+            Description = "check only these configurations (default: every one available here; the constant-shape twins, gpu.*-const, only with HEPBNN_CONST_SHAPES=1)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var cmd = new Command("verify", "check every configuration bit-exact against the reference implementation") { networks, seed, device, gpu, skipZoo, only, json, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             int n = r.GetValue(networks);
             var filter = BenchCommand.DeviceFilter(r.GetValue(device)!);
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
-            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.TryOpen(c.Device)).ToList();
+            var named = r.GetValue(only) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null; // unknown names: one clear error
+            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.TryOpen(c.Device)
+                && (named?.Contains(c.Name) ?? GpuConstantShapes.CheckedByDefault(c))).ToList();
             var models = Verifier.DefaultModels(n, r.GetValue(seed), zoo: !r.GetValue(skipZoo));
             var report = ConsoleProgress.Run("verifying", status => Verifier.Run(res, configs, models, s => status($"verifying {s}")));
             JsonOut.WriteFile(report, r.GetValue(jsonOut));

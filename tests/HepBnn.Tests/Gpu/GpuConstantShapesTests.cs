@@ -98,6 +98,15 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
     }
 
     [Fact]
+    public void VerifyChecksTwinsByDefaultOnlyWithTheSwitch()
+    {
+        // every twin compiles a kernel per block case: `hepbnn verify` takes them only where profiles here can plan them
+        foreach (var twin in ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>())
+            Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.CheckedByDefault(twin));
+        Assert.All(ConfigurationRegistry.All.Where(c => c is not GpuConstantShapes), c => Assert.True(GpuConstantShapes.CheckedByDefault(c)));
+    }
+
+    [Fact]
     public void ProfilerCompilesTwinsOnlyOfCloseOriginals()
     {
         var twin = (GpuConstantShapes)ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const");

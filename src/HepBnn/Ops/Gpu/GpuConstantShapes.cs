@@ -11,7 +11,8 @@ namespace HepBnn.Ops.Gpu;
 /// compile inside a graph capture). The profiler measures twins only while HEPBNN_CONST_SHAPES=1 (off by default until
 /// an H200 run has timed them), only up to <see cref="MaxProfiledBatch"/>, and only where the original came within
 /// <see cref="WorthwhileWithin"/> of the block's best (each block and batch is a compile of its own), and keeps whichever
-/// is faster per block. Named in a plan or a session, a twin always runs (and `hepbnn verify` checks it).
+/// is faster per block. Named in a plan or a session, a twin always runs; `hepbnn verify` checks twins with the same switch or named in
+/// `--configs` (<see cref="CheckedByDefault"/>).
 /// </summary>
 public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfiguration
 {
@@ -52,6 +53,12 @@ public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfig
     /// <summary>Whether the profiler measures <paramref name="config"/> at <paramref name="batch"/>.</summary>
     public static bool Offered(IKernelConfiguration config, int batch) =>
         config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapes && batch <= MaxProfiledBatch;
+
+    /// <summary>Whether `hepbnn verify` checks <paramref name="config"/> without being asked by name: a twin only while
+    /// HEPBNN_CONST_SHAPES=1 (when profiles here can put it in a plan). Each block case compiles a twin kernel of its own
+    /// (≈ 0.2–0.5 s of ILGPU plus the driver's JIT), so the H200's default verify of ~250 block cases would take minutes
+    /// longer (docs/results/h200-spec7: cut off at its limit).</summary>
+    public static bool CheckedByDefault(IKernelConfiguration config) => config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapes;
 
     /// <summary>The twins: of the configurations the found batch-1 and batch-16 plans use (conv1's byte MMA and the dense
     /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final).</summary>
