@@ -229,7 +229,7 @@ public static class GpuWideBand
         out int at)
     {
         int by = i / rowWords, w = i - by * rowWords, iy = iy0 + by, gw = w0 + w;
-        bool ok = i < total && (uint)iy < (uint)p.InH && (uint)gw < (uint)inRow;
+        bool ok = (i < total) & ((uint)iy < (uint)p.InH) & ((uint)gw < (uint)inRow); // &, not &&: no branches around the loads
         long bad = ok ? 0L : -1L;
         at = i < total ? by * (p.RowStride >> 1) + w : -1;
         return input[(sample + (long)iy * inRow + gw) & ~bad] & ~(ulong)bad;
