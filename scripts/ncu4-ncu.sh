@@ -10,17 +10,9 @@
 # issued instruction; then the source page (SASS with per-instruction stall samples) of the report as CSV.
 # Everything lands in $OUT/ncu4-ncu.tar.gz (+ summary.txt). Usage: ncu4-ncu.sh [binary-dir=.device/ncu4] [budget-s=100]
 set -uo pipefail
-bin=${1:-.device/ncu4}
-budget=${2:-100}
-top=${OUT:-./ncu4-out}
-out=/tmp/ncu4-out
-mkdir -p "$out" "$top"
-sum="$out/summary.txt"
-left() { echo $((budget - SECONDS)); }
-step() { local s=$1; shift; local l; l=$(left); if [ "$l" -lt 10 ]; then echo "skipped (budget): $*" >> "$sum"; return 1; fi
-         [ "$s" -gt "$l" ] && s=$l; echo "== $(date -u +%H:%M:%S) ${s}s: $*" >> "$out/steps.txt"; timeout "$s" "$@"; }
-for z in "$bin"/*.gz; do [ -f "$z" ] && gunzip -f "$z"; done
-chmod +x "$bin/hepbnn"
+. "$(dirname "$0")/device-call-lib.sh"
+STEP_MIN_S=10
+call_init "${1:-.device/ncu4}" "${2:-100}" /tmp/ncu4-out
 step 20 "$bin/hepbnn" info --json > "$out/info.json" 2> "$out/info.err"
 python3 - "$out" "$bin/ncu4-plan-vgg7-b256.json" <<'PY'
 import json, sys
