@@ -4,6 +4,8 @@
 # demo, eval of both shipped models on their bundled samples with the GPU mapping, the CPU roofline, and verify.
 # Everything goes into ONE archive, $OUT/final.tar.gz (the device returns at most 8 files), and the text log also to
 # $OUT/final.txt.
+# FINAL_QUICK=1 leaves out the charts, demo, evals and roofline (a call short of device time). The opt-in
+# constant-shape twins are benchmarked on VGG7 b1 (HEPBNN_CONST_SHAPES=1).
 # Then verify once more with programmatic dependent launch on (opt-in), so that it stays bit-exact on a real GPU; mapped
 # host I/O needs no run of its own: verify runs every whole-session plan with copies and mapped.
 # Usage: final-check.sh [binary-dir=.device/final]
@@ -23,14 +25,19 @@ OUT="$work" bash "$here/plan-check.sh" "$bin" quick
 # the b256 found plans in a serving session (default Run, plain staging copy, I/O binding): bench interleaves 10 plans
 [ -f "$here/io-binding-check.sh" ] && timeout 90 bash "$here/io-binding-check.sh" "$bin" "$work" > "$work/io-binding.txt" 2>&1
 [ -f "$here/mma-fraction.py" ] && python3 "$here/mma-fraction.py" 4806 "$work/bench-vgg3.json" "$work/bench-vgg7.json" > "$work/mma-fraction.txt" 2>&1
-step bench --model vgg7 --batch 1 256 --measure-s 1 --profile-budget-s 3 --plot-dir "$work/plots"
-step demo
-step eval --model models/vgg3-fashion-mnist.hbnn --data models/samples/fashion-mnist-test-500 --config gpu.tensor-core
-# the shipped VGG7 has per-channel input divisors: the tensor-core image kernel refuses its first block, so it runs the
-# mapped GPU plan (every block on the GPU configuration the planner found best for it)
-step map --model models/vgg7-cifar10.hbnn --batch 100 --device gpu --profile-budget-s 2 --top 1 --out "$work/vgg7-cifar10-gpu-plan.json"
-step eval --model models/vgg7-cifar10.hbnn --data models/samples/cifar10-test-100 --batch 100 --plan "$work/vgg7-cifar10-gpu-plan.json"
-step roofline
-step verify
+# opt-in constant-shape twins (HEPBNN_CONST_SHAPES=1: the profiler also measures the gpu.*-const kernels at batch ≤ 16)
+LIMIT=75 HEPBNN_CONST_SHAPES=1 step bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$work/bench-vgg7-b1-const.json"
+# FINAL_QUICK=1 (a call short of device time) skips the charts, the demo, the evals and the roofline
+if [ -z "${FINAL_QUICK:-}" ]; then
+  step bench --model vgg7 --batch 1 256 --measure-s 1 --profile-budget-s 3 --plot-dir "$work/plots"
+  step demo
+  step eval --model models/vgg3-fashion-mnist.hbnn --data models/samples/fashion-mnist-test-500 --config gpu.tensor-core
+  # the shipped VGG7 has per-channel input divisors: the tensor-core image kernel refuses its first block, so it runs the
+  # mapped GPU plan (every block on the GPU configuration the planner found best for it)
+  step map --model models/vgg7-cifar10.hbnn --batch 100 --device gpu --profile-budget-s 2 --top 1 --out "$work/vgg7-cifar10-gpu-plan.json"
+  step eval --model models/vgg7-cifar10.hbnn --data models/samples/cifar10-test-100 --batch 100 --plan "$work/vgg7-cifar10-gpu-plan.json"
+  step roofline
+  step verify   # plan-check ran verify --networks 8 already
+fi
 # under a limit: an opt-in mode's first verify on the H200 (helper pdl, run2) had not printed after 18 s
 LIMIT=45 HEPBNN_PDL=1 step verify --device gpu --networks 4 --skip-zoo

@@ -3,8 +3,8 @@
 # each step under its own limit and the whole under BUDGET seconds (steps in priority order), appended to
 # $OUT/cpu-xeon.txt:
 #  1. VGG3 b1 all-CPU verdict twice (two processes: predictions track the process; a process can land in a slow mode);
-#  2. VGG7 b1 roofline (16-thread efficiency of the big blocks, measured in a region, with cpu.mt-pixel-words), the
-#     default eager steal vs HEPBNN_STEAL=fixed (the old 10 µs wait), alternated twice (the same binary);
+#  2. VGG7 b1 roofline twice (16-thread efficiency of the big blocks, measured in a region: cpu.mt-pixels,
+#     cpu.mt-pixel-words and cpu.mt-pixels-split against 1-thread cpu.simd512; two processes, as the vCPUs drift);
 #  3. VGG7 b1 and VGG3 b16 all-CPU verdicts.
 # Usage: final-xeon.sh [binary-dir=.device/final]
 set -uo pipefail
@@ -19,7 +19,7 @@ step() { local t=$1; shift; local left=$((BUDGET - SECONDS)); [ $left -lt $t ] &
 B="bench --device cpu --gpu none --measure-s 1"
 step 10 $B --model vgg3 --batch 1 --profile-budget-s 2.5
 step 10 $B --model vgg3 --batch 1 --profile-budget-s 2.5
-R="roofline --model vgg7 --batch 1 --fork-threads 16 --budget-ms 4 --configs cpu.simd512 cpu.mt-pixels cpu.mt-pixel-words"
-for round in 1 2; do step 12 $R; STEAL=fixed step 12 $R; done
+R="roofline --model vgg7 --batch 1 --fork-threads 16 --budget-ms 4 --configs cpu.simd512 cpu.mt-pixels cpu.mt-pixel-words cpu.mt-pixels-split"
+for round in 1 2; do step 14 $R; done
 step 15 $B --model vgg7 --batch 1 --profile-budget-s 4
 step 12 $B --model vgg3 --batch 16 --profile-budget-s 3

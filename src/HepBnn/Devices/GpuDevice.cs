@@ -200,6 +200,21 @@ public sealed class GpuDevice : IDisposable
         }
     }
 
+    ILGPU.Backends.PTX.PTXBackend? _constantBackend;
+
+    /// <summary>The PTX backend that compiles constant-shape kernels (<c>Ops.Gpu.GpuConstantKernel</c>): built like the
+    /// accelerator's own (ILGPU keeps that one internal), once per device. CUDA only.</summary>
+    internal ILGPU.Backends.PTX.PTXBackend ConstantBackend
+    {
+        get
+        {
+            lock (_kernels)
+                return _constantBackend ??= Accelerator is CudaAccelerator cuda
+                    ? new ILGPU.Backends.PTX.PTXBackend(cuda.Context, cuda.Capabilities, cuda.Architecture, cuda.InstructionSet, null)
+                    : throw new HepBnnException("constant-shape kernels are compiled for CUDA devices only");
+        }
+    }
+
     /// <summary>Whether the CUDA function <paramref name="function"/> is a kernel of this device that begins with
     /// <see cref="GpuDependentLaunch.Wait"/> (so it may be launched before its predecessor kernel completes).</summary>
     internal bool KernelWaits(IntPtr function)
@@ -229,6 +244,7 @@ public sealed class GpuDevice : IDisposable
         _disposed = true;
         try { Stream.Synchronize(); } catch (Exception) { /* a failed device still has to release its resources */ }
         PageLocks.Dispose();
+        _constantBackend?.Dispose();
         Stream.Dispose();
         Accelerator.Dispose();
         _context.Dispose();

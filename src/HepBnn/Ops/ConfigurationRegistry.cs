@@ -9,12 +9,12 @@ public static class ConfigurationRegistry
     public static IReadOnlyList<IKernelConfiguration> Cpu { get; } =
         [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch(),
          new CpuThreadsPixels(), new CpuThreadsPixels(4), new CpuThreadsPixels(8), new CpuThreadsChannels(8), new CpuThreadsTiles(), new CpuThreadsPixelWords(),
-         new CpuThreadsDensePairs(),
+         new CpuThreadsPixelsSplit(), new CpuThreadsDensePairs(),
          .. CpuBlocked.Family()];
 
     /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.TryOpen"/> says a GPU is.</summary>
     public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
-        [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuTiledShared(), new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWide(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2M(), new GpuTensorCoreWide2MR128(), new GpuTensorCoreWide4W(), new GpuTensorCoreWide2MLean(), new GpuTensorCoreWide4WLean(), new GpuTensorCoreWide2MFold(), new GpuTensorCoreWide2MBand(), new GpuFused()];
+        [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuTiledShared(), new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWide(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2M(), new GpuTensorCoreWide2MR128(), new GpuTensorCoreWide4W(), new GpuTensorCoreWide2MLean(), new GpuTensorCoreWide4WLean(), new GpuTensorCoreWide2MFold(), new GpuTensorCoreWide2MBand(), new GpuFused(), .. GpuConstantShapes.Twins()];
 
     static readonly List<IKernelConfiguration> _all = [.. Cpu, .. Gpu];
 

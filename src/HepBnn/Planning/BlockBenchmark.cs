@@ -44,8 +44,12 @@ public static class BlockBenchmark
         {
             var bestOnDevice = new Dictionary<DeviceKind, double>();
             var results = new List<BlockTiming>();
-            foreach (var config in Candidates(block, res, include).OrderBy(c => rank.GetValueOrDefault(c.Name, double.MaxValue)))
+            // Constant-shape twins last, and only of originals that came close to the block's best (each is a compile).
+            foreach (var config in Candidates(block, res, include).Where(c => Ops.Gpu.GpuConstantShapes.Offered(c, batch))
+                         .OrderBy(c => c is Ops.Gpu.GpuConstantShapes).ThenBy(c => rank.GetValueOrDefault(c.Name, double.MaxValue)))
             {
+                if (config is Ops.Gpu.GpuConstantShapes twin && !TwinWorthwhile(twin, results, bestOnDevice.GetValueOrDefault(DeviceKind.Gpu, double.PositiveInfinity)))
+                    continue;
                 progress?.Invoke($"{block.Name} / {config.Name}");
                 using var runner = config.Prepare(block, batch, res);
                 using var input = res.Allocate(config.Device, block.InputBufferWords(batch));
@@ -67,6 +71,13 @@ public static class BlockBenchmark
             rank = results.ToDictionary(t => t.Configuration, t => t.Kernel.MedianUs);
         }
     }
+
+    /// <summary>Whether to compile and measure <paramref name="twin"/> for a block whose timings so far are
+    /// <paramref name="measured"/>: only when its original was measured (not abandoned) within
+    /// <see cref="Ops.Gpu.GpuConstantShapes.WorthwhileWithin"/> of the block's best GPU median <paramref name="bestGpuUs"/>.</summary>
+    internal static bool TwinWorthwhile(Ops.Gpu.GpuConstantShapes twin, IEnumerable<BlockTiming> measured, double bestGpuUs) =>
+        measured.FirstOrDefault(t => t.Configuration == twin.Original.Name) is { Pruned: false } original
+        && original.Kernel.MedianUs <= Ops.Gpu.GpuConstantShapes.WorthwhileWithin * bestGpuUs;
 
     /// <summary>Median cost of one run of <paramref name="runner"/> with its data on <paramref name="device"/>, as a chain of
     /// runs on one stream or graph (see the comments); abandoned (Pruned) beyond <paramref name="limit"/> µs.</summary>

@@ -16,7 +16,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
     internal static long Cost(Block b, int batch) => batch * b.ConvShape.Elements * b.KernelH * b.KernelW * (b.Input == BlockInput.Image ? b.InputShape.C : b.InputWords);
 
     /// <summary>Configurations that run 8-bit image blocks only (the first layer).</summary>
-    static bool ImageOnly(IKernelConfiguration config) => config is GpuTensorCoreImageRows;
+    static bool ImageOnly(IKernelConfiguration config) => config is GpuTensorCoreImageRows or GpuConstantShapes { Original: GpuTensorCoreImageRows };
 
     /// <summary>Configurations of small binary conv blocks with bits output only (gpu.tensor-core-wide-2m-r128-band: ≤ 4
     /// words per pixel, kernels ≤ 3×3, strides ≤ 2); whether <paramref name="block"/> is one they must take.</summary>
@@ -68,7 +68,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
             if (block.Index == 0 && !config.Supports(block)) continue; // not every GPU configuration takes the image block
             if (block.Index > 0 && ImageOnly(config))
             {
-                Assert.Contains("image", ((GpuConfiguration)config).Refusal(block));
+                Assert.Contains("image", config is GpuConstantShapes twin ? twin.Refusal(block) : ((GpuConfiguration)config).Refusal(block));
                 continue;
             }
             if (block.Index > 0 && BandOnly(config) && !BandTakes(block))

@@ -1,9 +1,11 @@
+using System.Runtime.InteropServices;
+
 namespace HepBnn.Ops.Gpu;
 
 /// <summary>Everything a GPU kernel needs to know about a block, passed by value at launch (plain ints only).
 /// Offsets index the block's int "meta" array on the device: [sign K][threshold values][row class][col class]
 /// [per-channel divisors: q_c, wide thresholds][image weights].</summary>
-public struct GpuBlockParams
+public struct GpuBlockParams : IEquatable<GpuBlockParams>
 {
     public int ImageInput;   // 1: input is bytes [N][H][W][C]; 0: bits [N][H][W][InWords]
     public int ScoresOutput; // 1: int scores [N][pixels][K]; 0: bits
@@ -63,4 +65,23 @@ public struct GpuBlockParams
 
     /// <summary>Input rows one pooled output row reads (what a tiled group stages).</summary>
     public readonly int RowsPerOutputRow => (Pool - 1) * Stride + KH;
+
+    /// <summary>Field-by-field equality (all plain ints, no padding): whether a launch's parameters are the ones a
+    /// constant-shape kernel was compiled with (<see cref="GpuConstantKernel"/>). Allocation-free.</summary>
+    public readonly bool Equals(GpuBlockParams other) => Ints(in this).SequenceEqual(Ints(in other));
+    public override readonly bool Equals(object? obj) => obj is GpuBlockParams p && Equals(p);
+    public override readonly int GetHashCode()
+    {
+        var h = new HashCode();
+        foreach (int v in Ints(in this)) h.Add(v);
+        return h.ToHashCode();
+    }
+    public static bool operator ==(GpuBlockParams a, GpuBlockParams b) => a.Equals(b);
+    public static bool operator !=(GpuBlockParams a, GpuBlockParams b) => !a.Equals(b);
+
+    /// <summary>Every field in order, as hex: a kernel-cache key for constant-shape kernels.</summary>
+    public readonly string Key() => Convert.ToHexString(MemoryMarshal.AsBytes(Ints(in this)));
+
+    static ReadOnlySpan<int> Ints(in GpuBlockParams p) =>
+        MemoryMarshal.Cast<GpuBlockParams, int>(MemoryMarshal.CreateReadOnlySpan(ref System.Runtime.CompilerServices.Unsafe.AsRef(in p), 1));
 }

@@ -70,6 +70,9 @@ public sealed class GpuBlockRunner : IBlockRunner
     readonly GpuDevice _gpu;
     readonly GpuBlockData _data;
     readonly GpuKernelLauncher _kernel;
+    IKernelConfiguration? _twin;
+    GpuKernelLauncher? _constant;   // the kernel compiled with _constantParams as constants (GpuConstantKernel)
+    GpuBlockParams _constantParams;
 
     internal GpuBlockRunner(GpuConfiguration config, GpuDevice gpu, GpuBlockData data, GpuKernelLauncher kernel)
     {
@@ -77,7 +80,34 @@ public sealed class GpuBlockRunner : IBlockRunner
     }
 
     public Block Block => _data.Block;
-    public IKernelConfiguration Configuration => _config;
+    public IKernelConfiguration Configuration => _twin ?? _config;
+    /// <summary>Whether launches at the batch given to <see cref="CompileConstant"/> run a constant-shape kernel.</summary>
+    internal bool HasConstantKernel => _constant is not null;
+
+    /// <summary>Compiles (now, at Prepare: never inside a graph capture) this block's kernel with its launch parameters at
+    /// <paramref name="batch"/> as constants; launches at that batch run it, any other batch the run-time-shape kernel.
+    /// On ILGPU's CPU accelerator nothing is compiled (it runs .NET code, not ILGPU's IR). The runner then reports
+    /// <paramref name="twin"/> as its configuration.</summary>
+    /// <summary>The parameters a launch at <paramref name="batch"/> passes (what a constant-shape kernel bakes in).</summary>
+    internal GpuBlockParams LaunchParams(int batch)
+    {
+        var p = _data.Params;
+        _config.Launch(ref p, batch, _gpu);
+        return p;
+    }
+
+    internal void CompileConstant(int batch, IKernelConfiguration twin)
+    {
+        _twin = twin;
+        if (_kernel.Target is not ILGPU.Runtime.Cuda.CudaKernel cuda || _gpu.Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator accelerator) return;
+        var p = LaunchParams(batch);
+        var method = cuda.CompiledKernel.SourceMethod;
+        var specialization = cuda.Specialization;
+        string key = $"{twin.Name}/{method.DeclaringType?.Name}.{method.Name}/{p.Key()}";
+        _constant = _gpu.Kernel<GpuKernelLauncher>(key, a =>
+            GpuConstantKernel.Load(accelerator, _gpu.ConstantBackend, method, specialization, p, $"{twin.Name}-{Block.Name}-b{batch}"));
+        _constantParams = p;
+    }
 
     public void Run(TensorBuffer input, TensorBuffer output, int batch)
     {
@@ -88,7 +118,8 @@ public sealed class GpuBlockRunner : IBlockRunner
         var p = _data.Params;
         var launch = _config.Launch(ref p, batch, _gpu);
         var o = gout.View;
-        try { _kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd); }
+        var kernel = _constant is not null && p == _constantParams ? _constant : _kernel;
+        try { kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd); }
         catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, $"launching {_config.Name} for block {Block.Name} (batch {batch})", _gpu); }
     }
 

@@ -1,0 +1,63 @@
+using HepBnn.Devices;
+
+namespace HepBnn.Ops.Gpu;
+
+/// <summary>
+/// The constant-shape twin of a GPU configuration ("gpu.tensor-core-wide-deep-const" …): the same kernel, weights and
+/// launch, but compiled at Prepare for this block and batch with every <see cref="GpuBlockParams"/> field a constant
+/// (<see cref="GpuConstantKernel"/>), so its index arithmetic folds away — at batch 1 each warp's serial instruction
+/// chain is what a layer costs (docs/results/h200-chain7). A session built from a plan naming the twin compiles the
+/// same kernel in its Prepare; a run at another batch than the prepared one launches the run-time-shape kernel (no
+/// compile inside a graph capture). The profiler measures twins only while HEPBNN_CONST_SHAPES=1 (off by default until
+/// an H200 run has timed them), only up to <see cref="MaxProfiledBatch"/>, and only where the original came within
+/// <see cref="WorthwhileWithin"/> of the block's best (each block and batch is a compile of its own), and keeps whichever
+/// is faster per block. Named in a plan or a session, a twin always runs (and `hepbnn verify` checks it).
+/// </summary>
+public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfiguration
+{
+    /// <summary>Largest batch the profiler measures twins at: small batches are where the index chain dominates, and
+    /// every (block, batch) costs one kernel compile.</summary>
+    public const int MaxProfiledBatch = 16;
+    public const string Suffix = "-const";
+
+    public GpuConfiguration Original { get; } = original;
+    public string Name { get; } = original.Name + Suffix;
+    public DeviceKind Device => DeviceKind.Gpu;
+    public string Description => $"{Original.Name} compiled per block and batch with every shape a constant";
+    public bool Supports(Block block) => Original.Supports(block);
+    /// <summary>Why <see cref="Supports"/> refuses <paramref name="block"/>: the original's reason.</summary>
+    public string? Refusal(Block block) => Original.Refusal(block);
+
+    public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
+    {
+        var runner = Original.Prepare(block, maxBatch, resources);
+        try
+        {
+            if (runner is not GpuBlockRunner gpu) throw new HepBnnException($"{Name}: {Original.Name} has no constant-shape form");
+            gpu.CompileConstant(maxBatch, this);
+            return gpu;
+        }
+        catch
+        {
+            runner.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>How close to a block's best GPU time an original must come for the profiler to compile and measure its
+    /// twin: constant shapes removed about a quarter of the deep and split kernels' SASS instructions on the H200
+    /// (docs/results/h200-spec7), so a twin cannot win from further behind.</summary>
+    public const double WorthwhileWithin = 1.3;
+
+    /// <summary>Whether the profiler measures <paramref name="config"/> at <paramref name="batch"/>.</summary>
+    public static bool Offered(IKernelConfiguration config, int batch) =>
+        config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapes && batch <= MaxProfiledBatch;
+
+    /// <summary>The twins: of the configurations the found batch-1 and batch-16 plans use (conv1's byte MMA and the dense
+    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final).</summary>
+    public static IEnumerable<IKernelConfiguration> Twins() =>
+        new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold() }
+            .Select(c => new GpuConstantShapes(c));
+
+    public override string ToString() => Name;
+}

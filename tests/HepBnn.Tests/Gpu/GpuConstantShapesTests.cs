@@ -1,0 +1,124 @@
+using System.Reflection;
+using System.Text.RegularExpressions;
+using HepBnn.Devices;
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Ops.Gpu;
+using HepBnn.Planning;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
+using Xunit;
+
+namespace HepBnn.Tests.Gpu;
+
+/// <summary>The constant-shape twins ("…-const", <see cref="GpuConstantShapes"/>): their PTX, compiled here for sm_90 with
+/// ILGPU's PTX backend (no GPU needed), has the block's shapes folded in (fewer integer divisions, fewer instructions
+/// than the run-time-shape kernel, the same MMAs at least); on ILGPU's CPU accelerator the twins run the run-time-shape
+/// kernels (bit-exact like every configuration: GpuConfigurationTests covers them through the registry) and report
+/// themselves as the runner's configuration. `hepbnn verify` on the GPU runs the compiled constant kernels.</summary>
+[Collection(GpuCollection.Name)]
+public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHelper output)
+{
+    /// <summary>VGG7's conv4-like block at a small size: 3×3 conv of 128 → 128 channels on 8×8, pool 2 (9 MMA steps).</summary>
+    static Block DeepBlock(int seed)
+    {
+        var model = new ModelBuilder(new Shape3(8, 8, 3), seed).InputConv(128).BnSign().Conv(128).Pool().BnSign().Flatten().Dense(10).Build("const-deep");
+        return BlockCompiler.Compile(model)[1];
+    }
+
+    public static TheoryData<string, int> KernelsAndBatches() => new() { { "BitsKernelDeep", 1 }, { "BitsKernelDeep", 3 }, { "SplitBitsKernel", 1 } };
+
+    [Theory]
+    [MemberData(nameof(KernelsAndBatches))]
+    public void ConstantPtxHasTheShapesFolded(string kernel, int batch)
+    {
+        var block = DeepBlock(5);
+        var config = ConfigurationRegistry.Find(kernel == "SplitBitsKernel" ? "gpu.tensor-core-wide-split-const" : "gpu.tensor-core-wide-deep-const");
+        using var runner = (GpuBlockRunner)config.Prepare(block, batch, fixture.Resources);
+        Assert.Same(config, runner.Configuration);
+        Assert.False(runner.HasConstantKernel); // the CPU accelerator runs .NET code: nothing compiled there
+        var p = runner.LaunchParams(batch) with { Lanes = 128 }; // a group of 4 warps, as on the H200
+        var method = typeof(GpuTensorCoreWide).Assembly.GetTypes().Select(t => t.GetMethod(kernel, BindingFlags.Static | BindingFlags.NonPublic | BindingFlags.Public))
+            .Single(m => m is not null)!;
+        using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+        string generic = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string constant = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p).PTXAssembly;
+        double first = clock.Elapsed.TotalMilliseconds;
+        clock.Restart();
+        _ = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p with { Batch = p.Batch + 1 });
+        output.WriteLine($"constant compile {first:F0} ms, again {clock.Elapsed.TotalMilliseconds:F0} ms");
+        var (g, c) = (Counts(generic), Counts(constant));
+        if (Environment.GetEnvironmentVariable("HEPBNN_TEST_PTX_DIR") is { Length: > 0 } dir)
+        {
+            File.WriteAllText(Path.Combine(dir, $"{kernel}-b{batch}.ptx"), generic);
+            File.WriteAllText(Path.Combine(dir, $"{kernel}-b{batch}-const.ptx"), constant);
+        }
+        output.WriteLine($"{kernel} b{batch} (KSteps {p.KSteps}, TilesPerGroup {p.TilesPerGroup}): run-time shapes {g}; constant {c}");
+        Assert.True(g.Divisions > 0, $"the run-time-shape kernel divides by shapes: {g}");
+        // By constants ILGPU still writes div/rem, which ptxas turns into multiplies; the split kernel keeps its two
+        // divisions by the launch's split count (a grid dimension, not a parameter).
+        Assert.Equal(kernel == "SplitBitsKernel" ? 2 : 0, c.Divisions);
+        Assert.True(c.ConstantDivisions > 0 || g.ConstantDivisions == 0, $"constant {c}");
+        Assert.True(c.Instructions < g.Instructions, $"constant {c} vs run-time {g}");
+        Assert.True(c.Mma >= g.Mma && c.Mma > 0, $"constant {c} vs run-time {g}");
+    }
+
+    /// <summary><see cref="Divisions"/>: div/rem by a register (a run-time divisor); <see cref="ConstantDivisions"/>: by an immediate.</summary>
+    internal readonly record struct PtxCounts(int Instructions, int Mma, int Divisions, int ConstantDivisions, int Branches, int ParamLoads)
+    {
+        public override string ToString() => $"{Instructions} instructions, {Mma} mma, {Divisions} div/rem by a register, {ConstantDivisions} by a constant, {Branches} branches, {ParamLoads} param loads";
+    }
+
+    /// <summary>Instruction lines of a PTX listing (not directives, labels or braces), and some kinds of them.</summary>
+    internal static PtxCounts Counts(string ptx)
+    {
+        var lines = ptx.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('.') && !l.StartsWith("//") && !l.EndsWith(':') && l is not ("{" or "}") && !l.StartsWith(')')).ToList();
+        return new(lines.Count, lines.Count(l => l.StartsWith("mma.")), lines.Count(l => Regex.IsMatch(l, @"^(div|rem)\.\S+\s+%\w+, %?\w+, %\w+;")),
+            lines.Count(l => Regex.IsMatch(l, @"^(div|rem)\.\S+\s+%\w+, %?\w+, -?\d+;")),
+            lines.Count(l => Regex.IsMatch(l, @"^(@%p\d+\s+)?bra")), lines.Count(l => l.StartsWith("ld.param")));
+    }
+
+    [Fact]
+    public void TwinsAreOfferedOnlyAtSmallBatches()
+    {
+        var twin = ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const");
+        var original = ConfigurationRegistry.Find("gpu.tensor-core-wide-deep");
+        Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.Offered(twin, 1));
+        Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.Offered(twin, GpuConstantShapes.MaxProfiledBatch));
+        Assert.False(GpuConstantShapes.Offered(twin, GpuConstantShapes.MaxProfiledBatch + 1));
+        Assert.True(GpuConstantShapes.Offered(original, 256));
+        var block = DeepBlock(6);
+        Assert.Equal(original.Supports(block), twin.Supports(block));
+        Assert.Equal(5, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count());
+    }
+
+    [Fact]
+    public void ProfilerCompilesTwinsOnlyOfCloseOriginals()
+    {
+        var twin = (GpuConstantShapes)ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const");
+        static BlockTiming T(string config, double us, bool pruned = false) =>
+            new(1, "conv2", config, DeviceKind.Gpu, new TimingStats(us, us, us, 5), Pruned: pruned);
+        Assert.True(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core", 4.0), T("gpu.tensor-core-wide-deep", 5.0)], 4.0));
+        Assert.False(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core", 4.0), T("gpu.tensor-core-wide-deep", 5.3)], 4.0));
+        Assert.False(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core-wide-deep", 4.0, pruned: true)], 4.0));
+        Assert.False(BlockBenchmark.TwinWorthwhile(twin, [T("gpu.tensor-core", 4.0)], 4.0)); // original not measured
+    }
+
+    [Fact]
+    public void ParamsEqualityIsFieldByField()
+    {
+        var a = new GpuBlockParams { K = 64, KSteps = 9, Batch = 1 };
+        var b = a;
+        Assert.True(a == b);
+        Assert.Equal(a.Key(), b.Key());
+        b.Batch = 2;
+        Assert.True(a != b);
+        Assert.NotEqual(a.Key(), b.Key());
+        Assert.False(a.Equals((object)"x"));
+    }
+}
