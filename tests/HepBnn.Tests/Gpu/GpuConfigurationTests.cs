@@ -18,6 +18,12 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
     /// <summary>Configurations that run 8-bit image blocks only (the first layer).</summary>
     static bool ImageOnly(IKernelConfiguration config) => config is GpuTensorCoreImageRows or GpuConstantShapes { Original: GpuTensorCoreImageRows };
 
+    /// <summary>Configurations of small binary conv blocks with bits output only (gpu.tensor-core-wide-2m-r128-band: ≤ 4
+    /// words per pixel, kernels ≤ 3×3, strides ≤ 2); whether <paramref name="block"/> is one they must take.</summary>
+    static bool BandOnly(IKernelConfiguration config) => config is GpuTensorCoreWide2MBand;
+    static bool BandTakes(Block b) => b.Input != BlockInput.Image && b.Output == BlockOutput.Bits && b.InputWords <= GpuTensorCoreWide2MBand.MaxInWords
+        && b.KernelH <= 3 && b.KernelW <= 3 && b.Stride <= 2;
+
     [Theory]
     [MemberData(nameof(GpuConfigs))]
     public void EveryBlockOfRandomNetworksMatchesReference(string configName)
@@ -44,6 +50,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
         // a configuration of 8-bit image blocks only takes nothing else (its own tests cover its pooling).
         bool covered = ImageOnly(config)
             ? image >= 10 && checkedBlocks == image && batched >= 2
+            : BandOnly(config) ? checkedBlocks >= 20 && pooled >= 4 && scores == 0 && batched >= 2
             : checkedBlocks >= 30 && pooled >= 4 && (imageBlocks == 0 || image >= 10) && scores >= 12 && batched >= 8;
         Assert.True(covered, $"{configName}: {checkedBlocks} blocks ({pooled} pooled, {image} image, {scores} scores, {batched} batched)");
     }
@@ -62,6 +69,12 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
             if (block.Index > 0 && ImageOnly(config))
             {
                 Assert.Contains("image", config is GpuConstantShapes twin ? twin.Refusal(block) : ((GpuConfiguration)config).Refusal(block));
+                continue;
+            }
+            if (block.Index > 0 && BandOnly(config) && !BandTakes(block))
+            {
+                Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
+                Assert.False(string.IsNullOrEmpty(((GpuConfiguration)config).Refusal(block)));
                 continue;
             }
             Assert.True(config.Supports(block), $"{configName} should support {model.Name} {block}");
