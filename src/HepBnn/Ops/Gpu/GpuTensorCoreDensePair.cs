@@ -12,7 +12,7 @@ namespace HepBnn.Ops.Gpu;
 /// own; then each group counts itself done on an atomic counter per row tile, and the last group of a row tile (all its
 /// channel tiles stored, device fences on both sides) computes the scores of those rows: each warp its 16 rows, A
 /// fragments straight from the buffer (no staging: the rows are 64 consecutive samples, the patch is the sample's
-/// words), B fragments from the weights, the loads of 4 steps issued before their MMAs, popc(a) by the MMA against an
+/// words), B fragments from the weights, the loads of 8 steps issued before their MMAs, popc(a) by the MMA against an
 /// all-ones B, scores as in <see cref="GpuTensorCore.RowScores"/>; it resets the counter for the next run, as
 /// gpu.tensor-core-wide-split does with its scratch. Why: at batch 256 on the H200 fc2's own node cost 3.1 µs
 /// (gpu.warp-reduce; 6.1 µs on the tensor cores) for ~0.1 µs of MMA work: a kernel boundary and a latency chain
@@ -22,7 +22,7 @@ namespace HepBnn.Ops.Gpu;
 public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
 {
     /// <summary>Steps of the scores block whose A and B loads are issued together, before their MMAs.</summary>
-    const int TailChunk = 4;
+    const int TailChunk = 8;
 
     public override string Name => "gpu.fused/dense-pair";
     public override string Description => "a dense bits block and a dense scores block in one tensor-core kernel (the last group of a row tile computes the scores)";
@@ -62,6 +62,9 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
             var tables = new CpuBlockData(blocks[1], 0, 0);
             q = GpuTensorCore.WithOffsets(q, tables);
             var meta = GpuTensorCore.Meta(blocks[1], q, tables);
+            // A dense block has one border class (conv pixel 0, 0): the tail reads that class's row of the table directly
+            // instead of looking the class up (two dependent loads less after the last group's wait).
+            q.ValueOffset += (meta[q.RowOfOffset] * q.ColClasses + meta[q.ColOfOffset]) * q.PaddedK;
             var fragments = GpuTensorCore.Fragments(blocks[1].PackedWeights!, blocks[1].OutChannels, q);
             Array.Resize(ref fragments, fragments.Length + TailChunk * 256); // a last chunk's loads past the steps read zeros
             second = new GpuBlockData(gpu, blocks[1], q, (fragments, meta, [0UL]));
@@ -133,8 +136,6 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
         int nA = rows.N[r], nB = rows.N[r + 8], units = 2 * q.KWords - t; // the lane's units are u + t: valid while u < units
         long rowA = nA < 0 ? -1 : (long)nA * q.InSample * 2 + t, rowB = nB < 0 ? -1 : (long)nB * q.InSample * 2 + t;
-        // Dense: one border class, conv pixel (0, 0).
-        long cls = (long)(meta[q.RowOfOffset] * q.ColClasses + meta[q.ColOfOffset]) * q.PaddedK;
         int tiles = (q.K + 7) / 8;
         for (int f = 0; f < tiles; f += 2)
         {
@@ -144,31 +145,43 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
             long w = 32 * f + lane; // channel tile 0, step 0, n-tile f
             for (int s = 0; s < q.KSteps; s += TailChunk)
             {
+                // The chunk's 32 A and 16 B registers are loaded before its MMAs: one round trip per 8 steps (VGG3's fc2: one).
                 int u = 8 * s;
                 var a0 = FragmentsA4.Load(mid, rowA, rowB, u, units);
                 var a1 = FragmentsA4.Load(mid, rowA, rowB, u + 8, units);
                 var a2 = FragmentsA4.Load(mid, rowA, rowB, u + 16, units);
                 var a3 = FragmentsA4.Load(mid, rowA, rowB, u + 24, units);
+                var a4 = FragmentsA4.Load(mid, rowA, rowB, u + 32, units);
+                var a5 = FragmentsA4.Load(mid, rowA, rowB, u + 40, units);
+                var a6 = FragmentsA4.Load(mid, rowA, rowB, u + 48, units);
+                var a7 = FragmentsA4.Load(mid, rowA, rowB, u + 56, units);
                 long ws = w + 256L * s;
                 ulong b00 = weights[ws], b01 = weights[ws + 32], b10 = weights[ws + 256], b11 = weights[ws + 288];
                 ulong b20 = weights[ws + 512], b21 = weights[ws + 544], b30 = weights[ws + 768], b31 = weights[ws + 800];
+                ulong b40 = weights[ws + 1024], b41 = weights[ws + 1056], b50 = weights[ws + 1280], b51 = weights[ws + 1312];
+                ulong b60 = weights[ws + 1536], b61 = weights[ws + 1568], b70 = weights[ws + 1792], b71 = weights[ws + 1824];
                 a0.Mma(ref pop, ref c0, ref c1, b00, b01);
                 a1.Mma(ref pop, ref c0, ref c1, b10, b11);
                 a2.Mma(ref pop, ref c0, ref c1, b20, b21);
                 a3.Mma(ref pop, ref c0, ref c1, b30, b31);
+                a4.Mma(ref pop, ref c0, ref c1, b40, b41);
+                a5.Mma(ref pop, ref c0, ref c1, b50, b51);
+                a6.Mma(ref pop, ref c0, ref c1, b60, b61);
+                a7.Mma(ref pop, ref c0, ref c1, b70, b71);
             }
             int k = 8 * f + 2 * t;
-            Store(q, outScores, meta, cls, nA, k, pop.C0, c0.C0, c0.C1, c1.C0, c1.C1);
-            Store(q, outScores, meta, cls, nB, k, pop.C2, c0.C2, c0.C3, c1.C2, c1.C3);
+            Store(q, outScores, meta, nA, k, pop.C0, c0.C0, c0.C1, c1.C0, c1.C1);
+            Store(q, outScores, meta, nB, k, pop.C2, c0.C2, c0.C3, c1.C2, c1.C3);
         }
     }
 
     /// <summary>Scores of channels k, k+1 (n-tile f) and k+8, k+9 (n-tile f+1) of sample <paramref name="n"/>: as
-    /// <see cref="GpuTensorCore.RowScores"/>, (Corr − 2·popc(w)) − 2·popc(a) + 4·popc(a ∧ w).</summary>
-    static void Store(GpuBlockParams q, ArrayView<int> outScores, ArrayView<int> meta, long cls, int n, int k, int pop, int x0, int x1, int x8, int x9)
+    /// <see cref="GpuTensorCore.RowScores"/>, (Corr − 2·popc(w)) − 2·popc(a) + 4·popc(a ∧ w), the class's row of the table
+    /// at <see cref="GpuBlockParams.ValueOffset"/> (moved there at set-up).</summary>
+    static void Store(GpuBlockParams q, ArrayView<int> outScores, ArrayView<int> meta, int n, int k, int pop, int x0, int x1, int x8, int x9)
     {
         if (n < 0) return;
-        long o = (long)n * q.OutSample + k, v = q.ValueOffset + cls + k;
+        long o = (long)n * q.OutSample + k, v = q.ValueOffset + k;
         if (k < q.K) outScores[o] = meta[v] - 2 * pop + 4 * x0;
         if (k + 1 < q.K) outScores[o + 1] = meta[v + 1] - 2 * pop + 4 * x1;
         if (k + 8 < q.K) outScores[o + 8] = meta[v + 8] - 2 * pop + 4 * x8;
