@@ -23,11 +23,11 @@ public class GpuTensorCoreDensePairTests(CpuAcceleratorFixture fixture)
         .Build($"dense-pair-{channels}-{hidden}-{classes}");
 
     /// <summary>The model's blocks, the first on cpu.scalar and the last two as one gpu.fused range with tensor-core stages.</summary>
-    InferenceSession Session(BnnModel model, int maxBatch, out IReadOnlyList<Block> blocks)
+    InferenceSession Session(BnnModel model, int maxBatch, out IReadOnlyList<Block> blocks, bool staged = false)
     {
         var compiled = BlockCompiler.Compile(model);
         blocks = compiled;
-        var fused = new GpuFused(true);
+        var fused = new GpuFused(true, stagedPairScores: staged);
         var cpu = ConfigurationRegistry.Find("cpu.scalar");
         var assignment = compiled.Select((_, i) => i < compiled.Count - 2 ? cpu : (IKernelConfiguration)fused).ToArray();
         return new InferenceSession(model, compiled, assignment, new SessionOptions { MaxBatch = maxBatch, CudaGraphs = false }, fixture.Resources);
@@ -43,20 +43,23 @@ public class GpuTensorCoreDensePairTests(CpuAcceleratorFixture fixture)
     }
 
     [Theory]
-    // channels (fc1's input words per pixel: 3×3 pooled pixels), fc1 channels, classes, model seed, batch
-    [InlineData(64, 130, 10, 1, 3)]     // fc1: 9 words (3 steps), 3 channel tiles (last partial); fc2: 3 words (1 step)
-    [InlineData(128, 70, 3, 2, 40)]     // fc1: 18 words (5 steps), 2 tiles; 2 row tiles on the emulator (32 rows each), the last partial
-    [InlineData(64, 330, 17, 3, 5)]     // fc2: 6 words (2 steps), 17 classes: 3 n-tiles (two passes of the n-tile pair)
-    [InlineData(64, 2200, 64, 4, 2)]    // fc2: 35 words (9 steps: a chunk of 8 and a partial one), 64 classes (four passes)
-    [InlineData(192, 64, 10, 5, 1)]     // fc1: 27 words (7 steps), one channel tile: every group is its row tile's last
-    public void DensePairMatchesReference(int channels, int hidden, int classes, int seed, int batch)
+    // channels (fc1's input words per pixel: 3×3 pooled pixels), fc1 channels, classes, model seed, batch, staged scores
+    [InlineData(64, 130, 10, 1, 3, false)]     // fc1: 9 words (3 steps), 3 channel tiles (last partial); fc2: 3 words (1 step)
+    [InlineData(128, 70, 3, 2, 40, false)]     // fc1: 18 words (5 steps), 2 tiles; 2 row tiles on the emulator (32 rows each), the last partial
+    [InlineData(128, 70, 3, 2, 40, true)]      // the same with the scores staged and stored as one run per row tile
+    [InlineData(64, 330, 17, 3, 5, false)]     // fc2: 6 words (2 steps), 17 classes: 3 n-tiles (two passes of the n-tile pair)
+    [InlineData(64, 330, 17, 3, 5, true)]
+    [InlineData(64, 2200, 64, 4, 2, false)]    // fc2: 35 words (9 steps: a chunk of 8 and a partial one), 64 classes (four passes)
+    [InlineData(192, 64, 10, 5, 1, false)]     // fc1: 27 words (7 steps), one channel tile: every group is its row tile's last
+    [InlineData(192, 64, 10, 5, 1, true)]
+    public void DensePairMatchesReference(int channels, int hidden, int classes, int seed, int batch, bool staged)
     {
         var model = Head(channels, hidden, classes, seed);
-        using var session = Session(model, batch, out var blocks);
+        using var session = Session(model, batch, out var blocks, staged);
         int n = blocks.Count;
         Assert.Null(GpuTensorCoreDensePair.RangeRefusal([blocks[n - 2], blocks[n - 1]]));
         Assert.Equal([(n - 2, n - 1)], session.FusedRanges);
-        AssertScores(model, session, batch, seed: 100 + seed, $"{model.Name} (model seed {seed})");
+        AssertScores(model, session, batch, seed: 100 + seed, $"{model.Name} (model seed {seed}, staged scores {staged})");
     }
 
     [Fact]
@@ -87,12 +90,28 @@ public class GpuTensorCoreDensePairTests(CpuAcceleratorFixture fixture)
         Assert.False(new GpuTensorCoreDensePair().Supports(blocks[1]));
     }
 
-    [Fact]
-    public void RepeatedRunsOfOneSessionStayExact()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RepeatedRunsOfOneSessionStayExact(bool staged)
     {
         var model = Head(64, 200, 10, 11);
-        using var session = Session(model, 70, out _);
+        using var session = Session(model, 70, out _, staged);
         foreach (var (batch, seed) in new[] { (70, 1), (1, 2), (33, 3), (70, 4), (32, 5) })
-            AssertScores(model, session, batch, seed, $"{model.Name} (model seed 11), run after run");
+            AssertScores(model, session, batch, seed, $"{model.Name} (model seed 11, staged scores {staged}), run after run");
+    }
+
+    [Fact]
+    public void ScoresAreStagedOnlyWhereTheStageHoldsThem()
+    {
+        var blocks = BlockCompiler.Compile(Head(64, 130, 10, 12));
+        var res = fixture.Resources;
+        using var staged = (GpuDensePairRange)new GpuFused(true, stagedPairScores: true).PrepareRange([blocks[1], blocks[2]], 4, res);
+        Assert.True(staged.StagedScores);
+        using var direct = (GpuDensePairRange)new GpuFused(true, stagedPairScores: false).PrepareRange([blocks[1], blocks[2]], 4, res);
+        Assert.False(direct.StagedScores);
+        var p = new GpuBlockParams { RowStride = 12 };   // a 1-step patch: 64 × 12 units
+        Assert.True(GpuTensorCoreDensePair.CanStage(p, new GpuBlockParams { TilePooled = 64, OutSample = 10 }));
+        Assert.False(GpuTensorCoreDensePair.CanStage(p, new GpuBlockParams { TilePooled = 64, OutSample = 64 }));
     }
 }

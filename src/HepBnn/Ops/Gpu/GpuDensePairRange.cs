@@ -1,6 +1,6 @@
 global using GpuDensePairLauncher = System.Action<ILGPU.Runtime.AcceleratorStream, ILGPU.KernelConfig, HepBnn.Ops.Gpu.GpuBlockParams,
     HepBnn.Ops.Gpu.GpuBlockParams, ILGPU.ArrayView<ulong>, ILGPU.ArrayView<ulong>, ILGPU.ArrayView<int>, ILGPU.ArrayView<ulong>,
-    ILGPU.ArrayView<int>, ILGPU.ArrayView<ulong>, ILGPU.ArrayView<ulong>, ILGPU.ArrayView<int>, ILGPU.ArrayView<int>>;
+    ILGPU.ArrayView<int>, ILGPU.ArrayView<ulong>, ILGPU.ArrayView<ulong>, ILGPU.ArrayView<int>, ILGPU.ArrayView<int>, int>;
 
 using HepBnn.Devices;
 using ILGPU;
@@ -26,10 +26,13 @@ public sealed class GpuDensePairRange : IBlockRunner
     public Block Block => Blocks[^1];
     public IKernelConfiguration Configuration { get; }
     public int MaxBatch { get; }
+    /// <summary>Whether the scores leave through shared memory as one coalesced run per row tile.</summary>
+    public bool StagedScores { get; }
 
     internal GpuDensePairRange(IKernelConfiguration configuration, GpuTensorCoreDensePair pair, GpuDevice gpu, IReadOnlyList<Block> blocks, int maxBatch,
-        GpuDensePairLauncher kernel, GpuBlockData first, GpuBlockData second)
+        GpuDensePairLauncher kernel, GpuBlockData first, GpuBlockData second, bool stagedScores)
     {
+        StagedScores = stagedScores;
         Configuration = configuration; _pair = pair; _gpu = gpu; Blocks = blocks; MaxBatch = maxBatch; _kernel = kernel; _first = first; _second = second;
         if (maxBatch < 1 || maxBatch > GpuConfiguration.MaxBatch) throw new HepBnnException($"{configuration.Name}: batch {maxBatch} out of range 1..{GpuConfiguration.MaxBatch}");
         try
@@ -57,7 +60,7 @@ public sealed class GpuDensePairRange : IBlockRunner
         try
         {
             _kernel(_gpu.Stream, launch, p, q, gin.View, _mid.View, gout.View.Cast<int>(), _first.Weights, _first.Meta, _first.PoolAnd,
-                _second.Weights, _second.Meta, _counters.View);
+                _second.Weights, _second.Meta, _counters.View, StagedScores ? 1 : 0);
         }
         catch (Exception e) when (GpuFaults.IsDeviceFault(e))
         {

@@ -8,7 +8,7 @@ namespace HepBnn.Ops.Gpu;
 /// per-block configuration it is the range of that one block; a session runs consecutive blocks planned as
 /// <c>gpu.fused</c> as ONE range, and the planner prices such a range by its own measurement (not a sum of blocks).
 /// </summary>
-public sealed class GpuFused(bool? tensorCoreStages = null, bool densePairs = true) : IKernelConfiguration
+public sealed class GpuFused(bool? tensorCoreStages = null, bool densePairs = true, bool? stagedPairScores = null) : IKernelConfiguration
 {
     public const string ConfigurationName = "gpu.fused";
 
@@ -43,7 +43,7 @@ public sealed class GpuFused(bool? tensorCoreStages = null, bool densePairs = tr
     {
         var gpu = resources.RequireGpu();
         bool mma = TensorCoreStages ?? GpuFusedMma.Pays(blocks, maxBatch);
-        if (mma && DensePairs && GpuTensorCoreDensePair.RangeRefusal(blocks) is null) return Pair.PrepareRange(this, gpu, blocks, maxBatch);
+        if (mma && DensePairs && GpuTensorCoreDensePair.RangeRefusal(blocks) is null) return Pair.PrepareRange(this, gpu, blocks, maxBatch, stagedPairScores);
         return new GpuFusedRange(this, gpu, blocks, maxBatch, mma);
     }
 

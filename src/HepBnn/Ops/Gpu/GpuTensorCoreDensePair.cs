@@ -21,6 +21,14 @@ namespace HepBnn.Ops.Gpu;
 /// </summary>
 public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
 {
+    /// <summary>Measuring only (<c>HEPBNN_PAIR_PROBE</c>, results then WRONG): 1 = the first block alone (no count, no
+    /// scores), 2 = the first block and the count, no scores; 0 (default) = the kernel. A static readonly: ILGPU folds it.</summary>
+    static readonly int Probe = int.TryParse(Environment.GetEnvironmentVariable("HEPBNN_PAIR_PROBE"), out int v) && v is 1 or 2 ? v : 0;
+
+    /// <summary>Whether the scores go through shared memory and out as one coalesced run per row tile (<c>HEPBNN_PAIR_STORE=staged</c>)
+    /// instead of each lane storing its own (default) — where the stage holds them (<see cref="CanStage"/>).</summary>
+    public static bool StagedScoresDefault { get; } = Environment.GetEnvironmentVariable("HEPBNN_PAIR_STORE") == "staged";
+
     /// <summary>Steps of the scores block whose A and B loads are issued together, before their MMAs.</summary>
     const int TailChunk = 8;
 
@@ -49,11 +57,11 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
     static readonly GpuTensorCoreWide Wide = new();
 
     /// <summary>The runner of <paramref name="blocks"/> (<see cref="RangeRefusal"/> must accept them).</summary>
-    internal GpuDensePairRange PrepareRange(IKernelConfiguration configuration, GpuDevice gpu, IReadOnlyList<Block> blocks, int maxBatch)
+    internal GpuDensePairRange PrepareRange(IKernelConfiguration configuration, GpuDevice gpu, IReadOnlyList<Block> blocks, int maxBatch, bool? stagedScores = null)
     {
         if (RangeRefusal(blocks) is { } why) throw new HepBnnException($"{Name}: blocks {blocks[0].Name}..{blocks[^1].Name}: {why}");
         var kernel = gpu.Kernel<GpuDensePairLauncher>(Name, a => a.LoadKernel<GpuBlockParams, GpuBlockParams, ArrayView<ulong>, ArrayView<ulong>,
-            ArrayView<int>, ArrayView<ulong>, ArrayView<int>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>>(PairKernel));
+            ArrayView<int>, ArrayView<ulong>, ArrayView<int>, ArrayView<ulong>, ArrayView<ulong>, ArrayView<int>, ArrayView<int>, int>(PairKernel));
         var first = CreateData(gpu, blocks[0], Specialize(GpuBlockParams.From(blocks[0]), gpu));
         GpuBlockData? second = null;
         try
@@ -68,7 +76,8 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
             var fragments = GpuTensorCore.Fragments(blocks[1].PackedWeights!, blocks[1].OutChannels, q);
             Array.Resize(ref fragments, fragments.Length + TailChunk * 256); // a last chunk's loads past the steps read zeros
             second = new GpuBlockData(gpu, blocks[1], q, (fragments, meta, [0UL]));
-            return new GpuDensePairRange(configuration, this, gpu, blocks, maxBatch, kernel, first, second);
+            bool staged = (stagedScores ?? StagedScoresDefault) && CanStage(first.Params, q);
+            return new GpuDensePairRange(configuration, this, gpu, blocks, maxBatch, kernel, first, second, staged);
         }
         catch
         {
@@ -78,6 +87,10 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
         }
     }
 
+    /// <summary>Whether a row tile's scores fit in the first block's stage (ints: 64 rows × RowStride units + the slack).</summary>
+    internal static bool CanStage(GpuBlockParams p, GpuBlockParams q) =>
+        (long)q.TilePooled * q.OutSample <= 2L * (TileRows.MaxRows * p.RowStride / 2 + StageSlack);
+
     /// <summary>Grid and group for <paramref name="batch"/>: the deep kernel's.</summary>
     internal KernelConfig LaunchFor(ref GpuBlockParams p, int batch, GpuDevice gpu) => Launch(ref p, batch, gpu);
 
@@ -85,7 +98,7 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
     internal static int RowTiles(GpuBlockParams p, int batch) => (batch + p.TilePooled - 1) / p.TilePooled;
 
     static void PairKernel(GpuBlockParams p, GpuBlockParams q, ArrayView<ulong> input, ArrayView<ulong> mid, ArrayView<int> outScores,
-        ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<ulong> weights2, ArrayView<int> meta2, ArrayView<int> counters)
+        ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd, ArrayView<ulong> weights2, ArrayView<int> meta2, ArrayView<int> counters, int stagedScores)
     {
         GpuDependentLaunch.Prologue(); // Start waits for the predecessor after the prologue
         // The first block: gpu.tensor-core-wide-deep's bits body (prologue, wait, gathers, product, epilogue per tile).
@@ -113,6 +126,7 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
             epilogue.Store(p, mid, pairs, rows, tile, andMask, ref acc);
         }
 
+        if (Probe == 1) return; // measuring only: the first block alone
         // This group's words are in before it counts itself done; the last group of the row tile goes on.
         MemoryFence.DeviceLevel();
         Group.Barrier();
@@ -123,15 +137,16 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
             if (before == Grid.DimY - 1) Atomic.Exchange(ref counters[Grid.IdxX], 0); // the next run counts from 0 again
         }
         Group.Barrier();
-        if (last[0] == 0) return; // uniform over the group
+        if (last[0] == 0 || Probe == 2) return; // uniform over the group (probe 2, measuring only: no scores)
         MemoryFence.DeviceLevel();
-        ScoresTail(q, mid.Cast<uint>(), outScores, weights2, meta2, rows);
+        ScoresTail(q, mid.Cast<uint>(), outScores, weights2, meta2, rows, stage64.Cast<int>(), stagedScores);
     }
 
     /// <summary>The second block's scores for the warp's 16 rows (the first block's rows: the same samples), all channels
     /// in pairs of n-tiles; A from the first block's output (32-bit units 8s + t and 8s + 4 + t of each row), zeros for
     /// empty rows and past the patch.</summary>
-    static void ScoresTail(GpuBlockParams q, ArrayView<uint> mid, ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, TileRows rows)
+    static void ScoresTail(GpuBlockParams q, ArrayView<uint> mid, ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, TileRows rows,
+        ArrayView<int> stage, int staged)
     {
         int lane = Group.IdxX & 31, t = lane & 3, r = (Group.IdxX >> 5) * 16 + (lane >> 2);
         int nA = rows.N[r], nB = rows.N[r + 8], units = 2 * q.KWords - t; // the lane's units are u + t: valid while u < units
@@ -170,9 +185,24 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
                 a7.Mma(ref pop, ref c0, ref c1, b70, b71);
             }
             int k = 8 * f + 2 * t;
-            Store(q, outScores, meta, nA, k, pop.C0, c0.C0, c0.C1, c1.C0, c1.C1);
-            Store(q, outScores, meta, nB, k, pop.C2, c0.C2, c0.C3, c1.C2, c1.C3);
+            if (staged != 0)
+            {
+                Store(q, stage, meta, nA < 0 ? -1 : r, k, pop.C0, c0.C0, c0.C1, c1.C0, c1.C1);
+                Store(q, stage, meta, nB < 0 ? -1 : r + 8, k, pop.C2, c0.C2, c0.C3, c1.C2, c1.C3);
+            }
+            else
+            {
+                Store(q, outScores, meta, nA, k, pop.C0, c0.C0, c0.C1, c1.C0, c1.C1);
+                Store(q, outScores, meta, nB, k, pop.C2, c0.C2, c0.C3, c1.C2, c1.C3);
+            }
         }
+        if (staged == 0) return;
+        // The tile's rows are consecutive samples and a sample's scores are contiguous ([n][K]): the group's scores are one
+        // run of ints, stored with consecutive threads on consecutive ints (the scores may be host memory, over PCIe).
+        Group.Barrier();
+        int n0 = rows.N[0], count = n0 < 0 ? 0 : (q.Batch - n0 < q.TilePooled ? q.Batch - n0 : q.TilePooled) * q.OutSample;
+        long o = (long)n0 * q.OutSample;
+        for (int i = Group.IdxX; i < count; i += Group.DimX) outScores[o + i] = stage[i];
     }
 
     /// <summary>Scores of channels k, k+1 (n-tile f) and k+8, k+9 (n-tile f+1) of sample <paramref name="n"/>: as
