@@ -33,8 +33,8 @@ public sealed class GpuFused(bool? tensorCoreStages = null, bool densePairs = tr
 
     /// <summary>Whether a range of a dense bits block and a dense scores block with tensor-core stages runs as ONE
     /// tensor-core kernel (<see cref="GpuTensorCoreDensePair"/>: no grid barrier, the last group of a row tile computes the
-    /// scores) instead of the staged kernel; <c>HEPBNN_FUSED_PAIR=0</c> turns it off (measuring).</summary>
-    public bool DensePairs { get; } = densePairs && Environment.GetEnvironmentVariable("HEPBNN_FUSED_PAIR") != "0";
+    /// scores) instead of the grid-barrier kernel; <c>HEPBNN_FUSED_PAIR=0</c> turns it off (measuring).</summary>
+    public bool DensePairs { get; } = densePairs && EnvironmentSwitches.FusedDensePairs;
 
     static readonly GpuTensorCoreDensePair Pair = new();
 

@@ -13,21 +13,26 @@ namespace HepBnn.Ops.Gpu;
 /// channel tiles stored, device fences on both sides) computes the scores of those rows: each warp its 16 rows, A
 /// fragments straight from the buffer (no staging: the rows are 64 consecutive samples, the patch is the sample's
 /// words), B fragments from the weights, the loads of 8 steps issued before their MMAs, popc(a) by the MMA against an
-/// all-ones B, scores as in <see cref="GpuTensorCore.RowScores"/>; it resets the counter for the next run, as
-/// gpu.tensor-core-wide-split does with its scratch. Why: at batch 256 on the H200 fc2's own node cost 3.1 µs
-/// (gpu.warp-reduce; 6.1 µs on the tensor cores) for ~0.1 µs of MMA work: a kernel boundary and a latency chain
-/// (docs/results/h200-fc256). Not a per-block configuration: <see cref="GpuFused"/> runs a two-block range through it
-/// where <see cref="RangeRefusal"/> accepts the pair (the planner prices that range by its own measurement).
+/// all-ones B, scores as in <see cref="GpuTensorCore.RowScores"/>, gathered in shared memory and stored as one coalesced
+/// run per row tile; it resets the counter for the next run, as gpu.tensor-core-wide-split does with its scratch.
+/// Why: at batch 256 on the H200 fc2's own node cost 3.1 µs (gpu.warp-reduce; 6.1 µs on the tensor cores) for ~0.1 µs of
+/// MMA work. Measured (docs/results/h200-fc3): the count costs 0.4 µs, the scores tail ~3 µs — about what fc2's node
+/// did — so VGG3 b256 runs as fast as with two kernels, not faster. Not a per-block configuration: <see cref="GpuFused"/>
+/// runs a two-block range through it where <see cref="RangeRefusal"/> accepts the pair (the planner prices that range by
+/// its own measurement).
 /// </summary>
 public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
 {
-    /// <summary>Measuring only (<c>HEPBNN_PAIR_PROBE</c>, results then WRONG): 1 = the first block alone (no count, no
-    /// scores), 2 = the first block and the count, no scores; 0 (default) = the kernel. A static readonly: ILGPU folds it.</summary>
-    static readonly int Probe = int.TryParse(Environment.GetEnvironmentVariable("HEPBNN_PAIR_PROBE"), out int v) && v is 1 or 2 ? v : 0;
+    /// <summary>Measuring only (<c>HEPBNN_PAIR_PROBE</c>, <see cref="EnvironmentSwitches.DensePairProbe"/>; results then
+    /// WRONG): 1 = the first block alone (no count, no scores), 2 = the first block and the count, no scores; 0 (default) =
+    /// the kernel. A static readonly: ILGPU folds it.</summary>
+    static readonly int Probe = EnvironmentSwitches.DensePairProbe;
 
-    /// <summary>Whether the scores go through shared memory and out as one coalesced run per row tile (<c>HEPBNN_PAIR_STORE=staged</c>)
-    /// instead of each lane storing its own (default) — where the stage holds them (<see cref="CanStage"/>).</summary>
-    public static bool StagedScoresDefault { get; } = Environment.GetEnvironmentVariable("HEPBNN_PAIR_STORE") == "staged";
+    /// <summary>Whether the scores go through shared memory and out as one coalesced run per row tile (default, where the
+    /// stage holds them, <see cref="CanStage"/>) instead of each lane storing its own (<c>HEPBNN_PAIR_STORE=direct</c>).
+    /// With the scores in mapped host memory the lanes' own stores (32-byte pieces of 8 rows per instruction, over PCIe)
+    /// made VGG3 b256 3–4 µs slower (H200: 50.4/51.6 µs against 46.5/48.3 staged, docs/results/h200-fc3/call2).</summary>
+    public static bool StagedScoresDefault => EnvironmentSwitches.StagedPairScores;
 
     /// <summary>Steps of the scores block whose A and B loads are issued together, before their MMAs.</summary>
     const int TailChunk = 8;
