@@ -8,28 +8,10 @@
 # on the found plan's VGG7 b256 binary kernels. Everything lands in $OUT/mma30.tar.gz (+ summary.txt).
 # Usage: mma30-call.sh [binary-dir=.device/mma30] [budget-s=190]   (call 2: SASS opcode counts and hottest loops too)
 set -uo pipefail
-bin=${1:-.device/mma30}
-budget=${2:-190}
-top=${OUT:-./mma30-out}
-out=/tmp/mma30-out
-mkdir -p "$out" "$top"
-sum="$out/summary.txt"
-left() { echo $((budget - SECONDS)); }
-step() { local s=$1; shift; local l; l=$(left); if [ "$l" -lt 15 ]; then echo "skipped (budget): $*" >> "$sum"; return 1; fi
-         [ "$s" -gt "$l" ] && s=$l; echo "== $(date -u +%H:%M:%S) ${s}s: $1" >> "$out/steps.txt"; timeout "$s" "$@"; }
-[ -f "$bin/libSkiaSharp.so.gz" ] && gunzip -f "$bin/libSkiaSharp.so.gz"
-ls "$bin"/ptx/*.gz > /dev/null 2>&1 && gunzip -f "$bin"/ptx/*.gz
-ptxas=$(command -v ptxas || echo "$(dirname "$(command -v nvcc)")/ptxas")
-for f in "$bin"/ptx/*.ptx; do
-  echo "== $(basename "$f")"
-  timeout 20 "$ptxas" -arch=sm_90 -v -o "/tmp/$(basename "$f" .ptx).cubin" "$f" 2>&1 | grep -E "registers|spill|rror"
-done > "$sum" 2>&1
-# The SASS of each (cuobjdump), its opcode counts and its hottest loop's instructions per MMA (sass-loops.py).
-mkdir -p "$out/sass"
-cuobjdump=$(command -v cuobjdump || echo "$(dirname "$ptxas")/cuobjdump")
-for f in "$bin"/ptx/*.ptx; do
-  b=$(basename "$f" .ptx); [ -f "/tmp/$b.cubin" ] && timeout 10 "$cuobjdump" -sass "/tmp/$b.cubin" > "$out/sass/$b.sass" 2>&1
-done
+. "$(dirname "$0")/device-call-lib.sh"
+call_init "${1:-.device/mma30}" "${2:-190}" /tmp/mma30-out
+# ptxas's report, the SASS of each (cuobjdump), its opcode counts and its hottest loop's instructions per MMA (sass-loops.py).
+sass_dump "$bin" > "$sum" 2>&1
 timeout 20 python3 "$bin/sass-loops.py" "$out"/sass/*.sass >> "$sum" 2>&1
 bench() {
   step 70 "$bin/hepbnn" bench --model "$1" --batch 256 --device gpu --layers --measure-s 1 --profile-budget-s 3 \

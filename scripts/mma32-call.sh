@@ -8,27 +8,9 @@
 # Everything lands in $OUT/mma32.tar.gz (+ summary.txt).
 # Usage: mma32-call.sh [binary-dir=.device/mma32] [budget-s=130]
 set -uo pipefail
-bin=${1:-.device/mma32}
-budget=${2:-130}
-top=${OUT:-./mma32-out}
-out=/tmp/mma32-out
-mkdir -p "$out" "$top"
-sum="$out/summary.txt"
-left() { echo $((budget - SECONDS)); }
-step() { local s=$1; shift; local l; l=$(left); if [ "$l" -lt 15 ]; then echo "skipped (budget): $*" >> "$sum"; return 1; fi
-         [ "$s" -gt "$l" ] && s=$l; echo "== $(date -u +%H:%M:%S) ${s}s: $*" >> "$out/steps.txt"; timeout "$s" "$@"; }
-for z in "$bin"/*.gz; do [ -f "$z" ] && gunzip -f "$z"; done
-chmod +x "$bin/hepbnn"
-ls "$bin"/ptx/*.gz > /dev/null 2>&1 && gunzip -f "$bin"/ptx/*.gz
-ptxas=$(command -v ptxas || echo "$(dirname "$(command -v nvcc)")/ptxas")
-cuobjdump=$(command -v cuobjdump || echo "$(dirname "$ptxas")/cuobjdump")
-mkdir -p "$out/sass"
-for f in "$bin"/ptx/*.ptx; do
-  b=$(basename "$f" .ptx)
-  echo "== $b"
-  timeout 20 "$ptxas" -arch=sm_90 -v -o "/tmp/$b.cubin" "$f" 2>&1 | grep -E "registers|spill|rror"
-  [ -f "/tmp/$b.cubin" ] && timeout 10 "$cuobjdump" -sass "/tmp/$b.cubin" > "$out/sass/$b.sass" 2>&1
-done > "$sum" 2>&1
+. "$(dirname "$0")/device-call-lib.sh"
+call_init "${1:-.device/mma32}" "${2:-130}" /tmp/mma32-out
+sass_dump "$bin" > "$sum" 2>&1
 timeout 20 python3 "$bin/sass-loops.py" "$out"/sass/*.sass >> "$sum" 2>&1
 bench() {
   step "$2" "$bin/hepbnn" bench --model "$1" --batch 256 --device gpu --layers --measure-s 1 --profile-budget-s 3 \

@@ -10,17 +10,8 @@
 # (no plan, so no ncu data): the map step now has 60 s. Needs ~150 s in all.
 # Usage: mma32-ncu.sh [binary-dir=.device/mma32] [budget-s=150]
 set -uo pipefail
-bin=${1:-.device/mma32}
-budget=${2:-150}
-top=${OUT:-./mma32-out}
-out=/tmp/mma32-out
-mkdir -p "$out" "$top"
-sum="$out/summary.txt"
-left() { echo $((budget - SECONDS)); }
-step() { local s=$1; shift; local l; l=$(left); if [ "$l" -lt 15 ]; then echo "skipped (budget): $*" >> "$sum"; return 1; fi
-         [ "$s" -gt "$l" ] && s=$l; echo "== $(date -u +%H:%M:%S) ${s}s: $*" >> "$out/steps.txt"; timeout "$s" "$@"; }
-for z in "$bin"/*.gz; do [ -f "$z" ] && gunzip -f "$z"; done
-chmod +x "$bin/hepbnn"
+. "$(dirname "$0")/device-call-lib.sh"
+call_init "${1:-.device/mma32}" "${2:-150}" /tmp/mma32-out
 step 60 "$bin/hepbnn" map --model vgg7 --batch 256 --device gpu --profile-budget-s 2 --out "$out/plan-map.json" > "$out/map.txt" 2>&1
 python3 - "$out" <<'PY'
 import json, sys

@@ -1,0 +1,50 @@
+# Sourced (never run) by the one-call scripts that run ON the GPU machine (mma30/mma31/mma32/ncu4 families): the
+# call's folders, a step bounded by the call's budget, unpacking the published CLI, and ptxas/SASS of its dumped PTX.
+# publish-device.sh copies this file beside the scripts, so they source it from their own folder.
+
+# call_init BIN BUDGET_S OUT_DIR: the globals the scripts use — bin, budget (seconds for the whole call), top ($OUT, or
+# ./<name>-out when run by hand), out (the work folder, tarred at the end), sum (the short summary) — and unpacks BIN.
+call_init() {
+  bin=$1; budget=$2; out=$3
+  top=${OUT:-./$(basename "$out")}
+  mkdir -p "$out" "$top"
+  sum="$out/summary.txt"
+  unpack_cli "$bin"
+}
+
+# Seconds of the call's budget left.
+left() { echo $((budget - SECONDS)); }
+
+# step SECONDS CMD...: CMD under `timeout`, at most SECONDS and at most what is left of the budget; skipped (return 1,
+# noted in the summary) once fewer than STEP_MIN_S (default 15) seconds are left. Each step is logged in steps.txt.
+step() {
+  local s=$1; shift; local l; l=$(left)
+  if [ "$l" -lt "${STEP_MIN_S:-15}" ]; then echo "skipped (budget): $*" >> "$sum"; return 1; fi
+  [ "$s" -gt "$l" ] && s=$l
+  echo "== $(date -u +%H:%M:%S) ${s}s: $*" >> "$out/steps.txt"
+  timeout "$s" "$@"
+}
+
+# unpack_cli BIN: gunzips what was compressed to fit the 64 MiB transfer (the CLI, libSkiaSharp, dumped PTX).
+unpack_cli() {
+  local z
+  for z in "$1"/*.gz "$1"/ptx/*.gz; do [ -f "$z" ] && gunzip -f "$z"; done
+  [ -f "$1/hepbnn" ] && chmod +x "$1/hepbnn"
+  return 0
+}
+
+# sass_dump BIN: for every BIN/ptx/*.ptx (tools/PtxDump output) ptxas's register/spill report (stdout) and the SASS
+# (cuobjdump) in $out/sass/<kernel>.sass, for sass-loops.py.
+sass_dump() {
+  local ptxas cuobjdump f b
+  ptxas=$(command -v ptxas || echo "$(dirname "$(command -v nvcc)")/ptxas")
+  cuobjdump=$(command -v cuobjdump || echo "$(dirname "$ptxas")/cuobjdump")
+  mkdir -p "$out/sass"
+  for f in "$1"/ptx/*.ptx; do
+    [ -f "$f" ] || continue
+    b=$(basename "$f" .ptx)
+    echo "== $b"
+    timeout 20 "$ptxas" -arch=sm_90 -v -o "/tmp/$b.cubin" "$f" 2>&1 | grep -E "registers|spill|rror"
+    [ -f "/tmp/$b.cubin" ] && timeout 10 "$cuobjdump" -sass "/tmp/$b.cubin" > "$out/sass/$b.sass" 2>&1
+  done
+}
