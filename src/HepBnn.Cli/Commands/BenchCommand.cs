@@ -28,13 +28,20 @@ public static class BenchCommand
         var onnxRuntime = new Option<bool>("--onnxruntime") { Description = "also compare the found plan end to end with ONNX Runtime CPU on the float32 ONNX export (extra table)" };
         var gpu = CommonOptions.Gpu();
         var jsonOut = CommonOptions.JsonOut();
+        var exclude = new Option<string[]>("--exclude") { Description = "configurations the profile leaves out (e.g. to compare with a plan found without a new one, in the same process)", AllowMultipleArgumentsPerToken = true };
         var plotDir = OptionRules.OutputDirectory(new Option<string?>("--plot-dir") { Description = "write PNG charts (per-block latency, plan vs baselines) into this folder" });
         var cmd = new Command("bench", "the found plan vs the top-k by prediction and the baselines (all-GPU fully parallel, best all-GPU, all-CPU best, best single configuration)")
-            { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, onnxRuntime, gpu, json, jsonOut };
+            { model, seed, batches, device, budget, profile, top, measure, layers, plotDir, onnxRuntime, gpu, exclude, json, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var m = CommonOptions.LoadModel(r.GetValue(model)!, r.GetValue(seed));
             var options = PlanningOptions.From(r, device, budget, r.GetValue(seed));
+            if (r.GetValue(exclude) is { Length: > 0 } left)
+            {
+                var names = left.Select(n => Ops.ConfigurationRegistry.Find(n).Name).ToHashSet(); // unknown names: one clear error
+                var include = options.Include;
+                options = options with { Include = c => include(c) && !names.Contains(c.Name) };
+            }
             bool quiet = r.GetValue(json);
             int k = r.GetValue(top);
             double seconds = r.GetValue(measure);

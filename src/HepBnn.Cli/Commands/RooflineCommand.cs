@@ -41,8 +41,10 @@ public static class RooflineCommand
         public double ScalingL1 => AllThreadsL1 / OneThreadL1;
         public double ScalingBlockWeights => AllThreadsBlockWeights / OneThreadBlockWeights;
     }
+    public sealed record ForkVariantRow(string Variant, int Round, int Threads, double ForMedianUs, double ForP90Us, double RegionUs, double BoundaryUs);
     public sealed record Report(string Cpu, int Cores, double LoadAverage, List<PeakRow> Peaks, List<ForkJoinRow> ForkJoin, List<BlockRow> Blocks)
     {
+        public List<ForkVariantRow> ForkVariants { get; } = [];
         public List<SegmentRow> Segments { get; } = [];
         public List<KernelScalingRow> KernelScaling { get; } = [];
     }
@@ -124,9 +126,13 @@ public static class RooflineCommand
         var budget = new Option<double>("--budget-ms") { Description = "ms per block × configuration measurement", DefaultValueFactory = _ => 60 };
         var segmentConfigs = new Option<string[]>("--segment-configs") { Description = "configurations (one for every block, or a comma-separated one per block) whose whole-model latency is measured with one fork-join per block vs one parallel region", DefaultValueFactory = _ => ["cpu.mt-rows", "cpu.mt-pixels"], AllowMultipleArgumentsPerToken = true };
         var configs = new Option<string[]>("--configs") { Description = "only these CPU configurations for the block table (default: every one)", AllowMultipleArgumentsPerToken = true };
+        var variants = new Option<bool>("--fork-variants") { Description = "also measure the fork-join and region costs with the pool's earlier hand-off and each change alone, alternated twice" };
+        var forkOnly = new Option<bool>("--fork-only") { Description = "only the fork-join measurements (no peaks, kernel scaling, segments or blocks)" };
+        var segmentsOnly = new Option<bool>("--segments-only") { Description = "only the whole-model table of --segment-configs (per-block fork-joins vs one region), e.g. to compare given plans in one process" };
+        var blocksOnly = new Option<bool>("--blocks-only") { Description = "only the block table, without peaks (no fraction of peak; the parallel efficiency stays): a short run for A/B comparisons" };
         var jsonOut = CommonOptions.JsonOut();
         var cmd = new Command("roofline", "measure the CPU's peak binary word-op rate per popcount route, the fork-join cost, and each CPU block's fraction of the peak")
-            { model, batch, threads, budget, configs, segmentConfigs, jsonOut };
+            { model, batch, threads, budget, configs, segmentConfigs, variants, forkOnly, blocksOnly, segmentsOnly, jsonOut };
         cmd.SetAction(CliErrors.Action(r =>
         {
             var cpu = CpuFeatures.Detect();
@@ -134,8 +140,11 @@ public static class RooflineCommand
             var pool = res.CpuWorkers;
             var report = new Report(cpu.Model, pool.Threads, MachineLoad.OneMinute(), [], [], []);
             var peaks = new Dictionary<(BlockedIsa, int), double>();
+            bool forkOnlyRun = r.GetValue(forkOnly), segmentsOnlyRun = r.GetValue(segmentsOnly) && !forkOnlyRun,
+                blocksOnlyRun = (r.GetValue(blocksOnly) || segmentsOnlyRun) && !forkOnlyRun; // segments-only: the short path's skips, then stop after the segments
             foreach (var isa in new[] { BlockedIsa.Popcnt, BlockedIsa.Avx2, BlockedIsa.Avx512 })
             {
+                if (forkOnlyRun || blocksOnlyRun) break;
                 if (!CpuRoofline.Available(isa)) continue;
                 foreach (int t in new[] { 1, pool.Threads }.Distinct())
                 {
@@ -144,7 +153,7 @@ public static class RooflineCommand
                     report.Peaks.Add(new PeakRow(isa.ToString().ToLowerInvariant(), t, g));
                 }
             }
-            foreach (int t in r.GetValue(threads)!.Where(t => t <= pool.Threads))
+            foreach (int t in r.GetValue(threads)!.Where(t => t <= pool.Threads && !blocksOnlyRun))
             {
                 var s = CpuRoofline.ForkJoin(pool, t);
                 double one = CpuRoofline.Region(pool, t, 1).MedianUs, nine = CpuRoofline.Region(pool, t, 9).MedianUs;
@@ -154,11 +163,25 @@ public static class RooflineCommand
             AnsiConsole.MarkupLine($"{Markup.Escape(cpu.Model)}, {pool.Threads} threads, load average {report.LoadAverage:F1}");
             var pt2 = new Table().AddColumns("route", "threads", "peak G word-ops/s");
             foreach (var p in report.Peaks) pt2.AddRow(p.Route, p.Threads.ToString(), p.GWordOpsPerS.ToString("F2"));
-            AnsiConsole.Write(pt2);
+            if (report.Peaks.Count > 0) AnsiConsole.Write(pt2); // none measured with --fork-only, --blocks-only, --segments-only
             var ft = new Table().AddColumns("fork-join threads", "median µs", "p90 µs", "region of 1 block µs", "per block boundary in a region µs");
             foreach (var f in report.ForkJoin) ft.AddRow(f.Threads.ToString(), f.MedianUs.ToString("F2"), f.P90Us.ToString("F2"), f.RegionUs.ToString("F2"), f.BoundaryUs.ToString("F2"));
-            AnsiConsole.Write(ft);
-            if (pool.Threads > 1 && (Simd512Kernel.IsSupported || Simd256Kernel.IsSupported))
+            if (report.ForkJoin.Count > 0) AnsiConsole.Write(ft);
+            if (r.GetValue(variants))
+            {
+                foreach (var (v, round, t, f, one, boundary) in CpuRoofline.ForkJoinVariants(pool, r.GetValue(threads)!.Where(t => t <= pool.Threads).ToList()))
+                    report.ForkVariants.Add(new ForkVariantRow(v.Name, round, t, f.MedianUs, f.P90Us, one, boundary));
+                var vt = new Table().AddColumns("pool hand-off (alternated)", "round", "threads", "For median µs", "For p90 µs", "region of 1 block µs", "per block boundary µs");
+                foreach (var x in report.ForkVariants)
+                    vt.AddRow(Markup.Escape(x.Variant), x.Round.ToString(), x.Threads.ToString(), x.ForMedianUs.ToString("F2"), x.ForP90Us.ToString("F2"), x.RegionUs.ToString("F2"), x.BoundaryUs.ToString("F2"));
+                AnsiConsole.Write(vt);
+            }
+            if (forkOnlyRun)
+            {
+                JsonOut.WriteFile(report, r.GetValue(jsonOut));
+                return 0;
+            }
+            if (pool.Threads > 1 && (Simd512Kernel.IsSupported || Simd256Kernel.IsSupported) && !blocksOnlyRun)
             {
                 string kernel = Simd512Kernel.IsSupported ? "simd512" : "simd256";
                 var shapes = r.GetValue(model)!.SelectMany(n => BlockCompiler.Compile(CommonOptions.LoadModel(n, 1)))
@@ -185,7 +208,12 @@ public static class RooflineCommand
                 var m = CommonOptions.LoadModel(name, 1);
                 foreach (int b in r.GetValue(batch)!)
                     foreach (var c in r.GetValue(segmentConfigs)!)
-                        if (MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row) report.Segments.Add(row);
+                        if ((!blocksOnlyRun || segmentsOnlyRun) && MeasureSegments(m, b, c, r.GetValue(budget) * 10 / 1000, res) is { } row)
+                        {
+                            report.Segments.Add(row);
+                            if (segmentsOnlyRun) // as they come: a time limit still leaves the rows measured so far
+                                Console.WriteLine($"segment {row.Model} b{row.Batch} {row.Configuration}: per-block fork-joins {row.PerBlockForkJoinUs:F1} µs, one region {row.OneRegionUs:F1} ({row.OneRegionP10Us:F1}..{row.OneRegionP90Us:F1}){(row.Trace is { } tr ? "; trace " + tr : "")}");
+                        }
             }
             var st = new Table().AddColumns("model", "batch", "configuration", "blocks", "fork-join per block µs (p90)", "one region µs (p10..p90)", "saved per block boundary µs");
             foreach (var x in report.Segments)
@@ -194,6 +222,11 @@ public static class RooflineCommand
             AnsiConsole.Write(st);
             foreach (var x in report.Segments.Where(x => x.Trace is not null))
                 Console.WriteLine($"region trace {x.Model} b{x.Batch} {x.Configuration}: {x.Trace}");
+            if (segmentsOnlyRun)
+            {
+                JsonOut.WriteFile(report, r.GetValue(jsonOut));
+                return 0;
+            }
             var census = ThreadCensus.Take(); // the threads' placement and preemptions around the block measurements
             var kernelPeaks = new Dictionary<(string, int, int), double>();
             var only = r.GetValue(configs) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null;
@@ -214,7 +247,8 @@ public static class RooflineCommand
                         {
                             // the carry-save kernel on its own mix and this block's patch length (measured once per shape)
                             var key = (kernel, CpuRoofline.PatchWords(block), pt);
-                            if (!kernelPeaks.TryGetValue(key, out peak))
+                            if (blocksOnlyRun) peak = double.NaN;
+                            else if (!kernelPeaks.TryGetValue(key, out peak))
                                 kernelPeaks[key] = peak = CpuRoofline.KernelPeakGops(kernel, key.Item2, pt, pool);
                             route = $"{kernel} on {key.Item2}-word patches";
                         }

@@ -77,6 +77,24 @@ public sealed class CpuWorkerPool : IDisposable
     readonly object _gate = new();
     IParallelWork? _work;
     int _count, _next;
+    /// <summary>Sliced <see cref="For(int, IParallelWork, int)"/>: slices of the current job, and per slice q at
+    /// (q + 1) · <see cref="Line"/> its claim counter, job × 2³² + next item (armed by whoever reaches it first).</summary>
+    int _forSlices;
+    readonly long[] _forClaims;
+    volatile bool _forFailed;
+    /// <summary>Whether For gives each participant its own slice and claim counter (HEPBNN_POOL_FOR=sliced, the default)
+    /// or has all increment one shared counter per item (shared). Settable for same-process A/B measurements; set only
+    /// between calls.</summary>
+    public bool SlicedFor { get; set; } = EnvironmentSwitches.PoolSlicedFor;
+    /// <summary>Pause iterations between polls of a waiting worker, of the caller's join, and of a CPU segment's
+    /// participants at a block boundary (HEPBNN_POOL_SPIN, 4 by default). Settable for A/B measurements between calls.</summary>
+    public int SpinIterations { get; set; } = EnvironmentSwitches.PoolSpin;
+    /// <summary>How long an idle worker polls without yielding at all (HEPBNN_POOL_PURE_SPIN_US; 0 by default: a yield
+    /// every 256 pause iterations from the start). The idea: a yield is a system call, and with one every few µs some
+    /// of 15 helpers would be inside one when a region is published. Measured on the Xeon host (docs/results/cpu-xeon-cpu6,
+    /// same process, alternated): 20 µs without yields changed neither the empty region (1.75–1.92 → 1.97–2.49 µs at 16
+    /// threads) nor a block boundary (1.26–1.37 either way), so the default stays as it was; kept for A/B runs.</summary>
+    public long PureSpinTicks { get; set; } = EnvironmentSwitches.PoolPureSpinUs * Stopwatch.Frequency / 1_000_000;
     IRegionWork? _region; // set during Region: worker w is participant w (the caller is 0)
     int _participants;
     volatile bool _stopping;
@@ -111,6 +129,7 @@ public sealed class CpuWorkerPool : IDisposable
         _threads = new Thread[threads - 1];
         _wake = new SemaphoreSlim[threads];
         _slots = new long[threads * Line];
+        _forClaims = new long[(threads + 2) * Line];
         for (int i = 0; i < threads; i++) _wake[i] = new SemaphoreSlim(0);
         if (Tracing) Trace = new PoolTrace(8192);
         // helper w on the w-th allowed CPU (the caller, participant 0, stays where its owner runs it: most likely the first)
@@ -141,8 +160,11 @@ public sealed class CpuWorkerPool : IDisposable
         }
         try
         {
-            _work = work; _count = count; _next = 0; _region = null;
-            Run(Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1), skipLate: true); // items are handed out dynamically
+            int helpers = Math.Min(Math.Min(_threads.Length, maxThreads - 1), count - 1);
+            _work = work; _count = count; _region = null;
+            if (SlicedFor) { _forSlices = helpers + 1; _forFailed = false; _next = int.MaxValue / 2; }
+            else { _forSlices = 0; _next = 0; }
+            Run(helpers, skipLate: true); // items are handed out dynamically
             _work = null;
         }
         finally { Monitor.Exit(_gate); }
@@ -226,14 +248,51 @@ public sealed class CpuWorkerPool : IDisposable
         {
             int i;
             if (_region is { } region) region.Run(worker, _participants, worker);
+            else if (_forSlices > 0) WorkSlices(worker);
             else while ((i = Interlocked.Increment(ref _next) - 1) < _count) _work!.Execute(i, worker);
         }
         catch (Exception e)
         {
             Interlocked.CompareExchange(ref _error, e, null);
             Interlocked.Exchange(ref _next, int.MaxValue / 2);
+            _forFailed = true;
         }
         finally { t_inside = outer; }
+    }
+
+    /// <summary>Sliced For: the worker's own slice (slice q = worker q), then the items still unclaimed in the others, from
+    /// the next slice on (so that thieves start on different slices). An exhausted slice's counter is only read. So no
+    /// line is incremented by more than its owner until the owner is late, where one shared counter took 16 threads'
+    /// increments per job (an empty 16-thread For on the Xeon host: 4.6–5.2 µs shared, 3.0–3.3 sliced, same process).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    void WorkSlices(int worker)
+    {
+        int slices = _forSlices;
+        long job = (_job & 0x7FFFFFFF) << 32;
+        if (worker < slices) DrainSlice(worker, slices, job, worker);
+        for (int k = 1; k < slices && !_forFailed; k++)
+        {
+            int q = (worker + k) % slices;
+            long seen = Volatile.Read(ref _forClaims[(q + 1) * Line]);
+            if ((seen & ~0xFFFFFFFFL) == job && (seen & 0xFFFFFFFF) >= (long)_count * (q + 1) / slices) continue;
+            DrainSlice(q, slices, job, worker);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    void DrainSlice(int q, int slices, long job, int worker)
+    {
+        int count = _count, end = (int)((long)count * (q + 1) / slices);
+        ref long claim = ref _forClaims[(q + 1) * Line];
+        long seen = Volatile.Read(ref claim);
+        if ((seen & ~0xFFFFFFFFL) != job) Interlocked.CompareExchange(ref claim, job | (uint)((long)count * q / slices), seen);
+        var work = _work!;
+        while (!_forFailed)
+        {
+            int u = (int)((Interlocked.Increment(ref claim) - 1) & 0xFFFFFFFF);
+            if (u >= end) break;
+            work.Execute(u, worker);
+        }
     }
 
     /// <summary>Waits for the helpers that started <paramref name="job"/>; those that have not started yet are told to skip
@@ -255,7 +314,7 @@ public sealed class CpuWorkerPool : IDisposable
             }
             while (Volatile.Read(ref _slots[w * Line]) != job)
             {
-                if (Stopwatch.GetTimestamp() < deadline) { Thread.SpinWait(4); continue; }
+                if (Stopwatch.GetTimestamp() < deadline) { Thread.SpinWait(SpinIterations); continue; }
                 Interlocked.Exchange(ref _callerBlocked, 1);
                 lock (_doneGate)
                     while (Volatile.Read(ref _slots[w * Line]) != job) Monitor.Wait(_doneGate, 1);
@@ -321,18 +380,21 @@ public sealed class CpuWorkerPool : IDisposable
     long WaitForJob(int worker, long seen)
     {
         long start = Stopwatch.GetTimestamp();
+        // a yield every 256 pause iterations whatever the pauses per poll (the cadence of 64 polls × 4 measured before)
+        int spin = SpinIterations, every = Math.Max(1, 256 / spin);
+        long pure = PureSpinTicks;
         for (int i = 1; ; i++)
         {
             long e = Volatile.Read(ref _epochLine[EpochAt]);
             if (e != seen) return e;
-            if ((i & 63) == 0)
+            if (i >= every)
             {
                 long waited = Stopwatch.GetTimestamp() - start;
                 if (waited > HotTicks) break;
-                if (waited > TightTicks) i = 63; // from now on: poll, yield, poll, yield …
-                Thread.Yield();
+                i = waited > TightTicks ? every - 1 : 0; // past the tight phase: poll, yield, poll, yield …
+                if (waited >= pure) Thread.Yield();
             }
-            else Thread.SpinWait(4);
+            else Thread.SpinWait(spin);
         }
         ref long parked = ref _slots[worker * Line + Line / 2];
         Interlocked.Exchange(ref parked, 1);

@@ -13,6 +13,16 @@ public static class EnvironmentSwitches
     public static readonly bool PoolCancelLate = Switch("HEPBNN_POOL_CANCEL", true);
     /// <summary>HEPBNN_POOL_TRACE (off by default): the pool records every job's hand-off, work and join times.</summary>
     public static readonly bool PoolTrace = Switch("HEPBNN_POOL_TRACE", false);
+    /// <summary>HEPBNN_POOL_FOR: how <see cref="CpuWorkerPool.For(int, IParallelWork, int)"/> hands out items — sliced
+    /// (default: a contiguous slice per participant with its own claim counter, then the others' unclaimed items) or
+    /// shared (one counter every participant increments per item, the earlier scheme), for A/B runs.</summary>
+    public static readonly bool PoolSlicedFor = Choice("HEPBNN_POOL_FOR", "sliced or shared", ForMode, true);
+    /// <summary>HEPBNN_POOL_SPIN: pause iterations (Thread.SpinWait) between two polls of a waiting pool worker or region
+    /// participant, 1 to 64 (default 4; 1 measured no different on the Xeon host: docs/results/cpu-xeon-cpu6).</summary>
+    public static readonly int PoolSpin = Choice("HEPBNN_POOL_SPIN", "an integer from 1 to 64", OneTo64, 4);
+    /// <summary>HEPBNN_POOL_PURE_SPIN_US: µs an idle pool worker polls without yielding, 0 to 1000 (default 0: a yield
+    /// every 256 pause iterations from the start; 20 measured no different on the Xeon host: docs/results/cpu-xeon-cpu6).</summary>
+    public static readonly int PoolPureSpinUs = Choice("HEPBNN_POOL_PURE_SPIN_US", "an integer from 0 to 1000", ZeroTo1000, 0);
     /// <summary>HEPBNN_ALIGN (on by default): the CPU kernels' weight, table and scratch arrays start on 64-byte boundaries
     /// (<see cref="AlignedArrays"/>).</summary>
     public static readonly bool AlignArrays = Switch("HEPBNN_ALIGN", true);
@@ -92,6 +102,10 @@ public static class EnvironmentSwitches
     };
 
     internal static int? OneTo64(string v) => GroupsPerSm(v);
+
+    internal static bool? ForMode(string v) => v switch { "sliced" => true, "shared" => false, _ => null };
+
+    internal static int? ZeroTo1000(string v) => int.TryParse(v, out int n) && n is >= 0 and <= 1000 ? n : null;
 
     internal static int? GroupsPerSm(string v) => int.TryParse(v, out int n) && n is >= 1 and <= 64 ? n : null;
 

@@ -9,7 +9,7 @@ public static class ConfigurationRegistry
     public static IReadOnlyList<IKernelConfiguration> Cpu { get; } =
         [new CpuScalar(), new CpuSimd256(), new CpuSimd512(), new CpuThreadsChannels(), new CpuThreadsRows(), new CpuThreadsBatch(),
          new CpuThreadsPixels(), new CpuThreadsPixels(4), new CpuThreadsPixels(8), new CpuThreadsChannels(8), new CpuThreadsTiles(), new CpuThreadsPixelWords(),
-         new CpuThreadsDensePairs(),
+         new CpuThreadsPixelsSplit(), new CpuThreadsDensePairs(),
          .. CpuBlocked.Family()];
 
     /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.TryOpen"/> says a GPU is.</summary>

@@ -184,13 +184,58 @@ public static class CpuRoofline
         }
     }
 
-    sealed class EmptyWork : IParallelWork { public int Count; public void Execute(int index) => Interlocked.Increment(ref Count); }
+    /// <summary>Items that each write their own cache line (never a shared counter: 16 threads incrementing one line would
+    /// measure that line's contention, ~4 µs at 16 threads on the Xeon host, not the pool).</summary>
+    sealed class EmptyWork(int items) : IParallelWork
+    {
+        readonly long[] _lines = new long[(items + 2) * 16];
+        public void Execute(int index) => _lines[(index + 1) * 16]++;
+    }
+
+    /// <summary>One setting of the pool's hand-off for <see cref="ForkJoinVariants"/>.</summary>
+    public sealed record PoolVariant(string Name, bool SlicedFor, int Spin, int PureSpinUs);
+
+    /// <summary>The pool's earlier hand-off (one shared For counter, 4 pauses per poll, a yield every 64 polls from the
+    /// start), the current default (sliced For) and two more changes on top, alone and together.</summary>
+    public static IReadOnlyList<PoolVariant> Variants { get; } =
+    [
+        new("before: shared For, 4 pauses/poll, yields from the start", false, 4, 0),
+        new("sliced For (default)", true, 4, 0),
+        new("sliced For + 20 us without yields", true, 4, 20),
+        new("sliced For + 20 us without yields + 1 pause/poll", true, 1, 20),
+    ];
+
+    /// <summary>For every variant in turn (<paramref name="rounds"/> times, alternated so that drifting vCPU speeds hit
+    /// all alike) and thread count: the empty For, the empty region of 1 block and the per-boundary cost (region of 9 − of
+    /// 1) / 8, each a median of 2000; the pool's settings are restored afterwards.</summary>
+    public static List<(PoolVariant Variant, int Round, int Threads, TimingStats For, double RegionUs, double BoundaryUs)> ForkJoinVariants(
+        CpuWorkerPool pool, IReadOnlyList<int> threads, int rounds = 2, int iterations = 2000)
+    {
+        var rows = new List<(PoolVariant, int, int, TimingStats, double, double)>();
+        var (sliced, spin, pure) = (pool.SlicedFor, pool.SpinIterations, pool.PureSpinTicks);
+        try
+        {
+            for (int round = 1; round <= rounds; round++)
+                foreach (var v in Variants)
+                {
+                    pool.SlicedFor = v.SlicedFor; pool.SpinIterations = v.Spin; pool.PureSpinTicks = v.PureSpinUs * Stopwatch.Frequency / 1_000_000;
+                    foreach (int t in threads)
+                    {
+                        var f = ForkJoin(pool, t, iterations);
+                        double one = Region(pool, t, 1, iterations).MedianUs, nine = Region(pool, t, 9, iterations).MedianUs;
+                        rows.Add((v, round, t, f, one, (nine - one) / 8));
+                    }
+                }
+        }
+        finally { (pool.SlicedFor, pool.SpinIterations, pool.PureSpinTicks) = (sliced, spin, pure); }
+        return rows;
+    }
 
     /// <summary>Median and p90 µs of one <see cref="CpuWorkerPool.For(int, IParallelWork, int)"/> of
     /// <paramref name="threads"/> empty items on as many threads (hand-off + completion wait).</summary>
     public static TimingStats ForkJoin(CpuWorkerPool pool, int threads, int iterations = 2000)
     {
-        var work = new EmptyWork();
+        var work = new EmptyWork(threads);
         for (int i = 0; i < 200; i++) pool.For(threads, work, threads);
         var us = new double[iterations];
         for (int i = 0; i < iterations; i++)

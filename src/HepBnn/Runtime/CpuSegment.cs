@@ -44,7 +44,7 @@ internal sealed class CpuSegment : IRegionWork
     /// failure (what the done totals must reach). Everything else the participants read (this object's fields, the
     /// runners with their bound buffers) is written once, so it stays in every core's cache between runs.</summary>
     readonly long[] _state;
-    const int RunAt = Line, BatchAt = Line + 1, TargetAt = Line + 2;
+    const int RunAt = Line, BatchAt = Line + 1, TokenAt = Line + 2, TargetAt = Line + 3;
     readonly int _threads;
     bool _bound;
     volatile bool _failed;
@@ -87,6 +87,7 @@ internal sealed class CpuSegment : IRegionWork
         _doneStride = (blocks.Length + Line - 1) / Line * Line;
         _done = new long[(_threads + 2) * _doneStride];
         _state = new long[TargetAt + blocks.Length + Line];
+        if (blocks.Length > 0xFFFF) throw new HepBnnException($"a CPU segment of {blocks.Length} blocks (at most 65,535: run tokens number the blocks in 16 bits)");
     }
 
     /// <summary>Participant 0 returns only when every block's items are done (it takes late slices itself), so helpers
@@ -105,6 +106,7 @@ internal sealed class CpuSegment : IRegionWork
         }
         _state[RunAt]++;
         _state[BatchAt] = batch;
+        _state[TokenAt] = CpuRunTokens.Next();
         for (int b = 0; b < _blocks.Length; b++) _state[TargetAt + b] += _blocks[b].Units(batch);
         try { _pool.Region(_threads, this); }
         finally
@@ -170,14 +172,14 @@ internal sealed class CpuSegment : IRegionWork
         var block = _blocks[b];
         int units = block.Units(Batch), end = (int)((long)units * (q + 1) / slices);
         ref long claim = ref _claims[(b * _threads + q + 1) * Line];
-        long run = _state[RunAt] << 32, seen = Volatile.Read(ref claim);
+        long run = _state[RunAt] << 32, seen = Volatile.Read(ref claim), token = _state[TokenAt] | (uint)b;
         if ((seen & ~0xFFFFFFFFL) != run) Interlocked.CompareExchange(ref claim, run | (uint)((long)units * q / slices), seen);
         int n = 0;
         while (!_failed)
         {
             int u = (int)((Interlocked.Increment(ref claim) - 1) & 0xFFFFFFFF);
             if (u >= end) break;
-            block.Execute(u, p);
+            block.ExecuteInRun(u, p, token);
             n++;
         }
         return n;
@@ -210,6 +212,7 @@ internal sealed class CpuSegment : IRegionWork
     bool WaitDone(int b, int p, int participants, long ownTicks)
     {
         long target = _state[TargetAt + b], start = 0;
+        int spin = _pool.SpinIterations;
         // Eager: the participant already took every unclaimed item right after its own slice (slices of 2+ items), and a
         // slice of one item has nothing to take once its owner started, so only the fixed fallback is left here.
         long stealAfter = Steal == StealPolicy.Adaptive ? Math.Clamp(ownTicks / 2, MinStealTicks, StealTicks) : StealTicks;
@@ -242,7 +245,7 @@ internal sealed class CpuSegment : IRegionWork
                 AddDone(p, b, done);
                 continue;
             }
-            if (waited < SpinTicks) Thread.SpinWait(4);
+            if (waited < SpinTicks) Thread.SpinWait(spin);
             else if (waited < YieldTicks) Thread.Yield();
             else Thread.Sleep(1); // a long item on another participant: give the core away
         }

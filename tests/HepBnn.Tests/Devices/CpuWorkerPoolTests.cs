@@ -73,6 +73,35 @@ public class CpuWorkerPoolTests
         Assert.All(ok.Hits, h => Assert.Equal(1, h));
     }
 
+    /// <summary>Both ways For hands out items (a slice and claim counter per participant, or one shared counter), random
+    /// counts and thread caps on an oversubscribed pool (5 threads on this 2-core machine), some items slow so that
+    /// slices get stolen: every index exactly once, worker ids never shared; a failing item throws once and the pool
+    /// stays usable; the mode can change between calls.</summary>
+    [Theory]
+    [InlineData(true)] [InlineData(false)]
+    public void BothForModesRunEveryIndexOnceAndRecoverFromFailures(bool sliced)
+    {
+        using var pool = new CpuWorkerPool(5) { SlicedFor = sliced };
+        var rng = new Random(sliced ? 17 : 18);
+        for (int round = 0; round < 300; round++)
+        {
+            int count = rng.Next(1, 70), cap = rng.Next(1, 7);
+            var rec = new Recorder(count, pool.Threads, round % 10 == 0 ? 20_000 : 20);
+            pool.For(count, rec, cap);
+            Assert.True(rec.Problem is null && rec.Hits.All(h => h == 1),
+                $"sliced {sliced}, round {round}, {count} items, cap {cap}: {rec.Problem ?? string.Join(",", rec.Hits)}");
+            if (round == 150) pool.SlicedFor = !sliced; // switched between calls
+        }
+        for (int failAt = 0; failAt < 40; failAt += 7)
+        {
+            var e = Assert.Throws<HepBnnException>(() => pool.For(40, new Failing(failAt)));
+            Assert.Contains($"boom at {failAt}", e.Message);
+        }
+        var ok = new Recorder(64, pool.Threads);
+        pool.For(64, ok);
+        Assert.True(ok.Problem is null && ok.Hits.All(h => h == 1), ok.Problem ?? string.Join(",", ok.Hits));
+    }
+
     sealed class Nesting(CpuWorkerPool pool) : IParallelWork
     {
         public int Inner;

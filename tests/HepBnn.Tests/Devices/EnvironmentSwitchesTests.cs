@@ -58,6 +58,32 @@ public class EnvironmentSwitchesTests
     }
 
     [Theory]
+    [InlineData(null, true, false)]
+    [InlineData("sliced", true, false)]
+    [InlineData(" shared ", false, false)]
+    [InlineData("1", true, true)]
+    public void PoolForModeParses(string? raw, bool expected, bool bad)
+    {
+        var problems = new List<string>();
+        Assert.Equal(expected, EnvironmentSwitches.Read("HEPBNN_POOL_FOR", raw, "sliced or shared", EnvironmentSwitches.ForMode, true, problems));
+        Assert.Equal(bad, problems.Count == 1);
+        if (bad) Assert.Contains("HEPBNN_POOL_FOR must be sliced or shared (got '1')", problems[0]);
+    }
+
+    [Theory]
+    [InlineData(null, 0, false)]
+    [InlineData("20", 20, false)]
+    [InlineData("1000", 1000, false)]
+    [InlineData("1001", 0, true)]
+    [InlineData("-1", 0, true)]
+    public void PoolPureSpinParses(string? raw, int expected, bool bad)
+    {
+        var problems = new List<string>();
+        Assert.Equal(expected, EnvironmentSwitches.Read("HEPBNN_POOL_PURE_SPIN_US", raw, "an integer from 0 to 1000", EnvironmentSwitches.ZeroTo1000, 0, problems));
+        Assert.Equal(bad, problems.Count == 1);
+    }
+
+    [Theory]
     [InlineData(null, 4, false)]
     [InlineData(" 8 ", 8, false)]
     [InlineData("1", 1, false)]

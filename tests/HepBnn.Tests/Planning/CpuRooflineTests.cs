@@ -64,4 +64,18 @@ public class CpuRooflineTests
         var blocks = BlockCompiler.Compile(HepBnn.Model.ModelZoo.Vgg7());
         Assert.Equal([18, 18, 36, 36, 72, 128, 16], blocks.Skip(1).Select(CpuRoofline.PatchWords).ToArray());
     }
+
+    /// <summary>The hand-off variants: every variant, round and thread count measured (finite, non-negative times), and
+    /// the pool's own settings back afterwards.</summary>
+    [Fact]
+    public void ForkJoinVariantsMeasureEveryVariantAndRestoreThePool()
+    {
+        using var pool = new CpuWorkerPool(2) { SlicedFor = false, SpinIterations = 3, PureSpinTicks = 7 };
+        var rows = CpuRoofline.ForkJoinVariants(pool, [1, 2], rounds: 2, iterations: 50);
+        Assert.Equal(CpuRoofline.Variants.Count * 2 * 2, rows.Count);
+        Assert.All(CpuRoofline.Variants, v => Assert.Equal(4, rows.Count(r => r.Variant == v)));
+        Assert.All(rows, r => Assert.True(double.IsFinite(r.For.MedianUs) && r.For.MedianUs >= 0 && double.IsFinite(r.RegionUs) && r.RegionUs > 0
+            && double.IsFinite(r.BoundaryUs), $"{r.Variant.Name}, round {r.Round}, {r.Threads} threads: For {r.For.MedianUs}, region {r.RegionUs}"));
+        Assert.Equal((false, 3, 7L), (pool.SlicedFor, pool.SpinIterations, pool.PureSpinTicks));
+    }
 }

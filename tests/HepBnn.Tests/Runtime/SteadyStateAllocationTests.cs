@@ -58,9 +58,9 @@ public class SteadyStateAllocationTests(ITestOutputHelper output)
         var blocks = BlockCompiler.Compile(model);
         var config = ConfigurationRegistry.Find(configName);
         CpuSupport.SkipUnlessRunsHere(config);
-        // A configuration for some blocks only (cpu.mt-dense-pairs: dense bit layers; cpu.mt-pixel-words: bit layers of
-        // several output words) runs those, cpu.mt-rows the rest.
-        Assert.True(blocks.Count(config.Supports) >= (configName is "cpu.mt-dense-pairs" or "cpu.mt-pixel-words" ? 1 : blocks.Count), $"{configName} should support the blocks of {model.Name} it is for");
+        // A configuration for some blocks only (cpu.mt-dense-pairs: dense bit layers; cpu.mt-pixel-words and
+        // cpu.mt-pixels-split: bit layers of several output words) runs those, cpu.mt-rows the rest.
+        Assert.True(blocks.Count(config.Supports) >= (configName is "cpu.mt-dense-pairs" or "cpu.mt-pixel-words" or "cpu.mt-pixels-split" ? 1 : blocks.Count), $"{configName} should support the blocks of {model.Name} it is for");
         var others = ConfigurationRegistry.Find("cpu.mt-rows");
         const int batch = 3, runs = 300;
         using var res = new ExecutionResources(2);

@@ -10,8 +10,13 @@ namespace HepBnn.Ops.Cpu;
 /// PixelWords: one item per (sample, 64-channel output word, pooled output pixel), word-major: the finest split that keeps
 /// whole words — 2–8x the items of Pixels on blocks of several channel words (VGG7's conv6 at batch 1: 128 items, not
 /// 16), so that participants that finish early can take a slow one's last items, and a thread's slice keeps one word's
-/// weights (≤ 36 KB on VGG7) in L1 across its pixels.</summary>
-public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels, Tiles, PixelWords }
+/// weights (≤ 36 KB on VGG7) in L1 across its pixels.
+/// PixelsSplit: one item per (sample, cell, 64-channel output word), cell-major, where a cell is a pooled output pixel
+/// (pooled blocks) or a run of up to 8 neighbouring output pixels in a row (others): a participant's static slice runs whole
+/// cells as Pixels does (the AVX-512 pair path gathers a cell's patches once and keeps them for its next word), yet a
+/// participant that finishes early takes a slow one's remaining words one by one (VGG7's conv6 at batch 1: 16 cells of
+/// ~15 µs on 16 threads, which Pixels cannot rebalance when a vCPU runs at half speed, split into 128 items).</summary>
+public enum CpuPartition { Sequential, Batch, Rows, Channels, Pixels, Tiles, PixelWords, PixelsSplit }
 
 /// <summary>The work items of each partition, shared by the CPU runners: items per sample, and the region of one item
 /// (sample, pooled output rows [R0, R1) × columns [X0, X1), channel words [C0, C1)).</summary>
@@ -25,8 +30,19 @@ public static class CpuPartitions
         CpuPartition.Pixels => b.OutputShape.Pixels,
         CpuPartition.Tiles => (b.Output == BlockOutput.Bits ? b.OutputShape.H : b.OutputShape.Pixels) * b.OutputShape.ChannelWords,
         CpuPartition.PixelWords => b.OutputShape.Pixels * b.OutputShape.ChannelWords,
+        CpuPartition.PixelsSplit => Cells(b) * b.OutputShape.ChannelWords,
         _ => 1,
     };
+
+    /// <summary>Cells of one sample for <see cref="CpuPartition.PixelsSplit"/>: pooled output pixels, or for blocks without
+    /// pooling runs of up to <see cref="CellPixels"/> output pixels of a row (pairs of neighbours share every weight load:
+    /// one pair per cell cost 7–12 % over whole rows on one EPYC core, VGG7 conv3/conv5; four pairs come within a few %).</summary>
+    public static int Cells(Block b) => b.OutputShape.H * CellsPerRow(b);
+
+    /// <summary>Output pixels of one cell of a block without pooling (the last cell of a row may have fewer, or an odd count).</summary>
+    public const int CellPixels = 8;
+
+    static int CellsPerRow(Block b) => b.HasPool ? b.OutputShape.W : (b.OutputShape.W + CellPixels - 1) / CellPixels;
 
     public static (int N, int R0, int R1, int X0, int X1, int C0, int C1) Item(CpuPartition partition, Block b, int unit)
     {
@@ -53,6 +69,13 @@ public static class CpuPartitions
                 if (bits) { r0 = q / b.OutputShape.W; r1 = r0 + 1; x0 = q % b.OutputShape.W; x1 = x0 + 1; }
                 else { r0 = q; r1 = q + 1; }
                 break;
+            case CpuPartition.PixelsSplit:
+                int cellCount = Cells(b), perRow = CellsPerRow(b), items = cellCount * words, j = unit % items, cell = j / words;
+                n = unit / items; c0 = j % words; c1 = c0 + 1;
+                r0 = cell / perRow; r1 = r0 + 1;
+                x0 = b.HasPool ? cell % perRow : CellPixels * (cell % perRow);
+                x1 = Math.Min(x0 + (b.HasPool ? 1 : CellPixels), b.OutputShape.W);
+                break;
         }
         return (n, r0, r1, x0, x1, c0, c1);
     }
@@ -69,6 +92,10 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
     readonly CpuScratch[] _scratch;
     readonly int _threads;
     readonly ImageRows512? _imageRows;
+    /// <summary><see cref="CpuPartition.PixelsSplit"/> on the AVX-512 pair path: items reuse the cell their worker gathered last.</summary>
+    readonly bool _cellWords;
+    /// <summary>The run token of <see cref="Run"/>'s fork-join (a CPU segment passes its own to <see cref="ExecuteInRun"/>).</summary>
+    long _token;
     TensorBuffer? _in, _out;
 
     public Block Block => _data.Block;
@@ -83,6 +110,8 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
         _partition = partition;
         _pool = pool;
         if (typeof(TK) == typeof(Simd512Kernel) && ImageRows512.Applies(_data)) _imageRows = new ImageRows512(_data);
+        _cellWords = partition == CpuPartition.PixelsSplit && typeof(TK) == typeof(Simd512Kernel) && _imageRows is null
+                     && block.Output == BlockOutput.Bits && CpuPairRows.Applies(_data);
         _scratch = new CpuScratch[partition == CpuPartition.Sequential ? 1 : pool.Threads];
         for (int i = 0; i < _scratch.Length; i++) _scratch[i] = new CpuScratch(_data);
     }
@@ -100,6 +129,7 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
         _in = input; _out = output;
         try
         {
+            _token = CpuRunTokens.Next();
             if (_partition == CpuPartition.Sequential) for (int n = 0; n < batch; n++) Execute(n, 0);
             else _pool.For(batch * UnitsPerSample, this, _threads);
         }
@@ -108,14 +138,18 @@ public sealed class CpuBlockRunner<TK> : ICpuRegionWork where TK : struct, ICpuK
 
     public void Execute(int unit) => Execute(unit, 0);
 
+    public void Execute(int unit, int worker) => ExecuteInRun(unit, worker, _token);
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public void Execute(int unit, int worker)
+    public void ExecuteInRun(int unit, int worker, long token)
     {
         var b = Block;
         bool bits = b.Output == BlockOutput.Bits;
         var (n, r0, r1, x0, x1, c0, c1) = CpuPartitions.Item(_partition, b, unit);
         var scratch = _scratch[worker];
-        if (_imageRows is not null)
+        if (_cellWords)
+            CpuPairRows.CellWord(_data, _in!, _out!, n, r0, x0, x1, c0, scratch, token, unit / b.OutputShape.ChannelWords);
+        else if (_imageRows is not null)
         {
             var os = b.OutputShape;
             _imageRows.Region(ref CpuBlockKernels.SampleStart(_data, (HostBuffer)_in!, n),

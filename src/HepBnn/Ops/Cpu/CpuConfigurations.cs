@@ -129,6 +129,19 @@ public sealed class CpuThreadsPixelWords : CpuConfiguration
         block.Input != BlockInput.Image && block.OutputShape.ChannelWords > 1 && base.Supports(block);
 }
 
+/// <summary>All worker threads, best SIMD, one work item per (sample, cell, 64-channel output word), cell-major
+/// (<see cref="CpuPartition.PixelsSplit"/>; a cell is a pooled pixel, or a pixel pair without pooling): a participant's
+/// own slice runs as <c>cpu.mt-pixels</c> does (one gather per cell on the AVX-512 pair path), while one that finishes
+/// early takes a slow participant's remaining words one at a time. Binary blocks of several output words with bits out.</summary>
+public sealed class CpuThreadsPixelsSplit : CpuConfiguration
+{
+    public override string Name => "cpu.mt-pixels-split";
+    public override string Description => "all cores, output pixels split into (pixel, channel word) items";
+    protected override CpuPartition Partition => CpuPartition.PixelsSplit;
+    public override bool Supports(Block block) =>
+        block.Input != BlockInput.Image && block.Output == BlockOutput.Bits && block.OutputShape.ChannelWords > 1 && base.Supports(block);
+}
+
 /// <summary>All worker threads, best SIMD, one work item per (sample, 64-channel output word, output row), word-major:
 /// deep layers with many channel words and few rows (VGG7's conv4–conv6 at batch 1) get enough items for every core,
 /// each thread keeps one word's weights, and a row's pixels still share weight loads in pairs.</summary>

@@ -79,6 +79,63 @@ public static class CpuPairRows
             }
     }
 
+    /// <summary>Output word <paramref name="w"/> of one cell of <see cref="CpuPartition.PixelsSplit"/>: pooled pixel
+    /// (<paramref name="py"/>, <paramref name="px0"/>), or conv outputs [<paramref name="px0"/>, <paramref name="px1"/>) of
+    /// row <paramref name="py"/> (up to <see cref="CpuPartitions.CellPixels"/>, in pairs; an odd count's last pixel alone)
+    /// for blocks without pooling. The cell's patches are gathered only when this worker's scratch does not hold them
+    /// already for this run (<paramref name="token"/>, <paramref name="cell"/>): a participant runs its cells' words back to
+    /// back, so it gathers each cell once, as <c>cpu.mt-pixels</c> does, and a thief gathers only the cells it takes words of.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CellWord(CpuBlockData d, TensorBuffer input, TensorBuffer output, int n, int py, int px0, int px1, int w, CpuScratch s, long token, int cell)
+    {
+        var b = d.Block;
+        var os = b.OutputShape;
+        int ocw = os.ChannelWords;
+        int size = b.HasPool ? b.PoolSize : 1, pairs = b.HasPool ? size * size / 2 : (px1 - px0) / 2;
+        if (pairs > s.ChunkPairs) // patches too long for a cell's pairs in the scratch (thousands of input channels)
+        {
+            s.CachedCell[0] = 0; // the chunked path below overwrites the pair slots
+            CpuBlockKernels.BitsRegion<Simd512Kernel>(d, input, output, n, py, py + 1, px0, px1, w, w + 1, s);
+            return;
+        }
+        if (!b.HasPool && (px1 - px0) % 2 == 1) // an odd row's last pixel: the one-pixel kernel (it does not touch the pair slots)
+        {
+            CpuBlockKernels.PixelsRegion<Simd512Kernel>(d, input, output, n, py, py + 1, px1 - 1, px1, w, w + 1, s);
+            if (pairs == 0) return;
+        }
+        var outWords = ((HostBuffer)output).Span.Slice((int)(n * os.PackedWords), (int)os.PackedWords);
+        ref long cached = ref MemoryMarshal.GetArrayDataReference(s.CachedCell);
+        if (cached != token || Unsafe.Add(ref cached, 1) != cell)
+        {
+            ref ulong sample = ref Unsafe.As<byte, ulong>(ref CpuBlockKernels.SampleStart(d, (HostBuffer)input, n));
+            if (b.HasPool)
+            {
+                int stride = b.PoolStride, slot = 0;
+                for (int dy = 0; dy < size; dy++)
+                    for (int dx = 0; dx < size; dx++)
+                        Gather(d, ref sample, py * stride + dy, px0 * stride + dx, s, slot++);
+            }
+            else
+                for (int i = 0; i < 2 * pairs; i++) Gather(d, ref sample, py, px0 + i, s, i);
+            cached = token;
+            Unsafe.Add(ref cached, 1) = cell;
+        }
+        Simd512Kernel.BinaryWordPairs(d, s, pairs, w);
+        int o = (py * os.W + px0) * ocw + w;
+        if (!b.HasPool)
+        {
+            for (int i = 0; i < 2 * pairs; i++) outWords[o + i * ocw] = s.PairBits[i];
+            return;
+        }
+        ulong any = 0, all = ~0UL, and = b.PoolAndMask[w];
+        for (int i = 0; i < 2 * pairs; i++)
+        {
+            any |= s.PairBits[i];
+            all &= s.PairBits[i];
+        }
+        outWords[o] = (any & ~and) | (all & and);
+    }
+
     /// <summary>Patch and border class of conv output (oy, ox) into chunk slot <paramref name="slot"/>, in pair-XOR form.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Gather(CpuBlockData d, ref ulong sample, int oy, int ox, CpuScratch s, int slot)

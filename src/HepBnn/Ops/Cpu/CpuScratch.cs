@@ -29,6 +29,9 @@ public sealed class CpuScratch
     public ulong[] PairBits { get; } = [];
     public int ChunkPairs { get; }
     public int PairStride { get; }
+    /// <summary><see cref="CpuPairRows.CellWord"/>: which cell <see cref="PairPatches"/> holds — [0] the run token, [1]
+    /// the cell (sample × cells + cell); token 0 = none. On its own cache line: written per item by this worker only.</summary>
+    public long[] CachedCell { get; } = Padded<long>(2);
 
     public CpuScratch(CpuBlockData d)
     {
