@@ -57,6 +57,16 @@ public static class EnvironmentSwitches
     /// staging copy and waits for it on the GPU (<see cref="GpuLaunchGate"/>).</summary>
     public static readonly GpuLaunchGate.GateMode GatedLaunch = Choice("HEPBNN_GATED_LAUNCH", "auto, on/1, memop or off/0",
         GateModeOf, GpuLaunchGate.GateMode.Auto);
+    /// <summary>HEPBNN_FUSED_PAIR (on by default): a gpu.fused range of a dense bits block and a dense scores block runs as
+    /// one tensor-core kernel (<c>Ops.Gpu.GpuTensorCoreDensePair</c>) instead of the grid-barrier kernel.</summary>
+    public static readonly bool FusedDensePairs = Switch("HEPBNN_FUSED_PAIR", true);
+    /// <summary>HEPBNN_PAIR_STORE: staged (default: a dense pair's scores leave as one coalesced run per row tile) or direct
+    /// (each lane stores its own), for A/B runs.</summary>
+    public static readonly bool StagedPairScores = Choice("HEPBNN_PAIR_STORE", "staged or direct",
+        v => v == "staged" ? true : v == "direct" ? false : (bool?)null, true);
+    /// <summary>HEPBNN_PAIR_PROBE: 0 (default), or for measuring only (results WRONG) 1 = a dense pair's first block alone,
+    /// 2 = the first block and the per-row-tile count without the scores.</summary>
+    public static readonly int DensePairProbe = Choice("HEPBNN_PAIR_PROBE", "0, 1 or 2", v => v is "0" or "1" or "2" ? v[0] - '0' : (int?)null, 0);
 
     /// <summary>An on/off variable's value: unset → <paramref name="fallback"/>; 1/on/true; 0/off/false; anything else is
     /// recorded as a problem and gives <paramref name="fallback"/>.</summary>

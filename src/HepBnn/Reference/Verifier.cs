@@ -166,8 +166,8 @@ public static class Verifier
     public const string FusedSimtRangesRow = "gpu.fused ranges, SIMT stages", FusedMmaRangesRow = "gpu.fused ranges, tensor-core stages";
 
     /// <summary>Fused ranges of several blocks (one kernel, grid barriers between stages: what the per-block check of
-    /// gpu.fused cannot reach): each model whole-network fused, and from its second block to the end after a CPU first
-    /// block, whole sessions against the reference's scores.</summary>
+    /// gpu.fused cannot reach): each model whole-network fused, from its second block to the end after a CPU first
+    /// block, and its last two blocks after CPU blocks, whole sessions against the reference's scores.</summary>
     static ConfigVerification FusedRanges(string row, ExecutionResources res, IKernelConfiguration fused, IReadOnlyList<(BnnModel Model, int Batch)> models,
         Action<string>? progress)
     {
@@ -178,7 +178,8 @@ public static class Verifier
         {
             var blocks = BlockCompiler.Compile(model);
             var images = ModelZoo.RandomImages(model.InputShape, batch, 77 + batch);
-            foreach (int start in blocks.Count > 1 ? new[] { 0, 1 } : [0])
+            // The last two blocks too: a dense pair there runs as one tensor-core kernel (GpuTensorCoreDensePair).
+            foreach (int start in blocks.Count > 1 ? new[] { 0, 1, blocks.Count - 2 }.Distinct() : [0])
             {
                 progress?.Invoke($"{model.Name} gpu.fused blocks {start}..{blocks.Count - 1} batch {batch}");
                 var assignment = blocks.Select((_, i) => i < start ? cpu : fused).ToArray();

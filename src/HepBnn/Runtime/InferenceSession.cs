@@ -157,8 +157,10 @@ public sealed class InferenceSession : IDisposable
         {
             var ranges = new List<(int, int)>();
             for (int i = 0; i < _runners.Length; i++)
-                if (_runners[i] is Ops.Gpu.GpuFusedRange r && (i == 0 || !ReferenceEquals(_runners[i - 1], r)))
-                    ranges.Add((r.Blocks[0].Index, r.Block.Index));
+            {
+                var blocks = _runners[i] switch { Ops.Gpu.GpuFusedRange f => f.Blocks, Ops.Gpu.GpuDensePairRange d => d.Blocks, _ => null };
+                if (blocks is not null && (i == 0 || !ReferenceEquals(_runners[i - 1], _runners[i]))) ranges.Add((blocks[0].Index, blocks[^1].Index));
+            }
             return ranges;
         }
     }

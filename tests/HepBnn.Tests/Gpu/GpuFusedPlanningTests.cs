@@ -92,13 +92,13 @@ public class GpuFusedVerifierTests(CpuAcceleratorFixture fixture)
         var report = Verifier.Run(fixture.Resources, [ConfigurationRegistry.Find(GpuFused.ConfigurationName)], models);
         var row = report.Results.Single(r => r.Configuration == Verifier.FusedRangesRow);
         Assert.True(row.Mismatches == 0, row.FirstMismatch);
-        Assert.Equal(4, row.BlocksChecked); // two models × (whole network, blocks 1..end)
+        Assert.Equal(6, row.BlocksChecked); // two models × (whole network, blocks 1..end, the last two: a dense pair)
         // and the same ranges with each stage kind (tensor-core stages, SIMT stages only)
         foreach (var label in new[] { Verifier.FusedMmaRangesRow, Verifier.FusedSimtRangesRow })
         {
             var kind = report.Results.Single(r => r.Configuration == label);
             Assert.True(kind.Mismatches == 0, kind.FirstMismatch);
-            Assert.Equal(4, kind.BlocksChecked);
+            Assert.Equal(6, kind.BlocksChecked);
         }
         Assert.True(report.Passed);
     }

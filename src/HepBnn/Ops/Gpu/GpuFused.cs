@@ -8,7 +8,7 @@ namespace HepBnn.Ops.Gpu;
 /// per-block configuration it is the range of that one block; a session runs consecutive blocks planned as
 /// <c>gpu.fused</c> as ONE range, and the planner prices such a range by its own measurement (not a sum of blocks).
 /// </summary>
-public sealed class GpuFused(bool? tensorCoreStages = null) : IKernelConfiguration
+public sealed class GpuFused(bool? tensorCoreStages = null, bool densePairs = true, bool? stagedPairScores = null) : IKernelConfiguration
 {
     public const string ConfigurationName = "gpu.fused";
 
@@ -31,9 +31,21 @@ public sealed class GpuFused(bool? tensorCoreStages = null) : IKernelConfigurati
 
     public IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources) => PrepareRange([block], maxBatch, resources);
 
+    /// <summary>Whether a range of a dense bits block and a dense scores block with tensor-core stages runs as ONE
+    /// tensor-core kernel (<see cref="GpuTensorCoreDensePair"/>: no grid barrier, the last group of a row tile computes the
+    /// scores) instead of the grid-barrier kernel; <c>HEPBNN_FUSED_PAIR=0</c> turns it off (measuring).</summary>
+    public bool DensePairs { get; } = densePairs && EnvironmentSwitches.FusedDensePairs;
+
+    static readonly GpuTensorCoreDensePair Pair = new();
+
     /// <summary>One runner for blocks <paramref name="blocks"/> (consecutive, in network order).</summary>
-    public IBlockRunner PrepareRange(IReadOnlyList<Block> blocks, int maxBatch, ExecutionResources resources) =>
-        new GpuFusedRange(this, resources.RequireGpu(), blocks, maxBatch, TensorCoreStages ?? GpuFusedMma.Pays(blocks, maxBatch));
+    public IBlockRunner PrepareRange(IReadOnlyList<Block> blocks, int maxBatch, ExecutionResources resources)
+    {
+        var gpu = resources.RequireGpu();
+        bool mma = TensorCoreStages ?? GpuFusedMma.Pays(blocks, maxBatch);
+        if (mma && DensePairs && GpuTensorCoreDensePair.RangeRefusal(blocks) is null) return Pair.PrepareRange(this, gpu, blocks, maxBatch, stagedPairScores);
+        return new GpuFusedRange(this, gpu, blocks, maxBatch, mma);
+    }
 
     public static bool Is(IKernelConfiguration c) => c.Name.Equals(ConfigurationName, StringComparison.OrdinalIgnoreCase);
 

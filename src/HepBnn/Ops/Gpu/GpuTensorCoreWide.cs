@@ -251,7 +251,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary><see cref="Product"/> with the fragments two steps ahead of their MMAs (three sets in turn, 16 more
     /// registers): the weights come from L2, and with one step ahead the long patches' warps waited on those loads
     /// (Nsight Compute, call 1: conv6 stalled on L1TEX dependencies for 65% of its cycles).</summary>
-    static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, Fragments8 b0, Fragments8 b1, ref MmaTile8 acc)
+    private protected static void ProductDeep(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int tile, Fragments8 b0, Fragments8 b1, ref MmaTile8 acc)
     {
         int lane = Group.IdxX & 31, t = lane & 3;
         int rA = ((Group.IdxX >> 5) * 16 + (lane >> 2)) * p.RowStride + t, rB = rA + 8 * p.RowStride;
@@ -286,10 +286,10 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// only there: live across the gathers they cost 16 registers each (step 0 and 1 in the deep kernel: 134 registers
     /// where it had 100, 3 resident groups instead of 4 at large batches), and the plain wide kernel, chosen for short
     /// patches at larger batches, keeps its 6 groups.</summary>
-    static Fragments8 StepZero(GpuBlockParams p, ArrayView<ulong> weights, int tile) => Fragments8.Load(weights, FragmentIndex(p, tile));
+    private protected static Fragments8 StepZero(GpuBlockParams p, ArrayView<ulong> weights, int tile) => Fragments8.Load(weights, FragmentIndex(p, tile));
 
     /// <summary>Step 1's B fragments of <paramref name="tile"/> for the deep product (default, unused, otherwise).</summary>
-    static Fragments8 StepOne(GpuBlockParams p, ArrayView<ulong> weights, int tile, bool deep) =>
+    private protected static Fragments8 StepOne(GpuBlockParams p, ArrayView<ulong> weights, int tile, bool deep) =>
         deep ? Fragments8.Load(weights, FragmentIndex(p, tile) + 256) : default;
 
     /// <summary>The 8 MMAs of one step: this lane's A registers against the step's 8 B fragments.</summary>
@@ -348,7 +348,7 @@ public class GpuTensorCoreWide : GpuConfiguration
     /// <summary>The group's preamble after its rows: windows (two rows per thread) — the prologue's last part — then
     /// <see cref="GpuDependentLaunch.Wait"/> (the predecessor's output is read from here on), the patches gathered into the
     /// stage, and the popcounts of this lane's rows.</summary>
-    static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage64, TileRows rows, out MmaAccumulator pop)
+    private protected static ArrayView<uint> Start(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> stage64, TileRows rows, out MmaAccumulator pop)
     {
         var bases = SharedMemory.Allocate<long>(TileRows.MaxRows);
         var masks = SharedMemory.Allocate<int>(TileRows.MaxRows);
