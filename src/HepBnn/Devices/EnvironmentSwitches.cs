@@ -45,10 +45,15 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_STAGING_CHUNK_KB: fixed work items of this many KB for the streaming staging copy (1–64; unset: the
     /// length spread evenly over the threads, <see cref="Devices.StagingCopy.ChunkOf"/>); 64 is the copy before issue 9.</summary>
     public static readonly int StagingChunkKb = Choice("HEPBNN_STAGING_CHUNK_KB", "an integer from 1 to 64", OneTo64, 0);
-    /// <summary>HEPBNN_CONST_SHAPES (off by default until an H200 run shows the twins' node times and a full `hepbnn verify`:
-    /// docs/results/h200-spec7): the profiler also measures the constant-shape twins of the small-batch tensor-core
-    /// configurations (<c>Ops.Gpu.GpuConstantShapes</c>, "…-const").</summary>
-    public static readonly bool ConstantShapes = Switch("HEPBNN_CONST_SHAPES", false);
+    /// <summary>HEPBNN_CONST_SHAPES (on by default; 0/off leaves them out): the profiler also measures the constant-shape
+    /// twins of the small-batch tensor-core configurations (<c>Ops.Gpu.GpuConstantShapes</c>, "…-const"). On the H200 they
+    /// were bit-exact in `hepbnn verify` and made VGG7 b1's found plan 1.10x faster (46.0 → 41.7 µs, docs/results/
+    /// h200-session9-final), for ~16 s more profiling at batch 1 (one kernel compile per block and batch).</summary>
+    public static readonly bool ConstantShapes = Switch("HEPBNN_CONST_SHAPES", true);
+    /// <summary>HEPBNN_CONST_SHAPES set to on explicitly: `hepbnn verify` then checks every twin on every block case (each
+    /// case compiles one; see <c>Ops.Gpu.GpuConstantShapes.CheckedByDefault</c>).</summary>
+    public static readonly bool ConstantShapesEverywhereInVerify =
+        ConstantShapes && !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("HEPBNN_CONST_SHAPES"));
     /// <summary>HEPBNN_IMAGE_ROWS_GROUPS_PER_SM: groups per SM that gpu.tensor-core-image-rows sizes its grid for
     /// (1–64, default 4), for measuring other grid sizes.</summary>
     public static readonly int ImageRowsGroupsPerSm = Choice("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", "an integer from 1 to 64", GroupsPerSm, 4);

@@ -98,11 +98,11 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
     }
 
     [Fact]
-    public void VerifyChecksTwinsByDefaultOnlyWithTheSwitch()
+    public void VerifyChecksTwinsByDefaultOnlyWithTheSwitchSetExplicitly()
     {
         // every twin compiles a kernel per block case: `hepbnn verify` takes them only where profiles here can plan them
         foreach (var twin in ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>())
-            Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.CheckedByDefault(twin));
+            Assert.Equal(EnvironmentSwitches.ConstantShapesEverywhereInVerify, GpuConstantShapes.CheckedByDefault(twin));
         Assert.All(ConfigurationRegistry.All.Where(c => c is not GpuConstantShapes), c => Assert.True(GpuConstantShapes.CheckedByDefault(c)));
     }
 

@@ -8,11 +8,11 @@ namespace HepBnn.Ops.Gpu;
 /// (<see cref="GpuConstantKernel"/>), so its index arithmetic folds away — at batch 1 each warp's serial instruction
 /// chain is what a layer costs (docs/results/h200-chain7). A session built from a plan naming the twin compiles the
 /// same kernel in its Prepare; a run at another batch than the prepared one launches the run-time-shape kernel (no
-/// compile inside a graph capture). The profiler measures twins only while HEPBNN_CONST_SHAPES=1 (off by default until
-/// an H200 run has timed them), only up to <see cref="MaxProfiledBatch"/>, and only where the original came within
+/// compile inside a graph capture). The profiler measures twins unless HEPBNN_CONST_SHAPES=0 (VGG7 b1 on the H200: 1.10x
+/// faster found plan, docs/results/h200-session9-final), only up to <see cref="MaxProfiledBatch"/>, and only where the original came within
 /// <see cref="WorthwhileWithin"/> of the block's best (each block and batch is a compile of its own), and keeps whichever
-/// is faster per block. Named in a plan or a session, a twin always runs; `hepbnn verify` checks twins with the same switch or named in
-/// `--configs` (<see cref="CheckedByDefault"/>).
+/// is faster per block. Named in a plan or a session, a twin always runs; `hepbnn verify` checks twins named in `--configs` or with
+/// HEPBNN_CONST_SHAPES=1 set explicitly (<see cref="CheckedByDefault"/>).
 /// </summary>
 public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfiguration
 {
@@ -54,11 +54,11 @@ public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfig
     public static bool Offered(IKernelConfiguration config, int batch) =>
         config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapes && batch <= MaxProfiledBatch;
 
-    /// <summary>Whether `hepbnn verify` checks <paramref name="config"/> without being asked by name: a twin only while
-    /// HEPBNN_CONST_SHAPES=1 (when profiles here can put it in a plan). Each block case compiles a twin kernel of its own
-    /// (≈ 0.2–0.5 s of ILGPU plus the driver's JIT), so the H200's default verify of ~250 block cases would take minutes
-    /// longer (docs/results/h200-spec7: cut off at its limit).</summary>
-    public static bool CheckedByDefault(IKernelConfiguration config) => config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapes;
+    /// <summary>Whether `hepbnn verify` checks <paramref name="config"/> without being asked by name: a twin only with
+    /// HEPBNN_CONST_SHAPES=1 set explicitly. Each block case compiles a twin kernel of its own (≈ 0.2–0.5 s of ILGPU plus the
+    /// driver's JIT): on the H200, 30 block cases of twins and 36 whole sessions took 81 s, so the default verify's ~250
+    /// cases would take ~10 minutes longer. `--configs` names them (scripts/final-check.sh does, every session).</summary>
+    public static bool CheckedByDefault(IKernelConfiguration config) => config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapesEverywhereInVerify;
 
     /// <summary>The twins: of the configurations the found batch-1 and batch-16 plans use (conv1's byte MMA and the dense
     /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final).</summary>
