@@ -120,6 +120,24 @@ public sealed class CpuWorkerPool : IDisposable
 
     public int Threads => _threads.Length + 1;
 
+    /// <summary>Tests only: called by a helper with (worker, job) after it saw a job's epoch and before it claims its start
+    /// (so a test can hold a helper there, as the OS does when it deschedules it).</summary>
+    internal Action<int, long>? BeforeBegin { get; set; }
+
+    /// <summary>A work item's exception as the pool reports it: a <see cref="HepBnnException"/> whose message names the
+    /// original type and its first stack frame (where it was thrown), the original attached as the inner exception.</summary>
+    internal static HepBnnException KernelFailure(Exception e)
+    {
+        string at = "";
+        try
+        {
+            var method = new StackTrace(e, false).GetFrame(0)?.GetMethod();
+            if (method is not null) at = $" at {method.DeclaringType?.Name}.{method.Name}";
+        }
+        catch { } // no frame information: the type alone
+        return new HepBnnException($"a CPU kernel failed: {e.GetType().Name}{at}: {e.Message}", e);
+    }
+
     /// <summary>Helpers that skipped a job because its work was done before they started (see <see cref="For(int, IParallelWork, int)"/>).</summary>
     public long SkippedHelpers { get; private set; }
 
@@ -185,7 +203,7 @@ public sealed class CpuWorkerPool : IDisposable
             var outer = t_inside;
             t_inside = this;
             try { work.Run(0, 1, 0); }
-            catch (Exception e) when (e is not HepBnnException) { throw new HepBnnException("a CPU kernel failed: " + e.Message, e); }
+            catch (Exception e) when (e is not HepBnnException) { throw KernelFailure(e); }
             finally { t_inside = outer; }
             return;
         }
@@ -220,7 +238,7 @@ public sealed class CpuWorkerPool : IDisposable
         if (Tracing) Record(t0, t1, helpers, cancelled, job);
         var error = _error;
         if (error is not null) _error = null;
-        if (error is not null) throw new HepBnnException("a CPU kernel failed: " + error.Message, error);
+        if (error is not null) throw KernelFailure(error);
     }
 
     /// <summary>All items on the calling thread as worker 0 (ids are unique per call, and this call has one thread).</summary>
@@ -234,7 +252,7 @@ public sealed class CpuWorkerPool : IDisposable
         }
         catch (Exception e) when (e is not HepBnnException)
         {
-            throw new HepBnnException("a CPU kernel failed: " + e.Message, e);
+            throw KernelFailure(e);
         }
         finally { t_inside = outer; }
     }
@@ -331,12 +349,19 @@ public sealed class CpuWorkerPool : IDisposable
     public bool HasStarted(int worker) => worker == 0 || !CancelLate || Volatile.Read(ref _slots[worker * Line + StartAt]) == Volatile.Read(ref _job);
 
     /// <summary>Whether worker <paramref name="worker"/> may run <paramref name="job"/>: false when the caller already
-    /// finished it without this worker (see <see cref="WaitUntilDone"/>).</summary>
+    /// finished it without this worker (see <see cref="WaitUntilDone"/>).
+    /// <para>Refused too when a later job was cancelled for this worker (start word −J′, J′ &gt; job): a helper that read
+    /// the epoch of job J and was descheduled before getting here can find that the caller finished J and then J + 1 (…)
+    /// without it. Accepting J then (the old test was only s ≠ −job) ran a helper the caller never waits for, against the
+    /// state of whatever job was current: a later For's claim counters re-armed under the stale job's tag, items run
+    /// after For returned, and <c>_work</c> read as null between jobs ("a CPU kernel failed: Object reference not set…",
+    /// seen once on the 16-vCPU Xeon host), or a region's participant run after the region returned.</para></summary>
     bool Begin(int worker, long job)
     {
         ref long start = ref _slots[worker * Line + StartAt];
         long s = Volatile.Read(ref start);
-        return s != -job && Interlocked.CompareExchange(ref start, job, s) == s;
+        // s: the last job started (positive, < job) or −(the last job cancelled); only job or later cancellations refuse
+        return s > -job && Interlocked.CompareExchange(ref start, job, s) == s;
     }
 
     void Record(long t0, long t1, int helpers, int cancelled, long job)
@@ -361,7 +386,8 @@ public sealed class CpuWorkerPool : IDisposable
             seen = epoch;
             if (_stopping) return;
             if (worker > (int)(epoch & 0xFFFF)) continue; // not a helper of this job
-            if (!Begin(worker, epoch >> 16)) continue;      // the caller finished this job without us
+            if (BeforeBegin is { } hook) hook(worker, epoch >> 16); // tests only: widen the window before Begin
+            if (!Begin(worker, epoch >> 16)) continue;      // the caller finished this job (or a later one) without us
             if (Tracing) _slots[worker * Line + TraceStartAt] = Stopwatch.GetTimestamp();
             Work(worker);
             if (Tracing) _slots[worker * Line + TraceEndAt] = Stopwatch.GetTimestamp();

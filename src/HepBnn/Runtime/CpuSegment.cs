@@ -117,7 +117,7 @@ internal sealed class CpuSegment : IRegionWork
                 for (int b = 0; b < _blocks.Length; b++) _state[TargetAt + b] = 0;
             }
         }
-        if (_error is { } e) throw e as HepBnnException ?? new HepBnnException("a CPU kernel failed: " + e.Message, e);
+        if (_error is { } e) throw e as HepBnnException ?? CpuWorkerPool.KernelFailure(e);
     }
 
     int Batch => (int)Volatile.Read(ref _state[BatchAt]);

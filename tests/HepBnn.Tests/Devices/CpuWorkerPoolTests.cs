@@ -242,6 +242,72 @@ public class CpuWorkerPoolTests
         await done;
     }
 
+    sealed class ClosableRegion : IRegionWork
+    {
+        public readonly int[] Seen = new int[8];
+        public volatile bool Closed;
+        public volatile string? Problem;
+        public bool LateParticipantsMaySkip => true;
+        public void Run(int participant, int participants, int worker)
+        {
+            if (Closed) Problem = $"participant {participant} (worker {worker}) ran after Region returned";
+            Interlocked.Increment(ref Seen[participant]);
+        }
+    }
+
+    /// <summary>Regression (an intermittent "a CPU kernel failed: Object reference not set to an instance of an object"
+    /// on the 16-vCPU Xeon host): a helper that saw job J's epoch and was descheduled before claiming its start, while
+    /// the caller finished J and a later job without it (cancelling it for both), must skip J when it runs again. It used
+    /// to start J — the start word held −(later job), not −J — and ran untracked against whatever job was current:
+    /// here a region's participant after Region returned; in roofline runs a For whose work was already unset (null).
+    /// The helper is held at that point deterministically through the pool's test hook.</summary>
+    [Fact]
+    public void AHelperHeldPastTwoCancelledJobsDoesNotStartTheStaleOne()
+    {
+        if (!CpuWorkerPool.SkipsLateHelpers) return; // HEPBNN_POOL_CANCEL=0: every helper is waited for, nothing to cancel
+        using var held = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        using var next = new ManualResetEventSlim();
+        long heldJob = 0;
+        int calls = 0;
+        using var pool = new CpuWorkerPool(2);
+        pool.BeforeBegin = (worker, job) =>
+        {
+            if (Interlocked.Increment(ref calls) == 1)
+            {
+                heldJob = job; held.Set();
+                release.Wait(TimeSpan.FromSeconds(30)); // "descheduled" here, between the epoch and its start
+            }
+            else next.Set();
+        };
+        var first = new Recorder(2, pool.Threads);
+        pool.For(2, first); // the caller takes both items and cancels the held helper
+        Assert.True(held.Wait(TimeSpan.FromSeconds(30)), "the helper never saw a job");
+        var region = new ClosableRegion();
+        pool.Region(2, region); // a later job: cancelled for the held helper too (its start word: −this job)
+        region.Closed = true;
+        Assert.Equal(1, region.Seen[0]);
+        pool.BeforeBegin = (_, _) => next.Set();
+        release.Set();
+        Assert.True(next.Wait(TimeSpan.FromSeconds(30)), "the released helper never came back for the next job");
+        Assert.True(region.Problem is null && region.Seen[1] == 0, region.Problem ?? $"the stale helper (held at job {heldJob}) ran the region");
+        Assert.True(first.Problem is null && first.Hits.All(h => h == 1), $"{first.Problem} hits {string.Join(",", first.Hits)}");
+        pool.BeforeBegin = null;
+        var after = new Recorder(64, pool.Threads); // the pool stays usable, every index once
+        pool.For(after.Hits.Length, after);
+        Assert.True(after.Problem is null && after.Hits.All(h => h == 1), $"{after.Problem} hits {string.Join(",", after.Hits)}");
+    }
+
+    /// <summary>The message of a wrapped work-item failure names the original exception type and where it was thrown.</summary>
+    [Fact]
+    public void AKernelFailureNamesTheOriginalTypeAndFrame()
+    {
+        using var pool = new CpuWorkerPool(2);
+        var e = Assert.Throws<HepBnnException>(() => pool.For(20, new Failing(5)));
+        Assert.IsType<InvalidOperationException>(e.InnerException);
+        Assert.StartsWith("a CPU kernel failed: InvalidOperationException at Failing.Execute: boom at 5", e.Message);
+    }
+
     /// <summary>The trace ring (HEPBNN_POOL_TRACE=1) keeps the last jobs in order, in µs, and Clear empties it.</summary>
     [Fact]
     public void PoolTraceKeepsTheLastJobsInOrder()
