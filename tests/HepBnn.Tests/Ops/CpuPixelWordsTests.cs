@@ -12,21 +12,7 @@ public class CpuPixelWordsTests
 {
     const string Name = "cpu.mt-pixel-words";
 
-    static BnnModel RandomModel(int seed)
-    {
-        var rng = new Random(seed);
-        int h = rng.Next(3, 10), w = rng.Next(3, 10);
-        var m = new ModelBuilder(new Shape3(h, w, rng.Next(1, 4)), seed).InputConv(64 + rng.Next(1, 70)).BnSign();
-        int k = 64 * rng.Next(1, 4) + rng.Next(1, 64); // 2–4 output words, the last one partial
-        switch (seed % 3)
-        {
-            case 0: m.Conv(k).Pool().BnSign(); break;                  // even window: pixel pairs
-            case 1: m.Conv(k).Pool(3, 1).BnSign(); break;              // odd window, overlapping
-            default: m.Conv(k, 3, rng.Next(1, 3), 1).BnSign(); break;  // no pool, stride 1 or 2
-        }
-        m.Conv(64 * rng.Next(2, 4)).BnSign();
-        return m.Flatten().Dense(65 + rng.Next(0, 80)).BnSign().Dense(rng.Next(2, 140)).Build($"pixel-words-{seed}");
-    }
+    static BnnModel RandomModel(int seed) => MultiWordModels.Random(seed, "pixel-words");
 
     [Fact]
     public void SupportsOnlyBinaryBlocksOfSeveralWords()
