@@ -178,11 +178,10 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
     void CheckBlocks(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
         CheckBlocks(fixture.Resources, name, h, w, c, k, kernel, stride, pad, pool, batch);
 
-    internal static void CheckBlocks(ExecutionResources resources, string name, int h, int w, int c, int k, int kernel, int stride, int pad,
-        int pool, int batch)
+    /// <summary>An 8-bit 1×1 input conv to <paramref name="c"/> channels, then the conv under test (pooling after the
+    /// BatchNorm when <paramref name="pool"/> &gt; 0, before it with stride 1 when &lt; 0) and a dense head.</summary>
+    internal static BnnModel ConvModel(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int seed, string name)
     {
-        var config = ConfigurationRegistry.Find(name);
-        int seed = h * 1000 + c * 10 + k;
         var b = new ModelBuilder(new Shape3(h, w, 3), seed);
         b.InputConv(c, 1, 1, 0).BnSign();
         b.Conv(k, kernel, stride, pad);
@@ -192,7 +191,15 @@ public class GpuTensorCoreTests(CpuAcceleratorFixture fixture)
         b.Flatten();
         b.Dense(33).BnSign();
         b.Dense(10);
-        var model = b.Build($"tensor-core-{seed}");
+        return b.Build($"{name}-{seed}");
+    }
+
+    internal static void CheckBlocks(ExecutionResources resources, string name, int h, int w, int c, int k, int kernel, int stride, int pad,
+        int pool, int batch)
+    {
+        var config = ConfigurationRegistry.Find(name);
+        int seed = h * 1000 + c * 10 + k;
+        var model = ConvModel(h, w, c, k, kernel, stride, pad, pool, seed, "tensor-core");
         int tested = 0;
         foreach (var block in BlockCompiler.Compile(model))
         {

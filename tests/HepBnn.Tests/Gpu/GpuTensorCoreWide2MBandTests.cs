@@ -36,16 +36,7 @@ public class GpuTensorCoreWide2MBandTests(CpuAcceleratorFixture fixture)
     {
         var config = (GpuConfiguration)ConfigurationRegistry.Find(Name);
         int seed = 9000 + h * 1000 + c * 10 + k;
-        var b = new ModelBuilder(new Shape3(h, w, 3), seed);
-        b.InputConv(c, 1, 1, 0).BnSign();
-        b.Conv(k, kernel, stride, pad);
-        if (pool < 0) b.Pool(-pool, 1);
-        b.BnSign();
-        if (pool > 0) b.Pool(pool, 2);
-        b.Flatten();
-        b.Dense(33).BnSign();
-        b.Dense(10);
-        var model = b.Build($"band-{seed}");
+        var model = GpuTensorCoreTests.ConvModel(h, w, c, k, kernel, stride, pad, pool, seed, "band");
         var blocks = BlockCompiler.Compile(model);
         Assert.True(config.Supports(blocks[1]), $"{Name} should support {blocks[1]} (seed {seed})");
         foreach (var block in blocks)
