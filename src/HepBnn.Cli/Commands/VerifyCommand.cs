@@ -32,9 +32,10 @@ public static class VerifyCommand
             int n = r.GetValue(networks);
             var filter = BenchCommand.DeviceFilter(r.GetValue(device)!);
             using var res = new ExecutionResources(gpu: CommonOptions.GpuSelection(r.GetValue(gpu)!));
-            var named = r.GetValue(only) is { Length: > 0 } list ? list.Select(n => ConfigurationRegistry.Find(n).Name).ToHashSet() : null; // unknown names: one clear error
-            var configs = ConfigurationRegistry.All.Where(c => filter(c) && res.TryOpen(c.Device)
-                && (named?.Contains(c.Name) ?? GpuConstantShapes.CheckedByDefault(c))).ToList();
+            var named = r.GetValue(only) is { Length: > 0 } list ? list.Select(name => ConfigurationRegistry.Find(name).Name).ToHashSet() : null; // unknown names: one clear error
+            var available = ConfigurationRegistry.All.Where(c => filter(c) && res.TryOpen(c.Device)).ToList();
+            var configs = available.Where(c => named?.Contains(c.Name) ?? GpuConstantShapes.CheckedByDefault(c)).ToList();
+            var leftOut = named is null ? available.Where(c => !GpuConstantShapes.CheckedByDefault(c)).ToList() : [];
             var models = Verifier.DefaultModels(n, r.GetValue(seed), zoo: !r.GetValue(skipZoo));
             var report = ConsoleProgress.Run("verifying", status => Verifier.Run(res, configs, models, s => status($"verifying {s}")));
             JsonOut.WriteFile(report, r.GetValue(jsonOut));
@@ -42,9 +43,8 @@ public static class VerifyCommand
             else
             {
                 Print(report);
-                var twins = ConfigurationRegistry.All.Where(c => named is null && filter(c) && res.TryOpen(c.Device) && !GpuConstantShapes.CheckedByDefault(c)).ToList();
-                if (twins.Count > 0)
-                    AnsiConsole.MarkupLine($"[grey]not checked: {twins.Count} constant-shape twins (each block case compiles one); `--configs {Markup.Escape(string.Join(' ', twins.Select(c => c.Name)))}` or HEPBNN_CONST_SHAPES=1 checks them[/]");
+                if (leftOut.Count > 0)
+                    AnsiConsole.MarkupLine($"[grey]not checked: {leftOut.Count} constant-shape twins (each block case compiles one); `--configs {Markup.Escape(string.Join(' ', leftOut.Select(c => c.Name)))}` or HEPBNN_CONST_SHAPES=1 checks them[/]");
             }
             return report.Passed ? 0 : 1;
         }));

@@ -286,13 +286,12 @@ public sealed class CpuWorkerPool : IDisposable
     void WorkSlices(int worker)
     {
         int slices = _forSlices;
-        long job = (_job & 0x7FFFFFFF) << 32;
+        long job = SliceClaims.Tag(_job & 0x7FFFFFFF);
         if (worker < slices) DrainSlice(worker, slices, job, worker);
         for (int k = 1; k < slices && !_forFailed; k++)
         {
             int q = (worker + k) % slices;
-            long seen = Volatile.Read(ref _forClaims[(q + 1) * Line]);
-            if ((seen & ~0xFFFFFFFFL) == job && (seen & 0xFFFFFFFF) >= (long)_count * (q + 1) / slices) continue;
+            if (SliceClaims.Exhausted(ref _forClaims[(q + 1) * Line], job, SliceClaims.End(_count, q, slices))) continue;
             DrainSlice(q, slices, job, worker);
         }
     }
@@ -300,14 +299,13 @@ public sealed class CpuWorkerPool : IDisposable
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     void DrainSlice(int q, int slices, long job, int worker)
     {
-        int count = _count, end = (int)((long)count * (q + 1) / slices);
+        int count = _count, end = SliceClaims.End(count, q, slices);
         ref long claim = ref _forClaims[(q + 1) * Line];
-        long seen = Volatile.Read(ref claim);
-        if ((seen & ~0xFFFFFFFFL) != job) Interlocked.CompareExchange(ref claim, job | (uint)((long)count * q / slices), seen);
+        SliceClaims.Arm(ref claim, job, SliceClaims.First(count, q, slices));
         var work = _work!;
         while (!_forFailed)
         {
-            int u = (int)((Interlocked.Increment(ref claim) - 1) & 0xFFFFFFFF);
+            int u = SliceClaims.Take(ref claim);
             if (u >= end) break;
             work.Execute(u, worker);
         }

@@ -170,14 +170,14 @@ internal sealed class CpuSegment : IRegionWork
     int Drain(int b, int q, int slices, int p)
     {
         var block = _blocks[b];
-        int units = block.Units(Batch), end = (int)((long)units * (q + 1) / slices);
+        int units = block.Units(Batch), end = SliceClaims.End(units, q, slices);
         ref long claim = ref _claims[(b * _threads + q + 1) * Line];
-        long run = _state[RunAt] << 32, seen = Volatile.Read(ref claim), token = _state[TokenAt] | (uint)b;
-        if ((seen & ~0xFFFFFFFFL) != run) Interlocked.CompareExchange(ref claim, run | (uint)((long)units * q / slices), seen);
+        long token = _state[TokenAt] | (uint)b;
+        SliceClaims.Arm(ref claim, SliceClaims.Tag(_state[RunAt]), SliceClaims.First(units, q, slices));
         int n = 0;
         while (!_failed)
         {
-            int u = (int)((Interlocked.Increment(ref claim) - 1) & 0xFFFFFFFF);
+            int u = SliceClaims.Take(ref claim);
             if (u >= end) break;
             block.ExecuteInRun(u, p, token);
             n++;
@@ -192,12 +192,11 @@ internal sealed class CpuSegment : IRegionWork
     int StealLeft(int b, int p, int slices)
     {
         int units = _blocks[b].Units(Batch), done = 0;
-        long run = _state[RunAt] << 32;
+        long run = SliceClaims.Tag(_state[RunAt]);
         for (int k = 1; k < slices && !_failed; k++)
         {
             int q = (p + k) % slices;
-            long seen = Volatile.Read(ref _claims[(b * _threads + q + 1) * Line]);
-            if ((seen & ~0xFFFFFFFFL) == run && (seen & 0xFFFFFFFF) >= (long)units * (q + 1) / slices) continue;
+            if (SliceClaims.Exhausted(ref _claims[(b * _threads + q + 1) * Line], run, SliceClaims.End(units, q, slices))) continue;
             done += Drain(b, q, slices, p);
         }
         return done;

@@ -84,10 +84,6 @@ public sealed class GpuBlockRunner : IBlockRunner
     /// <summary>Whether launches at the batch given to <see cref="CompileConstant"/> run a constant-shape kernel.</summary>
     internal bool HasConstantKernel => _constant is not null;
 
-    /// <summary>Compiles (now, at Prepare: never inside a graph capture) this block's kernel with its launch parameters at
-    /// <paramref name="batch"/> as constants; launches at that batch run it, any other batch the run-time-shape kernel.
-    /// On ILGPU's CPU accelerator nothing is compiled (it runs .NET code, not ILGPU's IR). The runner then reports
-    /// <paramref name="twin"/> as its configuration.</summary>
     /// <summary>The parameters a launch at <paramref name="batch"/> passes (what a constant-shape kernel bakes in).</summary>
     internal GpuBlockParams LaunchParams(int batch)
     {
@@ -96,6 +92,10 @@ public sealed class GpuBlockRunner : IBlockRunner
         return p;
     }
 
+    /// <summary>Compiles (now, at Prepare: never inside a graph capture) this block's kernel with its launch parameters at
+    /// <paramref name="batch"/> as constants; launches at that batch run it, any other batch the run-time-shape kernel.
+    /// On ILGPU's CPU accelerator nothing is compiled (it runs .NET code, not ILGPU's IR). The runner then reports
+    /// <paramref name="twin"/> as its configuration.</summary>
     internal void CompileConstant(int batch, IKernelConfiguration twin)
     {
         _twin = twin;
