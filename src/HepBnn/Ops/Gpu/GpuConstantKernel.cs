@@ -26,18 +26,14 @@ namespace HepBnn.Ops.Gpu;
 /// </summary>
 public static class GpuConstantKernel
 {
-    /// <summary>The PTX of <paramref name="kernel"/> with parameter 0 fixed to <paramref name="constant"/> (a boxed
-    /// unmanaged struct of that parameter's type), compiled by <paramref name="backend"/>.</summary>
-    public static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization, object constant) =>
-        Compile(backend, kernel, specialization, constant, Devices.EnvironmentSwitches.ConstantUnroll);
-
     /// <summary>Most iterations of one loop <see cref="Compile"/> unrolls (ILGPU's LoopUnrolling: fully up to this trip count,
     /// else by the largest power-of-two divisor up to it). VGG7's longest twin loops: the 18 MMA steps of conv5/conv6's
     /// popcounts (the product runs 6 rounds of 3 steps).</summary>
     public const int MaxUnroll = 32;
 
-    /// <summary><see cref="Compile(PTXBackend, MethodInfo, KernelSpecialization, object)"/>, with <paramref name="unroll"/>
-    /// choosing whether the IR is specialised to CUDA and its constant-trip loops unrolled (HEPBNN_CONST_UNROLL).</summary>
+    /// <summary>The PTX of <paramref name="kernel"/> with parameter 0 fixed to <paramref name="constant"/> (a boxed
+    /// unmanaged struct of that parameter's type), compiled by <paramref name="backend"/>; with <paramref name="unroll"/>
+    /// the IR is fixed to CUDA and its constant-trip loops unrolled first (the "…-const-unrolled" twins).</summary>
     public static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization, object constant, bool unroll)
     {
         var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
@@ -100,9 +96,9 @@ public static class GpuConstantKernel
     /// takes (and ignores) the parameter like any GPU kernel's. Writes the PTX to $HEPBNN_PTX_DIR/<paramref name="name"/>.ptx
     /// when that variable is set (for instruction counts on the GPU machine).</summary>
     internal static GpuKernelLauncher Load(CudaAccelerator accelerator, PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization,
-        GpuBlockParams p, string name)
+        GpuBlockParams p, string name, bool unroll)
     {
-        var compiled = Compile(backend, kernel, specialization, p);
+        var compiled = Compile(backend, kernel, specialization, p, unroll);
         if (Environment.GetEnvironmentVariable("HEPBNN_PTX_DIR") is { Length: > 0 } dir)
         {
             Directory.CreateDirectory(dir);
