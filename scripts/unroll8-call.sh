@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Ran as of commit 87a4c61, where "…-const" twins were unrolled by default and HEPBNN_CONST_UNROLL=0 turned that off; since
+# 01e1a3e the unrolled twins are their own configurations ("…-const-unrolled"), see unroll8-call2.sh.
 # Runs ON the GPU machine in one call (issue 9, helper unroll8; docs/results/h200-unroll8): the constant-shape twins with
 # their IR fixed to CUDA and their constant-trip loops unrolled (GpuConstantKernel, HEPBNN_CONST_UNROLL, on by default).
 # 1. `hepbnn bench` vgg7 b1 --layers (found plan, node times), the twins' PTX dumped (HEPBNN_PTX_DIR);
@@ -16,18 +18,12 @@ pack() { tar -C "$out/.." -czf "$top/unroll8.tar.gz" unroll8 2>/dev/null; cp "$s
 trap pack EXIT
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm --format=csv,noheader >> "$sum" 2>&1
 pat="tensor-core|^found plan|^verdict|found plan's|found plan \(top-1\)|profil|note:|DIFFER|mismatch|rror|conv[1-6]|fc[12]"
-run_step() { # run_step LIMIT NAME ENV... -- ARGS...
-  local s=$1 name=$2; shift 2; local env=(); while [ "$1" != "--" ]; do env+=("$1"); shift; done; shift
-  echo "== $name: ${env[*]} hepbnn $* ($(date -u +%T))" >> "$sum"; local t0=$SECONDS
-  ( for e in "${env[@]}"; do export "$e"; done; step "$s" "$hepbnn" "$@" ) > "$out/$name.txt" 2>&1
-  echo "exit code $?, $((SECONDS - t0)) s" >> "$sum"; pack
-}
 mkdir -p "$out/ptx-on" "$out/ptx-off"
-run_step 60 bench-vgg7-b1-unrolled HEPBNN_PTX_DIR="$out/ptx-on" -- bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$out/bench-vgg7-b1-unrolled.json"
+named_step 60 bench-vgg7-b1-unrolled HEPBNN_PTX_DIR="$out/ptx-on" -- "$hepbnn" bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$out/bench-vgg7-b1-unrolled.json"
 grep -E "$pat" "$out/bench-vgg7-b1-unrolled.txt" | cut -c1-250 >> "$sum"
-run_step 70 verify-twins HEPBNN_CONST_SHAPES=1 -- verify --device gpu --networks 1 --configs gpu.tensor-core-const gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const gpu.tensor-core-wide-2m-r128-fold-const gpu.tensor-core-image-rows-const
+named_step 70 verify-twins HEPBNN_CONST_SHAPES=1 -- "$hepbnn" verify --device gpu --networks 1 --configs gpu.tensor-core-const gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const gpu.tensor-core-wide-2m-r128-fold-const gpu.tensor-core-image-rows-const
 grep -iE "const|bit-exact|MISMATCH|rror|passed|failed|differ" "$out/verify-twins.txt" | cut -c1-260 | head -40 >> "$sum"
-run_step 60 bench-vgg7-b1-rolled HEPBNN_CONST_UNROLL=0 HEPBNN_PTX_DIR="$out/ptx-off" -- bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$out/bench-vgg7-b1-rolled.json"
+named_step 60 bench-vgg7-b1-rolled HEPBNN_CONST_UNROLL=0 HEPBNN_PTX_DIR="$out/ptx-off" -- "$hepbnn" bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$out/bench-vgg7-b1-rolled.json"
 grep -E "$pat" "$out/bench-vgg7-b1-rolled.txt" | cut -c1-250 >> "$sum"
 ptxas=$(command -v ptxas || echo "$(dirname "$(command -v nvcc)")/ptxas"); cuobjdump=$(command -v cuobjdump || echo "$(dirname "$ptxas")/cuobjdump")
 sass_one() { local f=$1 d; d=$(dirname "$f"); local b; b=$(basename "$f" .ptx)
@@ -41,9 +37,9 @@ if [ "$(left)" -gt 20 ]; then
   python3 "$here/sass-loops.py" "$out"/ptx-on/*.sass > "$out/sass-loops-on.txt" 2>&1
   python3 "$here/sass-loops.py" "$out"/ptx-off/*.sass > "$out/sass-loops-off.txt" 2>&1
 fi
-run_step 40 bench-b16 -- bench --model vgg7 --batch 16 --measure-s 0.5 --profile-budget-s 2
+named_step 40 bench-b16 -- "$hepbnn" bench --model vgg7 --batch 16 --measure-s 0.5 --profile-budget-s 2
 grep -E "^found plan|^verdict|found plan \(top-1\)" "$out/bench-b16.txt" | cut -c1-250 >> "$sum"
-run_step 30 bench-vgg3 -- bench --model vgg3 --batch 1 --batch 16 --measure-s 0.5 --profile-budget-s 2
+named_step 30 bench-vgg3 -- "$hepbnn" bench --model vgg3 --batch 1 --batch 16 --measure-s 0.5 --profile-budget-s 2
 grep -E "^found plan|^verdict|found plan \(top-1\)" "$out/bench-vgg3.txt" | cut -c1-250 >> "$sum"
 for d in ptx-on ptx-off; do gzip -9 "$out/$d"/*.ptx "$out/$d"/*.sass 2>/dev/null; done
 cat "$sum"

@@ -12,16 +12,10 @@ hepbnn="$bin/hepbnn"
 pack() { tar -C "$out/.." -czf "$top/unroll8-2.tar.gz" unroll8-2 2>/dev/null; cp "$sum" "$top/summary.txt" 2>/dev/null; }
 trap pack EXIT
 pat="tensor-core|^found plan|^verdict|found plan's|found plan \(top-1\)|profil|note:|DIFFER|mismatch|rror"
-run_step() { # run_step LIMIT NAME ENV... -- ARGS...
-  local s=$1 name=$2; shift 2; local env=(); while [ "$1" != "--" ]; do env+=("$1"); shift; done; shift
-  echo "== $name: ${env[*]} hepbnn $* ($(date -u +%T))" >> "$sum"; local t0=$SECONDS
-  ( for e in "${env[@]}"; do export "$e"; done; step "$s" "$hepbnn" "$@" ) > "$out/$name.txt" 2>&1
-  echo "exit code $?, $((SECONDS - t0)) s" >> "$sum"; pack
-}
-run_step 80 bench-vgg7-b1 -- bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$out/bench-vgg7-b1.json"
+named_step 80 bench-vgg7-b1 -- "$hepbnn" bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$out/bench-vgg7-b1.json"
 grep -E "$pat" "$out/bench-vgg7-b1.txt" | cut -c1-250 >> "$sum"
-run_step 45 verify-reshaped HEPBNN_CONST_SHAPES=1 -- verify --device gpu --networks 1 --configs gpu.tensor-core-wide-deep gpu.tensor-core-wide-split gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const
+named_step 45 verify-reshaped HEPBNN_CONST_SHAPES=1 -- "$hepbnn" verify --device gpu --networks 1 --configs gpu.tensor-core-wide-deep gpu.tensor-core-wide-split gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const
 grep -iE "const|deep|split|bit-exact|MISMATCH|rror|differ" "$out/verify-reshaped.txt" | cut -c1-200 | head -20 >> "$sum"
-run_step 30 bench-vgg3 -- bench --model vgg3 --batch 1 --batch 16 --measure-s 0.5 --profile-budget-s 2
+named_step 30 bench-vgg3 -- "$hepbnn" bench --model vgg3 --batch 1 --batch 16 --measure-s 0.5 --profile-budget-s 2
 grep -E "^found plan|^verdict|found plan \(top-1\)|const" "$out/bench-vgg3.txt" | cut -c1-250 >> "$sum"
 cat "$sum"

@@ -10,7 +10,7 @@ namespace HepBnn.Ops.Gpu;
 /// same kernel in its Prepare; a run at another batch than the prepared one launches the run-time-shape kernel (no
 /// compile inside a graph capture). The profiler measures twins unless HEPBNN_CONST_SHAPES=0 (VGG7 b1 on the H200: 1.10x
 /// faster found plan, docs/results/h200-session9-final), only up to <see cref="MaxProfiledBatch"/>, and only where the original came within
-/// <see cref="WorthwhileWithin"/> of the block's best (each block and batch is a compile of its own), and keeps whichever
+/// <see cref="WorthwhileWithin"/> of the block's best original (not twin) (each block and batch is a compile of its own), and keeps whichever
 /// is faster per block. Named in a plan or a session, a twin always runs; `hepbnn verify` checks twins named in `--configs` or with
 /// HEPBNN_CONST_SHAPES=1 set explicitly (<see cref="CheckedByDefault"/>).
 /// </summary>
