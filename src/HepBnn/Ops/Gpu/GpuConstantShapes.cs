@@ -17,7 +17,7 @@ namespace HepBnn.Ops.Gpu;
 /// Each original has two twins: "…-const" (the kernel's loops as written) and "…-const-unrolled" (<see cref="Unrolled"/>:
 /// the IR fixed to CUDA and its constant-trip loops unrolled, <see cref="GpuConstantKernel"/>); the profiler measures
 /// both and keeps the faster per block, because unrolling made the long-patch blocks faster and the short ones slower
-/// (VGG7 b1 on the H200: deep conv4–conv6 −0.4..−0.6 µs, conv2/conv3 +0.9 µs; docs/results/h200-unroll8).
+/// (VGG7 b1 on the H200, one process: deep conv4 −0.2, conv5 −0.3, conv6 −0.7 µs, conv2/conv3 +0.9 µs; docs/results/h200-unroll8).
 public sealed class GpuConstantShapes(GpuConfiguration original, bool unrolled = false) : IKernelConfiguration
 {
     /// <summary>Largest batch the profiler measures twins at: small batches are where the index chain dominates, and
