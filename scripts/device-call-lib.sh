@@ -48,3 +48,14 @@ sass_dump() {
     [ -f "/tmp/$b.cubin" ] && timeout 10 "$cuobjdump" -sass "/tmp/$b.cubin" > "$out/sass/$b.sass" 2>&1
   done
 }
+
+# named_step SECONDS NAME [VAR=VALUE...] -- CMD...: CMD as a `step` with those variables exported, its output in
+# $out/NAME.txt, a line with the command, its exit code and seconds in the summary; then `pack` where the calling script
+# defines one (so a call cut short still brings back what is done).
+named_step() {
+  local s=$1 name=$2; shift 2; local env=(); while [ "$1" != "--" ]; do env+=("$1"); shift; done; shift
+  echo "== $name: ${env[*]} $* ($(date -u +%T))" >> "$sum"; local t0=$SECONDS
+  ( for e in "${env[@]}"; do export "$e"; done; step "$s" "$@" ) > "$out/$name.txt" 2>&1
+  echo "exit code $?, $((SECONDS - t0)) s" >> "$sum"
+  if declare -F pack > /dev/null; then pack; fi
+}

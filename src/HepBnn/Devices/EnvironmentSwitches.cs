@@ -50,6 +50,12 @@ public static class EnvironmentSwitches
     /// were bit-exact in `hepbnn verify` and made VGG7 b1's found plan 1.10x faster (46.0 → 41.7 µs, docs/results/
     /// h200-session9-final), for ~16 s more profiling at batch 1 (one kernel compile per block and batch).</summary>
     public static readonly bool ConstantShapes = Switch("HEPBNN_CONST_SHAPES", true);
+    /// <summary>HEPBNN_CONST_UNROLL (on by default; 0/off leaves them out): the profiler also measures the unrolled twins
+    /// ("…-const-unrolled", <c>Ops.Gpu.GpuConstantShapes.Unrolled</c>), whose IR has CUDA fixed as the accelerator
+    /// (<c>CudaAsm.IsSupported</c> true: the MMAs' CPU emulation gone before the loops are looked at) and its loops with
+    /// constant trip counts unrolled by ILGPU's LoopUnrolling (<c>Ops.Gpu.GpuConstantKernel</c>): ILGPU's own pipeline
+    /// unrolled none of them, nor did ptxas. Where HEPBNN_CONST_SHAPES is off, neither twin is measured.</summary>
+    public static readonly bool ConstantUnroll = Switch("HEPBNN_CONST_UNROLL", true);
     /// <summary>HEPBNN_CONST_SHAPES set to on explicitly: `hepbnn verify` then checks every twin on every block case (each
     /// case compiles one; see <c>Ops.Gpu.GpuConstantShapes.CheckedByDefault</c>).</summary>
     public static readonly bool ConstantShapesEverywhereInVerify =

@@ -47,18 +47,22 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
         string generic = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        string constant = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p).PTXAssembly;
+        string constant = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p, unroll: false).PTXAssembly;
         double first = clock.Elapsed.TotalMilliseconds;
         clock.Restart();
-        _ = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p with { Batch = p.Batch + 1 });
+        _ = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p with { Batch = p.Batch + 1 }, unroll: false);
         output.WriteLine($"constant compile {first:F0} ms, again {clock.Elapsed.TotalMilliseconds:F0} ms");
-        var (g, c) = (Counts(generic), Counts(constant));
+        clock.Restart();
+        string unrolled = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, p, unroll: true).PTXAssembly;
+        output.WriteLine($"unrolled compile {clock.Elapsed.TotalMilliseconds:F0} ms");
+        var (g, c, u) = (Counts(generic), Counts(constant), Counts(unrolled));
         if (Environment.GetEnvironmentVariable("HEPBNN_TEST_PTX_DIR") is { Length: > 0 } dir)
         {
             File.WriteAllText(Path.Combine(dir, $"{kernel}-b{batch}.ptx"), generic);
             File.WriteAllText(Path.Combine(dir, $"{kernel}-b{batch}-const.ptx"), constant);
+            File.WriteAllText(Path.Combine(dir, $"{kernel}-b{batch}-unrolled.ptx"), unrolled);
         }
-        output.WriteLine($"{kernel} b{batch} (KSteps {p.KSteps}, TilesPerGroup {p.TilesPerGroup}): run-time shapes {g}; constant {c}");
+        output.WriteLine($"{kernel} b{batch} (KSteps {p.KSteps}, TilesPerGroup {p.TilesPerGroup}): run-time shapes {g}; constant {c}; unrolled {u}");
         Assert.True(g.Divisions > 0, $"the run-time-shape kernel divides by shapes: {g}");
         // By constants ILGPU still writes div/rem, which ptxas turns into multiplies; the split kernel keeps its two
         // divisions by the launch's split count (a grid dimension, not a parameter).
@@ -66,12 +70,22 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         Assert.True(c.ConstantDivisions > 0 || g.ConstantDivisions == 0, $"constant {c}");
         Assert.True(c.Instructions < g.Instructions, $"constant {c} vs run-time {g}");
         Assert.True(c.Mma >= g.Mma && c.Mma > 0, $"constant {c} vs run-time {g}");
+        // Unrolled (HEPBNN_CONST_UNROLL): the MMAs' CPU emulation is gone (its shuffles, and its loop of 4 in every MMA),
+        // and the deep product and popcounts run straight: 8 MMAs per step and one per step for popc(a), once per tile
+        // of the group. The split kernel's share of the steps depends on its grid index (not a constant): there only
+        // the emulation goes, so fewer loops, the MMAs as before.
+        // (12 shuffles per emulated MMA; the epilogue's own few stay)
+        Assert.True(u.Shuffles * 10 < c.Shuffles, $"unrolled {u} vs constant {c}: the emulation's shuffles should be gone");
+        Assert.True(u.BackEdges < c.BackEdges, $"unrolled {u} vs constant {c}");
+        if (kernel == "BitsKernelDeep")
+            Assert.True(u.Mma >= 9 * p.KSteps, $"unrolled {u}: not the {9 * p.KSteps} MMAs of a tile's straight product and popcounts");
     }
 
     /// <summary><see cref="Divisions"/>: div/rem by a register (a run-time divisor); <see cref="ConstantDivisions"/>: by an immediate.</summary>
-    internal readonly record struct PtxCounts(int Instructions, int Mma, int Divisions, int ConstantDivisions, int Branches, int ParamLoads)
+    internal readonly record struct PtxCounts(int Instructions, int Mma, int Divisions, int ConstantDivisions, int Branches, int ParamLoads,
+        int Shuffles = 0, int BackEdges = 0)
     {
-        public override string ToString() => $"{Instructions} instructions, {Mma} mma, {Divisions} div/rem by a register, {ConstantDivisions} by a constant, {Branches} branches, {ParamLoads} param loads";
+        public override string ToString() => $"{Instructions} instructions, {Mma} mma, {Divisions} div/rem by a register, {ConstantDivisions} by a constant, {Branches} branches, {ParamLoads} param loads, {Shuffles} shuffles, {BackEdges} back edges";
     }
 
     /// <summary>Instruction lines of a PTX listing (not directives, labels or braces), and some kinds of them.</summary>
@@ -80,7 +94,21 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         var lines = ptx.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('.') && !l.StartsWith("//") && !l.EndsWith(':') && l is not ("{" or "}") && !l.StartsWith(')')).ToList();
         return new(lines.Count, lines.Count(l => l.StartsWith("mma.")), lines.Count(l => Regex.IsMatch(l, @"^(div|rem)\.\S+\s+%\w+, %?\w+, %\w+;")),
             lines.Count(l => Regex.IsMatch(l, @"^(div|rem)\.\S+\s+%\w+, %?\w+, -?\d+;")),
-            lines.Count(l => Regex.IsMatch(l, @"^(@%p\d+\s+)?bra")), lines.Count(l => l.StartsWith("ld.param")));
+            lines.Count(l => Regex.IsMatch(l, @"^(@%p\d+\s+)?bra")), lines.Count(l => l.StartsWith("ld.param")),
+            lines.Count(l => l.StartsWith("shfl.")), BackEdges(ptx));
+    }
+
+    /// <summary>Branches to a label above them: the loops ptxas sees.</summary>
+    static int BackEdges(string ptx)
+    {
+        var all = ptx.Split('\n');
+        var labels = new Dictionary<string, int>();
+        for (int i = 0; i < all.Length; i++)
+            if (Regex.Match(all[i], @"^\s*(\S+):\s*$") is { Success: true } m) labels[m.Groups[1].Value] = i;
+        int back = 0;
+        for (int i = 0; i < all.Length; i++)
+            if (Regex.Match(all[i], @"bra(\.uni)?\s+(\S+);") is { Success: true } m && labels.TryGetValue(m.Groups[2].Value, out int at) && at < i) back++;
+        return back;
     }
 
     [Fact]
@@ -94,7 +122,13 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         Assert.True(GpuConstantShapes.Offered(original, 256));
         var block = DeepBlock(6);
         Assert.Equal(original.Supports(block), twin.Supports(block));
-        Assert.Equal(5, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count());
+        Assert.Equal(10, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count()); // a rolled and an unrolled twin of each of 5
+        var unrolled = (GpuConstantShapes)ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const-unrolled");
+        Assert.True(unrolled.Unrolled);
+        Assert.False(((GpuConstantShapes)twin).Unrolled);
+        Assert.Same(((GpuConstantShapes)twin).Original.GetType(), unrolled.Original.GetType());
+        Assert.Equal(EnvironmentSwitches.ConstantShapes && EnvironmentSwitches.ConstantUnroll, GpuConstantShapes.Offered(unrolled, 1));
+        Assert.False(GpuConstantShapes.Offered(unrolled, GpuConstantShapes.MaxProfiledBatch + 1));
     }
 
     [Fact]

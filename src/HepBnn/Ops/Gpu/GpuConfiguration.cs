@@ -105,7 +105,8 @@ public sealed class GpuBlockRunner : IBlockRunner
         var specialization = cuda.Specialization;
         string key = $"{twin.Name}/{method.DeclaringType?.Name}.{method.Name}/{p.Key()}";
         _constant = _gpu.Kernel<GpuKernelLauncher>(key, a =>
-            GpuConstantKernel.Load(accelerator, _gpu.ConstantBackend, method, specialization, p, $"{twin.Name}-{Block.Name}-b{batch}"));
+            GpuConstantKernel.Load(accelerator, _gpu.ConstantBackend, method, specialization, p, $"{twin.Name}-{Block.Name}-b{batch}",
+                unroll: twin is GpuConstantShapes { Unrolled: true }));
         _constantParams = p;
     }
 

@@ -4,6 +4,7 @@ using ILGPU.Backends;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.IR;
+using ILGPU.IR.Transformations;
 using ILGPU.IR.Values;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -25,9 +26,15 @@ namespace HepBnn.Ops.Gpu;
 /// </summary>
 public static class GpuConstantKernel
 {
+    /// <summary>Most iterations of one loop <see cref="Compile"/> unrolls (ILGPU's LoopUnrolling: fully up to this trip count,
+    /// else by the largest power-of-two divisor up to it). VGG7's longest twin loops: the 18 MMA steps of conv5/conv6's
+    /// popcounts (the product runs 6 rounds of 3 steps).</summary>
+    public const int MaxUnroll = 32;
+
     /// <summary>The PTX of <paramref name="kernel"/> with parameter 0 fixed to <paramref name="constant"/> (a boxed
-    /// unmanaged struct of that parameter's type), compiled by <paramref name="backend"/>.</summary>
-    public static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization, object constant)
+    /// unmanaged struct of that parameter's type), compiled by <paramref name="backend"/>; with <paramref name="unroll"/>
+    /// the IR is fixed to CUDA and its constant-trip loops unrolled first (the "…-const-unrolled" twins).</summary>
+    public static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization, object constant, bool unroll)
     {
         var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
         if (kernel.GetParameters() is not [var first, ..] || first.ParameterType != constant.GetType())
@@ -55,16 +62,43 @@ public static class GpuConstantKernel
             builder.Complete(); // without it the builder drops the parameters on disposal
         }
         ir.Optimize();
+        if (unroll)
+        {
+            FixAcceleratorToCuda(wrapper);
+            ir.Optimize(); // folds the IsSupported tests: the emulation branches and their loops are gone
+            ir.Transform(Unroller);
+        }
         return (PTXCompiledKernel)backend.Compile(wrapper, entry, specialization);
+    }
+
+    /// <summary>ILGPU 1.5.3's context pipeline unrolled no loop of the twins (nor a literal `for (u = 0; u &lt; 40; u += 8)`:
+    /// PTX compiled here, no GPU needed), and ptxas kept them as loops; run explicitly after the optimizer, LoopUnrolling
+    /// unrolls every loop whose break condition compares its counter itself with a constant (one exit, the counter
+    /// stepped by a constant), which the constant shapes make of the product, popcount and gather loops.</summary>
+    static readonly Transformer Unroller = Transformer.Create(new TransformerConfiguration(MethodTransformationFlags.None, MethodTransformationFlags.None),
+        new LoopUnrolling(MaxUnroll), new DeadCodeElimination(), new SimplifyControlFlow());
+
+    /// <summary>Replaces the accelerator-type queries (<c>CudaAsm.IsSupported</c> is one) by CUDA's constant, as ILGPU's backend
+    /// does only after its own passes: done here, before unrolling, every MMA's CPU emulation (shuffles in a loop of 4, dead
+    /// on CUDA, but ~140 PTX lines each, and a loop inside each product loop) leaves the IR first.</summary>
+    static void FixAcceleratorToCuda(Method wrapper)
+    {
+        using var builder = wrapper.CreateBuilder();
+        var found = new List<AcceleratorTypeValue>();
+        foreach (var block in builder.SourceBlocks)
+            foreach (var entry in block)
+                if (entry.Value is AcceleratorTypeValue query) found.Add(query);
+        foreach (var query in found)
+            query.Replace(builder.EntryBlockBuilder.CreatePrimitiveValue(query.Location, (int)AcceleratorType.Cuda));
     }
 
     /// <summary>Loads <paramref name="kernel"/> with <paramref name="p"/> constant on <paramref name="accelerator"/>; the launcher
     /// takes (and ignores) the parameter like any GPU kernel's. Writes the PTX to $HEPBNN_PTX_DIR/<paramref name="name"/>.ptx
     /// when that variable is set (for instruction counts on the GPU machine).</summary>
     internal static GpuKernelLauncher Load(CudaAccelerator accelerator, PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization,
-        GpuBlockParams p, string name)
+        GpuBlockParams p, string name, bool unroll)
     {
-        var compiled = Compile(backend, kernel, specialization, p);
+        var compiled = Compile(backend, kernel, specialization, p, unroll);
         if (Environment.GetEnvironmentVariable("HEPBNN_PTX_DIR") is { Length: > 0 } dir)
         {
             Directory.CreateDirectory(dir);

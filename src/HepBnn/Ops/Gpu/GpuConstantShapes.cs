@@ -10,21 +10,27 @@ namespace HepBnn.Ops.Gpu;
 /// same kernel in its Prepare; a run at another batch than the prepared one launches the run-time-shape kernel (no
 /// compile inside a graph capture). The profiler measures twins unless HEPBNN_CONST_SHAPES=0 (VGG7 b1 on the H200: 1.10x
 /// faster found plan, docs/results/h200-session9-final), only up to <see cref="MaxProfiledBatch"/>, and only where the original came within
-/// <see cref="WorthwhileWithin"/> of the block's best (each block and batch is a compile of its own), and keeps whichever
+/// <see cref="WorthwhileWithin"/> of the block's best original (not twin) (each block and batch is a compile of its own), and keeps whichever
 /// is faster per block. Named in a plan or a session, a twin always runs; `hepbnn verify` checks twins named in `--configs` or with
 /// HEPBNN_CONST_SHAPES=1 set explicitly (<see cref="CheckedByDefault"/>).
 /// </summary>
-public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfiguration
+/// Each original has two twins: "…-const" (the kernel's loops as written) and "…-const-unrolled" (<see cref="Unrolled"/>:
+/// the IR fixed to CUDA and its constant-trip loops unrolled, <see cref="GpuConstantKernel"/>); the profiler measures
+/// both and keeps the faster per block, because unrolling made the long-patch blocks faster and the short ones slower
+/// (VGG7 b1 on the H200, one process: deep conv4 −0.2, conv5 −0.3, conv6 −0.7 µs, conv2/conv3 +0.9 µs; docs/results/h200-unroll8).
+public sealed class GpuConstantShapes(GpuConfiguration original, bool unrolled = false) : IKernelConfiguration
 {
     /// <summary>Largest batch the profiler measures twins at: small batches are where the index chain dominates, and
     /// every (block, batch) costs one kernel compile.</summary>
     public const int MaxProfiledBatch = 16;
-    public const string Suffix = "-const";
+    public const string Suffix = "-const", UnrolledSuffix = "-unrolled";
 
     public GpuConfiguration Original { get; } = original;
-    public string Name { get; } = original.Name + Suffix;
+    /// <summary>Whether the twin's IR is fixed to CUDA and its constant-trip loops unrolled before ptxas.</summary>
+    public bool Unrolled { get; } = unrolled;
+    public string Name { get; } = original.Name + Suffix + (unrolled ? UnrolledSuffix : "");
     public DeviceKind Device => DeviceKind.Gpu;
-    public string Description => $"{Original.Name} compiled per block and batch with every shape a constant";
+    public string Description => $"{Original.Name} compiled per block and batch with every shape a constant{(Unrolled ? ", its constant-trip loops unrolled" : "")}";
     public bool Supports(Block block) => Original.Supports(block);
     /// <summary>Why <see cref="Supports"/> refuses <paramref name="block"/>: the original's reason.</summary>
     public string? Refusal(Block block) => Original.Refusal(block);
@@ -52,7 +58,8 @@ public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfig
 
     /// <summary>Whether the profiler measures <paramref name="config"/> at <paramref name="batch"/>.</summary>
     public static bool Offered(IKernelConfiguration config, int batch) =>
-        config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapes && batch <= MaxProfiledBatch;
+        config is not GpuConstantShapes twin
+        || EnvironmentSwitches.ConstantShapes && batch <= MaxProfiledBatch && (!twin.Unrolled || EnvironmentSwitches.ConstantUnroll);
 
     /// <summary>Whether `hepbnn verify` checks <paramref name="config"/> without being asked by name: a twin only with
     /// HEPBNN_CONST_SHAPES=1 set explicitly. Each block case compiles a twin kernel of its own (≈ 0.2–0.5 s of ILGPU plus the
@@ -64,7 +71,7 @@ public sealed class GpuConstantShapes(GpuConfiguration original) : IKernelConfig
     /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final).</summary>
     public static IEnumerable<IKernelConfiguration> Twins() =>
         new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold() }
-            .Select(c => new GpuConstantShapes(c));
+            .SelectMany(c => new[] { new GpuConstantShapes(c), new GpuConstantShapes(c, unrolled: true) });
 
     public override string ToString() => Name;
 }

@@ -168,13 +168,20 @@ public class GpuTensorCoreWide : GpuConfiguration
         int w0, int w1)
     {
         int col = Group.IdxX & 31, warps = Group.DimX >> 5, stride = p.RowStride >> 1, r = Group.IdxX >> 5;
-        for (int kw = w0 + col; kw < w1; kw += 32)
+        // Rounds counted from 0 to a bound without the lane in it, the lane's word tested inside: with constant shapes
+        // (GpuConstantKernel) the trip count is a constant and the loop unrolls, where `kw = w0 + col; kw < w1` could not.
+        int rounds = (w1 - w0 + 31) >> 5;
+        for (int i = 0; i < rounds; i++)
         {
-            int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
-            int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set
-            int off = (ky * p.InW + kx) * p.InWords + wd;
-            Gather8(input, stage, bases, masks, r, warps, stride, kw, sy, sx, off);
-            Gather8(input, stage, bases, masks, r + 8 * warps, warps, stride, kw, sy, sx, off);
+            int kw = w0 + col + 32 * i;
+            if (kw < w1) // not a break: a loop with one exit (ILGPU unrolls no other)
+            {
+                int tap = kw / p.InWords, wd = kw - tap * p.InWords, ky = tap / p.KW, kx = tap - ky * p.KW;
+                int sy = kw < p.KWords ? 16 + ky : 31, sx = kx; // past the patch: bit 31, never set
+                int off = (ky * p.InW + kx) * p.InWords + wd;
+                Gather8(input, stage, bases, masks, r, warps, stride, kw, sy, sx, off);
+                Gather8(input, stage, bases, masks, r + 8 * warps, warps, stride, kw, sy, sx, off);
+            }
         }
     }
 
@@ -235,7 +242,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         long w = FragmentIndex(p, tile);
         var aEven = FragmentsA.Load(stage, rA, rB, 0);
         int s = 0;
-        for (; s + 1 < p.KSteps; s += 2)
+        for (; s < p.KSteps - 1; s += 2) // the bound compared with s itself: a loop ILGPU's unroller recognises (twins)
         {
             var odd = Fragments8.Load(weights, w + 256);
             var aOdd = FragmentsA.Load(stage, rA, rB, 8 * s + 8);
@@ -259,7 +266,7 @@ public class GpuTensorCoreWide : GpuConfiguration
         var a0 = FragmentsA.Load(stage, rA, rB, 0);
         var a1 = FragmentsA.Load(stage, rA, rB, 8);
         int s = 0;
-        for (; s + 2 < p.KSteps; s += 3)
+        for (; s < p.KSteps - 2; s += 3) // as in Product: s itself against the bound
         {
             var b2 = Fragments8.Load(weights, w + 512);
             var a2 = FragmentsA.Load(stage, rA, rB, 8 * s + 16);
