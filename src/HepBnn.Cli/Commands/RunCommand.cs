@@ -109,6 +109,8 @@ public static class RunCommand
         public string? Note { get; init; }
         /// <summary>How the GPU blocks ran (graphs, host I/O: a plan's measured choice shows here), null without GPU blocks.</summary>
         public string? GpuExecution { get; init; }
+        /// <summary>With HEPBNN_HOST_TIMING=1: median µs of each step of a timed run (<see cref="HostPathTiming"/>), else null.</summary>
+        public IReadOnlyDictionary<string, double>? HostPath { get; init; }
     }
 
     /// <param name="ioBinding">time <see cref="InferenceSession.RunWithBinding"/> on the session's own buffers (the images
@@ -127,6 +129,7 @@ public static class RunCommand
             if (!binding.RawScores(batch).SequenceEqual(raw)) throw new HepBnnException("RunWithBinding's scores differ from Run's");
         }
         var times = new List<double>();
+        HostPathTiming.Reset();
         for (int i = 0; i < Math.Max(1, repeat); i++)
         {
             long t0 = Stopwatch.GetTimestamp();
@@ -137,7 +140,10 @@ public static class RunCommand
         var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.ScoresPerImage, session.ScoresPerImage).ToArray()).ToArray();
         return new RunResult(session.Model.Name, batch, session.Assignment.Select(c => c.Name).ToArray(),
             Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray())
-            { GpuExecution = session.Assignment.Any(c => c.Device == DeviceKind.Gpu) ? session.GpuExecution : null };
+            {
+                GpuExecution = session.Assignment.Any(c => c.Device == DeviceKind.Gpu) ? session.GpuExecution : null,
+                HostPath = HostPathTiming.Enabled ? HostPathTiming.Medians() : null,
+            };
     }
 
     static void Print(RunResult r)
@@ -148,6 +154,8 @@ public static class RunCommand
             t.AddRow(n.ToString(), r.Predictions[n].ToString(), string.Join(" ", r.Scores[n].Select(s => s.ToString("F2"))));
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"median latency: [bold]{r.MedianLatencyUs:F1} µs[/] per batch ({r.MedianLatencyUs / r.Batch:F1} µs per image)");
+        if (r.HostPath is { Count: > 0 } path)
+            AnsiConsole.MarkupLine("host path (medians, HEPBNN_HOST_TIMING): " + string.Join(", ", path.Select(p => $"{Markup.Escape(p.Key)} {p.Value:F2} µs")));
         if (r.GpuExecution is not null) AnsiConsole.MarkupLine($"GPU blocks: {Markup.Escape(r.GpuExecution)}");
         if (r.Note is not null) AnsiConsole.MarkupLine($"[dim]{Markup.Escape(r.Note)}[/]");
     }

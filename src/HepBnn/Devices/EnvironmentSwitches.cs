@@ -62,6 +62,14 @@ public static class EnvironmentSwitches
     /// staging copy and waits for it on the GPU (<see cref="GpuLaunchGate"/>).</summary>
     public static readonly GpuLaunchGate.GateMode GatedLaunch = Choice("HEPBNN_GATED_LAUNCH", "auto, on/1, memop or off/0",
         GateModeOf, GpuLaunchGate.GateMode.Auto);
+    /// <summary>HEPBNN_GPU_WAIT: how the host waits for a launched CUDA graph (<see cref="GpuWait"/>) — sync
+    /// (cuStreamSynchronize), query (polling cuStreamQuery) or word (polling a mapped host word the graph's last node sets).</summary>
+    public static readonly GpuWait GpuWait = Choice("HEPBNN_GPU_WAIT", "sync, query or word", GpuWaitOf, DefaultGpuWait);
+    /// <summary>What HEPBNN_GPU_WAIT is when unset.</summary>
+    public const GpuWait DefaultGpuWait = Devices.GpuWait.Sync;
+    /// <summary>HEPBNN_HOST_TIMING (off by default): sessions record when each run stages its input, launches its first
+    /// graph, sees it complete and returns (<see cref="HostPathTiming"/>; `hepbnn run` prints the medians).</summary>
+    public static readonly bool HostTiming = Switch("HEPBNN_HOST_TIMING", false);
     /// <summary>HEPBNN_FUSED_PAIR (on by default): a gpu.fused range of a dense bits block and a dense scores block runs as
     /// one tensor-core kernel (<c>Ops.Gpu.GpuTensorCoreDensePair</c>) instead of the grid-barrier kernel.</summary>
     public static readonly bool FusedDensePairs = Switch("HEPBNN_FUSED_PAIR", true);
@@ -104,6 +112,11 @@ public static class EnvironmentSwitches
     internal static GpuLaunchGate.GateMode? GateModeOf(string v) => v == "auto" ? GpuLaunchGate.GateMode.Auto
         : v == "memop" ? GpuLaunchGate.GateMode.Memop
         : OnOff(v) is { } on ? (on ? GpuLaunchGate.GateMode.On : GpuLaunchGate.GateMode.Off) : null;
+
+    internal static GpuWait? GpuWaitOf(string v) => v switch
+    {
+        "sync" => Devices.GpuWait.Sync, "query" => Devices.GpuWait.Query, "word" => Devices.GpuWait.Word, _ => null,
+    };
 
     internal static StealPolicy? StealMode(string v) => v switch
     {

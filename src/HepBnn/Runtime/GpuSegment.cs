@@ -109,10 +109,26 @@ internal sealed class GpuSegment : IDisposable
         if (EagerReason is null && GraphFor(batch) is { } graph)
         {
             try { graph.Launch(); }
-            catch (GpuUnavailableException e) { EagerReason = e.Message; DestroyGraphs(); Enqueue(batch); }
+            catch (GpuUnavailableException e)
+            {
+                EagerReason = e.Message;
+                DestroyGraphs();
+                RunEagerly(batch);
+                return;
+            }
+            HostPathTiming.Mark(HostPathTiming.Phase.Launched);
+            graph.WaitForCompletion();
+            HostPathTiming.Mark(HostPathTiming.Phase.Completed);
         }
-        else Enqueue(batch);
+        else RunEagerly(batch);
+    }
+
+    void RunEagerly(int batch)
+    {
+        Enqueue(batch);
+        HostPathTiming.Mark(HostPathTiming.Phase.Launched);
         _gpu.Synchronize();
+        HostPathTiming.Mark(HostPathTiming.Phase.Completed);
     }
 
     /// <summary>Launches this segment's graph for <paramref name="batch"/> before its input is in the host staging buffer:
@@ -132,16 +148,21 @@ internal sealed class GpuSegment : IDisposable
         if (_gate is null || GatedGraphFor(batch) is not { } graph) return false;
         try { graph.Launch(); }
         catch (GpuUnavailableException e) { EagerReason = e.Message; DestroyGraphs(); return false; }
+        _gatedLaunch = graph;
+        HostPathTiming.Mark(HostPathTiming.Phase.Launched);
         return true;
     }
+
+    CudaGraph? _gatedLaunch;
 
     /// <summary>Opens the gate of a run started by <see cref="TryLaunchGated"/> (the input is staged) and waits for the run;
     /// the output is in the host output buffer on return. The gate is closed again for the next launch.</summary>
     public void FinishGated()
     {
         _gate!.Open();
-        try { _gpu.Synchronize(); }
-        finally { _gate.Close(); }
+        try { _gatedLaunch!.WaitForCompletion(); }
+        finally { _gate.Close(); _gatedLaunch = null; }
+        HostPathTiming.Mark(HostPathTiming.Phase.Completed);
     }
 
     /// <summary>The work of one run, queued on the stream (what a graph captures); a gated graph starts with the gate's wait.</summary>

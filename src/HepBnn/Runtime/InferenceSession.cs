@@ -259,8 +259,10 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(rawScores.Length, batch);
+        HostPathTiming.Begin();
         StageAndRun(images, batch);
         _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
+        HostPathTiming.Mark(HostPathTiming.Phase.Exit);
     }
 
     internal void CheckBatch(int batch)
@@ -279,6 +281,7 @@ public sealed class InferenceSession : IDisposable
     {
         if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
         else images.CopyTo(_input.Bytes);
+        HostPathTiming.Mark(HostPathTiming.Phase.Staged);
     }
 
     void CheckInput(ReadOnlySpan<byte> images, int batch)
@@ -374,7 +377,10 @@ public sealed class InferenceSession : IDisposable
         ArgumentNullException.ThrowIfNull(binding);
         if (!ReferenceEquals(binding.Session, this)) throw new HepBnnException("the I/O binding belongs to another session (use this session's CreateIoBinding)");
         CheckBatch(batch);
+        HostPathTiming.Begin();
+        HostPathTiming.Mark(HostPathTiming.Phase.Staged);
         RunStaged(batch);
+        HostPathTiming.Mark(HostPathTiming.Phase.Exit);
     }
 
     /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>
@@ -383,8 +389,10 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(scores.Length, batch);
+        HostPathTiming.Begin();
         StageAndRun(images, batch);
         FinalScores(batch, scores);
+        HostPathTiming.Mark(HostPathTiming.Phase.Exit);
     }
 
     /// <summary>Predicted class per image.</summary>
