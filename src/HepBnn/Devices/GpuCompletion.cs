@@ -91,7 +91,7 @@ public static unsafe class GpuCompletion
                 fault();
                 throw new GpuUnavailableException($"waiting for the GPU failed on {device}: cuStreamQuery answered CUresult {rc}");
             }
-            if (Stopwatch.GetTimestamp() - start > timeoutTicks)
+            if (Stopwatch.GetTimestamp() - start >= timeoutTicks)
                 throw new HepBnnException($"the GPU run on {device} did not finish within {timeoutTicks / (double)Stopwatch.Frequency:F0} s " +
                                           "(neither completed nor failed; HEPBNN_GPU_WAIT=sync waits with the driver instead)");
         }
