@@ -1,5 +1,8 @@
 using HepBnn.Tests.Support;
 using HepBnn.Devices;
+using HepBnn.Model;
+using HepBnn.Ops;
+using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Gpu;
 
@@ -97,5 +100,28 @@ public class GpuCompletionTests(CpuAcceleratorFixture fixture)
         Assert.False(string.IsNullOrEmpty(problem));
         Assert.Null(CudaGraph.TryCapture(gpu, () => { }, out var noGraph, wait: GpuWait.Word));
         Assert.NotNull(noGraph);
+    }
+
+    [Theory]
+    [InlineData(GpuWait.Sync)]
+    [InlineData(GpuWait.Query)]
+    [InlineData(GpuWait.Word)]
+    public void EverySessionWaitGivesTheReferenceScoresWhereThereAreNoGraphs(GpuWait wait)
+    {
+        var model = new ModelBuilder(new Shape3(12, 12, 1), 83).InputConv(8, 3, 1, 1).Pool().BnSign().Flatten().Dense(10).Build("wait-83");
+        var blocks = BlockCompiler.Compile(model);
+        string[] assignment = ["gpu.thread-per-output", "gpu.warp-reduce"];
+        using var session = new InferenceSession(model, blocks, assignment.Select(ConfigurationRegistry.Find).ToArray(),
+            new SessionOptions { MaxBatch = 3, GpuWait = wait }, fixture.Resources);
+        var images = ModelZoo.RandomImages(model.InputShape, 3, 83);
+        foreach (int batch in new[] { 3, 1 })
+        {
+            var raw = new int[batch * session.ScoresPerImage];
+            Array.Fill(raw, int.MinValue);
+            session.Run(images.AsSpan(0, (int)(batch * model.InputShape.Elements)), batch, raw);
+            ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"seed 83, batch {batch}, wait {wait}");
+        }
+        Assert.StartsWith("eager launches", session.GpuExecution);
+        Assert.DoesNotContain("completion word", session.GpuExecution);
     }
 }
