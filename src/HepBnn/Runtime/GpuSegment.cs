@@ -30,6 +30,7 @@ internal sealed class GpuSegment : IDisposable
     readonly CudaGraph?[] _graphs = new CudaGraph?[MaxGraphs];
     readonly bool[] _gatedSlot = new bool[MaxGraphs];
     GpuLaunchGate? _gate;
+    CudaGraph? _gatedLaunch; // the gated graph launched last, until FinishGated waits for it
     bool _gateTried;
     int _nextSlot;
     bool _held;
@@ -160,8 +161,6 @@ internal sealed class GpuSegment : IDisposable
         HostPathTiming.Mark(HostPathTiming.Phase.Launched);
         return true;
     }
-
-    CudaGraph? _gatedLaunch;
 
     /// <summary>Opens the gate of a run started by <see cref="TryLaunchGated"/> (the input is staged) and waits for the run;
     /// the output is in the host output buffer on return. The gate is closed again for the next launch.</summary>
