@@ -21,8 +21,9 @@ public static class RunCommand
         var repeat = OptionRules.Range(new Option<int>("--repeat") { Description = "timed repetitions after warm-up", DefaultValueFactory = _ => 20 }, 1, OptionRules.MaxRepeat);
         var plan = new Option<string?>("--plan") { Description = "run a plan from `hepbnn map` instead of one --config everywhere" };
         var ioBinding = new Option<bool>("--io-binding") { Description = "time runs on the session's own page-locked input/score buffers (InferenceSession.RunWithBinding: no host copies) instead of Run" };
+        var compareWait = new Option<bool>("--compare-wait") { Description = "also time the same plan in one session per GPU completion wait (sync, query, word; HEPBNN_GPU_WAIT), runs interleaved, and print each one's median" };
         var remap = new Option<bool>("--remap") { Description = "when the plan does not fit this model or machine, profile and map again instead of refusing" };
-        var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, plan, remap, repeat, ioBinding, json };
+        var cmd = new Command("run", "run a model on generated images and print class scores and latency") { model, seed, batch, config, plan, remap, repeat, ioBinding, compareWait, json };
         cmd.SetAction(CliErrors.Action(r =>
         {
             int s = r.GetValue(seed);
@@ -49,6 +50,8 @@ public static class RunCommand
             if (r.GetValue(ioBinding))
                 note = (note is null ? "" : note + "; ") + "timed with I/O binding (InferenceSession.RunWithBinding on the session's page-locked buffers: no host copies)";
             result = result with { Fallback = fallback, Note = note };
+            if (r.GetValue(compareWait) && fallback is null)
+                result = result with { WaitComparison = CompareWaits(m, p, r.GetValue(config)!, images, b, r.GetValue(repeat)) };
             if (quiet) JsonOut.Write(result);
             else Print(result);
             return 0;
@@ -109,6 +112,10 @@ public static class RunCommand
         public string? Note { get; init; }
         /// <summary>How the GPU blocks ran (graphs, host I/O: a plan's measured choice shows here), null without GPU blocks.</summary>
         public string? GpuExecution { get; init; }
+        /// <summary>With --compare-wait: each GPU completion wait's median over interleaved runs of one session each (null otherwise).</summary>
+        public IReadOnlyList<WaitRun>? WaitComparison { get; init; }
+        /// <summary>With HEPBNN_HOST_TIMING=1: median µs of each step of a timed run (<see cref="HostPathTiming"/>), else null.</summary>
+        public IReadOnlyDictionary<string, double>? HostPath { get; init; }
     }
 
     /// <param name="ioBinding">time <see cref="InferenceSession.RunWithBinding"/> on the session's own buffers (the images
@@ -127,6 +134,7 @@ public static class RunCommand
             if (!binding.RawScores(batch).SequenceEqual(raw)) throw new HepBnnException("RunWithBinding's scores differ from Run's");
         }
         var times = new List<double>();
+        HostPathTiming.Reset();
         for (int i = 0; i < Math.Max(1, repeat); i++)
         {
             long t0 = Stopwatch.GetTimestamp();
@@ -137,7 +145,54 @@ public static class RunCommand
         var perImage = Enumerable.Range(0, batch).Select(n => scores.AsSpan(n * session.ScoresPerImage, session.ScoresPerImage).ToArray()).ToArray();
         return new RunResult(session.Model.Name, batch, session.Assignment.Select(c => c.Name).ToArray(),
             Planning.TimingStats.From(times).MedianUs, perImage, perImage.Select(s => InferenceSession.ArgMax(s)).ToArray())
-            { GpuExecution = session.Assignment.Any(c => c.Device == DeviceKind.Gpu) ? session.GpuExecution : null };
+            {
+                GpuExecution = session.Assignment.Any(c => c.Device == DeviceKind.Gpu) ? session.GpuExecution : null,
+                HostPath = HostPathTiming.Enabled ? HostPathTiming.Medians() : null,
+            };
+    }
+
+    /// <summary>One session's timing in <see cref="CompareWaits"/>: <paramref name="PairedRatio"/> is the median over
+    /// rounds of this session's run ÷ the sync session's run of the same round.</summary>
+    public sealed record WaitRun(string Wait, string GpuExecution, Planning.TimingStats Time, double PairedRatio);
+
+    /// <summary>The plan in one session per <see cref="GpuWait"/>, run round-robin (one run each per round) so that the
+    /// machine's drift hits every way alike; each session's scores are checked against the first one's.</summary>
+    static List<WaitRun> CompareWaits(BnnModel m, Runtime.Plan? plan, string config, byte[] images, int batch, int repeat)
+    {
+        var waits = Enum.GetValues<GpuWait>();
+        var sessions = new List<InferenceSession>();
+        // One GPU context, stream and CPU worker pool for all: three pools would spin against each other between runs.
+        using var resources = new ExecutionResources();
+        var compiled = Ops.CompiledModel.Of(m);
+        try
+        {
+            foreach (var w in waits)
+            {
+                var options = new SessionOptions { MaxBatch = batch, GpuWait = w };
+                sessions.Add(plan is null
+                    ? new InferenceSession(compiled, Enumerable.Repeat(Ops.ConfigurationRegistry.Find(config), compiled.Blocks.Count).ToArray(), options, resources)
+                    : new InferenceSession(compiled, plan, options, resources));
+            }
+            var expected = new int[batch * sessions[0].ScoresPerImage];
+            var raw = new int[expected.Length];
+            var times = waits.Select(_ => new List<double>()).ToArray();
+            for (int round = -10; round < Math.Max(1, repeat); round++)
+                for (int i = 0; i < sessions.Count; i++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    sessions[i].Run(images, batch, i == 0 ? expected : raw);
+                    double us = Stopwatch.GetElapsedTime(t0).TotalMicroseconds;
+                    if (i > 0 && !raw.AsSpan().SequenceEqual(expected))
+                        throw new HepBnnException($"the session waiting by {waits[i]} gave other scores than the one waiting by {waits[0]}");
+                    if (round >= 0) times[i].Add(us);
+                }
+            return [.. waits.Select((w, i) => new WaitRun(w.ToString().ToLowerInvariant(), sessions[i].GpuExecution, Planning.TimingStats.From(times[i]),
+                Planning.TimingStats.From([.. times[i].Select((t, k) => t / times[0][k])]).MedianUs))];
+        }
+        finally
+        {
+            foreach (var s in sessions) s.Dispose();
+        }
     }
 
     static void Print(RunResult r)
@@ -148,6 +203,10 @@ public static class RunCommand
             t.AddRow(n.ToString(), r.Predictions[n].ToString(), string.Join(" ", r.Scores[n].Select(s => s.ToString("F2"))));
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"median latency: [bold]{r.MedianLatencyUs:F1} µs[/] per batch ({r.MedianLatencyUs / r.Batch:F1} µs per image)");
+        foreach (var w in r.WaitComparison ?? [])
+            AnsiConsole.MarkupLine($"wait {w.Wait}: [bold]{w.Time.MedianUs:F1} µs[/] (p10..p90 {w.Time.P10Us:F1}..{w.Time.P90Us:F1}), paired ratio to sync {w.PairedRatio:F3}; {Markup.Escape(w.GpuExecution)}");
+        if (r.HostPath is { Count: > 0 } path)
+            AnsiConsole.MarkupLine("host path (medians, HEPBNN_HOST_TIMING): " + string.Join(", ", path.Select(p => $"{Markup.Escape(p.Key)} {p.Value:F2} µs")));
         if (r.GpuExecution is not null) AnsiConsole.MarkupLine($"GPU blocks: {Markup.Escape(r.GpuExecution)}");
         if (r.Note is not null) AnsiConsole.MarkupLine($"[dim]{Markup.Escape(r.Note)}[/]");
     }

@@ -45,6 +45,10 @@ public static class TransfersCommand
                     ? $"same graph, {s.ProgrammaticEdges} kernel→kernel edges programmatic (dependent launch): [bold]{pg.MedianUs:F1} µs[/]; " +
                       $"one empty kernel as a graph node: {s.NodePlainUs:F2} µs plain edge, {s.NodeProgrammaticUs:F2} µs programmatic edge"
                     : $"no programmatic edges: {Markup.Escape(s.ProgrammaticProblem ?? "none converted")}");
+            if (report.Segment?.Waits is { Count: > 0 } waits)
+                AnsiConsole.MarkupLine("one-kernel graph, launch + wait (launch call alone), by HEPBNN_GPU_WAIT: " + string.Join("; ", waits.Select(w =>
+                    $"{w.Wait} [bold]{w.Run.MedianUs:F2} µs[/] (p10..p90 {w.Run.P10Us:F2}..{w.Run.P90Us:F2}; launch {w.Launch.MedianUs:F2})" +
+                    (w.Problem is null ? "" : $" [yellow]fell back to sync: {Markup.Escape(w.Problem)}[/]"))));
             PrintMemory(memory);
             return 0;
         }));

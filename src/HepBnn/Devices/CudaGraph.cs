@@ -18,8 +18,13 @@ public sealed unsafe class CudaGraph : IDisposable
 
     readonly GpuDevice _gpu;
     IntPtr _exec;
+    MappedHostWord? _done;
 
-    CudaGraph(GpuDevice gpu, IntPtr exec) { _gpu = gpu; _exec = exec; }
+    CudaGraph(GpuDevice gpu, IntPtr exec, GpuWait wait, MappedHostWord? done) { _gpu = gpu; _exec = exec; Wait = wait; _done = done; }
+
+    /// <summary>How <see cref="WaitForCompletion"/> waits for this graph (a <see cref="GpuWait.Word"/> graph ends with the
+    /// signal kernel that sets its completion word).</summary>
+    public GpuWait Wait { get; }
 
     /// <summary>Null when graphs can be used on <paramref name="gpu"/>; otherwise why not.</summary>
     public static string? Unsupported(GpuDevice gpu) =>
@@ -30,20 +35,31 @@ public sealed unsafe class CudaGraph : IDisposable
     /// work has run (the caller runs it eagerly). With <paramref name="dependentLaunch"/> (default: the device's
     /// <see cref="GpuDevice.DependentLaunch"/>) each kernel→kernel edge whose later kernel begins with
     /// <see cref="GpuDependentLaunch.Wait"/> becomes programmatic (<see cref="ProgrammaticEdges"/>); where the driver cannot,
-    /// the graph keeps its plain edges and <see cref="DependentLaunchProblem"/> says why.</summary>
-    public static CudaGraph? TryCapture(GpuDevice gpu, Action enqueue, out string? problem, bool? dependentLaunch = null)
+    /// the graph keeps its plain edges and <see cref="DependentLaunchProblem"/> says why. <paramref name="wait"/> (default:
+    /// HEPBNN_GPU_WAIT) is how <see cref="Run"/> waits; where it cannot be used here the graph waits with the driver's
+    /// synchronize and <see cref="WaitProblem"/> says why.</summary>
+    public static CudaGraph? TryCapture(GpuDevice gpu, Action enqueue, out string? problem, bool? dependentLaunch = null, GpuWait? wait = null)
     {
         problem = Unsupported(gpu);
         if (problem is not null) return null;
         var stream = ((CudaStream)gpu.Stream).StreamPtr;
         IntPtr graph = IntPtr.Zero, exec = IntPtr.Zero;
+        var how = wait ?? EnvironmentSwitches.GpuWait;
+        string? waitProblem = GpuCompletion.Unsupported(gpu, how);
+        MappedHostWord? done = null;
+        if (waitProblem is null && how == GpuWait.Word) done = MappedHostWord.TryCreate(gpu, "the completion word", out waitProblem);
+        if (waitProblem is not null) how = GpuWait.Sync;
         try
         {
             gpu.Accelerator.Bind();
             int rc = Driver.BeginCapture(stream, CaptureModeThreadLocal);
             if (rc != Success) { problem = $"cuStreamBeginCapture failed (CUresult {rc})"; return null; }
             string? during = null;
-            try { enqueue(); }
+            try
+            {
+                enqueue();
+                if (done is not null) GpuCompletion.EnqueueSignal(gpu, done);
+            }
             catch (Exception e) { during = $"queueing work while capturing failed: {GpuDetection.Describe(e)}"; }
             rc = Driver.EndCapture(stream, &graph);
             if (during is not null) { problem = during; return null; }
@@ -61,8 +77,9 @@ public sealed unsafe class CudaGraph : IDisposable
             }
             rc = Driver.Instantiate(&exec, graph, 0);
             if (rc != Success) { problem = $"cuGraphInstantiateWithFlags failed (CUresult {rc})"; return null; }
-            var result = new CudaGraph(gpu, exec) { ProgrammaticEdges = programmatic, DependentLaunchProblem = pdlProblem };
+            var result = new CudaGraph(gpu, exec, how, done) { ProgrammaticEdges = programmatic, DependentLaunchProblem = pdlProblem, WaitProblem = waitProblem };
             exec = IntPtr.Zero;
+            done = null;
             return result;
         }
         catch (Exception e) when (GpuFaults.IsDeviceFault(e))
@@ -72,6 +89,7 @@ public sealed unsafe class CudaGraph : IDisposable
         }
         finally
         {
+            done?.Dispose(); // only when no graph took it
             if (exec != IntPtr.Zero) Driver.ExecDestroy(exec);
             if (graph != IntPtr.Zero) Driver.GraphDestroy(graph); // the instantiated graph does not need it
         }
@@ -88,10 +106,27 @@ public sealed unsafe class CudaGraph : IDisposable
     public static string? ProgrammaticEdgesProblem(GpuDevice gpu) =>
         Unsupported(gpu) ?? (GpuDependentLaunch.KernelsWait ? CudaGraphEdges.Problem : $"programmatic dependent launch unavailable: {GpuDependentLaunch.Reason}");
 
-    /// <summary>Queues the whole graph on the session stream (asynchronous; the caller synchronizes once).</summary>
+    /// <summary>Why the graph waits with the driver's synchronize although another <see cref="GpuWait"/> was asked for (null otherwise).</summary>
+    public string? WaitProblem { get; private init; }
+
+    /// <summary>Launches the graph and waits for it (<see cref="Launch"/>, then <see cref="WaitForCompletion"/>).</summary>
+    public void Run()
+    {
+        Launch();
+        WaitForCompletion();
+    }
+
+    /// <summary>Waits for the last <see cref="Launch"/> of this graph (and everything queued before it) as <see cref="Wait"/>
+    /// says; a device fault is a <see cref="GpuUnavailableException"/> as with any wait.</summary>
+    public void WaitForCompletion() => GpuCompletion.Wait(_gpu, Wait, _done);
+
+    /// <summary>Queues the whole graph on the session stream (asynchronous; the caller then calls <see cref="WaitForCompletion"/>).</summary>
     public void Launch()
     {
         ObjectDisposedException.ThrowIf(_exec == IntPtr.Zero, this);
+        // The word is only read by the host and set by this launch's last node: the previous launch has completed (its
+        // wait returned), so nothing writes it now.
+        _done?.Write(0);
         _gpu.Accelerator.Bind();
         int rc = Driver.Launch(_exec, ((CudaStream)_gpu.Stream).StreamPtr);
         if (rc != Success) throw new GpuUnavailableException($"cuGraphLaunch failed on {_gpu.Description} (CUresult {rc})");
@@ -103,6 +138,8 @@ public sealed unsafe class CudaGraph : IDisposable
         try { _gpu.Accelerator.Bind(); Driver.ExecDestroy(_exec); }
         catch (Exception) { /* a failed device still lets the session release everything else */ }
         _exec = IntPtr.Zero;
+        _done?.Dispose();
+        _done = null;
     }
 
     /// <summary>The six driver entry points, resolved from libcuda once.</summary>

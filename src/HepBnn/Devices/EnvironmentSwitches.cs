@@ -68,6 +68,15 @@ public static class EnvironmentSwitches
     /// staging copy and waits for it on the GPU (<see cref="GpuLaunchGate"/>).</summary>
     public static readonly GpuLaunchGate.GateMode GatedLaunch = Choice("HEPBNN_GATED_LAUNCH", "auto, on/1, memop or off/0",
         GateModeOf, GpuLaunchGate.GateMode.Auto);
+    /// <summary>HEPBNN_GPU_WAIT: how the host waits for a launched CUDA graph (<see cref="GpuWait"/>) — sync
+    /// (cuStreamSynchronize), query (polling cuStreamQuery) or word (polling a mapped host word the graph's last node sets).</summary>
+    public static readonly GpuWait GpuWait = Choice("HEPBNN_GPU_WAIT", "sync, query or word", GpuWaitOf, DefaultGpuWait);
+    /// <summary>What HEPBNN_GPU_WAIT is when unset: the word, measured faster than the synchronize on the H200 (one-kernel
+    /// graph 5.67 vs 6.42 µs interleaved in one process; docs/results/h200-host8).</summary>
+    public const GpuWait DefaultGpuWait = Devices.GpuWait.Word;
+    /// <summary>HEPBNN_HOST_TIMING (off by default): sessions record when each run stages its input, launches its first
+    /// graph, sees it complete and returns (<see cref="HostPathTiming"/>; `hepbnn run` prints the medians).</summary>
+    public static readonly bool HostTiming = Switch("HEPBNN_HOST_TIMING", false);
     /// <summary>HEPBNN_FUSED_PAIR (on by default): a gpu.fused range of a dense bits block and a dense scores block runs as
     /// one tensor-core kernel (<c>Ops.Gpu.GpuTensorCoreDensePair</c>) instead of the grid-barrier kernel.</summary>
     public static readonly bool FusedDensePairs = Switch("HEPBNN_FUSED_PAIR", true);
@@ -110,6 +119,11 @@ public static class EnvironmentSwitches
     internal static GpuLaunchGate.GateMode? GateModeOf(string v) => v == "auto" ? GpuLaunchGate.GateMode.Auto
         : v == "memop" ? GpuLaunchGate.GateMode.Memop
         : OnOff(v) is { } on ? (on ? GpuLaunchGate.GateMode.On : GpuLaunchGate.GateMode.Off) : null;
+
+    internal static GpuWait? GpuWaitOf(string v) => v switch
+    {
+        "sync" => Devices.GpuWait.Sync, "query" => Devices.GpuWait.Query, "word" => Devices.GpuWait.Word, _ => null,
+    };
 
     internal static StealPolicy? StealMode(string v) => v switch
     {

@@ -23,18 +23,16 @@ public sealed unsafe class GpuLaunchGate : IDisposable
 {
     const int Success = 0;
     const uint WaitGreaterOrEqual = 0;      // CU_STREAM_WAIT_VALUE_GEQ
-    const uint HostAllocPortableMapped = 3; // CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP
 
     readonly GpuDevice _gpu;
-    uint* _word;
-    ulong _deviceAddress;
+    MappedHostWord? _word;
 
-    GpuLaunchGate(GpuDevice gpu, uint* word, ulong deviceAddress) { _gpu = gpu; _word = word; _deviceAddress = deviceAddress; }
+    GpuLaunchGate(GpuDevice gpu, MappedHostWord word) { _gpu = gpu; _word = word; }
 
     /// <summary>Null when a gate can be used on <paramref name="gpu"/> (a CUDA device with graphs, mapped host memory and
     /// the driver's stream memory operations); otherwise why not.</summary>
     public static string? Unsupported(GpuDevice gpu) =>
-        CudaGraph.Unsupported(gpu) ?? GpuHostIoSwitch.Unsupported(gpu) ?? Driver.Problem;
+        CudaGraph.Unsupported(gpu) ?? MappedHostWord.Unsupported(gpu) ?? Driver.Problem;
 
     /// <summary>Whether a run with <paramref name="inputBytes"/> bytes of input should launch gated
     /// (HEPBNN_GATED_LAUNCH: auto, the default, gates inputs of at least <see cref="StagingCopy.StreamingMinBytes"/>: below
@@ -58,28 +56,8 @@ public sealed unsafe class GpuLaunchGate : IDisposable
     {
         problem = Unsupported(gpu);
         if (problem is not null) return null;
-        try
-        {
-            gpu.Accelerator.Bind();
-            void* host = null;
-            int rc = Driver.HostAlloc(&host, 64, HostAllocPortableMapped);
-            if (rc != Success || host == null) { problem = $"cuMemHostAlloc of the gate word failed (CUresult {rc})"; return null; }
-            ulong device = 0;
-            rc = Driver.DevicePointer(&device, host, 0);
-            if (rc != Success || device == 0)
-            {
-                Driver.FreeHost(host);
-                problem = $"cuMemHostGetDevicePointer of the gate word failed (CUresult {rc})";
-                return null;
-            }
-            *(uint*)host = 0;
-            return new GpuLaunchGate(gpu, (uint*)host, device);
-        }
-        catch (Exception e) when (GpuFaults.IsDeviceFault(e))
-        {
-            problem = $"the gate word could not be allocated: {GpuDetection.Describe(e)}";
-            return null;
-        }
+        var word = MappedHostWord.TryCreate(gpu, "the gate word", out problem);
+        return word is null ? null : new GpuLaunchGate(gpu, word);
     }
 
     /// <summary>Queues the wait on the session stream (while capturing: the graph's first node). Throws
@@ -87,15 +65,15 @@ public sealed unsafe class GpuLaunchGate : IDisposable
     /// a gate).</summary>
     public void EnqueueWait()
     {
-        ObjectDisposedException.ThrowIf(_word == null, this);
+        ObjectDisposedException.ThrowIf(_word is null, this);
         if (EnvironmentSwitches.GatedLaunch != GateMode.Memop)
         {
             var spin = _gpu.Kernel<Action<AcceleratorStream, KernelConfig, ulong>>("gate-spin", a => a.LoadKernel<ulong>(SpinKernel));
-            try { spin(_gpu.Stream, new KernelConfig(new Index3D(1, 1, 1), new Index3D(GpuDevice.WarpSize, 1, 1)), _deviceAddress); }
+            try { spin(_gpu.Stream, new KernelConfig(new Index3D(1, 1, 1), new Index3D(GpuDevice.WarpSize, 1, 1)), _word.DeviceAddress); }
             catch (Exception e) when (GpuFaults.IsDeviceFault(e)) { throw GpuFaults.Wrap(e, "queueing the launch gate's kernel", _gpu); }
             return;
         }
-        int rc = Driver.Wait(((CudaStream)_gpu.Stream).StreamPtr, _deviceAddress, 1, WaitGreaterOrEqual);
+        int rc = Driver.Wait(((CudaStream)_gpu.Stream).StreamPtr, _word.DeviceAddress, 1, WaitGreaterOrEqual);
         if (rc != Success) throw new GpuUnavailableException($"cuStreamWaitValue32 failed on {_gpu.Description} (CUresult {rc})");
     }
 
@@ -117,29 +95,24 @@ public sealed unsafe class GpuLaunchGate : IDisposable
     }
 
     /// <summary>Lets the waiting graph go on. Call after the input is written (and fenced, for non-temporal stores).</summary>
-    public void Open() => Volatile.Write(ref *_word, 1u);
+    public void Open() => _word!.Write(1u);
 
     /// <summary>Closes the gate for the next launch. Only after the stream was synchronized: nothing waits on it then.</summary>
-    public void Close() => Volatile.Write(ref *_word, 0u);
+    public void Close() => _word!.Write(0u);
 
     /// <summary>Whether the gate is open (for tests and diagnostics).</summary>
-    public bool IsOpen => Volatile.Read(ref *_word) != 0;
+    public bool IsOpen => _word!.Read() != 0;
 
     public void Dispose()
     {
-        if (_word == null) return;
-        try { _gpu.Accelerator.Bind(); Driver.FreeHost(_word); }
-        catch (Exception) { /* a failed device still lets the session release everything else */ }
+        _word?.Dispose();
         _word = null;
     }
 
-    /// <summary>The four driver entry points, resolved from libcuda once.</summary>
+    /// <summary>The driver's stream wait, resolved from libcuda once.</summary>
     static class Driver
     {
         public static readonly string? Problem;
-        static readonly delegate* unmanaged<void**, nuint, uint, int> _hostAlloc;
-        static readonly delegate* unmanaged<ulong*, void*, uint, int> _devicePointer;
-        static readonly delegate* unmanaged<void*, int> _freeHost;
         static readonly delegate* unmanaged<IntPtr, ulong, uint, uint, int> _wait;
 
         static Driver()
@@ -147,23 +120,12 @@ public sealed unsafe class GpuLaunchGate : IDisposable
             string name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
             if (!NativeLibrary.TryLoad(name, out var lib)) { Problem = $"{name} could not be loaded"; return; }
             IntPtr Get(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p) ? p : IntPtr.Zero;
-            IntPtr alloc = Get("cuMemHostAlloc"), pointer = Get("cuMemHostGetDevicePointer_v2"), free = Get("cuMemFreeHost");
             IntPtr wait = Get("cuStreamWaitValue32_v2");
             if (wait == 0) wait = Get("cuStreamWaitValue32");
-            if (alloc == 0 || pointer == 0 || free == 0 || wait == 0)
-            {
-                Problem = $"{name} lacks cuMemHostAlloc, cuMemHostGetDevicePointer_v2, cuMemFreeHost or cuStreamWaitValue32";
-                return;
-            }
-            _hostAlloc = (delegate* unmanaged<void**, nuint, uint, int>)alloc;
-            _devicePointer = (delegate* unmanaged<ulong*, void*, uint, int>)pointer;
-            _freeHost = (delegate* unmanaged<void*, int>)free;
+            if (wait == 0) { Problem = $"{name} lacks cuStreamWaitValue32"; return; }
             _wait = (delegate* unmanaged<IntPtr, ulong, uint, uint, int>)wait;
         }
 
-        public static int HostAlloc(void** p, nuint bytes, uint flags) => _hostAlloc(p, bytes, flags);
-        public static int DevicePointer(ulong* d, void* p, uint flags) => _devicePointer(d, p, flags);
-        public static void FreeHost(void* p) => _freeHost(p);
         public static int Wait(IntPtr stream, ulong address, uint value, uint flags) => _wait(stream, address, value, flags);
     }
 }

@@ -28,7 +28,13 @@ public sealed record SegmentProbe(TimingStats Eager, TimingStats? Graph, TimingS
     /// <summary>What one empty kernel adds to a graph, plain and programmatic edges (<see cref="GraphTiming.EmptyNodeUs"/>).</summary>
     public double? NodePlainUs { get; init; }
     public double? NodeProgrammaticUs { get; init; }
+    /// <summary>A graph of one empty kernel launched and waited for each way (<see cref="GpuWait"/>), and the launch call alone.</summary>
+    public IReadOnlyList<WaitTiming>? Waits { get; init; }
 }
+
+/// <summary>One way of waiting for a one-kernel graph: <paramref name="Run"/> is launch + wait, <paramref name="Launch"/> the
+/// cuGraphLaunch call alone (host time until it returns), <paramref name="Problem"/> why the way fell back to sync.</summary>
+public sealed record WaitTiming(string Wait, TimingStats Run, TimingStats Launch, string? Problem);
 
 /// <summary>
 /// Measures host→device and device→host copies (synchronized, medians) from pageable memory (an ordinary managed array,
@@ -96,13 +102,14 @@ public static class GpuLinkBenchmark
         {
             using var graph = CudaGraph.TryCapture(gpu, Enqueue, out var problem, dependentLaunch: false);
             if (graph is null) return new SegmentProbe(eager, null, null, problem);
-            var graphed = TimingStats.Measure(() => { graph.Launch(); gpu.Synchronize(); }, budgetMs: budgetMs);
+            var graphed = TimingStats.Measure(graph.Run, budgetMs: budgetMs);
             using var pdl = CudaGraph.TryCapture(gpu, Enqueue, out var pdlProblem, dependentLaunch: true);
             pdlProblem ??= pdl?.DependentLaunchProblem;
-            TimingStats? programmatic = pdl is { ProgrammaticEdges: > 0 } ? TimingStats.Measure(() => { pdl.Launch(); gpu.Synchronize(); }, budgetMs: budgetMs) : null;
+            TimingStats? programmatic = pdl is { ProgrammaticEdges: > 0 } ? TimingStats.Measure(pdl.Run, budgetMs: budgetMs) : null;
             var nodes = GraphTiming.EmptyNodeUs(gpu);
             return new SegmentProbe(eager, graphed, TimingStats.From([GraphTiming.EmptyGraphUs(gpu)]), null)
             {
+                Waits = WaitProbe(gpu, budgetMs),
                 GraphProgrammatic = programmatic, ProgrammaticEdges = pdl?.ProgrammaticEdges ?? 0, ProgrammaticProblem = pdlProblem,
                 NodePlainUs = nodes?.PlainUs, NodeProgrammaticUs = nodes?.ProgrammaticUs,
             };
@@ -111,6 +118,44 @@ public static class GpuLinkBenchmark
         {
             gpu.PageLocks.Unhold(hostIn.Data);
             gpu.PageLocks.Unhold(hostOut.Data);
+        }
+    }
+
+    /// <summary>The host's side of a graph run, one way of waiting after another (interleaved rounds, so that a drift of the
+    /// machine affects every way alike): the empty kernel's graph per <see cref="GpuWait"/>.</summary>
+    static List<WaitTiming> WaitProbe(GpuDevice gpu, double budgetMs)
+    {
+        var empty = gpu.Kernel<Action<AcceleratorStream, KernelConfig, int>>("empty", a => a.LoadKernel<int>(EmptyKernel));
+        var one = new KernelConfig(new Index3D(1, 1, 1), new Index3D(GpuDevice.WarpSize, 1, 1));
+        var waits = Enum.GetValues<GpuWait>();
+        var graphs = waits.Select(w => CudaGraph.TryCapture(gpu, () => empty(gpu.Stream, one, 0), out _, false, w)).ToArray();
+        try
+        {
+            var run = waits.Select(_ => new List<double>()).ToArray();
+            var launch = waits.Select(_ => new List<double>()).ToArray();
+            long end = System.Diagnostics.Stopwatch.GetTimestamp() + (long)(budgetMs * 3e-3 * System.Diagnostics.Stopwatch.Frequency);
+            for (int round = 0; round < 20 || (System.Diagnostics.Stopwatch.GetTimestamp() < end && round < 20000); round++)
+                for (int i = 0; i < graphs.Length; i++)
+                {
+                    if (graphs[i] is not { } g) continue;
+                    long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    g.Launch();
+                    long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    g.WaitForCompletion();
+                    long t2 = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (round < 10) continue; // warm-up
+                    launch[i].Add((t1 - t0) * 1e6 / System.Diagnostics.Stopwatch.Frequency);
+                    run[i].Add((t2 - t0) * 1e6 / System.Diagnostics.Stopwatch.Frequency);
+                }
+            var result = new List<WaitTiming>();
+            for (int i = 0; i < graphs.Length; i++)
+                if (graphs[i] is { } g)
+                    result.Add(new(waits[i].ToString().ToLowerInvariant(), TimingStats.From(run[i]), TimingStats.From(launch[i]), g.WaitProblem));
+            return result;
+        }
+        finally
+        {
+            foreach (var g in graphs) g?.Dispose();
         }
     }
 

@@ -24,11 +24,13 @@ internal sealed class GpuSegment : IDisposable
     readonly HostBuffer _hostOut;
     readonly Func<int, long> _inWords, _outWords;
     readonly bool _dependentLaunch;
+    readonly GpuWait _wait;
     GpuBuffer? _mappedIn, _mappedOut;
     readonly int[] _batches = new int[MaxGraphs];
     readonly CudaGraph?[] _graphs = new CudaGraph?[MaxGraphs];
     readonly bool[] _gatedSlot = new bool[MaxGraphs];
     GpuLaunchGate? _gate;
+    CudaGraph? _gatedLaunch; // the gated graph launched last, until FinishGated waits for it
     bool _gateTried;
     int _nextSlot;
     bool _held;
@@ -45,6 +47,11 @@ internal sealed class GpuSegment : IDisposable
     /// <summary>How the segment's input and output cross to the host (<see cref="GpuHostIo.Copies"/> unless mapped I/O was
     /// asked for and works here).</summary>
     public GpuHostIo HostIo => _mappedIn is not null ? GpuHostIo.Mapped : _mappedOut is not null ? GpuHostIo.MappedOutput : GpuHostIo.Copies;
+    /// <summary>How the host waits for this segment's graphs (the last captured one's; <see cref="GpuWait.Sync"/> where a
+    /// graph could not use what was asked for, or before the first capture).</summary>
+    public GpuWait Wait { get; private set; } = GpuWait.Sync;
+    /// <summary>Why the graphs wait with the driver's synchronize although another way was asked for (null otherwise).</summary>
+    public string? WaitProblem { get; private set; }
     /// <summary>Why mapped host I/O was asked for but is not used (null otherwise).</summary>
     public string? HostIoProblem { get; private set; }
     /// <summary>Whether a gated graph (launched before the input is staged, see <see cref="TryLaunchGated"/>) was captured.</summary>
@@ -63,9 +70,11 @@ internal sealed class GpuSegment : IDisposable
     /// <param name="runners">blocks First..Last in order (a fused range is one runner for several blocks); <paramref name="outputs"/>
     /// their output buffers on the GPU.</param>
     public GpuSegment(GpuDevice gpu, int first, int last, IBlockRunner[] runners, HostBuffer hostIn, GpuBuffer deviceIn, GpuBuffer[] outputs,
-        HostBuffer hostOut, Func<int, long> inWords, Func<int, long> outWords, bool graphs, bool dependentLaunch, GpuHostIo hostIo = GpuHostIo.Copies)
+        HostBuffer hostOut, Func<int, long> inWords, Func<int, long> outWords, bool graphs, bool dependentLaunch, GpuHostIo hostIo = GpuHostIo.Copies,
+        GpuWait? wait = null)
     {
         _dependentLaunch = dependentLaunch;
+        _wait = wait ?? EnvironmentSwitches.GpuWait;
         _gpu = gpu; First = first; Last = last;
         _runners = runners; _hostIn = hostIn; _deviceIn = deviceIn; _outputs = outputs; _hostOut = hostOut;
         _inWords = inWords; _outWords = outWords;
@@ -109,10 +118,26 @@ internal sealed class GpuSegment : IDisposable
         if (EagerReason is null && GraphFor(batch) is { } graph)
         {
             try { graph.Launch(); }
-            catch (GpuUnavailableException e) { EagerReason = e.Message; DestroyGraphs(); Enqueue(batch); }
+            catch (GpuUnavailableException e)
+            {
+                EagerReason = e.Message;
+                DestroyGraphs();
+                RunEagerly(batch);
+                return;
+            }
+            HostPathTiming.Mark(HostPathTiming.Phase.Launched);
+            graph.WaitForCompletion();
+            HostPathTiming.Mark(HostPathTiming.Phase.Completed);
         }
-        else Enqueue(batch);
+        else RunEagerly(batch);
+    }
+
+    void RunEagerly(int batch)
+    {
+        Enqueue(batch);
+        HostPathTiming.Mark(HostPathTiming.Phase.Launched);
         _gpu.Synchronize();
+        HostPathTiming.Mark(HostPathTiming.Phase.Completed);
     }
 
     /// <summary>Launches this segment's graph for <paramref name="batch"/> before its input is in the host staging buffer:
@@ -132,6 +157,8 @@ internal sealed class GpuSegment : IDisposable
         if (_gate is null || GatedGraphFor(batch) is not { } graph) return false;
         try { graph.Launch(); }
         catch (GpuUnavailableException e) { EagerReason = e.Message; DestroyGraphs(); return false; }
+        _gatedLaunch = graph;
+        HostPathTiming.Mark(HostPathTiming.Phase.Launched);
         return true;
     }
 
@@ -140,8 +167,9 @@ internal sealed class GpuSegment : IDisposable
     public void FinishGated()
     {
         _gate!.Open();
-        try { _gpu.Synchronize(); }
-        finally { _gate.Close(); }
+        try { _gatedLaunch!.WaitForCompletion(); }
+        finally { _gate.Close(); _gatedLaunch = null; }
+        HostPathTiming.Mark(HostPathTiming.Phase.Completed);
     }
 
     /// <summary>The work of one run, queued on the stream (what a graph captures); a gated graph starts with the gate's wait.</summary>
@@ -177,7 +205,7 @@ internal sealed class GpuSegment : IDisposable
     /// <see cref="GateProblem"/>) and the segment runs its plain graphs as before.</summary>
     CudaGraph? CaptureGated(int batch)
     {
-        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch, gated: true), out var problem, _dependentLaunch);
+        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch, gated: true), out var problem, _dependentLaunch, _wait);
         if (captured is null)
         {
             GateProblem = $"capture with the launch gate failed, launching after the copy: {problem}";
@@ -192,12 +220,12 @@ internal sealed class GpuSegment : IDisposable
     /// <summary>Separate from <see cref="GraphFor"/> so that the closure is allocated only when a batch is captured.</summary>
     CudaGraph? Capture(int batch)
     {
-        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out var problem, _dependentLaunch);
+        var captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out var problem, _dependentLaunch, _wait);
         if (captured is null && HostIo != GpuHostIo.Copies)
         {
             HostIoProblem = $"capture with mapped host I/O failed, copies instead: {problem}";
             _mappedIn = _mappedOut = null;
-            captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out problem, _dependentLaunch);
+            captured = CudaGraph.TryCapture(_gpu, () => Enqueue(batch), out problem, _dependentLaunch, _wait);
         }
         if (captured is null)
         {
@@ -212,6 +240,8 @@ internal sealed class GpuSegment : IDisposable
     {
         ProgrammaticEdges = captured.ProgrammaticEdges;
         DependentLaunchProblem = captured.DependentLaunchProblem;
+        Wait = captured.Wait;
+        WaitProblem = captured.WaitProblem;
         int slot = _nextSlot;
         _nextSlot = (_nextSlot + 1) % MaxGraphs;
         _graphs[slot]?.Dispose();

@@ -112,7 +112,7 @@ public sealed class InferenceSession : IDisposable
             _scores = _outputs[^1] as HostBuffer ?? new HostBuffer(blocks[^1].OutputBufferWords(MaxBatch));
             HostIoRequested = options.HostIo ?? GpuHostIoSwitch.ExplicitFromEnvironment() ?? plannedHostIo ?? GpuHostIo.Copies;
             bool pdl = options.DependentLaunch ?? GpuDependentLaunch.ExplicitFromEnvironment() ?? plannedDependentLaunch ?? _resources.DependentLaunch;
-            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, pdl, HostIoRequested);
+            _segmentAt = BuildSegments(options.CudaGraphs ?? _resources.CudaGraphs, pdl, HostIoRequested, options.GpuWait ?? EnvironmentSwitches.GpuWait);
             _cpuSegmentAt = (options.CpuRegions ?? _resources.CpuRegions) ? BuildCpuSegments() : new CpuSegment?[blocks.Count];
         }
         catch
@@ -175,7 +175,7 @@ public sealed class InferenceSession : IDisposable
 
     /// <summary>Cuts the plan into GPU segments: maximal runs of GPU blocks, each entered from a host buffer (the input or a
     /// CPU block's output) and left into one (the scores or the next CPU block's input staging).</summary>
-    GpuSegment?[] BuildSegments(bool graphs, bool dependentLaunch, GpuHostIo hostIo)
+    GpuSegment?[] BuildSegments(bool graphs, bool dependentLaunch, GpuHostIo hostIo, GpuWait wait)
     {
         var at = new GpuSegment?[_runners.Length];
         for (int i = 0; i < _runners.Length; i++)
@@ -189,7 +189,7 @@ public sealed class InferenceSession : IDisposable
             var end = Blocks[last];
             var (runners, outputs) = SegmentRunners(i, last);
             at[i] = new GpuSegment(_resources.RequireGpu(), i, last, runners, hostIn, (GpuBuffer)_staging[i]!,
-                outputs, hostOut, first.InputBufferWords, end.OutputBufferWords, graphs, dependentLaunch, hostIo);
+                outputs, hostOut, first.InputBufferWords, end.OutputBufferWords, graphs, dependentLaunch, hostIo, wait);
             i = last;
         }
         return at;
@@ -248,7 +248,9 @@ public sealed class InferenceSession : IDisposable
                 : segments.Select(s => s.DependentLaunchProblem).FirstOrDefault(p => p is not null) is { } why ? $", no programmatic edges: {why}" : "";
             string gate = segments.Any(s => s.Gated) ? ", gated launch (graph launched before the input copy)"
                 : segments.Select(s => s.GateProblem).FirstOrDefault(p => p is not null) is { } noGate ? $", no gated launch: {noGate}" : "";
-            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{pdl}{io}{gate}{ranges})"
+            string wait = segments.Select(s => s.WaitProblem).FirstOrDefault(p => p is not null) is { } noWait ? $", synchronize wait: {noWait}"
+                : segments.Any(s => s.Wait == GpuWait.Word) ? ", completion word" : segments.Any(s => s.Wait == GpuWait.Query) ? ", stream query wait" : "";
+            return reason is null ? $"CUDA graphs ({segments.Count} segment{(segments.Count == 1 ? "" : "s")}, {segments.Sum(s => s.GraphCount)} captured{pdl}{io}{gate}{wait}{ranges})"
                                   : $"eager launches{(ranges.Length > 0 ? $" ({ranges[2..]})" : "")}: {reason}";
         }
     }
@@ -259,8 +261,10 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(rawScores.Length, batch);
+        HostPathTiming.Begin();
         StageAndRun(images, batch);
         _scores.Ints[..(batch * ScoresPerImage)].CopyTo(rawScores);
+        HostPathTiming.Mark(HostPathTiming.Phase.Exit);
     }
 
     internal void CheckBatch(int batch)
@@ -279,6 +283,7 @@ public sealed class InferenceSession : IDisposable
     {
         if (_segmentAt[0] is not null) StagingCopy.Copy(images, _input, _resources.CpuWorkers);
         else images.CopyTo(_input.Bytes);
+        HostPathTiming.Mark(HostPathTiming.Phase.Staged);
     }
 
     void CheckInput(ReadOnlySpan<byte> images, int batch)
@@ -374,7 +379,10 @@ public sealed class InferenceSession : IDisposable
         ArgumentNullException.ThrowIfNull(binding);
         if (!ReferenceEquals(binding.Session, this)) throw new HepBnnException("the I/O binding belongs to another session (use this session's CreateIoBinding)");
         CheckBatch(batch);
+        HostPathTiming.Begin();
+        HostPathTiming.Mark(HostPathTiming.Phase.Staged);
         RunStaged(batch);
+        HostPathTiming.Mark(HostPathTiming.Phase.Exit);
     }
 
     /// <summary>Runs and applies the last layer's optional BatchNorm: final scores [batch][classes].</summary>
@@ -383,8 +391,10 @@ public sealed class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         CheckBatch(batch);
         CheckScores(scores.Length, batch);
+        HostPathTiming.Begin();
         StageAndRun(images, batch);
         FinalScores(batch, scores);
+        HostPathTiming.Mark(HostPathTiming.Phase.Exit);
     }
 
     /// <summary>Predicted class per image.</summary>

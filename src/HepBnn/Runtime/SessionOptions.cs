@@ -27,6 +27,10 @@ public sealed class SessionOptions
     /// without memcpy nodes. <see cref="GpuHostIo.Copies"/> (or HEPBNN_MAPPED_IO=0) opts out of a plan's mapped I/O.
     /// Same results; <see cref="InferenceSession.GpuExecution"/> says which is used.</summary>
     public GpuHostIo? HostIo { get; init; }
+    /// <summary>How the host waits for a GPU segment's graph (null: HEPBNN_GPU_WAIT, by default <see cref="GpuWait.Word"/>:
+    /// the graph's last node sets a mapped host word the host polls; on the H200 0.7–1.3 µs a run faster than the driver's
+    /// synchronize, docs/results/h200-host8). Same results; a graph that cannot use the word waits with the synchronize.</summary>
+    public GpuWait? GpuWait { get; init; }
     /// <summary>Run each run of consecutive CPU blocks in one parallel region (static partitions, a dependency wait
     /// between blocks) instead of one fork-join per block (null: the resources' setting, HEPBNN_CPU_REGIONS, on by
     /// default). Same results either way; `hepbnn roofline` measures both side by side.</summary>

@@ -39,7 +39,8 @@ public static class GraphTiming
         {
             using var graph = CudaGraph.TryCapture(gpu, enqueue, out _, dependentLaunch);
             if (graph is null) return null;
-            return TimingStats.MeasureAdaptive(() => { graph.Launch(); gpu.Synchronize(); }, budgetMs, abandonAboveUs, minSamples);
+            // graph.Run waits the way sessions wait (HEPBNN_GPU_WAIT): the profile prices the session's completion path.
+            return TimingStats.MeasureAdaptive(graph.Run, budgetMs, abandonAboveUs, minSamples);
         }
         finally
         {
