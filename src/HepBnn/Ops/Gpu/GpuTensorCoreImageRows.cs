@@ -23,7 +23,7 @@ namespace HepBnn.Ops.Gpu;
 /// Blocks without pooling take the same path with one sign test per conv output. Patches of up to
 /// <see cref="GpuImageRowsData.MaxChunks"/> chunks (two MMA steps, gathered once for every channel tile).
 /// </summary>
-public sealed class GpuTensorCoreImageRows : GpuConfiguration
+public class GpuTensorCoreImageRows : GpuConfiguration
 {
     const int MaxWarps = 4;
     /// <summary>Groups per SM the grid is sized for: the units are spread over that many groups per SM (a warp takes
@@ -32,6 +32,10 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     /// 4 → 12.8 µs (523 groups, 3 units a warp), 8 → 14.4, 16 → 14.0, 32 → 14.0 (1,568 groups, 2.97 waves).
     /// HEPBNN_IMAGE_ROWS_GROUPS_PER_SM (1–64) overrides it, for measuring.</summary>
     public static int GroupsPerSm => EnvironmentSwitches.ImageRowsGroupsPerSm;
+
+    /// <summary>Groups per SM this configuration's grid is sized for (<see cref="GroupsPerSm"/> here; the capped variant
+    /// sizes it for the groups its register cap makes resident).</summary>
+    protected virtual int GridGroupsPerSm => GroupsPerSm;
 
     public override string Name => "gpu.tensor-core-image-rows";
     public override string Description => "8-bit first layer on byte tensor cores: patches as 4-byte input-row chunks, a 2×2 pooling window per lane (max, then one sign test)";
@@ -82,7 +86,7 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     {
         p.Batch = batch;
         long units = Units(p, batch), warps = p.Lanes / 32;
-        long slots = Math.Max(1, (long)gpu.Accelerator.NumMultiprocessors) * GroupsPerSm * warps;
+        long slots = Math.Max(1, (long)gpu.Accelerator.NumMultiprocessors) * GridGroupsPerSm * warps;
         long perWarp = (units + slots - 1) / slots;
         int groups = (int)Math.Max(1, (units + warps * perWarp - 1) / (warps * perWarp));
         return new KernelConfig(new Index3D(groups, 1, 1), new Index3D(p.Lanes, 1, 1));
