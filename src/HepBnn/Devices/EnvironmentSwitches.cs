@@ -57,9 +57,6 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_IMAGE_ROWS_GROUPS_PER_SM: groups per SM that gpu.tensor-core-image-rows sizes its grid for
     /// (1–64, default 4), for measuring other grid sizes.</summary>
     public static readonly int ImageRowsGroupsPerSm = Choice("HEPBNN_IMAGE_ROWS_GROUPS_PER_SM", "an integer from 1 to 64", GroupsPerSm, 4);
-    /// <summary>HEPBNN_IMAGE_ROWS_CAPPED_GROUPS: resident groups per SM that gpu.tensor-core-image-rows-capped asks ptxas
-    /// for (.minnctapersm; registers capped at 65536 / (128 × N)) and sizes its grid for (1–64, default 6), for measuring.</summary>
-    public static readonly int ImageRowsCappedGroups = Choice("HEPBNN_IMAGE_ROWS_CAPPED_GROUPS", "an integer from 1 to 64", GroupsPerSm, 6);
     /// <summary>HEPBNN_GATED_LAUNCH: auto (default: off, <see cref="GpuLaunchGate.AutoGates"/>), on (spin kernel), memop
     /// (driver wait) or off — whether the first GPU segment's graph is launched before the
     /// staging copy and waits for it on the GPU (<see cref="GpuLaunchGate"/>).</summary>
