@@ -16,20 +16,7 @@ STEP_MIN_S=8
 call_init "${1:-.device/small8}" "${2:-220}" /tmp/small8-out
 H="$bin/hepbnn"
 step 20 "$H" info --json > "$out/info.json" 2> "$out/info.err"
-python3 - "$out" "$bin/small8-plan-vgg3-b256.json" <<'PY'
-import json, sys
-out, template = sys.argv[1], sys.argv[2]
-plan = json.load(open(template))
-try:
-    plan["platform"] = json.load(open(f"{out}/info.json"))["fingerprint"]
-except Exception as e:
-    print("info.json unreadable:", e)
-found = {"conv1": "gpu.tensor-core-image-rows", "conv2": "gpu.tensor-core-wide-2m-r128-lean", "fc1": "gpu.tensor-core-wide-split", "fc2": "gpu.warp-reduce"}
-for b in plan["blocks"]: b["configuration"] = found[b["name"]]
-json.dump(plan, open(f"{out}/plan-old.json", "w"), indent=1)
-plan["blocks"][0]["configuration"] = "gpu.tensor-core-image-rows-capped"
-json.dump(plan, open(f"{out}/plan-capped.json", "w"), indent=1)
-PY
+python3 "$bin/small8-plans.py" "$out" "$bin/small8-plan-vgg3-b256.json" capped gpu.tensor-core-image-rows-capped
 step 60 "$H" verify --device gpu --networks 4 --configs gpu.tensor-core-image-rows-capped > "$out/verify.txt" 2>&1
 echo "== verify exit $?: $(grep -iE "mismatch|bit-exact|fail" "$out/verify.txt" | tail -3)" >> "$sum"
 
