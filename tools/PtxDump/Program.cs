@@ -18,7 +18,7 @@ if (HepBnn.Devices.GpuDependentLaunch.KernelsWait) HepBnn.Devices.GpuDependentLa
 var backend = new PTXBackend(context, capabilities, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
 var kernels = new (Type Type, string Method)[]
 {
-    (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"), (typeof(GpuTensorCoreImageRows), "Kernel"),
+    (typeof(GpuTensorCore), "BitsKernel"), (typeof(GpuTensorCore), "ScoresKernel"), (typeof(GpuTensorCoreImage), "Kernel"), (typeof(GpuTensorCoreImageFast), "Kernel"), (typeof(GpuTensorCoreImageRows), "Kernel"), (typeof(GpuTensorCoreImageRowsStaged), "StagedKernel"),
     (typeof(GpuTensorCoreWide), "BitsKernel"), (typeof(GpuTensorCoreWide), "ScoresKernel"), (typeof(GpuTensorCoreWide), "BitsKernelDeep"), (typeof(GpuTensorCoreWideSplit), "SplitBitsKernel"),
     (typeof(GpuFusedKernel), "Kernel"), (typeof(GpuFusedKernel), "KernelSimt"),
     (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"),

@@ -37,9 +37,20 @@ public class GpuTensorCoreImageRowsTests(CpuAcceleratorFixture fixture)
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int batch)
+    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int batch) =>
+        Check("gpu.tensor-core-image-rows", h, w, c, k, kernel, stride, pad, pool, normalize, batch);
+
+    /// <summary>gpu.tensor-core-image-rows-staged on the same shapes: each group's span of input bytes staged in shared
+    /// memory (a span that missed a byte some row's window reads would change its sums; the shapes' groups take 1–8 units
+    /// and cross sample boundaries, and the first and last groups' spans are clamped at the batch's ends).</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void StagedBlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int batch) =>
+        Check("gpu.tensor-core-image-rows-staged", h, w, c, k, kernel, stride, pad, pool, normalize, batch);
+
+    void Check(string name, int h, int w, int c, int k, int kernel, int stride, int pad, int pool, bool normalize, int batch)
     {
-        var config = ConfigurationRegistry.Find("gpu.tensor-core-image-rows");
+        var config = ConfigurationRegistry.Find(name);
         int seed = 9100 + h * 100 + c * 10 + k;
         var (model, image) = Build(h, w, c, k, kernel, stride, pad, pool, normalize, seed);
         Assert.True(config.Supports(image), $"{config.Name} should support {image}: {((GpuConfiguration)config).Refusal(image)}");

@@ -157,6 +157,23 @@ public class HostIoChoiceTests
         Assert.True(candidates.Count <= HostIoCandidates.Max);
     }
 
+    /// <summary>Where the optimizer's pool holds one placement only (every CPU block far slower), the room left goes to
+    /// the best plan with each other configuration of the block that reads the mapped input, and never to a plan that
+    /// differs only past it (a later block's kernel reads device memory either way).</summary>
+    [Fact]
+    public void RoomLeftGoesToOtherKernelsOfTheBlockThatReadsTheInput()
+    {
+        string[] others = ["gpu.tiled-shared", "gpu.warp-reduce"];
+        var profile = MakeProfile();
+        profile = profile with { Blocks = profile.Blocks.Select(b => b with { Configurations =
+            [.. b.Configurations, .. others.Select((c, i) => new ConfigurationTiming(c, DeviceKind.Gpu, 6 + i, 6 + i, 6 + i, 5, false))] }).ToList() };
+        var candidates = HostIoCandidates.Select(CostModel.Build(profile));
+        Assert.Equal(3, candidates.Count);
+        Assert.Equal([Gpu, .. others], candidates.Select(c => c.Configurations[0]));
+        Assert.All(candidates, c => Assert.All(c.Configurations.Skip(1), x => Assert.Equal(Gpu, x)));
+        Assert.Equal(3, candidates.Select(HostIoCandidates.Readers).Distinct().Count());
+    }
+
     [Fact]
     public void PlanAndProfileFilesCarryTheChoiceAndOldFilesReadAsCopies()
     {

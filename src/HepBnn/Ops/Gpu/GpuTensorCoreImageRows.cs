@@ -23,7 +23,7 @@ namespace HepBnn.Ops.Gpu;
 /// Blocks without pooling take the same path with one sign test per conv output. Patches of up to
 /// <see cref="GpuImageRowsData.MaxChunks"/> chunks (two MMA steps, gathered once for every channel tile).
 /// </summary>
-public sealed class GpuTensorCoreImageRows : GpuConfiguration
+public class GpuTensorCoreImageRows : GpuConfiguration
 {
     const int MaxWarps = 4;
     /// <summary>Groups per SM the grid is sized for: the units are spread over that many groups per SM (a warp takes
@@ -81,11 +81,19 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     protected internal override KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu)
     {
         p.Batch = batch;
+        int groups = Groups(p, batch, gpu, out _);
+        return new KernelConfig(new Index3D(groups, 1, 1), new Index3D(p.Lanes, 1, 1));
+    }
+
+    /// <summary>Groups of the grid: the units spread over <see cref="GroupsPerSm"/> groups per SM, each group taking
+    /// <paramref name="perGroup"/> (its warps ⌈units / slots⌉ each).</summary>
+    internal static int Groups(GpuBlockParams p, int batch, GpuDevice gpu, out int perGroup)
+    {
         long units = Units(p, batch), warps = p.Lanes / 32;
         long slots = Math.Max(1, (long)gpu.Accelerator.NumMultiprocessors) * GroupsPerSm * warps;
         long perWarp = (units + slots - 1) / slots;
-        int groups = (int)Math.Max(1, (units + warps * perWarp - 1) / (warps * perWarp));
-        return new KernelConfig(new Index3D(groups, 1, 1), new Index3D(p.Lanes, 1, 1));
+        perGroup = (int)(warps * perWarp);
+        return (int)Math.Max(1, (units + perGroup - 1) / perGroup);
     }
 
     /// <summary>The kernel (bits output). Each warp takes units u, u + warps·groups, …; all lanes of a warp the same.</summary>
@@ -93,9 +101,20 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
         GpuDependentLaunch.Wait();
-        int lane = Group.IdxX & 31, g = lane >> 2, t = lane & 3, warps = Group.DimX >> 5;
+        int warps = Group.DimX >> 5;
         var words = input.Cast<uint>();
-        int last = words.IntLength - 1;
+        RunUnits(p, words, 0, words.IntLength - 1, Grid.IdxX * warps + (Group.IdxX >> 5), (int)Units(p, p.Batch), Grid.DimX * warps,
+            outWords, weights, meta, poolAnd);
+    }
+
+    /// <summary>Units <paramref name="first"/>, first + <paramref name="step"/>, … below <paramref name="end"/> of this warp.
+    /// The input's 32-bit word w is <paramref name="words"/>[w − <paramref name="origin"/>], indices clamped into
+    /// [0, <paramref name="last"/>]: the whole input (origin 0) or a group's staged span of it, which holds every byte
+    /// its rows' masks keep (a clamped word only feeds masked bytes).</summary>
+    internal static void RunUnits(GpuBlockParams p, ArrayView<uint> words, int origin, int last, int first, int end, int step,
+        ArrayView<ulong> outWords, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
+        int lane = Group.IdxX & 31, g = lane >> 2, t = lane & 3;
         bool pooled = meta[Pooled] != 0; // the same for the whole grid
         var per = new Magic(meta, PerMagic);
         var width = new Magic(meta, WidthMagic);
@@ -106,8 +125,8 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
         var c2 = new Piece(p, 8 + t, q, chunks);
         var c3 = new Piece(p, 12 + t, q, chunks);
         bool high0 = chunks > 4, two = chunks > 8, high1 = chunks > 12; // the same for the whole grid
-        int perOut = p.OutH * p.OutW, total = p.Batch * perOut, units = (int)Units(p, p.Batch);
-        for (int u = Grid.IdxX * warps + (Group.IdxX >> 5); u < units; u += Grid.DimX * warps)
+        int perOut = p.OutH * p.OutW, total = p.Batch * perOut;
+        for (int u = first; u < end; u += step)
         {
             Row r0, r1, r2, r3;
             int o0, o1 = 0, o2 = 0, o3 = 0;
@@ -133,10 +152,10 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
                 r2 = Locate(p, meta, colClasses, per, width, perOut, total, u * 32 + 16 + g, out o2, out v2);
                 r3 = Locate(p, meta, colClasses, per, width, perOut, total, u * 32 + 24 + g, out o3, out v3);
             }
-            var a0 = Fragment(words, last, p, r0, r1, c0, c1, high0);
-            var b0 = Fragment(words, last, p, r2, r3, c0, c1, high0);
-            var a1 = two ? Fragment(words, last, p, r0, r1, c2, c3, high1) : default;
-            var b1 = two ? Fragment(words, last, p, r2, r3, c2, c3, high1) : default;
+            var a0 = Fragment(words, origin, last, p, r0, r1, c0, c1, high0);
+            var b0 = Fragment(words, origin, last, p, r2, r3, c0, c1, high0);
+            var a1 = two ? Fragment(words, origin, last, p, r0, r1, c2, c3, high1) : default;
+            var b1 = two ? Fragment(words, origin, last, p, r2, r3, c2, c3, high1) : default;
             for (int ct = 0; ct < p.PaddedK / 64; ct++)
             {
                 // The two tiles one after the other: tile 0's accumulators are reduced (pooled: to the max of its two
@@ -266,26 +285,26 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
 
     /// <summary>A registers of rows <paramref name="ra"/> (g) and <paramref name="rb"/> (g + 8) for one step: chunks
     /// <paramref name="lo"/> and, where the step has them, <paramref name="hi"/>.</summary>
-    static GpuTensorCoreImage.ImageFragment Fragment(ArrayView<uint> words, int last, GpuBlockParams p, Row ra, Row rb, Piece lo, Piece hi, bool high) =>
+    static GpuTensorCoreImage.ImageFragment Fragment(ArrayView<uint> words, int origin, int last, GpuBlockParams p, Row ra, Row rb, Piece lo, Piece hi, bool high) =>
         new()
         {
-            A0 = Chunk(words, last, p, ra, lo),
-            A1 = Chunk(words, last, p, rb, lo),
-            A2 = high ? Chunk(words, last, p, ra, hi) : 0u,
-            A3 = high ? Chunk(words, last, p, rb, hi) : 0u,
+            A0 = Chunk(words, origin, last, p, ra, lo),
+            A1 = Chunk(words, origin, last, p, rb, lo),
+            A2 = high ? Chunk(words, origin, last, p, ra, hi) : 0u,
+            A3 = high ? Chunk(words, origin, last, p, rb, hi) : 0u,
         };
 
     /// <summary>The 4 bytes of chunk <paramref name="c"/> of row <paramref name="r"/>'s patch, zero where they lie in the
     /// padding or past the kernel row: two aligned words (indices clamped into the buffer: a clamped word only feeds
     /// masked bytes), shifted to the chunk's first byte.</summary>
-    static uint Chunk(ArrayView<uint> words, int last, GpuBlockParams p, Row r, Piece c)
+    static uint Chunk(ArrayView<uint> words, int origin, int last, GpuBlockParams p, Row r, Piece c)
     {
         int a = r.LoE - c.E0, b = r.HiE - c.E0; // the row's valid bytes [a, b) of this chunk
         if (a < 0) a = 0;
         if (b > 4) b = 4;
         bool ok = c.Real && (uint)(r.Y0 + c.Ky) < (uint)p.InH && a < b;
         uint mask = ok ? uint.MaxValue >> (32 - 8 * (b - a)) << (8 * a) : 0u; // shifts 0..24 where ok
-        int at = r.Base + c.Off, w = at >> 2;
+        int at = r.Base + c.Off, w = (at >> 2) - origin;
         int w0 = w < 0 ? 0 : w > last ? last : w, w1 = w + 1 < 0 ? 0 : w + 1 > last ? last : w + 1;
         ulong pair = words[w0] | (ulong)words[w1] << 32;
         return (uint)(pair >> (8 * (at & 3))) & mask;
@@ -307,6 +326,13 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
         }
     }
 
+    /// <summary>Byte index of conv output (<paramref name="n"/>, <paramref name="oy"/>, <paramref name="ox"/>)'s window's
+    /// top-left pixel (may lie in the padding). It grows with the output's flat index (n, oy, ox): one column more is
+    /// Stride·C bytes on, the next row's first window lies past this row's last one, and the next sample's first past
+    /// this sample's last.</summary>
+    internal static int WindowBase(GpuBlockParams p, int n, int oy, int ox) =>
+        n * p.InSample + ((oy * p.Stride - p.Pad) * p.InW + ox * p.Stride - p.Pad) * p.InC;
+
     /// <summary>One conv output's window: byte index of its top-left pixel (may lie in the padding), top input row (far
     /// out of range for a missing row), the valid bytes [LoE, HiE) of each kernel row, its border class (0 when
     /// <paramref name="colClasses"/> is −1: every class has the same offsets).</summary>
@@ -320,7 +346,7 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
             int y0 = oy * p.Stride - p.Pad, x0 = ox * p.Stride - p.Pad;
             int lo = x0 < 0 ? -x0 : 0, hi = p.InW - x0;
             if (hi > p.KW) hi = p.KW;
-            Base = n * p.InSample + (y0 * p.InW + x0) * p.InC;
+            Base = WindowBase(p, n, oy, ox);
             Y0 = valid ? y0 : -(1 << 30);
             LoE = lo * p.InC;
             HiE = hi * p.InC;
@@ -329,7 +355,7 @@ public sealed class GpuTensorCoreImageRows : GpuConfiguration
     }
 
     /// <summary>x / d as (x · m) >> s (<see cref="GpuImageRowsData.MagicOf"/>), for 0 ≤ x &lt; 2^31.</summary>
-    readonly struct Magic
+    internal readonly struct Magic
     {
         readonly ulong _m;
         readonly int _s;
