@@ -4,8 +4,8 @@
 # demo, eval of both shipped models on their bundled samples with the GPU mapping, the CPU roofline, and verify.
 # Everything goes into ONE archive, $OUT/final.tar.gz (the device returns at most 8 files), and the text log also to
 # $OUT/final.txt.
-# FINAL_QUICK=1 leaves out the charts, demo, evals and roofline (a call short of device time). The opt-in
-# constant-shape twins are benchmarked on VGG7 b1 (HEPBNN_CONST_SHAPES=1).
+# FINAL_QUICK=1 leaves out the charts, demo, evals and roofline (a call short of device time). TWIN_NETWORKS (default 2)
+# and TWIN_LIMIT (s, default 110) size the twins' verify.
 # Then verify once more with programmatic dependent launch on (opt-in), so that it stays bit-exact on a real GPU; mapped
 # host I/O needs no run of its own: verify runs every whole-session plan with copies and mapped.
 # Usage: final-check.sh [binary-dir=.device/final]
@@ -25,10 +25,9 @@ OUT="$work" bash "$here/plan-check.sh" "$bin" quick
 # the b256 found plans in a serving session (default Run, plain staging copy, I/O binding): bench interleaves 10 plans
 [ -f "$here/io-binding-check.sh" ] && timeout 90 bash "$here/io-binding-check.sh" "$bin" "$work" > "$work/io-binding.txt" 2>&1
 [ -f "$here/mma-fraction.py" ] && python3 "$here/mma-fraction.py" 4806 "$work/bench-vgg3.json" "$work/bench-vgg7.json" > "$work/mma-fraction.txt" 2>&1
-# opt-in constant-shape twins (HEPBNN_CONST_SHAPES=1: the profiler also measures the gpu.*-const kernels at batch ≤ 16):
-# verify checks them only when named (a kernel compile per block case), here with whole sessions of twins too
-LIMIT=100 HEPBNN_CONST_SHAPES=1 step verify --device gpu --networks 2 --configs gpu.tensor-core-const gpu.tensor-core-image-rows-const gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const gpu.tensor-core-wide-2m-r128-fold-const gpu.tensor-core-const-unrolled gpu.tensor-core-image-rows-const-unrolled gpu.tensor-core-wide-deep-const-unrolled gpu.tensor-core-wide-split-const-unrolled gpu.tensor-core-wide-2m-r128-fold-const-unrolled
-LIMIT=75 HEPBNN_CONST_SHAPES=1 step bench --model vgg7 --batch 1 --layers --measure-s 1 --profile-budget-s 3 --json-out "$work/bench-vgg7-b1-const.json"
+# constant-shape twins (on by default: plan-check's b1/b16 benches already profile them): verify checks them only when
+# named (a kernel compile per block case), here with whole sessions of twins too; both forms (-const, -const-unrolled)
+LIMIT=${TWIN_LIMIT:-110} HEPBNN_CONST_SHAPES=1 step verify --device gpu --networks ${TWIN_NETWORKS:-2} --configs gpu.tensor-core-const gpu.tensor-core-image-rows-const gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const gpu.tensor-core-wide-2m-r128-fold-const gpu.tensor-core-const-unrolled gpu.tensor-core-image-rows-const-unrolled gpu.tensor-core-wide-deep-const-unrolled gpu.tensor-core-wide-split-const-unrolled gpu.tensor-core-wide-2m-r128-fold-const-unrolled
 # FINAL_QUICK=1 (a call short of device time) skips the charts, the demo, the evals and the roofline
 if [ -z "${FINAL_QUICK:-}" ]; then
   step bench --model vgg7 --batch 1 256 --measure-s 1 --profile-budget-s 3 --plot-dir "$work/plots"
