@@ -1,6 +1,3 @@
-using HepBnn.Model;
-using HepBnn.Ops;
-using HepBnn.Ops.Gpu;
 using HepBnn.Tests.Support;
 
 namespace HepBnn.Tests.Gpu;
@@ -11,21 +8,8 @@ namespace HepBnn.Tests.Gpu;
 [Collection(GpuCollection.Name)]
 public class GpuTensorCoreWide2MPipeTests(CpuAcceleratorFixture fixture)
 {
-    const string Name = "gpu.tensor-core-wide-2m-r128-pipe";
-
     [Theory]
     [MemberData(nameof(GpuTensorCoreWide2MBandTests.Shapes), MemberType = typeof(GpuTensorCoreWide2MBandTests))]
-    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
-    {
-        var config = (GpuConfiguration)ConfigurationRegistry.Find(Name);
-        int seed = 9100 + h * 1000 + c * 10 + k;
-        var model = GpuTensorCoreTests.ConvModel(h, w, c, k, kernel, stride, pad, pool, seed, "pipe");
-        var blocks = BlockCompiler.Compile(model);
-        Assert.True(config.Supports(blocks[1]), $"{Name} should support {blocks[1]} (seed {seed})");
-        foreach (var block in blocks)
-        {
-            if (config.Supports(block)) BlockOracle.Check(model, block, config, fixture.Resources, batch, seed);
-            else Assert.False(string.IsNullOrEmpty(config.Refusal(block)), $"{block}: refused without a reason");
-        }
-    }
+    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        GpuTensorCoreWide2MBandTests.CheckShape(fixture, "gpu.tensor-core-wide-2m-r128-pipe", 9100, h, w, c, k, kernel, stride, pad, pool, batch);
 }
