@@ -13,6 +13,10 @@ for s in "$out"/sass/*.sass; do
   echo "$(basename "$s"): SASS lines $(grep -c '/\*[0-9a-f]*\*/' "$s"), LDG $(grep -c 'LDG' "$s"), LDGSTS $(grep -c 'LDGSTS' "$s"), LDS $(grep -c 'LDS' "$s"), BMMA $(grep -c 'BMMA' "$s"), STL $(grep -c 'STL' "$s")"
 done >> "$sum"
 gzip -9 "$out"/sass/*.sass 2>/dev/null
+# A pipe kernel whose inline-PTX operands stay in local memory (call 1: 2,920-byte stack) is not worth the device time.
+stack=$(grep -A1 -- "-BitsKernelPipe-" "$sum" | grep -oE "[0-9]+ bytes stack frame" | grep -oE "^[0-9]+")
+if [ "${stack:-0}" -gt "${PIPE_MAX_STACK:-256}" ]; then echo "pipe kernel stack ${stack} bytes: verify and bench skipped" >> "$sum"
+  cp "$sum" "$top/summary.txt"; tar -czf "$top/pipe8-call.tar.gz" -C /tmp pipe8-call; exit 0; fi
 step 75 "$bin/hepbnn" verify --device gpu --configs gpu.tensor-core-wide-2m-r128-pipe --networks 4 > "$out/verify.txt" 2>&1
 echo "verify exit code $?" >> "$out/verify.txt"
 tail -25 "$out/verify.txt" >> "$sum"

@@ -42,11 +42,11 @@ public readonly struct GpuAsyncCopy
     {
         if (CudaAsm.IsSupported)
         {
-            Input<uint> offset = 8u * (uint)at, size = valid ? 8u : 0u;
-            Input<ulong> src = _address + 8ul * (ulong)index;
+            ulong address = _address + 8ul * (ulong)index;
+            Input<uint> offset = 8u * (uint)at, low = (uint)address, high = (uint)(address >> 32), size = valid ? 8u : 0u;
             CudaAsm.EmitRef(
-                "{ .reg .u64 g; .reg .u32 s; cvta.to.global.u64 g, %1; mov.u32 s, __dyn_shared_alloca; add.u32 s, s, %0; cp.async.ca.shared.global [s], [g], 8, %2; }",
-                ref offset, ref src, ref size);
+                "{ .reg .u64 g; .reg .u32 s; mov.b64 g, {%1, %2}; cvta.to.global.u64 g, g; mov.u32 s, __dyn_shared_alloca; add.u32 s, s, %0; cp.async.ca.shared.global [s], [g], 8, %3; }",
+                ref offset, ref low, ref high, ref size);
         }
         else _shared[at] = valid ? _source[index] : 0ul;
     }
@@ -55,6 +55,12 @@ public readonly struct GpuAsyncCopy
     public static void Commit()
     {
         if (CudaAsm.IsSupported) CudaAsm.Emit("cp.async.commit_group;");
+    }
+
+    /// <summary>Waits until every committed group of this thread has landed.</summary>
+    public static void WaitAll()
+    {
+        if (CudaAsm.IsSupported) CudaAsm.Emit("cp.async.wait_group 0;");
     }
 
     /// <summary>Waits until every committed group of this thread but the latest one has landed.</summary>
