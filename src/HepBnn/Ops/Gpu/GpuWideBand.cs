@@ -238,17 +238,6 @@ public static class GpuWideBand
         return input[(sample + (long)iy * inRow + gw) & ~bad] & ~(ulong)bad;
     }
 
-    /// <summary>Input index of band word <paramref name="i"/> (band row i / rowWords, word i mod rowWords),
-    /// <paramref name="inside"/> whether it lies in the input (else the band holds 0 there), and <paramref name="at"/> its
-    /// place in the band (64-bit units of the pitch).</summary>
-    static long Source(GpuBlockParams p, long sample, int iy0, int w0, int inRow, int rowWords, int i, out int at, out bool inside)
-    {
-        int by = i / rowWords, w = i - by * rowWords, iy = iy0 + by, gw = w0 + w;
-        inside = ((uint)iy < (uint)p.InH) & ((uint)gw < (uint)inRow);
-        at = by * (p.RowStride >> 1) + w;
-        return sample + (long)iy * inRow + gw;
-    }
-
     /// <summary><see cref="Stage"/> as asynchronous copies from the input into the band at 64-bit word
     /// <paramref name="buffer"/> of <paramref name="copy"/>'s shared memory: issued, not waited for (the caller commits, waits and barriers). Words outside the
     /// input copy zeros from word 0 of the sample.</summary>
@@ -260,8 +249,11 @@ public static class GpuWideBand
         long sample = (long)n * p.InSample;
         for (int i = Group.IdxX; i < total; i += Group.DimX)
         {
-            long index = Source(p, sample, iy0, w0, inRow, rowWords, i, out int at, out bool inside);
-            copy.Copy8(buffer + at, inside ? index : sample, inside);
+            // Word's indexing written out: a bool out parameter would pass through local memory as a byte that is then read
+            // as 32 bits, and with that one mismatched local ptxas kept every inline-PTX operand local in memory (call 1).
+            int by = i / rowWords, w = i - by * rowWords, iy = iy0 + by, gw = w0 + w;
+            bool inside = ((uint)iy < (uint)p.InH) & ((uint)gw < (uint)inRow);
+            copy.Copy8(buffer + by * (p.RowStride >> 1) + w, inside ? sample + (long)iy * inRow + gw : sample, inside);
         }
     }
 
