@@ -87,49 +87,6 @@ public sealed class GpuTensorCoreWide2MPipe : GpuTensorCoreWide2MBand
         }
     }
 
-    /// <summary>PROBE (ptxas only): the loop with the band kernel's synchronous stage, no copies.</summary>
-    static void ProbeLoopSync(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
-    {
-        GpuDependentLaunch.Wait();
-        var bands = SharedMemory.GetDynamic<ulong>();
-        var rows = new TileRows(SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
-        var bases = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        var table = SharedMemory.Allocate<BandOffsets>(GpuWideBand.TableEntries);
-        GpuWideBand.FillOffsets(p, table);
-        int count = GpuWideBand.Groups(p, p.Batch), run = (count + Grid.DimX - 1) / Grid.DimX;
-        int first = Grid.IdxX * run, end = Math.Min(count, first + run);
-        for (int g = first; g < end; g++)
-        {
-            GpuWideBand.TileOrigin(p, g, out int n, out int py0, out int px0);
-            GpuWideBand.FillRow(p, rows, bases, n, py0, px0);
-            GpuWideBand.Stage(p, input, bands, n, py0, px0);
-            Group.Barrier();
-            Tiles(p, bands.Cast<uint>(), table, rows, bases, outWords, weights, meta, poolAnd);
-            Group.Barrier();
-        }
-    }
-
-    /// <summary>PROBE (ptxas only): the band kernel with its stage as copies, no loop.</summary>
-    static void ProbeOnceAsync(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
-        ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
-    {
-        GpuDependentLaunch.Wait();
-        var bands = SharedMemory.GetDynamic<ulong>();
-        var rows = new TileRows(SharedMemory.Allocate<int>(TileRows.CoordInts), SharedMemory.Allocate<ulong>(TileRows.MaxRows));
-        var bases = SharedMemory.Allocate<int>(TileRows.MaxRows);
-        var table = SharedMemory.Allocate<BandOffsets>(GpuWideBand.TableEntries);
-        var copy = new GpuAsyncCopy(bands, input, (uint)p.MultiplierOffset | (ulong)(uint)p.WideValueOffset << 32);
-        GpuWideBand.TileOrigin(p, out int n, out int py0, out int px0);
-        GpuWideBand.StageAsync(p, copy, 0, n, py0, px0);
-        GpuAsyncCopy.Commit();
-        GpuWideBand.FillRow(p, rows, bases, n, py0, px0);
-        GpuWideBand.FillOffsets(p, table);
-        GpuAsyncCopy.WaitAll();
-        Group.Barrier();
-        Tiles(p, bands.Cast<uint>(), table, rows, bases, outWords, weights, meta, poolAnd);
-    }
-
     /// <summary>Issues the copies of row tile <paramref name="g"/>'s band into the buffer at <paramref name="buffer"/> (none
     /// past the run) and commits them as one group, so each tile waits for exactly its own.</summary>
     static void Stage(GpuBlockParams p, GpuAsyncCopy copy, int g, int end, int buffer)
