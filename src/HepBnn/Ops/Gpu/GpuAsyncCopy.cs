@@ -16,6 +16,11 @@ namespace HepBnn.Ops.Gpu;
 /// Unsafe.AsPointer and <c>fixed</c> do not compile), so the source's generic device address comes from the host with
 /// the launch (<see cref="GpuConfiguration.Bind"/>) and the destination is ILGPU's dynamic shared-memory symbol
 /// <c>__dyn_shared_alloca</c> (what SharedMemory.GetDynamic views) plus the word offset.</para>
+/// <para>ILGPU passes each inline-PTX operand through a local that ptxas must promote to a register: in the first pipe
+/// build (a scoped PTX block with temporary registers, a 64-bit operand, and a bool stored as a byte and read as 32 bits
+/// next to it) ptxas promoted none of the kernel's 705 and it ran 24x slower (docs/results/h200-pipe8). Hence the plain
+/// one-instruction form. Its 64-bit address operand may stay a local (8 bytes, one store per copy), as the 64-bit popc
+/// operands did in docs/results/h200-ncu4 without keeping the other operands in memory.</para>
 /// 8-byte copies, not 16: a band row starts at any pixel and pixels of an odd word count are not 16-byte aligned.
 /// A copy of an invalid word (<c>src-size</c> 0) writes zeros: the band's padding. On ILGPU's CPU accelerator (no inline
 /// PTX) each copy is a plain load and store done at once, and the commit and wait do nothing: the kernels' barriers
@@ -25,6 +30,7 @@ public readonly struct GpuAsyncCopy
 {
     readonly ArrayView<ulong> _shared, _source;
     readonly ulong _address; // generic device address of _source[0] (CUDA)
+    readonly uint _base;     // .shared address of the dynamic shared memory (CUDA)
 
     /// <param name="dynamicShared">SharedMemory.GetDynamic&lt;ulong&gt;() of the kernel: copies land at its word offsets.</param>
     /// <param name="source">The global view copied from, at device address <paramref name="address"/>.</param>
@@ -33,6 +39,15 @@ public readonly struct GpuAsyncCopy
         _shared = dynamicShared;
         _source = source;
         _address = address;
+        _base = CudaAsm.IsSupported ? DynamicSharedBase() : 0u;
+    }
+
+    /// <summary>The 32-bit .shared address of ILGPU's dynamic shared memory (its symbol <c>__dyn_shared_alloca</c>).</summary>
+    static uint DynamicSharedBase()
+    {
+        Output<uint> d = default;
+        CudaAsm.EmitRef("mov.u32 %0, __dyn_shared_alloca;", ref d);
+        return d.Value;
     }
 
     /// <summary>Shared word <paramref name="at"/> ← source[<paramref name="index"/>] when <paramref name="valid"/>, else 0
@@ -42,11 +57,11 @@ public readonly struct GpuAsyncCopy
     {
         if (CudaAsm.IsSupported)
         {
-            ulong address = _address + 8ul * (ulong)index;
-            Input<uint> offset = 8u * (uint)at, low = (uint)address, high = (uint)(address >> 32), size = valid ? 8u : 0u;
-            CudaAsm.EmitRef(
-                "{ .reg .u64 g; .reg .u32 s; mov.b64 g, {%1, %2}; cvta.to.global.u64 g, g; mov.u32 s, __dyn_shared_alloca; add.u32 s, s, %0; cp.async.ca.shared.global [s], [g], 8, %3; }",
-                ref offset, ref low, ref high, ref size);
+            // The generic address as the global one, as CUTLASS passes it (global memory's generic window is the identity);
+            // no PTX scope or temporary registers around the instruction, only its own operands.
+            Input<uint> dst = _base + 8u * (uint)at, size = valid ? 8u : 0u;
+            Input<ulong> src = _address + 8ul * (ulong)index;
+            CudaAsm.EmitRef("cp.async.ca.shared.global [%0], [%1], 8, %2;", ref dst, ref src, ref size);
         }
         else _shared[at] = valid ? _source[index] : 0ul;
     }
