@@ -13,9 +13,9 @@ peak = float(sys.argv[1])
 TC = ("gpu.tensor-core", "gpu.tensor-core-wide", "gpu.tensor-core-wide-deep", "gpu.tensor-core-wide-2m",
       "gpu.tensor-core-wide-2m-r128", "gpu.tensor-core-wide-4w", "gpu.tensor-core-wide-2m-r128-lean",
       "gpu.tensor-core-wide-4w-lean", "gpu.tensor-core-wide-2m-r128-fold",
-      "gpu.tensor-core-wide-2m-r128-rowpop", "gpu.tensor-core-wide-2m-r128-band")
+      "gpu.tensor-core-wide-2m-r128-rowpop", "gpu.tensor-core-wide-2m-r128-band", "gpu.tensor-core-wide-2m-r128-pipe")
 SHORT = ("tensor-core", "tc-wide", "wide-deep", "2m", "2m-r128", "4w", "r128-lean", "4w-lean", "r128-fold", "r128-rowpop",
-         "r128-band")
+         "r128-band", "r128-pipe")
 print(f"per-block GPU kernel medians (µs): the tensor-core configurations and the best other GPU configuration; T = 10^12 "
       f"bit-MAC/s of the fastest tensor-core one; % of the measured {peak:,.0f} T 1-bit MMA peak (conv1 is the 8-bit image "
       f"block on the byte MMA, u8 x s8: its MACs are 8-bit, so its % of the 1-bit peak is not comparable)")
