@@ -38,9 +38,6 @@ public abstract class GpuConfiguration : IKernelConfiguration
     protected virtual GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu) => p;
     /// <summary>Grid and group for <paramref name="batch"/> samples; may set per-launch fields of <paramref name="p"/> (a copy).</summary>
     protected internal abstract KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu);
-    /// <summary>What a launch's parameters take from its input buffer (after <see cref="Launch"/>): nothing here;
-    /// <see cref="GpuTensorCoreWide2MPipe"/> passes the input's device address for its asynchronous copies.</summary>
-    protected internal virtual void Bind(ref GpuBlockParams p, ArrayView<ulong> input) { }
 
     public virtual IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
     {
@@ -121,7 +118,6 @@ public sealed class GpuBlockRunner : IBlockRunner
             throw new HepBnnException($"{_config.Name}: buffers too small for block {Block.Name} at batch {batch}");
         var p = _data.Params;
         var launch = _config.Launch(ref p, batch, _gpu);
-        _config.Bind(ref p, gin.View);
         var o = gout.View;
         var kernel = _constant is not null && p == _constantParams ? _constant : _kernel;
         try { kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd); }
