@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU.Runtime.Cuda;
 
 namespace HepBnn.Devices;
@@ -155,9 +154,9 @@ public sealed unsafe class CudaGraph : IDisposable
 
         static Driver()
         {
-            string name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
-            if (!NativeLibrary.TryLoad(name, out var lib)) { Problem = $"{name} could not be loaded"; return; }
-            IntPtr Get(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p) ? p : IntPtr.Zero;
+            if (CudaDriverLibrary.Problem is { } missing) { Problem = missing; return; }
+            string name = CudaDriverLibrary.Name;
+            static IntPtr Get(string symbol) => CudaDriverLibrary.Export(symbol);
             IntPtr begin = Get("cuStreamBeginCapture_v2"), end = Get("cuStreamEndCapture"), inst = Get("cuGraphInstantiateWithFlags"),
                 launch = Get("cuGraphLaunch"), execDestroy = Get("cuGraphExecDestroy"), graphDestroy = Get("cuGraphDestroy");
             if (begin == 0 || end == 0 || inst == 0 || launch == 0 || execDestroy == 0 || graphDestroy == 0)

@@ -105,9 +105,9 @@ internal static unsafe class CudaGraphEdges
 
         static Driver()
         {
-            string name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
-            if (!NativeLibrary.TryLoad(name, out var lib)) { Problem = $"{name} could not be loaded"; return; }
-            IntPtr Get(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p) ? p : IntPtr.Zero;
+            if (CudaDriverLibrary.Problem is { } missing) { Problem = missing; return; }
+            string name = CudaDriverLibrary.Name;
+            static IntPtr Get(string symbol) => CudaDriverLibrary.Export(symbol);
             IntPtr get = Get("cuGraphGetEdges_v2"), remove = Get("cuGraphRemoveDependencies_v2"), add = Get("cuGraphAddDependencies_v2"),
                 type = Get("cuGraphNodeGetType"), kp = Get("cuGraphKernelNodeGetParams_v2");
             if (get == 0 || remove == 0 || add == 0 || type == 0 || kp == 0)

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -105,9 +104,9 @@ public static unsafe class GpuCompletion
 
         static Driver()
         {
-            string name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
-            if (!NativeLibrary.TryLoad(name, out var lib)) { Problem = $"{name} could not be loaded"; return; }
-            if (!NativeLibrary.TryGetExport(lib, "cuStreamQuery", out var query) || query == 0) { Problem = $"{name} lacks cuStreamQuery"; return; }
+            if (CudaDriverLibrary.Problem is { } missing) { Problem = missing; return; }
+            IntPtr query = CudaDriverLibrary.Export("cuStreamQuery");
+            if (query == 0) { Problem = $"{CudaDriverLibrary.Name} lacks cuStreamQuery"; return; }
             _query = (delegate* unmanaged<IntPtr, int>)query;
         }
 

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.Cuda;
@@ -117,9 +116,9 @@ public sealed unsafe class GpuLaunchGate : IDisposable
 
         static Driver()
         {
-            string name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
-            if (!NativeLibrary.TryLoad(name, out var lib)) { Problem = $"{name} could not be loaded"; return; }
-            IntPtr Get(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p) ? p : IntPtr.Zero;
+            if (CudaDriverLibrary.Problem is { } missing) { Problem = missing; return; }
+            string name = CudaDriverLibrary.Name;
+            static IntPtr Get(string symbol) => CudaDriverLibrary.Export(symbol);
             IntPtr wait = Get("cuStreamWaitValue32_v2");
             if (wait == 0) wait = Get("cuStreamWaitValue32");
             if (wait == 0) { Problem = $"{name} lacks cuStreamWaitValue32"; return; }

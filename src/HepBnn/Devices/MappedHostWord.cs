@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 
 namespace HepBnn.Devices;
 
@@ -87,9 +86,9 @@ public sealed unsafe class MappedHostWord : IDisposable
 
         static Driver()
         {
-            string name = OperatingSystem.IsWindows() ? "nvcuda.dll" : "libcuda.so.1";
-            if (!NativeLibrary.TryLoad(name, out var lib)) { Problem = $"{name} could not be loaded"; return; }
-            IntPtr Get(string symbol) => NativeLibrary.TryGetExport(lib, symbol, out var p) ? p : IntPtr.Zero;
+            if (CudaDriverLibrary.Problem is { } missing) { Problem = missing; return; }
+            string name = CudaDriverLibrary.Name;
+            static IntPtr Get(string symbol) => CudaDriverLibrary.Export(symbol);
             IntPtr alloc = Get("cuMemHostAlloc"), pointer = Get("cuMemHostGetDevicePointer_v2"), free = Get("cuMemFreeHost");
             if (alloc == 0 || pointer == 0 || free == 0)
             {

@@ -55,7 +55,8 @@ public static class HostIoCandidates
             if (chosen.Count >= Max || !m.Options.Any(o => o.Device == DeviceKind.Gpu)) return;
             if (placements.Add(Placement(m))) chosen.Add(m);
         }
-        foreach (var m in PlanOptimizer.KBest(table, Pool)) Consider(m);
+        var pool = PlanOptimizer.KBest(table, Pool); // computed once, walked twice: placements, then first-block kernels
+        foreach (var m in pool) Consider(m);
         if (PlanOptimizer.Best(table, o => o.Device == DeviceKind.Gpu) is { } allGpu)
         {
             // the all-GPU plan gains the most from mapped input and output: keep a place for it
@@ -63,7 +64,7 @@ public static class HostIoCandidates
             else Consider(allGpu);
         }
         var readers = chosen.Select(Readers).ToHashSet();
-        foreach (var m in PlanOptimizer.KBest(table, Pool))
+        foreach (var m in pool)
         {
             if (chosen.Count >= Max) break;
             if (!placements.Contains(Placement(m)) || !readers.Add(Readers(m))) continue;
