@@ -16,7 +16,7 @@ namespace HepBnn.Ops.Gpu;
 /// are one contiguous run of input (a dense block's patch is its sample), staged with coalesced loads and no window
 /// masks; each warp's B fragments of up to 16 steps are loaded in the prologue (before <see cref="GpuDependentLaunch.Wait"/>,
 /// weights are constants) into registers, so its product waits on one L2 round trip, not one per step; popc(a) is
-/// summed with POPC from the lane's own A registers (no ninth MMA); and the 4 quarters of an output word are stored as
+/// a third MMA against an all-ones B; and the 4 quarters of an output word are stored as
 /// 16-bit pieces by the warps that computed them (no barrier, no shared bits). No K split: the reduction stays in one
 /// warp (the in-group and cross-group splits measured slower than the deep kernel at fc1, docs/results/h200-fc256).
 /// Rows per group: the fewest group-rounds × warps per SM (<see cref="SlicesFor"/>). Bits output only, no pooling.
@@ -101,11 +101,10 @@ public sealed class GpuTensorCoreDenseNarrow : GpuTensorCoreWide
         return best;
     }
 
-    /// <summary>One lane's accumulators of its 2 n-tiles (rows g and g+8) and its part of the two rows' popc(a).</summary>
+    /// <summary>One lane's accumulators of its 2 n-tiles (rows g and g+8) and the rows' popc(a) (Pop.C0: row g, C2: g + 8).</summary>
     struct NarrowAcc
     {
-        public MmaAccumulator F0, F1;
-        public int PopA, PopB;
+        public MmaAccumulator F0, F1, Pop;
     }
 
     /// <summary>B fragments of 4 consecutive steps for the warp's 2 n-tiles: X = n-tile 2·pair, Y = 2·pair + 1.</summary>
@@ -163,7 +162,7 @@ public sealed class GpuTensorCoreDenseNarrow : GpuTensorCoreWide
         Group.Barrier();
 
         var stage = stage64.Cast<uint>();
-        int rA = (slice * 16 + g) * p.RowStride + t, rB = rA + 8 * p.RowStride;
+        long rA = (long)(slice * 16 + g) * p.RowStride + t, rB = rA + 8L * p.RowStride;
         long nA = first + slice * 16 + g, nB = nA + 8;
         var pieces = outWords.Cast<ushort>();
         for (int pair = q; pair < Quarters; pair += quarters)
@@ -174,9 +173,7 @@ public sealed class GpuTensorCoreDenseNarrow : GpuTensorCoreWide
             var th1 = pairs[th + 8 * pair + 4];
             var acc = default(NarrowAcc);
             Product(p, weights, stage, rA, rB, w, ref b, ref acc);
-            int popA = acc.PopA + Warp.ShuffleXor(acc.PopA, 1), popB = acc.PopB + Warp.ShuffleXor(acc.PopB, 1);
-            popA += Warp.ShuffleXor(popA, 2);
-            popB += Warp.ShuffleXor(popB, 2);
+            int popA = acc.Pop.C0, popB = acc.Pop.C2;
             // Channels 16·pair + 2t, +1 (n-tile X) → bits 2t, 2t+1 of the pair's 16-bit piece; + 8 (n-tile Y) → bits 8 + 2t, 9 + 2t.
             uint m0 = 1u << (2 * t), m1 = m0 << 1;
             uint bitsA = WideBitsEpilogue.Pair(th0, popA, acc.F0.C0, acc.F0.C1, m0, m1) | WideBitsEpilogue.Pair(th1, popA, acc.F1.C0, acc.F1.C1, m0 << 8, m1 << 8);
@@ -192,7 +189,7 @@ public sealed class GpuTensorCoreDenseNarrow : GpuTensorCoreWide
 
     /// <summary>The warp's 16 rows × 2 n-tiles over all steps: 16 steps of B fragments in registers (loaded by the caller),
     /// each set of 4 reloaded 16 steps further on once its MMAs are issued (only where the reduction goes on).</summary>
-    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, int rA, int rB, long w, ref Steps16 b, ref NarrowAcc acc)
+    static void Product(GpuBlockParams p, ArrayView<ulong> weights, ArrayView<uint> stage, long rA, long rB, long w, ref Steps16 b, ref NarrowAcc acc)
     {
         for (int s = 0; s < p.KSteps; s += Ahead) // s itself against the bound (a loop ILGPU's unroller recognises)
         {
@@ -207,22 +204,38 @@ public sealed class GpuTensorCoreDenseNarrow : GpuTensorCoreWide
         }
     }
 
-    /// <summary>Steps s..s+3 (those before the last step): A from the stage, 2 MMAs each, popc of the lane's A words.</summary>
-    static void Mma4(GpuBlockParams p, ArrayView<uint> stage, int rA, int rB, int s, Steps4 b, ref NarrowAcc acc)
+    /// <summary>Steps s..s+3 (those before the last step): A from the stage, 2 MMAs each, popc of the lane's A words. Four
+    /// whole steps without a bound test each where they all exist (every set but a reduction's last).</summary>
+    static void Mma4(GpuBlockParams p, ArrayView<uint> stage, long rA, long rB, int s, Steps4 b, ref NarrowAcc acc)
     {
-        if (s < p.KSteps) Step(stage, rA, rB, 8 * s, b.X0, b.Y0, ref acc);
-        if (s + 1 < p.KSteps) Step(stage, rA, rB, 8 * s + 8, b.X1, b.Y1, ref acc);
-        if (s + 2 < p.KSteps) Step(stage, rA, rB, 8 * s + 16, b.X2, b.Y2, ref acc);
-        if (s + 3 < p.KSteps) Step(stage, rA, rB, 8 * s + 24, b.X3, b.Y3, ref acc);
+        long u = 8L * s;
+        if (s + 4 <= p.KSteps)
+        {
+            Step(stage, rA + u, rB + u, b.X0, b.Y0, ref acc);
+            Step(stage, rA + u + 8, rB + u + 8, b.X1, b.Y1, ref acc);
+            Step(stage, rA + u + 16, rB + u + 16, b.X2, b.Y2, ref acc);
+            Step(stage, rA + u + 24, rB + u + 24, b.X3, b.Y3, ref acc);
+        }
+        else
+        {
+            if (s < p.KSteps) Step(stage, rA + u, rB + u, b.X0, b.Y0, ref acc);
+            if (s + 1 < p.KSteps) Step(stage, rA + u + 8, rB + u + 8, b.X1, b.Y1, ref acc);
+            if (s + 2 < p.KSteps) Step(stage, rA + u + 16, rB + u + 16, b.X2, b.Y2, ref acc);
+        }
     }
 
-    static void Step(ArrayView<uint> stage, int rA, int rB, int u, ulong x, ulong y, ref NarrowAcc acc)
+    /// <summary>One step: this lane's A words of rows g (from <paramref name="a"/>) and g + 8 (<paramref name="b"/>), parts
+    /// t and 4 + t. 64-bit stage offsets, so the step's constant +4/+8/… fold into the shared loads' immediates (with
+    /// 32-bit ones ILGPU recomputed each address: ~8 more instructions per step in call 1's SASS). popc(a) by a third MMA
+    /// against an all-ones B: one tensor instruction where POPC took 4 and 2 adds per step (call 1's kernel): at VGG3 b256
+    /// 16 warps share each SM's issue slots (call 1: 6.6 µs there, 4.2 µs at b16 with the same work per warp), while the
+    /// tensor pipe has room (fc1's MMAs are ~0.4 µs at peak).</summary>
+    static void Step(ArrayView<uint> stage, long a, long b, ulong x, ulong y, ref NarrowAcc acc)
     {
-        var a = FragmentsA.Load(stage, rA, rB, u);
-        GpuMma.AndPopc(ref acc.F0, a.A0, a.A1, a.A2, a.A3, (uint)x, (uint)(x >> 32));
-        GpuMma.AndPopc(ref acc.F1, a.A0, a.A1, a.A2, a.A3, (uint)y, (uint)(y >> 32));
-        acc.PopA += GpuPopc.Count(a.A0) + GpuPopc.Count(a.A2); // row g: parts t and 4 + t of the step
-        acc.PopB += GpuPopc.Count(a.A1) + GpuPopc.Count(a.A3); // row g + 8
+        uint a0 = stage[a], a1 = stage[b], a2 = stage[a + 4], a3 = stage[b + 4];
+        GpuMma.AndPopc(ref acc.F0, a0, a1, a2, a3, (uint)x, (uint)(x >> 32));
+        GpuMma.AndPopc(ref acc.F1, a0, a1, a2, a3, (uint)y, (uint)(y >> 32));
+        GpuMma.AndPopc(ref acc.Pop, a0, a1, a2, a3, ~0u, ~0u);
     }
 
     /// <summary>The group's samples' patches into the stage (row r at r·RowStride/2 words): a dense block's patch is the
@@ -234,26 +247,29 @@ public sealed class GpuTensorCoreDenseNarrow : GpuTensorCoreWide
     {
         int n = Group.DimX, stride = p.RowStride >> 1, words = p.KWords, total = rows * words;
         long src = first * p.InSample;
+        // Word j of the run is row r = j / words, word c = j % words: two divisions per thread, then each stride of n
+        // words advances (r, c) by (dr, dc) with one carry (call 1 divided once per word: ~20 instructions each).
+        int dr = n / words, dc = n - dr * words, r = Group.IdxX / words, c = Group.IdxX - r * words;
         for (int j = Group.IdxX; j < total; j += 8 * n)
         {
             ulong v0 = Word(input, src, j, total), v1 = Word(input, src, j + n, total);
             ulong v2 = Word(input, src, j + 2 * n, total), v3 = Word(input, src, j + 3 * n, total);
             ulong v4 = Word(input, src, j + 4 * n, total), v5 = Word(input, src, j + 5 * n, total);
             ulong v6 = Word(input, src, j + 6 * n, total), v7 = Word(input, src, j + 7 * n, total);
-            Put(stage, stride, words, j, total, v0);
-            Put(stage, stride, words, j + n, total, v1);
-            Put(stage, stride, words, j + 2 * n, total, v2);
-            Put(stage, stride, words, j + 3 * n, total, v3);
-            Put(stage, stride, words, j + 4 * n, total, v4);
-            Put(stage, stride, words, j + 5 * n, total, v5);
-            Put(stage, stride, words, j + 6 * n, total, v6);
-            Put(stage, stride, words, j + 7 * n, total, v7);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j, total, v0);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j + n, total, v1);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j + 2 * n, total, v2);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j + 3 * n, total, v3);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j + 4 * n, total, v4);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j + 5 * n, total, v5);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j + 6 * n, total, v6);
+            Put(stage, stride, words, dr, dc, ref r, ref c, j + 7 * n, total, v7);
         }
         int pad = 4 * p.KSteps - words;
         for (int i = Group.IdxX; i < rows * pad; i += n)
         {
-            int r = i / pad;
-            stage[r * stride + words + (i - r * pad)] = 0;
+            int pr = i / pad;
+            stage[pr * stride + words + (i - pr * pad)] = 0;
         }
     }
 
@@ -266,10 +282,17 @@ public sealed class GpuTensorCoreDenseNarrow : GpuTensorCoreWide
         return inside ? v : 0;
     }
 
-    static void Put(ArrayView<ulong> stage, int stride, int words, int j, int total, ulong v)
+    /// <summary>Stores word j (row <paramref name="r"/>, word <paramref name="c"/>) when inside the run, then moves (r, c)
+    /// on by the group's stride.</summary>
+    static void Put(ArrayView<ulong> stage, int stride, int words, int dr, int dc, ref int r, ref int c, int j, int total, ulong v)
     {
-        if (j >= total) return;
-        int r = j / words;
-        stage[r * stride + (j - r * words)] = v;
+        if (j < total) stage[r * stride + c] = v;
+        r += dr;
+        c += dc;
+        if (c >= words)
+        {
+            c -= words;
+            r++;
+        }
     }
 }
