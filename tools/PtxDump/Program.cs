@@ -37,6 +37,7 @@ var specialized = new (Type Type, string Method, string Suffix, KernelSpecializa
     (typeof(GpuTensorCoreWide4W), "BitsKernel4WLean", "", new KernelSpecialization(128, 4)),
     (typeof(GpuTensorCoreWide2MFold), "BitsKernel2MFold", "r128", new KernelSpecialization(64, 8)),
     (typeof(GpuTensorCoreWide2MBand), "BitsKernelBand", "r128", new KernelSpecialization(64, 8)),
+    (typeof(GpuTensorCoreDenseNarrow), "NarrowBitsKernel", "", new KernelSpecialization(512, 1)),
 };
 foreach (var (type, name, suffix, spec) in kernels.Select(k => (k.Type, k.Method, "", KernelSpecialization.Empty)).Concat(specialized))
 {

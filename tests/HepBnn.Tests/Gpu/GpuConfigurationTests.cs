@@ -24,6 +24,13 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
     static bool BandTakes(Block b) => b.Input != BlockInput.Image && b.Output == BlockOutput.Bits && b.InputWords <= GpuTensorCoreWide2MBand.MaxInWords
         && b.KernelH <= 3 && b.KernelW <= 3 && b.Stride <= 2;
 
+    /// <summary>Configurations of dense blocks with bits output only (gpu.tensor-core-dense-narrow); whether
+    /// <paramref name="block"/> is one they must take.</summary>
+    static bool DenseOnly(IKernelConfiguration config) => config is GpuTensorCoreDenseNarrow;
+    /// <summary>Dense bits blocks of the 16 random networks under the emulation cost cap (all of them: every run must check each).</summary>
+    const int DenseBlocksChecked = 10;
+    static bool DenseTakes(Block b) => b.Input != BlockInput.Image && b.IsDense && b.Output == BlockOutput.Bits;
+
     [Theory]
     [MemberData(nameof(GpuConfigs))]
     public void EveryBlockOfRandomNetworksMatchesReference(string configName)
@@ -51,6 +58,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
         bool covered = ImageOnly(config)
             ? image >= 10 && checkedBlocks == image && batched >= 2
             : BandOnly(config) ? checkedBlocks >= 20 && pooled >= 4 && scores == 0 && batched >= 2
+            : DenseOnly(config) ? checkedBlocks >= DenseBlocksChecked && pooled == 0 && scores == 0 && batched >= 2
             : checkedBlocks >= 30 && pooled >= 4 && (imageBlocks == 0 || image >= 10) && scores >= 12 && batched >= 8;
         Assert.True(covered, $"{configName}: {checkedBlocks} blocks ({pooled} pooled, {image} image, {scores} scores, {batched} batched)");
     }
@@ -72,6 +80,12 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
                 continue;
             }
             if (block.Index > 0 && BandOnly(config) && !BandTakes(block))
+            {
+                Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
+                Assert.False(string.IsNullOrEmpty(((GpuConfiguration)config).Refusal(block)));
+                continue;
+            }
+            if (block.Index > 0 && DenseOnly(config) && !DenseTakes(block))
             {
                 Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
                 Assert.False(string.IsNullOrEmpty(((GpuConfiguration)config).Refusal(block)));
