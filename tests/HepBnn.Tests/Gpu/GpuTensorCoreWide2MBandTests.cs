@@ -38,9 +38,14 @@ public class GpuTensorCoreWide2MBandTests(CpuAcceleratorFixture fixture)
     /// <summary>Configuration <paramref name="name"/> on the conv model of one of <see cref="Shapes"/> (seeded from
     /// <paramref name="seedBase"/>): it supports the conv block, and every block it supports matches the reference bit for bit.</summary>
     internal static void CheckShape(CpuAcceleratorFixture fixture, string name, int seedBase,
+        int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckShape(fixture, (GpuConfiguration)ConfigurationRegistry.Find(name), seedBase, h, w, c, k, kernel, stride, pad, pool, batch);
+
+    /// <summary>As above for a configuration object (one kept out of the registry, as gpu.tensor-core-wide-2m-r128-pipe).</summary>
+    internal static void CheckShape(CpuAcceleratorFixture fixture, GpuConfiguration config, int seedBase,
         int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
     {
-        var config = (GpuConfiguration)ConfigurationRegistry.Find(name);
+        string name = config.Name;
         int seed = seedBase + h * 1000 + c * 10 + k;
         var model = GpuTensorCoreTests.ConvModel(h, w, c, k, kernel, stride, pad, pool, seed, name);
         var blocks = BlockCompiler.Compile(model);

@@ -17,7 +17,12 @@ namespace HepBnn.Ops.Gpu;
 /// docs/results/h200-ncu4, h200-session9-final); here only the first band of a group is waited for cold.
 /// The grid is one round of resident groups (on ILGPU's CPU accelerator a third of the row tiles, so the tests run
 /// groups of three tiles through both buffers, and a shorter last group). Accepts what the band kernel accepts with
-/// two bands in ≤ 32 KB; the profiler measures it beside the others and keeps the faster per block.
+/// two bands in ≤ 32 KB.
+/// <para>Kept out of <see cref="ConfigurationRegistry"/>: with its operand locals promoted (<see cref="PromotesLocals"/>) it
+/// is bit-exact on the H200 and runs at band's speed class, but slower on every block it takes (VGG7 b256, one run:
+/// conv2 52.5 against band's 42.6 µs, conv3 21.9/20.2, conv4 30.5/26.5, conv5 21.2/17.4; docs/results/h200-conv9):
+/// the band's global loads were not what held the band kernel back (Nsight Compute: long-scoreboard stalls 0.26 per
+/// issued instruction), and the persistent loop adds barriers and spills. The profiler could never pick it.</para>
 /// </summary>
 public sealed class GpuTensorCoreWide2MPipe : GpuTensorCoreWide2MBand
 {
