@@ -16,11 +16,10 @@ namespace HepBnn.Ops.Gpu;
 /// Unsafe.AsPointer and <c>fixed</c> do not compile), so the source's generic device address comes from the host with
 /// the launch (<see cref="GpuConfiguration.Bind"/>) and the destination is ILGPU's dynamic shared-memory symbol
 /// <c>__dyn_shared_alloca</c> (what SharedMemory.GetDynamic views) plus the word offset.</para>
-/// <para>ILGPU passes each inline-PTX operand through a local that ptxas must promote to a register: in the first pipe
-/// build (a scoped PTX block with temporary registers, a 64-bit operand, and a bool stored as a byte and read as 32 bits
-/// next to it) ptxas promoted none of the kernel's 705 and it ran 24x slower (docs/results/h200-pipe8). Hence the plain
-/// one-instruction form. Its 64-bit address operand may stay a local (8 bytes, one store per copy), as the 64-bit popc
-/// operands did in docs/results/h200-ncu4 without keeping the other operands in memory.</para>
+/// <para>ILGPU passes each inline-PTX operand through a local that ptxas must promote to a register, and ptxas promotes
+/// none of them in a function that contains any <c>cp.async</c> (the first pipe build: a 2,912-byte stack, 24x slower;
+/// docs/results/h200-pipe8, h200-conv9): a kernel using these copies sets <see cref="GpuConfiguration"/>'s
+/// <c>PromotesLocals</c>, so <see cref="GpuPtxLocals"/> promotes them in the PTX before ptxas.</para>
 /// 8-byte copies, not 16: a band row starts at any pixel and pixels of an odd word count are not 16-byte aligned.
 /// A copy of an invalid word (<c>src-size</c> 0) writes zeros: the band's padding. On ILGPU's CPU accelerator (no inline
 /// PTX) each copy is a plain load and store done at once, and the commit and wait do nothing: the kernels' barriers
