@@ -57,6 +57,11 @@ public abstract class GpuConfiguration : IKernelConfiguration
         return new GpuBlockRunner(this, gpu, data, kernel);
     }
 
+    /// <summary>Whether the profiler measures this configuration's constant-shape twins (<see cref="GpuConstantShapes"/>) at
+    /// every batch, not only up to <see cref="GpuConstantShapes.MaxProfiledBatch"/>: for kernels whose run-time-shape
+    /// set-up (divisions by shapes) runs once per group and is a large share of their instructions at every batch.</summary>
+    protected internal virtual bool TwinsAtEveryBatch => false;
+
     /// <summary>Whether the kernels' PTX goes through <see cref="GpuPtxLocals"/> before ptxas (CUDA): for kernels with
     /// <c>cp.async</c>, in which ptxas leaves ILGPU's inline-PTX operand locals in memory.</summary>
     protected virtual bool PromotesLocals => false;

@@ -38,6 +38,11 @@ public class GpuTensorCoreWide2MBand : GpuTensorCoreWide2M
     protected override GpuKernelMethod Scores => ScoresKernel2MLean; // never loaded: scores blocks are refused
     protected override KernelSpecialization Specialization => new(64, 8);
     protected override int RegisterGroupsPerSm => 8;
+    /// <summary>The preamble (tile origin, rows, the band's words, the offset table: run-time divisions by shapes) runs once
+    /// per group, 4,096 groups for VGG7's conv2 at b256: Nsight Compute put 34 % of conv2's stall samples and ~37 % of its
+    /// executed instructions there, and with conv2's shapes as constants ptxas makes 1,168 SASS instructions of the
+    /// kernel's 1,624 (the preamble 631 of 1,064; docs/results/h200-conv9). So its twins are measured at every batch.</summary>
+    protected internal override bool TwinsAtEveryBatch => true;
     /// <summary>The band costs far less than the patches' gathers: half a tile-time per group.</summary>
     protected override double GatherTiles => 0.5;
 
