@@ -38,6 +38,7 @@ var specialized = new (Type Type, string Method, string Suffix, KernelSpecializa
     (typeof(GpuTensorCoreWide2MFold), "BitsKernel2MFold", "r128", new KernelSpecialization(64, 8)),
     (typeof(GpuTensorCoreWide2MBand), "BitsKernelBand", "r128", new KernelSpecialization(64, 8)),
     (typeof(GpuTensorCoreDenseNarrow), "NarrowBitsKernel", "", new KernelSpecialization(512, 1)),
+    (typeof(GpuTensorCoreWide2MPipe), "BitsKernelPipe", "r128", new KernelSpecialization(64, 8)),
 };
 foreach (var (type, name, suffix, spec) in kernels.Select(k => (k.Type, k.Method, "", KernelSpecialization.Empty)).Concat(specialized))
 {
@@ -47,4 +48,10 @@ foreach (var (type, name, suffix, spec) in kernels.Select(k => (k.Type, k.Method
     var path = Path.Combine(dir, $"{type.Name}-{name}{(suffix.Length > 0 ? "-" + suffix : "")}.ptx");
     File.WriteAllText(path, compiled.PTXAssembly);
     Console.WriteLine($"{path}: {compiled.PTXAssembly.Length:N0} characters");
+    if (type == typeof(GpuTensorCoreWide2MPipe)) // as GpuConfiguration loads it: the operand locals promoted in the PTX
+    {
+        var promotedPath = Path.ChangeExtension(path, null) + "-promoted.ptx";
+        File.WriteAllText(promotedPath, GpuPtxLocals.Promote(compiled.PTXAssembly, out int promoted));
+        Console.WriteLine($"{promotedPath}: {promoted} locals promoted");
+    }
 }

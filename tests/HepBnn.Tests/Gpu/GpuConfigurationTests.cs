@@ -18,9 +18,9 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
     /// <summary>Configurations that run 8-bit image blocks only (the first layer).</summary>
     static bool ImageOnly(IKernelConfiguration config) => config is GpuTensorCoreImageRows or GpuConstantShapes { Original: GpuTensorCoreImageRows };
 
-    /// <summary>Configurations of small binary conv blocks with bits output only (gpu.tensor-core-wide-2m-r128-band: ≤ 4
-    /// words per pixel, kernels ≤ 3×3, strides ≤ 2); whether <paramref name="block"/> is one they must take.</summary>
-    static bool BandOnly(IKernelConfiguration config) => config is GpuTensorCoreWide2MBand;
+    /// <summary>Configurations of small binary conv blocks with bits output only (gpu.tensor-core-wide-2m-r128-band and its
+    /// twins: ≤ 4 words per pixel, kernels ≤ 3×3, strides ≤ 2); whether <paramref name="block"/> is one they must take.</summary>
+    static bool BandOnly(IKernelConfiguration config) => config is GpuTensorCoreWide2MBand or GpuConstantShapes { Original: GpuTensorCoreWide2MBand };
     static bool BandTakes(Block b) => b.Input != BlockInput.Image && b.Output == BlockOutput.Bits && b.InputWords <= GpuTensorCoreWide2MBand.MaxInWords
         && b.KernelH <= 3 && b.KernelW <= 3 && b.Stride <= 2;
 
@@ -82,7 +82,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
             if (block.Index > 0 && BandOnly(config) && !BandTakes(block))
             {
                 Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
-                Assert.False(string.IsNullOrEmpty(((GpuConfiguration)config).Refusal(block)));
+                Assert.False(string.IsNullOrEmpty(config is GpuConstantShapes twin ? twin.Refusal(block) : ((GpuConfiguration)config).Refusal(block)));
                 continue;
             }
             if (block.Index > 0 && DenseOnly(config) && !DenseTakes(block))

@@ -81,6 +81,42 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
             Assert.True(u.Mma >= 9 * p.KSteps, $"unrolled {u}: not the {9 * p.KSteps} MMAs of a tile's straight product and popcounts");
     }
 
+    /// <summary>The band kernel's twins are offered to the profiler at every batch (its per-group set-up divides by shapes at
+    /// every batch), the other twins only up to <see cref="GpuConstantShapes.MaxProfiledBatch"/>.</summary>
+    [Fact]
+    public void BandTwinsAreOfferedAtEveryBatch()
+    {
+        var band = ConfigurationRegistry.Find("gpu.tensor-core-wide-2m-r128-band-const");
+        var deep = ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const");
+        Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.Offered(band, 256));
+        Assert.False(GpuConstantShapes.Offered(deep, 256));
+        Assert.Equal(EnvironmentSwitches.ConstantShapes, GpuConstantShapes.Offered(deep, 1));
+    }
+
+    /// <summary>The band kernel on a VGG7-conv2-like block (128 → 128 channels, 3×3, pad 1, pool 2) with its launch
+    /// parameters as constants: no division by a register left (the band's words, rows and offset table), fewer
+    /// instructions, the same MMAs at least.</summary>
+    [Fact]
+    public void BandConstantPtxHasTheShapesFolded()
+    {
+        var model = new ModelBuilder(new Shape3(16, 16, 3), 11).InputConv(128).BnSign().Conv(128).Pool().BnSign().Flatten().Dense(10).Build("const-band");
+        var block = BlockCompiler.Compile(model)[1];
+        var config = ConfigurationRegistry.Find("gpu.tensor-core-wide-2m-r128-band-const");
+        using var runner = (GpuBlockRunner)config.Prepare(block, 4, fixture.Resources);
+        var p = runner.LaunchParams(4);
+        var method = typeof(GpuTensorCoreWide2MBand).GetMethod("BitsKernelBand", BindingFlags.Static | BindingFlags.NonPublic)!;
+        using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+        var spec = new KernelSpecialization(64, 8);
+        var g = Counts(((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), spec)).PTXAssembly);
+        var c = Counts(GpuConstantKernel.Compile(backend, method, spec, p, unroll: false).PTXAssembly);
+        output.WriteLine($"band b4 (KSteps {p.KSteps}, TilesPerGroup {p.TilesPerGroup}): run-time shapes {g}; constant {c}");
+        Assert.True(g.Divisions > 0, $"the run-time-shape kernel divides by shapes: {g}");
+        Assert.Equal(0, c.Divisions);
+        Assert.True(c.Instructions < g.Instructions, $"constant {c} vs run-time {g}");
+        Assert.True(c.Mma >= g.Mma && c.Mma > 0, $"constant {c} vs run-time {g}");
+    }
+
     /// <summary><see cref="Divisions"/>: div/rem by a register (a run-time divisor); <see cref="ConstantDivisions"/>: by an immediate.</summary>
     internal readonly record struct PtxCounts(int Instructions, int Mma, int Divisions, int ConstantDivisions, int Branches, int ParamLoads,
         int Shuffles = 0, int BackEdges = 0)
@@ -122,7 +158,7 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         Assert.True(GpuConstantShapes.Offered(original, 256));
         var block = DeepBlock(6);
         Assert.Equal(original.Supports(block), twin.Supports(block));
-        Assert.Equal(10, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count()); // a rolled and an unrolled twin of each of 5
+        Assert.Equal(11, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count()); // a rolled and an unrolled twin of each of 5, band's rolled one
         var unrolled = (GpuConstantShapes)ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const-unrolled");
         Assert.True(unrolled.Unrolled);
         Assert.False(((GpuConstantShapes)twin).Unrolled);

@@ -32,13 +32,24 @@ public class GpuTensorCoreWide2MBandTests(CpuAcceleratorFixture fixture)
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
+    public void BlocksMatchReference(int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckShape(fixture, Name, 9000, h, w, c, k, kernel, stride, pad, pool, batch);
+
+    /// <summary>Configuration <paramref name="name"/> on the conv model of one of <see cref="Shapes"/> (seeded from
+    /// <paramref name="seedBase"/>): it supports the conv block, and every block it supports matches the reference bit for bit.</summary>
+    internal static void CheckShape(CpuAcceleratorFixture fixture, string name, int seedBase,
+        int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch) =>
+        CheckShape(fixture, (GpuConfiguration)ConfigurationRegistry.Find(name), seedBase, h, w, c, k, kernel, stride, pad, pool, batch);
+
+    /// <summary>As above for a configuration object (one kept out of the registry, as gpu.tensor-core-wide-2m-r128-pipe).</summary>
+    internal static void CheckShape(CpuAcceleratorFixture fixture, GpuConfiguration config, int seedBase,
+        int h, int w, int c, int k, int kernel, int stride, int pad, int pool, int batch)
     {
-        var config = (GpuConfiguration)ConfigurationRegistry.Find(Name);
-        int seed = 9000 + h * 1000 + c * 10 + k;
-        var model = GpuTensorCoreTests.ConvModel(h, w, c, k, kernel, stride, pad, pool, seed, "band");
+        string name = config.Name;
+        int seed = seedBase + h * 1000 + c * 10 + k;
+        var model = GpuTensorCoreTests.ConvModel(h, w, c, k, kernel, stride, pad, pool, seed, name);
         var blocks = BlockCompiler.Compile(model);
-        Assert.True(config.Supports(blocks[1]), $"{Name} should support {blocks[1]} (seed {seed})");
+        Assert.True(config.Supports(blocks[1]), $"{name} should support {blocks[1]} (seed {seed})");
         foreach (var block in blocks)
         {
             if (config.Supports(block)) BlockOracle.Check(model, block, config, fixture.Resources, batch, seed);

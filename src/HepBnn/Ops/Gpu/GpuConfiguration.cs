@@ -38,6 +38,9 @@ public abstract class GpuConfiguration : IKernelConfiguration
     protected virtual GpuBlockParams Specialize(GpuBlockParams p, GpuDevice gpu) => p;
     /// <summary>Grid and group for <paramref name="batch"/> samples; may set per-launch fields of <paramref name="p"/> (a copy).</summary>
     protected internal abstract KernelConfig Launch(ref GpuBlockParams p, int batch, GpuDevice gpu);
+    /// <summary>What a launch's parameters take from its input buffer (after <see cref="Launch"/>): nothing here;
+    /// <see cref="GpuTensorCoreWide2MPipe"/> passes the input's device address for its asynchronous copies.</summary>
+    protected internal virtual void Bind(ref GpuBlockParams p, ArrayView<ulong> input) { }
 
     public virtual IBlockRunner Prepare(Block block, int maxBatch, ExecutionResources resources)
     {
@@ -48,9 +51,29 @@ public abstract class GpuConfiguration : IKernelConfiguration
         var method = scores ? Scores : Bits;
         var spec = Specialization;
         var kernel = gpu.Kernel<GpuKernelLauncher>($"{Name}/{(scores ? "scores" : "bits")}",
-            a => spec == KernelSpecialization.Empty || a.AcceleratorType != AcceleratorType.Cuda ? a.LoadKernel(method) : a.LoadKernel(method, spec));
+            a => a is ILGPU.Runtime.Cuda.CudaAccelerator cuda && PromotesLocals ? LoadPromoted(cuda, gpu, method, spec)
+                : spec == KernelSpecialization.Empty || a.AcceleratorType != AcceleratorType.Cuda ? a.LoadKernel(method) : a.LoadKernel(method, spec));
         var data = CreateData(gpu, block, Specialize(GpuBlockParams.From(block), gpu));
         return new GpuBlockRunner(this, gpu, data, kernel);
+    }
+
+    /// <summary>Whether the profiler measures this configuration's constant-shape twins (<see cref="GpuConstantShapes"/>) at
+    /// every batch, not only up to <see cref="GpuConstantShapes.MaxProfiledBatch"/>: for kernels whose run-time-shape
+    /// set-up (divisions by shapes) runs once per group and is a large share of their instructions at every batch.</summary>
+    protected internal virtual bool TwinsAtEveryBatch => false;
+
+    /// <summary>Whether the kernels' PTX goes through <see cref="GpuPtxLocals"/> before ptxas (CUDA): for kernels with
+    /// <c>cp.async</c>, in which ptxas leaves ILGPU's inline-PTX operand locals in memory.</summary>
+    protected virtual bool PromotesLocals => false;
+
+    /// <summary>Compiles <paramref name="method"/> as the accelerator would (the device's own PTX backend, the same
+    /// specialization), promotes its operand locals to registers in the PTX and loads that.</summary>
+    static GpuKernelLauncher LoadPromoted(ILGPU.Runtime.Cuda.CudaAccelerator accelerator, GpuDevice gpu, GpuKernelMethod method, KernelSpecialization spec)
+    {
+        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)gpu.ConstantBackend.Compile(
+            ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method.Method), spec);
+        return accelerator.LoadKernel(GpuPtxLocals.Promote(compiled, out _)).CreateLauncherDelegate<GpuKernelLauncher>()
+            ?? throw new HepBnnException($"kernel {method.Method.Name}: ILGPU gave no launcher of the GPU kernel signature");
     }
 
     /// <summary>Uploads the block's constants; a configuration with its own weight/meta layout overrides this.</summary>
@@ -118,6 +141,7 @@ public sealed class GpuBlockRunner : IBlockRunner
             throw new HepBnnException($"{_config.Name}: buffers too small for block {Block.Name} at batch {batch}");
         var p = _data.Params;
         var launch = _config.Launch(ref p, batch, _gpu);
+        _config.Bind(ref p, gin.View);
         var o = gout.View;
         var kernel = _constant is not null && p == _constantParams ? _constant : _kernel;
         try { kernel(_gpu.Stream, launch, p, gin.View, o, o.Cast<uint>(), o.Cast<int>(), _data.Weights, _data.Meta, _data.PoolAnd); }

@@ -9,7 +9,7 @@ namespace HepBnn.Ops.Gpu;
 /// chain is what a layer costs (docs/results/h200-chain7). A session built from a plan naming the twin compiles the
 /// same kernel in its Prepare; a run at another batch than the prepared one launches the run-time-shape kernel (no
 /// compile inside a graph capture). The profiler measures twins unless HEPBNN_CONST_SHAPES=0 (VGG7 b1 on the H200: 1.10x
-/// faster found plan, docs/results/h200-session9-final), only up to <see cref="MaxProfiledBatch"/>, and only where the original came within
+/// faster found plan, docs/results/h200-session9-final), only up to <see cref="MaxProfiledBatch"/> (band's at every batch: <see cref="GpuConfiguration.TwinsAtEveryBatch"/>), and only where the original came within
 /// <see cref="WorthwhileWithin"/> of the block's best original (not twin) (each block and batch is a compile of its own), and keeps whichever
 /// is faster per block. Named in a plan or a session, a twin always runs; `hepbnn verify` checks twins named in `--configs` or with
 /// HEPBNN_CONST_SHAPES=1 set explicitly (<see cref="CheckedByDefault"/>).
@@ -59,7 +59,8 @@ public sealed class GpuConstantShapes(GpuConfiguration original, bool unrolled =
     /// <summary>Whether the profiler measures <paramref name="config"/> at <paramref name="batch"/>.</summary>
     public static bool Offered(IKernelConfiguration config, int batch) =>
         config is not GpuConstantShapes twin
-        || EnvironmentSwitches.ConstantShapes && batch <= MaxProfiledBatch && (!twin.Unrolled || EnvironmentSwitches.ConstantUnroll);
+        || EnvironmentSwitches.ConstantShapes && (batch <= MaxProfiledBatch || twin.Original.TwinsAtEveryBatch)
+        && (!twin.Unrolled || EnvironmentSwitches.ConstantUnroll);
 
     /// <summary>Whether `hepbnn verify` checks <paramref name="config"/> without being asked by name: a twin only with
     /// HEPBNN_CONST_SHAPES=1 set explicitly. Each block case compiles a twin kernel of its own (≈ 0.2–0.5 s of ILGPU plus the
@@ -68,10 +69,12 @@ public sealed class GpuConstantShapes(GpuConfiguration original, bool unrolled =
     public static bool CheckedByDefault(IKernelConfiguration config) => config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapesEverywhereInVerify;
 
     /// <summary>The twins: of the configurations the found batch-1 and batch-16 plans use (conv1's byte MMA and the dense
-    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final).</summary>
+    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final), and the one (rolled)
+    /// of the band kernel that the b256 plans use for conv2–conv4, measured at every batch (<see cref="GpuConfiguration.TwinsAtEveryBatch"/>).</summary>
     public static IEnumerable<IKernelConfiguration> Twins() =>
         new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold() }
-            .SelectMany(c => new[] { new GpuConstantShapes(c), new GpuConstantShapes(c, unrolled: true) });
+            .SelectMany(c => new[] { new GpuConstantShapes(c), new GpuConstantShapes(c, unrolled: true) })
+            .Append(new GpuConstantShapes(new GpuTensorCoreWide2MBand())); // not unrolled: ptxas then spills (60 B for conv2)
 
     public override string ToString() => Name;
 }

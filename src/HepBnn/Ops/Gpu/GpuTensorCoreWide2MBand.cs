@@ -22,12 +22,15 @@ namespace HepBnn.Ops.Gpu;
 /// range bounded on both sides is refused at set-up with a HepBnnException. The profiler measures it beside the others
 /// and keeps the faster per block.
 /// </summary>
-public sealed class GpuTensorCoreWide2MBand : GpuTensorCoreWide2M
+public class GpuTensorCoreWide2MBand : GpuTensorCoreWide2M
 {
     /// <summary>Largest input words per pixel: a 3×3 patch of them is ≤ 36 words (<see cref="GpuWideBand.MaxSteps"/>).</summary>
     public const int MaxInWords = 4;
     /// <summary>Largest band (32-bit units, 32 KB): far above what the accepted shapes need (≤ ~7K units).</summary>
     public const int MaxBandUnits = 8192;
+
+    /// <summary>Largest band the kernel's shared memory holds (32-bit units).</summary>
+    protected virtual int BandUnits => MaxBandUnits;
 
     public override string Name => "gpu.tensor-core-wide-2m-r128-band";
     public override string Description => "gpu.tensor-core-wide-2m-r128-fold with the group's input band staged once and A fragments read through an offset table";
@@ -35,6 +38,11 @@ public sealed class GpuTensorCoreWide2MBand : GpuTensorCoreWide2M
     protected override GpuKernelMethod Scores => ScoresKernel2MLean; // never loaded: scores blocks are refused
     protected override KernelSpecialization Specialization => new(64, 8);
     protected override int RegisterGroupsPerSm => 8;
+    /// <summary>The preamble (tile origin, rows, the band's words, the offset table: run-time divisions by shapes) runs once
+    /// per group, 4,096 groups for VGG7's conv2 at b256: Nsight Compute put 34 % of conv2's stall samples and ~37 % of its
+    /// executed instructions there, and with conv2's shapes as constants ptxas makes 1,168 SASS instructions of the
+    /// kernel's 1,624 (the preamble 631 of 1,064; docs/results/h200-conv9). So its twins are measured at every batch.</summary>
+    protected internal override bool TwinsAtEveryBatch => true;
     /// <summary>The band costs far less than the patches' gathers: half a tile-time per group.</summary>
     protected override double GatherTiles => 0.5;
 
@@ -48,7 +56,7 @@ public sealed class GpuTensorCoreWide2MBand : GpuTensorCoreWide2M
         if (block.HasPool && block.PoolSize * block.PoolSize > 32) return "pooling windows over 32 conv outputs";
         if (!CpuBlockData.Fits(block)) return "border-class tables too large";
         int units = GpuWideBand.MostUnits(GpuBlockParams.From(block));
-        if (units > MaxBandUnits) return $"bands of {units} 32-bit units (the kernel takes up to {MaxBandUnits})";
+        if (units > BandUnits) return $"bands of {units} 32-bit units (the kernel takes up to {BandUnits})";
         return null;
     }
 
@@ -71,8 +79,9 @@ public sealed class GpuTensorCoreWide2MBand : GpuTensorCoreWide2M
             SharedMemoryConfig.RequestDynamic<ulong>(p.StageWords));
     }
 
-    /// <summary>Resident groups per SM: 8 by registers, fewer only for a band over ~25 KB.</summary>
-    static int GroupsPerSm(GpuBlockParams p) => Math.Max(1, Math.Min(8, 228 * 1024 / (8 * p.StageWords + 3 * 1024)));
+    /// <summary>Resident groups per SM: 8 by registers, fewer only for <paramref name="buffers"/> bands over ~25 KB.</summary>
+    private protected static int GroupsPerSm(GpuBlockParams p, int buffers = 1) =>
+        Math.Max(1, Math.Min(8, 228 * 1024 / (8 * buffers * p.StageWords + 3 * 1024)));
 
     /// <summary>The preamble (tile origin, rows and their band bases, the band, the offset table, one wait for the group,
     /// the rows' popcounts), then per channel tile the fold kernel's start values, product and epilogue.</summary>
@@ -89,7 +98,15 @@ public sealed class GpuTensorCoreWide2MBand : GpuTensorCoreWide2M
         GpuWideBand.Stage(p, input, band64, n, py0, px0);
         GpuWideBand.FillOffsets(p, table);
         Group.Barrier();
-        var band = band64.Cast<uint>();
+        Tiles(p, band64.Cast<uint>(), table, rows, bases, outWords, weights, meta, poolAnd);
+    }
+
+    /// <summary>After the preamble's wait for the group (band, rows, bases and table in place): the rows' popcounts, then
+    /// per channel tile of the group the fold kernel's start values, product and epilogue. Also the body of
+    /// <see cref="GpuTensorCoreWide2MPipe"/>'s row-tile loop.</summary>
+    internal static void Tiles(GpuBlockParams p, ArrayView<uint> band, ArrayView<BandOffsets> table, TileRows rows, ArrayView<int> bases,
+        ArrayView<ulong> outWords, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
+    {
         int r = Wide2MBitsEpilogue.FirstRow();
         var lane = new LaneRows { A = bases[r], B = bases[r + 8], C = bases[r + 16], D = bases[r + 24] };
         RowPopcounts(p, band, table, lane, out var popLo, out var popHi);

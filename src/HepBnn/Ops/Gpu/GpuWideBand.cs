@@ -148,11 +148,14 @@ public static class GpuWideBand
 
     /// <summary>The group's tile: sample, and first pooled row and column (device code; Grid.IdxX = (n · tilesY + ty) ·
     /// tilesX + tx).</summary>
-    public static void TileOrigin(GpuBlockParams p, out int n, out int py0, out int px0)
+    public static void TileOrigin(GpuBlockParams p, out int n, out int py0, out int px0) => TileOrigin(p, Grid.IdxX, out n, out py0, out px0);
+
+    /// <summary>Tile <paramref name="g"/>'s sample, first pooled row and column (g = (n · tilesY + ty) · tilesX + tx).</summary>
+    public static void TileOrigin(GpuBlockParams p, int g, out int n, out int py0, out int px0)
     {
         int rowsPooled = p.TilePooled / p.TileCols;
         int tilesX = (p.OutW + p.TileCols - 1) / p.TileCols, tilesY = (p.OutH + rowsPooled - 1) / rowsPooled;
-        int g = Grid.IdxX, rest = g / tilesX, tx = g - rest * tilesX;
+        int rest = g / tilesX, tx = g - rest * tilesX;
         n = rest / tilesY;
         py0 = (rest - n * tilesY) * rowsPooled;
         px0 = tx * p.TileCols;
@@ -233,6 +236,25 @@ public static class GpuWideBand
         long bad = ok ? 0L : -1L;
         at = i < total ? by * (p.RowStride >> 1) + w : -1;
         return input[(sample + (long)iy * inRow + gw) & ~bad] & ~(ulong)bad;
+    }
+
+    /// <summary><see cref="Stage"/> as asynchronous copies from the input into the band at 64-bit word
+    /// <paramref name="buffer"/> of <paramref name="copy"/>'s shared memory: issued, not waited for (the caller commits, waits and barriers). Words outside the
+    /// input copy zeros from word 0 of the sample.</summary>
+    public static void StageAsync(GpuBlockParams p, GpuAsyncCopy copy, int buffer, int n, int py0, int px0)
+    {
+        Extent(p, out int height, out int width);
+        int rowWords = width * p.InWords, total = height * rowWords, inRow = p.InW * p.InWords;
+        int iy0 = py0 * p.PoolStride * p.Stride - p.Pad, w0 = (px0 * p.PoolStride * p.Stride - p.Pad) * p.InWords;
+        long sample = (long)n * p.InSample;
+        for (int i = Group.IdxX; i < total; i += Group.DimX)
+        {
+            // Word's indexing written out: a bool out parameter would pass through local memory as a byte that is then read
+            // as 32 bits, and with that one mismatched local ptxas kept every inline-PTX operand local in memory (call 1).
+            int by = i / rowWords, w = i - by * rowWords, iy = iy0 + by, gw = w0 + w;
+            bool inside = ((uint)iy < (uint)p.InH) & ((uint)gw < (uint)inRow);
+            copy.Copy8(buffer + by * (p.RowStride >> 1) + w, inside ? sample + (long)iy * inRow + gw : sample, inside);
+        }
     }
 
     static void Put(ArrayView<ulong> band, int at, ulong v)
