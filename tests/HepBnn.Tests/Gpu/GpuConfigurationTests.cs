@@ -24,6 +24,9 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
     static bool BandTakes(Block b) => b.Input != BlockInput.Image && b.Output == BlockOutput.Bits && b.InputWords <= GpuTensorCoreWide2MBand.MaxInWords
         && b.KernelH <= 3 && b.KernelW <= 3 && b.Stride <= 2;
 
+    /// <summary>Configurations of dense blocks of bits only (gpu.gemv).</summary>
+    static bool DenseOnly(IKernelConfiguration config) => config is GpuGemv;
+
     [Theory]
     [MemberData(nameof(GpuConfigs))]
     public void EveryBlockOfRandomNetworksMatchesReference(string configName)
@@ -51,6 +54,7 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
         bool covered = ImageOnly(config)
             ? image >= 10 && checkedBlocks == image && batched >= 2
             : BandOnly(config) ? checkedBlocks >= 20 && pooled >= 4 && scores == 0 && batched >= 2
+            : DenseOnly(config) ? checkedBlocks >= 12 && pooled == 0 && image == 0 && scores >= 8 && checkedBlocks > scores && batched >= 3
             : checkedBlocks >= 30 && pooled >= 4 && (imageBlocks == 0 || image >= 10) && scores >= 12 && batched >= 8;
         Assert.True(covered, $"{configName}: {checkedBlocks} blocks ({pooled} pooled, {image} image, {scores} scores, {batched} batched)");
     }
@@ -69,6 +73,12 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
             if (block.Index > 0 && ImageOnly(config))
             {
                 Assert.Contains("image", config is GpuConstantShapes twin ? twin.Refusal(block) : ((GpuConfiguration)config).Refusal(block));
+                continue;
+            }
+            if (DenseOnly(config) && !block.IsDense)
+            {
+                Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
+                Assert.Contains("not a dense block", ((GpuConfiguration)config).Refusal(block));
                 continue;
             }
             if (block.Index > 0 && BandOnly(config) && !BandTakes(block))
