@@ -122,7 +122,7 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         Assert.True(GpuConstantShapes.Offered(original, 256));
         var block = DeepBlock(6);
         Assert.Equal(original.Supports(block), twin.Supports(block));
-        Assert.Equal(10, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count()); // a rolled and an unrolled twin of each of 5
+        Assert.Equal(12, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count()); // a rolled and an unrolled twin of each of 6
         var unrolled = (GpuConstantShapes)ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const-unrolled");
         Assert.True(unrolled.Unrolled);
         Assert.False(((GpuConstantShapes)twin).Unrolled);

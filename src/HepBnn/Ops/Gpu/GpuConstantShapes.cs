@@ -68,9 +68,11 @@ public sealed class GpuConstantShapes(GpuConfiguration original, bool unrolled =
     public static bool CheckedByDefault(IKernelConfiguration config) => config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapesEverywhereInVerify;
 
     /// <summary>The twins: of the configurations the found batch-1 and batch-16 plans use (conv1's byte MMA and the dense
-    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final).</summary>
+    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final), and of gpu.gemv
+    /// (dense blocks at small batch, where the run-time shape's index arithmetic, integer divisions included, comes before
+    /// the first load).</summary>
     public static IEnumerable<IKernelConfiguration> Twins() =>
-        new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold() }
+        new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold(), new GpuGemv() }
             .SelectMany(c => new[] { new GpuConstantShapes(c), new GpuConstantShapes(c, unrolled: true) });
 
     public override string ToString() => Name;

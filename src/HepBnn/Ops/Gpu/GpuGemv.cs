@@ -95,15 +95,23 @@ public sealed class GpuGemv : GpuConfiguration
     /// kernel's <see cref="GpuDependentLaunch.Wait"/> (after the first chunk's weights, before the first input load).</summary>
     internal static int Reduce(GpuBlockParams p, ArrayView<ulong> input, long inBase, ArrayView<ulong> weights, int k, int part, int lanes)
     {
-        int r = p.KH * p.KW * p.InWords, step = lanes * Unroll;
+        int r = p.KH * p.KW * p.InWords, step = lanes * Unroll, l2 = 2 * lanes, l3 = 3 * lanes, l4 = 4 * lanes, l5 = 5 * lanes, l6 = 6 * lanes, l7 = 7 * lanes;
         long row = (long)k * r;
-        var w = Chunk.Load(weights, row, part, lanes, r);
+        // Eight scalars, not a struct: ILGPU kept a loop-carried struct of them in a 64-byte local-memory frame.
+        ulong w0 = Word(weights, row, part, r), w1 = Word(weights, row, part + lanes, r), w2 = Word(weights, row, part + l2, r), w3 = Word(weights, row, part + l3, r);
+        ulong w4 = Word(weights, row, part + l4, r), w5 = Word(weights, row, part + l5, r), w6 = Word(weights, row, part + l6, r), w7 = Word(weights, row, part + l7, r);
         GpuDependentLaunch.Wait();
         int pop = 0;
         for (int c = 0; c < r; c += step)
         {
-            if (c > 0) w = Chunk.Load(weights, row, c + part, lanes, r);
-            pop += w.Pop(Chunk.Load(input, inBase, c + part, lanes, r));
+            int i = c + part;
+            if (c > 0)
+            {
+                w0 = Word(weights, row, i, r); w1 = Word(weights, row, i + lanes, r); w2 = Word(weights, row, i + l2, r); w3 = Word(weights, row, i + l3, r);
+                w4 = Word(weights, row, i + l4, r); w5 = Word(weights, row, i + l5, r); w6 = Word(weights, row, i + l6, r); w7 = Word(weights, row, i + l7, r);
+            }
+            pop += Pop(w0, input, inBase, i, r) + Pop(w1, input, inBase, i + lanes, r) + Pop(w2, input, inBase, i + l2, r) + Pop(w3, input, inBase, i + l3, r)
+                + Pop(w4, input, inBase, i + l4, r) + Pop(w5, input, inBase, i + l5, r) + Pop(w6, input, inBase, i + l6, r) + Pop(w7, input, inBase, i + l7, r);
         }
         pop = SumStep(pop, 1, lanes);
         pop = SumStep(pop, 2, lanes);
@@ -113,34 +121,28 @@ public sealed class GpuGemv : GpuConfiguration
         return p.KH * p.KW * p.InC - 2 * pop;
     }
 
+    /// <summary>popc(w ⊕ x), x word <paramref name="i"/> of the row at <paramref name="at"/> (zero past its end). Two 32-bit
+    /// popc: <see cref="GpuPopc.Count(ulong)"/>'s 64-bit operand left a dead 8-byte local-memory store per call in ptxas's
+    /// output (a 64-byte stack frame and 8 STL per chunk here; none with the 32-bit form).</summary>
+    static int Pop(ulong w, ArrayView<ulong> v, long at, int i, int r)
+    {
+        ulong x = w ^ Word(v, at, i, r);
+        return GpuPopc.Count((uint)x) + GpuPopc.Count((uint)(x >> 32));
+    }
+
+    /// <summary>Word <paramref name="i"/> of the row at <paramref name="at"/>, zero past its end <paramref name="r"/>:
+    /// branch-free (a clamped load and a select), so a chunk's loads are in flight together.</summary>
+    static ulong Word(ArrayView<ulong> v, long at, int i, int r)
+    {
+        bool ok = i < r;
+        ulong w = v[ok ? at + i : at];
+        return ok ? w : 0UL;
+    }
+
     /// <summary>One butterfly step: adds lane ^ m when m is inside the channel's lanes (every lane shuffles, whatever L is).</summary>
     static int SumStep(int v, int m, int lanes)
     {
         int other = Warp.ShuffleXor(v, m);
         return m < lanes ? v + other : v;
-    }
-
-    /// <summary>A lane's <see cref="Unroll"/> words of one chunk (indices i, i + L, …; zero past the row's end).
-    /// Branch-free, so the 8 loads are in flight together.</summary>
-    struct Chunk
-    {
-        public ulong W0, W1, W2, W3, W4, W5, W6, W7;
-
-        public static Chunk Load(ArrayView<ulong> v, long at, int i, int lanes, int r) => new()
-        {
-            W0 = Word(v, at, i, r), W1 = Word(v, at, i + lanes, r), W2 = Word(v, at, i + 2 * lanes, r), W3 = Word(v, at, i + 3 * lanes, r),
-            W4 = Word(v, at, i + 4 * lanes, r), W5 = Word(v, at, i + 5 * lanes, r), W6 = Word(v, at, i + 6 * lanes, r), W7 = Word(v, at, i + 7 * lanes, r),
-        };
-
-        public readonly int Pop(Chunk x) =>
-            GpuPopc.Count(W0 ^ x.W0) + GpuPopc.Count(W1 ^ x.W1) + GpuPopc.Count(W2 ^ x.W2) + GpuPopc.Count(W3 ^ x.W3)
-            + GpuPopc.Count(W4 ^ x.W4) + GpuPopc.Count(W5 ^ x.W5) + GpuPopc.Count(W6 ^ x.W6) + GpuPopc.Count(W7 ^ x.W7);
-
-        static ulong Word(ArrayView<ulong> v, long at, int i, int r)
-        {
-            bool ok = i < r;
-            ulong w = v[ok ? at + i : at];
-            return ok ? w : 0UL;
-        }
     }
 }
