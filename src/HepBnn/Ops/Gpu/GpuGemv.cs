@@ -60,8 +60,14 @@ public sealed class GpuGemv : GpuConfiguration
     static void BitsKernel(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<uint> outHalves,
         ArrayView<int> outScores, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<ulong> poolAnd)
     {
-        GpuDependentLaunch.Prologue(); // Reduce waits for the predecessor after loading the weights
-        var bits = SharedMemory.Allocate<int>(GroupChannels);
+        GpuDependentLaunch.Prologue(); // ByteOfBits waits for the predecessor after loading the weights
+        ByteOfBits(p, input, outWords, weights, meta, SharedMemory.Allocate<int>(GroupChannels));
+    }
+
+    /// <summary>The bits kernel's body: this group's output byte of sample Grid.IdxY (also the first half of
+    /// <see cref="GpuGemvPair"/>). <paramref name="bits"/>: the group's 8 ints of shared memory. Contains the wait.</summary>
+    internal static void ByteOfBits(GpuBlockParams p, ArrayView<ulong> input, ArrayView<ulong> outWords, ArrayView<ulong> weights, ArrayView<int> meta, ArrayView<int> bits)
+    {
         int lanes = p.Lanes, j = Group.IdxX / lanes, part = Group.IdxX - j * lanes, n = Grid.IdxY;
         int k = Grid.IdxX * GroupChannels + j;
         bool valid = k < p.K;
