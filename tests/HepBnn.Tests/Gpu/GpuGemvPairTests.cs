@@ -42,7 +42,7 @@ public class GpuGemvPairTests(CpuAcceleratorFixture fixture)
     public void RandomHeadsMatchReference(int seed)
     {
         var rng = new Random(seed);
-        int channels = rng.Next(1, 700), hidden = rng.Next(1, 200), classes = rng.Next(1, 30), batch = rng.Next(1, 17);
+        int channels = rng.Next(1, 700), hidden = rng.Next(1, 200), classes = rng.Next(1, 80), batch = rng.Next(1, 17);
         var model = GpuGemvTests.Head(channels, hidden, classes, seed);
         using var session = Session(model, batch);
         int n = session.Blocks.Count;
@@ -50,13 +50,15 @@ public class GpuGemvPairTests(CpuAcceleratorFixture fixture)
         AssertScores(model, session, batch, 200 + seed, $"{model.Name} (model seed {seed})");
     }
 
-    [Fact]
-    public void RepeatedRunsOfOneSessionStayExact()
+    [Theory]
+    [InlineData(500, 70, 13, 31)]   // 72-word rows: two chunks on the emulator; 13 classes: one tail pass of 4 lanes each
+    [InlineData(130, 20, 70, 32)]   // 70 classes > 64 threads: two tail passes of one lane per class
+    public void RepeatedRunsOfOneSessionStayExact(int channels, int hidden, int classes, int modelSeed)
     {
-        var model = GpuGemvTests.Head(500, 70, 13, 31); // 72-word rows: two chunks on the emulator; 13 classes: two passes
+        var model = GpuGemvTests.Head(channels, hidden, classes, modelSeed);
         using var session = Session(model, 16);
         foreach (var (batch, seed) in new[] { (16, 1), (1, 2), (7, 3), (16, 4), (2, 5) })
-            AssertScores(model, session, batch, seed, $"{model.Name} (model seed 31), run after run");
+            AssertScores(model, session, batch, seed, $"{model.Name} (model seed {modelSeed}), run after run");
     }
 
     [Fact]
@@ -70,6 +72,15 @@ public class GpuGemvPairTests(CpuAcceleratorFixture fixture)
         Assert.True(GpuGemvPair.Takes([blocks[1], blocks[2]], 1));
         Assert.False(GpuGemvPair.Takes([blocks[1], blocks[2]], GpuGemvPair.MaxBatch + 1));
     }
+
+    [Theory]
+    [InlineData(10, 128, 8)]   // VGG's 10 classes in CUDA's 128 threads: one pass of 8 lanes each
+    [InlineData(10, 64, 4)]    // the emulator's 64 threads
+    [InlineData(1, 64, 32)]
+    [InlineData(64, 64, 1)]
+    [InlineData(100, 64, 1)]   // more classes than threads: passes of one lane per class
+    public void TailLanesMakeTheClassesOnePassWhereTheyFit(int classes, int threads, int lanes) =>
+        Assert.Equal(lanes, GpuGemvPair.TailLanes(classes, threads));
 
     [Fact]
     public void RefusesWhatIsNotAGemvPair()

@@ -8,8 +8,8 @@ namespace HepBnn.Ops.Gpu;
 /// A dense bits block and a dense scores block (VGG7's fc1 8192 → 1024 and fc2 1024 → 10) in ONE kernel at small batch:
 /// the first block runs exactly as <see cref="GpuGemv"/>'s bits kernel into a device buffer of the range's own; then each
 /// group counts itself done on its sample's counter, and the last group of a sample (every byte of the sample's bits
-/// stored, device fences on both sides) computes the sample's scores as <see cref="GpuGemv"/>'s scores kernel does, 8
-/// channels per pass, and resets the counter for the next run. Why: at batch 1 a graph node costs 1.3–3.7 µs on the
+/// stored, device fences on both sides) computes the sample's scores as <see cref="GpuGemv"/>'s scores kernel does, with
+/// as many lanes per class as make the classes one pass (<see cref="TailLanes"/>), and resets the counter for the next run. Why: at batch 1 a graph node costs 1.3–3.7 µs on the
 /// H200 (docs/results/h200-session10-final), about what fc2's whole work takes; the pair saves that node. The buffer's
 /// rows are padded to 128 bytes, so no cache line holds two samples' bits: the last group of one sample cannot have
 /// pulled another sample's unfinished bytes into its SM's L1. Not a per-block configuration: <see cref="GpuFused"/>'s
@@ -69,8 +69,18 @@ public static class GpuGemvPair
     internal static KernelConfig Launch(ref GpuBlockParams p, ref GpuBlockParams q, int batch, GpuDevice gpu)
     {
         var launch = Gemv.Launch(ref p, batch, gpu);
-        q.Lanes = p.Lanes;
+        q.Lanes = TailLanes(q.K, launch.GroupDim.X);
         return launch;
+    }
+
+    /// <summary>Lanes per channel of the scores tail: the most (a power of two ≤ 32) that still give every one of the
+    /// <paramref name="classes"/> a share of the group's <paramref name="threads"/>, so the tail is one pass of loads where
+    /// the classes fit (VGG's 10 classes in 128 threads: 8 lanes each) instead of a pass per 8 channels.</summary>
+    internal static int TailLanes(int classes, int threads)
+    {
+        int lanes = GpuDevice.WarpSize;
+        while (lanes > 1 && (long)classes * lanes > threads) lanes >>= 1;
+        return lanes;
     }
 
     static readonly GpuGemv Gemv = new();
@@ -94,8 +104,10 @@ public static class GpuGemvPair
         Group.Barrier();
         if (last[0] == 0) return; // uniform over the group
         MemoryFence.DeviceLevel();
-        int lanes = q.Lanes, j = Group.IdxX / lanes, part = Group.IdxX - j * lanes;
-        for (int k0 = 0; k0 < q.K; k0 += GpuGemv.GroupChannels)
+        // The scores: Group.DimX / L channels per pass (TailLanes). Reduce's wait returns at once here (the grid's
+        // predecessors were waited for in the first half).
+        int lanes = q.Lanes, j = Group.IdxX / lanes, part = Group.IdxX - j * lanes, perPass = Group.DimX / lanes;
+        for (int k0 = 0; k0 < q.K; k0 += perPass)
         {
             int k = k0 + j;
             bool valid = k < q.K;
