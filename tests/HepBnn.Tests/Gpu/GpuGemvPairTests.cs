@@ -3,6 +3,11 @@ using HepBnn.Ops;
 using HepBnn.Ops.Gpu;
 using HepBnn.Runtime;
 using HepBnn.Tests.Support;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace HepBnn.Tests.Gpu;
 
@@ -71,6 +76,32 @@ public class GpuGemvPairTests(CpuAcceleratorFixture fixture)
         using (var forced = new GpuFused(true).PrepareRange([blocks[1], blocks[2]], 1, res)) Assert.IsType<GpuDensePairRange>(forced);
         Assert.True(GpuGemvPair.Takes([blocks[1], blocks[2]], 1));
         Assert.False(GpuGemvPair.Takes([blocks[1], blocks[2]], GpuGemvPair.MaxBatch + 1));
+    }
+
+    [Fact]
+    public void ConstantPairPtxHasBothBlocksShapesFolded()
+    {
+        // VGG7's head at batch 1 as the H200 launches it (4 warps: 16 lanes per fc1 channel, 8 per class in the tail),
+        // compiled here for sm_90 (no GPU needed); on CUDA, PrepareRange compiles this constant kernel for the prepared batch.
+        var model = new ModelBuilder(new Shape3(4, 4, 3), 41).InputConv(512).BnSign().Flatten().Dense(1024).BnSign().Dense(10).ScoreBn().Build("vgg7-head");
+        var blocks = BlockCompiler.Compile(model);
+        var p = GpuBlockParams.From(blocks[1]) with { Lanes = 16, OutSample = 16 };
+        var q = GpuBlockParams.From(blocks[2]) with { Lanes = GpuGemvPair.TailLanes(10, 128), InSample = 16 };
+        var method = typeof(GpuGemvPair).GetMethod("PairKernel", System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.NonPublic)!;
+        using var context = Context.Create(b => b.Cuda().Optimize(OptimizationLevel.O2));
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null);
+        string generic = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty)).PTXAssembly;
+        string constant = GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, [p, q], unroll: false).PTXAssembly;
+        var (g, c) = (GpuConstantShapesTests.Counts(generic), GpuConstantShapesTests.Counts(constant));
+        if (Environment.GetEnvironmentVariable("HEPBNN_TEST_PTX_DIR") is { Length: > 0 } dir)
+        {
+            File.WriteAllText(Path.Combine(dir, "gemv-pair.ptx"), generic);
+            File.WriteAllText(Path.Combine(dir, "gemv-pair-const.ptx"), constant);
+        }
+        Assert.True(g.Divisions > 0, $"the run-time-shape pair divides by shapes: {g}");
+        Assert.Equal(0, c.Divisions);
+        Assert.True(c.Instructions < g.Instructions, $"constant {c} vs run-time {g}");
+        Assert.Throws<HepBnnException>(() => GpuConstantKernel.Compile(backend, method, KernelSpecialization.Empty, [p, 1], unroll: false));
     }
 
     [Theory]

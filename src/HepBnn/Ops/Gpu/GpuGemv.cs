@@ -116,8 +116,11 @@ public sealed class GpuGemv : GpuConfiguration
                 w0 = Word(weights, row, i, r); w1 = Word(weights, row, i + lanes, r); w2 = Word(weights, row, i + l2, r); w3 = Word(weights, row, i + l3, r);
                 w4 = Word(weights, row, i + l4, r); w5 = Word(weights, row, i + l5, r); w6 = Word(weights, row, i + l6, r); w7 = Word(weights, row, i + l7, r);
             }
-            pop += Pop(w0, input, inBase, i, r) + Pop(w1, input, inBase, i + lanes, r) + Pop(w2, input, inBase, i + l2, r) + Pop(w3, input, inBase, i + l3, r)
-                + Pop(w4, input, inBase, i + l4, r) + Pop(w5, input, inBase, i + l5, r) + Pop(w6, input, inBase, i + l6, r) + Pop(w7, input, inBase, i + l7, r);
+            // Every load of the chunk before the first popcount, in the source: with each popc's inline-PTX scaffolding
+            // between them, ptxas kept ILGPU's order (the constant-shape pair's 8 input loads went one round trip each).
+            ulong x0 = Word(input, inBase, i, r), x1 = Word(input, inBase, i + lanes, r), x2 = Word(input, inBase, i + l2, r), x3 = Word(input, inBase, i + l3, r);
+            ulong x4 = Word(input, inBase, i + l4, r), x5 = Word(input, inBase, i + l5, r), x6 = Word(input, inBase, i + l6, r), x7 = Word(input, inBase, i + l7, r);
+            pop += Pop(w0 ^ x0) + Pop(w1 ^ x1) + Pop(w2 ^ x2) + Pop(w3 ^ x3) + Pop(w4 ^ x4) + Pop(w5 ^ x5) + Pop(w6 ^ x6) + Pop(w7 ^ x7);
         }
         pop = SumStep(pop, 1, lanes);
         pop = SumStep(pop, 2, lanes);
@@ -127,14 +130,9 @@ public sealed class GpuGemv : GpuConfiguration
         return p.KH * p.KW * p.InC - 2 * pop;
     }
 
-    /// <summary>popc(w ⊕ x), x word <paramref name="i"/> of the row at <paramref name="at"/> (zero past its end). Two 32-bit
-    /// popc: <see cref="GpuPopc.Count(ulong)"/>'s 64-bit operand left a dead 8-byte local-memory store per call in ptxas's
-    /// output (a 64-byte stack frame and 8 STL per chunk here; none with the 32-bit form).</summary>
-    static int Pop(ulong w, ArrayView<ulong> v, long at, int i, int r)
-    {
-        ulong x = w ^ Word(v, at, i, r);
-        return GpuPopc.Count((uint)x) + GpuPopc.Count((uint)(x >> 32));
-    }
+    /// <summary>popc of a 64-bit word as two 32-bit popc: <see cref="GpuPopc.Count(ulong)"/>'s 64-bit operand left a dead
+    /// 8-byte local-memory store per call in ptxas's output (a 64-byte stack frame and 8 STL per chunk here; none this way).</summary>
+    static int Pop(ulong x) => GpuPopc.Count((uint)x) + GpuPopc.Count((uint)(x >> 32));
 
     /// <summary>Word <paramref name="i"/> of the row at <paramref name="at"/>, zero past its end <paramref name="r"/>:
     /// branch-free (a clamped load and a select), so a chunk's loads are in flight together.</summary>

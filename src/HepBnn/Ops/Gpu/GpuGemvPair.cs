@@ -55,7 +55,8 @@ public static class GpuGemvPair
         try
         {
             second = new GpuBlockData(gpu, blocks[1], GpuWeightLayout.ChannelMajor, q);
-            return new GpuGemvPairRange(configuration, gpu, blocks, maxBatch, kernel, first, second);
+            var constant = ConstantKernel(gpu, kernel, first.Params, second.Params, maxBatch);
+            return new GpuGemvPairRange(configuration, gpu, blocks, maxBatch, kernel, first, second, constant);
         }
         catch
         {
@@ -63,6 +64,24 @@ public static class GpuGemvPair
             second?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The kernel compiled now (at Prepare, never inside a graph capture) with both blocks' launch parameters at
+    /// <paramref name="batch"/> as constants, as the "-const" twins of the per-block configurations are
+    /// (<see cref="GpuConstantShapes"/>: at batch 1 the index arithmetic before the first load is part of the latency);
+    /// null on ILGPU's CPU accelerator (it runs .NET code) or with HEPBNN_CONST_SHAPES=0.</summary>
+    static (GpuGemvPairLauncher Kernel, GpuBlockParams P, GpuBlockParams Q)? ConstantKernel(GpuDevice gpu, GpuGemvPairLauncher kernel,
+        GpuBlockParams p, GpuBlockParams q, int batch)
+    {
+        if (!EnvironmentSwitches.ConstantShapes || kernel.Target is not ILGPU.Runtime.Cuda.CudaKernel cuda
+            || gpu.Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator accelerator) return null;
+        Launch(ref p, ref q, batch, gpu);
+        var method = cuda.CompiledKernel.SourceMethod;
+        (GpuBlockParams, GpuBlockParams) both = (p, q);
+        var constant = gpu.Kernel<GpuGemvPairLauncher>($"gpu.fused/gemv-pair-const/{p.Key()}/{q.Key()}", a =>
+            GpuConstantKernel.Load<GpuGemvPairLauncher>(accelerator, gpu.ConstantBackend, method, cuda.Specialization, [both.Item1, both.Item2],
+                $"gemv-pair-const-b{batch}", unroll: false));
+        return (constant, p, q);
     }
 
     /// <summary>Grid and group at <paramref name="batch"/>: the first block's, as <see cref="GpuGemv"/> launches it.</summary>

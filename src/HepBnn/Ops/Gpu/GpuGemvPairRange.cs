@@ -9,8 +9,9 @@ namespace HepBnn.Ops.Gpu;
 /// <summary>
 /// A GEMV pair (<see cref="GpuGemvPair"/>) as one runner: reads the first block's input, writes the second block's scores,
 /// keeps the first block's bits in its own device buffer (rows padded to 128 bytes) and one counter per sample (zero
-/// between runs: each sample's last group resets its own). Everything is uploaded in the constructor; <see cref="Run"/>
-/// only launches. Like <see cref="GpuDensePairRange"/> it stands for both blocks (its <see cref="Block"/> is the second).
+/// between runs: each sample's last group resets its own). Everything is uploaded (and on CUDA the constant-shape kernel
+/// for the prepared batch compiled) before the constructor; <see cref="Run"/> only launches, the constant-shape kernel at
+/// the prepared batch, the run-time-shape one at any other. Like <see cref="GpuDensePairRange"/> it stands for both blocks (its <see cref="Block"/> is the second).
 /// </summary>
 public sealed class GpuGemvPairRange : IBlockRunner
 {
@@ -19,6 +20,8 @@ public sealed class GpuGemvPairRange : IBlockRunner
     readonly GpuBlockData _first, _second;
     readonly GpuMemory<ulong> _mid;
     readonly GpuMemory<int> _counters;
+    /// <summary>The kernel with both blocks' parameters at the prepared batch as constants (null: none, <see cref="GpuGemvPair"/>).</summary>
+    readonly (GpuGemvPairLauncher Kernel, GpuBlockParams P, GpuBlockParams Q)? _constant;
 
     public IReadOnlyList<Block> Blocks { get; }
     public Block Block => Blocks[^1];
@@ -26,9 +29,9 @@ public sealed class GpuGemvPairRange : IBlockRunner
     public int MaxBatch { get; }
 
     internal GpuGemvPairRange(IKernelConfiguration configuration, GpuDevice gpu, IReadOnlyList<Block> blocks, int maxBatch,
-        GpuGemvPairLauncher kernel, GpuBlockData first, GpuBlockData second)
+        GpuGemvPairLauncher kernel, GpuBlockData first, GpuBlockData second, (GpuGemvPairLauncher, GpuBlockParams, GpuBlockParams)? constant)
     {
-        Configuration = configuration; _gpu = gpu; Blocks = blocks; MaxBatch = maxBatch; _kernel = kernel; _first = first; _second = second;
+        Configuration = configuration; _gpu = gpu; Blocks = blocks; MaxBatch = maxBatch; _kernel = kernel; _first = first; _second = second; _constant = constant;
         try
         {
             _mid = gpu.Allocate<ulong>((long)first.Params.OutSample * maxBatch);
@@ -52,7 +55,8 @@ public sealed class GpuGemvPairRange : IBlockRunner
         var launch = GpuGemvPair.Launch(ref p, ref q, batch, _gpu);
         try
         {
-            _kernel(_gpu.Stream, launch, p, q, gin.View, _mid.View, gout.View.Cast<int>(), _first.Weights, _first.Meta, _second.Weights, _second.Meta, _counters.View);
+            var kernel = _constant is { } c && c.P == p && c.Q == q ? c.Kernel : _kernel;
+            kernel(_gpu.Stream, launch, p, q, gin.View, _mid.View, gout.View.Cast<int>(), _first.Weights, _first.Meta, _second.Weights, _second.Meta, _counters.View);
         }
         catch (Exception e) when (GpuFaults.IsDeviceFault(e))
         {
