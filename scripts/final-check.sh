@@ -25,9 +25,9 @@ OUT="$work" bash "$here/plan-check.sh" "$bin" quick
 # the b256 found plans in a serving session (default Run, plain staging copy, I/O binding): bench interleaves 10 plans
 [ -f "$here/io-binding-check.sh" ] && timeout 90 bash "$here/io-binding-check.sh" "$bin" "$work" > "$work/io-binding.txt" 2>&1
 [ -f "$here/mma-fraction.py" ] && python3 "$here/mma-fraction.py" 4806 "$work/bench-vgg3.json" "$work/bench-vgg7.json" > "$work/mma-fraction.txt" 2>&1
-# constant-shape twins (on by default: plan-check's b1/b16 benches already profile them): verify checks them only when
+# constant-shape twins (the band twin and gemv twins first: the newest; on by default: plan-check's b1/b16 benches already profile them): verify checks them only when
 # named (a kernel compile per block case), here with whole sessions of twins too; both forms (-const, -const-unrolled)
-LIMIT=${TWIN_LIMIT:-110} HEPBNN_CONST_SHAPES=1 step verify --device gpu --networks ${TWIN_NETWORKS:-2} --configs gpu.tensor-core-const gpu.tensor-core-image-rows-const gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const gpu.tensor-core-wide-2m-r128-fold-const gpu.tensor-core-const-unrolled gpu.tensor-core-image-rows-const-unrolled gpu.tensor-core-wide-deep-const-unrolled gpu.tensor-core-wide-split-const-unrolled gpu.tensor-core-wide-2m-r128-fold-const-unrolled gpu.tensor-core-wide-2m-r128-band-const
+LIMIT=${TWIN_LIMIT:-110} HEPBNN_CONST_SHAPES=1 step verify --device gpu --networks ${TWIN_NETWORKS:-2} --configs gpu.tensor-core-wide-2m-r128-band-const gpu.gemv-const gpu.gemv-const-unrolled gpu.tensor-core-const gpu.tensor-core-image-rows-const gpu.tensor-core-wide-deep-const gpu.tensor-core-wide-split-const gpu.tensor-core-wide-2m-r128-fold-const gpu.tensor-core-const-unrolled gpu.tensor-core-image-rows-const-unrolled gpu.tensor-core-wide-deep-const-unrolled gpu.tensor-core-wide-split-const-unrolled gpu.tensor-core-wide-2m-r128-fold-const-unrolled
 # FINAL_QUICK=1 (a call short of device time) skips the charts, the demo, the evals and the roofline
 if [ -z "${FINAL_QUICK:-}" ]; then
   step bench --model vgg7 --batch 1 256 --measure-s 1 --profile-budget-s 3 --plot-dir "$work/plots"

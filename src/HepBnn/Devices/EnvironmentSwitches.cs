@@ -80,6 +80,9 @@ public static class EnvironmentSwitches
     /// <summary>HEPBNN_FUSED_PAIR (on by default): a gpu.fused range of a dense bits block and a dense scores block runs as
     /// one tensor-core kernel (<c>Ops.Gpu.GpuTensorCoreDensePair</c>) instead of the grid-barrier kernel.</summary>
     public static readonly bool FusedDensePairs = Switch("HEPBNN_FUSED_PAIR", true);
+    /// <summary>HEPBNN_FUSED_GEMV (on by default): the registry's gpu.fused runs a dense pair prepared for at most 16 samples
+    /// as one GEMV kernel (<c>Ops.Gpu.GpuGemvPair</c>) instead of the tensor-core pair; 0 for A/B runs.</summary>
+    public static readonly bool FusedGemvPairs = Switch("HEPBNN_FUSED_GEMV", true);
     /// <summary>HEPBNN_PAIR_STORE: staged (default: a dense pair's scores leave as one coalesced run per row tile) or direct
     /// (each lane stores its own), for A/B runs.</summary>
     public static readonly bool StagedPairScores = Choice("HEPBNN_PAIR_STORE", "staged or direct",

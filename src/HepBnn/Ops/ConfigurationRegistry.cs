@@ -14,7 +14,7 @@ public static class ConfigurationRegistry
 
     /// <summary>GPU configurations (ILGPU kernels); usable where <see cref="ExecutionResources.TryOpen"/> says a GPU is.</summary>
     public static IReadOnlyList<IKernelConfiguration> Gpu { get; } =
-        [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuTiledShared(), new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreImageRowsStaged(), new GpuTensorCoreWide(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreDenseNarrow(), new GpuTensorCoreWide2M(), new GpuTensorCoreWide2MR128(), new GpuTensorCoreWide4W(), new GpuTensorCoreWide2MLean(), new GpuTensorCoreWide4WLean(), new GpuTensorCoreWide2MFold(), new GpuTensorCoreWide2MBand(), new GpuFused(), .. GpuConstantShapes.Twins()];
+        [new GpuThreadPerOutput(), new GpuThreadPerPixel(), new GpuWarpReduce(), new GpuGemv(), new GpuTiledShared(), new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreImageRowsStaged(), new GpuTensorCoreWide(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreDenseNarrow(), new GpuTensorCoreWide2M(), new GpuTensorCoreWide2MR128(), new GpuTensorCoreWide4W(), new GpuTensorCoreWide2MLean(), new GpuTensorCoreWide4WLean(), new GpuTensorCoreWide2MFold(), new GpuTensorCoreWide2MBand(), new GpuFused(), .. GpuConstantShapes.Twins()];
 
     static readonly List<IKernelConfiguration> _all = [.. Cpu, .. Gpu];
 

@@ -26,10 +26,13 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
 
     /// <summary>Configurations of dense blocks with bits output only (gpu.tensor-core-dense-narrow); whether
     /// <paramref name="block"/> is one they must take.</summary>
-    static bool DenseOnly(IKernelConfiguration config) => config is GpuTensorCoreDenseNarrow;
+    static bool NarrowOnly(IKernelConfiguration config) => config is GpuTensorCoreDenseNarrow;
     /// <summary>Dense bits blocks of the 16 random networks under the emulation cost cap (all of them: every run must check each).</summary>
     const int DenseBlocksChecked = 10;
     static bool DenseTakes(Block b) => b.Input != BlockInput.Image && b.IsDense && b.Output == BlockOutput.Bits;
+
+    /// <summary>Configurations of dense blocks of bits input only, bits or scores output (gpu.gemv and its twins).</summary>
+    static bool GemvOnly(IKernelConfiguration config) => config is GpuGemv or GpuConstantShapes { Original: GpuGemv };
 
     [Theory]
     [MemberData(nameof(GpuConfigs))]
@@ -58,7 +61,8 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
         bool covered = ImageOnly(config)
             ? image >= 10 && checkedBlocks == image && batched >= 2
             : BandOnly(config) ? checkedBlocks >= 20 && pooled >= 4 && scores == 0 && batched >= 2
-            : DenseOnly(config) ? checkedBlocks >= DenseBlocksChecked && pooled == 0 && scores == 0 && batched >= 2
+            : NarrowOnly(config) ? checkedBlocks >= DenseBlocksChecked && pooled == 0 && scores == 0 && batched >= 2
+            : GemvOnly(config) ? checkedBlocks >= 12 && pooled == 0 && image == 0 && scores >= 8 && checkedBlocks > scores && batched >= 3
             : checkedBlocks >= 30 && pooled >= 4 && (imageBlocks == 0 || image >= 10) && scores >= 12 && batched >= 8;
         Assert.True(covered, $"{configName}: {checkedBlocks} blocks ({pooled} pooled, {image} image, {scores} scores, {batched} batched)");
     }
@@ -79,13 +83,19 @@ public class GpuConfigurationTests(CpuAcceleratorFixture fixture)
                 Assert.Contains("image", config is GpuConstantShapes twin ? twin.Refusal(block) : ((GpuConfiguration)config).Refusal(block));
                 continue;
             }
+            if (GemvOnly(config) && !block.IsDense)
+            {
+                Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
+                Assert.Contains("not a dense block", config is GpuConstantShapes twin ? twin.Refusal(block) : ((GpuConfiguration)config).Refusal(block));
+                continue;
+            }
             if (block.Index > 0 && BandOnly(config) && !BandTakes(block))
             {
                 Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
                 Assert.False(string.IsNullOrEmpty(config is GpuConstantShapes twin ? twin.Refusal(block) : ((GpuConfiguration)config).Refusal(block)));
                 continue;
             }
-            if (block.Index > 0 && DenseOnly(config) && !DenseTakes(block))
+            if (block.Index > 0 && NarrowOnly(config) && !DenseTakes(block))
             {
                 Assert.False(config.Supports(block), $"{configName} should refuse {model.Name} {block}");
                 Assert.False(string.IsNullOrEmpty(((GpuConfiguration)config).Refusal(block)));

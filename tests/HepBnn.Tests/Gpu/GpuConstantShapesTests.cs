@@ -158,7 +158,7 @@ public class GpuConstantShapesTests(CpuAcceleratorFixture fixture, ITestOutputHe
         Assert.True(GpuConstantShapes.Offered(original, 256));
         var block = DeepBlock(6);
         Assert.Equal(original.Supports(block), twin.Supports(block));
-        Assert.Equal(11, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count()); // a rolled and an unrolled twin of each of 5, band's rolled one
+        Assert.Equal(13, ConfigurationRegistry.Gpu.OfType<GpuConstantShapes>().Count()); // a rolled and an unrolled twin of each of 6, band's rolled one
         var unrolled = (GpuConstantShapes)ConfigurationRegistry.Find("gpu.tensor-core-wide-deep-const-unrolled");
         Assert.True(unrolled.Unrolled);
         Assert.False(((GpuConstantShapes)twin).Unrolled);

@@ -107,11 +107,11 @@ public static class GpuBlockMath
     }
 
     /// <summary>Bit = Sign·x ≥ threshold of (k, border class of (oy, ox)).</summary>
-    public static bool Fires(GpuBlockParams p, ArrayView<int> meta, int x, int k, int oy, int ox)
-    {
-        int value = meta[p.ValueOffset + (k * p.RowClasses + meta[p.RowOfOffset + oy]) * p.ColClasses + meta[p.ColOfOffset + ox]];
-        return meta[k] * x >= value;
-    }
+    public static bool Fires(GpuBlockParams p, ArrayView<int> meta, int x, int k, int oy, int ox) => meta[k] * x >= ThresholdValue(p, meta, k, oy, ox);
+
+    /// <summary>The threshold of (k, border class of (oy, ox)): apart, so a kernel can load it before it waits for its input.</summary>
+    public static int ThresholdValue(GpuBlockParams p, ArrayView<int> meta, int k, int oy, int ox) =>
+        meta[p.ValueOffset + (k * p.RowClasses + meta[p.RowOfOffset + oy]) * p.ColClasses + meta[p.ColOfOffset + ox]];
 
     public static bool PoolsWithAnd(ArrayView<ulong> poolAnd, int k) => ((poolAnd[k >> 6] >> (k & 63)) & 1UL) != 0;
 

@@ -34,11 +34,18 @@ public static class GpuConstantKernel
     /// <summary>The PTX of <paramref name="kernel"/> with parameter 0 fixed to <paramref name="constant"/> (a boxed
     /// unmanaged struct of that parameter's type), compiled by <paramref name="backend"/>; with <paramref name="unroll"/>
     /// the IR is fixed to CUDA and its constant-trip loops unrolled first (the "…-const-unrolled" twins).</summary>
-    public static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization, object constant, bool unroll)
+    public static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization, object constant, bool unroll) =>
+        Compile(backend, kernel, specialization, [constant], unroll);
+
+    /// <summary>The same with parameters 0 .. n−1 fixed to <paramref name="constants"/> (a range kernel's two blocks:
+    /// <see cref="GpuGemvPair"/>).</summary>
+    public static PTXCompiledKernel Compile(PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization, IReadOnlyList<object> constants, bool unroll)
     {
         var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
-        if (kernel.GetParameters() is not [var first, ..] || first.ParameterType != constant.GetType())
-            throw new HepBnnException($"kernel {kernel.Name}: parameter 0 is not a {constant.GetType().Name}");
+        var declared = kernel.GetParameters();
+        for (int c = 0; c < constants.Count; c++)
+            if (c >= declared.Length || declared[c].ParameterType != constants[c].GetType())
+                throw new HepBnnException($"kernel {kernel.Name}: parameter {c} is not a {constants[c].GetType().Name}");
         var method = backend.PreCompileKernelMethod(entry);
         using var ir = new IRContext(backend.Context);
         var imported = ir.Import(method);
@@ -53,7 +60,8 @@ public static class GpuConstantKernel
             {
                 var parameter = imported.Parameters[i];
                 var own = builder.AddParameter(parameter.Type, parameter.Name); // kept: the launcher passes every argument
-                args.Add(i == entry.KernelIndexParameterOffset ? block.CreateValue(location, constant, constant.GetType()) : own);
+                int c = i - entry.KernelIndexParameterOffset;
+                args.Add(c >= 0 && c < constants.Count ? block.CreateValue(location, constants[c], constants[c].GetType()) : own);
             }
             var invoke = block.CreateCall(location, imported);
             foreach (var a in args) invoke.Add(a);
@@ -96,15 +104,19 @@ public static class GpuConstantKernel
     /// takes (and ignores) the parameter like any GPU kernel's. Writes the PTX to $HEPBNN_PTX_DIR/<paramref name="name"/>.ptx
     /// when that variable is set (for instruction counts on the GPU machine).</summary>
     internal static GpuKernelLauncher Load(CudaAccelerator accelerator, PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization,
-        GpuBlockParams p, string name, bool unroll)
+        GpuBlockParams p, string name, bool unroll) => Load<GpuKernelLauncher>(accelerator, backend, kernel, specialization, [p], name, unroll);
+
+    /// <summary>The same for a kernel of another signature with parameters 0 .. n−1 constant.</summary>
+    internal static TLauncher Load<TLauncher>(CudaAccelerator accelerator, PTXBackend backend, MethodInfo kernel, KernelSpecialization specialization,
+        IReadOnlyList<object> constants, string name, bool unroll) where TLauncher : Delegate
     {
-        var compiled = Compile(backend, kernel, specialization, p, unroll);
+        var compiled = Compile(backend, kernel, specialization, constants, unroll);
         if (Environment.GetEnvironmentVariable("HEPBNN_PTX_DIR") is { Length: > 0 } dir)
         {
             Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Combine(dir, string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '.' ? c : '_')) + ".ptx"), compiled.PTXAssembly);
         }
-        return accelerator.LoadKernel(compiled).CreateLauncherDelegate<GpuKernelLauncher>()
-            ?? throw new HepBnnException($"kernel {kernel.Name}: ILGPU gave no launcher of the GPU kernel signature");
+        return accelerator.LoadKernel(compiled).CreateLauncherDelegate<TLauncher>()
+            ?? throw new HepBnnException($"kernel {kernel.Name}: ILGPU gave no launcher of the {typeof(TLauncher).Name} signature");
     }
 }

@@ -69,10 +69,12 @@ public sealed class GpuConstantShapes(GpuConfiguration original, bool unrolled =
     public static bool CheckedByDefault(IKernelConfiguration config) => config is not GpuConstantShapes || EnvironmentSwitches.ConstantShapesEverywhereInVerify;
 
     /// <summary>The twins: of the configurations the found batch-1 and batch-16 plans use (conv1's byte MMA and the dense
-    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final), and the one (rolled)
-    /// of the band kernel that the b256 plans use for conv2–conv4, measured at every batch (<see cref="GpuConfiguration.TwinsAtEveryBatch"/>).</summary>
+    /// blocks, the 8-bit rows kernel, the deep, split and fold kernels; docs/results/h200-session8-final), of gpu.gemv
+    /// (dense blocks at small batch, where the run-time shape's index arithmetic, integer divisions included, comes before
+    /// the first load), and the one (rolled) of the band kernel that the b256 plans use for conv2–conv4, measured at every
+    /// batch (<see cref="GpuConfiguration.TwinsAtEveryBatch"/>).</summary>
     public static IEnumerable<IKernelConfiguration> Twins() =>
-        new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold() }
+        new GpuConfiguration[] { new GpuTensorCore(), new GpuTensorCoreImageRows(), new GpuTensorCoreWideDeep(), new GpuTensorCoreWideSplit(), new GpuTensorCoreWide2MFold(), new GpuGemv() }
             .SelectMany(c => new[] { new GpuConstantShapes(c), new GpuConstantShapes(c, unrolled: true) })
             .Append(new GpuConstantShapes(new GpuTensorCoreWide2MBand())); // not unrolled: ptxas then spills (60 B for conv2)
 

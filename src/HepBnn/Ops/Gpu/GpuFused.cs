@@ -36,12 +36,19 @@ public sealed class GpuFused(bool? tensorCoreStages = null, bool densePairs = tr
     /// scores) instead of the grid-barrier kernel; <c>HEPBNN_FUSED_PAIR=0</c> turns it off (measuring).</summary>
     public bool DensePairs { get; } = densePairs && EnvironmentSwitches.FusedDensePairs;
 
+    /// <summary>Whether a dense pair prepared for at most <see cref="GpuGemvPair.MaxBatch"/> samples runs as one GEMV kernel
+    /// (<see cref="GpuGemvPair"/>) where <see cref="TensorCoreStages"/> is left to this class; <c>HEPBNN_FUSED_GEMV=0</c> turns it off.</summary>
+    public bool GemvPairs { get; } = EnvironmentSwitches.FusedGemvPairs;
+
     static readonly GpuTensorCoreDensePair Pair = new();
 
     /// <summary>One runner for blocks <paramref name="blocks"/> (consecutive, in network order).</summary>
     public IBlockRunner PrepareRange(IReadOnlyList<Block> blocks, int maxBatch, ExecutionResources resources)
     {
         var gpu = resources.RequireGpu();
+        // At small batch a dense pair is a GEMV pair (one kernel, no tensor-core tile of 64 rows for 1..16 samples): only
+        // where the range's stage kind is decided here, so a GpuFused asked for tensor-core stages keeps the tensor-core pair.
+        if (TensorCoreStages is null && DensePairs && GemvPairs && GpuGemvPair.Takes(blocks, maxBatch)) return GpuGemvPair.PrepareRange(this, gpu, blocks, maxBatch);
         bool mma = TensorCoreStages ?? GpuFusedMma.Pays(blocks, maxBatch);
         if (mma && DensePairs && GpuTensorCoreDensePair.RangeRefusal(blocks) is null) return Pair.PrepareRange(this, gpu, blocks, maxBatch, stagedPairScores);
         return new GpuFusedRange(this, gpu, blocks, maxBatch, mma);
