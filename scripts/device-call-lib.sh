@@ -59,3 +59,21 @@ named_step() {
   echo "exit code $?, $((SECONDS - t0)) s" >> "$sum"
   if declare -F pack > /dev/null; then pack; fi
 }
+
+# ncu_plan NAME LIMIT_S KERNEL_REGEX LAUNCHES MODEL BATCH: Nsight Compute on `hepbnn run` of $out/plan-NAME.json (CUDA
+# graphs off, so each kernel is its own launch; clocks and caches as they run; the full section set and every warp-stall
+# reason per issued instruction), LAUNCHES launches of the kernels matching KERNEL_REGEX, then the details as
+# $out/ncu-NAME.txt and the source page (SASS with stall samples) as $out/source-NAME.csv.
+ncu_plan() {
+  local name=$1 limit=$2 kernels=$3 launches=$4 model=$5 batch=$6 s stalls="" ncu
+  for s in barrier long_scoreboard short_scoreboard mio_throttle lg_throttle math_pipe_throttle wait not_selected selected dispatch_stall no_instruction tex_throttle membar branch_resolving drain imc_miss misc sleeping; do
+    stalls+="smsp__average_warps_issue_stalled_${s}_per_issue_active.ratio,"; done
+  ncu=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+  HEPBNN_CUDA_GRAPHS=0 step "$limit" "$ncu" --clock-control none --cache-control none --kernel-name "regex:$kernels" --launch-count "$launches" \
+    --set full --import-source no --metrics "${stalls%,}" -f -o "$out/ncu-$name" \
+    "$bin/hepbnn" run --model "$model" --plan "$out/plan-$name.json" --batch "$batch" --repeat 1 > "$out/ncu-$name.log" 2>&1
+  echo "== ncu $name exit code $?" >> "$sum"
+  [ -f "$out/ncu-$name.ncu-rep" ] || return 1
+  timeout 20 "$ncu" --import "$out/ncu-$name.ncu-rep" --print-details all > "$out/ncu-$name.txt" 2>&1
+  timeout 20 "$ncu" --import "$out/ncu-$name.ncu-rep" --page source --csv --print-source sass > "$out/source-$name.csv" 2>&1
+}

@@ -158,7 +158,7 @@ public sealed class InferenceSession : IDisposable
             var ranges = new List<(int, int)>();
             for (int i = 0; i < _runners.Length; i++)
             {
-                var blocks = _runners[i] switch { Ops.Gpu.GpuFusedRange f => f.Blocks, Ops.Gpu.GpuDensePairRange d => d.Blocks, Ops.Gpu.GpuGemvPairRange g => g.Blocks, _ => null };
+                var blocks = _runners[i] switch { Ops.Gpu.GpuFusedRange f => f.Blocks, Ops.Gpu.GpuPairRange d => d.Blocks, _ => null };
                 if (blocks is not null && (i == 0 || !ReferenceEquals(_runners[i - 1], _runners[i]))) ranges.Add((blocks[0].Index, blocks[^1].Index));
             }
             return ranges;

@@ -32,14 +32,8 @@ public class GpuFusedTests(CpuAcceleratorFixture fixture)
             new SessionOptions { MaxBatch = maxBatch, CudaGraphs = graphs }, fixture.Resources);
     }
 
-    static void AssertScores(BnnModel model, InferenceSession session, int batch, int seed, string what)
-    {
-        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
-        var raw = new int[batch * session.ScoresPerImage];
-        Array.Fill(raw, int.MinValue);
-        session.Run(images, batch, raw);
-        ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"{what}, seed {seed}, batch {batch}");
-    }
+    static void AssertScores(BnnModel model, InferenceSession session, int batch, int seed, string what) =>
+        ReferenceScores.AssertSession(model, session, batch, seed, what);
 
     [Theory]
     [InlineData("tiny-vgg3", false)]

@@ -21,23 +21,10 @@ public class GpuGemvPairTests(CpuAcceleratorFixture fixture)
 {
     /// <summary>The head's first block on cpu.scalar, the dense pair as one gpu.fused range of the registry's kind (stage
     /// kind decided per range, so small batches take the GEMV pair).</summary>
-    InferenceSession Session(BnnModel model, int maxBatch)
-    {
-        var compiled = BlockCompiler.Compile(model);
-        var fused = new GpuFused();
-        var cpu = ConfigurationRegistry.Find("cpu.scalar");
-        var assignment = compiled.Select((_, i) => i < compiled.Count - 2 ? cpu : (IKernelConfiguration)fused).ToArray();
-        return new InferenceSession(model, compiled, assignment, new SessionOptions { MaxBatch = maxBatch, CudaGraphs = false }, fixture.Resources);
-    }
+    InferenceSession Session(BnnModel model, int maxBatch) => FusedSessions.LastTwoFused(model, new GpuFused(), maxBatch, fixture.Resources, out _);
 
-    static void AssertScores(BnnModel model, InferenceSession session, int batch, int seed, string what)
-    {
-        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
-        var raw = new int[batch * session.ScoresPerImage];
-        Array.Fill(raw, int.MinValue);
-        session.Run(images, batch, raw);
-        ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"{what}, image seed {seed}, batch {batch}");
-    }
+    static void AssertScores(BnnModel model, InferenceSession session, int batch, int seed, string what) =>
+        ReferenceScores.AssertSession(model, session, batch, seed, what);
 
     [Theory]
     [InlineData(1)]

@@ -23,24 +23,11 @@ public class GpuTensorCoreDensePairTests(CpuAcceleratorFixture fixture)
         .Build($"dense-pair-{channels}-{hidden}-{classes}");
 
     /// <summary>The model's blocks, the first on cpu.scalar and the last two as one gpu.fused range with tensor-core stages.</summary>
-    InferenceSession Session(BnnModel model, int maxBatch, out IReadOnlyList<Block> blocks, bool staged = false)
-    {
-        var compiled = BlockCompiler.Compile(model);
-        blocks = compiled;
-        var fused = new GpuFused(true, stagedPairScores: staged);
-        var cpu = ConfigurationRegistry.Find("cpu.scalar");
-        var assignment = compiled.Select((_, i) => i < compiled.Count - 2 ? cpu : (IKernelConfiguration)fused).ToArray();
-        return new InferenceSession(model, compiled, assignment, new SessionOptions { MaxBatch = maxBatch, CudaGraphs = false }, fixture.Resources);
-    }
+    InferenceSession Session(BnnModel model, int maxBatch, out IReadOnlyList<Block> blocks, bool staged = false) =>
+        FusedSessions.LastTwoFused(model, new GpuFused(true, stagedPairScores: staged), maxBatch, fixture.Resources, out blocks);
 
-    static void AssertScores(BnnModel model, InferenceSession session, int batch, int seed, string what)
-    {
-        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
-        var raw = new int[batch * session.ScoresPerImage];
-        Array.Fill(raw, int.MinValue);
-        session.Run(images, batch, raw);
-        ReferenceScores.AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"{what}, image seed {seed}, batch {batch}");
-    }
+    static void AssertScores(BnnModel model, InferenceSession session, int batch, int seed, string what) =>
+        ReferenceScores.AssertSession(model, session, batch, seed, what);
 
     [Theory]
     // channels (fc1's input words per pixel: 3×3 pooled pixels), fc1 channels, classes, model seed, batch, staged scores

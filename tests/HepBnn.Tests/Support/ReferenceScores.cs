@@ -1,5 +1,6 @@
 using HepBnn.Model;
 using HepBnn.Reference;
+using HepBnn.Runtime;
 
 namespace HepBnn.Tests.Support;
 
@@ -19,5 +20,16 @@ public static class ReferenceScores
                 Assert.True(expected[k] == raw[n * scoresPerImage + k],
                     $"{context}: sample {n} class {k} expected {expected[k]} got {raw[n * scoresPerImage + k]}");
         }
+    }
+
+    /// <summary>Runs <paramref name="session"/> on <paramref name="batch"/> random images of <paramref name="seed"/> (the score
+    /// buffer pre-filled with int.MinValue, so a sample the session never writes fails) and asserts the reference's scores.</summary>
+    public static void AssertSession(BnnModel model, InferenceSession session, int batch, int seed, string what)
+    {
+        var images = ModelZoo.RandomImages(model.InputShape, batch, seed);
+        var raw = new int[batch * session.ScoresPerImage];
+        Array.Fill(raw, int.MinValue);
+        session.Run(images, batch, raw);
+        AssertMatch(model, images, batch, raw, session.ScoresPerImage, $"{what}, image seed {seed}, batch {batch}");
     }
 }
