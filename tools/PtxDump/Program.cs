@@ -24,7 +24,7 @@ var kernels = new (Type Type, string Method)[]
     (typeof(GpuTensorCoreWide2M), "BitsKernel2M"), (typeof(GpuTensorCoreWide2M), "ScoresKernel2M"),
     (typeof(GpuTiledShared), "BitsKernel"), (typeof(GpuTiledShared), "ScoresKernel"),
     (typeof(GpuThreadPerPixel), "BitsKernel"), (typeof(GpuThreadPerPixel), "ScoresKernel"),
-    (typeof(GpuGemv), "BitsKernel"), (typeof(GpuGemv), "ScoresKernel"), (typeof(GpuGemvPair), "PairKernel"),
+    (typeof(GpuGemv), "BitsKernel"), (typeof(GpuGemv), "ScoresKernel"), (typeof(GpuGemvPair), "PairKernel"), (typeof(GpuTensorCoreDensePair), "PairKernel"),
     (typeof(HepBnn.Devices.GpuLaunchGate), "SpinKernel"),
 };
 // Kernels the configurations load with a KernelSpecialization (.maxntid, .minnctapersm): also written with it, so ptxas

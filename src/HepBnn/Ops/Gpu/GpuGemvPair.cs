@@ -112,16 +112,7 @@ public static class GpuGemvPair
         int n = Grid.IdxY;
         GpuGemv.ByteOfBits(p, input, mid, weights, meta, SharedMemory.Allocate<int>(GpuGemv.GroupChannels));
         // This group's byte is in before it counts itself done; the sample's last group goes on.
-        MemoryFence.DeviceLevel();
-        Group.Barrier();
-        if (Group.IdxX == 0)
-        {
-            int before = Atomic.Add(ref counters[n], 1);
-            last[0] = before == Grid.DimX - 1 ? 1 : 0;
-            if (before == Grid.DimX - 1) Atomic.Exchange(ref counters[n], 0); // the next run counts from 0 again
-        }
-        Group.Barrier();
-        if (last[0] == 0) return; // uniform over the group
+        if (!GpuLastGroup.Arrives(counters, n, Grid.DimX, last)) return;
         MemoryFence.DeviceLevel();
         // The scores: Group.DimX / L channels per pass (TailLanes). Reduce's wait returns at once here (the grid's
         // predecessors were waited for in the first half).

@@ -133,16 +133,7 @@ public sealed class GpuTensorCoreDensePair : GpuTensorCoreWide
 
         if (Probe == 1) return; // measuring only: the first block alone
         // This group's words are in before it counts itself done; the last group of the row tile goes on.
-        MemoryFence.DeviceLevel();
-        Group.Barrier();
-        if (Group.IdxX == 0)
-        {
-            int before = Atomic.Add(ref counters[Grid.IdxX], 1);
-            last[0] = before == Grid.DimY - 1 ? 1 : 0;
-            if (before == Grid.DimY - 1) Atomic.Exchange(ref counters[Grid.IdxX], 0); // the next run counts from 0 again
-        }
-        Group.Barrier();
-        if (last[0] == 0 || Probe == 2) return; // uniform over the group (probe 2, measuring only: no scores)
+        if (!GpuLastGroup.Arrives(counters, Grid.IdxX, Grid.DimY, last) || Probe == 2) return; // probe 2, measuring only: no scores
         MemoryFence.DeviceLevel();
         ScoresTail(q, mid.Cast<uint>(), outScores, weights2, meta2, rows, stage64.Cast<int>(), stagedScores);
     }

@@ -95,16 +95,7 @@ public sealed class GpuTensorCoreWideSplit : GpuTensorCoreWide
         Add(scratch, at, n, 0, ref acc.F0); Add(scratch, at, n, 1, ref acc.F1); Add(scratch, at, n, 2, ref acc.F2);
         Add(scratch, at, n, 3, ref acc.F3); Add(scratch, at, n, 4, ref acc.F4); Add(scratch, at, n, 5, ref acc.F5);
         Add(scratch, at, n, 6, ref acc.F6); Add(scratch, at, n, 7, ref acc.F7); Add(scratch, at, n, 8, ref acc.Pop);
-        MemoryFence.DeviceLevel(); // this thread's sums are in before the group counts itself done
-        Group.Barrier();
-        if (Group.IdxX == 0)
-        {
-            int before = Atomic.Add(ref scratch[entry], 1);
-            last[0] = before == splits - 1 ? 1 : 0;
-            if (before == splits - 1) Atomic.Exchange(ref scratch[entry], 0); // the next run counts from 0 again
-        }
-        Group.Barrier();
-        if (last[0] == 0) return; // uniform over the group: the epilogue's barriers see every thread or none
+        if (!GpuLastGroup.Arrives(scratch, entry, splits, last)) return; // the epilogue's barriers see every thread or none
         MemoryFence.DeviceLevel();
         Take(scratch, at, n, 0, ref acc.F0); Take(scratch, at, n, 1, ref acc.F1); Take(scratch, at, n, 2, ref acc.F2);
         Take(scratch, at, n, 3, ref acc.F3); Take(scratch, at, n, 4, ref acc.F4); Take(scratch, at, n, 5, ref acc.F5);
